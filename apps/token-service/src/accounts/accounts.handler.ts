@@ -1,0 +1,30 @@
+import { Controller, Inject } from '@nestjs/common';
+import { MessagePattern, Payload } from '@nestjs/microservices';
+import { CreateAccount, DomainError, GetAccount, ListAccounts, type Account, type RequestOf } from '@gatehouse/contracts';
+import { ContractPipe } from '@gatehouse/nest-kit';
+import { AccountsRepository } from './accounts.repository.js';
+import type { AccountEntity } from './account.entity.js';
+
+const toAccount = (a: AccountEntity): Account => ({ id: a.id, name: a.name, createdAt: a.createdAt.toISOString() });
+
+@Controller()
+export class AccountsHandler {
+  constructor(@Inject(AccountsRepository) private readonly accounts: AccountsRepository) {}
+
+  @MessagePattern(ListAccounts.subject)
+  async list(@Payload(new ContractPipe(ListAccounts.request)) _req: RequestOf<typeof ListAccounts>) {
+    return (await this.accounts.list()).map(toAccount);
+  }
+
+  @MessagePattern(GetAccount.subject)
+  async get(@Payload(new ContractPipe(GetAccount.request)) req: RequestOf<typeof GetAccount>) {
+    const account = await this.accounts.findById(req.accountId);
+    if (!account) throw new DomainError('NOT_FOUND', `Account ${req.accountId} not found`);
+    return toAccount(account);
+  }
+
+  @MessagePattern(CreateAccount.subject)
+  async create(@Payload(new ContractPipe(CreateAccount.request)) req: RequestOf<typeof CreateAccount>) {
+    return toAccount(await this.accounts.create(req.name));
+  }
+}

@@ -1,0 +1,18 @@
+import type { DataSource } from 'typeorm';
+import { AccountEntity } from './account.entity.js';
+
+export class AccountsRepository {
+  constructor(private readonly dataSource: DataSource) {}
+
+  list(): Promise<AccountEntity[]> {
+    return this.dataSource.manager.find(AccountEntity, { order: { createdAt: 'ASC', id: 'ASC' } });
+  }
+
+  findById(accountId: string): Promise<AccountEntity | null> {
+    return this.dataSource.manager.findOneBy(AccountEntity, { id: accountId });
+  }
+
+  create(name: string): Promise<AccountEntity> {
+    return this.dataSource.manager.save(AccountEntity, this.dataSource.manager.create(AccountEntity, { name }));
+  }
+}

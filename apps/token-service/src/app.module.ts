@@ -1,0 +1,68 @@
+import { Module, type DynamicModule, type OnApplicationShutdown, Inject } from '@nestjs/common';
+import { ClientProxyFactory, type ClientProxy } from '@nestjs/microservices';
+import { RpcClient, natsOptions } from '@gatehouse/nest-kit';
+import type { DataSource } from 'typeorm';
+import { AccountsHandler } from './accounts/accounts.handler.js';
+import { AccountsRepository } from './accounts/accounts.repository.js';
+import { AuditHandler } from './audit/audit.handler.js';
+import { AuditRepository } from './audit/audit.repository.js';
+import { TOKEN_SERVICE_ENV, type TokenServiceEnv } from './config/env.js';
+import { createDataSource } from './database/data-source.js';
+import { TypeOrmUnitOfWork } from './database/unit-of-work.js';
+import { CLOCK, systemClock, type Clock } from './events/change-publisher.js';
+import { NatsChangePublisher } from './events/nats-change.publisher.js';
+import { TokensHandler } from './tokens/tokens.handler.js';
+import { TokensRepository } from './tokens/tokens.repository.js';
+import { TokensService } from './tokens/tokens.service.js';
+
+export const DATA_SOURCE = Symbol('DATA_SOURCE');
+export const NATS_CLIENT = Symbol('NATS_CLIENT');
+export const RPC = Symbol('RPC');
+
+class Lifecycle implements OnApplicationShutdown {
+  constructor(
+    @Inject(DATA_SOURCE) private readonly dataSource: DataSource,
+    @Inject(NATS_CLIENT) private readonly nats: ClientProxy,
+  ) {}
+  async onApplicationShutdown(): Promise<void> {
+    await this.nats.close();
+    if (this.dataSource.isInitialized) await this.dataSource.destroy();
+  }
+}
+
+@Module({})
+export class AppModule {
+  static forRoot(env: TokenServiceEnv, options: { clock?: Clock } = {}): DynamicModule {
+    return {
+      module: AppModule,
+      controllers: [TokensHandler, AccountsHandler, AuditHandler],
+      providers: [
+        { provide: TOKEN_SERVICE_ENV, useValue: env },
+        { provide: CLOCK, useValue: options.clock ?? systemClock },
+        {
+          provide: DATA_SOURCE,
+          useFactory: async () => createDataSource(env.DATABASE_URL).initialize(),
+        },
+        {
+          provide: NATS_CLIENT,
+          useFactory: async () => {
+            const client = ClientProxyFactory.create(natsOptions(env.NATS_URL, 'token-service-publisher'));
+            await client.connect();
+            return client;
+          },
+        },
+        { provide: RPC, useFactory: (proxy: ClientProxy) => new RpcClient(proxy), inject: [NATS_CLIENT] },
+        { provide: AccountsRepository, useFactory: (ds: DataSource) => new AccountsRepository(ds), inject: [DATA_SOURCE] },
+        { provide: AuditRepository, useFactory: (ds: DataSource) => new AuditRepository(ds), inject: [DATA_SOURCE] },
+        { provide: TokensRepository, useFactory: (ds: DataSource) => new TokensRepository(ds), inject: [DATA_SOURCE] },
+        {
+          provide: TokensService,
+          useFactory: (ds: DataSource, tokens: TokensRepository, accounts: AccountsRepository, audit: AuditRepository, rpc: RpcClient, clock: Clock) =>
+            new TokensService(new TypeOrmUnitOfWork(ds), tokens, accounts, audit, new NatsChangePublisher(rpc), clock, env.GATEHOUSE_HASH_KEY),
+          inject: [DATA_SOURCE, TokensRepository, AccountsRepository, AuditRepository, RPC, CLOCK],
+        },
+        Lifecycle,
+      ],
+    };
+  }
+}

@@ -1,0 +1,34 @@
+import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+
+@Entity('audit_events')
+@Index('audit_events_account_time', ['accountId', 'occurredAt'])
+@Index('audit_events_account_resource', ['accountId', 'resourceId'])
+export class AuditEventEntity {
+  @PrimaryGeneratedColumn('uuid')
+  id!: string;
+
+  @Column({ type: 'uuid', name: 'account_id' })
+  accountId!: string;
+
+  @Column({ type: 'text' })
+  action!: string;
+
+  @Column({ type: 'jsonb' })
+  actor!: { type: 'admin' | 'system' | 'service_token'; id: string; ip?: string };
+
+  @Column({ type: 'text', name: 'resource_type' })
+  resourceType!: string;
+
+  @Column({ type: 'text', name: 'resource_id', nullable: true })
+  resourceId!: string | null;
+
+  @Column({ type: 'text', name: 'resource_name', nullable: true })
+  resourceName!: string | null;
+
+  @Column({ type: 'timestamptz', name: 'occurred_at' })
+  occurredAt!: Date;
+
+  @Column({ type: 'jsonb', default: () => "'{}'::jsonb" })
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- jsonb: TypeORM needs `any` here
+  metadata!: Record<string, any>;
+}

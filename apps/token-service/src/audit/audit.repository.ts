@@ -1,0 +1,54 @@
+import type { DataSource } from 'typeorm';
+import { managerOf, type Tx } from '../database/unit-of-work.js';
+import { ReplicationStateEntity } from '../database/revision.entity.js';
+import { AuditEventEntity } from './audit-event.entity.js';
+import type { AuditEntry, Ledger } from './ledger.js';
+
+export interface AuditFilter {
+  resourceId?: string;
+  action?: string;
+  since?: Date;
+  before?: Date;
+}
+
+export class AuditRepository implements Ledger {
+  constructor(private readonly dataSource: DataSource) {}
+
+  async bumpRevision(tx: Tx): Promise<number> {
+    // For UPDATE … RETURNING, TypeORM's postgres driver answers [rows, affectedCount].
+    const [rows]: [Array<{ revision: string }>, number] = await managerOf(this.dataSource, tx).query(
+      `UPDATE "replication_state" SET "revision" = "revision" + 1 WHERE "id" = 1 RETURNING "revision"`,
+    );
+    return Number(rows[0]!.revision);
+  }
+
+  async currentRevision(tx?: Tx): Promise<number> {
+    const row = await managerOf(this.dataSource, tx).findOneByOrFail(ReplicationStateEntity, { id: 1 });
+    return Number(row.revision);
+  }
+
+  async append(tx: Tx | undefined, entry: AuditEntry): Promise<void> {
+    await managerOf(this.dataSource, tx).insert(AuditEventEntity, entry);
+  }
+
+  async appendMany(entries: AuditEntry[]): Promise<void> {
+    if (entries.length) await this.dataSource.manager.insert(AuditEventEntity, entries);
+  }
+
+  async list(accountId: string, filter: AuditFilter, page: number, perPage: number) {
+    const qb = this.dataSource.manager
+      .createQueryBuilder(AuditEventEntity, 'e')
+      .where('e.account_id = :accountId', { accountId });
+    if (filter.resourceId) qb.andWhere('e.resource_id = :resourceId', { resourceId: filter.resourceId });
+    if (filter.action) qb.andWhere('e.action = :action', { action: filter.action });
+    if (filter.since) qb.andWhere('e.occurred_at >= :since', { since: filter.since });
+    if (filter.before) qb.andWhere('e.occurred_at < :before', { before: filter.before });
+    const [rows, total] = await qb
+      .orderBy('e.occurred_at', 'DESC')
+      .addOrderBy('e.id', 'DESC')
+      .skip((page - 1) * perPage)
+      .take(perPage)
+      .getManyAndCount();
+    return { rows, total };
+  }
+}

@@ -1,0 +1,22 @@
+import { z } from 'zod';
+
+const Env = z.object({
+  DATABASE_URL: z.string().url('must be a postgres:// URL'),
+  NATS_URL: z.string().min(1, 'must name a NATS server, e.g. nats://127.0.0.1:4222'),
+  /** Key of the HMAC that stores client secrets; shared with the gateway, never in the database. */
+  GATEHOUSE_HASH_KEY: z.string().min(32, 'must be at least 32 characters (generate with: openssl rand -hex 32)'),
+  GATEHOUSE_NATS_QUEUE: z.string().min(1).default('token-service'),
+  GATEHOUSE_LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug']).default('log'),
+});
+export type TokenServiceEnv = z.infer<typeof Env>;
+export const TOKEN_SERVICE_ENV = Symbol('TOKEN_SERVICE_ENV');
+
+/** Parses the environment once at boot; throws listing every bad key (values of secrets are never shown). */
+export function loadEnv(source: Record<string, string | undefined> = process.env): TokenServiceEnv {
+  const result = Env.safeParse(source);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new Error(`token-service: invalid configuration\n${lines.join('\n')}`);
+  }
+  return result.data;
+}

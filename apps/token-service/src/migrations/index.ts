@@ -1,0 +1,4 @@
+import { Init1767225600000 } from './1767225600000-init.js';
+
+// Every migration, in order. Listed as imported classes (no globs: jest-ESM needs it).
+export const migrations: Function[] = [Init1767225600000];

@@ -1,0 +1,71 @@
+import { Controller, Inject } from '@nestjs/common';
+import { EventPattern, MessagePattern, Payload } from '@nestjs/microservices';
+import {
+  CreateServiceToken,
+  DeleteServiceToken,
+  GetServiceToken,
+  ListServiceTokens,
+  RefreshServiceToken,
+  RotateServiceToken,
+  TokensSeen,
+  TokensSnapshot,
+  UpdateServiceToken,
+  type PayloadOf,
+  type RequestOf,
+} from '@gatehouse/contracts';
+import { ContractPipe } from '@gatehouse/nest-kit';
+import { AuditRepository } from '../audit/audit.repository.js';
+import { TokensService } from './tokens.service.js';
+
+@Controller()
+export class TokensHandler {
+  constructor(
+    private readonly tokens: TokensService,
+    @Inject(AuditRepository) private readonly audit: AuditRepository,
+  ) {}
+
+  @MessagePattern(CreateServiceToken.subject)
+  create(@Payload(new ContractPipe(CreateServiceToken.request)) req: RequestOf<typeof CreateServiceToken>) {
+    return this.tokens.create(req.accountId, req.name, req.duration, req.actor);
+  }
+
+  @MessagePattern(ListServiceTokens.subject)
+  list(@Payload(new ContractPipe(ListServiceTokens.request)) req: RequestOf<typeof ListServiceTokens>) {
+    return this.tokens.list(req.accountId, { name: req.name, search: req.search }, req.page ?? 1, req.perPage ?? 20);
+  }
+
+  @MessagePattern(GetServiceToken.subject)
+  get(@Payload(new ContractPipe(GetServiceToken.request)) req: RequestOf<typeof GetServiceToken>) {
+    return this.tokens.get(req.accountId, req.tokenId);
+  }
+
+  @MessagePattern(UpdateServiceToken.subject)
+  update(@Payload(new ContractPipe(UpdateServiceToken.request)) req: RequestOf<typeof UpdateServiceToken>) {
+    return this.tokens.update(req);
+  }
+
+  @MessagePattern(RefreshServiceToken.subject)
+  refresh(@Payload(new ContractPipe(RefreshServiceToken.request)) req: RequestOf<typeof RefreshServiceToken>) {
+    return this.tokens.refresh(req.accountId, req.tokenId, req.actor);
+  }
+
+  @MessagePattern(RotateServiceToken.subject)
+  rotate(@Payload(new ContractPipe(RotateServiceToken.request)) req: RequestOf<typeof RotateServiceToken>) {
+    return this.tokens.rotate(req.accountId, req.tokenId, req.previousClientSecretExpiresAt, req.actor);
+  }
+
+  @MessagePattern(DeleteServiceToken.subject)
+  delete(@Payload(new ContractPipe(DeleteServiceToken.request)) req: RequestOf<typeof DeleteServiceToken>) {
+    return this.tokens.delete(req.accountId, req.tokenId, req.actor);
+  }
+
+  @MessagePattern(TokensSnapshot.subject)
+  snapshot(@Payload(new ContractPipe(TokensSnapshot.request)) req: RequestOf<typeof TokensSnapshot>) {
+    return this.tokens.snapshot(req.accountId, (tx) => this.audit.currentRevision(tx));
+  }
+
+  @EventPattern<string>(TokensSeen.subject)
+  async seen(@Payload(new ContractPipe(TokensSeen.payload)) event: PayloadOf<typeof TokensSeen>) {
+    await this.tokens.markSeen(event.seen);
+  }
+}

@@ -1,0 +1,229 @@
+import { randomUUID } from 'node:crypto';
+import {
+  DEFAULT_DURATION,
+  DomainError,
+  expiryFrom,
+  generateClientId,
+  generateClientSecret,
+  hashClientSecret,
+  type Actor,
+  type Page,
+  type RequestOf,
+  type ServiceToken,
+  type ServiceTokenWithSecret,
+  type TokenChangeKind,
+  type UpdateServiceToken,
+  type VerifierToken,
+} from '@gatehouse/contracts';
+import type { AccountsRepository } from '../accounts/accounts.repository.js';
+import type { Ledger } from '../audit/ledger.js';
+import type { Tx, UnitOfWork } from '../database/unit-of-work.js';
+import type { ChangePublisher, Clock } from '../events/change-publisher.js';
+import type { TokenFilter, TokenStore } from './tokens.repository.js';
+import { toServiceToken, toVerifierToken, type TokenRecord } from './token.record.js';
+
+type UpdateRequest = RequestOf<typeof UpdateServiceToken>;
+
+export class TokensService {
+  constructor(
+    private readonly uow: UnitOfWork,
+    private readonly tokens: TokenStore,
+    private readonly accounts: Pick<AccountsRepository, 'findById'>,
+    private readonly ledger: Ledger,
+    private readonly publisher: ChangePublisher,
+    private readonly clock: Clock,
+    private readonly hashKey: string,
+  ) {}
+
+  async create(accountId: string, name: string, duration: string | undefined, actor: Actor): Promise<ServiceTokenWithSecret> {
+    await this.requireAccount(accountId);
+    const now = this.clock.now();
+    const lifetime = duration ?? DEFAULT_DURATION;
+    const secret = generateClientSecret();
+    const token: TokenRecord = {
+      id: randomUUID(),
+      accountId,
+      name,
+      clientId: generateClientId(),
+      duration: lifetime,
+      secretHash: hashClientSecret(this.hashKey, secret),
+      clientSecretVersion: 1,
+      previousSecretHash: null,
+      previousSecretExpiresAt: null,
+      enabled: true,
+      expiresAt: expiryFrom(now, lifetime),
+      lastSeenAt: null,
+      createdAt: now,
+      updatedAt: now,
+    };
+    await this.change('created', token, actor, { duration: lifetime, expiresAt: token.expiresAt?.toISOString() ?? null }, (tx) =>
+      this.tokens.insert(token, tx),
+    );
+    return { ...toServiceToken(token), clientSecret: secret };
+  }
+
+  async get(accountId: string, tokenId: string): Promise<ServiceToken> {
+    return toServiceToken(await this.require(accountId, tokenId));
+  }
+
+  async list(accountId: string, filter: TokenFilter, page: number, perPage: number): Promise<Page<ServiceToken>> {
+    await this.requireAccount(accountId);
+    const { rows, total } = await this.tokens.list(accountId, filter, page, perPage);
+    return { items: rows.map(toServiceToken), page, perPage, totalCount: total };
+  }
+
+  async update(req: UpdateRequest): Promise<ServiceToken> {
+    const now = this.clock.now();
+    const updated = await this.mutate(req.accountId, req.tokenId, 'updated', req.actor, (token) => {
+      const changes: Record<string, unknown> = {};
+      if (req.name !== undefined && req.name !== token.name) {
+        changes.name = { from: token.name, to: req.name };
+        token.name = req.name;
+      }
+      if (req.duration !== undefined && req.duration !== token.duration) {
+        // A new duration counts from now, as a refresh with that duration would.
+        changes.duration = { from: token.duration, to: req.duration };
+        token.duration = req.duration;
+        token.expiresAt = expiryFrom(now, req.duration);
+      }
+      if (req.enabled !== undefined && req.enabled !== token.enabled) {
+        changes.enabled = { from: token.enabled, to: req.enabled };
+        token.enabled = req.enabled;
+      }
+      if (req.previousClientSecretExpiresAt !== undefined) {
+        if (!token.previousSecretHash) {
+          throw new DomainError('VALIDATION_FAILED', 'previous_client_secret_expires_at: this token has no previous secret (rotate it first)', [
+            { path: 'previousClientSecretExpiresAt', message: 'no previous secret to keep' },
+          ]);
+        }
+        const until = req.previousClientSecretExpiresAt === null ? now : new Date(req.previousClientSecretExpiresAt);
+        changes.previousClientSecretExpiresAt = { from: token.previousSecretExpiresAt?.toISOString() ?? null, to: until.toISOString() };
+        this.setGrace(token, until, now);
+      }
+      return changes;
+    });
+    return toServiceToken(updated);
+  }
+
+  async refresh(accountId: string, tokenId: string, actor: Actor): Promise<ServiceToken> {
+    const now = this.clock.now();
+    const token = await this.mutate(accountId, tokenId, 'refreshed', actor, (t) => {
+      const from = t.expiresAt?.toISOString() ?? null;
+      t.expiresAt = expiryFrom(now, t.duration);
+      return { expiresAt: { from, to: t.expiresAt?.toISOString() ?? null } };
+    });
+    return toServiceToken(token);
+  }
+
+  async rotate(accountId: string, tokenId: string, previousExpiresAt: string | undefined, actor: Actor): Promise<ServiceTokenWithSecret> {
+    const now = this.clock.now();
+    const secret = generateClientSecret();
+    const token = await this.mutate(accountId, tokenId, 'rotated', actor, (t) => {
+      t.previousSecretHash = t.secretHash;
+      this.setGrace(t, previousExpiresAt ? new Date(previousExpiresAt) : now, now);
+      t.secretHash = hashClientSecret(this.hashKey, secret);
+      t.clientSecretVersion += 1;
+      return {
+        clientSecretVersion: t.clientSecretVersion,
+        previousClientSecretExpiresAt: t.previousSecretExpiresAt?.toISOString() ?? null,
+      };
+    });
+    return { ...toServiceToken(token), clientSecret: secret };
+  }
+
+  async delete(accountId: string, tokenId: string, actor: Actor): Promise<ServiceToken> {
+    const token = await this.mutate(accountId, tokenId, 'deleted', actor, () => ({}), async (t, tx) => {
+      await this.tokens.remove(accountId, t.id, tx);
+    });
+    return toServiceToken(token);
+  }
+
+  /** Everything a verifier needs, consistent with the revision returned. */
+  async snapshot(accountId: string | undefined, revisionOf: (tx: Tx) => Promise<number>): Promise<{ revision: number; tokens: VerifierToken[] }> {
+    return this.uow.run(async (tx) => {
+      const revision = await revisionOf(tx);
+      const tokens = await this.tokens.all(accountId, tx);
+      return { revision, tokens: tokens.map(toVerifierToken) };
+    });
+  }
+
+  async markSeen(seen: Array<{ tokenId: string; at: string }>): Promise<number> {
+    const now = this.clock.now().getTime();
+    // A sighting from the future is a clock problem at the gateway; clamp it to now.
+    return this.tokens.markSeen(seen.map((s) => ({ tokenId: s.tokenId, at: new Date(Math.min(Date.parse(s.at), now)) })));
+  }
+
+  /** A grace end at or before now means the previous secret dies at once. */
+  private setGrace(token: TokenRecord, until: Date, now: Date): void {
+    if (until.getTime() <= now.getTime()) {
+      token.previousSecretHash = null;
+      token.previousSecretExpiresAt = null;
+    } else {
+      token.previousSecretExpiresAt = until;
+    }
+  }
+
+  /** Loads with a row lock, applies `edit`, saves, audits and announces, all in one transaction. */
+  private async mutate(
+    accountId: string,
+    tokenId: string,
+    kind: TokenChangeKind,
+    actor: Actor,
+    edit: (token: TokenRecord) => Record<string, unknown>,
+    persist?: (token: TokenRecord, tx: Tx) => Promise<void>,
+  ): Promise<TokenRecord> {
+    const { token, event } = await this.uow.run(async (tx) => {
+      const token = await this.tokens.findForUpdate(accountId, tokenId, tx);
+      if (!token) throw this.notFound(tokenId);
+      const metadata = edit(token);
+      token.updatedAt = this.clock.now();
+      if (persist) await persist(token, tx);
+      else await this.tokens.update(token, tx);
+      const event = await this.record(tx, kind, token, actor, metadata);
+      return { token, event };
+    });
+    await this.publisher.tokenChanged(event);
+    return token;
+  }
+
+  private async change(kind: TokenChangeKind, token: TokenRecord, actor: Actor, metadata: Record<string, unknown>, persist: (tx: Tx) => Promise<void>) {
+    const event = await this.uow.run(async (tx) => {
+      await persist(tx);
+      return this.record(tx, kind, token, actor, metadata);
+    });
+    await this.publisher.tokenChanged(event);
+  }
+
+  private async record(tx: Tx, kind: TokenChangeKind, token: TokenRecord, actor: Actor, metadata: Record<string, unknown>) {
+    const revision = await this.ledger.bumpRevision(tx);
+    const occurredAt = this.clock.now();
+    await this.ledger.append(tx, {
+      accountId: token.accountId,
+      action: `service_token.${kind}`,
+      actor,
+      resourceType: 'service_token',
+      resourceId: token.id,
+      resourceName: token.name,
+      occurredAt,
+      metadata: { clientId: token.clientId, ...metadata },
+    });
+    return { kind, revision, occurredAt: occurredAt.toISOString(), actor, token: toVerifierToken(token) };
+  }
+
+  private async require(accountId: string, tokenId: string): Promise<TokenRecord> {
+    await this.requireAccount(accountId);
+    const token = await this.tokens.find(accountId, tokenId);
+    if (!token) throw this.notFound(tokenId);
+    return token;
+  }
+
+  private async requireAccount(accountId: string): Promise<void> {
+    if (!(await this.accounts.findById(accountId))) {
+      throw new DomainError('NOT_FOUND', `Account ${accountId} not found`);
+    }
+  }
+
+  private notFound(tokenId: string): DomainError {
+    return new DomainError('NOT_FOUND', `Service token ${tokenId} not found`);
+  }
+}

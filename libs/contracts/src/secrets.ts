@@ -1,0 +1,78 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+
+/**
+ * Service-token credential formats, shared by the token service (which issues and stores them)
+ * and the gateway (which verifies them).
+ *
+ * Secret: `gatehouse_` + 43 base62 characters (256 bits from the CSPRNG) + 6 base62 characters
+ * of CRC-32 over the random part. The fixed prefix and the checksum let secret scanners find
+ * leaked secrets with few false positives, and let the gateway reject garbage before hashing.
+ */
+export const SECRET_PREFIX = 'gatehouse_';
+const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+const BODY_LENGTH = 43; // ceil(256 / log2(62))
+const CHECK_LENGTH = 6; // ceil(32 / log2(62))
+export const SECRET_LENGTH = SECRET_PREFIX.length + BODY_LENGTH + CHECK_LENGTH;
+export const SECRET_PATTERN = /^gatehouse_[0-9A-Za-z]{49}$/;
+export const CLIENT_ID_PATTERN = /^[0-9a-f]{32}\.access$/;
+
+function toBase62(value: bigint, length: number): string {
+  let out = '';
+  for (let i = 0; i < length; i++) {
+    out = BASE62[Number(value % 62n)] + out;
+    value /= 62n;
+  }
+  return out;
+}
+
+const CRC_TABLE = (() => {
+  const table = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    table[n] = c >>> 0;
+  }
+  return table;
+})();
+
+export function crc32(text: string): number {
+  let crc = 0xffffffff;
+  for (const byte of Buffer.from(text, 'utf8')) crc = CRC_TABLE[(crc ^ byte) & 0xff]! ^ (crc >>> 8);
+  return (crc ^ 0xffffffff) >>> 0;
+}
+
+export function generateClientSecret(): string {
+  const body = toBase62(BigInt('0x' + randomBytes(32).toString('hex')), BODY_LENGTH);
+  return SECRET_PREFIX + body + toBase62(BigInt(crc32(body)), CHECK_LENGTH);
+}
+
+/** True when the text has our secret's shape and its checksum matches (cheap; no hashing). */
+export function isWellFormedSecret(secret: string): boolean {
+  if (secret.length !== SECRET_LENGTH || !SECRET_PATTERN.test(secret)) return false;
+  const body = secret.slice(SECRET_PREFIX.length, SECRET_PREFIX.length + BODY_LENGTH);
+  const check = secret.slice(SECRET_PREFIX.length + BODY_LENGTH);
+  return toBase62(BigInt(crc32(body)), CHECK_LENGTH) === check;
+}
+
+export function generateClientId(): string {
+  return randomBytes(16).toString('hex') + '.access';
+}
+
+/**
+ * The stored form of a secret: HMAC-SHA256 under a server-side key, hex encoded.
+ *
+ * Why a fast keyed hash and not bcrypt/argon2: those slow hashes exist to protect low-entropy
+ * passwords from guessing. Our secrets carry 256 random bits, so guessing is hopeless at any
+ * speed, and a slow hash would only cost the gateway ~100 ms of CPU per exchange. The key (kept
+ * outside the database) means a stolen database dump alone cannot even confirm a guessed secret.
+ */
+export function hashClientSecret(key: string | Buffer, secret: string): string {
+  return createHmac('sha256', key).update(secret, 'utf8').digest('hex');
+}
+
+/** Constant-time comparison of a presented secret with a stored hash. */
+export function secretMatchesHash(key: string | Buffer, secret: string, storedHash: string): boolean {
+  const presented = Buffer.from(hashClientSecret(key, secret), 'hex');
+  const stored = Buffer.from(storedHash, 'hex');
+  return presented.length === stored.length && timingSafeEqual(presented, stored);
+}

@@ -1,0 +1,74 @@
+import { Logger } from '@nestjs/common';
+import type { ClientProxy } from '@nestjs/microservices';
+import {
+  DomainError,
+  ErrorShape,
+  parseOrThrow,
+  type EventContract,
+  type PayloadOf,
+  type RequestOf,
+  type ResponseOf,
+  type RpcContract,
+} from '@gatehouse/contracts';
+import { TimeoutError, firstValueFrom, timeout } from 'rxjs';
+
+/**
+ * The client side of the contracts: validates the request before sending and the response after,
+ * applies a timeout, and turns remote errors back into DomainErrors.
+ */
+export class RpcClient {
+  private readonly logger = new Logger('RpcClient');
+
+  constructor(
+    private readonly proxy: ClientProxy,
+    private readonly timeoutMs = 5000,
+  ) {}
+
+  async request<C extends RpcContract>(contract: C, payload: RequestOf<C>): Promise<ResponseOf<C>> {
+    const request = parseOrThrow(contract.request, payload);
+    let response: unknown;
+    try {
+      response = await firstValueFrom(this.proxy.send(contract.subject, request).pipe(timeout(this.timeoutMs)));
+    } catch (error) {
+      throw this.remoteError(contract.subject, error);
+    }
+    const parsed = contract.response.safeParse(response);
+    if (!parsed.success) {
+      this.logger.error(`Response on ${contract.subject} broke its contract: ${parsed.error.message}`);
+      throw new DomainError('INTERNAL', `The ${contract.subject} handler answered outside its contract`);
+    }
+    return parsed.data as ResponseOf<C>;
+  }
+
+  /** Publishes an event after validating it. Core NATS: at most once; consumers resync. */
+  async publish<E extends EventContract>(contract: E, payload: PayloadOf<E>): Promise<void> {
+    const data = parseOrThrow(contract.payload, payload);
+    await firstValueFrom(this.proxy.emit(contract.subject, data), { defaultValue: undefined });
+  }
+
+  private remoteError(subject: string, error: unknown): DomainError {
+    if (error instanceof DomainError) return error;
+    if (error instanceof TimeoutError) {
+      return new DomainError('UNAVAILABLE', `No answer on ${subject} within ${this.timeoutMs} ms`);
+    }
+    const shape = ErrorShape.safeParse(error);
+    if (shape.success) return DomainError.fromShape(shape.data);
+    const text = error instanceof Error ? error.message : String(error);
+    if (/no responders|503|CONNECTION_REFUSED|closed|disconnect/i.test(text)) {
+      return new DomainError('UNAVAILABLE', `No service answers on ${subject}`);
+    }
+    this.logger.error(`Unexpected error from ${subject}: ${text}`);
+    return new DomainError('INTERNAL', `Unexpected error from ${subject}`);
+  }
+}
+
+/** A connected RpcClient outside a Nest module (tests, scripts). */
+export async function connectRpc(url: string, name = 'rpc-client', timeoutMs?: number): Promise<RpcClient & { close(): Promise<void> }> {
+  const { ClientProxyFactory } = await import('@nestjs/microservices');
+  const { natsOptions } = await import('./nats.js');
+  const proxy = ClientProxyFactory.create(natsOptions(url, name));
+  await proxy.connect();
+  const rpc = new RpcClient(proxy, timeoutMs) as RpcClient & { close(): Promise<void> };
+  rpc.close = () => proxy.close();
+  return rpc;
+}

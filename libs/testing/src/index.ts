@@ -1,0 +1,4 @@
+export * from './eventually.js';
+export * from './ports.js';
+export * from './nats.js';
+export * from './database.js';

@@ -1,0 +1,52 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, waitForPort } from './ports.js';
+
+export interface TestNats {
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+  /** Stops the server, keeping its port, so a test can see how clients behave without NATS. */
+  pause(): Promise<void>;
+  resume(): Promise<void>;
+}
+
+const NATS_BIN = process.env.NATS_SERVER_BIN ?? 'nats-server';
+
+/**
+ * A real nats-server (with JetStream) of this test file's own, on a free loopback port. Each test
+ * file gets its own server, so parallel files and CI runs never steal each other's messages.
+ */
+export async function startNats(): Promise<TestNats> {
+  const port = await freePort();
+  const storeDir = mkdtempSync(join(tmpdir(), 'gh-nats-'));
+  let child: ChildProcess | undefined;
+  const launch = async () => {
+    child = spawn(NATS_BIN, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir], { stdio: 'ignore' });
+    child.on('error', (e) => {
+      throw new Error(`Cannot start ${NATS_BIN} (install Debian's nats-server): ${e.message}`);
+    });
+    await waitForPort(port);
+  };
+  const kill = async () => {
+    const c = child;
+    if (!c || c.exitCode !== null) return;
+    await new Promise<void>((resolve) => {
+      c.once('exit', () => resolve());
+      c.kill('SIGKILL');
+    });
+  };
+  await launch();
+  return {
+    url: `nats://127.0.0.1:${port}`,
+    port,
+    pause: kill,
+    resume: launch,
+    async stop() {
+      await kill();
+      rmSync(storeDir, { recursive: true, force: true });
+    },
+  };
+}
