@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { Actor, IsoDate, PageRequest, Uuid, pageOf } from './common.js';
-import { defineRpc, register } from './rpc.js';
+import { defineEvent, defineRpc, register } from './rpc.js';
 
 /**
  * One audit event: who did what, when, to which resource. Token changes carry the token's id and
@@ -32,5 +32,34 @@ export const ListAuditEvents = register(
     }),
     response: pageOf(AuditEvent),
     errors: ['NOT_FOUND'],
+  }),
+);
+
+/**
+ * Authentication decisions from the gateway, batched. The token service appends them to the audit
+ * log. Never carries a secret or a JWT.
+ */
+export const AccessDecisionsRecorded = register(
+  defineEvent({
+    subject: 'audit.v1.accessDecisions',
+    payload: z.object({
+      decisions: z
+        .array(
+          z.object({
+            accountId: Uuid,
+            occurredAt: IsoDate,
+            appId: Uuid.nullable(),
+            appName: z.string().nullable(),
+            tokenId: Uuid.nullable(),
+            tokenName: z.string().nullable(),
+            clientId: z.string().max(255).nullable(),
+            decision: z.enum(['allow', 'deny']),
+            reason: z.string().max(255),
+            sourceIp: z.string().max(64).nullable(),
+            via: z.enum(['service_token', 'jwt', 'forward_auth']),
+          }),
+        )
+        .max(10_000),
+    }),
   }),
 );

@@ -6,3 +6,4 @@ export * from './secrets.js';
 export * from './accounts.js';
 export * from './tokens.js';
 export * from './audit.js';
+export * from './apps.js';

@@ -1,0 +1,44 @@
+import 'reflect-metadata';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import express from 'express';
+import { getAbsoluteFSPath } from 'swagger-ui-dist';
+import { AppModule } from './app.module.js';
+import type { ApiEnv } from './config/env.js';
+import { HttpErrorFilter } from './http/http-error.filter.js';
+import { jsonBody } from './http/json-body.middleware.js';
+
+/** Creates and starts the admin API (used by main.ts and by tests); port 0 picks a free one. */
+export async function startApi(env: ApiEnv): Promise<{ app: NestExpressApplication; url: string }> {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(env), {
+    bodyParser: false,
+    logger: logLevels(env.GATEHOUSE_LOG_LEVEL),
+  });
+  app.set('trust proxy', 'loopback');
+  app.disable('x-powered-by');
+  app.use(jsonBody());
+  app.useGlobalFilters(new HttpErrorFilter());
+  app.use('/docs/assets', express.static(getAbsoluteFSPath(), { maxAge: '1d' }));
+  const dashboard = env.GATEHOUSE_DASHBOARD_DIR;
+  if (dashboard && existsSync(join(dashboard, 'index.html'))) {
+    app.use(express.static(dashboard, { index: 'index.html', maxAge: '1h' }));
+    // Client-side routes of the single-page dashboard fall back to index.html.
+    app.use((req: express.Request, res: express.Response, next: express.NextFunction) => {
+      if (req.method !== 'GET' || req.path.startsWith('/client/') || req.path.startsWith('/docs') || req.path.startsWith('/healthz')) return next();
+      if (!req.accepts('html')) return next();
+      res.sendFile(join(dashboard, 'index.html'));
+    });
+  }
+  app.enableShutdownHooks();
+  await app.listen(env.GATEHOUSE_API_PORT, env.GATEHOUSE_API_HOST);
+  const address = app.getHttpServer().address();
+  const port = typeof address === 'object' && address ? address.port : env.GATEHOUSE_API_PORT;
+  return { app, url: `http://${env.GATEHOUSE_API_HOST}:${port}` };
+}
+
+function logLevels(level: ApiEnv['GATEHOUSE_LOG_LEVEL']) {
+  const all = ['error', 'warn', 'log', 'debug'] as const;
+  return all.slice(0, all.indexOf(level) + 1) as Array<(typeof all)[number]>;
+}

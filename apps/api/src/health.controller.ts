@@ -1,0 +1,20 @@
+import { Controller, Get, Inject } from '@nestjs/common';
+import { ListAccounts } from '@gatehouse/contracts';
+import type { RpcClient } from '@gatehouse/nest-kit';
+import { ok } from './http/envelope.js';
+import { RPC } from './http/rpc.provider.js';
+
+/** Liveness plus reachability of the token service over NATS. Unauthenticated; reveals nothing. */
+@Controller('healthz')
+export class HealthController {
+  constructor(@Inject(RPC) private readonly rpc: RpcClient) {}
+
+  @Get()
+  async health() {
+    const tokenService = await this.rpc.request(ListAccounts, {}).then(
+      () => 'up' as const,
+      () => 'down' as const,
+    );
+    return ok({ status: tokenService === 'up' ? 'ok' : 'degraded', token_service: tokenService });
+  }
+}

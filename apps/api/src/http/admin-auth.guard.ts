@@ -1,0 +1,30 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import type { Request } from 'express';
+import { API_ENV, type ApiEnv } from '../config/env.js';
+import { HttpProblem } from './http-errors.js';
+
+const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
+
+/**
+ * `Authorization: Bearer <GATEHOUSE_ADMIN_TOKEN>` on every admin route: 401 when absent or
+ * malformed, 403 when wrong. Compared as SHA-256 digests in constant time (equal lengths always).
+ */
+@Injectable()
+export class AdminAuthGuard implements CanActivate {
+  private readonly expected: Buffer;
+
+  constructor(@Inject(API_ENV) env: ApiEnv) {
+    this.expected = digest(env.GATEHOUSE_ADMIN_TOKEN);
+  }
+
+  canActivate(context: ExecutionContext): boolean {
+    const req = context.switchToHttp().getRequest<Request>();
+    const header = req.headers.authorization;
+    if (!header) throw new HttpProblem(401, 10000, 'Authentication required: send Authorization: Bearer <admin token>');
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (!match) throw new HttpProblem(401, 10000, 'Malformed Authorization header: expected "Bearer <admin token>"');
+    if (!timingSafeEqual(digest(match[1]!), this.expected)) throw new HttpProblem(403, 10000, 'Invalid admin token');
+    return true;
+  }
+}

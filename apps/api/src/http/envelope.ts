@@ -1,0 +1,32 @@
+/** Cloudflare's v4 response envelope. */
+export interface Envelope<T> {
+  success: boolean;
+  errors: Array<{ code: number; message: string }>;
+  messages: Array<{ code: number; message: string }>;
+  result: T | null;
+  result_info?: { page: number; per_page: number; count: number; total_count: number; total_pages: number };
+}
+
+export function ok<T>(result: T): Envelope<T> {
+  return { success: true, errors: [], messages: [], result };
+}
+
+export function okPage<T>(items: T[], page: { page: number; perPage: number; totalCount: number }): Envelope<T[]> {
+  return {
+    success: true,
+    errors: [],
+    messages: [],
+    result: items,
+    result_info: {
+      page: page.page,
+      per_page: page.perPage,
+      count: items.length,
+      total_count: page.totalCount,
+      total_pages: Math.max(1, Math.ceil(page.totalCount / page.perPage)),
+    },
+  };
+}
+
+export function failure(code: number, messages: string[]): Envelope<null> {
+  return { success: false, errors: messages.map((message) => ({ code, message })), messages: [], result: null };
+}

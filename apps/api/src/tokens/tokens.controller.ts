@@ -1,0 +1,158 @@
+import { Controller, Delete, Get, HttpCode, Inject, Param, Post, Put, Query, Req, UseGuards, Body } from '@nestjs/common';
+import {
+  CreateServiceToken,
+  DeleteServiceToken,
+  Duration,
+  GetServiceToken,
+  IsoDate,
+  ListServiceTokens,
+  RefreshServiceToken,
+  RotateServiceToken,
+  TokenName,
+  UpdateServiceToken,
+  type ServiceToken,
+  type ServiceTokenWithSecret,
+} from '@gatehouse/contracts';
+import type { RpcClient } from '@gatehouse/nest-kit';
+import type { Request } from 'express';
+import { z } from 'zod';
+import { actorOf } from '../http/actor.js';
+import { AdminAuthGuard } from '../http/admin-auth.guard.js';
+import { ok, okPage } from '../http/envelope.js';
+import { PageQuery, body, query, uuidParam } from '../http/input.js';
+import { RPC } from '../http/rpc.provider.js';
+import { describeRoutes } from '../docs/registry.js';
+
+/** The Cloudflare v4 field names of a service token. */
+export function toCfToken(t: ServiceToken) {
+  return {
+    id: t.id,
+    client_id: t.clientId,
+    name: t.name,
+    duration: t.duration,
+    created_at: t.createdAt,
+    updated_at: t.updatedAt,
+    expires_at: t.expiresAt,
+    last_seen_at: t.lastSeenAt,
+    enabled: t.enabled,
+    client_secret_version: t.clientSecretVersion,
+    previous_client_secret_expires_at: t.previousClientSecretExpiresAt,
+  };
+}
+const withSecret = (t: ServiceTokenWithSecret) => ({ ...toCfToken(t), client_secret: t.clientSecret });
+
+export const CreateTokenBody = z.strictObject({ name: TokenName, duration: Duration.optional() });
+export const UpdateTokenBody = z.strictObject({
+  name: TokenName.optional(),
+  duration: Duration.optional(),
+  enabled: z.boolean().optional(),
+  previous_client_secret_expires_at: IsoDate.nullable().optional(),
+});
+export const RotateTokenBody = z.strictObject({ previous_client_secret_expires_at: IsoDate.optional() });
+export const ListTokensQuery = z.strictObject({
+  name: z.string().max(255).optional(),
+  search: z.string().max(255).optional(),
+  ...PageQuery,
+});
+
+@Controller('client/v4/accounts/:account_id/access/service_tokens')
+@UseGuards(AdminAuthGuard)
+export class TokensController {
+  constructor(@Inject(RPC) private readonly rpc: RpcClient) {}
+
+  @Post()
+  @HttpCode(200)
+  async create(@Param('account_id') accountId: string, @Body() raw: unknown, @Req() req: Request) {
+    const input = body(CreateTokenBody, raw);
+    const token = await this.rpc.request(CreateServiceToken, {
+      accountId: uuidParam(accountId, 'account_id'),
+      name: input.name,
+      duration: input.duration,
+      actor: actorOf(req),
+    });
+    return ok(withSecret(token));
+  }
+
+  @Get()
+  async list(@Param('account_id') accountId: string, @Query() raw: unknown) {
+    const q = query(ListTokensQuery, raw);
+    const page = await this.rpc.request(ListServiceTokens, {
+      accountId: uuidParam(accountId, 'account_id'),
+      name: q.name,
+      search: q.search,
+      page: q.page,
+      perPage: q.per_page,
+    });
+    return okPage(page.items.map(toCfToken), page);
+  }
+
+  @Get(':token_id')
+  async get(@Param('account_id') accountId: string, @Param('token_id') tokenId: string) {
+    const token = await this.rpc.request(GetServiceToken, {
+      accountId: uuidParam(accountId, 'account_id'),
+      tokenId: uuidParam(tokenId, 'token_id'),
+    });
+    return ok(toCfToken(token));
+  }
+
+  @Put(':token_id')
+  async update(@Param('account_id') accountId: string, @Param('token_id') tokenId: string, @Body() raw: unknown, @Req() req: Request) {
+    const input = body(UpdateTokenBody, raw);
+    const token = await this.rpc.request(UpdateServiceToken, {
+      accountId: uuidParam(accountId, 'account_id'),
+      tokenId: uuidParam(tokenId, 'token_id'),
+      name: input.name,
+      duration: input.duration,
+      enabled: input.enabled,
+      previousClientSecretExpiresAt: input.previous_client_secret_expires_at,
+      actor: actorOf(req),
+    });
+    return ok(toCfToken(token));
+  }
+
+  @Delete(':token_id')
+  async remove(@Param('account_id') accountId: string, @Param('token_id') tokenId: string, @Req() req: Request) {
+    const token = await this.rpc.request(DeleteServiceToken, {
+      accountId: uuidParam(accountId, 'account_id'),
+      tokenId: uuidParam(tokenId, 'token_id'),
+      actor: actorOf(req),
+    });
+    return ok(toCfToken(token));
+  }
+
+  @Post(':token_id/refresh')
+  @HttpCode(200)
+  async refresh(@Param('account_id') accountId: string, @Param('token_id') tokenId: string, @Body() raw: unknown, @Req() req: Request) {
+    body(z.strictObject({}), raw);
+    const token = await this.rpc.request(RefreshServiceToken, {
+      accountId: uuidParam(accountId, 'account_id'),
+      tokenId: uuidParam(tokenId, 'token_id'),
+      actor: actorOf(req),
+    });
+    return ok(toCfToken(token));
+  }
+
+  @Post(':token_id/rotate')
+  @HttpCode(200)
+  async rotate(@Param('account_id') accountId: string, @Param('token_id') tokenId: string, @Body() raw: unknown, @Req() req: Request) {
+    const input = body(RotateTokenBody, raw);
+    const token = await this.rpc.request(RotateServiceToken, {
+      accountId: uuidParam(accountId, 'account_id'),
+      tokenId: uuidParam(tokenId, 'token_id'),
+      previousClientSecretExpiresAt: input.previous_client_secret_expires_at,
+      actor: actorOf(req),
+    });
+    return ok(withSecret(token));
+  }
+}
+
+const base = '/client/v4/accounts/{account_id}/access/service_tokens';
+describeRoutes(
+  { method: 'post', path: base, summary: 'Create a service token (the response holds client_secret, shown only this once)', tag: 'Service tokens', body: CreateTokenBody },
+  { method: 'get', path: base, summary: 'List service tokens', tag: 'Service tokens', query: ListTokensQuery },
+  { method: 'get', path: `${base}/{token_id}`, summary: 'Get a service token', tag: 'Service tokens' },
+  { method: 'put', path: `${base}/{token_id}`, summary: 'Update a service token (name, duration, enabled, previous secret grace)', tag: 'Service tokens', body: UpdateTokenBody },
+  { method: 'delete', path: `${base}/{token_id}`, summary: 'Delete (revoke) a service token', tag: 'Service tokens' },
+  { method: 'post', path: `${base}/{token_id}/refresh`, summary: 'Refresh: expires_at becomes now + duration', tag: 'Service tokens' },
+  { method: 'post', path: `${base}/{token_id}/rotate`, summary: 'Rotate the secret (optional grace for the previous one)', tag: 'Service tokens', body: RotateTokenBody },
+);

@@ -1,0 +1,208 @@
+import { z } from 'zod';
+import { Actor, IsoDate, PageRequest, Uuid, pageOf } from './common.js';
+import { Duration } from './duration.js';
+import { defineEvent, defineRpc, register } from './rpc.js';
+import { VerifierToken } from './tokens.js';
+
+/**
+ * Access applications and their Service Auth policies. Owned by the token service (its tables);
+ * replicated to the gateway (auth-service) by snapshot + events, like tokens.
+ */
+
+/** Host with an optional path prefix: `api.example.com` or `example.com/api`. Lower-case host, no scheme. */
+export const AppDomain = z
+  .string()
+  .trim()
+  .min(1, 'must not be empty')
+  .max(253 + 1 + 1024, 'is too long')
+  .transform((s) => s.toLowerCase().replace(/\/+$/, ''))
+  .refine(
+    (s) => /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*(?::\d{1,5})?(?:\/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)*$/.test(s),
+    'must be a host name with an optional path prefix, e.g. "api.example.com" or "example.com/api" (no scheme)',
+  );
+
+export const UpstreamUrl = z
+  .string()
+  .trim()
+  .max(2048)
+  .refine((s) => {
+    try {
+      const u = new URL(s);
+      return (u.protocol === 'http:' || u.protocol === 'https:') && !u.username && !u.password;
+    } catch {
+      return false;
+    }
+  }, 'must be an http:// or https:// URL without credentials');
+
+export const HeaderName = z
+  .string()
+  .trim()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9-]+$/, 'must be an HTTP header name');
+
+export const AppName = z.string().trim().min(1, 'must not be empty').max(255, 'must be at most 255 characters');
+
+export const Application = z.object({
+  id: Uuid,
+  accountId: Uuid,
+  name: z.string(),
+  domain: z.string(),
+  type: z.literal('self_hosted'),
+  sessionDuration: z.string(),
+  /** The audience tag: JWTs for this app carry it in `aud`. 64 hex characters, generated. */
+  aud: z.string(),
+  upstream: z.string().nullable(),
+  /** Single-header mode: this header carries `{"cf-access-client-id":…,"cf-access-client-secret":…}`. */
+  readServiceTokensFromHeader: z.string().nullable(),
+  /** JWTs for this app issued before this instant are refused ("Revoke existing sessions"). */
+  sessionsRevokedAt: IsoDate.nullable(),
+  createdAt: IsoDate,
+  updatedAt: IsoDate,
+});
+export type Application = z.infer<typeof Application>;
+
+/** A Service Auth rule: one named token, or any valid token of the account. */
+export const PolicyRule = z.union([
+  z.strictObject({ serviceToken: z.strictObject({ tokenId: Uuid }) }),
+  z.strictObject({ anyValidServiceToken: z.strictObject({}) }),
+]);
+export type PolicyRule = z.infer<typeof PolicyRule>;
+
+export const Policy = z.object({
+  id: Uuid,
+  accountId: Uuid,
+  appId: Uuid,
+  name: z.string(),
+  /** Only Service Auth (`non_identity`) policies exist in Gatehouse. */
+  decision: z.literal('non_identity'),
+  precedence: z.number().int(),
+  /** Admits when any include rule matches, every require rule matches and no exclude rule matches. An empty include admits nobody. */
+  include: z.array(PolicyRule),
+  require: z.array(PolicyRule),
+  exclude: z.array(PolicyRule),
+  createdAt: IsoDate,
+  updatedAt: IsoDate,
+});
+export type Policy = z.infer<typeof Policy>;
+
+const AppScoped = { accountId: Uuid, appId: Uuid };
+const AppFields = {
+  name: AppName,
+  domain: AppDomain,
+  type: z.literal('self_hosted').default('self_hosted'),
+  sessionDuration: Duration.optional(),
+  upstream: UpstreamUrl.nullable().optional(),
+  readServiceTokensFromHeader: HeaderName.nullable().optional(),
+};
+const Rules = z.array(PolicyRule).max(100);
+const PolicyFields = {
+  name: AppName,
+  decision: z.literal('non_identity', { message: 'only "non_identity" (Service Auth) policies are supported' }),
+  precedence: z.number().int().min(1).max(10_000).optional(),
+  include: Rules.min(1, 'must name at least one rule'),
+  require: Rules.optional(),
+  exclude: Rules.optional(),
+};
+
+export const CreateApplication = register(
+  defineRpc({
+    subject: 'apps.v1.create',
+    request: z.strictObject({ accountId: Uuid, ...AppFields, actor: Actor }),
+    response: Application,
+    errors: ['NOT_FOUND', 'CONFLICT', 'VALIDATION_FAILED'],
+  }),
+);
+export const ListApplications = register(
+  defineRpc({
+    subject: 'apps.v1.list',
+    request: z.strictObject({ accountId: Uuid, ...PageRequest.shape }),
+    response: pageOf(Application),
+    errors: ['NOT_FOUND'],
+  }),
+);
+export const GetApplication = register(
+  defineRpc({ subject: 'apps.v1.get', request: z.strictObject(AppScoped), response: Application, errors: ['NOT_FOUND'] }),
+);
+export const UpdateApplication = register(
+  defineRpc({
+    subject: 'apps.v1.update',
+    request: z.strictObject({ ...AppScoped, ...AppFields, actor: Actor }),
+    response: Application,
+    errors: ['NOT_FOUND', 'CONFLICT', 'VALIDATION_FAILED'],
+  }),
+);
+export const DeleteApplication = register(
+  defineRpc({ subject: 'apps.v1.delete', request: z.strictObject({ ...AppScoped, actor: Actor }), response: Application, errors: ['NOT_FOUND'] }),
+);
+/** "Revoke existing sessions": JWTs issued before now stop working; tokens can still exchange. */
+export const RevokeApplicationSessions = register(
+  defineRpc({ subject: 'apps.v1.revokeSessions', request: z.strictObject({ ...AppScoped, actor: Actor }), response: Application, errors: ['NOT_FOUND'] }),
+);
+
+const PolicyScoped = { ...AppScoped, policyId: Uuid };
+export const CreatePolicy = register(
+  defineRpc({
+    subject: 'policies.v1.create',
+    request: z.strictObject({ ...AppScoped, ...PolicyFields, actor: Actor }),
+    response: Policy,
+    errors: ['NOT_FOUND', 'VALIDATION_FAILED'],
+  }),
+);
+export const ListPolicies = register(
+  defineRpc({ subject: 'policies.v1.list', request: z.strictObject(AppScoped), response: z.array(Policy), errors: ['NOT_FOUND'] }),
+);
+export const GetPolicy = register(
+  defineRpc({ subject: 'policies.v1.get', request: z.strictObject(PolicyScoped), response: Policy, errors: ['NOT_FOUND'] }),
+);
+export const UpdatePolicy = register(
+  defineRpc({
+    subject: 'policies.v1.update',
+    request: z.strictObject({ ...PolicyScoped, ...PolicyFields, actor: Actor }),
+    response: Policy,
+    errors: ['NOT_FOUND', 'VALIDATION_FAILED'],
+  }),
+);
+export const DeletePolicy = register(
+  defineRpc({ subject: 'policies.v1.delete', request: z.strictObject({ ...PolicyScoped, actor: Actor }), response: Policy, errors: ['NOT_FOUND'] }),
+);
+/** Policies of an account that name a token (the dashboard's delete confirmation lists them). */
+export const PoliciesUsingToken = register(
+  defineRpc({
+    subject: 'policies.v1.usingToken',
+    request: z.strictObject({ accountId: Uuid, tokenId: Uuid }),
+    response: z.array(Policy.extend({ appName: z.string() })),
+  }),
+);
+
+/** Everything the gateway replicates, consistent with one revision (shared with token events). */
+export const ReplicaSnapshot = register(
+  defineRpc({
+    subject: 'replica.v1.snapshot',
+    request: z.strictObject({}),
+    response: z.object({
+      revision: z.number().int(),
+      tokens: z.array(VerifierToken),
+      apps: z.array(Application),
+      policies: z.array(Policy),
+    }),
+  }),
+);
+
+export const AppChanged = z.object({
+  kind: z.enum(['upserted', 'deleted']),
+  revision: z.number().int(),
+  occurredAt: IsoDate,
+  app: Application,
+});
+export type AppChanged = z.infer<typeof AppChanged>;
+export const PolicyChanged = z.object({
+  kind: z.enum(['upserted', 'deleted']),
+  revision: z.number().int(),
+  occurredAt: IsoDate,
+  policy: Policy,
+});
+export type PolicyChanged = z.infer<typeof PolicyChanged>;
+
+export const ApplicationChangedEvent = register(defineEvent({ subject: 'apps.v1.changed', payload: AppChanged }));
+export const PolicyChangedEvent = register(defineEvent({ subject: 'policies.v1.changed', payload: PolicyChanged }));
