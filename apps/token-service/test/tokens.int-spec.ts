@@ -52,7 +52,7 @@ describe('token service over real NATS and PostgreSQL', () => {
       for await (const m of sub) events.push({ subject: m.subject, data: JSON.parse(m.string()).data });
     })();
     await listener.flush();
-    [{ id: accountId }] = (await rpc.request(ListAccounts, {})) as [{ id: string }];
+    accountId = (await rpc.request(ListAccounts, {}))[0]!.id;
   });
 
   afterAll(async () => {

@@ -57,7 +57,7 @@ const Scoped = { accountId: Uuid, tokenId: Uuid };
 export const CreateServiceToken = register(
   defineRpc({
     subject: 'tokens.v1.create',
-    request: z.strictObject({ accountId: Uuid, name: TokenName, duration: Duration.optional(), actor: Actor }),
+    request: z.strictObject({ accountId: Uuid, name: TokenName, duration: Duration.optional(), enabled: z.boolean().optional(), actor: Actor }),
     response: ServiceTokenWithSecret,
     errors: ['NOT_FOUND', 'VALIDATION_FAILED'],
   }),

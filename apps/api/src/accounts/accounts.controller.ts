@@ -1,10 +1,10 @@
-import { Body, Controller, Get, HttpCode, Inject, Param, Post, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, UseGuards } from '@nestjs/common';
 import { AccountName, CreateAccount, GetAccount, ListAccounts, type Account } from '@gatehouse/contracts';
 import type { RpcClient } from '@gatehouse/nest-kit';
 import { z } from 'zod';
 import { AdminAuthGuard } from '../http/admin-auth.guard.js';
 import { ok, okPage } from '../http/envelope.js';
-import { body, uuidParam } from '../http/input.js';
+import { PageQuery, body, query, uuidParam } from '../http/input.js';
 import { RPC } from '../http/rpc.provider.js';
 import { describeRoutes } from '../docs/registry.js';
 
@@ -16,9 +16,13 @@ export class AccountsController {
   constructor(@Inject(RPC) private readonly rpc: RpcClient) {}
 
   @Get()
-  async list() {
-    const accounts = await this.rpc.request(ListAccounts, {});
-    return okPage(accounts.map(toCfAccount), { page: 1, perPage: Math.max(accounts.length, 1), totalCount: accounts.length });
+  async list(@Query() raw: unknown) {
+    const q = query(z.strictObject({ ...PageQuery, name: z.string().max(255).optional(), direction: z.enum(['asc', 'desc']).optional() }), raw);
+    let accounts = await this.rpc.request(ListAccounts, {});
+    if (q.name) accounts = accounts.filter((a) => a.name.toLowerCase().includes(q.name!.toLowerCase()));
+    if (q.direction === 'desc') accounts.reverse();
+    const start = (q.page - 1) * q.per_page;
+    return okPage(accounts.slice(start, start + q.per_page).map(toCfAccount), { page: q.page, perPage: q.per_page, totalCount: accounts.length });
   }
 
   @Post()

@@ -41,7 +41,7 @@ export function toCfToken(t: ServiceToken) {
 }
 const withSecret = (t: ServiceTokenWithSecret) => ({ ...toCfToken(t), client_secret: t.clientSecret });
 
-export const CreateTokenBody = z.strictObject({ name: TokenName, duration: Duration.optional() });
+export const CreateTokenBody = z.strictObject({ name: TokenName, duration: Duration.optional(), enabled: z.boolean().optional() });
 export const UpdateTokenBody = z.strictObject({
   name: TokenName.optional(),
   duration: Duration.optional(),
@@ -68,6 +68,7 @@ export class TokensController {
       accountId: uuidParam(accountId, 'account_id'),
       name: input.name,
       duration: input.duration,
+      enabled: input.enabled,
       actor: actorOf(req),
     });
     return ok(withSecret(token));

@@ -26,7 +26,7 @@ export class TokensHandler {
 
   @MessagePattern(CreateServiceToken.subject)
   create(@Payload(new ContractPipe(CreateServiceToken.request)) req: RequestOf<typeof CreateServiceToken>) {
-    return this.tokens.create(req.accountId, req.name, req.duration, req.actor);
+    return this.tokens.create(req.accountId, req.name, req.duration, req.actor, req.enabled);
   }
 
   @MessagePattern(ListServiceTokens.subject)

@@ -35,7 +35,7 @@ export class TokensService {
     private readonly hashKey: string,
   ) {}
 
-  async create(accountId: string, name: string, duration: string | undefined, actor: Actor): Promise<ServiceTokenWithSecret> {
+  async create(accountId: string, name: string, duration: string | undefined, actor: Actor, enabled = true): Promise<ServiceTokenWithSecret> {
     await this.requireAccount(accountId);
     const now = this.clock.now();
     const lifetime = duration ?? DEFAULT_DURATION;
@@ -50,7 +50,7 @@ export class TokensService {
       clientSecretVersion: 1,
       previousSecretHash: null,
       previousSecretExpiresAt: null,
-      enabled: true,
+      enabled,
       expiresAt: expiryFrom(now, lifetime),
       lastSeenAt: null,
       createdAt: now,
@@ -73,8 +73,7 @@ export class TokensService {
   }
 
   async update(req: UpdateRequest): Promise<ServiceToken> {
-    const now = this.clock.now();
-    const updated = await this.mutate(req.accountId, req.tokenId, 'updated', req.actor, (token) => {
+    const updated = await this.mutate(req.accountId, req.tokenId, 'updated', req.actor, (token, now) => {
       const changes: Record<string, unknown> = {};
       if (req.name !== undefined && req.name !== token.name) {
         changes.name = { from: token.name, to: req.name };
@@ -106,8 +105,7 @@ export class TokensService {
   }
 
   async refresh(accountId: string, tokenId: string, actor: Actor): Promise<ServiceToken> {
-    const now = this.clock.now();
-    const token = await this.mutate(accountId, tokenId, 'refreshed', actor, (t) => {
+    const token = await this.mutate(accountId, tokenId, 'refreshed', actor, (t, now) => {
       const from = t.expiresAt?.toISOString() ?? null;
       t.expiresAt = expiryFrom(now, t.duration);
       return { expiresAt: { from, to: t.expiresAt?.toISOString() ?? null } };
@@ -116,9 +114,8 @@ export class TokensService {
   }
 
   async rotate(accountId: string, tokenId: string, previousExpiresAt: string | undefined, actor: Actor): Promise<ServiceTokenWithSecret> {
-    const now = this.clock.now();
     const secret = generateClientSecret();
-    const token = await this.mutate(accountId, tokenId, 'rotated', actor, (t) => {
+    const token = await this.mutate(accountId, tokenId, 'rotated', actor, (t, now) => {
       t.previousSecretHash = t.secretHash;
       this.setGrace(t, previousExpiresAt ? new Date(previousExpiresAt) : now, now);
       t.secretHash = hashClientSecret(this.hashKey, secret);
@@ -169,17 +166,18 @@ export class TokensService {
     tokenId: string,
     kind: TokenChangeKind,
     actor: Actor,
-    edit: (token: TokenRecord) => Record<string, unknown>,
+    edit: (token: TokenRecord, now: Date) => Record<string, unknown>,
     persist?: (token: TokenRecord, tx: Tx) => Promise<void>,
   ): Promise<TokenRecord> {
     const { token, event } = await this.uow.run(async (tx) => {
       const token = await this.tokens.findForUpdate(accountId, tokenId, tx);
       if (!token) throw this.notFound(tokenId);
-      const metadata = edit(token);
-      token.updatedAt = this.clock.now();
+      const now = this.clock.now();
+      const metadata = edit(token, now);
+      token.updatedAt = now;
       if (persist) await persist(token, tx);
       else await this.tokens.update(token, tx);
-      const event = await this.record(tx, kind, token, actor, metadata);
+      const event = await this.record(tx, kind, token, actor, metadata, now);
       return { token, event };
     });
     await this.publisher.tokenChanged(event);
@@ -189,14 +187,13 @@ export class TokensService {
   private async change(kind: TokenChangeKind, token: TokenRecord, actor: Actor, metadata: Record<string, unknown>, persist: (tx: Tx) => Promise<void>) {
     const event = await this.uow.run(async (tx) => {
       await persist(tx);
-      return this.record(tx, kind, token, actor, metadata);
+      return this.record(tx, kind, token, actor, metadata, token.createdAt);
     });
     await this.publisher.tokenChanged(event);
   }
 
-  private async record(tx: Tx, kind: TokenChangeKind, token: TokenRecord, actor: Actor, metadata: Record<string, unknown>) {
+  private async record(tx: Tx, kind: TokenChangeKind, token: TokenRecord, actor: Actor, metadata: Record<string, unknown>, occurredAt: Date) {
     const revision = await this.ledger.bumpRevision(tx);
-    const occurredAt = this.clock.now();
     await this.ledger.append(tx, {
       accountId: token.accountId,
       action: `service_token.${kind}`,
