@@ -1,0 +1,48 @@
+import {
+  CLIENT_ID_PATTERN,
+  SECRET_LENGTH,
+  generateClientId,
+  generateClientSecret,
+  hashClientSecret,
+  isWellFormedSecret,
+  secretMatchesHash,
+} from './secrets.js';
+
+describe('client secrets', () => {
+  it('are prefixed, checksummed and unique', () => {
+    const seen = new Set<string>();
+    for (let i = 0; i < 200; i++) {
+      const s = generateClientSecret();
+      expect(s).toHaveLength(SECRET_LENGTH);
+      expect(s.startsWith('gatehouse_')).toBe(true);
+      expect(isWellFormedSecret(s)).toBe(true);
+      seen.add(s);
+    }
+    expect(seen.size).toBe(200);
+  });
+
+  it('detect a damaged checksum or body', () => {
+    const s = generateClientSecret();
+    const flip = (i: number) => s.slice(0, i) + (s[i] === 'A' ? 'B' : 'A') + s.slice(i + 1);
+    expect(isWellFormedSecret(flip(20))).toBe(false);
+    expect(isWellFormedSecret(flip(s.length - 1))).toBe(false);
+    expect(isWellFormedSecret(s.slice(1))).toBe(false);
+    expect(isWellFormedSecret('')).toBe(false);
+  });
+
+  it('are stored as keyed hashes that only the same key and secret match', () => {
+    const s = generateClientSecret();
+    const key = 'k'.repeat(32);
+    const hash = hashClientSecret(key, s);
+    expect(hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(hash).not.toContain(s);
+    expect(secretMatchesHash(key, s, hash)).toBe(true);
+    expect(secretMatchesHash('x'.repeat(32), s, hash)).toBe(false);
+    expect(secretMatchesHash(key, generateClientSecret(), hash)).toBe(false);
+    expect(secretMatchesHash(key, s, 'abcd')).toBe(false);
+  });
+
+  it('client ids are 32 hex characters and .access', () => {
+    expect(generateClientId()).toMatch(CLIENT_ID_PATTERN);
+  });
+});
