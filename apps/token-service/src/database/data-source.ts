@@ -11,6 +11,8 @@ export function createDataSource(url: string, options: { poolSize?: number } = {
     migrations,
     synchronize: false,
     migrationsRun: false,
+    // Own migrations table: services may share one database (DATABASE_URL), each with its own tables.
+    migrationsTableName: 'token_service_migrations',
     uuidExtension: 'pgcrypto',
     extra: { max: options.poolSize ?? 10 },
     logging: ['error'],
