@@ -169,7 +169,7 @@ async function ensureNats() {
   if (await portOpen(port)) throw new Error(`port ${port} is taken; set GATEHOUSE_NATS_PORT to a free port or NATS_URL to a running server`);
   const store = join(STATE, 'nats');
   mkdirSync(store, { recursive: true });
-  startChild('nats-server', bin, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', store], {}, '90');
+  startChild('nats-server', bin, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', store, '-l', join(STATE, 'nats-server.log')], {}, '90');
   await waitPort(port, 'nats-server');
   log(`local nats-server on 127.0.0.1:${port}`);
   return `nats://127.0.0.1:${port}`;
