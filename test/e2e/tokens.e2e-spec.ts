@@ -268,4 +268,13 @@ describe('service tokens over the admin REST API', () => {
     const asset = await fetch(`${sys.apiUrl}/docs/assets/swagger-ui-bundle.js`);
     expect(asset.status).toBe(200);
   });
+
+  it('answers 503 in the envelope, not 500, while the token service is down', async () => {
+    await sys.processes.get('token-service')!.kill();
+    const res = await sys.api(base);
+    expect(res.status).toBe(503);
+    expect(res.body).toMatchObject({ success: false, result: null, errors: [{ message: expect.stringMatching(/service|answer/i) }] });
+    const health = await fetch(`${sys.apiUrl}/healthz`);
+    expect(((await health.json()) as { result: { token_service: string } }).result.token_service).toBe('down');
+  });
 });

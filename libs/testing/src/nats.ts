@@ -7,6 +7,8 @@ import { freePort, waitForPort } from './ports.js';
 export interface TestNats {
   url: string;
   port: number;
+  /** HTTP monitoring endpoint (`/subsz?subs=1` lists subscriptions). */
+  monitorUrl: string;
   stop(): Promise<void>;
   /** Stops the server, keeping its port, so a test can see how clients behave without NATS. */
   pause(): Promise<void>;
@@ -21,10 +23,11 @@ const NATS_BIN = process.env.NATS_SERVER_BIN ?? 'nats-server';
  */
 export async function startNats(): Promise<TestNats> {
   const port = await freePort();
+  const monitorPort = await freePort();
   const storeDir = mkdtempSync(join(tmpdir(), 'gh-nats-'));
   let child: ChildProcess | undefined;
   const launch = async () => {
-    child = spawn(NATS_BIN, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir], { stdio: 'ignore' });
+    child = spawn(NATS_BIN, ['-a', '127.0.0.1', '-p', String(port), '-m', String(monitorPort), '-js', '-sd', storeDir], { stdio: 'ignore' });
     child.on('error', (e) => {
       throw new Error(`Cannot start ${NATS_BIN} (install Debian's nats-server): ${e.message}`);
     });
@@ -42,6 +45,7 @@ export async function startNats(): Promise<TestNats> {
   return {
     url: `nats://127.0.0.1:${port}`,
     port,
+    monitorUrl: `http://127.0.0.1:${monitorPort}`,
     pause: kill,
     resume: launch,
     async stop() {
