@@ -2,6 +2,8 @@ import { Inject, Module, type DynamicModule, type OnApplicationShutdown } from '
 import { ClientProxyFactory, type ClientProxy } from '@nestjs/microservices';
 import { RpcClient, natsOptions } from '@gatehouse/nest-kit';
 import { AccountsController } from './accounts/accounts.controller.js';
+import { AlertingController } from './alerting/alerting.controller.js';
+import { AppsController, TokenPoliciesController } from './apps/apps.controller.js';
 import { AuditController } from './audit/audit.controller.js';
 import { API_ENV, type ApiEnv } from './config/env.js';
 import { DocsController } from './docs/docs.controller.js';
@@ -24,7 +26,7 @@ export class AppModule {
   static forRoot(env: ApiEnv): DynamicModule {
     return {
       module: AppModule,
-      controllers: [HealthController, DocsController, AccountsController, TokensController, AuditController],
+      controllers: [HealthController, DocsController, AccountsController, TokensController, AuditController, AppsController, TokenPoliciesController, AlertingController],
       providers: [
         { provide: API_ENV, useValue: env },
         {

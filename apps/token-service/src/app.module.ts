@@ -4,6 +4,9 @@ import { RpcClient, natsOptions } from '@gatehouse/nest-kit';
 import type { DataSource } from 'typeorm';
 import { AccountsHandler } from './accounts/accounts.handler.js';
 import { AccountsRepository } from './accounts/accounts.repository.js';
+import { ApplicationsHandler } from './applications/applications.handler.js';
+import { applicationProviders } from './applications/applications.providers.js';
+import { AccessDecisionsHandler } from './audit/access-decisions.handler.js';
 import { AuditHandler } from './audit/audit.handler.js';
 import { AuditRepository } from './audit/audit.repository.js';
 import { TOKEN_SERVICE_ENV, type TokenServiceEnv } from './config/env.js';
@@ -35,7 +38,7 @@ export class AppModule {
   static forRoot(env: TokenServiceEnv, options: { clock?: Clock } = {}): DynamicModule {
     return {
       module: AppModule,
-      controllers: [TokensHandler, AccountsHandler, AuditHandler],
+      controllers: [TokensHandler, AccountsHandler, AuditHandler, ApplicationsHandler, AccessDecisionsHandler],
       providers: [
         { provide: TOKEN_SERVICE_ENV, useValue: env },
         { provide: CLOCK, useValue: options.clock ?? systemClock },
@@ -61,6 +64,7 @@ export class AppModule {
             new TokensService(new TypeOrmUnitOfWork(ds), tokens, accounts, audit, new NatsChangePublisher(rpc), clock, env.GATEHOUSE_HASH_KEY),
           inject: [DATA_SOURCE, TokensRepository, AccountsRepository, AuditRepository, RPC, CLOCK],
         },
+        ...applicationProviders({ dataSource: DATA_SOURCE, rpc: RPC, clock: CLOCK }),
         Lifecycle,
       ],
     };

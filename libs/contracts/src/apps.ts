@@ -7,6 +7,23 @@ import { VerifierToken } from './tokens.js';
 /**
  * Access applications and their Service Auth policies. Owned by the token service (its tables);
  * replicated to the gateway (auth-service) by snapshot + events, like tokens.
+ *
+ * Rules of the data, for every replica:
+ * - An app's `domain` is unique across all accounts (CONFLICT otherwise; the gateway routes by host); its `aud` is generated
+ *   on create (64 hex characters) and never changes.
+ * - Update requests: an optional field that is omitted keeps its current value; `null` clears a
+ *   nullable one (`upstream`, `readServiceTokensFromHeader`). `precedence` omitted on create means
+ *   "after the last policy of the app". Precedences need not be unique; ties order by creation.
+ * - Deleting an app deletes its policies in the same transaction. The one `deleted` AppChanged
+ *   event implies that: no PolicyChanged event is sent for those policies, and a replica drops
+ *   an app's policies together with the app. (Each is still audited as `access_policy.deleted`.)
+ * - Deleting a service token does NOT touch the policies that name it: the rule stays, dangling,
+ *   and matches nothing (token ids are random UUIDs, never reused). So an include list that only
+ *   names deleted tokens admits nobody, a dangling `require` rule admits nobody, and a dangling
+ *   `exclude` rule excludes nobody. A replica must never drop or rewrite a dangling rule (dropping
+ *   one from `require` would widen the policy). `policyAdmits` below is the reference evaluation.
+ * - A rule may only name a token of the policy's own account when it is written (VALIDATION_FAILED
+ *   naming the rule otherwise); a rule that the policy already had may stay dangling on update.
  */
 
 /** Host with an optional path prefix: `api.example.com` or `example.com/api`. Lower-case host, no scheme. */
@@ -40,6 +57,9 @@ export const HeaderName = z
   .min(1)
   .max(64)
   .regex(/^[A-Za-z0-9-]+$/, 'must be an HTTP header name');
+
+/** How long a JWT issued for the app lives: a finite duration ("24h", "30m"); never "forever". */
+export const SessionDuration = Duration.refine((d) => d !== 'forever', 'must be a finite duration such as "24h" or "30m" (sessions cannot be endless)');
 
 export const AppName = z.string().trim().min(1, 'must not be empty').max(255, 'must be at most 255 characters');
 
@@ -91,7 +111,7 @@ const AppFields = {
   name: AppName,
   domain: AppDomain,
   type: z.literal('self_hosted').default('self_hosted'),
-  sessionDuration: Duration.optional(),
+  sessionDuration: SessionDuration.optional(),
   upstream: UpstreamUrl.nullable().optional(),
   readServiceTokensFromHeader: HeaderName.nullable().optional(),
 };
@@ -172,6 +192,8 @@ export const PoliciesUsingToken = register(
     subject: 'policies.v1.usingToken',
     request: z.strictObject({ accountId: Uuid, tokenId: Uuid }),
     response: z.array(Policy.extend({ appName: z.string() })),
+    /** NOT_FOUND: no such account, or neither a token with this id nor a policy naming it. */
+    errors: ['NOT_FOUND'],
   }),
 );
 
@@ -203,6 +225,25 @@ export const PolicyChanged = z.object({
   policy: Policy,
 });
 export type PolicyChanged = z.infer<typeof PolicyChanged>;
+
+/** Does `rule` match this (authenticated, valid) token? A dangling token rule matches nothing. */
+export function ruleMatches(rule: PolicyRule, token: { id: string }): boolean {
+  return 'anyValidServiceToken' in rule || rule.serviceToken.tokenId === token.id;
+}
+
+/**
+ * Reference evaluation of one Service Auth policy for a token that has already been verified
+ * (secret, expiry, enabled): any include rule, every require rule, no exclude rule, same account.
+ * An empty include admits nobody.
+ */
+export function policyAdmits(policy: Pick<Policy, 'accountId' | 'include' | 'require' | 'exclude'>, token: { id: string; accountId: string }): boolean {
+  if (policy.accountId !== token.accountId) return false;
+  return (
+    policy.include.some((r) => ruleMatches(r, token)) &&
+    policy.require.every((r) => ruleMatches(r, token)) &&
+    !policy.exclude.some((r) => ruleMatches(r, token))
+  );
+}
 
 export const ApplicationChangedEvent = register(defineEvent({ subject: 'apps.v1.changed', payload: AppChanged }));
 export const PolicyChangedEvent = register(defineEvent({ subject: 'policies.v1.changed', payload: PolicyChanged }));

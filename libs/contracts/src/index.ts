@@ -7,3 +7,4 @@ export * from './accounts.js';
 export * from './tokens.js';
 export * from './audit.js';
 export * from './apps.js';
+export * from './alerts.js';

@@ -28,7 +28,7 @@ export class AuditEventEntity {
   @Column({ type: 'timestamptz', name: 'occurred_at' })
   occurredAt!: Date;
 
-  @Column({ type: 'jsonb', default: () => "'{}'::jsonb" })
+  @Column({ type: 'jsonb', default: {} })
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- jsonb: TypeORM needs `any` here
   metadata!: Record<string, any>;
 }

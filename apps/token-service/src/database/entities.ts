@@ -1,6 +1,8 @@
 import { AccountEntity } from '../accounts/account.entity.js';
+import { ApplicationEntity } from '../applications/application.entity.js';
+import { PolicyEntity } from '../applications/policy.entity.js';
 import { AuditEventEntity } from '../audit/audit-event.entity.js';
 import { ServiceTokenEntity } from '../tokens/token.entity.js';
 import { ReplicationStateEntity } from './revision.entity.js';
 
-export const entities = [AccountEntity, ServiceTokenEntity, AuditEventEntity, ReplicationStateEntity];
+export const entities = [AccountEntity, ServiceTokenEntity, AuditEventEntity, ReplicationStateEntity, ApplicationEntity, PolicyEntity];

@@ -1,0 +1,183 @@
+import type { DataSource } from 'typeorm';
+import { managerOf, type Tx } from '../database/unit-of-work.js';
+import { ServiceTokenEntity } from '../tokens/token.entity.js';
+import { ApplicationEntity } from './application.entity.js';
+import type { ApplicationRecord, PolicyRecord } from './application.record.js';
+import { PolicyEntity } from './policy.entity.js';
+
+/** True when `error` is PostgreSQL's unique violation on `constraint`. */
+export function isUniqueViolation(error: unknown, constraint: string): boolean {
+  const e = error as { code?: string; constraint?: string; driverError?: { code?: string; constraint?: string } };
+  const inner = e?.driverError ?? e;
+  return inner?.code === '23505' && inner?.constraint === constraint;
+}
+export const DOMAIN_UNIQUE = 'access_apps_domain';
+
+export interface AppStore {
+  find(accountId: string, appId: string, tx?: Tx): Promise<ApplicationRecord | null>;
+  findForUpdate(accountId: string, appId: string, tx: Tx): Promise<ApplicationRecord | null>;
+  /** Domains are unique across all accounts: the gateway routes by Host, so one host has one owner. */
+  findByDomainAnyAccount(domain: string, tx: Tx): Promise<ApplicationRecord | null>;
+  list(accountId: string, page: number, perPage: number): Promise<{ rows: ApplicationRecord[]; total: number }>;
+  insert(app: ApplicationRecord, tx: Tx): Promise<void>;
+  update(app: ApplicationRecord, tx: Tx): Promise<void>;
+  remove(accountId: string, appId: string, tx: Tx): Promise<void>;
+  all(tx: Tx): Promise<ApplicationRecord[]>;
+}
+
+export class ApplicationsRepository implements AppStore {
+  constructor(private readonly dataSource: DataSource) {}
+
+  find(accountId: string, appId: string, tx?: Tx): Promise<ApplicationRecord | null> {
+    return managerOf(this.dataSource, tx).findOneBy(ApplicationEntity, { accountId, id: appId });
+  }
+
+  /** Locks the app's row: every change to an app or its policies is serialised on it. */
+  findForUpdate(accountId: string, appId: string, tx: Tx): Promise<ApplicationRecord | null> {
+    return managerOf(this.dataSource, tx)
+      .createQueryBuilder(ApplicationEntity, 'a')
+      .setLock('pessimistic_write')
+      .where('a.account_id = :accountId AND a.id = :appId', { accountId, appId })
+      .getOne();
+  }
+
+  findByDomainAnyAccount(domain: string, tx: Tx): Promise<ApplicationRecord | null> {
+    return managerOf(this.dataSource, tx).findOneBy(ApplicationEntity, { domain });
+  }
+
+  async list(accountId: string, page: number, perPage: number) {
+    const [rows, total] = await this.dataSource.manager
+      .createQueryBuilder(ApplicationEntity, 'a')
+      .where('a.account_id = :accountId', { accountId })
+      .orderBy('a.created_at', 'DESC')
+      .addOrderBy('a.id', 'DESC')
+      .skip((page - 1) * perPage)
+      .take(perPage)
+      .getManyAndCount();
+    return { rows, total };
+  }
+
+  async insert(app: ApplicationRecord, tx: Tx): Promise<void> {
+    await managerOf(this.dataSource, tx).insert(ApplicationEntity, app);
+  }
+
+  async update(app: ApplicationRecord, tx: Tx): Promise<void> {
+    const { id, accountId, aud: _aud, createdAt: _createdAt, ...fields } = app;
+    await managerOf(this.dataSource, tx).update(ApplicationEntity, { id, accountId }, fields);
+  }
+
+  async remove(accountId: string, appId: string, tx: Tx): Promise<void> {
+    await managerOf(this.dataSource, tx).delete(ApplicationEntity, { accountId, id: appId });
+  }
+
+  all(tx: Tx): Promise<ApplicationRecord[]> {
+    return managerOf(this.dataSource, tx).find(ApplicationEntity, { order: { createdAt: 'ASC', id: 'ASC' } });
+  }
+}
+
+export interface PolicyStore {
+  find(accountId: string, appId: string, policyId: string, tx?: Tx): Promise<PolicyRecord | null>;
+  listForApp(accountId: string, appId: string, tx?: Tx): Promise<PolicyRecord[]>;
+  maxPrecedence(appId: string, tx: Tx): Promise<number>;
+  insert(policy: PolicyRecord, tx: Tx): Promise<void>;
+  update(policy: PolicyRecord, tx: Tx): Promise<void>;
+  remove(accountId: string, policyId: string, tx: Tx): Promise<void>;
+  removeForApp(accountId: string, appId: string, tx: Tx): Promise<PolicyRecord[]>;
+  usingToken(accountId: string, tokenId: string): Promise<Array<PolicyRecord & { appName: string }>>;
+  existingTokenIds(accountId: string, tokenIds: string[], tx: Tx): Promise<Set<string>>;
+  tokenExists(accountId: string, tokenId: string): Promise<boolean>;
+  all(tx: Tx): Promise<PolicyRecord[]>;
+}
+
+const strip = ({ app: _app, ...p }: PolicyEntity): PolicyRecord => p;
+
+export class PoliciesRepository implements PolicyStore {
+  constructor(private readonly dataSource: DataSource) {}
+
+  async find(accountId: string, appId: string, policyId: string, tx?: Tx): Promise<PolicyRecord | null> {
+    const row = await managerOf(this.dataSource, tx).findOneBy(PolicyEntity, { accountId, appId, id: policyId });
+    return row && strip(row);
+  }
+
+  async listForApp(accountId: string, appId: string, tx?: Tx): Promise<PolicyRecord[]> {
+    const rows = await managerOf(this.dataSource, tx).find(PolicyEntity, {
+      where: { accountId, appId },
+      order: { precedence: 'ASC', createdAt: 'ASC', id: 'ASC' },
+    });
+    return rows.map(strip);
+  }
+
+  async maxPrecedence(appId: string, tx: Tx): Promise<number> {
+    const row: { max: number | null } | undefined = await managerOf(this.dataSource, tx)
+      .createQueryBuilder(PolicyEntity, 'p')
+      .select('MAX(p.precedence)', 'max')
+      .where('p.app_id = :appId', { appId })
+      .getRawOne();
+    return Number(row?.max ?? 0);
+  }
+
+  async insert(policy: PolicyRecord, tx: Tx): Promise<void> {
+    await managerOf(this.dataSource, tx).insert(PolicyEntity, policy);
+  }
+
+  async update(policy: PolicyRecord, tx: Tx): Promise<void> {
+    const { id, accountId, appId, createdAt: _createdAt, ...fields } = policy;
+    await managerOf(this.dataSource, tx).update(PolicyEntity, { id, accountId, appId }, fields);
+  }
+
+  async remove(accountId: string, policyId: string, tx: Tx): Promise<void> {
+    await managerOf(this.dataSource, tx).delete(PolicyEntity, { accountId, id: policyId });
+  }
+
+  async removeForApp(accountId: string, appId: string, tx: Tx): Promise<PolicyRecord[]> {
+    const rows = await this.listForApp(accountId, appId, tx);
+    if (rows.length) await managerOf(this.dataSource, tx).delete(PolicyEntity, { accountId, appId });
+    return rows;
+  }
+
+  /** Policies of the account with a rule naming the token (in include, require or exclude). */
+  async usingToken(accountId: string, tokenId: string) {
+    const needle = JSON.stringify([{ serviceToken: { tokenId } }]);
+    const rows = await this.dataSource.manager
+      .createQueryBuilder(PolicyEntity, 'p')
+      .innerJoinAndSelect('p.app', 'a')
+      .where('p.account_id = :accountId', { accountId })
+      .andWhere('(p.include_rules @> CAST(:needle AS jsonb) OR p.require_rules @> CAST(:needle AS jsonb) OR p.exclude_rules @> CAST(:needle AS jsonb))', { needle })
+      .orderBy('a.name', 'ASC')
+      .addOrderBy('p.precedence', 'ASC')
+      .addOrderBy('p.created_at', 'ASC')
+      .addOrderBy('p.id', 'ASC')
+      .getMany();
+    return rows.map((row) => ({ ...strip(row), appName: row.app!.name }));
+  }
+
+  async existingTokenIds(accountId: string, tokenIds: string[], tx: Tx): Promise<Set<string>> {
+    if (!tokenIds.length) return new Set();
+    const rows = await managerOf(this.dataSource, tx)
+      .createQueryBuilder(ServiceTokenEntity, 't')
+      .select('t.id', 'id')
+      .where('t.account_id = :accountId AND t.id IN (:...ids)', { accountId, ids: [...new Set(tokenIds)] })
+      .getRawMany<{ id: string }>();
+    return new Set(rows.map((r) => r.id));
+  }
+
+  async tokenExists(accountId: string, tokenId: string): Promise<boolean> {
+    return this.dataSource.manager.existsBy(ServiceTokenEntity, { accountId, id: tokenId });
+  }
+
+  async all(tx: Tx): Promise<PolicyRecord[]> {
+    const rows = await managerOf(this.dataSource, tx).find(PolicyEntity, { order: { appId: 'ASC', precedence: 'ASC', createdAt: 'ASC', id: 'ASC' } });
+    return rows.map(strip);
+  }
+}
+
+/**
+ * Runs `fn` in one REPEATABLE READ, read-only transaction: every query in it sees the same
+ * committed state, so a snapshot and its revision agree.
+ */
+export function readConsistent<T>(dataSource: DataSource, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  return dataSource.transaction('REPEATABLE READ', async (manager) => {
+    await manager.query('SET TRANSACTION READ ONLY');
+    return fn(manager as unknown as Tx);
+  });
+}
