@@ -1,0 +1,180 @@
+import { useEffect, useState } from 'react';
+import { errorText, isAbort, type ResultInfo } from '../lib/api';
+import { auditKind, describeAction, describeMetadata } from '../lib/audit';
+import { formatDate, localInputToIso, relativeTime } from '../lib/format';
+import { navigate, useLocation } from '../lib/router';
+import { useApi } from '../lib/session';
+import type { AccessApp, AuditEntry } from '../lib/types';
+import { TokenPicker } from '../components/token-picker';
+import { ErrorBox, PageTitle, Pager } from '../components/ui';
+
+const ACTIONS = [
+  { value: '', label: 'All actions and decisions' },
+  { value: 'access.allowed', label: 'Access allowed' },
+  { value: 'access.denied', label: 'Access denied' },
+  { value: 'service_token.created', label: 'Token created' },
+  { value: 'service_token.updated', label: 'Token updated' },
+  { value: 'service_token.refreshed', label: 'Token refreshed' },
+  { value: 'service_token.rotated', label: 'Token secret rotated' },
+  { value: 'service_token.deleted', label: 'Token deleted' },
+];
+
+/** Filters live in the URL (shareable, survive reload): resource_id, action, since, before, page. */
+export function AuditPage() {
+  const api = useApi();
+  const { search } = useLocation();
+  const resourceId = search.get('resource_id') ?? '';
+  const action = search.get('action') ?? '';
+  const since = search.get('since') ?? '';
+  const before = search.get('before') ?? '';
+  const page = Math.max(1, Number(search.get('page')) || 1);
+  const [rows, setRows] = useState<AuditEntry[] | null>(null);
+  const [info, setInfo] = useState<ResultInfo>();
+  const [error, setError] = useState<string | null>(null);
+  const [loading, setLoading] = useState(true);
+  const [apps, setApps] = useState<AccessApp[]>([]);
+  const [token, setToken] = useState<Array<{ id: string; name: string }>>([]);
+
+  const set = (changes: Record<string, string>) => {
+    const sp = new URLSearchParams(search);
+    for (const [k, v] of Object.entries(changes)) v ? sp.set(k, v) : sp.delete(k);
+    if (!('page' in changes)) sp.delete('page');
+    const s = sp.toString();
+    navigate(`/audit${s ? `?${s}` : ''}`, { replace: !('page' in changes) });
+  };
+
+  useEffect(() => {
+    api
+      .get<AccessApp[]>('/access/apps', { per_page: 100 })
+      .then(({ result }) => setApps(result))
+      .catch(() => setApps([]));
+  }, [api]);
+
+  useEffect(() => {
+    const ctl = new AbortController();
+    setError(null);
+    setLoading(true);
+    api
+      .get<AuditEntry[]>(
+        '/audit_logs',
+        { resource_id: resourceId, 'action.type': action, since: localInputToIso(since), before: localInputToIso(before), page, per_page: 50 },
+        ctl.signal,
+      )
+      .then(({ result, info }) => {
+        setRows(result);
+        setInfo(info);
+        setLoading(false);
+      })
+      .catch((e) => {
+        if (isAbort(e)) return;
+        setError(errorText(e));
+        setLoading(false);
+      });
+    return () => ctl.abort();
+  }, [api, resourceId, action, since, before, page]);
+
+  const rangeError = since && before && Date.parse(since) >= Date.parse(before) ? '"From" must be before "Until".' : null;
+  const appSelected = apps.some((a) => a.id === resourceId);
+
+  return (
+    <div className="page">
+      <PageTitle crumbs={['Logs', 'Audit log']}>Audit log</PageTitle>
+      <form className="card filters" onSubmit={(e) => e.preventDefault()} aria-label="Filters">
+        <div className="grid3">
+          <div className="field">
+            <label htmlFor="f-app">Application</label>
+            <select id="f-app" value={appSelected ? resourceId : ''} onChange={(e) => (setToken([]), set({ resource_id: e.target.value }))}>
+              <option value="">Any application</option>
+              {apps.map((a) => (
+                <option key={a.id} value={a.id}>
+                  {a.name}
+                </option>
+              ))}
+            </select>
+          </div>
+          <div className="field">
+            <label htmlFor="f-action">Action or decision</label>
+            <select id="f-action" value={action} onChange={(e) => set({ action: e.target.value })}>
+              {ACTIONS.map((a) => (
+                <option key={a.value} value={a.value}>
+                  {a.label}
+                </option>
+              ))}
+            </select>
+          </div>
+          <div className="field">
+            <label htmlFor="f-since">From</label>
+            <input id="f-since" type="datetime-local" value={since} onChange={(e) => set({ since: e.target.value })} />
+          </div>
+          <div className="field">
+            <label htmlFor="f-before">Until</label>
+            <input id="f-before" type="datetime-local" value={before} aria-invalid={rangeError ? true : undefined} onChange={(e) => set({ before: e.target.value })} />
+            {rangeError ? <p className="field-error">{rangeError}</p> : null}
+          </div>
+        </div>
+        <details open={!!resourceId && !appSelected}>
+          <summary>Filter by service token{resourceId && !appSelected ? ` (${token[0]?.name ?? resourceId})` : ''}</summary>
+          <TokenPicker
+            multiple={false}
+            label="Token"
+            selected={token}
+            onChange={(v) => {
+              setToken(v);
+              set({ resource_id: v[0]?.id ?? '' });
+            }}
+          />
+        </details>
+        {resourceId || action || since || before ? (
+          <button type="button" className="btn btn-small" onClick={() => (setToken([]), navigate('/audit', { replace: true }))}>
+            Clear filters
+          </button>
+        ) : null}
+      </form>
+      <ErrorBox error={error} title="Could not load the audit log." />
+      {rows ? (
+        <>
+          <table className="table responsive" aria-busy={loading}>
+            <caption className="sr-only">Audit events, newest first</caption>
+            <thead>
+              <tr>
+                <th scope="col">When</th>
+                <th scope="col">Action</th>
+                <th scope="col">Resource</th>
+                <th scope="col">Actor</th>
+                <th scope="col">Details</th>
+              </tr>
+            </thead>
+            <tbody>
+              {rows.map((e) => {
+                const kind = auditKind(e);
+                return (
+                  <tr key={e.id}>
+                    <td data-label="When">
+                      <time dateTime={e.when} title={relativeTime(e.when)}>
+                        {formatDate(e.when)}
+                      </time>
+                    </td>
+                    <td data-label="Action">
+                      <span className={`badge badge-${kind}`}>{describeAction(e.action.type)}</span>
+                    </td>
+                    <td data-label="Resource">
+                      {e.resource.name ?? e.resource.id ?? '—'} <span className="muted">{e.resource.type}</span>
+                    </td>
+                    <td data-label="Actor">
+                      {e.actor.type} <span className="muted">{e.actor.ip ?? ''}</span>
+                    </td>
+                    <td data-label="Details" className="small">
+                      {describeMetadata(e.metadata)}
+                    </td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+          {rows.length === 0 ? <p className="empty">No event matches these filters.</p> : null}
+          <Pager info={info} noun="events" onPage={(p) => set({ page: String(p) })} />
+        </>
+      ) : null}
+    </div>
+  );
+}
