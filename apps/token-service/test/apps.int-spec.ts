@@ -323,5 +323,10 @@ describe('access applications and policies over real NATS and PostgreSQL', () =>
     const allowed = await rpc.request(ListAuditEvents, { accountId: acct.id, action: 'access.allowed', perPage: 1 });
     expect(allowed.totalCount).toBe(1000);
     expect(allowed.items[0]).toMatchObject({ actor: { type: 'service_token', id: 'abc.access' }, resourceId: appId, resourceName: 'decided', metadata: { tokenId, tokenName: 'ci', reason: 'policy' } });
+    // token_id finds a token's access decisions (recorded against the app) as well as its changes.
+    const byToken = await rpc.request(ListAuditEvents, { accountId: acct.id, tokenId, perPage: 1 });
+    expect(byToken.totalCount).toBe(1000);
+    const other = await rpc.request(ListAuditEvents, { accountId: acct.id, tokenId: randomUUID(), perPage: 1 });
+    expect(other.totalCount).toBe(0);
   });
 });

@@ -25,6 +25,8 @@ export const ListAuditEvents = register(
     request: z.strictObject({
       accountId: Uuid,
       resourceId: z.string().max(255).optional(),
+      /** Everything about one token: its changes and the access decisions it was presented in. */
+      tokenId: Uuid.optional(),
       action: z.string().max(64).optional(),
       since: IsoDate.optional(),
       before: IsoDate.optional(),

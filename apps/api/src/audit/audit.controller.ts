@@ -21,6 +21,7 @@ const toCfAudit = (e: AuditEvent) => ({
 const AuditQuery = z.strictObject({
   'action.type': z.string().max(64).optional(),
   resource_id: z.string().max(255).optional(),
+  token_id: z.uuid({ message: 'must be a UUID' }).optional(),
   since: IsoDate.optional(),
   before: IsoDate.optional(),
   ...PageQuery,
@@ -38,6 +39,7 @@ export class AuditController {
       accountId: uuidParam(accountId, 'account_id'),
       action: q['action.type'],
       resourceId: q.resource_id,
+      tokenId: q.token_id,
       since: q.since,
       before: q.before,
       page: q.page,

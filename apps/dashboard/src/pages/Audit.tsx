@@ -19,11 +19,12 @@ const ACTIONS = [
   { value: 'service_token.deleted', label: 'Token deleted' },
 ];
 
-/** Filters live in the URL (shareable, survive reload): resource_id, action, since, before, page. */
+/** Filters live in the URL (shareable, survive reload): resource_id (app), token_id, action, since, before, page. */
 export function AuditPage() {
   const api = useApi();
   const { search } = useLocation();
   const resourceId = search.get('resource_id') ?? '';
+  const tokenId = search.get('token_id') ?? '';
   const action = search.get('action') ?? '';
   const since = search.get('since') ?? '';
   const before = search.get('before') ?? '';
@@ -57,7 +58,7 @@ export function AuditPage() {
     api
       .get<AuditEntry[]>(
         '/audit_logs',
-        { resource_id: resourceId, 'action.type': action, since: localInputToIso(since), before: localInputToIso(before), page, per_page: 50 },
+        { resource_id: resourceId, token_id: tokenId, 'action.type': action, since: localInputToIso(since), before: localInputToIso(before), page, per_page: 50 },
         ctl.signal,
       )
       .then(({ result, info }) => {
@@ -71,7 +72,7 @@ export function AuditPage() {
         setLoading(false);
       });
     return () => ctl.abort();
-  }, [api, resourceId, action, since, before, page]);
+  }, [api, resourceId, tokenId, action, since, before, page]);
 
   const rangeError = since && before && Date.parse(since) >= Date.parse(before) ? '"From" must be before "Until".' : null;
   const appSelected = apps.some((a) => a.id === resourceId);
@@ -83,7 +84,7 @@ export function AuditPage() {
         <div className="grid3">
           <div className="field">
             <label htmlFor="f-app">Application</label>
-            <select id="f-app" value={appSelected ? resourceId : ''} onChange={(e) => (setToken([]), set({ resource_id: e.target.value }))}>
+            <select id="f-app" value={appSelected ? resourceId : ''} onChange={(e) => set({ resource_id: e.target.value })}>
               <option value="">Any application</option>
               {apps.map((a) => (
                 <option key={a.id} value={a.id}>
@@ -112,19 +113,19 @@ export function AuditPage() {
             {rangeError ? <p className="field-error">{rangeError}</p> : null}
           </div>
         </div>
-        <details open={!!resourceId && !appSelected}>
-          <summary>Filter by service token{resourceId && !appSelected ? ` (${token[0]?.name ?? resourceId})` : ''}</summary>
+        <details open={!!tokenId}>
+          <summary>Filter by service token{tokenId ? ` (${token[0]?.name ?? tokenId})` : ''}</summary>
           <TokenPicker
             multiple={false}
             label="Token"
             selected={token}
             onChange={(v) => {
               setToken(v);
-              set({ resource_id: v[0]?.id ?? '' });
+              set({ token_id: v[0]?.id ?? '' });
             }}
           />
         </details>
-        {resourceId || action || since || before ? (
+        {resourceId || tokenId || action || since || before ? (
           <button type="button" className="btn btn-small" onClick={() => (setToken([]), navigate('/audit', { replace: true }))}>
             Clear filters
           </button>

@@ -331,29 +331,17 @@ function DeleteDialog({ token, onClose }: { token: ServiceToken; onClose(): void
   );
 }
 
-/** How many recent access decisions are scanned for this token's usage (see the note below). */
-const DECISION_SAMPLE = 1000;
-
 function RecentUsage({ tokenId, version }: { tokenId: string; version: number }) {
   const api = useApi();
   const [events, setEvents] = useState<AuditEntry[] | null>(null);
-  const [sampled, setSampled] = useState(false);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
     const ctl = new AbortController();
     const since = new Date(Date.now() - 14 * 86_400_000).toISOString();
-    // Changes are recorded against the token; access decisions against the application, with
-    // the token in metadata.tokenId, so the newest decisions are scanned for this token.
-    Promise.all([
-      api.get<AuditEntry[]>('/audit_logs', { resource_id: tokenId, since, per_page: 1000 }, ctl.signal),
-      api.get<AuditEntry[]>('/audit_logs', { 'action.type': 'access.allowed', since, per_page: DECISION_SAMPLE }, ctl.signal),
-      api.get<AuditEntry[]>('/audit_logs', { 'action.type': 'access.denied', since, per_page: DECISION_SAMPLE }, ctl.signal),
-    ])
-      .then(([changes, allowed, denied]) => {
-        const mine = [...allowed.result, ...denied.result].filter((e) => e.metadata?.tokenId === tokenId);
-        setEvents([...changes.result, ...mine].sort((a, b) => Date.parse(b.when) - Date.parse(a.when)));
-        setSampled((allowed.info?.total_count ?? 0) > DECISION_SAMPLE || (denied.info?.total_count ?? 0) > DECISION_SAMPLE);
-      })
+    // token_id matches the token's changes and every access decision it was presented in.
+    api
+      .get<AuditEntry[]>('/audit_logs', { token_id: tokenId, since, per_page: 1000 }, ctl.signal)
+      .then((res) => setEvents(res.result))
       .catch((e) => !isAbort(e) && setError(errorText(e)));
     return () => ctl.abort();
   }, [api, tokenId, version]);
@@ -366,7 +354,7 @@ function RecentUsage({ tokenId, version }: { tokenId: string; version: number })
           <UsageChart events={events.map((e) => ({ at: Date.parse(e.when), kind: auditKind(e) }))} />
           <p className="legend">
             <span className="key key-allow" /> allowed <span className="key key-deny" /> denied <span className="key key-change" /> changes
-            {sampled ? <span className="muted"> · access decisions counted among the newest {DECISION_SAMPLE} of the account</span> : null}
+            
           </p>
           <ul className="events" aria-label="Latest events">
             {events.slice(0, 8).map((e) => (
@@ -381,7 +369,7 @@ function RecentUsage({ tokenId, version }: { tokenId: string; version: number })
             ))}
             {events.length === 0 ? <li className="muted">No activity in the last 14 days.</li> : null}
           </ul>
-          <Link to={`/audit?resource_id=${tokenId}`}>Audit log of this token's changes</Link>
+          <Link to={`/audit?token_id=${tokenId}`}>Audit log of this token</Link>
         </>
       ) : null}
     </section>

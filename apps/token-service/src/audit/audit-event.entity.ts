@@ -3,6 +3,8 @@ import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 @Entity('audit_events')
 @Index('audit_events_account_time', ['accountId', 'occurredAt'])
 @Index('audit_events_account_resource', ['accountId', 'resourceId'])
+// Expression index on (account_id, metadata->>'tokenId'): created by a migration, invisible to TypeORM.
+@Index('audit_events_account_token', { synchronize: false })
 export class AuditEventEntity {
   @PrimaryGeneratedColumn('uuid')
   id!: string;

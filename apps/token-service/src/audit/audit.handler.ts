@@ -34,6 +34,7 @@ export class AuditHandler {
       req.accountId,
       {
         resourceId: req.resourceId,
+        tokenId: req.tokenId,
         action: req.action,
         since: req.since ? new Date(req.since) : undefined,
         before: req.before ? new Date(req.before) : undefined,

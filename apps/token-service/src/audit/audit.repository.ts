@@ -6,6 +6,7 @@ import type { AuditEntry, Ledger } from './ledger.js';
 
 export interface AuditFilter {
   resourceId?: string;
+  tokenId?: string;
   action?: string;
   since?: Date;
   before?: Date;
@@ -40,6 +41,9 @@ export class AuditRepository implements Ledger {
       .createQueryBuilder(AuditEventEntity, 'e')
       .where('e.account_id = :accountId', { accountId });
     if (filter.resourceId) qb.andWhere('e.resource_id = :resourceId', { resourceId: filter.resourceId });
+    if (filter.tokenId) {
+      qb.andWhere(`(e.resource_id = :tokenId OR e.metadata->>'tokenId' = :tokenId)`, { tokenId: filter.tokenId });
+    }
     if (filter.action) qb.andWhere('e.action = :action', { action: filter.action });
     if (filter.since) qb.andWhere('e.occurred_at >= :since', { since: filter.since });
     if (filter.before) qb.andWhere('e.occurred_at < :before', { before: filter.before });
