@@ -143,6 +143,20 @@ describe('service tokens over the admin REST API', () => {
     expect(page.body.result_info).toEqual({ page: 2, per_page: 2, count: 2, total_count: 5, total_pages: 3 });
   });
 
+  it('filters by expiry window, soonest first', async () => {
+    const tag = `exp${Date.now().toString(36)}`;
+    await create({ name: `${tag}-2h`, duration: '2h' });
+    await create({ name: `${tag}-1h`, duration: '1h' });
+    await create({ name: `${tag}-forever`, duration: 'forever' });
+    await create({ name: `${tag}-48h`, duration: '48h' });
+    const after = new Date().toISOString();
+    const before = new Date(Date.now() + 24 * 3_600_000).toISOString();
+    const res = await sys.api(`${base}?search=${tag}&expires_after=${after}&expires_before=${before}`);
+    expect(res.status).toBe(200);
+    expect(res.body.result.map((t: { name: string }) => t.name)).toEqual([`${tag}-1h`, `${tag}-2h`]);
+    expect((await sys.api(`${base}?expires_before=tomorrow`)).status).toBe(400);
+  });
+
   it('keeps accounts apart', async () => {
     const other = await sys.api('/client/v4/accounts', { method: 'POST', json: { name: 'Tenant B' } });
     expect(other.status).toBe(200);

@@ -70,6 +70,9 @@ export const ListServiceTokens = register(
       accountId: Uuid,
       name: z.string().max(255).optional(),
       search: z.string().max(255).optional(),
+      /** With either bound, only expiring tokens in [expiresAfter, expiresBefore), soonest first. */
+      expiresAfter: IsoDate.optional(),
+      expiresBefore: IsoDate.optional(),
       ...PageRequest.shape,
     }),
     response: pageOf(ServiceToken),

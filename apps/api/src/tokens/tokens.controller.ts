@@ -52,6 +52,8 @@ export const RotateTokenBody = z.strictObject({ previous_client_secret_expires_a
 export const ListTokensQuery = z.strictObject({
   name: z.string().max(255).optional(),
   search: z.string().max(255).optional(),
+  expires_after: IsoDate.optional(),
+  expires_before: IsoDate.optional(),
   ...PageQuery,
 });
 
@@ -81,6 +83,8 @@ export class TokensController {
       accountId: uuidParam(accountId, 'account_id'),
       name: q.name,
       search: q.search,
+      expiresAfter: q.expires_after,
+      expiresBefore: q.expires_before,
       page: q.page,
       perPage: q.per_page,
     });

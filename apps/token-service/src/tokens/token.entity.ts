@@ -3,6 +3,7 @@ import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 @Entity('service_tokens')
 @Index('service_tokens_account_name', ['accountId', 'name'])
 @Index('service_tokens_account_created', ['accountId', 'createdAt'])
+@Index('service_tokens_account_expires', ['accountId', 'expiresAt'])
 export class ServiceTokenEntity {
   @PrimaryGeneratedColumn('uuid')
   id!: string;

@@ -31,7 +31,13 @@ export class TokensHandler {
 
   @MessagePattern(ListServiceTokens.subject)
   list(@Payload(new ContractPipe(ListServiceTokens.request)) req: RequestOf<typeof ListServiceTokens>) {
-    return this.tokens.list(req.accountId, { name: req.name, search: req.search }, req.page ?? 1, req.perPage ?? 20);
+    const filter = {
+      name: req.name,
+      search: req.search,
+      expiresAfter: req.expiresAfter ? new Date(req.expiresAfter) : undefined,
+      expiresBefore: req.expiresBefore ? new Date(req.expiresBefore) : undefined,
+    };
+    return this.tokens.list(req.accountId, filter, req.page ?? 1, req.perPage ?? 20);
   }
 
   @MessagePattern(GetServiceToken.subject)

@@ -6,6 +6,8 @@ import type { TokenRecord } from './token.record.js';
 export interface TokenFilter {
   name?: string;
   search?: string;
+  expiresAfter?: Date;
+  expiresBefore?: Date;
 }
 
 /** Escapes LIKE wildcards so a search for "50%" means the text "50%". */
@@ -50,8 +52,12 @@ export class TokensRepository implements TokenStore {
         pattern: likePattern(filter.search),
       });
     }
+    const byExpiry = filter.expiresAfter !== undefined || filter.expiresBefore !== undefined;
+    if (filter.expiresAfter) qb.andWhere('t.expires_at >= :after', { after: filter.expiresAfter });
+    if (filter.expiresBefore) qb.andWhere('t.expires_at < :before', { before: filter.expiresBefore });
+    if (byExpiry) qb.andWhere('t.expires_at IS NOT NULL').orderBy('t.expires_at', 'ASC');
+    else qb.orderBy('t.created_at', 'DESC');
     const [rows, total] = await qb
-      .orderBy('t.created_at', 'DESC')
       .addOrderBy('t.id', 'DESC')
       .skip((page - 1) * perPage)
       .take(perPage)
