@@ -179,9 +179,9 @@ async function ensureSmtp() {
   if (process.env.SMTP_URL) return { url: process.env.SMTP_URL, web: null };
   const smtpPort = Number(process.env.GATEHOUSE_MAILDEV_SMTP_PORT ?? 1025);
   const webPort = Number(process.env.GATEHOUSE_MAILDEV_WEB_PORT ?? 1080);
-  const bin = join(ROOT, 'node_modules', 'maildev', 'bin', 'maildev');
-  if (!existsSync(bin)) return { url: null, web: null };
-  startChild('maildev', process.execPath, [bin, '--smtp', String(smtpPort), '--web', String(webPort), '--ip', '127.0.0.1', '--silent'], {}, '90');
+  const bin = join(ROOT, 'node_modules', 'maildev', 'dist', 'bin', 'maildev.js');
+  if (!existsSync(bin)) throw new Error('maildev is not installed (npm ci installs it); or set SMTP_URL');
+  startChild('maildev', process.execPath, [bin, '--smtp', String(smtpPort), '--ip', '127.0.0.1', '--web', String(webPort), '--web-ip', '127.0.0.1', '--silent'], {}, '90');
   await waitPort(smtpPort, 'maildev');
   return { url: `smtp://127.0.0.1:${smtpPort}`, web: `http://127.0.0.1:${webPort}` };
 }
@@ -209,6 +209,7 @@ async function main() {
     GATEHOUSE_API_PORT: String(apiPort),
     GATEHOUSE_GATEWAY_PORT: String(gatewayPort),
     GATEHOUSE_DASHBOARD_DIR: process.env.GATEHOUSE_DASHBOARD_DIR ?? join(ROOT, 'apps', 'dashboard', 'dist'),
+    GATEHOUSE_PUBLIC_URL: process.env.GATEHOUSE_PUBLIC_URL ?? `http://${process.env.GATEHOUSE_API_HOST ?? '127.0.0.1'}:${apiPort}`,
     ...(smtp.url ? { SMTP_URL: smtp.url } : {}),
   };
 

@@ -1,0 +1,21 @@
+import type { AlertDelivery, Page } from '@gatehouse/contracts';
+import type { AccountDirectory } from '../accounts/account-directory.js';
+import type { OutboxRepository } from './outbox.repository.js';
+
+/** What was sent, to whom, when, for which token, and how it went. */
+export class HistoryService {
+  constructor(
+    private readonly outbox: Pick<OutboxRepository, 'history'>,
+    private readonly accounts: Pick<AccountDirectory, 'require'>,
+  ) {}
+
+  async list(
+    accountId: string,
+    filter: { tokenId?: string; since?: string; before?: string },
+    page: number,
+    perPage: number,
+  ): Promise<Page<AlertDelivery>> {
+    await this.accounts.require(accountId);
+    return this.outbox.history(accountId, filter, page, perPage);
+  }
+}

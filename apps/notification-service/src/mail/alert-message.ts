@@ -1,0 +1,104 @@
+import { createHash } from 'node:crypto';
+import { EXPIRING_SERVICE_TOKEN_ALERT } from '@gatehouse/contracts';
+
+/** Everything a message about one expiring token says. */
+export interface ExpiringTokenAlert {
+  deliveryId: string;
+  idempotencyKey: string;
+  policyId: string;
+  policyName: string;
+  account: { id: string; name: string | null };
+  token: { id: string; name: string; clientId: string; duration: string; expiresAt: Date };
+  publicUrl: string;
+}
+
+/** The idempotency key of a delivery: (policy, mechanism, target, token, expires_at). */
+export function idempotencyKey(d: { policyId: string; mechanism: string; target: string; tokenId: string; expiresAt: Date }): string {
+  return [d.policyId, d.mechanism, d.target, d.tokenId, isoSeconds(d.expiresAt)].join('|');
+}
+
+/** `2026-12-04T22:15:00Z`: UTC, ISO 8601, no milliseconds. */
+export function isoSeconds(d: Date): string {
+  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** A Message-ID that is the same for every attempt of one delivery, so receivers can drop a repeat. */
+export function messageIdFor(key: string, from: string): string {
+  const domain = /@([A-Za-z0-9.-]+)>?\s*$/.exec(from)?.[1] ?? 'gatehouse.invalid';
+  return `<alert.${createHash('sha256').update(key).digest('hex').slice(0, 40)}@${domain}>`;
+}
+
+const html = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+
+function refreshUrls(a: ExpiringTokenAlert) {
+  const base = a.publicUrl.replace(/\/+$/, '');
+  return {
+    api: `${base}/client/v4/accounts/${a.account.id}/access/service_tokens/${a.token.id}/refresh`,
+    dashboard: `${base}/tokens/${a.token.id}`,
+  };
+}
+
+function accountLabel(a: ExpiringTokenAlert): string {
+  return a.account.name ? `"${a.account.name}" (${a.account.id})` : a.account.id;
+}
+
+export function renderEmail(a: ExpiringTokenAlert): { subject: string; text: string; html: string } {
+  const expires = isoSeconds(a.token.expiresAt);
+  const urls = refreshUrls(a);
+  const curl = `curl -X POST -H "Authorization: Bearer $GATEHOUSE_ADMIN_TOKEN" \\\n    ${urls.api}`;
+  const subject = `[Gatehouse] Service token "${a.token.name}" expires on ${expires}`;
+  const text = [
+    `The service token "${a.token.name}" of account ${accountLabel(a)} expires on ${expires} (UTC).`,
+    '',
+    `  Account:    ${a.account.name ?? '(unknown name)'} (${a.account.id})`,
+    `  Token:      ${a.token.name} (id ${a.token.id})`,
+    `  Client ID:  ${a.token.clientId}`,
+    `  Expires at: ${expires}`,
+    `  Duration:   ${a.token.duration}`,
+    '',
+    'After that moment every request that presents this token is refused.',
+    '',
+    `To keep it working, refresh it: its new expiry becomes now + ${a.token.duration}; the client ID and secret stay the same.`,
+    '',
+    '  With the API:',
+    `  ${curl}`,
+    '',
+    `  In the dashboard: ${urls.dashboard} (Service tokens > ${a.token.name} > Refresh)`,
+    '',
+    `You receive this because the alert policy "${a.policyName}" (${a.policyId}) sends ${EXPIRING_SERVICE_TOKEN_ALERT} notifications to you.`,
+  ].join('\n');
+  const body = `<!doctype html><html><body style="font-family:sans-serif">
+<p>The service token <strong>${html(a.token.name)}</strong> of account ${html(accountLabel(a))} expires on <strong>${expires}</strong> (UTC).</p>
+<table cellpadding="4">
+<tr><th align="left">Account</th><td>${html(a.account.name ?? '(unknown name)')} (<code>${a.account.id}</code>)</td></tr>
+<tr><th align="left">Token</th><td>${html(a.token.name)} (id <code>${a.token.id}</code>)</td></tr>
+<tr><th align="left">Client ID</th><td><code>${html(a.token.clientId)}</code></td></tr>
+<tr><th align="left">Expires at</th><td><code>${expires}</code></td></tr>
+<tr><th align="left">Duration</th><td>${html(a.token.duration)}</td></tr>
+</table>
+<p>After that moment every request that presents this token is refused.</p>
+<p>To keep it working, refresh it: its new expiry becomes now + ${html(a.token.duration)}; the client ID and secret stay the same.</p>
+<p>With the API:</p>
+<pre>${html(curl)}</pre>
+<p>In the dashboard: <a href="${html(urls.dashboard)}">${html(urls.dashboard)}</a> (Service tokens &gt; ${html(a.token.name)} &gt; Refresh)</p>
+<p style="color:#666">You receive this because the alert policy "${html(a.policyName)}" sends ${EXPIRING_SERVICE_TOKEN_ALERT} notifications to you.</p>
+</body></html>`;
+  return { subject, text, html: body };
+}
+
+/** The JSON body of a webhook delivery. */
+export function webhookPayload(a: ExpiringTokenAlert, sentAt: Date) {
+  const urls = refreshUrls(a);
+  return {
+    alert_type: EXPIRING_SERVICE_TOKEN_ALERT,
+    delivery_id: a.deliveryId,
+    idempotency_key: createHash('sha256').update(a.idempotencyKey).digest('hex'),
+    policy_id: a.policyId,
+    policy_name: a.policyName,
+    account: { id: a.account.id, name: a.account.name },
+    token: { id: a.token.id, name: a.token.name, client_id: a.token.clientId, duration: a.token.duration, expires_at: isoSeconds(a.token.expiresAt) },
+    refresh: { method: 'POST', url: urls.api, dashboard_url: urls.dashboard },
+    text: `Service token "${a.token.name}" (${a.token.clientId}) of account ${accountLabel(a)} expires on ${isoSeconds(a.token.expiresAt)}`,
+    sent_at: isoSeconds(sentAt),
+  };
+}

@@ -1,0 +1,4 @@
+import { AlertsInit1767225600100 } from './1767225600100-alerts-init.js';
+
+// Every migration, in order. Listed as imported classes (no globs: jest-ESM needs it).
+export const migrations: Function[] = [AlertsInit1767225600100];

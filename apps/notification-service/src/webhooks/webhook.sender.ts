@@ -1,0 +1,35 @@
+import { SIGNATURE_HEADER, signWebhook } from './signature.js';
+
+export interface WebhookRequest {
+  url: string;
+  secret: string | null;
+  body: string;
+  deliveryId: string;
+  idempotencyKey: string;
+}
+
+/** POSTs a JSON body; any non-2xx answer, network error or timeout is a failure to retry. */
+export class WebhookSender {
+  constructor(private readonly timeoutMs: number) {}
+
+  async send(req: WebhookRequest): Promise<void> {
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      'user-agent': 'Gatehouse-Alerts/1',
+      'x-gatehouse-delivery': req.deliveryId,
+      'idempotency-key': req.idempotencyKey,
+    };
+    // Signature time is wall-clock time (receivers check freshness against their own clock).
+    if (req.secret) headers[SIGNATURE_HEADER.toLowerCase()] = signWebhook(req.secret, req.body, Math.floor(Date.now() / 1000));
+    let res: Response;
+    try {
+      res = await fetch(req.url, { method: 'POST', headers, body: req.body, redirect: 'manual', signal: AbortSignal.timeout(this.timeoutMs) });
+    } catch (error) {
+      const e = error as Error & { cause?: { code?: string } };
+      if (e.name === 'TimeoutError') throw new Error(`webhook timed out after ${this.timeoutMs} ms`);
+      throw new Error(`webhook request failed: ${e.cause?.code ?? e.message}`);
+    }
+    await res.body?.cancel().catch(() => undefined);
+    if (res.status < 200 || res.status > 299) throw new Error(`webhook answered HTTP ${res.status}`);
+  }
+}
