@@ -1,0 +1,61 @@
+import { parseDuration } from '@gatehouse/contracts';
+import { z } from 'zod';
+
+const Millis = (what: string) =>
+  z.string().transform((value, ctx) => {
+    try {
+      const ms = parseDuration(value);
+      if (ms === null) throw new RangeError('must be finite');
+      return ms;
+    } catch (e) {
+      ctx.addIssue({ code: 'custom', message: `${what}: ${(e as Error).message}` });
+      return z.NEVER;
+    }
+  });
+
+const Int = (def: number, min = 1) => z.coerce.number().int().min(min).default(def);
+
+const Env = z
+  .object({
+    NATS_URL: z.string().min(1, 'must name a NATS server, e.g. nats://127.0.0.1:4222'),
+    DATABASE_URL: z.string().url('must be a postgres:// URL'),
+    /** The token service's HMAC key: the gateway checks secrets against the stored hashes with it. */
+    GATEHOUSE_HASH_KEY: z.string().min(32, 'must be at least 32 characters (generate with: openssl rand -hex 32)'),
+    /** Encrypts signing keys at rest; derived from GATEHOUSE_HASH_KEY (HKDF) when unset. */
+    GATEHOUSE_KEY_ENCRYPTION_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
+    GATEHOUSE_GATEWAY_PORT: z.coerce.number().int().min(0).max(65535).default(8000),
+    GATEHOUSE_GATEWAY_HOST: z.string().min(1).default('127.0.0.1'),
+    /** The `iss` of every JWT. */
+    GATEHOUSE_TEAM_URL: z.string().url('must be a URL such as https://access.example.com').optional(),
+    GATEHOUSE_KEY_ROTATION_INTERVAL: Millis('GATEHOUSE_KEY_ROTATION_INTERVAL').default(30 * 24 * 3_600_000),
+    GATEHOUSE_RESYNC_INTERVAL_MS: Int(10_000, 100),
+    /** Failed attempts allowed in a burst, per client id and per source address, and their refill rate. */
+    GATEHOUSE_RATE_LIMIT_BURST: Int(20),
+    GATEHOUSE_RATE_LIMIT_PER_MINUTE: Int(60),
+    GATEHOUSE_RATE_LIMIT_IP_BURST: Int(100),
+    GATEHOUSE_RATE_LIMIT_IP_PER_MINUTE: Int(600),
+    /** Trust X-Forwarded-For from the peer (only behind a proxy you run). */
+    GATEHOUSE_TRUST_PROXY: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+    /** Secure flag on CF_Authorization; defaults to true when the team URL is https. */
+    GATEHOUSE_COOKIE_SECURE: z.enum(['true', 'false']).optional(),
+    GATEHOUSE_LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug']).default('log'),
+  })
+  .transform((env) => {
+    const teamUrl = (env.GATEHOUSE_TEAM_URL ?? `http://localhost:${env.GATEHOUSE_GATEWAY_PORT}`).replace(/\/+$/, '');
+    return {
+      ...env,
+      GATEHOUSE_TEAM_URL: teamUrl,
+      cookieSecure: env.GATEHOUSE_COOKIE_SECURE ? env.GATEHOUSE_COOKIE_SECURE === 'true' : teamUrl.startsWith('https:'),
+    };
+  });
+export type AuthServiceEnv = z.infer<typeof Env>;
+
+/** Parses the environment once at boot; throws listing every bad key (never a secret's value). */
+export function loadEnv(source: Record<string, string | undefined> = process.env): AuthServiceEnv {
+  const result = Env.safeParse(source);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  ${i.path.join('.') || '(env)'}: ${i.message}`);
+    throw new Error(`auth-service: invalid configuration\n${lines.join('\n')}`);
+  }
+  return result.data;
+}

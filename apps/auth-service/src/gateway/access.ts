@@ -1,0 +1,179 @@
+import { policyAdmits, secretMatchesHash, type Policy } from '@gatehouse/contracts';
+import type { Replica, ReplicaApp, ReplicaToken } from '../replica/replica.js';
+import { JwtError, type AppClaims, type JwtService } from './jwt.js';
+import { Lru } from './lru.js';
+
+export type Via = 'service_token' | 'jwt' | 'forward_auth';
+
+export interface Allowed {
+  ok: true;
+  app: ReplicaApp;
+  token: ReplicaToken;
+  jwt: string;
+  claims: AppClaims;
+  /** True when this request exchanged a secret (so the response sets the cookie). */
+  exchanged: boolean;
+  policy: Policy;
+}
+export interface Refused {
+  ok: false;
+  status: 401 | 403;
+  /** Told to the client: it never says whether a client id exists. */
+  reason: string;
+  /** For the audit log only. */
+  detail: string;
+  app: ReplicaApp;
+  token: ReplicaToken | null;
+  clientId: string | null;
+  /** The credential itself was wrong (unknown id, wrong secret, bad signature): counts toward rate limits. */
+  guess: boolean;
+}
+export type Decision = Allowed | Refused;
+
+// Compared against when the client id is unknown, so an unknown id costs the same as a wrong secret.
+const DUMMY_HASH = '0'.repeat(64);
+/** An issued JWT is reused while more than this share of its lifetime remains. */
+const REUSE_FRACTION = 0.5;
+
+interface Issued {
+  jwt: string;
+  claims: AppClaims;
+  appUpdatedAt: string;
+}
+
+/**
+ * Every access decision: exchange of a service token for an app JWT, and checks of a presented
+ * JWT. Hot-path results are reused where it is safe — issued JWTs, verified JWTs, policy
+ * decisions — and every reuse re-checks what can change (revocations, token state, replica
+ * generation) with map lookups.
+ */
+export class AccessControl {
+  private issued = new Lru<string, Issued>(100_000);
+  private verified = new Lru<string, AppClaims>(100_000);
+  private admitted = new Map<string, { generation: number; policy: Policy | null }>();
+
+  constructor(
+    private readonly replica: Replica,
+    private readonly jwts: JwtService,
+    private readonly hashKey: string,
+    private readonly keyPublished: (kid: string) => boolean,
+    private readonly now: () => number = Date.now,
+  ) {
+    // Any change may alter an admission: the generation check drops old decisions lazily; this
+    // only bounds the map.
+    replica.onChange(() => {
+      if (this.admitted.size > 100_000) this.admitted.clear();
+    });
+  }
+
+  async exchange(app: ReplicaApp, clientId: string, secret: string): Promise<Decision> {
+    const now = this.now();
+    const token = this.replica.tokenByClientId(clientId);
+    // Always two constant-time comparisons, whether or not the id exists.
+    const current = secretMatchesHash(this.hashKey, secret, token?.secretHash ?? DUMMY_HASH);
+    const inGrace = !!token?.previousSecretHash && token.previousExpiresAtMs !== null && now < token.previousExpiresAtMs;
+    const previous = secretMatchesHash(this.hashKey, secret, inGrace ? token!.previousSecretHash! : DUMMY_HASH) && inGrace;
+    if (!token || (!current && !previous)) return this.refuse(app, 401, 'invalid_credentials', token ? 'wrong_secret' : 'unknown_client_id', token ?? null, clientId, true);
+    const state = this.tokenState(token, now);
+    if (state) return this.refuse(app, 401, 'invalid_credentials', state, token, clientId);
+    const policy = this.admission(app, token);
+    if (!policy) return this.refuse(app, 403, 'forbidden', 'no_policy_admits', token, clientId);
+    const secretVersion = current ? token.clientSecretVersion : token.clientSecretVersion - 1;
+    const key = `${token.id}|${app.id}|${secretVersion}`;
+    const cached = this.issued.get(key);
+    if (cached && this.reusable(cached, app, now)) {
+      return { ok: true, app, token, jwt: cached.jwt, claims: cached.claims, exchanged: true, policy };
+    }
+    const { jwt, claims } = await this.jwts.issue(app.aud, token.clientId, secretVersion, app.sessionDurationMs, now);
+    this.issued.set(key, { jwt, claims, appUpdatedAt: app.updatedAt });
+    this.verified.set(jwt, claims);
+    return { ok: true, app, token, jwt, claims, exchanged: true, policy };
+  }
+
+  /**
+   * Checks a presented JWT for `app` (or, when `app` is null, for the application named by its
+   * audience: get-identity on a host that is no application).
+   */
+  async checkJwt(app: ReplicaApp | null, jwt: string, resolveByAud?: (aud: string[]) => ReplicaApp | undefined): Promise<Decision | { ok: false; status: 401; reason: string; detail: string; app: null; guess: boolean }> {
+    const now = this.now();
+    let claims = this.verified.get(jwt);
+    if (!claims) {
+      try {
+        claims = await this.jwts.verify(jwt, now);
+      } catch (error) {
+        const detail = error instanceof JwtError ? error.reason : 'invalid_jwt';
+        const guess = detail !== 'jwt_expired';
+        return app ? this.refuse(app, 401, 'invalid_jwt', detail, null, null, guess) : { ok: false, status: 401, reason: 'invalid_jwt', detail, app: null, guess };
+      }
+      this.verified.set(jwt, claims);
+    }
+    const target = app ?? resolveByAud?.(claims.aud);
+    if (!target) return { ok: false, status: 401, reason: 'invalid_jwt', detail: 'unknown_audience', app: null, guess: false };
+    const clientId = claims.commonName;
+    const token = this.replica.tokenByClientId(clientId) ?? null;
+    if (now >= claims.exp * 1000 || now < claims.nbf * 1000) {
+      this.verified.delete(jwt);
+      return this.refuse(target, 401, 'invalid_jwt', 'jwt_expired', token, clientId);
+    }
+    if (!claims.aud.includes(target.aud)) return this.refuse(target, 401, 'invalid_jwt', 'wrong_audience', token, clientId);
+    if (target.sessionsRevokedAtMs !== null && claims.iatMs < target.sessionsRevokedAtMs) {
+      return this.refuse(target, 401, 'invalid_jwt', 'session_revoked', token, clientId);
+    }
+    if (!this.keyPublished(claims.kid)) return this.refuse(target, 401, 'invalid_jwt', 'unknown_key', token, clientId);
+    if (!token) return this.refuse(target, 401, 'invalid_jwt', 'token_deleted', null, clientId);
+    const state = this.tokenState(token, now) ?? this.secretVersionState(token, claims.secretVersion, now);
+    if (state) return this.refuse(target, 401, 'invalid_jwt', state, token, clientId);
+    const policy = this.admission(target, token);
+    if (!policy) return this.refuse(target, 403, 'forbidden', 'no_policy_admits', token, clientId);
+    return { ok: true, app: target, token, jwt, claims, exchanged: false, policy };
+  }
+
+  /** null when the token may be used now; else why not. */
+  private tokenState(token: ReplicaToken, now: number): string | null {
+    if (!token.enabled) return 'token_disabled';
+    if (token.expiresAtMs !== null && now >= token.expiresAtMs) return 'token_expired';
+    return null;
+  }
+
+  /**
+   * A JWT exchanged with secret version v stays valid while v is the current secret, or the
+   * previous one still inside its grace period. Rotation alone does not end sessions; the end of
+   * the grace period does.
+   */
+  private secretVersionState(token: ReplicaToken, version: number | null, now: number): string | null {
+    if (version === null || version === token.clientSecretVersion) return null;
+    const graceOpen = !!token.previousSecretHash && token.previousExpiresAtMs !== null && now < token.previousExpiresAtMs;
+    if (version === token.clientSecretVersion - 1 && graceOpen) return null;
+    return 'secret_rotated';
+  }
+
+  /** The first policy (in precedence order) that admits the token, cached per replica generation. */
+  private admission(app: ReplicaApp, token: ReplicaToken): Policy | null {
+    const key = `${app.id}|${token.id}`;
+    const hit = this.admitted.get(key);
+    if (hit && hit.generation === this.replica.generation) return hit.policy;
+    let policy: Policy | null = null;
+    if (token.accountId === app.accountId) {
+      for (const p of this.replica.policiesFor(app.id)) {
+        if (p.decision === 'non_identity' && policyAdmits(p, token)) {
+          policy = p;
+          break;
+        }
+      }
+    }
+    this.admitted.set(key, { generation: this.replica.generation, policy });
+    return policy;
+  }
+
+  private reusable(c: Issued, app: ReplicaApp, now: number): boolean {
+    if (c.appUpdatedAt !== app.updatedAt) return false;
+    if (app.sessionsRevokedAtMs !== null && c.claims.iatMs < app.sessionsRevokedAtMs) return false;
+    if (!this.keyPublished(c.claims.kid)) return false;
+    const lifetime = c.claims.exp * 1000 - c.claims.iatMs;
+    return c.claims.exp * 1000 - now > lifetime * REUSE_FRACTION;
+  }
+
+  private refuse(app: ReplicaApp, status: 401 | 403, reason: string, detail: string, token: ReplicaToken | null, clientId: string | null, guess = false): Refused {
+    return { ok: false, status, reason, detail, app, token, clientId, guess };
+  }
+}

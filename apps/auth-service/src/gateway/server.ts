@@ -1,0 +1,281 @@
+import { SECRET_PREFIX } from '@gatehouse/contracts';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { ReplicaApp, Replica } from '../replica/replica.js';
+import type { AccessControl, Decision, Via } from './access.js';
+import { jwtOf, serviceCredentials } from './credentials.js';
+import { proxy } from './proxy.js';
+import type { RateLimiter } from './rate-limiter.js';
+import type { Recorder } from './recorder.js';
+
+export const ACCESS_PREFIX = '/cdn-cgi/access/';
+
+export interface GatewayDeps {
+  replica: Replica;
+  access: AccessControl;
+  /** Failed attempts per client id. */
+  limiter: RateLimiter;
+  /** Failed attempts per source address. */
+  ipLimiter: RateLimiter;
+  recorder: Recorder;
+  certs(): string;
+  health(): Record<string, unknown>;
+  trustProxy: boolean;
+  cookieSecure: boolean;
+  now?: () => number;
+  onError?(error: Error): void;
+}
+
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string | string[]> = {}): void {
+  if (res.headersSent) return void res.destroy();
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
+
+function pathOf(url: string): string {
+  const q = url.indexOf('?');
+  return q < 0 ? url : url.slice(0, q);
+}
+
+/** A client id as presented, for the log; a pasted secret (wrong header) is never recorded. */
+function loggableClientId(id: string | null): string | null {
+  if (!id) return null;
+  return id.startsWith(SECRET_PREFIX) ? '[redacted: looks like a secret]' : id.slice(0, 255);
+}
+
+function headerValue(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/**
+ * The data plane: Node's raw HTTP server (no framework on the hot path).
+ * - `/cdn-cgi/access/certs`, `/get-identity`, `/health`, `/authorize[/…]` on every host;
+ * - anything else: the application of the Host (and path prefix), authenticated, proxied.
+ */
+export class Gateway {
+  readonly server: http.Server;
+  private readonly now: () => number;
+
+  constructor(private readonly d: GatewayDeps) {
+    this.now = d.now ?? Date.now;
+    this.server = http.createServer({ maxHeaderSize: 64 * 1024, keepAliveTimeout: 65_000, requestTimeout: 60_000 }, (req, res) => {
+      this.handle(req, res).catch((error: Error) => {
+        d.onError?.(error);
+        send(res, 503, { error: 'unavailable', reason: 'internal' });
+      });
+    });
+    // Upgrades (WebSocket) are not proxied (yet): say so instead of hanging up.
+    this.server.on('upgrade', (_req, socket) => {
+      const body = JSON.stringify({ error: 'not_implemented', reason: 'upgrade_not_supported' });
+      socket.end(`HTTP/1.1 501 Not Implemented\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`);
+    });
+    // A malformed request (bad header bytes, header too large) gets a plain 4xx, never a 500.
+    this.server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+      if (!socket.writable) return void socket.destroy();
+      const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+      const body = JSON.stringify({ error: 'bad_request', reason: status === 431 ? 'headers_too_large' : 'malformed_request' });
+      socket.end(`HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`);
+    });
+  }
+
+  listen(port: number, host: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        const a = this.server.address();
+        resolve(typeof a === 'object' && a ? a.port : port);
+      });
+    });
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+
+  private clientIp(req: IncomingMessage): string {
+    const peer = (req.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
+    if (!this.d.trustProxy) return peer;
+    const xff = headerValue(req.headers['x-forwarded-for']);
+    const last = xff?.split(',').pop()?.trim();
+    return last && last.length <= 64 ? last : peer;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = req.url ?? '/';
+    if (url.startsWith(ACCESS_PREFIX)) return this.access(req, res, pathOf(url).slice(ACCESS_PREFIX.length));
+    if (!this.d.replica.loaded) return send(res, 503, { error: 'unavailable', reason: 'replica_loading' });
+    const host = headerValue(req.headers.host) ?? '';
+    const app = this.d.replica.findApp(host, url);
+    if (!app) return send(res, 404, { error: 'not_found', reason: 'no_application_for_host' });
+    const ip = this.clientIp(req);
+    const decision = await this.authenticate(req, res, app, ip, 'service_token');
+    if (!decision) return;
+    if (!app.upstreamUrl) return send(res, 502, { error: 'bad_gateway', reason: 'application_has_no_upstream' });
+    proxy(req, res, {
+      upstream: app.upstreamUrl,
+      jwt: decision.jwt,
+      singleHeader: app.readServiceTokensFromHeader,
+      setCookie: decision.exchanged ? this.cookie(decision.jwt, decision.claims.exp) : null,
+      clientIp: ip,
+      onError: (r, status, body) => send(r, status, body),
+    });
+  }
+
+  private async access(req: IncomingMessage, res: ServerResponse, route: string): Promise<void> {
+    if (route === 'certs') {
+      return send(res, 200, this.d.certs(), { 'cache-control': 'public, max-age=60' });
+    }
+    if (route === 'health') {
+      return send(res, 200, this.d.health());
+    }
+    if (!this.d.replica.loaded) return send(res, 503, { error: 'unavailable', reason: 'replica_loading' });
+    if (route === 'get-identity') return this.identity(req, res);
+    if (route === 'authorize' || route.startsWith('authorize/')) return this.forwardAuth(req, res, route.slice('authorize'.length));
+    return send(res, 404, { error: 'not_found', reason: 'unknown_endpoint' });
+  }
+
+  /** GET /cdn-cgi/access/get-identity: who the presented JWT belongs to. */
+  private async identity(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const found = jwtOf(req.headers);
+    if (!found || 'invalid' in found) return send(res, 401, { error: 'unauthorized', reason: found ? 'invalid_jwt' : 'no_credentials' });
+    // The JWT's own audience names the application (verified below: signature, revocations, policy).
+    const byAud = (aud: string[]) => {
+      for (const a of aud) {
+        const app = this.d.replica.appByAud(a);
+        if (app) return app;
+      }
+      return undefined;
+    };
+    const decision = await this.d.access.checkJwt(null, found.jwt, byAud);
+    if (decision.app) this.record(decision, this.clientIp(req), 'jwt');
+    if (!decision.ok) return send(res, decision.status, { error: decision.status === 401 ? 'unauthorized' : 'forbidden', reason: decision.reason });
+    const { token, app, claims } = decision;
+    return send(res, 200, {
+      type: 'app',
+      id: token.id,
+      name: token.name,
+      client_id: token.clientId,
+      common_name: token.clientId,
+      token_id: token.id,
+      account_id: token.accountId,
+      app: { id: app.id, name: app.name, aud: app.aud, domain: app.domain },
+      iat: claims.iat,
+      exp: claims.exp,
+    });
+  }
+
+  /**
+   * Forward auth (nginx auth_request, Traefik forwardAuth, Envoy ext_authz): the original request
+   * is named by X-Original-URL, or X-Forwarded-Host + X-Forwarded-Uri, or Host + the path after
+   * /authorize. 200 with the JWT and identity headers, or 401/403 (429 when rate limited).
+   */
+  private async forwardAuth(req: IncomingMessage, res: ServerResponse, rest: string): Promise<void> {
+    let host = headerValue(req.headers['x-forwarded-host']) ?? headerValue(req.headers.host) ?? '';
+    let path = headerValue(req.headers['x-forwarded-uri']) ?? (rest || '/');
+    const original = headerValue(req.headers['x-original-url']);
+    if (original) {
+      try {
+        const u = new URL(original, 'http://placeholder');
+        if (u.host !== 'placeholder') host = u.host;
+        path = u.pathname + u.search;
+      } catch {
+        return send(res, 400, { error: 'bad_request', reason: 'invalid_original_url' });
+      }
+    }
+    const app = this.d.replica.findApp(host.split(',')[0]!.trim(), path);
+    if (!app) return send(res, 404, { error: 'not_found', reason: 'no_application_for_host' });
+    const decision = await this.authenticate(req, res, app, this.clientIp(req), 'forward_auth');
+    if (!decision) return;
+    const headers: Record<string, string | string[]> = {
+      'cf-access-jwt-assertion': decision.jwt,
+      'x-gatehouse-token-id': decision.token.id,
+      'x-gatehouse-token-name': encodeURIComponent(decision.token.name),
+      'x-gatehouse-client-id': decision.token.clientId,
+      'x-gatehouse-app-id': decision.app.id,
+    };
+    if (decision.exchanged) headers['set-cookie'] = this.cookie(decision.jwt, decision.claims.exp);
+    res.writeHead(200, { 'cache-control': 'no-store', 'content-length': 0, ...headers });
+    res.end();
+  }
+
+  /** Authenticates for `app`; on refusal answers the request and returns null. */
+  private async authenticate(req: IncomingMessage, res: ServerResponse, app: ReplicaApp, ip: string, mode: Via) {
+    const now = this.now();
+    const ipKey = `ip:${ip}`;
+    const ipWait = this.d.ipLimiter.retryAfter(ipKey, now);
+    if (ipWait) {
+      this.d.recorder.decision({ accountId: app.accountId, appId: app.id, appName: app.name, tokenId: null, tokenName: null, clientId: null, decision: 'deny', reason: 'rate_limited_ip', sourceIp: ip, via: mode }, now);
+      send(res, 429, { error: 'too_many_requests', reason: 'too_many_failed_attempts' }, { 'retry-after': String(ipWait) });
+      return null;
+    }
+    const creds = serviceCredentials(req.headers, app.readServiceTokensFromHeader);
+    let decision: Decision;
+    let via: Via = mode;
+    if (creds.kind === 'service_token') {
+      decision = await this.d.access.exchange(app, creds.clientId, creds.secret);
+      if (!decision.ok && decision.guess) {
+        const idKey = `id:${creds.clientId}`;
+        const idWait = this.d.limiter.retryAfter(idKey, now);
+        this.d.limiter.fail(idKey, now);
+        this.d.ipLimiter.fail(ipKey, now);
+        if (idWait) {
+          this.record({ ...decision, detail: 'rate_limited_client_id' }, ip, via);
+          send(res, 429, { error: 'too_many_requests', reason: 'too_many_failed_attempts' }, { 'retry-after': String(idWait) });
+          return null;
+        }
+      }
+    } else if (creds.kind === 'invalid') {
+      this.d.ipLimiter.fail(ipKey, now);
+      const refused: Decision = { ok: false, status: 401, reason: 'invalid_credentials', detail: creds.reason, app, token: null, clientId: creds.clientId, guess: true };
+      decision = refused;
+    } else {
+      const found = jwtOf(req.headers);
+      if (!found) {
+        this.record({ ok: false, status: 401, reason: 'no_credentials', detail: 'no_credentials', app, token: null, clientId: null, guess: false }, ip, via);
+        send(res, 401, { error: 'unauthorized', reason: 'no_credentials' });
+        return null;
+      }
+      if (mode === 'service_token') via = 'jwt';
+      if ('invalid' in found) {
+        decision = { ok: false, status: 401, reason: 'invalid_jwt', detail: 'malformed_jwt', app, token: null, clientId: null, guess: true };
+      } else {
+        decision = (await this.d.access.checkJwt(app, found.jwt)) as Decision;
+      }
+      if (!decision.ok && decision.guess) this.d.ipLimiter.fail(ipKey, now);
+    }
+    this.record(decision, ip, via);
+    if (!decision.ok) {
+      send(res, decision.status, { error: decision.status === 401 ? 'unauthorized' : 'forbidden', reason: decision.reason });
+      return null;
+    }
+    this.d.recorder.tokenSeen(decision.token.id, now);
+    return decision;
+  }
+
+  private record(d: Decision, ip: string, via: Via): void {
+    const token = d.token;
+    this.d.recorder.decision(
+      {
+        accountId: d.app.accountId,
+        appId: d.app.id,
+        appName: d.app.name,
+        tokenId: token?.id ?? null,
+        tokenName: token?.name ?? null,
+        clientId: loggableClientId(d.ok ? d.token.clientId : d.clientId),
+        decision: d.ok ? 'allow' : 'deny',
+        reason: d.ok ? `admitted_by_policy:${d.policy.name}`.slice(0, 255) : d.detail,
+        sourceIp: ip.slice(0, 64) || null,
+        via,
+      },
+      this.now(),
+    );
+  }
+
+  private cookie(jwt: string, exp: number): string {
+    const maxAge = Math.max(0, exp - Math.floor(this.now() / 1000));
+    return `CF_Authorization=${jwt}; Max-Age=${maxAge}; Path=/; HttpOnly; SameSite=Lax${this.d.cookieSecure ? '; Secure' : ''}`;
+  }
+}

@@ -1,0 +1,61 @@
+// Factories for unit tests (not built: tsconfig.build.json excludes *.fixture.ts).
+import { randomUUID } from 'node:crypto';
+import type { Application, Policy, VerifierToken } from '@gatehouse/contracts';
+
+const iso = (ms = Date.now()) => new Date(ms).toISOString();
+const accountId = randomUUID();
+
+export function tokenOf(over: Partial<VerifierToken> = {}): VerifierToken {
+  return {
+    id: randomUUID(),
+    accountId,
+    name: 'ci',
+    clientId: `${randomUUID().replace(/-/g, '')}.access`,
+    duration: '8760h',
+    enabled: true,
+    expiresAt: null,
+    secretHash: 'a'.repeat(64),
+    clientSecretVersion: 1,
+    previousSecretHash: null,
+    previousClientSecretExpiresAt: null,
+    createdAt: iso(),
+    updatedAt: iso(),
+    ...over,
+  };
+}
+
+export function appOf(over: Partial<Application> = {}): Application {
+  return {
+    id: randomUUID(),
+    accountId,
+    name: 'app',
+    domain: 'app.example.com',
+    type: 'self_hosted',
+    sessionDuration: '24h',
+    aud: randomUUID().replace(/-/g, '') + randomUUID().replace(/-/g, ''),
+    upstream: 'http://127.0.0.1:1',
+    readServiceTokensFromHeader: null,
+    sessionsRevokedAt: null,
+    createdAt: iso(),
+    updatedAt: iso(),
+    ...over,
+  };
+}
+
+export function policyOf(appId: string, over: Partial<Policy> = {}): Policy {
+  return {
+    id: randomUUID(),
+    accountId,
+    appId,
+    name: 'p',
+    decision: 'non_identity',
+    precedence: 1,
+    include: [{ anyValidServiceToken: {} }],
+    require: [],
+    exclude: [],
+    createdAt: iso(),
+    updatedAt: iso(),
+    ...over,
+  };
+}
+

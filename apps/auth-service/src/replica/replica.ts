@@ -1,0 +1,241 @@
+import { parseDuration, type AppChanged, type Application, type Policy, type PolicyChanged, type TokenChanged, type VerifierToken } from '@gatehouse/contracts';
+
+export interface ReplicaToken extends VerifierToken {
+  expiresAtMs: number | null;
+  previousExpiresAtMs: number | null;
+}
+
+export interface ReplicaApp extends Application {
+  host: string;
+  /** '' for the whole host, else '/prefix' (no trailing slash). */
+  pathPrefix: string;
+  sessionDurationMs: number;
+  sessionsRevokedAtMs: number | null;
+  upstreamUrl: URL | null;
+}
+
+export interface Snapshot {
+  revision: number;
+  tokens: VerifierToken[];
+  apps: Application[];
+  policies: Policy[];
+}
+
+export type ReplicaEvent =
+  | { type: 'token'; payload: TokenChanged }
+  | { type: 'app'; payload: AppChanged }
+  | { type: 'policy'; payload: PolicyChanged };
+
+const DEFAULT_SESSION_MS = 24 * 3_600_000;
+const MAX_BUFFERED = 10_000;
+
+function toToken(t: VerifierToken): ReplicaToken {
+  return {
+    ...t,
+    expiresAtMs: t.expiresAt ? Date.parse(t.expiresAt) : null,
+    previousExpiresAtMs: t.previousClientSecretExpiresAt ? Date.parse(t.previousClientSecretExpiresAt) : null,
+  };
+}
+
+function toApp(a: Application): ReplicaApp {
+  const slash = a.domain.indexOf('/');
+  const host = (slash < 0 ? a.domain : a.domain.slice(0, slash)).toLowerCase();
+  const pathPrefix = slash < 0 ? '' : a.domain.slice(slash).replace(/\/+$/, '');
+  let sessionDurationMs = DEFAULT_SESSION_MS;
+  try {
+    sessionDurationMs = parseDuration(a.sessionDuration) ?? DEFAULT_SESSION_MS;
+  } catch {
+    /* the token service validated it; keep the default if not */
+  }
+  let upstreamUrl: URL | null = null;
+  try {
+    upstreamUrl = a.upstream ? new URL(a.upstream) : null;
+  } catch {
+    upstreamUrl = null;
+  }
+  return {
+    ...a,
+    host,
+    pathPrefix,
+    sessionDurationMs,
+    sessionsRevokedAtMs: a.sessionsRevokedAt ? Date.parse(a.sessionsRevokedAt) : null,
+    upstreamUrl,
+  };
+}
+
+function revisionOf(e: ReplicaEvent): number {
+  return e.payload.revision;
+}
+
+/**
+ * The gateway's in-memory copy of tokens (hashes only), applications and policies.
+ *
+ * `revision` is the watermark: every change up to it has been applied. Each entity also remembers
+ * the revision that last set it (and deletions leave a tombstone), so an event is applied at once
+ * even when it arrives after a gap (revocations must not wait), an older state never overwrites
+ * a newer one, and a snapshot taken before some buffered event does not undo that event.
+ */
+export class Replica {
+  revision = -1;
+  /** Bumped on every change: caches of derived decisions compare it. */
+  generation = 0;
+  lastSyncAt: number | null = null;
+  private tokens = new Map<string, ReplicaToken>();
+  private byClientId = new Map<string, ReplicaToken>();
+  private apps = new Map<string, ReplicaApp>();
+  private policies = new Map<string, Policy>();
+  private policiesOfApp = new Map<string, Policy[]>();
+  private appsByHost = new Map<string, ReplicaApp[]>();
+  private appsByAud = new Map<string, ReplicaApp>();
+  private entityRevision = new Map<string, number>();
+  private buffered: ReplicaEvent[] = [];
+  private listeners: Array<(e: ReplicaEvent | null) => void> = [];
+
+  get loaded(): boolean {
+    return this.revision >= 0;
+  }
+
+  /** True when a newer event than the watermark + 1 was seen: a resync should follow. */
+  get hasGap(): boolean {
+    return this.buffered.some((e) => revisionOf(e) > this.revision);
+  }
+
+  onChange(listener: (e: ReplicaEvent | null) => void): void {
+    this.listeners.push(listener);
+  }
+
+  tokenByClientId(clientId: string): ReplicaToken | undefined {
+    return this.byClientId.get(clientId);
+  }
+
+  token(id: string): ReplicaToken | undefined {
+    return this.tokens.get(id);
+  }
+
+  app(id: string): ReplicaApp | undefined {
+    return this.apps.get(id);
+  }
+
+  appByAud(aud: string): ReplicaApp | undefined {
+    return this.appsByAud.get(aud);
+  }
+
+  appCount(): number {
+    return this.apps.size;
+  }
+
+  tokenCount(): number {
+    return this.tokens.size;
+  }
+
+  policiesFor(appId: string): Policy[] {
+    return this.policiesOfApp.get(appId) ?? [];
+  }
+
+  /** The application for a host (port optional) and path: the longest matching path prefix wins. */
+  findApp(hostHeader: string, path: string): ReplicaApp | undefined {
+    const host = hostHeader.toLowerCase();
+    const candidates = this.appsByHost.get(host) ?? this.appsByHost.get(host.replace(/:\d+$/, ''));
+    if (!candidates) return undefined;
+    const q = path.indexOf('?');
+    const pathname = q < 0 ? path : path.slice(0, q);
+    for (const app of candidates) {
+      const p = app.pathPrefix;
+      if (p === '' || pathname === p || (pathname.startsWith(p) && pathname.charCodeAt(p.length) === 47 /* / */)) return app;
+    }
+    return undefined;
+  }
+
+  /** Replaces the state with a snapshot, then re-applies buffered events newer than it. */
+  loadSnapshot(s: Snapshot, now = Date.now()): void {
+    this.lastSyncAt = now;
+    if (s.revision < this.revision) return; // older than what we hold: keep ours
+    this.tokens = new Map(s.tokens.map((t) => [t.id, toToken(t)]));
+    this.byClientId = new Map([...this.tokens.values()].map((t) => [t.clientId, t]));
+    this.apps = new Map(s.apps.map((a) => [a.id, toApp(a)]));
+    this.policies = new Map(s.policies.map((p) => [p.id, p]));
+    this.entityRevision = new Map();
+    this.revision = s.revision;
+    const replay = this.buffered.filter((e) => revisionOf(e) > s.revision).sort((a, b) => revisionOf(a) - revisionOf(b));
+    this.buffered = [];
+    for (const e of replay) this.applyEntity(e);
+    this.buffered = replay;
+    this.advance();
+    this.rebuildIndexes();
+    this.generation++;
+    for (const l of this.listeners) l(null);
+  }
+
+  /** Applies one event. Returns 'stale' (already known), 'applied', or 'gap' (applied, resync needed). */
+  apply(e: ReplicaEvent): 'stale' | 'applied' | 'gap' {
+    const rev = revisionOf(e);
+    if (!this.loaded) {
+      // Not loaded yet: keep it for after the snapshot.
+      if (this.buffered.length < MAX_BUFFERED) this.buffered.push(e);
+      return 'gap';
+    }
+    if (rev <= this.revision) return 'stale';
+    if (this.buffered.length >= MAX_BUFFERED) this.buffered.shift();
+    this.buffered.push(e);
+    const changed = this.applyEntity(e);
+    this.advance();
+    if (changed) {
+      if (e.type !== 'token') this.rebuildIndexes();
+      this.generation++;
+      for (const l of this.listeners) l(e);
+    }
+    return this.hasGap ? 'gap' : 'applied';
+  }
+
+  private advance(): void {
+    const revs = new Set(this.buffered.map(revisionOf));
+    while (revs.has(this.revision + 1)) this.revision++;
+    this.buffered = this.buffered.filter((b) => revisionOf(b) > this.revision);
+  }
+
+  private applyEntity(e: ReplicaEvent): boolean {
+    const rev = revisionOf(e);
+    const id = e.type === 'token' ? e.payload.token.id : e.type === 'app' ? e.payload.app.id : e.payload.policy.id;
+    const known = this.entityRevision.get(id);
+    if (known !== undefined && known >= rev) return false;
+    this.entityRevision.set(id, rev);
+    if (e.type === 'token') {
+      const old = this.tokens.get(id);
+      if (old) this.byClientId.delete(old.clientId);
+      if (e.payload.kind === 'deleted') this.tokens.delete(id);
+      else {
+        const t = toToken(e.payload.token);
+        this.tokens.set(id, t);
+        this.byClientId.set(t.clientId, t);
+      }
+    } else if (e.type === 'app') {
+      if (e.payload.kind === 'deleted') {
+        this.apps.delete(id);
+        // Deleting an app deletes its policies (one event for both; see contracts/apps.ts).
+        for (const [pid, p] of this.policies) if (p.appId === id) this.policies.delete(pid);
+      } else this.apps.set(id, toApp(e.payload.app));
+    } else if (e.payload.kind === 'deleted') this.policies.delete(id);
+    else this.policies.set(id, e.payload.policy);
+    return true;
+  }
+
+  private rebuildIndexes(): void {
+    const byHost = new Map<string, ReplicaApp[]>();
+    for (const app of this.apps.values()) {
+      const list = byHost.get(app.host) ?? [];
+      list.push(app);
+      byHost.set(app.host, list);
+    }
+    for (const list of byHost.values()) list.sort((a, b) => b.pathPrefix.length - a.pathPrefix.length);
+    this.appsByHost = byHost;
+    this.appsByAud = new Map([...this.apps.values()].map((a) => [a.aud, a]));
+    const ofApp = new Map<string, Policy[]>();
+    for (const p of this.policies.values()) {
+      const list = ofApp.get(p.appId) ?? [];
+      list.push(p);
+      ofApp.set(p.appId, list);
+    }
+    for (const list of ofApp.values()) list.sort((a, b) => a.precedence - b.precedence || a.createdAt.localeCompare(b.createdAt));
+    this.policiesOfApp = ofApp;
+  }
+}

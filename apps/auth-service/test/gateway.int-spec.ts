@@ -1,0 +1,208 @@
+import { X509Certificate } from 'node:crypto';
+import http from 'node:http';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { generateClientSecret, hashClientSecret, type Application, type Policy, type VerifierToken } from '@gatehouse/contracts';
+import { createTestDatabase, expectEventually, startNats, type TestDatabase, type TestNats } from '@gatehouse/testing';
+import { startGateway, type RunningGateway } from '../src/bootstrap.js';
+import { loadEnv } from '../src/config/env.js';
+import { migrate } from '../src/keys/database.js';
+import { appOf, policyOf, tokenOf } from '../src/replica/replica.fixture.js';
+
+const HASH_KEY = 'h'.repeat(64);
+const silent = { log: () => undefined, warn: () => undefined, error: () => undefined };
+
+describe('auth-service gateway (real PostgreSQL, nats-server, upstream)', () => {
+  let db: TestDatabase;
+  let nats: TestNats;
+  let nc: NatsConnection;
+  let gw: RunningGateway;
+  let upstream: http.Server;
+  let upstreamUrl: string;
+  const seenByUpstream: http.IncomingHttpHeaders[] = [];
+  const published: Array<{ subject: string; data: any }> = [];
+  const secret = generateClientSecret();
+  const token: VerifierToken = tokenOf({ secretHash: hashClientSecret(HASH_KEY, secret), name: 'int-token' });
+  let app: Application;
+  let policy: Policy;
+  let state: { revision: number; tokens: VerifierToken[]; apps: Application[]; policies: Policy[] };
+  let snapshotRequests = 0;
+
+  const env = (over: Record<string, string> = {}) =>
+    loadEnv({
+      NATS_URL: nats.url,
+      DATABASE_URL: db.url,
+      GATEHOUSE_HASH_KEY: HASH_KEY,
+      GATEHOUSE_GATEWAY_PORT: '0',
+      GATEHOUSE_RESYNC_INTERVAL_MS: '500',
+      GATEHOUSE_RATE_LIMIT_BURST: '5',
+      GATEHOUSE_RATE_LIMIT_PER_MINUTE: '6',
+      GATEHOUSE_TEAM_URL: 'http://team.test',
+      ...over,
+    });
+  const emit = (subject: string, data: unknown) => nc.publish(subject, JSON.stringify({ pattern: subject, data }));
+  const get = (path: string, headers: Record<string, string> = {}, host = 'app.example.com') =>
+    new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }>((resolve, reject) => {
+      const req = http.request(`${gw.url}${path}`, { headers: { host, ...headers } }, (res) => {
+        let body = '';
+        res.on('data', (c) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  const creds = (s = secret) => ({ 'cf-access-client-id': token.clientId, 'cf-access-client-secret': s });
+
+  beforeAll(async () => {
+    [db, nats] = await Promise.all([createTestDatabase((url) => migrate(url).then(() => undefined)), startNats()]);
+    upstream = http.createServer((req, res) => {
+      seenByUpstream.push(req.headers);
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        res.setHeader('set-cookie', 'up=1');
+        res.end(`upstream saw ${req.method === 'GET' ? '' : `${req.method} `}${req.url}${body ? ` ${body}` : ''}`);
+      });
+    });
+    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+    upstreamUrl = `http://127.0.0.1:${(upstream.address() as { port: number }).port}`;
+    app = appOf({ upstream: upstreamUrl });
+    policy = policyOf(app.id, { include: [{ serviceToken: { tokenId: token.id } }] });
+    state = { revision: 10, tokens: [token], apps: [app], policies: [policy] };
+    nc = await connect({ servers: nats.url });
+    nc.subscribe('replica.v1.snapshot', {
+      callback: (_e, m) => {
+        snapshotRequests++;
+        const { id } = m.json<{ id: string }>();
+        m.respond(JSON.stringify({ id, response: state, isDisposed: true }));
+      },
+    });
+    for (const subject of ['tokens.v1.seen', 'audit.v1.accessDecisions']) {
+      nc.subscribe(subject, { callback: (_e, m) => void published.push({ subject, data: m.json<{ data: unknown }>().data }) });
+    }
+    await nc.flush();
+    gw = await startGateway(env(), silent);
+  });
+
+  afterAll(async () => {
+    await gw?.stop();
+    await nc?.close();
+    await nats?.stop();
+    await db?.drop();
+    upstream?.closeAllConnections();
+    upstream?.close();
+  });
+
+  it('exchanges a service token, proxies with the JWT asserted and the secret stripped, and sets the cookie', async () => {
+    const res = await get('/hello?x=1', creds());
+    expect(res.status).toBe(200);
+    expect(res.body).toBe('upstream saw /hello?x=1');
+    const fwd = seenByUpstream.at(-1)!;
+    expect(fwd['cf-access-jwt-assertion']).toMatch(/^ey/);
+    expect(fwd['cf-access-client-secret']).toBeUndefined();
+    expect(fwd['cf-access-client-id']).toBeUndefined();
+    expect(res.headers['set-cookie']).toEqual(['up=1', expect.stringMatching(/^CF_Authorization=ey[^;]+; Max-Age=\d+; Path=\/; HttpOnly; SameSite=Lax$/)]);
+    const jwt = /CF_Authorization=([^;]+)/.exec(res.headers['set-cookie']![1]!)![1]!;
+    const byCookie = await get('/again', { cookie: `CF_Authorization=${jwt}` });
+    expect(byCookie.status).toBe(200);
+    expect((await get('/', { 'cf-access-token': jwt })).status).toBe(200);
+    const identity = await get('/cdn-cgi/access/get-identity', { cookie: `CF_Authorization=${jwt}` }, 'team.test');
+    expect(identity.status).toBe(200);
+    expect(JSON.parse(identity.body)).toMatchObject({ token_id: token.id, name: 'int-token', client_id: token.clientId, app: { id: app.id } });
+  });
+
+  it('streams request bodies to the upstream', async () => {
+    const res = await fetch(`${gw.url}/upload`, { method: 'POST', headers: { ...creds(), 'content-type': 'application/json' }, body: JSON.stringify({ a: 1 }) }).catch((e) => e);
+    // fetch cannot set Host; the gateway answers 404 for its own address, which proves routing by Host.
+    expect(res.status).toBe(404);
+    const posted = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = http.request(`${gw.url}/upload`, { method: 'POST', headers: { host: 'app.example.com', ...creds(), 'content-type': 'application/json' } }, (r) => {
+        let body = '';
+        r.on('data', (c) => (body += c));
+        r.on('end', () => resolve({ status: r.statusCode!, body }));
+      });
+      req.on('error', reject);
+      req.write('{"a":');
+      req.end('1}');
+    });
+    expect(posted).toEqual({ status: 200, body: 'upstream saw POST /upload {"a":1}' });
+  });
+
+  it('publishes the JWKS with a real X.509 certificate, and keeps keys across restarts', async () => {
+    const res = await get('/cdn-cgi/access/certs', {}, 'team.test');
+    const body = JSON.parse(res.body);
+    expect(body.keys[0]).toMatchObject({ kty: 'RSA', alg: 'RS256', use: 'sig', kid: expect.any(String) });
+    const cert = new X509Certificate(body.public_cert.cert);
+    expect(body.public_certs.map((c: { kid: string }) => c.kid)).toContain(body.public_cert.kid);
+    expect(cert.publicKey.export({ format: 'jwk' })).toMatchObject({ n: body.keys.find((k: { kid: string }) => k.kid === body.public_cert.kid).n });
+    const second = await startGateway(env(), silent);
+    try {
+      expect(second.keys.kids()).toEqual(gw.keys.kids());
+    } finally {
+      await second.stop();
+    }
+  });
+
+  it('applies a change event within a second, and heals a lost one by resync', async () => {
+    emit('tokens.v1.updated', { kind: 'updated', revision: 11, occurredAt: new Date().toISOString(), actor: { type: 'admin', id: 'x' }, token: { ...token, enabled: false } });
+    await expectEventually(async () => expect((await get('/', creds())).status).toBe(401), { timeoutMs: 1000 });
+    // The re-enable event is "lost": only the snapshot knows it.
+    state = { ...state, revision: 12, tokens: [{ ...token, enabled: true }] };
+    await expectEventually(async () => expect((await get('/', creds())).status).toBe(200), { timeoutMs: 3000 });
+    expect(gw.replica.revision).toBe(12);
+  });
+
+  it('answers 403 when no policy admits, 404 for unknown hosts, 401 for garbage, never 500', async () => {
+    const other = policyOf(app.id, { id: policy.id, include: [{ serviceToken: { tokenId: tokenOf().id } }] });
+    emit('policies.v1.changed', { kind: 'upserted', revision: 13, occurredAt: new Date().toISOString(), policy: other });
+    await expectEventually(async () => expect((await get('/', creds())).status).toBe(403), { timeoutMs: 1000 });
+    emit('policies.v1.changed', { kind: 'upserted', revision: 14, occurredAt: new Date().toISOString(), policy });
+    await expectEventually(async () => expect((await get('/', creds())).status).toBe(200), { timeoutMs: 1000 });
+    expect((await get('/', creds(), 'unknown.example.com')).status).toBe(404);
+    const garbage = await get('/', { 'cf-access-token': 'x'.repeat(20_000) });
+    expect(garbage.status).toBe(401);
+    expect(JSON.parse(garbage.body)).toEqual({ error: 'unauthorized', reason: 'invalid_jwt' });
+    expect((await get('/', { 'cf-access-client-id': token.clientId, 'cf-access-client-secret': 'é' })).status).toBe(401);
+  });
+
+  it('rate limits failed attempts per client id with 429 and Retry-After, without locking out the right secret', async () => {
+    const wrong = generateClientSecret();
+    const statuses: number[] = [];
+    for (let i = 0; i < 7; i++) statuses.push((await get('/', creds(wrong), 'app.example.com')).status);
+    expect(statuses.slice(0, 5)).toEqual([401, 401, 401, 401, 401]);
+    const limited = await get('/', creds(wrong));
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+    expect(JSON.parse(limited.body)).toEqual({ error: 'too_many_requests', reason: 'too_many_failed_attempts' });
+    // The holder of the right secret is not locked out by someone else's guesses.
+    expect((await get('/', creds())).status).toBe(200);
+  });
+
+  it('reports decisions and last-seen in batches, never a secret or a JWT', async () => {
+    await expectEventually(
+      () => {
+        const decisions = published.filter((p) => p.subject === 'audit.v1.accessDecisions').flatMap((p) => p.data.decisions);
+        expect(decisions).toEqual(expect.arrayContaining([expect.objectContaining({ decision: 'allow', tokenId: token.id, appId: app.id, via: 'service_token' })]));
+        expect(decisions).toEqual(expect.arrayContaining([expect.objectContaining({ decision: 'deny', via: 'service_token' })]));
+        expect(published.some((p) => p.subject === 'tokens.v1.seen' && p.data.seen.some((s: { tokenId: string }) => s.tokenId === token.id))).toBe(true);
+      },
+      { timeoutMs: 3000 },
+    );
+    const text = JSON.stringify(published);
+    expect(text).not.toContain(secret);
+    expect(text).not.toContain('gatehouse_');
+    expect(text).not.toMatch(/eyJ[A-Za-z0-9_-]+\.eyJ/);
+  });
+
+  it('keeps serving from its replica while NATS is down, reports stale, and refuses unknown credentials', async () => {
+    await nats.pause();
+    try {
+      await expectEventually(async () => expect(JSON.parse((await get('/cdn-cgi/access/health', {}, 'team.test')).body)).toMatchObject({ stale: true, status: 'stale' }), { timeoutMs: 15_000 });
+      expect((await get('/', creds())).status).toBe(200);
+      expect((await get('/', { 'cf-access-client-id': tokenOf().clientId, 'cf-access-client-secret': secret })).status).toBe(401);
+    } finally {
+      await nats.resume();
+    }
+    await expectEventually(async () => expect(JSON.parse((await get('/cdn-cgi/access/health', {}, 'team.test')).body)).toMatchObject({ stale: false, status: 'ok' }), { timeoutMs: 15_000 });
+    expect(snapshotRequests).toBeGreaterThan(1);
+  });
+});
