@@ -1,0 +1,103 @@
+import { EventEmitter } from 'node:events';
+import { ErrorCodes } from '@gatehouse/contracts';
+import type { ExecutionContext } from '@nestjs/common';
+import { AdminAuthGuard } from './admin-auth.guard.js';
+import { statusOf } from './http-errors.js';
+import { jsonBody } from './json-body.middleware.js';
+import type { ApiEnv } from '../config/env.js';
+
+const ADMIN = 'a'.repeat(40);
+
+function contextWith(authorization?: string): ExecutionContext {
+  const req = { headers: authorization === undefined ? {} : { authorization } };
+  return { switchToHttp: () => ({ getRequest: () => req }) } as unknown as ExecutionContext;
+}
+
+describe('AdminAuthGuard', () => {
+  const guard = new AdminAuthGuard({ GATEHOUSE_ADMIN_TOKEN: ADMIN } as ApiEnv);
+
+  it('admits the exact bearer token', () => {
+    expect(guard.canActivate(contextWith(`Bearer ${ADMIN}`))).toBe(true);
+    expect(guard.canActivate(contextWith(`bearer ${ADMIN} `))).toBe(true);
+  });
+
+  it.each([
+    [undefined, 401],
+    ['', 401],
+    [ADMIN, 401],
+    ['Basic abc', 401],
+    [`Bearer ${ADMIN}x`, 403],
+    [`Bearer ${ADMIN.slice(1)}`, 403],
+    ['Bearer short', 403],
+  ])('refuses %p with %d', (header, status) => {
+    expect(() => guard.canActivate(contextWith(header))).toThrow(expect.objectContaining({ status }));
+  });
+});
+
+describe('statusOf', () => {
+  it('maps every error code to a status, with client errors as 4xx', () => {
+    for (const code of ErrorCodes) expect(statusOf(code).status).toBeGreaterThanOrEqual(400);
+    expect(statusOf('VALIDATION_FAILED').status).toBe(400);
+    expect(statusOf('NOT_FOUND').status).toBe(404);
+    expect(statusOf('CONFLICT').status).toBe(409);
+    expect(statusOf('UNAVAILABLE').status).toBe(503);
+  });
+});
+
+/** Drives the middleware with a minimal request stream and response recorder (no I/O). */
+async function send(method: string, body: string | Buffer, contentType?: string, limit?: number) {
+  const req = Object.assign(new EventEmitter(), {
+    method,
+    headers: contentType ? { 'content-type': contentType } : {},
+    body: 'untouched' as unknown,
+    resume: () => undefined,
+  });
+  const res = { statusCode: 0, payload: undefined as unknown, status(code: number) { this.statusCode = code; return this; }, json(p: unknown) { this.payload = p; } };
+  const outcome = new Promise<'next' | 'responded'>((resolve) => {
+    const origJson = res.json.bind(res);
+    res.json = (p: unknown) => (origJson(p), resolve('responded'));
+    jsonBody(limit)(req as never, res as never, () => resolve('next'));
+  });
+  if (method !== 'GET') {
+    req.emit('data', Buffer.from(body));
+    req.emit('end');
+  }
+  return { result: await outcome, req, res };
+}
+
+describe('jsonBody middleware', () => {
+  it('parses JSON bodies declared as JSON', async () => {
+    const { result, req } = await send('POST', '{"name":"x"}', 'application/json; charset=utf-8');
+    expect(result).toBe('next');
+    expect(req.body).toEqual({ name: 'x' });
+  });
+
+  it('treats an empty body as no body, whatever its type', async () => {
+    const { result, req } = await send('POST', '  ', 'text/plain');
+    expect(result).toBe('next');
+    expect(req.body).toBeUndefined();
+  });
+
+  it.each([
+    ['{"name": ', 'application/json', 400, /not valid JSON/],
+    ['{"name":"x"}', 'text/plain', 400, /Content-Type/],
+    ['{"name":"x"}', undefined, 400, /Content-Type/],
+  ])('refuses %p (%p) in the envelope', async (body, type, status, message) => {
+    const { result, res } = await send('PUT', body, type);
+    expect(result).toBe('responded');
+    expect(res.statusCode).toBe(status);
+    expect(res.payload).toMatchObject({ success: false, result: null, errors: [{ message: expect.stringMatching(message) }] });
+  });
+
+  it('refuses bodies over the limit with 413', async () => {
+    const { result, res } = await send('POST', 'x'.repeat(100), 'application/json', 50);
+    expect(result).toBe('responded');
+    expect(res.statusCode).toBe(413);
+  });
+
+  it('leaves GET requests alone', async () => {
+    const { result, req } = await send('GET', '');
+    expect(result).toBe('next');
+    expect(req.body).toBe('untouched');
+  });
+});
