@@ -1,6 +1,6 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
-/** Access applications and their Service Auth policies (SQL from scripts/schema-diff.mjs). */
+/** Access applications and their Service Auth policies (SQL from `migrate.js --diff`). */
 export class AccessApps1767400000000 implements MigrationInterface {
   name = 'AccessApps1767400000000';
 
