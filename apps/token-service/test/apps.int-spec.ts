@@ -24,7 +24,7 @@ import {
   UpdatePolicy,
   policyAdmits,
   type Actor,
-  type PayloadOf,
+  type PayloadInputOf,
 } from '@gatehouse/contracts';
 import { connectRpc } from '@gatehouse/nest-kit';
 import { createTestDatabase, expectEventually, startNats, type TestDatabase, type TestNats } from '@gatehouse/testing';
@@ -292,7 +292,7 @@ describe('access applications and policies over real NATS and PostgreSQL', () =>
     const appId = randomUUID();
     const tokenId = randomUUID();
     const now = Date.now();
-    const decisions: PayloadOf<typeof AccessDecisionsRecorded>['decisions'] = Array.from({ length: 1500 }, (_, i) => ({
+    const decisions: PayloadInputOf<typeof AccessDecisionsRecorded>['decisions'] = Array.from({ length: 1500 }, (_, i) => ({
       accountId: acct.id,
       occurredAt: new Date(now - i).toISOString(),
       appId: i === 0 ? null : appId,
@@ -304,6 +304,7 @@ describe('access applications and policies over real NATS and PostgreSQL', () =>
       reason: i % 3 === 0 ? 'unknown_client_id' : 'policy',
       sourceIp: '127.0.0.1',
       via: 'service_token',
+      ...(i === 1 ? { count: 42 } : {}),
     }));
     await rpc.publish(AccessDecisionsRecorded, { decisions });
     await expectEventually(async () => {
@@ -323,6 +324,8 @@ describe('access applications and policies over real NATS and PostgreSQL', () =>
     const allowed = await rpc.request(ListAuditEvents, { accountId: acct.id, action: 'access.allowed', perPage: 1 });
     expect(allowed.totalCount).toBe(1000);
     expect(allowed.items[0]).toMatchObject({ actor: { type: 'service_token', id: 'abc.access' }, resourceId: appId, resourceName: 'decided', metadata: { tokenId, tokenName: 'ci', reason: 'policy' } });
+    const aggregated = await rpc.request(ListAuditEvents, { accountId: acct.id, since: new Date(now - 1).toISOString(), before: new Date(now).toISOString() });
+    expect(aggregated.items.map((e) => e.metadata.count)).toEqual([42]);
     // token_id finds a token's access decisions (recorded against the app) as well as its changes.
     const byToken = await rpc.request(ListAuditEvents, { accountId: acct.id, tokenId, perPage: 1 });
     expect(byToken.totalCount).toBe(1000);

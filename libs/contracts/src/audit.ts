@@ -59,6 +59,8 @@ export const AccessDecisionsRecorded = register(
             reason: z.string().max(255),
             sourceIp: z.string().max(64).nullable(),
             via: z.enum(['service_token', 'jwt', 'forward_auth']),
+            /** How many identical decisions this entry stands for (the gateway aggregates per second). */
+            count: z.number().int().min(1).default(1),
           }),
         )
         .max(10_000),

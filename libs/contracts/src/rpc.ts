@@ -33,6 +33,8 @@ export function defineEvent<P extends z.ZodType>(def: { subject: string; payload
 export type RequestOf<C extends RpcContract> = z.input<C['request']>;
 export type ResponseOf<C extends RpcContract> = z.infer<C['response']>;
 export type PayloadOf<C extends EventContract> = z.infer<C['payload']>;
+/** What a publisher may send (before defaults are applied). */
+export type PayloadInputOf<C extends EventContract> = z.input<C['payload']>;
 
 const registry: Array<RpcContract | EventContract> = [];
 /** Every contract registers itself so a test can check each subject has a handler. */

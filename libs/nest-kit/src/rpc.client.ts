@@ -5,7 +5,7 @@ import {
   ErrorShape,
   parseOrThrow,
   type EventContract,
-  type PayloadOf,
+  type PayloadInputOf,
   type RequestOf,
   type ResponseOf,
   type RpcContract,
@@ -41,7 +41,7 @@ export class RpcClient {
   }
 
   /** Publishes an event after validating it. Core NATS: at most once; consumers resync. */
-  async publish<E extends EventContract>(contract: E, payload: PayloadOf<E>): Promise<void> {
+  async publish<E extends EventContract>(contract: E, payload: PayloadInputOf<E>): Promise<void> {
     const data = parseOrThrow(contract.payload, payload);
     await firstValueFrom(this.proxy.emit(contract.subject, data), { defaultValue: undefined });
   }

@@ -12,8 +12,9 @@ const MAX_BATCH = 10_000;
 /**
  * Batches what the data plane reports: last-seen times (one entry per token per flush) and
  * access decisions. Identical decisions (same app, token, client id, source, via, decision and
- * reason) inside one flush window are recorded once, so a client making 5,000 requests a second
- * yields one audit row a second, not 5,000. Never holds a secret or a JWT.
+ * reason) inside one flush window become one entry with a `count`, so a client making 5,000
+ * requests a second yields one audit row a second (count 5000), not 5,000 rows, and every use is
+ * still accounted for. Never holds a secret or a JWT.
  */
 export class Recorder {
   private seen = new Map<string, string>();
@@ -35,14 +36,18 @@ export class Recorder {
     if (!this.seen.has(tokenId)) this.seen.set(tokenId, new Date(at).toISOString());
   }
 
-  decision(d: Omit<DecisionRecord, 'occurredAt'>, at: number): void {
+  decision(d: Omit<DecisionRecord, 'occurredAt' | 'count'>, at: number): void {
     const key = `${d.appId}|${d.tokenId}|${d.clientId}|${d.sourceIp}|${d.via}|${d.decision}|${d.reason}`;
-    if (this.decisions.has(key)) return;
+    const same = this.decisions.get(key);
+    if (same) {
+      same.count += 1;
+      return;
+    }
     if (this.decisions.size >= MAX_BATCH) {
       this.dropped++;
       return;
     }
-    this.decisions.set(key, { ...d, occurredAt: new Date(at).toISOString() });
+    this.decisions.set(key, { ...d, occurredAt: new Date(at).toISOString(), count: 1 });
   }
 
   flush(): void {
