@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import type { INestMicroservice } from '@nestjs/common';
 import {
   AccessDecisionsRecorded,
   AppChanged,
@@ -12,7 +11,6 @@ import {
   DeleteServiceToken,
   GetApplication,
   GetPolicy,
-  ListAccounts,
   ListApplications,
   ListAuditEvents,
   ListPolicies,
@@ -26,24 +24,20 @@ import {
   type Actor,
   type PayloadInputOf,
 } from '@gatehouse/contracts';
-import { connectRpc } from '@gatehouse/nest-kit';
-import { createTestDatabase, expectEventually, startNats, type TestDatabase, type TestNats } from '@gatehouse/testing';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { expectEventually, type TestDatabase } from '@gatehouse/testing';
 import { ApplicationsRepository, readConsistent } from '../src/applications/applications.repository.js';
 import { AuditRepository } from '../src/audit/audit.repository.js';
-import { startTokenService } from '../src/bootstrap.js';
-import { createDataSource, migrate } from '../src/database/data-source.js';
+import { createDataSource } from '../src/database/data-source.js';
 
+import { startHarness, type TokenServiceHarness } from './support.js';
 const actor: Actor = { type: 'admin', id: 'apps-int-test' };
 const domainOf = (tag: string) => `${tag}-${randomUUID().slice(0, 8)}.example.com`;
 
 describe('access applications and policies over real NATS and PostgreSQL', () => {
-  let nats: TestNats;
+  let h: TokenServiceHarness;
   let db: TestDatabase;
-  let app: INestMicroservice;
-  let rpc: Awaited<ReturnType<typeof connectRpc>>;
-  let listener: NatsConnection;
-  const events: Array<{ subject: string; data: unknown }> = [];
+  let rpc: TokenServiceHarness['rpc'];
+  let events: TokenServiceHarness['events'];
   let accountId: string;
 
   const appEvents = (appId: string) =>
@@ -55,34 +49,11 @@ describe('access applications and policies over real NATS and PostgreSQL', () =>
   const newToken = (name: string, account = accountId) => rpc.request(CreateServiceToken, { accountId: account, name, actor });
 
   beforeAll(async () => {
-    nats = await startNats();
-    db = await createTestDatabase(async (url) => void (await migrate(url)));
-    app = await startTokenService({
-      DATABASE_URL: db.url,
-      NATS_URL: nats.url,
-      GATEHOUSE_HASH_KEY: 'k'.repeat(48),
-      GATEHOUSE_NATS_QUEUE: 'token-service',
-      GATEHOUSE_LOG_LEVEL: 'warn',
-    });
-    rpc = await connectRpc(nats.url, 'apps-int-test');
-    listener = await connect({ servers: nats.url });
-    for (const subject of ['apps.v1.changed', 'policies.v1.changed']) {
-      const sub = listener.subscribe(subject);
-      void (async () => {
-        for await (const m of sub) events.push({ subject: m.subject, data: JSON.parse(m.string()).data });
-      })();
-    }
-    await listener.flush();
-    accountId = (await rpc.request(ListAccounts, {}))[0]!.id;
+    h = await startHarness(['apps.v1.changed', 'policies.v1.changed'], 'apps-int-test');
+    ({ db, rpc, events, defaultAccountId: accountId } = h);
   });
 
-  afterAll(async () => {
-    await listener?.close();
-    await rpc?.close();
-    await app?.close();
-    await db?.drop();
-    await nats?.stop();
-  });
+  afterAll(async () => h?.stop());
 
   it('creates, reads, lists, updates and deletes an app; aud is generated once and never changes', async () => {
     const domain = domainOf('crud');

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import type { INestMicroservice } from '@nestjs/common';
 import {
   CreateServiceToken,
   DeleteServiceToken,
@@ -16,52 +15,27 @@ import {
   hashClientSecret,
   type Actor,
 } from '@gatehouse/contracts';
-import { connectRpc } from '@gatehouse/nest-kit';
-import { createTestDatabase, expectEventually, startNats, type TestDatabase, type TestNats } from '@gatehouse/testing';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { expectEventually, type TestDatabase, type TestNats } from '@gatehouse/testing';
+import { connect } from '@nats-io/transport-node';
 import pg from 'pg';
-import { startTokenService } from '../src/bootstrap.js';
-import { migrate } from '../src/database/data-source.js';
 
-const HASH_KEY = 'k'.repeat(48);
+import { HASH_KEY, startHarness, type TokenServiceHarness } from './support.js';
 const actor: Actor = { type: 'admin', id: 'int-test' };
 
 describe('token service over real NATS and PostgreSQL', () => {
+  let h: TokenServiceHarness;
   let nats: TestNats;
   let db: TestDatabase;
-  let app: INestMicroservice;
-  let rpc: Awaited<ReturnType<typeof connectRpc>>;
-  let listener: NatsConnection;
-  const events: Array<{ subject: string; data: unknown }> = [];
+  let rpc: TokenServiceHarness['rpc'];
+  let events: TokenServiceHarness['events'];
   let accountId: string;
 
   beforeAll(async () => {
-    nats = await startNats();
-    db = await createTestDatabase(async (url) => void (await migrate(url)));
-    app = await startTokenService({
-      DATABASE_URL: db.url,
-      NATS_URL: nats.url,
-      GATEHOUSE_HASH_KEY: HASH_KEY,
-      GATEHOUSE_NATS_QUEUE: 'token-service',
-      GATEHOUSE_LOG_LEVEL: 'warn',
-    });
-    rpc = await connectRpc(nats.url, 'int-test');
-    listener = await connect({ servers: nats.url });
-    const sub = listener.subscribe('tokens.v1.*');
-    void (async () => {
-      for await (const m of sub) events.push({ subject: m.subject, data: JSON.parse(m.string()).data });
-    })();
-    await listener.flush();
-    accountId = (await rpc.request(ListAccounts, {}))[0]!.id;
+    h = await startHarness(['tokens.v1.*'], 'int-test');
+    ({ nats, db, rpc, events, defaultAccountId: accountId } = h);
   });
 
-  afterAll(async () => {
-    await listener?.close();
-    await rpc?.close();
-    await app?.close();
-    await db?.drop();
-    await nats?.stop();
-  });
+  afterAll(async () => h?.stop());
 
   it('has a default account after migration', async () => {
     await expect(rpc.request(ListAccounts, {})).resolves.toEqual([expect.objectContaining({ name: 'Default account' })]);

@@ -187,6 +187,6 @@ function notFound(appId: string): DomainError {
 
 function conflict(domain: string): DomainError {
   return new DomainError('CONFLICT', `domain: another application already uses "${domain}"`, [
-    { path: 'domain', message: `already used by another application of this account: "${domain}"` },
+    { path: 'domain', message: `already used by another application: "${domain}"` },
   ]);
 }

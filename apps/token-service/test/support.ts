@@ -1,0 +1,62 @@
+import type { INestMicroservice } from '@nestjs/common';
+import { ListAccounts } from '@gatehouse/contracts';
+import { connectRpc } from '@gatehouse/nest-kit';
+import { createTestDatabase, startNats, type TestDatabase, type TestNats } from '@gatehouse/testing';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { startTokenService } from '../src/bootstrap.js';
+import { migrate } from '../src/database/data-source.js';
+
+export const HASH_KEY = 'k'.repeat(48);
+
+export interface TokenServiceHarness {
+  nats: TestNats;
+  db: TestDatabase;
+  app: INestMicroservice;
+  rpc: Awaited<ReturnType<typeof connectRpc>>;
+  /** Every message seen on the listened subjects, with its Nest payload (`data`). */
+  events: Array<{ subject: string; data: unknown }>;
+  defaultAccountId: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * The token service in-process on its own migrated database (real PostgreSQL) and its own real
+ * nats-server, an RPC client, and a listener recording the events on `subjects`.
+ */
+export async function startHarness(subjects: string[], clientName: string): Promise<TokenServiceHarness> {
+  const nats = await startNats();
+  const db = await createTestDatabase(async (url) => void (await migrate(url)));
+  const app = await startTokenService({
+    DATABASE_URL: db.url,
+    NATS_URL: nats.url,
+    GATEHOUSE_HASH_KEY: HASH_KEY,
+    GATEHOUSE_NATS_QUEUE: 'token-service',
+    GATEHOUSE_LOG_LEVEL: 'warn',
+  });
+  const rpc = await connectRpc(nats.url, clientName);
+  const listener: NatsConnection = await connect({ servers: nats.url });
+  const events: TokenServiceHarness['events'] = [];
+  for (const subject of subjects) {
+    const sub = listener.subscribe(subject);
+    void (async () => {
+      for await (const m of sub) events.push({ subject: m.subject, data: JSON.parse(m.string()).data });
+    })();
+  }
+  await listener.flush();
+  const defaultAccountId = (await rpc.request(ListAccounts, {}))[0]!.id;
+  return {
+    nats,
+    db,
+    app,
+    rpc,
+    events,
+    defaultAccountId,
+    async stop() {
+      await listener.close();
+      await rpc.close();
+      await app.close();
+      await db.drop();
+      await nats.stop();
+    },
+  };
+}
