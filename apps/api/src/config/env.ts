@@ -1,3 +1,4 @@
+import { parseEnv } from '@gatehouse/nest-kit';
 import { z } from 'zod';
 
 const Port = z.coerce.number().int().min(0).max(65535);
@@ -16,10 +17,5 @@ export type ApiEnv = z.infer<typeof Env>;
 export const API_ENV = Symbol('API_ENV');
 
 export function loadEnv(source: Record<string, string | undefined> = process.env): ApiEnv {
-  const result = Env.safeParse(source);
-  if (!result.success) {
-    const lines = result.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
-    throw new Error(`api: invalid configuration\n${lines.join('\n')}`);
-  }
-  return result.data;
+  return parseEnv(Env, 'api', source);
 }

@@ -1,4 +1,5 @@
 import { parseDuration } from '@gatehouse/contracts';
+import { parseEnv } from '@gatehouse/nest-kit';
 import { z } from 'zod';
 
 const Millis = (what: string) =>
@@ -52,10 +53,5 @@ export type AuthServiceEnv = z.infer<typeof Env>;
 
 /** Parses the environment once at boot; throws listing every bad key (never a secret's value). */
 export function loadEnv(source: Record<string, string | undefined> = process.env): AuthServiceEnv {
-  const result = Env.safeParse(source);
-  if (!result.success) {
-    const lines = result.error.issues.map((i) => `  ${i.path.join('.') || '(env)'}: ${i.message}`);
-    throw new Error(`auth-service: invalid configuration\n${lines.join('\n')}`);
-  }
-  return result.data;
+  return parseEnv(Env, 'auth-service', source);
 }

@@ -1,3 +1,4 @@
+import { parseEnv } from '@gatehouse/nest-kit';
 import { z } from 'zod';
 
 const Ms = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -42,12 +43,7 @@ export const NOTIFICATION_ENV = Symbol('NOTIFICATION_ENV');
 
 /** Parses the environment once at boot; throws listing every bad key (values are never shown). */
 export function loadEnv(source: Record<string, string | undefined> = process.env): NotificationEnv {
-  const result = Env.safeParse(source);
-  if (!result.success) {
-    const lines = result.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
-    throw new Error(`notification-service: invalid configuration\n${lines.join('\n')}`);
-  }
-  return result.data;
+  return parseEnv(Env, 'notification-service', source);
 }
 
 /** An SMTP URL with its credentials masked, for logs. */

@@ -1,3 +1,4 @@
+import { parseEnv } from '@gatehouse/nest-kit';
 import { z } from 'zod';
 
 const Env = z.object({
@@ -13,10 +14,5 @@ export const TOKEN_SERVICE_ENV = Symbol('TOKEN_SERVICE_ENV');
 
 /** Parses the environment once at boot; throws listing every bad key (values of secrets are never shown). */
 export function loadEnv(source: Record<string, string | undefined> = process.env): TokenServiceEnv {
-  const result = Env.safeParse(source);
-  if (!result.success) {
-    const lines = result.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
-    throw new Error(`token-service: invalid configuration\n${lines.join('\n')}`);
-  }
-  return result.data;
+  return parseEnv(Env, 'token-service', source);
 }

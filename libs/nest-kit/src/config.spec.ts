@@ -1,0 +1,24 @@
+import { z } from 'zod';
+import { parseEnv } from './config.js';
+
+describe('parseEnv', () => {
+  const Env = z.object({ PORT: z.coerce.number().int().default(80), SECRET: z.string().min(32, 'must be at least 32 characters'), URL: z.string().url() });
+
+  it('returns the typed, defaulted configuration', () => {
+    expect(parseEnv(Env, 'svc', { SECRET: 's'.repeat(32), URL: 'http://x' })).toEqual({ PORT: 80, SECRET: 's'.repeat(32), URL: 'http://x' });
+  });
+
+  it('lists every bad key with its reason, never its value', () => {
+    const call = () => parseEnv(Env, 'svc', { PORT: 'abc', SECRET: 'hunter2', URL: 'nope' });
+    expect(call).toThrow(/^svc: invalid configuration/);
+    try {
+      call();
+    } catch (e) {
+      const message = (e as Error).message;
+      expect(message).toMatch(/PORT: /);
+      expect(message).toMatch(/SECRET: must be at least 32 characters/);
+      expect(message).toMatch(/URL: /);
+      expect(message).not.toContain('hunter2');
+    }
+  });
+});
