@@ -4,6 +4,9 @@ import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 @Index('service_tokens_account_name', ['accountId', 'name'])
 @Index('service_tokens_account_created', ['accountId', 'createdAt'])
 @Index('service_tokens_account_expires', ['accountId', 'expiresAt'])
+// Trigram (GIN) indexes for substring search: created by a migration, invisible to TypeORM.
+@Index('service_tokens_name_trgm', { synchronize: false })
+@Index('service_tokens_client_id_trgm', { synchronize: false })
 export class ServiceTokenEntity {
   @PrimaryGeneratedColumn('uuid')
   id!: string;
