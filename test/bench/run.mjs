@@ -9,7 +9,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import http from 'node:http';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,6 +33,35 @@ function run(name, entry, env) {
   children.push(child);
   return child;
 }
+/**
+ * CPU seconds (user + system) used so far by these processes and their children's processes
+ * (nginx's worker). Divides a run's requests by the CPU its server really used: "per core" on a
+ * VM where the load generator shares the cores.
+ */
+const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+function statOf(pid) {
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return s.slice(s.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return null;
+  }
+}
+function cpuSeconds(rootPids) {
+  const pids = new Set(rootPids);
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const f = statOf(entry);
+    if (f && pids.has(Number(f[1]))) pids.add(Number(entry));
+  }
+  let ticks = 0;
+  for (const pid of pids) {
+    const f = statOf(pid);
+    if (f) ticks += Number(f[11]) + Number(f[12]);
+  }
+  return ticks / CLK_TCK;
+}
+
 async function runOnce(name, entry, env) {
   const child = run(name, entry, env);
   const code = await new Promise((r) => child.once('exit', r));
@@ -122,7 +151,8 @@ http { access_log off;
   server { listen 127.0.0.1:${nginxPort};
     location / { proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_set_header Host $host; } } }`,
   );
-  children.push(spawn(NGINX, ['-p', dir, '-e', join(dir, 'error.log'), '-c', join(dir, 'nginx.conf')], { stdio: 'ignore' }));
+  const nginxProc = spawn(NGINX, ['-p', dir, '-e', join(dir, 'error.log'), '-c', join(dir, 'nginx.conf')], { stdio: 'ignore' });
+  children.push(nginxProc);
 
   // The system: nats-server, token service + API, auth service (gateway).
   const nats = await startNats();
@@ -138,7 +168,7 @@ http { access_log off;
   run('token-service', 'main.js', { ...shared, DATABASE_URL: tokenDb.url });
   run('api', 'main.js', shared);
   const gwUrl = `http://127.0.0.1:${gwPort}`;
-  run('auth-service', 'main.js', { ...shared, DATABASE_URL: authDb.url, GATEHOUSE_GATEWAY_PORT: String(gwPort), GATEHOUSE_TEAM_URL: gwUrl });
+  const gateway = run('auth-service', 'main.js', { ...shared, DATABASE_URL: authDb.url, GATEHOUSE_GATEWAY_PORT: String(gwPort), GATEHOUSE_TEAM_URL: gwUrl });
   await Promise.all([waitForPort(upstreamPort), waitForPort(nginxPort), waitForPort(apiPort, '127.0.0.1', 30_000), waitForPort(gwPort, '127.0.0.1', 30_000)]);
   await eventually(async () => {
     const h = await (await fetch(`${gwUrl}/cdn-cgi/access/health`)).json();
@@ -165,21 +195,23 @@ http { access_log off;
     return fa.headers.get('cf-access-jwt-assertion');
   });
 
-  const load = async (title, url, headers = {}, extra = {}) => {
-    // 1 s warm-up, then the measured run.
-    await autocannon({ url, headers, connections: CONNECTIONS, duration: 1, ...extra });
-    const r = await autocannon({ url, headers, connections: CONNECTIONS, duration: SECONDS, ...extra });
+  const load = async (title, url, headers, server) => {
+    // 1 s warm-up, then the measured run; `server` are the processes whose CPU the run counts.
+    await autocannon({ url, headers, connections: CONNECTIONS, duration: 1 });
+    const cpu0 = cpuSeconds(server);
+    const r = await autocannon({ url, headers, connections: CONNECTIONS, duration: SECONDS });
+    const cpu = cpuSeconds(server) - cpu0;
     const bad = r.non2xx + r.errors + r.timeouts;
     if (bad > 0) console.error(`  ! ${title}: ${r.non2xx} non-2xx, ${r.errors} errors, ${r.timeouts} timeouts of ${r.requests.total}`);
-    return { title, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, total: r.requests.total, bad };
+    return { title, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, total: r.requests.total, bad, cpu, perCpuSecond: cpu > 0 ? r.requests.total / cpu : NaN };
   };
   console.error(`Load runs: ${SECONDS} s each, ${CONNECTIONS} connections, ${cpus().length} CPUs shared with everything else.`);
   const rows = [];
-  rows.push(await load('direct upstream', `http://127.0.0.1:${upstreamPort}/`));
-  rows.push(await load('nginx plain proxy', `http://127.0.0.1:${nginxPort}/`, { host }));
-  rows.push(await load('gateway, JWT cookie', `${gwUrl}/`, { host, cookie: `CF_Authorization=${jwt}` }));
-  rows.push(await load('gateway, service-token headers', `${gwUrl}/`, { host, ...creds }));
-  rows.push(await load('forward-auth endpoint (headers)', `${gwUrl}/cdn-cgi/access/authorize`, { 'x-forwarded-host': host, ...creds }));
+  rows.push(await load('direct upstream', `http://127.0.0.1:${upstreamPort}/`, {}, [upstream.pid]));
+  rows.push(await load('nginx plain proxy', `http://127.0.0.1:${nginxPort}/`, { host }, [nginxProc.pid]));
+  rows.push(await load('gateway, JWT cookie', `${gwUrl}/`, { host, cookie: `CF_Authorization=${jwt}` }, [gateway.pid]));
+  rows.push(await load('gateway, service-token headers', `${gwUrl}/`, { host, ...creds }, [gateway.pid]));
+  rows.push(await load('forward-auth endpoint (headers)', `${gwUrl}/cdn-cgi/access/authorize`, { 'x-forwarded-host': host, ...creds }, [gateway.pid]));
 
   // Added latency at a fixed 1,000 req/s (open loop, microsecond timing), each path twice,
   // interleaved, so that background noise hits them alike; the better of the two runs is kept.
@@ -229,9 +261,13 @@ http { access_log off;
   const direct = rows[0];
   const nginx = rows[1];
   const lines = [];
-  lines.push('| scenario | req/s | p50 ms | p99 ms | vs direct | vs nginx |');
-  lines.push('|---|---:|---:|---:|---:|---:|');
-  for (const r of rows) lines.push(`| ${r.title} | ${Math.round(r.rps).toLocaleString('en-US')} | ${r.p50} | ${r.p99} | ${fmt(r.rps / direct.rps)} | ${fmt(r.rps / nginx.rps)} |`);
+  lines.push('| scenario | req/s | p50 ms | p99 ms | vs direct | vs nginx | server CPU (cores) | req per server CPU-second | per CPU-s vs nginx |');
+  lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const r of rows) {
+    lines.push(
+      `| ${r.title} | ${Math.round(r.rps).toLocaleString('en-US')} | ${r.p50} | ${r.p99} | ${fmt(r.rps / direct.rps)} | ${fmt(r.rps / nginx.rps)} | ${fmt(r.cpu / SECONDS)} | ${Math.round(r.perCpuSecond).toLocaleString('en-US')} | ${fmt(r.perCpuSecond / nginx.perCpuSecond)} |`,
+    );
+  }
   lines.push('');
   const d1k = fixedRows[0].best;
   lines.push(`| at a fixed 1,000 req/s (${FIXED_SECONDS} s, best of 2) | p50 ms | p99 ms | added p50 vs direct | added p99 vs direct |`);
