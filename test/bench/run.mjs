@@ -140,6 +140,9 @@ async function main() {
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   for (const d of ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(join(dir, d));
   const nginxPort = await freePort();
+  // A second nginx server: authenticated proxying with Gatehouse as its auth_request check.
+  const nginxAuthPort = await freePort();
+  const gwPort = await freePort();
   writeFileSync(
     join(dir, 'nginx.conf'),
     `${process.getuid?.() === 0 ? 'user root;' : ''}
@@ -148,8 +151,16 @@ events { worker_connections 1024; }
 http { access_log off;
   client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fastcgi; uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
   upstream app { server 127.0.0.1:${upstreamPort}; keepalive 64; }
+  upstream gatehouse { server 127.0.0.1:${gwPort}; keepalive 64; }
   server { listen 127.0.0.1:${nginxPort};
-    location / { proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_set_header Host $host; } } }`,
+    location / { proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_set_header Host $host; } }
+  server { listen 127.0.0.1:${nginxAuthPort};
+    location = /_gatehouse_auth { internal; proxy_pass http://gatehouse/cdn-cgi/access/authorize; proxy_http_version 1.1;
+      proxy_set_header Connection ""; proxy_pass_request_body off; proxy_set_header Content-Length "";
+      proxy_set_header X-Original-URL $scheme://$http_host$request_uri; }
+    location / { auth_request /_gatehouse_auth; auth_request_set $gh_jwt $upstream_http_cf_access_jwt_assertion;
+      proxy_set_header Cf-Access-Jwt-Assertion $gh_jwt; proxy_set_header Cf-Access-Client-Secret "";
+      proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_set_header Host $host; } } }`,
   );
   const nginxProc = spawn(NGINX, ['-p', dir, '-e', join(dir, 'error.log'), '-c', join(dir, 'nginx.conf')], { stdio: 'ignore' });
   children.push(nginxProc);
@@ -161,7 +172,7 @@ http { access_log off;
   const authDb = await createTestDatabase(undefined, 'gh_bench_auth');
   cleanups.push(() => tokenDb.drop(), () => authDb.drop());
   const adminToken = randomBytes(24).toString('hex');
-  const [apiPort, gwPort] = [await freePort(), await freePort()];
+  const apiPort = await freePort();
   const shared = { NATS_URL: nats.url, GATEHOUSE_HASH_KEY: randomBytes(32).toString('hex'), GATEHOUSE_ADMIN_TOKEN: adminToken, GATEHOUSE_API_PORT: String(apiPort), GATEHOUSE_API_HOST: '127.0.0.1', GATEHOUSE_LOG_LEVEL: 'warn' };
   await runOnce('token-service', 'migrate.js', { DATABASE_URL: tokenDb.url });
   await runOnce('auth-service', 'migrate.js', { DATABASE_URL: authDb.url });
@@ -212,6 +223,8 @@ http { access_log off;
   rows.push(await load('gateway, JWT cookie', `${gwUrl}/`, { host, cookie: `CF_Authorization=${jwt}` }, [gateway.pid]));
   rows.push(await load('gateway, service-token headers', `${gwUrl}/`, { host, ...creds }, [gateway.pid]));
   rows.push(await load('forward-auth endpoint (headers)', `${gwUrl}/cdn-cgi/access/authorize`, { 'x-forwarded-host': host, ...creds }, [gateway.pid]));
+  rows.push(await load('nginx + Gatehouse auth_request (headers)', `http://127.0.0.1:${nginxAuthPort}/`, { host, ...creds }, [nginxProc.pid, gateway.pid]));
+  rows.push(await load('nginx + Gatehouse auth_request (JWT cookie)', `http://127.0.0.1:${nginxAuthPort}/`, { host, cookie: `CF_Authorization=${jwt}` }, [nginxProc.pid, gateway.pid]));
 
   // Added latency at a fixed 1,000 req/s (open loop, microsecond timing), each path twice,
   // interleaved, so that background noise hits them alike; the better of the two runs is kept.
