@@ -42,6 +42,8 @@ describe('service tokens over the admin REST API', () => {
   it('runs the whole lifecycle; the secret is returned only by create and rotate', async () => {
     const before = Date.now();
     const created = await create({ name: 'ci-deployer' });
+    const fresh = await sys.api(`${base}/${created.id}`);
+    expect(fresh.headers.get('cache-control')).toBe('no-store');
     expect(created).toMatchObject({
       name: 'ci-deployer',
       duration: '8760h',
@@ -278,6 +280,8 @@ describe('service tokens over the admin REST API', () => {
     expect(Object.keys(body.paths)).toEqual(expect.arrayContaining(['/client/v4/accounts/{account_id}/access/service_tokens/{token_id}/rotate']));
     const page = await fetch(`${sys.apiUrl}/docs`);
     expect(page.status).toBe(200);
+    expect(page.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+    expect(page.headers.get('x-content-type-options')).toBe('nosniff');
     expect(await page.text()).toContain('swagger-ui');
     const asset = await fetch(`${sys.apiUrl}/docs/assets/swagger-ui-bundle.js`);
     expect(asset.status).toBe(200);

@@ -18,6 +18,7 @@ export async function startApi(env: ApiEnv): Promise<{ app: NestExpressApplicati
   });
   app.set('trust proxy', 'loopback');
   app.disable('x-powered-by');
+  app.use(securityHeaders);
   app.use(jsonBody());
   app.useGlobalFilters(new HttpErrorFilter());
   app.use('/docs/assets', express.static(getAbsoluteFSPath(), { maxAge: '1d' }));
@@ -36,6 +37,22 @@ export async function startApi(env: ApiEnv): Promise<{ app: NestExpressApplicati
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address ? address.port : env.GATEHOUSE_API_PORT;
   return { app, url: `http://${env.GATEHOUSE_API_HOST}:${port}` };
+}
+
+/**
+ * Browser hardening for the dashboard and docs served from this origin: no framing, no MIME
+ * sniffing, no referrer leaks, scripts only from this origin, and no caching of API answers.
+ */
+function securityHeaders(req: express.Request, res: express.Response, next: express.NextFunction): void {
+  res.setHeader('x-content-type-options', 'nosniff');
+  res.setHeader('x-frame-options', 'DENY');
+  res.setHeader('referrer-policy', 'no-referrer');
+  res.setHeader(
+    'content-security-policy',
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'",
+  );
+  if (req.path.startsWith('/client/')) res.setHeader('cache-control', 'no-store');
+  next();
 }
 
 function logLevels(level: ApiEnv['GATEHOUSE_LOG_LEVEL']) {
