@@ -1,9 +1,10 @@
 import { Controller, Inject } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
-import { CreateAccount, DomainError, GetAccount, ListAccounts, type Account, type RequestOf } from '@gatehouse/contracts';
+import { CreateAccount, GetAccount, ListAccounts, type Account, type RequestOf } from '@gatehouse/contracts';
 import { ContractPipe } from '@gatehouse/nest-kit';
 import { AccountsRepository } from './accounts.repository.js';
 import type { AccountEntity } from './account.entity.js';
+import { requireAccount } from './require-account.js';
 
 const toAccount = (a: AccountEntity): Account => ({ id: a.id, name: a.name, createdAt: a.createdAt.toISOString() });
 
@@ -18,9 +19,7 @@ export class AccountsHandler {
 
   @MessagePattern(GetAccount.subject)
   async get(@Payload(new ContractPipe(GetAccount.request)) req: RequestOf<typeof GetAccount>) {
-    const account = await this.accounts.findById(req.accountId);
-    if (!account) throw new DomainError('NOT_FOUND', `Account ${req.accountId} not found`);
-    return toAccount(account);
+    return toAccount(await requireAccount(this.accounts, req.accountId));
   }
 
   @MessagePattern(CreateAccount.subject)

@@ -8,6 +8,7 @@ import type { Clock } from '../events/change-publisher.js';
 import type { AppChangePublisher } from './app-change.publisher.js';
 import { DEFAULT_SESSION_DURATION, toApplication, type ApplicationRecord } from './application.record.js';
 import { DOMAIN_UNIQUE, isUniqueViolation, type AppStore, type PolicyStore } from './applications.repository.js';
+import { requireAccount } from '../accounts/require-account.js';
 
 type CreateRequest = z.infer<typeof CreateApplication.request>;
 type UpdateRequest = z.infer<typeof UpdateApplication.request>;
@@ -25,7 +26,7 @@ export class ApplicationsService {
   ) {}
 
   async create(req: CreateRequest): Promise<Application> {
-    await this.requireAccount(req.accountId);
+    await requireAccount(this.accounts, req.accountId);
     const now = this.clock.now();
     const app: ApplicationRecord = {
       id: randomUUID(),
@@ -51,14 +52,14 @@ export class ApplicationsService {
   }
 
   async get(accountId: string, appId: string): Promise<Application> {
-    await this.requireAccount(accountId);
+    await requireAccount(this.accounts, accountId);
     const app = await this.apps.find(accountId, appId);
     if (!app) throw notFound(appId);
     return toApplication(app);
   }
 
   async list(accountId: string, page: number, perPage: number): Promise<Page<Application>> {
-    await this.requireAccount(accountId);
+    await requireAccount(this.accounts, accountId);
     const { rows, total } = await this.apps.list(accountId, page, perPage);
     return { items: rows.map(toApplication), page, perPage, totalCount: total };
   }
@@ -98,7 +99,7 @@ export class ApplicationsService {
    * implies its policies are gone (see apps.ts). Each policy is still audited.
    */
   async delete(accountId: string, appId: string, actor: Actor): Promise<Application> {
-    await this.requireAccount(accountId);
+    await requireAccount(this.accounts, accountId);
     const { app, event } = await this.uow.run(async (tx) => {
       const app = await this.apps.findForUpdate(accountId, appId, tx);
       if (!app) throw notFound(appId);
@@ -132,7 +133,7 @@ export class ApplicationsService {
     domain: string | undefined,
     edit: (app: ApplicationRecord, tx: Tx) => Promise<Record<string, unknown>>,
   ): Promise<ApplicationRecord> {
-    await this.requireAccount(accountId);
+    await requireAccount(this.accounts, accountId);
     const { app, event } = await this.write(domain, async (tx) => {
       const app = await this.apps.findForUpdate(accountId, appId, tx);
       if (!app) throw notFound(appId);
@@ -176,9 +177,6 @@ export class ApplicationsService {
     return { kind: kind === 'deleted' ? 'deleted' : 'upserted', revision, occurredAt: occurredAt.toISOString(), app: toApplication(app) };
   }
 
-  private async requireAccount(accountId: string): Promise<void> {
-    if (!(await this.accounts.findById(accountId))) throw new DomainError('NOT_FOUND', `Account ${accountId} not found`);
-  }
 }
 
 function notFound(appId: string): DomainError {

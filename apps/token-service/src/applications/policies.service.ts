@@ -8,6 +8,7 @@ import type { Clock } from '../events/change-publisher.js';
 import type { AppChangePublisher } from './app-change.publisher.js';
 import { namedTokens, toPolicy, type ApplicationRecord, type PolicyRecord } from './application.record.js';
 import type { AppStore, PolicyStore } from './applications.repository.js';
+import { requireAccount } from '../accounts/require-account.js';
 
 type CreateRequest = z.infer<typeof CreatePolicy.request>;
 type UpdateRequest = z.infer<typeof UpdatePolicy.request>;
@@ -26,7 +27,7 @@ export class PoliciesService {
 
   /** Precedence omitted: after the app's last policy. */
   async create(req: CreateRequest): Promise<Policy> {
-    await this.requireAccount(req.accountId);
+    await requireAccount(this.accounts, req.accountId);
     const { policy, event } = await this.uow.run(async (tx) => {
       const app = await this.lockApp(req.accountId, req.appId, tx);
       const now = this.clock.now();
@@ -65,7 +66,7 @@ export class PoliciesService {
 
   /** `include` and `name` are replaced; omitted `precedence`, `require`, `exclude` keep their value. */
   async update(req: UpdateRequest): Promise<Policy> {
-    await this.requireAccount(req.accountId);
+    await requireAccount(this.accounts, req.accountId);
     const { policy, event } = await this.uow.run(async (tx) => {
       const app = await this.lockApp(req.accountId, req.appId, tx);
       const policy = await this.policies.find(req.accountId, app.id, req.policyId, tx);
@@ -91,7 +92,7 @@ export class PoliciesService {
   }
 
   async delete(accountId: string, appId: string, policyId: string, actor: Actor): Promise<Policy> {
-    await this.requireAccount(accountId);
+    await requireAccount(this.accounts, accountId);
     const { policy, event } = await this.uow.run(async (tx) => {
       const app = await this.lockApp(accountId, appId, tx);
       const policy = await this.policies.find(accountId, app.id, policyId, tx);
@@ -109,7 +110,7 @@ export class PoliciesService {
    * are still listed).
    */
   async usingToken(accountId: string, tokenId: string): Promise<Array<Policy & { appName: string }>> {
-    await this.requireAccount(accountId);
+    await requireAccount(this.accounts, accountId);
     const rows = await this.policies.usingToken(accountId, tokenId);
     if (!rows.length && !(await this.policies.tokenExists(accountId, tokenId))) {
       throw new DomainError('NOT_FOUND', `Service token ${tokenId} not found`);
@@ -139,7 +140,7 @@ export class PoliciesService {
   }
 
   private async requireApp(accountId: string, appId: string): Promise<void> {
-    await this.requireAccount(accountId);
+    await requireAccount(this.accounts, accountId);
     if (!(await this.apps.find(accountId, appId))) throw appNotFound(appId);
   }
 
@@ -159,9 +160,6 @@ export class PoliciesService {
     return { kind: kind === 'deleted' ? 'deleted' : 'upserted', revision, occurredAt: occurredAt.toISOString(), policy: toPolicy(policy) };
   }
 
-  private async requireAccount(accountId: string): Promise<void> {
-    if (!(await this.accounts.findById(accountId))) throw new DomainError('NOT_FOUND', `Account ${accountId} not found`);
-  }
 }
 
 function notFound(policyId: string): DomainError {

@@ -1,10 +1,11 @@
 import { Controller, Inject } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
-import { DomainError, ListAuditEvents, type AuditEvent, type RequestOf } from '@gatehouse/contracts';
+import { ListAuditEvents, type AuditEvent, type RequestOf } from '@gatehouse/contracts';
 import { ContractPipe } from '@gatehouse/nest-kit';
 import { AccountsRepository } from '../accounts/accounts.repository.js';
 import { AuditRepository } from './audit.repository.js';
 import type { AuditEventEntity } from './audit-event.entity.js';
+import { requireAccount } from '../accounts/require-account.js';
 
 const toAuditEvent = (e: AuditEventEntity): AuditEvent => ({
   id: e.id,
@@ -27,7 +28,7 @@ export class AuditHandler {
 
   @MessagePattern(ListAuditEvents.subject)
   async list(@Payload(new ContractPipe(ListAuditEvents.request)) req: RequestOf<typeof ListAuditEvents>) {
-    if (!(await this.accounts.findById(req.accountId))) throw new DomainError('NOT_FOUND', `Account ${req.accountId} not found`);
+    await requireAccount(this.accounts, req.accountId);
     const page = req.page ?? 1;
     const perPage = req.perPage ?? 20;
     const { rows, total } = await this.audit.list(

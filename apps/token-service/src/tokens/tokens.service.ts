@@ -21,6 +21,7 @@ import type { Tx, UnitOfWork } from '../database/unit-of-work.js';
 import type { ChangePublisher, Clock } from '../events/change-publisher.js';
 import type { TokenFilter, TokenStore } from './tokens.repository.js';
 import { toServiceToken, toVerifierToken, type TokenRecord } from './token.record.js';
+import { requireAccount } from '../accounts/require-account.js';
 
 type UpdateRequest = RequestOf<typeof UpdateServiceToken>;
 
@@ -36,7 +37,7 @@ export class TokensService {
   ) {}
 
   async create(accountId: string, name: string, duration: string | undefined, actor: Actor, enabled = true): Promise<ServiceTokenWithSecret> {
-    await this.requireAccount(accountId);
+    await requireAccount(this.accounts, accountId);
     const now = this.clock.now();
     const lifetime = duration ?? DEFAULT_DURATION;
     const secret = generateClientSecret();
@@ -67,7 +68,7 @@ export class TokensService {
   }
 
   async list(accountId: string, filter: TokenFilter, page: number, perPage: number): Promise<Page<ServiceToken>> {
-    await this.requireAccount(accountId);
+    await requireAccount(this.accounts, accountId);
     const { rows, total } = await this.tokens.list(accountId, filter, page, perPage);
     return { items: rows.map(toServiceToken), page, perPage, totalCount: total };
   }
@@ -208,17 +209,12 @@ export class TokensService {
   }
 
   private async require(accountId: string, tokenId: string): Promise<TokenRecord> {
-    await this.requireAccount(accountId);
+    await requireAccount(this.accounts, accountId);
     const token = await this.tokens.find(accountId, tokenId);
     if (!token) throw this.notFound(tokenId);
     return token;
   }
 
-  private async requireAccount(accountId: string): Promise<void> {
-    if (!(await this.accounts.findById(accountId))) {
-      throw new DomainError('NOT_FOUND', `Account ${accountId} not found`);
-    }
-  }
 
   private notFound(tokenId: string): DomainError {
     return new DomainError('NOT_FOUND', `Service token ${tokenId} not found`);
