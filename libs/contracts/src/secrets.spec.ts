@@ -1,6 +1,8 @@
 import {
   CLIENT_ID_PATTERN,
   SECRET_LENGTH,
+  clientSecretDigest,
+  digestMatchesHash,
   generateClientId,
   generateClientSecret,
   hashClientSecret,
@@ -40,6 +42,12 @@ describe('client secrets', () => {
     expect(secretMatchesHash('x'.repeat(32), s, hash)).toBe(false);
     expect(secretMatchesHash(key, generateClientSecret(), hash)).toBe(false);
     expect(secretMatchesHash(key, s, 'abcd')).toBe(false);
+    // The gateway hashes once and compares with the current and the previous hash.
+    const digest = clientSecretDigest(key, s);
+    expect(digest.toString('hex')).toBe(hash);
+    expect(digestMatchesHash(digest, hash)).toBe(true);
+    expect(digestMatchesHash(digest, hashClientSecret(key, generateClientSecret()))).toBe(false);
+    expect(digestMatchesHash(digest, '')).toBe(false);
   });
 
   it('client ids are 32 hex characters and .access', () => {

@@ -72,7 +72,16 @@ export function hashClientSecret(key: string | Buffer, secret: string): string {
 
 /** Constant-time comparison of a presented secret with a stored hash. */
 export function secretMatchesHash(key: string | Buffer, secret: string, storedHash: string): boolean {
-  const presented = Buffer.from(hashClientSecret(key, secret), 'hex');
+  return digestMatchesHash(clientSecretDigest(key, secret), storedHash);
+}
+
+/** The raw HMAC of a presented secret: hash it once, compare it with several stored hashes. */
+export function clientSecretDigest(key: string | Buffer, secret: string): Buffer {
+  return createHmac('sha256', key).update(secret, 'utf8').digest();
+}
+
+/** Constant-time comparison of a digest (clientSecretDigest) with a stored hex hash. */
+export function digestMatchesHash(digest: Buffer, storedHash: string): boolean {
   const stored = Buffer.from(storedHash, 'hex');
-  return presented.length === stored.length && timingSafeEqual(presented, stored);
+  return digest.length === stored.length && timingSafeEqual(digest, stored);
 }

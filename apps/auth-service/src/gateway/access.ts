@@ -1,4 +1,4 @@
-import { policyAdmits, secretMatchesHash, type Policy } from '@gatehouse/contracts';
+import { clientSecretDigest, digestMatchesHash, policyAdmits, type Policy } from '@gatehouse/contracts';
 import type { Replica, ReplicaApp, ReplicaToken } from '../replica/replica.js';
 import { JwtError, type AppClaims, type JwtService } from './jwt.js';
 import { Lru } from './lru.js';
@@ -69,10 +69,11 @@ export class AccessControl {
   async exchange(app: ReplicaApp, clientId: string, secret: string): Promise<Decision> {
     const now = this.now();
     const token = this.replica.tokenByClientId(clientId);
-    // Always two constant-time comparisons, whether or not the id exists.
-    const current = secretMatchesHash(this.hashKey, secret, token?.secretHash ?? DUMMY_HASH);
+    // One HMAC, then always two constant-time comparisons, whether or not the id exists.
+    const digest = clientSecretDigest(this.hashKey, secret);
+    const current = digestMatchesHash(digest, token?.secretHash ?? DUMMY_HASH);
     const inGrace = !!token?.previousSecretHash && token.previousExpiresAtMs !== null && now < token.previousExpiresAtMs;
-    const previous = secretMatchesHash(this.hashKey, secret, inGrace ? token!.previousSecretHash! : DUMMY_HASH) && inGrace;
+    const previous = digestMatchesHash(digest, inGrace ? token!.previousSecretHash! : DUMMY_HASH) && inGrace;
     if (!token || (!current && !previous)) return this.refuse(app, 401, 'invalid_credentials', token ? 'wrong_secret' : 'unknown_client_id', token ?? null, clientId, true);
     const state = this.tokenState(token, now);
     if (state) return this.refuse(app, 401, 'invalid_credentials', state, token, clientId);

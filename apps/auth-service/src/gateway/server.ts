@@ -3,7 +3,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { ReplicaApp, Replica } from '../replica/replica.js';
 import type { AccessControl, Decision, Via } from './access.js';
 import { jwtOf, serviceCredentials } from './credentials.js';
-import { proxy } from './proxy.js';
+import { UpstreamPool, type UpstreamPoolOptions } from './proxy.js';
 import type { RateLimiter } from './rate-limiter.js';
 import type { Recorder } from './recorder.js';
 
@@ -23,6 +23,7 @@ export interface GatewayDeps {
   cookieSecure: boolean;
   now?: () => number;
   onError?(error: Error): void;
+  upstreams?: UpstreamPoolOptions;
 }
 
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string | string[]> = {}): void {
@@ -54,10 +55,12 @@ function headerValue(v: string | string[] | undefined): string | undefined {
  */
 export class Gateway {
   readonly server: http.Server;
+  readonly upstreams: UpstreamPool;
   private readonly now: () => number;
 
   constructor(private readonly d: GatewayDeps) {
     this.now = d.now ?? Date.now;
+    this.upstreams = new UpstreamPool(d.upstreams);
     this.server = http.createServer({ maxHeaderSize: 64 * 1024, keepAliveTimeout: 65_000, requestTimeout: 60_000 }, (req, res) => {
       this.handle(req, res).catch((error: Error) => {
         d.onError?.(error);
@@ -92,6 +95,7 @@ export class Gateway {
     return new Promise((resolve) => {
       this.server.close(() => resolve());
       this.server.closeAllConnections();
+      this.upstreams.close();
     });
   }
 
@@ -114,7 +118,7 @@ export class Gateway {
     const decision = await this.authenticate(req, res, app, ip, 'service_token');
     if (!decision) return;
     if (!app.upstreamUrl) return send(res, 502, { error: 'bad_gateway', reason: 'application_has_no_upstream' });
-    proxy(req, res, {
+    this.upstreams.forward(req, res, {
       upstream: app.upstreamUrl,
       jwt: decision.jwt,
       singleHeader: app.readServiceTokensFromHeader,

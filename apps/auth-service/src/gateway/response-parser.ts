@@ -1,0 +1,278 @@
+/**
+ * A strict, incremental HTTP/1.1 response parser for the gateway's upstream connections
+ * (RFC 9112). The gateway reuses each upstream connection for many clients' requests, so the one
+ * thing this parser must never do is guess where a response ends: anything ambiguous (both
+ * Content-Length and Transfer-Encoding, differing lengths, obs-fold, bare CR or LF, a bad chunk
+ * size) is an error, and the connection is then closed instead of reused.
+ *
+ * Requests are sent one at a time per connection, so bytes after the end of a response are an
+ * upstream fault too: `extraBytes` tells the caller not to reuse the connection.
+ */
+
+export class UpstreamProtocolError extends Error {
+  constructor(reason: string) {
+    super(`upstream protocol error: ${reason}`);
+    this.name = 'UpstreamProtocolError';
+  }
+}
+
+export interface ResponseHead {
+  status: number;
+  /** Header names and values as received, flat: [name, value, name, value, …]. */
+  headers: string[];
+  /** Lower-cased tokens of the Connection header (hop-by-hop names to drop, `close`). */
+  connection: Set<string>;
+  /** The body's length when known up front (Content-Length, or 0 for bodiless responses). */
+  contentLength: number | null;
+  chunked: boolean;
+  /** False when the upstream asked to close, spoke HTTP/1.0, or delimits the body by closing. */
+  keepAlive: boolean;
+}
+
+export interface ResponseEvents {
+  head(head: ResponseHead): void;
+  /** `last`: the response ends with this chunk (done() follows at once). */
+  body(chunk: Buffer, last: boolean): void;
+  done(): void;
+}
+
+const enum State {
+  Idle,
+  Head,
+  BodyLength,
+  ChunkSize,
+  ChunkData,
+  ChunkDataEnd,
+  Trailers,
+  BodyUntilClose,
+  Done,
+}
+
+const CRLFCRLF = Buffer.from('\r\n\r\n');
+const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: [^\x00-\x08\x0a-\x1f\x7f]*)?$/;
+const HEADER_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*([^\x00-\x08\x0a-\x1f\x7f]*?)[ \t]*$/;
+const CHUNK_SIZE_LINE = /^([0-9a-fA-F]{1,13})[ \t]*(?:;[^\x00-\x08\x0a-\x1f\x7f]*)?$/;
+const DIGITS = /^\d{1,15}$/;
+const MAX_LINE = 4096;
+
+export class ResponseParser {
+  private state = State.Idle;
+  private pending: Buffer | null = null;
+  private remaining = 0;
+  private noBody = false;
+  private trailerBytes = 0;
+  /** True once a byte of the current response has arrived (a reused connection's retry rule). */
+  received = false;
+  /** Bytes arrived after the end of the response: the connection must not be reused. */
+  extraBytes = false;
+
+  constructor(
+    private readonly events: ResponseEvents,
+    private readonly maxHeadBytes = 64 * 1024,
+  ) {}
+
+  /** Expect the response to a request with this method. */
+  start(method: string): void {
+    this.state = State.Head;
+    this.pending = null;
+    this.remaining = 0;
+    this.trailerBytes = 0;
+    this.noBody = method === 'HEAD';
+    this.received = false;
+    this.extraBytes = false;
+  }
+
+  /** Stops parsing the current response (the connection is being closed). */
+  abort(): void {
+    this.state = State.Idle;
+    this.pending = null;
+  }
+
+  get done(): boolean {
+    return this.state === State.Done;
+  }
+
+  /** Feeds bytes from the connection; throws UpstreamProtocolError on anything not well formed. */
+  execute(data: Buffer): void {
+    if (data.length === 0) return;
+    if (this.state === State.Idle || this.state === State.Done) {
+      this.extraBytes = true;
+      return;
+    }
+    this.received = true;
+    let buf = data;
+    if (this.pending) {
+      buf = Buffer.concat([this.pending, data]);
+      this.pending = null;
+    }
+    let at = 0;
+    while (at < buf.length) {
+      switch (this.state as State) {
+        case State.Idle:
+          return;
+        case State.Head: {
+          const end = buf.indexOf(CRLFCRLF, at);
+          if (end < 0) {
+            if (buf.length - at > this.maxHeadBytes) throw new UpstreamProtocolError('response head too large');
+            this.pending = buf.subarray(at);
+            return;
+          }
+          if (end - at > this.maxHeadBytes) throw new UpstreamProtocolError('response head too large');
+          const head = buf.toString('latin1', at, end);
+          at = end + 4;
+          this.onHead(head);
+          break;
+        }
+        case State.BodyLength: {
+          const n = Math.min(this.remaining, buf.length - at);
+          this.remaining -= n;
+          this.events.body(at === 0 && n === buf.length ? buf : buf.subarray(at, at + n), this.remaining === 0);
+          at += n;
+          if (this.remaining === 0) this.finishMessage();
+          break;
+        }
+        case State.BodyUntilClose: {
+          this.events.body(at === 0 ? buf : buf.subarray(at), false);
+          return;
+        }
+        case State.ChunkSize: {
+          const line = this.line(buf, at);
+          if (line === null) return;
+          at = line.next;
+          const m = CHUNK_SIZE_LINE.exec(line.text);
+          if (!m) throw new UpstreamProtocolError('invalid chunk size');
+          this.remaining = parseInt(m[1]!, 16);
+          this.state = this.remaining === 0 ? State.Trailers : State.ChunkData;
+          break;
+        }
+        case State.ChunkData: {
+          const n = Math.min(this.remaining, buf.length - at);
+          this.events.body(buf.subarray(at, at + n), false);
+          at += n;
+          this.remaining -= n;
+          if (this.remaining === 0) this.state = State.ChunkDataEnd;
+          break;
+        }
+        case State.ChunkDataEnd: {
+          if (buf.length - at < 2) {
+            if (buf[at] !== 0x0d) throw new UpstreamProtocolError('chunk not followed by CRLF');
+            this.pending = buf.subarray(at);
+            return;
+          }
+          if (buf[at] !== 0x0d || buf[at + 1] !== 0x0a) throw new UpstreamProtocolError('chunk not followed by CRLF');
+          at += 2;
+          this.state = State.ChunkSize;
+          break;
+        }
+        case State.Trailers: {
+          const line = this.line(buf, at);
+          if (line === null) return;
+          this.trailerBytes += line.next - at;
+          at = line.next;
+          if (this.trailerBytes > this.maxHeadBytes) throw new UpstreamProtocolError('trailers too large');
+          if (line.text === '') this.finishMessage();
+          else if (!HEADER_LINE.test(line.text)) throw new UpstreamProtocolError('invalid trailer field');
+          break;
+        }
+        case State.Done: {
+          this.extraBytes = true;
+          return;
+        }
+        default:
+          throw new UpstreamProtocolError('unexpected state');
+      }
+    }
+  }
+
+  /**
+   * The upstream closed the connection. True when that ends the response (a body delimited by
+   * the close); false when the response is cut short or never started.
+   */
+  finish(): boolean {
+    if (this.state === State.BodyUntilClose) {
+      this.finishMessage();
+      return true;
+    }
+    return this.state === State.Done;
+  }
+
+  private finishMessage(): void {
+    this.state = State.Done;
+    this.events.done();
+  }
+
+  /** A CRLF-terminated line starting at `at`, or null (the rest is kept for the next bytes). */
+  private line(buf: Buffer, at: number): { text: string; next: number } | null {
+    const lf = buf.indexOf(0x0a, at);
+    if (lf < 0) {
+      if (buf.length - at > MAX_LINE) throw new UpstreamProtocolError('line too long');
+      this.pending = buf.subarray(at);
+      return null;
+    }
+    if (lf === at || buf[lf - 1] !== 0x0d) throw new UpstreamProtocolError('bare LF');
+    if (lf - at > MAX_LINE) throw new UpstreamProtocolError('line too long');
+    const text = buf.toString('latin1', at, lf - 1);
+    if (text.includes('\r')) throw new UpstreamProtocolError('bare CR');
+    return { text, next: lf + 1 };
+  }
+
+  private onHead(head: string): void {
+    const lines = head.split('\r\n');
+    const status = STATUS_LINE.exec(lines[0]!);
+    if (!status) throw new UpstreamProtocolError('invalid status line');
+    const code = Number(status[2]);
+    if (code === 101) throw new UpstreamProtocolError('unexpected protocol switch');
+    if (code < 200) {
+      // An interim response (100 Continue, 103 Early Hints): not forwarded, the final one follows.
+      for (let i = 1; i < lines.length; i++) if (!HEADER_LINE.test(lines[i]!)) throw new UpstreamProtocolError('invalid header field');
+      return;
+    }
+    const headers: string[] = [];
+    const connection = new Set<string>();
+    let contentLength: number | null = null;
+    let transferEncoding: string | null = null;
+    for (let i = 1; i < lines.length; i++) {
+      const m = HEADER_LINE.exec(lines[i]!);
+      if (!m) throw new UpstreamProtocolError(/^[ \t]/.test(lines[i]!) ? 'obsolete line folding' : 'invalid header field');
+      const name = m[1]!;
+      const value = m[2]!;
+      headers.push(name, value);
+      const lower = name.length === 14 || name.length === 17 || name.length === 10 ? name.toLowerCase() : '';
+      if (lower === 'content-length') {
+        if (!DIGITS.test(value)) throw new UpstreamProtocolError('invalid content-length');
+        const n = Number(value);
+        if (contentLength !== null && contentLength !== n) throw new UpstreamProtocolError('conflicting content-length');
+        contentLength = n;
+      } else if (lower === 'transfer-encoding') {
+        transferEncoding = transferEncoding === null ? value : `${transferEncoding}, ${value}`;
+      } else if (lower === 'connection') {
+        for (const t of value.split(',')) if (t.trim()) connection.add(t.trim().toLowerCase());
+      }
+    }
+    if (transferEncoding !== null && contentLength !== null) throw new UpstreamProtocolError('both content-length and transfer-encoding');
+    let keepAlive = status[1] === '1' && !connection.has('close');
+    let chunked = false;
+    const bodiless = this.noBody || code === 204 || code === 304;
+    if (bodiless) {
+      this.state = State.Done;
+    } else if (transferEncoding !== null) {
+      const codings = transferEncoding.split(',').map((c) => c.trim().toLowerCase());
+      if (codings.at(-1) === 'chunked') {
+        if (codings.indexOf('chunked') !== codings.length - 1) throw new UpstreamProtocolError('chunked applied twice');
+        chunked = true;
+        this.state = State.ChunkSize;
+      } else {
+        keepAlive = false;
+        this.state = State.BodyUntilClose;
+      }
+    } else if (contentLength !== null) {
+      this.remaining = contentLength;
+      this.state = contentLength === 0 ? State.Done : State.BodyLength;
+    } else {
+      keepAlive = false;
+      this.state = State.BodyUntilClose;
+    }
+    this.events.head({ status: code, headers, connection, contentLength: bodiless ? 0 : contentLength, chunked, keepAlive });
+    if (this.state === State.Done) this.events.done();
+  }
+}
