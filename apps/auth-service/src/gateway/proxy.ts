@@ -79,6 +79,8 @@ interface Exchange {
   chunkedBody: boolean;
   requestDone: boolean;
   responseDone: boolean;
+  /** The response head, held until the first body byte or the end (a body error can still be a 502). */
+  pendingHead: { status: number; headers: string[] } | null;
   headSent: boolean;
   keepAlive: boolean;
   retried: boolean;
@@ -161,6 +163,7 @@ export class UpstreamPool {
       chunkedBody,
       requestDone: !hasBody,
       responseDone: false,
+      pendingHead: null,
       headSent: false,
       keepAlive: false,
       retried: false,
@@ -212,7 +215,14 @@ export class UpstreamPool {
     req.on('data', (chunk: Buffer) => {
       const c = x.conn;
       if (!c || c.exchange !== x || c.closed) return;
-      const ok = x.chunkedBody ? c.socket.write(`${chunk.length.toString(16)}\r\n`) && c.socket.write(chunk) && c.socket.write('\r\n') : c.socket.write(chunk);
+      if (chunk.length === 0) return; // an empty chunk would end a chunked body
+      let ok: boolean;
+      if (x.chunkedBody) {
+        // All three writes, whatever each returns: a short-circuit would drop the data and its CRLF.
+        ok = c.socket.write(`${chunk.length.toString(16)}\r\n`);
+        ok = c.socket.write(chunk) && ok;
+        ok = c.socket.write('\r\n') && ok;
+      } else ok = c.socket.write(chunk);
       if (!ok) {
         req.pause();
         c.socket.once('drain', () => req.resume());
@@ -253,18 +263,30 @@ export class UpstreamPool {
       out.push(src[i]!, src[i + 1]!);
     }
     if (x.target.setCookie) out.push('Set-Cookie', x.target.setCookie);
+    // Written with the first body byte or at the end (Node sends it no earlier either), so that an
+    // error in the body's framing before then (a bad first chunk size) still answers a clean 502.
+    x.pendingHead = { status: h.status, headers: out };
+  }
+
+  /** False when the head could not be written (the exchange has failed). */
+  private writeHead(c: Connection, x: Exchange): boolean {
+    const h = x.pendingHead;
+    if (!h) return true;
+    x.pendingHead = null;
     try {
-      x.res.writeHead(h.status, out);
+      x.res.writeHead(h.status, h.headers);
     } catch {
       // A header value Node refuses to send (it validates again): the response cannot be relayed.
-      return this.fail(c, x, 502, 'upstream_protocol_error');
+      this.fail(c, x, 502, 'upstream_protocol_error');
+      return false;
     }
     x.headSent = true;
+    return true;
   }
 
   onBody(c: Connection, chunk: Buffer, last: boolean): void {
     const x = c.exchange;
-    if (!x) return;
+    if (!x || !this.writeHead(c, x)) return;
     if (last) {
       // The common small response: head and body leave in one write.
       x.ended = true;
@@ -279,7 +301,7 @@ export class UpstreamPool {
 
   onDone(c: Connection): void {
     const x = c.exchange;
-    if (!x) return;
+    if (!x || !this.writeHead(c, x)) return;
     x.responseDone = true;
     if (!x.ended) x.res.end();
     // A response that came before the whole request body: the connection is not reused.
@@ -321,6 +343,9 @@ export class UpstreamPool {
       return;
     }
     c.socket.setTimeout(this.idleTimeoutMs);
+    // Paused for the client's backpressure in the read that ended the response: a finished
+    // response emits no 'drain', so without this the next exchange would never be read.
+    c.socket.resume();
     c.origin.idle.push(c);
   }
 

@@ -164,6 +164,7 @@ describe('ResponseParser (upstream responses, strict HTTP/1.1)', () => {
       ['HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffff\r\n', /invalid chunk size/],
       ['HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nokXX', /chunk not followed by CRLF/],
       ['HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\nok\r\n', /bare LF/],
+      ['HTTP/1.1 200 OK\nContent-Length: 0\n\n', /bare LF/],
       ['HTTP/1.1 200 OK\r\nX-A: 1\r\n folded\r\nContent-Length: 0\r\n\r\n', /obsolete line folding/],
       ['HTTP/1.1 200 OK\r\nX-A : 1\r\nContent-Length: 0\r\n\r\n', /invalid header field/],
       ['HTTP/1.1 200 OK\r\nX-A: a\nB: b\r\nContent-Length: 0\r\n\r\n', /invalid header field/],

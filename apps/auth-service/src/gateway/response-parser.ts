@@ -106,21 +106,27 @@ export class ResponseParser {
       this.pending = null;
     }
     let at = 0;
+    // Where this call's new bytes start: a head arriving in pieces is scanned once, not again per piece.
+    const fresh = buf.length - data.length;
     while (at < buf.length) {
       switch (this.state as State) {
         case State.Idle:
           return;
         case State.Head: {
-          const end = buf.indexOf(CRLFCRLF, at);
+          const end = buf.indexOf(CRLFCRLF, Math.max(at, fresh - 3));
           if (end < 0) {
             if (buf.length - at > this.maxHeadBytes) throw new UpstreamProtocolError('response head too large');
+            // A head that uses bare LFs would never end: refuse it now rather than time out.
+            for (let lf = buf.indexOf(0x0a, Math.max(at, fresh)); lf >= 0; lf = buf.indexOf(0x0a, lf + 1)) {
+              if (lf === at || buf[lf - 1] !== 0x0d) throw new UpstreamProtocolError('bare LF');
+            }
             this.pending = buf.subarray(at);
             return;
           }
           if (end - at > this.maxHeadBytes) throw new UpstreamProtocolError('response head too large');
           const head = buf.toString('latin1', at, end);
           at = end + 4;
-          this.onHead(head);
+          this.onHead(head, at < buf.length);
           break;
         }
         case State.BodyLength: {
@@ -128,7 +134,7 @@ export class ResponseParser {
           this.remaining -= n;
           this.events.body(at === 0 && n === buf.length ? buf : buf.subarray(at, at + n), this.remaining === 0);
           at += n;
-          if (this.remaining === 0) this.finishMessage();
+          if (this.remaining === 0) this.finishMessage(at < buf.length);
           break;
         }
         case State.BodyUntilClose: {
@@ -170,7 +176,7 @@ export class ResponseParser {
           this.trailerBytes += line.next - at;
           at = line.next;
           if (this.trailerBytes > this.maxHeadBytes) throw new UpstreamProtocolError('trailers too large');
-          if (line.text === '') this.finishMessage();
+          if (line.text === '') this.finishMessage(at < buf.length);
           else if (!HEADER_LINE.test(line.text)) throw new UpstreamProtocolError('invalid trailer field');
           break;
         }
@@ -190,14 +196,16 @@ export class ResponseParser {
    */
   finish(): boolean {
     if (this.state === State.BodyUntilClose) {
-      this.finishMessage();
+      this.finishMessage(false);
       return true;
     }
     return this.state === State.Done;
   }
 
-  private finishMessage(): void {
+  /** `extra`: more bytes follow the response in the buffer (set before done() so the caller sees it). */
+  private finishMessage(extra: boolean): void {
     this.state = State.Done;
+    this.extraBytes = extra;
     this.events.done();
   }
 
@@ -216,7 +224,7 @@ export class ResponseParser {
     return { text, next: lf + 1 };
   }
 
-  private onHead(head: string): void {
+  private onHead(head: string, extra: boolean): void {
     const lines = head.split('\r\n');
     const status = STATUS_LINE.exec(lines[0]!);
     if (!status) throw new UpstreamProtocolError('invalid status line');
@@ -273,6 +281,6 @@ export class ResponseParser {
       this.state = State.BodyUntilClose;
     }
     this.events.head({ status: code, headers, connection, contentLength: bodiless ? 0 : contentLength, chunked, keepAlive });
-    if (this.state === State.Done) this.events.done();
+    if (this.state === State.Done) this.finishMessage(extra);
   }
 }
