@@ -1,6 +1,8 @@
+import { createHmac, randomBytes } from 'node:crypto';
 import {
   CLIENT_ID_PATTERN,
   SECRET_LENGTH,
+  SecretDigester,
   clientSecretDigest,
   digestMatchesHash,
   generateClientId,
@@ -48,6 +50,19 @@ describe('client secrets', () => {
     expect(digestMatchesHash(digest, hash)).toBe(true);
     expect(digestMatchesHash(digest, hashClientSecret(key, generateClientSecret()))).toBe(false);
     expect(digestMatchesHash(digest, '')).toBe(false);
+  });
+
+  it('SecretDigester computes exactly the HMAC-SHA256 that createHmac does, for any key and input', () => {
+    const keys: Array<string | Buffer> = ['k'.repeat(32), 'h'.repeat(64), 'x'.repeat(65), 'short', '', 'clé-ünïcode', randomBytes(64), randomBytes(100)];
+    const inputs = ['', 'a', generateClientSecret(), generateClientSecret(), 'ünïcødé 🔑', 'x'.repeat(63), 'y'.repeat(64), 'z'.repeat(252), 'w'.repeat(253), 'v'.repeat(256), '€'.repeat(64), '€'.repeat(65), '𝄞'.repeat(32), '𝄞'.repeat(33), '𝄞'.repeat(70), 'q'.repeat(5000)];
+    for (const key of keys) {
+      const d = new SecretDigester(key);
+      for (const input of inputs) {
+        expect(d.digest(input).toString('hex')).toBe(createHmac('sha256', key).update(input, 'utf8').digest('hex'));
+      }
+      // Reusing the buffer leaves nothing of a longer input behind.
+      expect(d.digest('a').toString('hex')).toBe(createHmac('sha256', key).update('a', 'utf8').digest('hex'));
+    }
   });
 
   it('client ids are 32 hex characters and .access', () => {

@@ -1,4 +1,4 @@
-import { clientSecretDigest, digestMatchesHash, policyAdmits, type Policy } from '@gatehouse/contracts';
+import { SecretDigester, digestMatchesHash, policyAdmits, type Policy } from '@gatehouse/contracts';
 import type { Replica, ReplicaApp, ReplicaToken } from '../replica/replica.js';
 import { JwtError, type AppClaims, type JwtService } from './jwt.js';
 import { Lru } from './lru.js';
@@ -51,6 +51,7 @@ export class AccessControl {
   private issued = new Lru<string, Issued>(100_000);
   private verified = new Lru<string, AppClaims>(100_000);
   private admitted = new Map<string, { generation: number; policy: Policy | null }>();
+  private readonly digester: SecretDigester;
 
   constructor(
     private readonly replica: Replica,
@@ -59,6 +60,7 @@ export class AccessControl {
     private readonly keyPublished: (kid: string) => boolean,
     private readonly now: () => number = Date.now,
   ) {
+    this.digester = new SecretDigester(hashKey);
     // Any change may alter an admission: the generation check drops old decisions lazily; this
     // only bounds the map.
     replica.onChange(() => {
@@ -70,7 +72,7 @@ export class AccessControl {
     const now = this.now();
     const token = this.replica.tokenByClientId(clientId);
     // One HMAC, then always two constant-time comparisons, whether or not the id exists.
-    const digest = clientSecretDigest(this.hashKey, secret);
+    const digest = this.digester.digest(secret);
     const current = digestMatchesHash(digest, token?.secretHash ?? DUMMY_HASH);
     const inGrace = !!token?.previousSecretHash && token.previousExpiresAtMs !== null && now < token.previousExpiresAtMs;
     const previous = digestMatchesHash(digest, inGrace ? token!.previousSecretHash! : DUMMY_HASH) && inGrace;
