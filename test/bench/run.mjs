@@ -5,7 +5,8 @@
 // refused request, 100 trials). Real parts: its own nats-server, databases on the real PostgreSQL,
 // the built token service, admin API and auth service as processes, Debian's nginx, a node upstream
 // in its own process. Run after a build: `npm run bench` at the root (or `node test/bench/run.mjs`).
-// BENCH_SECONDS (default 8) sets the length of each load run; BENCH_CONNECTIONS (default 10).
+// BENCH_SECONDS (default 5) sets the length of each load run, BENCH_ROUNDS (default 3) how many
+// interleaved rounds of all scenarios run; BENCH_CONNECTIONS (default 10).
 import { spawn, spawnSync } from 'node:child_process';
 import http from 'node:http';
 import { randomBytes } from 'node:crypto';
@@ -15,17 +16,23 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { createTestDatabase, freePort, startNats, waitForPort } from '@gatehouse/testing';
+import { wireLatency } from './wire-latency.mjs';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const TRIALS = Number(process.env.BENCH_REVOCATION_TRIALS ?? 100);
 const NGINX = process.env.NGINX_BIN ?? '/usr/sbin/nginx';
+// e.g. BENCH_GATEWAY_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the gateway.
+// BENCH_ONLY=<text>: only the load runs whose title contains it (direct and nginx always run).
+const ONLY = process.env.BENCH_ONLY;
+const GATEWAY_NODE_ARGS = (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const children = [];
 const cleanups = [];
 
-function run(name, entry, env) {
-  const child = spawn(process.execPath, [`apps/${name}/dist/${entry}`], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+function run(name, entry, env, nodeArgs = []) {
+  const child = spawn(process.execPath, [...nodeArgs, `apps/${name}/dist/${entry}`], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const output = [];
   child.stdout.on('data', (b) => output.push(b.toString()));
   child.stderr.on('data', (b) => output.push(b.toString()));
@@ -62,6 +69,41 @@ function cpuSeconds(rootPids) {
   return ticks / CLK_TCK;
 }
 
+/** This process and every process it started (nginx workers, the services, generators, tcpdump). */
+function processTree(root) {
+  const parentOf = new Map();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const f = statOf(entry);
+    if (f) parentOf.set(Number(entry), Number(f[1]));
+  }
+  const tree = new Set([root]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [pid, ppid] of parentOf) if (tree.has(ppid) && !tree.has(pid)) grew = tree.add(pid) && true;
+  }
+  return tree;
+}
+const pin = (pid, cpus) => spawnSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' });
+/**
+ * Runs `fn` with the proxy under test alone on the last CPU and everything else of this benchmark
+ * (load generator, upstream, tcpdump, NATS, other services) on the others: the proxy's latency
+ * without waiting behind the load generator for a core. Restores the affinities afterwards.
+ */
+async function onDedicatedCore(proxyPids, fn) {
+  const n = cpus().length;
+  const last = String(n - 1);
+  const rest = n > 2 ? `0-${n - 2}` : '0';
+  const proxies = new Set(proxyPids.flatMap((p) => [...processTree(p)]));
+  const all = processTree(process.pid);
+  for (const pid of all) pin(pid, proxies.has(pid) ? last : rest);
+  try {
+    return await fn();
+  } finally {
+    for (const pid of processTree(process.pid)) pin(pid, `0-${n - 1}`);
+  }
+}
+
 async function runOnce(name, entry, env) {
   const child = run(name, entry, env);
   const code = await new Promise((r) => child.once('exit', r));
@@ -78,49 +120,14 @@ async function eventually(fn, timeoutMs = 30_000) {
     }
   }
 }
-/**
- * Open-loop load at a fixed rate with microsecond timing (autocannon reports whole milliseconds,
- * too coarse for "added p99 <= 1 ms"). Requests go out on schedule whether or not earlier ones
- * have answered; latency is measured from the scheduled send time.
- */
+/** Open-loop load at a fixed rate, microsecond timing, in a child process (./fixed-rate.mjs). */
 async function fixedRate(url, headers, rate, seconds) {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-  const u = new URL(url);
-  const latencies = [];
-  let failed = 0;
-  let inflight = 0;
-  const total = rate * seconds;
-  const start = performance.now();
-  let sent = 0;
-  await new Promise((resolve) => {
-    const tick = () => {
-      const due = Math.min(total, Math.floor(((performance.now() - start) / 1000) * rate));
-      while (sent < due) {
-        sent++;
-        inflight++;
-        const t0 = performance.now();
-        const req = http.request({ hostname: u.hostname, port: u.port, path: u.pathname, headers, agent }, (res) => {
-          res.resume();
-          res.on('end', () => {
-            if (res.statusCode === 200) latencies.push(performance.now() - t0);
-            else failed++;
-            if (--inflight === 0 && sent >= total) resolve();
-          });
-        });
-        req.on('error', () => {
-          failed++;
-          if (--inflight === 0 && sent >= total) resolve();
-        });
-        req.end();
-      }
-      if (sent < total) setImmediate(tick);
-      else if (inflight === 0) resolve();
-    };
-    tick();
-  });
-  agent.destroy();
-  latencies.sort((a, b) => a - b);
-  return { p50: pct(latencies, 50), p99: pct(latencies, 99), n: latencies.length, failed };
+  const child = spawn(process.execPath, [fileURLToPath(new URL('./fixed-rate.mjs', import.meta.url)), url, JSON.stringify(headers), String(rate), String(seconds)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (b) => (out += b));
+  const code = await new Promise((r) => child.once('exit', r));
+  if (code !== 0) throw new Error(`fixed-rate load failed (${code})`);
+  return JSON.parse(out);
 }
 
 const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
@@ -179,7 +186,7 @@ http { access_log off;
   run('token-service', 'main.js', { ...shared, DATABASE_URL: tokenDb.url });
   run('api', 'main.js', shared);
   const gwUrl = `http://127.0.0.1:${gwPort}`;
-  const gateway = run('auth-service', 'main.js', { ...shared, DATABASE_URL: authDb.url, GATEHOUSE_GATEWAY_PORT: String(gwPort), GATEHOUSE_TEAM_URL: gwUrl });
+  const gateway = run('auth-service', 'main.js', { ...shared, DATABASE_URL: authDb.url, GATEHOUSE_GATEWAY_PORT: String(gwPort), GATEHOUSE_TEAM_URL: gwUrl }, GATEWAY_NODE_ARGS);
   await Promise.all([waitForPort(upstreamPort), waitForPort(nginxPort), waitForPort(apiPort, '127.0.0.1', 30_000), waitForPort(gwPort, '127.0.0.1', 30_000)]);
   await eventually(async () => {
     const h = await (await fetch(`${gwUrl}/cdn-cgi/access/health`)).json();
@@ -214,33 +221,88 @@ http { access_log off;
     const cpu = cpuSeconds(server) - cpu0;
     const bad = r.non2xx + r.errors + r.timeouts;
     if (bad > 0) console.error(`  ! ${title}: ${r.non2xx} non-2xx, ${r.errors} errors, ${r.timeouts} timeouts of ${r.requests.total}`);
-    return { title, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, total: r.requests.total, bad, cpu, perCpuSecond: cpu > 0 ? r.requests.total / cpu : NaN };
+    return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, total: r.requests.total, bad, cpu, perCpuSecond: cpu > 0 ? r.requests.total / cpu : NaN };
   };
-  console.error(`Load runs: ${SECONDS} s each, ${CONNECTIONS} connections, ${cpus().length} CPUs shared with everything else.`);
-  const rows = [];
-  rows.push(await load('direct upstream', `http://127.0.0.1:${upstreamPort}/`, {}, [upstream.pid]));
-  rows.push(await load('nginx plain proxy', `http://127.0.0.1:${nginxPort}/`, { host }, [nginxProc.pid]));
-  rows.push(await load('gateway, JWT cookie', `${gwUrl}/`, { host, cookie: `CF_Authorization=${jwt}` }, [gateway.pid]));
-  rows.push(await load('gateway, service-token headers', `${gwUrl}/`, { host, ...creds }, [gateway.pid]));
-  rows.push(await load('forward-auth endpoint (headers)', `${gwUrl}/cdn-cgi/access/authorize`, { 'x-forwarded-host': host, ...creds }, [gateway.pid]));
-  rows.push(await load('nginx + Gatehouse auth_request (headers)', `http://127.0.0.1:${nginxAuthPort}/`, { host, ...creds }, [nginxProc.pid, gateway.pid]));
-  rows.push(await load('nginx + Gatehouse auth_request (JWT cookie)', `http://127.0.0.1:${nginxAuthPort}/`, { host, cookie: `CF_Authorization=${jwt}` }, [nginxProc.pid, gateway.pid]));
+  const scenarios = [
+    ['direct upstream', `http://127.0.0.1:${upstreamPort}/`, {}, [upstream.pid]],
+    ['nginx plain proxy', `http://127.0.0.1:${nginxPort}/`, { host }, [nginxProc.pid]],
+    ['gateway, JWT cookie', `${gwUrl}/`, { host, cookie: `CF_Authorization=${jwt}` }, [gateway.pid]],
+    ['gateway, service-token headers', `${gwUrl}/`, { host, ...creds }, [gateway.pid]],
+    ['forward-auth endpoint (headers)', `${gwUrl}/cdn-cgi/access/authorize`, { 'x-forwarded-host': host, ...creds }, [gateway.pid]],
+    ['nginx + Gatehouse auth_request (headers)', `http://127.0.0.1:${nginxAuthPort}/`, { host, ...creds }, [nginxProc.pid, gateway.pid]],
+    ['nginx + Gatehouse auth_request (JWT cookie)', `http://127.0.0.1:${nginxAuthPort}/`, { host, cookie: `CF_Authorization=${jwt}` }, [nginxProc.pid, gateway.pid]],
+  ].filter(([title]) => !ONLY || title.includes(ONLY) || /^(direct|nginx plain)/.test(title));
+  console.error(`Load runs: ${ROUNDS} rounds of ${scenarios.length} scenarios, ${SECONDS} s each, ${CONNECTIONS} connections, ${cpus().length} CPUs shared with everything else.`);
+  // Rounds interleave the scenarios, so that a machine that slows down (or speeds up) during the
+  // bench affects them alike; each ratio is taken within a round, and the median round reported.
+  const runs = scenarios.map(() => []);
+  for (let round = 0; round < ROUNDS; round++) {
+    for (let i = 0; i < scenarios.length; i++) runs[i].push(await load(...scenarios[i]));
+  }
+  const median = (xs) => {
+    const s = [...xs].sort((a, b) => a - b);
+    return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+  };
+  const rows = scenarios.map(([title], i) => {
+    const rs = runs[i];
+    const vsNginx = rs.map((r, k) => r.rps / runs[1][k].rps);
+    const cpuVsNginx = rs.map((r, k) => r.perCpuSecond / runs[1][k].perCpuSecond);
+    return {
+      title,
+      rps: median(rs.map((r) => r.rps)),
+      p50: median(rs.map((r) => r.p50)),
+      p99: median(rs.map((r) => r.p99)),
+      vsDirect: median(rs.map((r, k) => r.rps / runs[0][k].rps)),
+      vsNginx: median(vsNginx),
+      vsNginxRange: [Math.min(...vsNginx), Math.max(...vsNginx)],
+      cpu: median(rs.map((r) => r.cpu)),
+      perCpuSecond: median(rs.map((r) => r.perCpuSecond)),
+      cpuVsNginx: median(cpuVsNginx),
+      total: rs.reduce((n, r) => n + r.total, 0),
+      bad: rs.reduce((n, r) => n + r.bad, 0),
+    };
+  });
 
-  // Added latency at a fixed 1,000 req/s (open loop, microsecond timing), each path twice,
-  // interleaved, so that background noise hits them alike; the better of the two runs is kept.
-  const FIXED_SECONDS = Math.max(3, Math.round(SECONDS / 2));
+  // Added latency at a fixed 1,000 req/s (open loop, microsecond timing), each path once per
+  // round, interleaved, so that background noise hits them alike; the median round is reported.
+  const FIXED_SECONDS = Number(process.env.BENCH_FIXED_SECONDS ?? 5);
+  // [title, url, headers, front port (the proxy's, for the wire-level measurement)]
   const paths = [
-    ['direct upstream', `http://127.0.0.1:${upstreamPort}/`, {}],
-    ['nginx plain proxy', `http://127.0.0.1:${nginxPort}/`, { host }],
-    ['gateway, service-token headers', `${gwUrl}/`, { host, ...creds }],
-    ['gateway, JWT cookie', `${gwUrl}/`, { host, cookie: `CF_Authorization=${jwt}` }],
+    ['direct upstream', `http://127.0.0.1:${upstreamPort}/`, {}, null],
+    ['nginx plain proxy', `http://127.0.0.1:${nginxPort}/`, { host }, nginxPort],
+    ['gateway, service-token headers', `${gwUrl}/`, { host, ...creds }, gwPort],
+    ['gateway, JWT cookie', `${gwUrl}/`, { host, cookie: `CF_Authorization=${jwt}` }, gwPort],
   ];
-  const fixedRows = paths.map(([title]) => ({ title, runs: [] }));
-  for (let round = 0; round < 2; round++) {
-    for (let i = 0; i < paths.length; i++) fixedRows[i].runs.push(await fixedRate(paths[i][1], paths[i][2], 1000, FIXED_SECONDS));
+  // With tcpdump (root), each proxied run is also measured on the wire: the time a request spends
+  // inside the proxy, from loopback packet timestamps (./wire-latency.mjs). Without it, say so.
+  let wireSkipped = null;
+  const fixedRows = paths.map(([title]) => ({ title, runs: [], wire: [] }));
+  for (let round = 0; round < ROUNDS; round++) {
+    for (let i = 0; i < paths.length; i++) {
+      const [, url, headers, frontPort] = paths[i];
+      if (frontPort && !wireSkipped) {
+        try {
+          const measure = () => wireLatency({ frontPort, upstreamPort, url, headers, rate: 1000, seconds: FIXED_SECONDS });
+          const w = process.env.BENCH_PIN ? await onDedicatedCore([frontPort === gwPort ? gateway.pid : nginxProc.pid], measure) : await measure();
+          fixedRows[i].runs.push(w.endToEnd);
+          fixedRows[i].wire.push(w);
+          if (process.env.BENCH_WIRE_DETAIL) console.error(`  wire ${paths[i][0]}: ${JSON.stringify({ proxyMs: w.proxyMs, legsMs: w.legsMs, detail: w.detail })}`);
+          continue;
+        } catch (error) {
+          wireSkipped = error.message;
+          console.error(`  ! wire-level latency skipped: ${wireSkipped}`);
+        }
+      }
+      fixedRows[i].runs.push(await fixedRate(url, headers, 1000, FIXED_SECONDS));
+    }
   }
   for (const r of fixedRows) {
-    r.best = r.runs.reduce((a, b) => (b.p99 < a.p99 ? b : a));
+    r.p50 = median(r.runs.map((x) => x.p50));
+    r.p99 = median(r.runs.map((x) => x.p99));
+    r.p99s = r.runs.map((x) => x.p99);
+    // Added latency within each round (same moment, same machine state), then the median round.
+    r.added50 = median(r.runs.map((x, k) => x.p50 - fixedRows[0].runs[k].p50));
+    r.added99 = median(r.runs.map((x, k) => x.p99 - fixedRows[0].runs[k].p99));
     r.failed = r.runs.reduce((n, x) => n + x.failed, 0);
   }
 
@@ -271,23 +333,31 @@ http { access_log off;
   afterReturn.sort((a, b) => a - b);
   fromCall.sort((a, b) => a - b);
 
-  const direct = rows[0];
-  const nginx = rows[1];
   const lines = [];
-  lines.push('| scenario | req/s | p50 ms | p99 ms | vs direct | vs nginx | server CPU (cores) | req per server CPU-second | per CPU-s vs nginx |');
+  lines.push(`| scenario (median of ${ROUNDS} rounds) | req/s | p50 ms | p99 ms | vs direct | vs nginx (min–max) | server CPU (cores) | req per server CPU-second | per CPU-s vs nginx |`);
   lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of rows) {
     lines.push(
-      `| ${r.title} | ${Math.round(r.rps).toLocaleString('en-US')} | ${r.p50} | ${r.p99} | ${fmt(r.rps / direct.rps)} | ${fmt(r.rps / nginx.rps)} | ${fmt(r.cpu / SECONDS)} | ${Math.round(r.perCpuSecond).toLocaleString('en-US')} | ${fmt(r.perCpuSecond / nginx.perCpuSecond)} |`,
+      `| ${r.title} | ${Math.round(r.rps).toLocaleString('en-US')} | ${r.p50} | ${r.p99} | ${fmt(r.vsDirect)} | ${fmt(r.vsNginx)} (${fmt(r.vsNginxRange[0])}–${fmt(r.vsNginxRange[1])}) | ${fmt(r.cpu / SECONDS)} | ${Math.round(r.perCpuSecond).toLocaleString('en-US')} | ${fmt(r.cpuVsNginx)} |`,
     );
   }
   lines.push('');
-  const d1k = fixedRows[0].best;
-  lines.push(`| at a fixed 1,000 req/s (${FIXED_SECONDS} s, best of 2) | p50 ms | p99 ms | added p50 vs direct | added p99 vs direct |`);
-  lines.push('|---|---:|---:|---:|---:|');
+  lines.push(`| at a fixed 1,000 req/s, client side (${FIXED_SECONDS} s per run, median of ${ROUNDS} rounds) | p50 ms | p99 ms | p99 per round | added p50 vs direct | added p99 vs direct |`);
+  lines.push('|---|---:|---:|---:|---:|---:|');
   for (const r of fixedRows) {
-    const b = r.best;
-    lines.push(`| ${r.title} | ${fmt(b.p50)} | ${fmt(b.p99)} | ${r === fixedRows[0] ? '—' : `${fmt(b.p50 - d1k.p50)} ms`} | ${r === fixedRows[0] ? '—' : `${fmt(b.p99 - d1k.p99)} ms`} |`);
+    const first = r === fixedRows[0];
+    lines.push(`| ${r.title} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${r.p99s.map((x) => fmt(x)).join(' / ')} | ${first ? '—' : `${fmt(r.added50)} ms`} | ${first ? '—' : `${fmt(r.added99)} ms`} |`);
+  }
+  lines.push('');
+  if (wireSkipped) {
+    lines.push(`(time inside the proxy on the wire: not measured — ${wireSkipped})`);
+  } else {
+    lines.push(`| time inside the proxy, on the wire (tcpdump, ${FIXED_SECONDS} s at 1,000 req/s, median of ${ROUNDS} rounds) | p50 ms | p90 ms | p99 ms | p99.9 ms | p99 per round | matched |`);
+    lines.push('|---|---:|---:|---:|---:|---:|---:|');
+    for (const r of fixedRows.filter((x) => x.wire.length)) {
+      const m = (k) => median(r.wire.map((w) => w.proxyMs[k]));
+      lines.push(`| ${r.title} | ${fmt(m('p50'), 3)} | ${fmt(m('p90'), 3)} | ${fmt(m('p99'), 3)} | ${fmt(m('p999'), 3)} | ${r.wire.map((w) => fmt(w.proxyMs.p99)).join(' / ')} | ${r.wire.reduce((n, w) => n + w.n, 0)} of ${r.wire.length * FIXED_SECONDS * 1000} |`);
+    }
   }
   lines.push('');
   lines.push(`| revocation (delete -> first 401), ${TRIALS} trials | p50 ms | p99 ms | max ms |`);
@@ -297,6 +367,7 @@ http { access_log off;
   lines.push('');
   lines.push(`(${CONNECTIONS} connections, ${SECONDS} s per run, autocannon 9 in-process for throughput; ${cpus().length} shared CPUs; total bench time ${Math.round((Date.now() - started) / 1000)} s)`);
   console.log(lines.join('\n'));
+  if (process.env.BENCH_GATEWAY_LOG) writeFileSync(process.env.BENCH_GATEWAY_LOG, gateway.output.join(''));
   // A stray connection reset at the end of a run is noise; more than 0.1 % failures is a bug.
   const failed = rows.filter((r) => r.bad > r.total / 1000).concat(fixedRows.filter((r) => r.failed > 0));
   if (failed.length) throw new Error(`Some runs had failed requests: ${failed.map((r) => r.title).join(', ')}`);
