@@ -1,6 +1,8 @@
 import crypto from 'node:crypto';
 import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
+import { selfSignedCertificate } from '../keys/x509.js';
 import { UpstreamPool, type ProxyTarget, type UpstreamPoolOptions } from './proxy.js';
 
 /*
@@ -348,6 +350,16 @@ describe('UpstreamPool: the forwarded request', () => {
     expect(body).toEqual({ error: 'bad_request', reason: 'request_target_not_a_path' });
     const star = await rawClient(front, 'OPTIONS * HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
     expect(star.startsWith('HTTP/1.1 400 ')).toBe(true);
+    expect(up.conns).toHaveLength(0);
+  });
+
+  it('rejects two Host headers with 400 (the app is chosen by one, an upstream might route by the other)', async () => {
+    const up = await RawUpstream.start((r) => void r.socket.write(ok('no')));
+    const pool = newPool();
+    const front = await startFront(pool, up.url);
+    const text = await rawClient(front, 'GET / HTTP/1.1\r\nHost: app.example.com\r\nHost: admin.internal\r\nConnection: close\r\n\r\n');
+    expect(text.startsWith('HTTP/1.1 400 ')).toBe(true);
+    expect(JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4))).toEqual({ error: 'bad_request', reason: 'duplicate_host_header' });
     expect(up.conns).toHaveLength(0);
   });
 });
@@ -870,5 +882,43 @@ describe('UpstreamPool: clients going away', () => {
     s.destroy();
     await waitFor(() => up.conns[0]!.closed, 'the pool to close the upstream connection');
     expect(pool.idleCount()).toBe(0);
+  });
+});
+
+describe('UpstreamPool: HTTPS upstreams', () => {
+  async function httpsUpstream(): Promise<{ url: string; ca: string }> {
+    const { privateKey, publicKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const cert = selfSignedCertificate(privateKey, publicKey, 'localhost', new Date(Date.now() - 60_000), new Date(Date.now() + 3_600_000));
+    const server = https.createServer({ key: privateKey.export({ type: 'pkcs8', format: 'pem' }), cert }, (req, res) => {
+      res.setHeader('content-type', 'text/plain');
+      res.end(`tls ${req.url} ${req.headers['cf-access-jwt-assertion'] === JWT ? 'with jwt' : 'no jwt'}`);
+    });
+    await new Promise<void>((r) => server.listen(0, 'localhost', () => r()));
+    cleanups.push(async () => {
+      server.closeAllConnections();
+      await closeServer(server);
+    });
+    return { url: `https://localhost:${(server.address() as net.AddressInfo).port}`, ca: cert };
+  }
+
+  it('relays over TLS to an upstream whose certificate it trusts, reusing the connection', async () => {
+    const up = await httpsUpstream();
+    const pool = newPool({ ca: up.ca });
+    const front = await startFront(pool, up.url);
+    for (let i = 0; i < 3; i++) {
+      const r = await request(front, { path: `/secure/${i}` });
+      expect(r.status).toBe(200);
+      expect(r.body.toString()).toBe(`tls /secure/${i} with jwt`);
+    }
+    expect(pool.idleCount()).toBe(1);
+  });
+
+  it('verifies the upstream certificate: an untrusted one is a 502, nothing is sent', async () => {
+    const up = await httpsUpstream();
+    const pool = newPool(); // default trust store: the self-signed certificate is not in it
+    const front = await startFront(pool, up.url);
+    const r = await request(front, { path: '/secure' });
+    expect(r.status).toBe(502);
+    expect(JSON.parse(r.body.toString())).toEqual({ error: 'bad_gateway', reason: 'upstream_unreachable' });
   });
 });

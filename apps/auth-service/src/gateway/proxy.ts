@@ -153,11 +153,16 @@ export class UpstreamPool {
     const cl = req.headers['content-length'];
     const chunkedBody = te !== undefined;
     const hasBody = chunkedBody || (cl !== undefined && cl !== '0');
+    const head = requestHead(req, t, method, url, chunkedBody);
+    if (head === null) {
+      // Two Host headers: the app was chosen by the first, an upstream might route by the second.
+      return t.onError(res, 400, { error: 'bad_request', reason: 'duplicate_host_header' });
+    }
     const exchange: Exchange = {
       req,
       res,
       target: t,
-      head: requestHead(req, t, method, url, chunkedBody),
+      head,
       method,
       hasBody,
       chunkedBody,
@@ -374,9 +379,10 @@ export class UpstreamPool {
 /**
  * The request head sent upstream. Names and values come from Node's parser, which has already
  * refused CR, LF and other control characters in them; hop-by-hop headers, the headers listed in
- * Connection, the credentials and any identity header a client might forge are dropped.
+ * Connection, the credentials and any identity header a client might forge are dropped. Null when
+ * the request has two Host headers (Node keeps the first in req.headers; both in rawHeaders).
  */
-function requestHead(req: IncomingMessage, t: ProxyTarget, method: string, url: string, chunked: boolean): string {
+function requestHead(req: IncomingMessage, t: ProxyTarget, method: string, url: string, chunked: boolean): string | null {
   const base = t.upstream.pathname === '/' ? '' : t.upstream.pathname.replace(/\/+$/, '');
   let head = `${method} ${base}${url} HTTP/1.1\r\n`;
   const single = t.singleHeader?.toLowerCase();
@@ -396,7 +402,10 @@ function requestHead(req: IncomingMessage, t: ProxyTarget, method: string, url: 
     }
     if (lower === 'x-forwarded-proto') proto = true;
     else if (lower === 'x-forwarded-host') fwdHost = true;
-    else if (lower === 'host') host = true;
+    else if (lower === 'host') {
+      if (host) return null;
+      host = true;
+    }
     head += `${name}: ${raw[i + 1]}\r\n`;
   }
   if (!host) head += `Host: ${t.upstream.host}\r\n`;
