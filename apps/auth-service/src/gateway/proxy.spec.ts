@@ -528,6 +528,27 @@ describe('UpstreamPool: keep-alive', () => {
     expect(pool.idleCount()).toBe(0);
   });
 
+  it("follows the upstream's Keep-Alive timeout hint: idles 1 s less than it, or not at all", async () => {
+    const withHint = (hint: string) => `HTTP/1.1 200 OK\r\nKeep-Alive: ${hint}\r\nContent-Length: 1\r\n\r\nx`;
+    const short = await RawUpstream.start((r) => void r.socket.write(withHint('timeout=1')));
+    const pool = newPool({ idleTimeoutMs: 60_000 });
+    const front = await startFront(pool, short.url);
+    expect((await request(front)).status).toBe(200);
+    await waitFor(() => short.conns[0]!.closed, 'a connection the upstream keeps only 1 s to be closed at once');
+    expect(pool.idleCount()).toBe(0);
+
+    const two = await RawUpstream.start((r) => void r.socket.write(withHint('max=100, timeout=2')));
+    const front2 = await startFront(pool, two.url);
+    const r = await request(front2);
+    expect(r.status).toBe(200);
+    expect(r.headers['keep-alive']).not.toBe('max=100, timeout=2'); // hop-by-hop: not relayed
+    expect(pool.idleCount()).toBe(1);
+    const t0 = Date.now();
+    await waitFor(() => two.conns[0]!.closed, 'the pooled connection to be closed after ~1 s', 3000);
+    expect(Date.now() - t0).toBeLessThan(2500); // well before the pool's own 60 s
+    expect(pool.idleCount()).toBe(0);
+  });
+
   it('keeps at most maxIdlePerOrigin idle connections', async () => {
     const up = await RawUpstream.start(async (r) => {
       await waitFor(() => up.requests.length === 3, 'three concurrent requests');

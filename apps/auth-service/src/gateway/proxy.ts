@@ -83,6 +83,8 @@ interface Exchange {
   pendingHead: { status: number; headers: string[] } | null;
   headSent: boolean;
   keepAlive: boolean;
+  /** How long the connection may idle in the pool after this exchange (the upstream's Keep-Alive hint). */
+  idleMs: number;
   retried: boolean;
   ended: boolean;
   conn: Connection | null;
@@ -171,6 +173,7 @@ export class UpstreamPool {
       pendingHead: null,
       headSent: false,
       keepAlive: false,
+      idleMs: this.idleTimeoutMs,
       retried: false,
       ended: false,
       conn: null,
@@ -264,6 +267,7 @@ export class UpstreamPool {
     const src = h.headers;
     for (let i = 0; i < src.length; i += 2) {
       const lower = src[i]!.toLowerCase();
+      if (lower === 'keep-alive') this.keepAliveHint(x, src[i + 1]!);
       if (HOP_BY_HOP.has(lower) || (h.connection.size > 0 && h.connection.has(lower))) continue;
       out.push(src[i]!, src[i + 1]!);
     }
@@ -271,6 +275,19 @@ export class UpstreamPool {
     // Written with the first body byte or at the end (Node sends it no earlier either), so that an
     // error in the body's framing before then (a bad first chunk size) still answers a clean 502.
     x.pendingHead = { status: h.status, headers: out };
+  }
+
+  /**
+   * `Keep-Alive: timeout=N`: the upstream closes idle connections after N seconds. Pooling one
+   * longer would race that close (a request sent as the upstream hangs up), so the connection
+   * idles at most N - 1 s here, and is not pooled at all when N <= 1.
+   */
+  private keepAliveHint(x: Exchange, value: string): void {
+    const m = /(?:^|[,;\s])timeout\s*=\s*"?(\d{1,6})/i.exec(value);
+    if (!m) return;
+    const ms = Number(m[1]) * 1000 - 1000;
+    if (ms <= 0) x.keepAlive = false;
+    else x.idleMs = Math.min(x.idleMs, ms);
   }
 
   /** False when the head could not be written (the exchange has failed). */
@@ -347,7 +364,7 @@ export class UpstreamPool {
       c.socket.destroy();
       return;
     }
-    c.socket.setTimeout(this.idleTimeoutMs);
+    c.socket.setTimeout(x.idleMs);
     // Paused for the client's backpressure in the read that ended the response: a finished
     // response emits no 'drain', so without this the next exchange would never be read.
     c.socket.resume();
