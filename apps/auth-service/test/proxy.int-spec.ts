@@ -2,12 +2,13 @@ import crypto from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
-import { selfSignedCertificate } from '../keys/x509.js';
-import { UpstreamPool, type ProxyTarget, type UpstreamPoolOptions } from './proxy.js';
+import { selfSignedCertificate } from '../src/keys/x509.js';
+import { UpstreamPool, type ProxyTarget, type UpstreamPoolOptions } from '../src/gateway/proxy.js';
 
 /*
- * UpstreamPool over real loopback sockets: a Node http.Server in front (as in the gateway), and
- * upstreams that are either Node http servers or raw TCP servers writing byte-exact responses.
+ * UpstreamPool (src/gateway/proxy.ts) over real loopback sockets: a Node http.Server in front (as
+ * in the gateway), and upstreams that are either Node http servers or raw TCP servers writing
+ * byte-exact responses.
  */
 
 type Cleanup = () => void | Promise<void>;
