@@ -15,6 +15,8 @@ import { ReplicaSync, type Log } from './replica/replica-sync.js';
 export interface RunningGateway {
   port: number;
   url: string;
+  /** Open client connections (tests: nothing is left behind). */
+  connections(): Promise<number>;
   replica: Replica;
   keys: KeyRing;
   sync: ReplicaSync;
@@ -90,6 +92,7 @@ export async function startGateway(env: AuthServiceEnv, log: Log = consoleLog(en
   return {
     port,
     url: `http://${env.GATEHOUSE_GATEWAY_HOST}:${port}`,
+    connections: () => new Promise((resolve, reject) => gateway.server.getConnections((e, n) => (e ? reject(e) : resolve(n)))),
     replica,
     keys,
     sync,

@@ -1,5 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import http from 'node:http';
+import net, { type Socket } from 'node:net';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { generateClientSecret, hashClientSecret, type Application, type Policy, type VerifierToken } from '@gatehouse/contracts';
 import { createTestDatabase, expectEventually, startNats, type TestDatabase, type TestNats } from '@gatehouse/testing';
@@ -63,6 +64,17 @@ describe('auth-service gateway (real PostgreSQL, nats-server, upstream)', () => 
         res.end(`upstream saw ${req.method === 'GET' ? '' : `${req.method} `}${req.url}${body ? ` ${body}` : ''}`);
       });
     });
+    // WebSocket-style upgrades: 101 and an echo, or a refusal that keeps the connection open.
+    upstream.on('upgrade', (req: http.IncomingMessage, socket: Socket, early: Buffer) => {
+      seenByUpstream.push(req.headers);
+      if (req.url === '/ws-refused') return void socket.write('HTTP/1.1 403 Forbidden\r\nContent-Length: 4\r\n\r\nnope');
+      socket.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: ${req.headers.upgrade}\r\n\r\n`);
+      const echo = (d: Buffer) => socket.write(`echo:${d.toString()};`);
+      if (early.length) echo(early);
+      socket.on('data', echo);
+      socket.on('end', () => socket.end()); // the client's FIN, relayed by the gateway: close too
+      socket.on('error', () => socket.destroy());
+    });
     await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
     upstreamUrl = `http://127.0.0.1:${(upstream.address() as { port: number }).port}`;
     app = appOf({ upstream: upstreamUrl });
@@ -108,6 +120,63 @@ describe('auth-service gateway (real PostgreSQL, nats-server, upstream)', () => 
     const identity = await get('/cdn-cgi/access/get-identity', { cookie: `CF_Authorization=${jwt}` }, 'team.test');
     expect(identity.status).toBe(200);
     expect(JSON.parse(identity.body)).toMatchObject({ token_id: token.id, name: 'int-token', client_id: token.clientId, app: { id: app.id } });
+  });
+
+  describe('upgrades (WebSocket)', () => {
+    /** A raw client: the upgrade request (plus early bytes), then whatever arrives. */
+    function upgradeClient(path: string, headers: Record<string, string>, early = '') {
+      const socket = net.connect(Number(new URL(gw.url).port), '127.0.0.1');
+      let received = '';
+      const closed = new Promise<void>((r) => socket.on('close', () => r()));
+      socket.on('data', (d) => (received += d.toString('latin1')));
+      socket.on('error', () => undefined);
+      const lines = Object.entries({ host: 'app.example.com', connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==', ...headers }).map(([k, v]) => `${k}: ${v}\r\n`);
+      socket.write(`GET ${path} HTTP/1.1\r\n${lines.join('')}\r\n${early}`);
+      return { socket, closed, text: () => received, until: (what: string) => expectEventually(() => expect(received).toContain(what)) };
+    }
+
+    it('authenticates the upgrade, relays the 101 with the cookie, and tunnels bytes both ways', async () => {
+      const c = upgradeClient('/ws', creds(), 'early');
+      await c.until('echo:early;');
+      expect(c.text()).toMatch(/^HTTP\/1\.1 101 Switching Protocols\r\n/);
+      expect(c.text()).toMatch(/\r\nUpgrade: websocket\r\n/);
+      expect(c.text()).toMatch(/\r\nSet-Cookie: CF_Authorization=ey[^;]+; Max-Age=\d+; Path=\/; HttpOnly; SameSite=Lax\r\n/);
+      const fwd = seenByUpstream.at(-1)!;
+      expect(fwd['cf-access-jwt-assertion']).toMatch(/^ey/);
+      expect(fwd['cf-access-client-secret']).toBeUndefined();
+      expect(fwd).toMatchObject({ upgrade: 'websocket', connection: 'Upgrade', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==' });
+      c.socket.write('later');
+      await c.until('echo:later;');
+      c.socket.end();
+      await c.closed;
+    });
+
+    it('refuses an upgrade without credentials (401 JSON, closed) and never reaches the upstream', async () => {
+      const before = seenByUpstream.length;
+      const c = upgradeClient('/ws', {});
+      await c.closed;
+      expect(c.text()).toMatch(/^HTTP\/1\.1 401 Unauthorized\r\n/);
+      expect(JSON.parse(c.text().slice(c.text().indexOf('\r\n\r\n') + 4))).toEqual({ error: 'unauthorized', reason: 'no_credentials' });
+      // An unknown client id (not this token's: the rate-limit test below counts its failures).
+      const wrong = upgradeClient('/ws', { 'cf-access-client-id': `${'0'.repeat(32)}.access`, 'cf-access-client-secret': generateClientSecret() });
+      await wrong.closed;
+      expect(wrong.text()).toMatch(/^HTTP\/1\.1 401 /);
+      expect(seenByUpstream.length).toBe(before);
+      // The refused sockets are closed on the gateway's side too, not left half-open.
+      await expectEventually(async () => expect(await gw.connections()).toBe(0));
+    });
+
+    it("relays an upstream's refusal of the upgrade and closes the connection after it", async () => {
+      const c = upgradeClient('/ws-refused', creds());
+      await c.closed;
+      expect(c.text()).toBe('HTTP/1.1 403 Forbidden\r\nContent-Length: 4\r\n\r\nnope');
+    });
+
+    it('does not upgrade the access endpoints', async () => {
+      const c = upgradeClient('/cdn-cgi/access/certs', {});
+      await c.closed;
+      expect(c.text()).toMatch(/^HTTP\/1\.1 400 /);
+    });
   });
 
   it('streams request bodies to the upstream', async () => {

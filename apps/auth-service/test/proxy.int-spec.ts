@@ -944,3 +944,65 @@ describe('UpstreamPool: HTTPS upstreams', () => {
     expect(JSON.parse(r.body.toString())).toEqual({ error: 'bad_gateway', reason: 'upstream_unreachable' });
   });
 });
+
+describe('UpstreamPool: upgrade tunnels', () => {
+  async function startTunnelFront(pool: UpstreamPool, upstream: string): Promise<number> {
+    const server = http.createServer();
+    server.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, early: Buffer) => {
+      socket.pause();
+      pool.tunnel(req, socket, early, {
+        upstream: new URL(upstream),
+        jwt: JWT,
+        singleHeader: null,
+        setCookie: null,
+        clientIp: '198.51.100.7',
+        refuse: (status, body) => {
+          const text = JSON.stringify(body);
+          socket.end(`HTTP/1.1 ${status} X\r\ncontent-length: ${text.length}\r\nconnection: close\r\n\r\n${text}`);
+        },
+      });
+    });
+    const port = await listen(server);
+    cleanups.push(async () => {
+      server.closeAllConnections();
+      await closeServer(server);
+    });
+    return port;
+  }
+  const upgradeRequest = 'GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nCf-Access-Client-Secret: s\r\n\r\n';
+
+  it('sends Connection: Upgrade and the Upgrade header, asserts the JWT, strips credentials', async () => {
+    const up = await RawUpstream.start((r) => void r.socket.end('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\nbye'));
+    const pool = newPool();
+    const front = await startTunnelFront(pool, up.url);
+    const text = await rawClient(front, upgradeRequest);
+    expect(text).toBe('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\nbye');
+    const headers = Object.fromEntries(up.requests[0]!.headers);
+    expect(headers).toMatchObject({ connection: 'Upgrade', upgrade: 'websocket', 'cf-access-jwt-assertion': JWT });
+    expect(headers['cf-access-client-secret']).toBeUndefined();
+  });
+
+  it('answers 502 for an unreachable upstream or a malformed answer, 504 for none', async () => {
+    const pool = newPool({ responseTimeoutMs: 100 });
+    const closed = net.createServer();
+    const closedPort = await listen(closed);
+    await closeServer(closed);
+    expect(await rawClient(await startTunnelFront(pool, `http://127.0.0.1:${closedPort}`), upgradeRequest)).toMatch(/^HTTP\/1\.1 502 X\r\n[\s\S]*"upstream_unreachable"/);
+    const bad = await RawUpstream.start((r) => void r.socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade : websocket\r\n\r\n'));
+    expect(await rawClient(await startTunnelFront(pool, bad.url), upgradeRequest)).toMatch(/^HTTP\/1\.1 502 X\r\n[\s\S]*"upstream_protocol_error"/);
+    const silent = await RawUpstream.start(() => undefined);
+    expect(await rawClient(await startTunnelFront(pool, silent.url), upgradeRequest)).toMatch(/^HTTP\/1\.1 504 X\r\n[\s\S]*"upstream_timeout"/);
+  });
+
+  it('closes open tunnels with the pool', async () => {
+    const up = await RawUpstream.start((r) => void r.socket.write('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n'));
+    const pool = newPool();
+    const front = await startTunnelFront(pool, up.url);
+    const done = rawClient(front, upgradeRequest);
+    await waitFor(() => up.requests.length === 1, 'the upgrade to reach the upstream');
+    await sleep(20);
+    pool.close();
+    expect(await done).toMatch(/^HTTP\/1\.1 101 /);
+    await waitFor(() => up.conns[0]!.closed, 'the upstream side to be closed');
+  });
+});

@@ -1,7 +1,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ResponseParser, type ResponseHead } from './response-parser.js';
+import { ResponseParser, UpstreamProtocolError, parseUpgradeHead, type ResponseHead } from './response-parser.js';
 
 /**
  * The gateway's reverse proxy. Clients are parsed by Node's HTTP server (llhttp, strict); the
@@ -47,6 +47,11 @@ export interface ProxyTarget {
   setCookie: string | null;
   clientIp: string;
   onError(res: ServerResponse, status: number, body: unknown): void;
+}
+
+/** An upgrade (WebSocket) request: refusals go straight to the client's socket. */
+export interface TunnelTarget extends Omit<ProxyTarget, 'onError'> {
+  refuse(status: number, body: unknown): void;
 }
 
 export interface UpstreamPoolOptions {
@@ -126,6 +131,8 @@ export class UpstreamPool {
   private readonly responseTimeoutMs: number;
   private readonly idleTimeoutMs: number;
   private readonly maxIdle: number;
+  /** Both sockets of every upgrade tunnel (closed with the pool). */
+  private readonly tunnels = new Set<net.Socket>();
 
   constructor(private readonly options: UpstreamPoolOptions = {}) {
     this.responseTimeoutMs = options.responseTimeoutMs ?? 30_000;
@@ -142,6 +149,8 @@ export class UpstreamPool {
 
   close(): void {
     for (const o of this.origins.values()) for (const c of o.idle.splice(0)) c.socket.destroy();
+    for (const s of this.tunnels) s.destroy();
+    this.tunnels.clear();
   }
 
   /** Forwards the request to the upstream with the JWT asserted; streams both bodies. */
@@ -185,6 +194,93 @@ export class UpstreamPool {
     if (hasBody) this.streamBody(exchange);
     else req.resume();
     this.send(exchange, this.originOf(t.upstream));
+  }
+
+  /**
+   * An upgrade request: a connection of its own to the upstream (never pooled), the request head
+   * with `Connection: Upgrade` and the client's `Upgrade`, then
+   * - a `101` from the upstream: its head is relayed (plus the gateway's cookie after an exchange)
+   *   and the two sockets are joined until either side closes;
+   * - any other answer: relayed as it is, framed by the response parser, then both are closed.
+   */
+  tunnel(req: IncomingMessage, client: net.Socket, early: Buffer, t: TunnelTarget): void {
+    const url = req.url ?? '/';
+    if (url.charCodeAt(0) !== 0x2f) return t.refuse(400, { error: 'bad_request', reason: 'request_target_not_a_path' });
+    const method = req.method ?? 'GET';
+    const upgrade = String(req.headers.upgrade ?? '');
+    const head = requestHead(req, t, method, url, false, upgrade);
+    if (head === null) return t.refuse(400, { error: 'bad_request', reason: 'duplicate_host_header' });
+    const o = this.originOf(t.upstream);
+    const up = o.secure
+      ? tls.connect({ host: o.host, port: o.port, servername: o.servername, ALPNProtocols: ['http/1.1'], ca: this.options.ca })
+      : net.connect({ host: o.host, port: o.port });
+    up.setNoDelay(true);
+    client.setNoDelay(true);
+    let answered = false; // something of the upstream's answer went to the client
+    let pending: Buffer | null = null;
+    let framing: ResponseParser | null = null;
+    const fail = (status: number, reason: string) => {
+      if (!answered) {
+        answered = true;
+        t.refuse(status, { error: status === 504 ? 'gateway_timeout' : 'bad_gateway', reason });
+      } else client.destroy();
+      up.destroy();
+    };
+    up.setTimeout(this.responseTimeoutMs, () => fail(504, 'upstream_timeout'));
+    up.on('error', () => up.destroy());
+    this.tunnels.add(up).add(client);
+    up.on('close', () => {
+      this.tunnels.delete(up);
+      // end(), not destroy(): what was relayed last must still reach the client.
+      if (answered) client.end();
+      else fail(502, 'upstream_unreachable');
+    });
+    client.on('close', () => {
+      this.tunnels.delete(client);
+      up.destroy();
+    });
+    const onData = (data: Buffer) => {
+      if (framing) {
+        // A non-101 answer: relayed byte for byte until the parser sees its end.
+        client.write(data);
+        return framing.execute(data);
+      }
+      const buf: Buffer = pending ? Buffer.concat([pending, data]) : data;
+      const end = buf.indexOf('\r\n\r\n');
+      if (end < 0) {
+        if (buf.length > 64 * 1024) throw new UpstreamProtocolError('response head too large');
+        pending = buf;
+        return;
+      }
+      pending = null;
+      const { status, lines } = parseUpgradeHead(buf.toString('latin1', 0, end));
+      if (status === 101) {
+        answered = true;
+        up.off('data', onSafeData);
+        up.setTimeout(0);
+        const cookie = t.setCookie ? `Set-Cookie: ${t.setCookie}\r\n` : '';
+        client.write(`${lines.join('\r\n')}\r\n${cookie}\r\n`, 'latin1');
+        if (buf.length > end + 4) client.write(buf.subarray(end + 4));
+        up.pipe(client);
+        client.pipe(up);
+        return;
+      }
+      framing = new ResponseParser({ head: () => undefined, body: () => undefined, done: () => (client.end(), up.destroy()) });
+      framing.start(method);
+      answered = true;
+      client.write(buf);
+      framing.execute(buf);
+    };
+    const onSafeData = (data: Buffer) => {
+      try {
+        onData(data);
+      } catch {
+        fail(502, 'upstream_protocol_error');
+      }
+    };
+    up.on('data', onSafeData);
+    up.write(head, 'latin1');
+    if (early.length) up.write(early);
   }
 
   private originOf(u: URL): Origin {
@@ -399,7 +495,7 @@ export class UpstreamPool {
  * Connection, the credentials and any identity header a client might forge are dropped. Null when
  * the request has two Host headers (Node keeps the first in req.headers; both in rawHeaders).
  */
-function requestHead(req: IncomingMessage, t: ProxyTarget, method: string, url: string, chunked: boolean): string | null {
+function requestHead(req: IncomingMessage, t: Omit<ProxyTarget, 'onError'>, method: string, url: string, chunked: boolean, upgrade?: string): string | null {
   const base = t.upstream.pathname === '/' ? '' : t.upstream.pathname.replace(/\/+$/, '');
   let head = `${method} ${base}${url} HTTP/1.1\r\n`;
   const single = t.singleHeader?.toLowerCase();
@@ -427,6 +523,7 @@ function requestHead(req: IncomingMessage, t: ProxyTarget, method: string, url: 
   }
   if (!host) head += `Host: ${t.upstream.host}\r\n`;
   if (chunked) head += 'Transfer-Encoding: chunked\r\n';
+  if (upgrade) head += `Connection: Upgrade\r\nUpgrade: ${upgrade}\r\n`;
   head += `Cf-Access-Jwt-Assertion: ${t.jwt}\r\nX-Forwarded-For: ${xff ? `${xff}, ${t.clientIp}` : t.clientIp}\r\n`;
   if (!proto) head += 'X-Forwarded-Proto: http\r\n';
   if (!fwdHost && req.headers.host) head += `X-Forwarded-Host: ${req.headers.host}\r\n`;

@@ -55,6 +55,20 @@ const CHUNK_SIZE_LINE = /^([0-9a-fA-F]{1,13})[ \t]*(?:;[^\x00-\x08\x0a-\x1f\x7f]
 const DIGITS = /^\d{1,15}$/;
 const MAX_LINE = 4096;
 
+/**
+ * The head of an answer to an upgrade request (a `101 Switching Protocols` is relayed as it is),
+ * checked with the same rules as every response head. Throws UpstreamProtocolError.
+ */
+export function parseUpgradeHead(head: string): { status: number; lines: string[] } {
+  const lines = head.split('\r\n');
+  const status = STATUS_LINE.exec(lines[0]!);
+  if (!status) throw new UpstreamProtocolError('invalid status line');
+  for (let i = 1; i < lines.length; i++) {
+    if (!HEADER_LINE.test(lines[i]!)) throw new UpstreamProtocolError(/^[ \t]/.test(lines[i]!) ? 'obsolete line folding' : 'invalid header field');
+  }
+  return { status: Number(status[2]), lines };
+}
+
 export class ResponseParser {
   private state = State.Idle;
   private pending: Buffer | null = null;

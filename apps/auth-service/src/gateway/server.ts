@@ -1,5 +1,7 @@
 import { SECRET_PREFIX } from '@gatehouse/contracts';
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import http, { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { ReplicaApp, Replica } from '../replica/replica.js';
 import type { AccessControl, Decision, Via } from './access.js';
 import { jwtOf, serviceCredentials } from './credentials.js';
@@ -24,6 +26,22 @@ export interface GatewayDeps {
   now?: () => number;
   onError?(error: Error): void;
   upstreams?: UpstreamPoolOptions;
+}
+
+/** Answers a request that is refused (or fails) with a short JSON body. */
+type Reply = (status: number, body: unknown, headers?: Record<string, string>) => void;
+
+/** The same answer written straight to a socket: an upgrade request has no ServerResponse. */
+function sendRaw(socket: Duplex, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  if (!socket.writable) return void socket.destroy();
+  const text = JSON.stringify(body);
+  let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\ncontent-type: application/json; charset=utf-8\r\ncache-control: no-store\r\ncontent-length: ${Buffer.byteLength(text)}\r\n`;
+  for (const [k, v] of Object.entries(headers)) head += `${k}: ${v}\r\n`;
+  socket.end(`${head}connection: close\r\n\r\n${text}`);
+  // The socket may be paused (an upgrade request): read on to see the client's close, and do not
+  // wait for it forever.
+  socket.resume();
+  if ('setTimeout' in socket) (socket as Socket).setTimeout(10_000, () => socket.destroy());
 }
 
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string | string[]> = {}): void {
@@ -67,10 +85,15 @@ export class Gateway {
         send(res, 503, { error: 'unavailable', reason: 'internal' });
       });
     });
-    // Upgrades (WebSocket) are not proxied (yet): say so instead of hanging up.
-    this.server.on('upgrade', (_req, socket) => {
-      const body = JSON.stringify({ error: 'not_implemented', reason: 'upgrade_not_supported' });
-      socket.end(`HTTP/1.1 501 Not Implemented\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`);
+    // Upgrades (WebSocket): authenticated like any request, then tunnelled to the upstream.
+    this.server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+      // Hold what the client sends early (a WebSocket frame) until the tunnel is joined.
+      socket.pause();
+      socket.on('error', () => socket.destroy());
+      this.upgrade(req, socket, head).catch((error: Error) => {
+        d.onError?.(error);
+        sendRaw(socket, 503, { error: 'unavailable', reason: 'internal' });
+      });
     });
     // A malformed request (bad header bytes, header too large) gets a plain 4xx, never a 500.
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
@@ -115,7 +138,7 @@ export class Gateway {
     const app = this.d.replica.findApp(host, url);
     if (!app) return send(res, 404, { error: 'not_found', reason: 'no_application_for_host' });
     const ip = this.clientIp(req);
-    const decision = await this.authenticate(req, res, app, ip, 'service_token');
+    const decision = await this.authenticate(req, (status, body, headers) => send(res, status, body, headers), app, ip, 'service_token');
     if (!decision) return;
     if (!app.upstreamUrl) return send(res, 502, { error: 'bad_gateway', reason: 'application_has_no_upstream' });
     this.upstreams.forward(req, res, {
@@ -191,7 +214,7 @@ export class Gateway {
     }
     const app = this.d.replica.findApp(host.split(',')[0]!.trim(), path);
     if (!app) return send(res, 404, { error: 'not_found', reason: 'no_application_for_host' });
-    const decision = await this.authenticate(req, res, app, this.clientIp(req), 'forward_auth');
+    const decision = await this.authenticate(req, (status, body, headers) => send(res, status, body, headers), app, this.clientIp(req), 'forward_auth');
     if (!decision) return;
     const headers: Record<string, string | string[]> = {
       'cf-access-jwt-assertion': decision.jwt,
@@ -205,14 +228,39 @@ export class Gateway {
     res.end();
   }
 
-  /** Authenticates for `app`; on refusal answers the request and returns null. */
-  private async authenticate(req: IncomingMessage, res: ServerResponse, app: ReplicaApp, ip: string, mode: Via) {
+  /**
+   * An upgrade request (WebSocket) on an application's host: the same authentication as any
+   * request, then a byte tunnel to the upstream once it answers 101. Access endpoints never upgrade.
+   */
+  private async upgrade(req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
+    const reply: Reply = (status, body, headers) => sendRaw(socket, status, body, headers);
+    const url = req.url ?? '/';
+    if (url.startsWith(ACCESS_PREFIX)) return reply(400, { error: 'bad_request', reason: 'upgrade_not_supported' });
+    if (!this.d.replica.loaded) return reply(503, { error: 'unavailable', reason: 'replica_loading' });
+    const app = this.d.replica.findApp(headerValue(req.headers.host) ?? '', url);
+    if (!app) return reply(404, { error: 'not_found', reason: 'no_application_for_host' });
+    const ip = this.clientIp(req);
+    const decision = await this.authenticate(req, reply, app, ip, 'service_token');
+    if (!decision) return;
+    if (!app.upstreamUrl) return reply(502, { error: 'bad_gateway', reason: 'application_has_no_upstream' });
+    this.upstreams.tunnel(req, socket, head, {
+      upstream: app.upstreamUrl,
+      jwt: decision.jwt,
+      singleHeader: app.readServiceTokensFromHeader,
+      setCookie: decision.exchanged ? this.cookie(decision.jwt, decision.claims.exp) : null,
+      clientIp: ip,
+      refuse: reply,
+    });
+  }
+
+  /** Authenticates for `app`; on refusal answers through `reply` and returns null. */
+  private async authenticate(req: IncomingMessage, reply: Reply, app: ReplicaApp, ip: string, mode: Via) {
     const now = this.now();
     const ipKey = `ip:${ip}`;
     const ipWait = this.d.ipLimiter.retryAfter(ipKey, now);
     if (ipWait) {
       this.d.recorder.decision({ accountId: app.accountId, appId: app.id, appName: app.name, tokenId: null, tokenName: null, clientId: null, decision: 'deny', reason: 'rate_limited_ip', sourceIp: ip, via: mode }, now);
-      send(res, 429, { error: 'too_many_requests', reason: 'too_many_failed_attempts' }, { 'retry-after': String(ipWait) });
+      reply(429, { error: 'too_many_requests', reason: 'too_many_failed_attempts' }, { 'retry-after': String(ipWait) });
       return null;
     }
     const creds = serviceCredentials(req.headers, app.readServiceTokensFromHeader);
@@ -227,7 +275,7 @@ export class Gateway {
         this.d.ipLimiter.fail(ipKey, now);
         if (idWait) {
           this.record({ ...decision, detail: 'rate_limited_client_id' }, ip, via);
-          send(res, 429, { error: 'too_many_requests', reason: 'too_many_failed_attempts' }, { 'retry-after': String(idWait) });
+          reply(429, { error: 'too_many_requests', reason: 'too_many_failed_attempts' }, { 'retry-after': String(idWait) });
           return null;
         }
       }
@@ -239,7 +287,7 @@ export class Gateway {
       const found = jwtOf(req.headers);
       if (!found) {
         this.record({ ok: false, status: 401, reason: 'no_credentials', detail: 'no_credentials', app, token: null, clientId: null, guess: false }, ip, via);
-        send(res, 401, { error: 'unauthorized', reason: 'no_credentials' });
+        reply(401, { error: 'unauthorized', reason: 'no_credentials' });
         return null;
       }
       if (mode === 'service_token') via = 'jwt';
@@ -252,7 +300,7 @@ export class Gateway {
     }
     this.record(decision, ip, via);
     if (!decision.ok) {
-      send(res, decision.status, { error: decision.status === 401 ? 'unauthorized' : 'forbidden', reason: decision.reason });
+      reply(decision.status, { error: decision.status === 401 ? 'unauthorized' : 'forbidden', reason: decision.reason });
       return null;
     }
     this.d.recorder.tokenSeen(decision.token.id, now);
