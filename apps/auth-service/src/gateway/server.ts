@@ -75,10 +75,13 @@ export class Gateway {
   readonly server: http.Server;
   readonly upstreams: UpstreamPool;
   private readonly now: () => number;
+  /** Open upgrade tunnels (client sockets), with what admitted them: re-checked on every change. */
+  private readonly tunnels = new Map<Socket, { appId: string; jwt: string; timer: NodeJS.Timeout }>();
 
   constructor(private readonly d: GatewayDeps) {
     this.now = d.now ?? Date.now;
     this.upstreams = new UpstreamPool(d.upstreams);
+    d.replica.onChange(() => this.recheckTunnels());
     this.server = http.createServer({ maxHeaderSize: 64 * 1024, keepAliveTimeout: 65_000, requestTimeout: 60_000 }, (req, res) => {
       this.handle(req, res).catch((error: Error) => {
         d.onError?.(error);
@@ -243,6 +246,16 @@ export class Gateway {
     const decision = await this.authenticate(req, reply, app, ip, 'service_token');
     if (!decision) return;
     if (!app.upstreamUrl) return reply(502, { error: 'bad_gateway', reason: 'application_has_no_upstream' });
+    // A tunnel lives no longer than the JWT that admitted it, and is cut as soon as that JWT would
+    // be refused (token deleted, disabled or rotated out, sessions revoked, policy changed).
+    const lifetime = Math.min(decision.claims.exp * 1000 - this.now(), 2 ** 31 - 1);
+    const timer = setTimeout(() => socket.destroy(), Math.max(0, lifetime));
+    timer.unref();
+    this.tunnels.set(socket, { appId: app.id, jwt: decision.jwt, timer });
+    socket.on('close', () => {
+      clearTimeout(timer);
+      this.tunnels.delete(socket);
+    });
     this.upstreams.tunnel(req, socket, head, {
       upstream: app.upstreamUrl,
       jwt: decision.jwt,
@@ -251,6 +264,20 @@ export class Gateway {
       clientIp: ip,
       refuse: reply,
     });
+  }
+
+  private recheckTunnels(): void {
+    for (const [socket, t] of this.tunnels) {
+      const app = this.d.replica.app(t.appId);
+      if (!app) {
+        socket.destroy();
+        continue;
+      }
+      this.d.access.checkJwt(app, t.jwt).then(
+        (decision) => void (decision.ok || socket.destroy()),
+        () => socket.destroy(),
+      );
+    }
   }
 
   /** Authenticates for `app`; on refusal answers through `reply` and returns null. */
