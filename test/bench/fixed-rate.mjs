@@ -2,7 +2,7 @@
 // parent's garbage does not pause it). Used by run.mjs for "added p99 at 1,000 req/s".
 //   node fixed-rate.mjs <url> <headers as JSON> <rate per second> <seconds> [seq]
 // prints {"p50":ms,"p99":ms,"n":count,"failed":count}
-// A 5th argument `seq` (or env FIXED_RATE_SEQ=1) numbers the measured requests: the i-th (from 0)
+// A 5th argument `seq` numbers the measured requests: the i-th (from 0)
 // goes to <url path + query>?n=i (or &n=i), so a packet capture can pair it up (wire-latency.mjs).
 // The connection warm-up requests carry no number.
 //
@@ -16,10 +16,9 @@ const u = new URL(url);
 const headers = JSON.parse(headersJson);
 const rate = Number(rateArg);
 const total = rate * Number(secondsArg);
-// FIXED_RATE_SPIN=1: poll the clock instead of sleeping (only when the generator has a core of its own).
-const SPIN = process.env.FIXED_RATE_SPIN === '1';
-const SEQ = process.argv[6] === 'seq' || process.env.FIXED_RATE_SEQ === '1';
-const seqPrefix = `${u.pathname}${u.search}${u.search ? '&' : '?'}n=`;
+const SEQ = process.argv[6] === 'seq';
+const target = `${u.pathname}${u.search}`;
+const seqPrefix = `${target}${u.search ? '&' : '?'}n=`;
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 const latencies = new Float64Array(total);
 let n = 0;
@@ -29,13 +28,13 @@ let inflight = 0;
 
 // Open the connections first, so that the measured requests do not pay for the TCP handshakes.
 await Promise.all(
-  Array.from({ length: 4 }, () => new Promise((resolve) => http.get({ hostname: u.hostname, port: u.port, path: u.pathname, headers, agent }, (res) => res.resume().on('end', resolve)).on('error', resolve))),
+  Array.from({ length: 4 }, () => new Promise((resolve) => http.get({ hostname: u.hostname, port: u.port, path: target, headers, agent }, (res) => res.resume().on('end', resolve)).on('error', resolve))),
 );
 
 await new Promise((resolve) => {
   const start = performance.now();
   const fire = () => {
-    const path = SEQ ? seqPrefix + sent : u.pathname;
+    const path = SEQ ? seqPrefix + sent : target;
     sent++;
     inflight++;
     const t0 = performance.now();
@@ -59,8 +58,7 @@ await new Promise((resolve) => {
     while (sent < due) fire();
     if (sent < total) {
       const next = (sent / rate) * 1000 - (performance.now() - start);
-      if (SPIN) setImmediate(tick);
-      else setTimeout(tick, Math.max(0, next));
+      setTimeout(tick, Math.max(0, next));
     } else if (inflight === 0) resolve();
   };
   tick();

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { createTestDatabase, freePort, startNats, waitForPort } from '@gatehouse/testing';
-import { wireLatency } from './wire-latency.mjs';
+import { fixedRate, wireLatency } from './wire-latency.mjs';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -55,32 +55,31 @@ function statOf(pid) {
   }
 }
 function cpuSeconds(rootPids) {
-  const pids = new Set(rootPids);
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const f = statOf(entry);
-    if (f && pids.has(Number(f[1]))) pids.add(Number(entry));
-  }
   let ticks = 0;
-  for (const pid of pids) {
+  for (const pid of processTree(rootPids)) {
     const f = statOf(pid);
     if (f) ticks += Number(f[11]) + Number(f[12]);
   }
   return ticks / CLK_TCK;
 }
 
-/** This process and every process it started (nginx workers, the services, generators, tcpdump). */
-function processTree(root) {
+/** These processes and every process they started, transitively (nginx's worker, generators, tcpdump). */
+function processTree(roots) {
   const parentOf = new Map();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     const f = statOf(entry);
     if (f) parentOf.set(Number(entry), Number(f[1]));
   }
-  const tree = new Set([root]);
+  const tree = new Set(roots);
   for (let grew = true; grew; ) {
     grew = false;
-    for (const [pid, ppid] of parentOf) if (tree.has(ppid) && !tree.has(pid)) grew = tree.add(pid) && true;
+    for (const [pid, ppid] of parentOf) {
+      if (tree.has(ppid) && !tree.has(pid)) {
+        tree.add(pid);
+        grew = true;
+      }
+    }
   }
   return tree;
 }
@@ -94,13 +93,13 @@ async function onDedicatedCore(proxyPids, fn) {
   const n = cpus().length;
   const last = String(n - 1);
   const rest = n > 2 ? `0-${n - 2}` : '0';
-  const proxies = new Set(proxyPids.flatMap((p) => [...processTree(p)]));
-  const all = processTree(process.pid);
+  const proxies = processTree(proxyPids);
+  const all = processTree([process.pid]);
   for (const pid of all) pin(pid, proxies.has(pid) ? last : rest);
   try {
     return await fn();
   } finally {
-    for (const pid of processTree(process.pid)) pin(pid, `0-${n - 1}`);
+    for (const pid of processTree([process.pid])) pin(pid, `0-${n - 1}`);
   }
 }
 
@@ -120,16 +119,6 @@ async function eventually(fn, timeoutMs = 30_000) {
     }
   }
 }
-/** Open-loop load at a fixed rate, microsecond timing, in a child process (./fixed-rate.mjs). */
-async function fixedRate(url, headers, rate, seconds) {
-  const child = spawn(process.execPath, [fileURLToPath(new URL('./fixed-rate.mjs', import.meta.url)), url, JSON.stringify(headers), String(rate), String(seconds)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  child.stdout.on('data', (b) => (out += b));
-  const code = await new Promise((r) => child.once('exit', r));
-  if (code !== 0) throw new Error(`fixed-rate load failed (${code})`);
-  return JSON.parse(out);
-}
-
 const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 const fmt = (n, d = 2) => (n === undefined || Number.isNaN(n) ? 'n/a' : n.toFixed(d));
 

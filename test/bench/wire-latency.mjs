@@ -38,7 +38,7 @@ export async function wireLatency({ frontPort, upstreamPort, url, headers = {}, 
     const capture = await startCapture(iface, snaplen, file, `tcp and (port ${frontPort} or port ${upstreamPort})`);
     let endToEnd;
     try {
-      endToEnd = await fixedRateWithSeq(url, headers, rate, seconds);
+      endToEnd = await fixedRate(url, headers, rate, seconds, { seq: true });
       await new Promise((r) => setTimeout(r, DRAIN_MS));
     } finally {
       await capture.stop();
@@ -94,11 +94,14 @@ async function startCapture(iface, snaplen, file, filter) {
   };
 }
 
-async function fixedRateWithSeq(url, headers, rate, seconds) {
+/**
+ * Runs ./fixed-rate.mjs (open-loop load at `rate` req/s) in its own process and returns its JSON
+ * percentiles; `seq` numbers the requests (?n=<seq>) for the wire-level pairing.
+ */
+export async function fixedRate(url, headers, rate, seconds, { seq = false } = {}) {
   const script = fileURLToPath(new URL('./fixed-rate.mjs', import.meta.url));
-  const child = spawn(process.execPath, [script, url, JSON.stringify(headers), String(rate), String(seconds), 'seq'], {
+  const child = spawn(process.execPath, [script, url, JSON.stringify(headers), String(rate), String(seconds), ...(seq ? ['seq'] : [])], {
     stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, FIXED_RATE_SEQ: '1' },
   });
   let out = '';
   child.stdout.on('data', (b) => (out += b));

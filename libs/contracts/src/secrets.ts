@@ -67,7 +67,7 @@ export function generateClientId(): string {
  * outside the database) means a stolen database dump alone cannot even confirm a guessed secret.
  */
 export function hashClientSecret(key: string | Buffer, secret: string): string {
-  return createHmac('sha256', key).update(secret, 'utf8').digest('hex');
+  return clientSecretDigest(key, secret).toString('hex');
 }
 
 /** Constant-time comparison of a presented secret with a stored hash. */

@@ -112,13 +112,17 @@ class Connection {
       body: (chunk, last) => pool.onBody(this, chunk, last),
       done: () => pool.onDone(this),
     });
-    socket.setNoDelay(true);
     socket.on('data', (data: Buffer) => pool.onData(this, data));
     socket.on('timeout', () => pool.onTimeout(this));
     socket.on('error', () => socket.destroy());
     socket.on('end', () => socket.destroy());
     socket.on('close', () => pool.onClose(this));
   }
+}
+
+/** The JSON body of a 502/504 that the upstream caused. */
+function upstreamError(status: number, reason: string): { error: string; reason: string } {
+  return { error: status === 504 ? 'gateway_timeout' : 'bad_gateway', reason };
 }
 
 function bracketless(hostname: string): string {
@@ -210,11 +214,7 @@ export class UpstreamPool {
     const upgrade = String(req.headers.upgrade ?? '');
     const head = requestHead(req, t, method, url, false, upgrade);
     if (head === null) return t.refuse(400, { error: 'bad_request', reason: 'duplicate_host_header' });
-    const o = this.originOf(t.upstream);
-    const up = o.secure
-      ? tls.connect({ host: o.host, port: o.port, servername: o.servername, ALPNProtocols: ['http/1.1'], ca: this.options.ca })
-      : net.connect({ host: o.host, port: o.port });
-    up.setNoDelay(true);
+    const up = this.open(this.originOf(t.upstream));
     client.setNoDelay(true);
     let answered = false; // something of the upstream's answer went to the client
     let pending: Buffer | null = null;
@@ -222,7 +222,7 @@ export class UpstreamPool {
     const fail = (status: number, reason: string) => {
       if (!answered) {
         answered = true;
-        t.refuse(status, { error: status === 504 ? 'gateway_timeout' : 'bad_gateway', reason });
+        t.refuse(status, upstreamError(status, reason));
       } else client.destroy();
       up.destroy();
     };
@@ -296,17 +296,19 @@ export class UpstreamPool {
     return o;
   }
 
-  private connect(o: Origin): Connection {
+  /** A new connection to the origin (TLS verified against the system's or the configured CAs). */
+  private open(o: Origin): net.Socket {
     const socket = o.secure
       ? tls.connect({ host: o.host, port: o.port, servername: o.servername, ALPNProtocols: ['http/1.1'], ca: this.options.ca })
       : net.connect({ host: o.host, port: o.port });
-    return new Connection(this, o, socket);
+    socket.setNoDelay(true);
+    return socket;
   }
 
   private send(x: Exchange, o: Origin): void {
     let c = o.idle.pop();
     if (c) c.reused = true;
-    else c = this.connect(o);
+    else c = new Connection(this, o, this.open(o));
     c.exchange = x;
     x.conn = c;
     c.parser.start(x.method);
@@ -485,7 +487,7 @@ export class UpstreamPool {
   private respondError(x: Exchange, status: number, reason: string): void {
     x.responseDone = true;
     if (x.headSent || x.res.headersSent) return void x.res.destroy();
-    x.target.onError(x.res, status, { error: status === 504 ? 'gateway_timeout' : 'bad_gateway', reason });
+    x.target.onError(x.res, status, upstreamError(status, reason));
   }
 }
 

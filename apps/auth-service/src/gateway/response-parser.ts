@@ -63,10 +63,15 @@ export function parseUpgradeHead(head: string): { status: number; lines: string[
   const lines = head.split('\r\n');
   const status = STATUS_LINE.exec(lines[0]!);
   if (!status) throw new UpstreamProtocolError('invalid status line');
-  for (let i = 1; i < lines.length; i++) {
-    if (!HEADER_LINE.test(lines[i]!)) throw new UpstreamProtocolError(/^[ \t]/.test(lines[i]!) ? 'obsolete line folding' : 'invalid header field');
-  }
+  for (let i = 1; i < lines.length; i++) checkedHeaderLine(lines[i]!);
   return { status: Number(status[2]), lines };
+}
+
+/** A header line's name and value, or UpstreamProtocolError. */
+function checkedHeaderLine(line: string): RegExpExecArray {
+  const m = HEADER_LINE.exec(line);
+  if (!m) throw new UpstreamProtocolError(/^[ \t]/.test(line) ? 'obsolete line folding' : 'invalid header field');
+  return m;
 }
 
 export class ResponseParser {
@@ -246,7 +251,7 @@ export class ResponseParser {
     if (code === 101) throw new UpstreamProtocolError('unexpected protocol switch');
     if (code < 200) {
       // An interim response (100 Continue, 103 Early Hints): not forwarded, the final one follows.
-      for (let i = 1; i < lines.length; i++) if (!HEADER_LINE.test(lines[i]!)) throw new UpstreamProtocolError('invalid header field');
+      for (let i = 1; i < lines.length; i++) checkedHeaderLine(lines[i]!);
       return;
     }
     const headers: string[] = [];
@@ -254,8 +259,7 @@ export class ResponseParser {
     let contentLength: number | null = null;
     let transferEncoding: string | null = null;
     for (let i = 1; i < lines.length; i++) {
-      const m = HEADER_LINE.exec(lines[i]!);
-      if (!m) throw new UpstreamProtocolError(/^[ \t]/.test(lines[i]!) ? 'obsolete line folding' : 'invalid header field');
+      const m = checkedHeaderLine(lines[i]!);
       const name = m[1]!;
       const value = m[2]!;
       headers.push(name, value);

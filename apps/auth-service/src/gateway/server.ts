@@ -3,9 +3,9 @@ import http, { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'n
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ReplicaApp, Replica } from '../replica/replica.js';
-import type { AccessControl, Decision, Via } from './access.js';
+import type { AccessControl, Allowed, Decision, Via } from './access.js';
 import { jwtOf, serviceCredentials } from './credentials.js';
-import { UpstreamPool, type UpstreamPoolOptions } from './proxy.js';
+import { UpstreamPool, type ProxyTarget, type UpstreamPoolOptions } from './proxy.js';
 import type { RateLimiter } from './rate-limiter.js';
 import type { Recorder } from './recorder.js';
 
@@ -42,6 +42,12 @@ function sendRaw(socket: Duplex, status: number, body: unknown, headers: Record<
   // wait for it forever.
   socket.resume();
   if ('setTimeout' in socket) (socket as Socket).setTimeout(10_000, () => socket.destroy());
+}
+
+/** Answers through `reply`; null, for `return refused(…)` in functions that admit or refuse. */
+function refused(reply: Reply, status: number, body: unknown): null {
+  reply(status, body);
+  return null;
 }
 
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string | string[]> = {}): void {
@@ -100,10 +106,8 @@ export class Gateway {
     });
     // A malformed request (bad header bytes, header too large) gets a plain 4xx, never a 500.
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
-      if (!socket.writable) return void socket.destroy();
       const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
-      const body = JSON.stringify({ error: 'bad_request', reason: status === 431 ? 'headers_too_large' : 'malformed_request' });
-      socket.end(`HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`);
+      sendRaw(socket, status, { error: 'bad_request', reason: status === 431 ? 'headers_too_large' : 'malformed_request' });
     });
   }
 
@@ -136,22 +140,30 @@ export class Gateway {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = req.url ?? '/';
     if (url.startsWith(ACCESS_PREFIX)) return this.access(req, res, pathOf(url).slice(ACCESS_PREFIX.length));
-    if (!this.d.replica.loaded) return send(res, 503, { error: 'unavailable', reason: 'replica_loading' });
-    const host = headerValue(req.headers.host) ?? '';
-    const app = this.d.replica.findApp(host, url);
-    if (!app) return send(res, 404, { error: 'not_found', reason: 'no_application_for_host' });
+    const admitted = await this.admit(req, url, (status, body, headers) => send(res, status, body, headers));
+    if (admitted) this.upstreams.forward(req, res, { ...admitted.target, onError: (r, status, body) => send(r, status, body) });
+  }
+
+  /**
+   * A request for an application (proxied or upgraded): its app by Host and path, authenticated,
+   * and what the upstream is sent; or null, answered through `reply`.
+   */
+  private async admit(req: IncomingMessage, url: string, reply: Reply): Promise<{ app: ReplicaApp; decision: Allowed; target: Omit<ProxyTarget, 'onError'> } | null> {
+    if (!this.d.replica.loaded) return refused(reply, 503, { error: 'unavailable', reason: 'replica_loading' });
+    const app = this.d.replica.findApp(headerValue(req.headers.host) ?? '', url);
+    if (!app) return refused(reply, 404, { error: 'not_found', reason: 'no_application_for_host' });
     const ip = this.clientIp(req);
-    const decision = await this.authenticate(req, (status, body, headers) => send(res, status, body, headers), app, ip, 'service_token');
-    if (!decision) return;
-    if (!app.upstreamUrl) return send(res, 502, { error: 'bad_gateway', reason: 'application_has_no_upstream' });
-    this.upstreams.forward(req, res, {
+    const decision = await this.authenticate(req, reply, app, ip, 'service_token');
+    if (!decision) return null;
+    if (!app.upstreamUrl) return refused(reply, 502, { error: 'bad_gateway', reason: 'application_has_no_upstream' });
+    const target = {
       upstream: app.upstreamUrl,
       jwt: decision.jwt,
       singleHeader: app.readServiceTokensFromHeader,
       setCookie: decision.exchanged ? this.cookie(decision.jwt, decision.claims.exp) : null,
       clientIp: ip,
-      onError: (r, status, body) => send(r, status, body),
-    });
+    };
+    return { app, decision, target };
   }
 
   private async access(req: IncomingMessage, res: ServerResponse, route: string): Promise<void> {
@@ -239,15 +251,11 @@ export class Gateway {
     const reply: Reply = (status, body, headers) => sendRaw(socket, status, body, headers);
     const url = req.url ?? '/';
     if (url.startsWith(ACCESS_PREFIX)) return reply(400, { error: 'bad_request', reason: 'upgrade_not_supported' });
-    if (!this.d.replica.loaded) return reply(503, { error: 'unavailable', reason: 'replica_loading' });
-    const app = this.d.replica.findApp(headerValue(req.headers.host) ?? '', url);
-    if (!app) return reply(404, { error: 'not_found', reason: 'no_application_for_host' });
-    const ip = this.clientIp(req);
-    const decision = await this.authenticate(req, reply, app, ip, 'service_token');
-    if (!decision) return;
-    if (!app.upstreamUrl) return reply(502, { error: 'bad_gateway', reason: 'application_has_no_upstream' });
+    const admitted = await this.admit(req, url, reply);
+    if (!admitted) return;
+    const { app, decision, target } = admitted;
     // A tunnel lives no longer than the JWT that admitted it, and is cut as soon as that JWT would
-    // be refused (token deleted, disabled or rotated out, sessions revoked, policy changed).
+    // be refused (token deleted or disabled, sessions revoked, policy changed).
     const lifetime = Math.min(decision.claims.exp * 1000 - this.now(), 2 ** 31 - 1);
     const timer = setTimeout(() => socket.destroy(), Math.max(0, lifetime));
     timer.unref();
@@ -256,14 +264,7 @@ export class Gateway {
       clearTimeout(timer);
       this.tunnels.delete(socket);
     });
-    this.upstreams.tunnel(req, socket, head, {
-      upstream: app.upstreamUrl,
-      jwt: decision.jwt,
-      singleHeader: app.readServiceTokensFromHeader,
-      setCookie: decision.exchanged ? this.cookie(decision.jwt, decision.claims.exp) : null,
-      clientIp: ip,
-      refuse: reply,
-    });
+    this.upstreams.tunnel(req, socket, head, { ...target, refuse: reply });
   }
 
   private recheckTunnels(): void {
