@@ -24,7 +24,7 @@ const DRAIN_MS = 1500;
  * @param {{ frontPort: number, upstreamPort: number, url: string, headers?: Record<string,string>,
  *   rate: number, seconds: number, iface?: string, snaplen?: number }} opts
  */
-export async function wireLatency({ frontPort, upstreamPort, url, headers = {}, rate, seconds, iface = 'lo', snaplen }) {
+export async function wireLatency({ frontPort, upstreamPort, url, headers = {}, rate, seconds, iface = 'lo', snaplen, series = false }) {
   const expected = rate * seconds;
   if (!Number.isInteger(expected) || expected <= 0) throw new Error(`rate * seconds must be a positive integer (got ${expected})`);
   const u = new URL(url);
@@ -44,7 +44,8 @@ export async function wireLatency({ frontPort, upstreamPort, url, headers = {}, 
       await capture.stop();
     }
     const packets = parsePcap(readFileSync(file));
-    const result = computeProxyLatency(packets, frontPort, upstreamPort, expected);
+    const result = computeProxyLatency(packets, frontPort, upstreamPort, expected, { series: Boolean(series) });
+    if (series) result.seriesEpochMs = (packets.epochSecond ?? 0) * 1000; // series times are ms after this
     return { ...result, dropped: capture.dropped(), snaplen, endToEnd };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -142,6 +143,7 @@ export function parsePcap(buf) {
       packets.push(p);
     }
   }
+  packets.epochSecond = sec0; // t = 0 is the start of this second (UTC)
   return packets;
 }
 
@@ -220,7 +222,7 @@ const SEQ_PARAM = /[?&]n=(\d+)(?=[ &#])/;
  * Pairs requests and responses per TCP connection in FIFO order and joins the client side and the
  * upstream side by the n=<seq> in the request line. Times in ms.
  */
-export function computeProxyLatency(packets, frontPort, upstreamPort, expected) {
+export function computeProxyLatency(packets, frontPort, upstreamPort, expected, { series = false } = {}) {
   const sides = { front: new Map(), upstream: new Map() }; // seq -> { req, res }
   const queues = new Map(); // connection -> pending seqs (null: a request without a number)
   let truncated = 0;
@@ -259,6 +261,7 @@ export function computeProxyLatency(packets, frontPort, upstreamPort, expected) 
   const total = [];
   const reqLeg = [];
   const resLeg = [];
+  const timeline = []; // with `series`: [arrival at the proxy (ms since the first packet), ms inside]
   let misordered = 0;
   for (const [seq, f] of sides.front) {
     const up = sides.upstream.get(seq);
@@ -272,6 +275,7 @@ export function computeProxyLatency(packets, frontPort, upstreamPort, expected) 
     reqLeg.push(a / 1e6);
     resLeg.push(b / 1e6);
     total.push((a + b) / 1e6);
+    if (series) timeline.push([f.req / 1e6, (a + b) / 1e6]);
   }
   const n = total.length;
   return {
@@ -280,6 +284,7 @@ export function computeProxyLatency(packets, frontPort, upstreamPort, expected) 
     proxyMs: percentiles(total),
     legsMs: { request: percentiles(reqLeg), response: percentiles(resLeg) },
     detail: { packets: packets.length, frontSeen: sides.front.size, upstreamSeen: sides.upstream.size, misordered, truncated, orphanResponses },
+    ...(series ? { series: timeline.sort((x, y) => x[0] - y[0]) } : {}),
   };
 }
 
