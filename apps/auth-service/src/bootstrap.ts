@@ -54,8 +54,10 @@ export async function startGateway(env: AuthServiceEnv, log: Log = consoleLog(en
   const sync = new ReplicaSync(bus, replica, env.GATEHOUSE_RESYNC_INTERVAL_MS, log);
   const recorder = new Recorder({
     publishSeen: (p) => bus.publish(TokensSeen, p),
-    publishDecisions: (p) => bus.publish(AccessDecisionsRecorded, p),
+    publishDecisions: (p) => bus.publishDurable(AccessDecisionsRecorded, p, p.batchId),
   });
+  // Decisions wait in the recorder (and are retried) until this works; say so, never fail start.
+  await bus.ensureAccessLogStream().catch((e: Error) => log.warn(`Access-log stream not ready (decisions are kept and retried): ${e.message}`));
   const jwts = new JwtService(keys, env.GATEHOUSE_TEAM_URL);
   const access = new AccessControl(replica, jwts, env.GATEHOUSE_HASH_KEY, (kid) => keys.publicKey(kid) !== undefined);
   const limiter = new RateLimiter(env.GATEHOUSE_RATE_LIMIT_BURST, env.GATEHOUSE_RATE_LIMIT_PER_MINUTE);
@@ -79,6 +81,8 @@ export async function startGateway(env: AuthServiceEnv, log: Log = consoleLog(en
         nats_connected: bus.connected,
         last_sync_error: sync.lastError,
         signing_keys: keys.kids(),
+        access_log_pending: recorder.pending,
+        access_log_dropped: recorder.dropped,
       };
     },
     trustProxy: env.GATEHOUSE_TRUST_PROXY,
@@ -100,7 +104,7 @@ export async function startGateway(env: AuthServiceEnv, log: Log = consoleLog(en
       sync.stop();
       keys.stop();
       await gateway.close();
-      recorder.stop();
+      await recorder.stop();
       await bus.close();
       await pool.end();
     },

@@ -6,7 +6,7 @@ import { AccountsHandler } from './accounts/accounts.handler.js';
 import { AccountsRepository } from './accounts/accounts.repository.js';
 import { ApplicationsHandler } from './applications/applications.handler.js';
 import { applicationProviders } from './applications/applications.providers.js';
-import { AccessDecisionsHandler } from './audit/access-decisions.handler.js';
+import { AccessLogConsumer } from './audit/access-log.consumer.js';
 import { AuditHandler } from './audit/audit.handler.js';
 import { AuditRepository } from './audit/audit.repository.js';
 import { TOKEN_SERVICE_ENV, type TokenServiceEnv } from './config/env.js';
@@ -38,7 +38,7 @@ export class AppModule {
   static forRoot(env: TokenServiceEnv, options: { clock?: Clock } = {}): DynamicModule {
     return {
       module: AppModule,
-      controllers: [TokensHandler, AccountsHandler, AuditHandler, ApplicationsHandler, AccessDecisionsHandler],
+      controllers: [TokensHandler, AccountsHandler, AuditHandler, ApplicationsHandler],
       providers: [
         { provide: TOKEN_SERVICE_ENV, useValue: env },
         { provide: CLOCK, useValue: options.clock ?? systemClock },
@@ -57,6 +57,7 @@ export class AppModule {
         { provide: RPC, useFactory: (proxy: ClientProxy) => new RpcClient(proxy), inject: [NATS_CLIENT] },
         { provide: AccountsRepository, useFactory: (ds: DataSource) => new AccountsRepository(ds), inject: [DATA_SOURCE] },
         { provide: AuditRepository, useFactory: (ds: DataSource) => new AuditRepository(ds), inject: [DATA_SOURCE] },
+        { provide: AccessLogConsumer, useFactory: (audit: AuditRepository) => new AccessLogConsumer(env.NATS_URL, audit), inject: [AuditRepository] },
         { provide: TokensRepository, useFactory: (ds: DataSource) => new TokensRepository(ds), inject: [DATA_SOURCE] },
         {
           provide: TokensService,

@@ -39,12 +39,18 @@ export const ListAuditEvents = register(
 
 /**
  * Authentication decisions from the gateway, batched. The token service appends them to the audit
- * log. Never carries a secret or a JWT.
+ * log. Never carries a secret or a JWT. Carried durably by the JetStream stream below, so a batch
+ * published while the token service is down or PostgreSQL is unreachable is appended later, once.
  */
 export const AccessDecisionsRecorded = register(
   defineEvent({
     subject: 'audit.v1.accessDecisions',
     payload: z.object({
+      /**
+       * Names the batch: a redelivered or re-published batch is appended once (its rows' ids are
+       * derived from it). Without one, the token service derives it from the message itself.
+       */
+      batchId: Uuid.optional(),
       decisions: z
         .array(
           z.object({
@@ -67,3 +73,41 @@ export const AccessDecisionsRecorded = register(
     }),
   }),
 );
+
+/**
+ * The JetStream stream that keeps access decisions until the token service has appended them
+ * (both the gateway and the token service create it if it is missing, with this configuration).
+ */
+export const ACCESS_LOG_STREAM = {
+  name: 'GATEHOUSE_ACCESS_LOG',
+  subjects: [AccessDecisionsRecorded.subject],
+  /** Kept at most this long (an outage of the token service longer than this loses batches). */
+  maxAgeMs: 7 * 24 * 3_600_000,
+  /** Publishes with the same batch id inside this window are stored once. */
+  duplicateWindowMs: 10 * 60_000,
+  /** The token service's durable consumer (shared by its replicas). */
+  consumer: 'token-service-access-log',
+} as const;
+
+/** The part of a JetStream manager's stream API that `ensureAccessLogStream` uses. */
+export interface StreamsApi {
+  info(name: string): Promise<unknown>;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JetStream's StreamConfig
+  add(config: any): Promise<unknown>;
+}
+
+/** Creates the access-log stream when it is missing (the gateway and the token service both call it). */
+export async function ensureAccessLogStream(streams: StreamsApi): Promise<void> {
+  try {
+    await streams.info(ACCESS_LOG_STREAM.name);
+  } catch {
+    await streams.add({
+      name: ACCESS_LOG_STREAM.name,
+      subjects: [...ACCESS_LOG_STREAM.subjects],
+      retention: 'workqueue', // a batch leaves the stream once the token service acknowledged it
+      storage: 'file',
+      max_age: ACCESS_LOG_STREAM.maxAgeMs * 1_000_000,
+      duplicate_window: ACCESS_LOG_STREAM.duplicateWindowMs * 1_000_000,
+    });
+  }
+}

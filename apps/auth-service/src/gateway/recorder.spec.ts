@@ -12,27 +12,93 @@ const base = {
   sourceIp: '127.0.0.1',
   via: 'service_token' as const,
 };
+type Batch = Parameters<Publisher['publishDecisions']>[0];
+
+/** A publisher that stores batches, or fails while `down` is true. */
+function publisher() {
+  const p = {
+    down: false,
+    published: [] as Batch[],
+    attempts: [] as string[],
+    seen: [] as Array<Parameters<Publisher['publishSeen']>[0]>,
+    publishDecisions: async (b: Batch) => {
+      p.attempts.push(b.batchId);
+      if (p.down) throw new Error('no responders');
+      p.published.push(b);
+    },
+    publishSeen: (s: Parameters<Publisher['publishSeen']>[0]) => void p.seen.push(s),
+  };
+  return p;
+}
 
 describe('Recorder', () => {
-  it('aggregates identical decisions of a window into one entry with a count', () => {
-    const published: Array<Parameters<Publisher['publishDecisions']>[0]> = [];
-    const seen: Array<Parameters<Publisher['publishSeen']>[0]> = [];
-    const r = new Recorder({ publishDecisions: (p) => void published.push(p), publishSeen: (p) => void seen.push(p) });
+  it('aggregates identical decisions of a window into one entry with a count', async () => {
+    const pub = publisher();
+    const r = new Recorder(pub);
     for (let i = 0; i < 3; i++) r.decision(base, 1000 + i);
     r.decision({ ...base, decision: 'deny', reason: 'wrong_secret' }, 1005);
     r.tokenSeen(base.tokenId, 1000);
     r.tokenSeen(base.tokenId, 1001);
-    r.flush();
-    expect(published).toHaveLength(1);
-    expect(published[0]!.decisions.map((d) => [d.decision, d.count])).toEqual([
+    await r.flush();
+    expect(pub.published).toHaveLength(1);
+    expect(pub.published[0]!.decisions.map((d) => [d.decision, d.count])).toEqual([
       ['allow', 3],
       ['deny', 1],
     ]);
-    expect(seen[0]!.seen).toEqual([{ tokenId: base.tokenId, at: new Date(1000).toISOString() }]);
-    r.flush();
-    expect(published).toHaveLength(1);
+    expect(pub.seen[0]!.seen).toEqual([{ tokenId: base.tokenId, at: new Date(1000).toISOString() }]);
+    await r.flush();
+    expect(pub.published).toHaveLength(1);
     r.decision(base, 2000);
-    r.flush();
-    expect(published[1]!.decisions).toEqual([expect.objectContaining({ count: 1, occurredAt: new Date(2000).toISOString() })]);
+    await r.flush();
+    expect(pub.published[1]!.decisions).toEqual([expect.objectContaining({ count: 1, occurredAt: new Date(2000).toISOString() })]);
+    expect(pub.published[1]!.batchId).not.toBe(pub.published[0]!.batchId);
+  });
+
+  it('keeps batches that cannot be stored and sends them later, in order, under the same batch id', async () => {
+    const pub = publisher();
+    const r = new Recorder(pub);
+    pub.down = true;
+    r.decision(base, 1000);
+    await r.flush();
+    r.decision({ ...base, reason: 'other' }, 2000);
+    await r.flush();
+    expect(pub.published).toHaveLength(0);
+    expect(r.pending).toBe(2);
+    const firstId = pub.attempts[0]!;
+    pub.down = false;
+    await r.flush();
+    expect(pub.published.map((b) => b.decisions[0]!.occurredAt)).toEqual([new Date(1000).toISOString(), new Date(2000).toISOString()]);
+    expect(pub.published[0]!.batchId).toBe(firstId);
+    expect(r.pending).toBe(0);
+    expect(r.dropped).toBe(0);
+  });
+
+  it('drops (and counts) new decisions only beyond the limit of waiting ones', async () => {
+    const pub = publisher();
+    const r = new Recorder(pub, 1000, { maxBatch: 10, maxUnsent: 3 });
+    pub.down = true;
+    for (const reason of ['a', 'b']) r.decision({ ...base, reason }, 1000);
+    await r.flush();
+    for (const reason of ['c', 'd']) for (let i = 0; i < 5; i++) r.decision({ ...base, reason }, 2000);
+    await r.flush(); // 2 waiting + 2 new > 3: the new window's 10 uses are dropped and counted
+    expect(r.pending).toBe(2);
+    expect(r.dropped).toBe(10);
+    pub.down = false;
+    await r.stop();
+    expect(pub.published.flatMap((b) => b.decisions.map((d) => d.reason))).toEqual(['a', 'b']);
+  });
+
+  it('stop() hands over what is left, and gives up after its timeout when nothing can be stored', async () => {
+    const pub = publisher();
+    const r = new Recorder(pub);
+    r.decision(base, 1000);
+    await r.stop();
+    expect(pub.published).toHaveLength(1);
+    const never = new Recorder({ publishSeen: () => undefined, publishDecisions: () => new Promise<void>(() => undefined) });
+    never.decision(base, 1000);
+    const t0 = Date.now();
+    await never.stop(50);
+    expect(Date.now() - t0).toBeLessThan(1000);
+    expect(never.pending).toBe(1);
   });
 });

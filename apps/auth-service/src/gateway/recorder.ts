@@ -1,13 +1,22 @@
+import { randomUUID } from 'node:crypto';
 import { AccessDecisionsRecorded, TokensSeen, type PayloadOf } from '@gatehouse/contracts';
 
 type DecisionRecord = PayloadOf<typeof AccessDecisionsRecorded>['decisions'][number];
+type DecisionBatch = PayloadOf<typeof AccessDecisionsRecorded> & { batchId: string };
 
 export interface Publisher {
   publishSeen(payload: PayloadOf<typeof TokensSeen>): void;
-  publishDecisions(payload: PayloadOf<typeof AccessDecisionsRecorded>): void;
+  /** Resolves once the batch is stored durably (JetStream acknowledged it); rejects otherwise. */
+  publishDecisions(payload: DecisionBatch): Promise<void>;
 }
 
-const MAX_BATCH = 10_000;
+export interface RecorderLimits {
+  /** Distinct decisions per flush window (beyond: counted in `dropped`). */
+  maxBatch: number;
+  /** Distinct decisions kept for retry while they cannot be stored (NATS or JetStream down). */
+  maxUnsent: number;
+}
+const LIMITS: RecorderLimits = { maxBatch: 10_000, maxUnsent: 200_000 };
 
 /**
  * Batches what the data plane reports: last-seen times (one entry per token per flush) and
@@ -15,16 +24,25 @@ const MAX_BATCH = 10_000;
  * reason) inside one flush window become one entry with a `count`, so a client making 5,000
  * requests a second yields one audit row a second (count 5000), not 5,000 rows, and every use is
  * still accounted for. Never holds a secret or a JWT.
+ *
+ * Decision batches are kept until JetStream has stored them: a batch that cannot be published
+ * (NATS down, no stream) is retried, oldest first and with the same batch id, at every flush.
+ * Only beyond `maxUnsent` waiting decisions are new ones dropped, and counted in `dropped`.
+ * Last-seen times are best effort (the next use sets them again).
  */
 export class Recorder {
   private seen = new Map<string, string>();
   private decisions = new Map<string, DecisionRecord>();
+  private unsent: DecisionBatch[] = [];
+  private unsentDecisions = 0;
+  private sending: Promise<void> | null = null;
   private timer?: NodeJS.Timeout;
   dropped = 0;
 
   constructor(
     private readonly publisher: Publisher,
     private readonly flushMs = 1000,
+    private readonly limits: RecorderLimits = LIMITS,
   ) {}
 
   start(): void {
@@ -43,36 +61,65 @@ export class Recorder {
       same.count += 1;
       return;
     }
-    if (this.decisions.size >= MAX_BATCH) {
+    if (this.decisions.size >= this.limits.maxBatch) {
       this.dropped++;
       return;
     }
     this.decisions.set(key, { ...d, occurredAt: new Date(at).toISOString(), count: 1 });
   }
 
-  flush(): void {
+  /** Decisions waiting to be stored (health). */
+  get pending(): number {
+    return this.unsentDecisions;
+  }
+
+  /** Hands this window's batches over; resolves when every waiting batch is stored or one failed. */
+  flush(): Promise<void> {
     if (this.seen.size) {
       const seen = [...this.seen].map(([tokenId, at]) => ({ tokenId, at }));
       this.seen.clear();
-      this.safely(() => this.publisher.publishSeen({ seen }));
+      try {
+        this.publisher.publishSeen({ seen });
+      } catch {
+        /* NATS down: last_seen_at is set again by the next use */
+      }
     }
     if (this.decisions.size) {
       const decisions = [...this.decisions.values()];
       this.decisions.clear();
-      this.safely(() => this.publisher.publishDecisions({ decisions }));
+      if (this.unsentDecisions + decisions.length > this.limits.maxUnsent) this.dropped += decisions.reduce((n, d) => n + d.count, 0);
+      else {
+        this.unsent.push({ batchId: randomUUID(), decisions });
+        this.unsentDecisions += decisions.length;
+      }
     }
+    return (this.sending ??= this.send().finally(() => (this.sending = null)));
   }
 
-  stop(): void {
+  /** Flushes, then waits up to `timeoutMs` for the waiting batches to be stored. */
+  async stop(timeoutMs = 2000): Promise<void> {
     clearInterval(this.timer);
-    this.flush();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.flushAll(), new Promise((r) => (timer = setTimeout(r, timeoutMs)))]);
+    clearTimeout(timer);
   }
 
-  private safely(fn: () => void): void {
-    try {
-      fn();
-    } catch {
-      /* NATS down: the batch is lost (last_seen_at and the access log are best effort) */
+  private async flushAll(): Promise<void> {
+    await this.flush();
+    // A send that was already running when flush() was called did not include this window.
+    if (this.unsent.length) await this.flush();
+  }
+
+  private async send(): Promise<void> {
+    while (this.unsent.length) {
+      const batch = this.unsent[0]!;
+      try {
+        await this.publisher.publishDecisions(batch);
+      } catch {
+        return; // kept, retried at the next flush
+      }
+      this.unsent.shift();
+      this.unsentDecisions -= batch.decisions.length;
     }
   }
 }

@@ -1,5 +1,6 @@
+import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { DomainError, ErrorShape, parseOrThrow, type EventContract, type PayloadOf, type RequestOf, type ResponseOf, type RpcContract } from '@gatehouse/contracts';
+import { DomainError, ErrorShape, ensureAccessLogStream, parseOrThrow, type EventContract, type PayloadOf, type RequestOf, type ResponseOf, type RpcContract } from '@gatehouse/contracts';
 
 /**
  * The gateway's NATS side without Nest: one connection, the same wire format as
@@ -8,6 +9,7 @@ import { DomainError, ErrorShape, parseOrThrow, type EventContract, type Payload
  */
 export class NatsBus {
   connected = false;
+  private js?: JetStreamClient;
   private constructor(readonly nc: NatsConnection) {}
 
   static async connect(url: string, name: string): Promise<NatsBus> {
@@ -46,6 +48,22 @@ export class NatsBus {
   publish<E extends EventContract>(contract: E, payload: PayloadOf<E>): void {
     const data = parseOrThrow(contract.payload, payload);
     this.nc.publish(contract.subject, JSON.stringify({ pattern: contract.subject, data }));
+  }
+
+  /**
+   * Publishes an event into its JetStream stream and resolves once the stream stored it; `msgId`
+   * makes a re-publish inside the stream's duplicate window a no-op. Rejects when NATS or the
+   * stream is unavailable (the caller keeps the event and retries).
+   */
+  async publishDurable<E extends EventContract>(contract: E, payload: PayloadOf<E>, msgId: string, timeoutMs = 5000): Promise<void> {
+    const data = parseOrThrow(contract.payload, payload);
+    this.js ??= jetstream(this.nc);
+    await this.js.publish(contract.subject, JSON.stringify({ pattern: contract.subject, data }), { msgID: msgId, timeout: timeoutMs });
+  }
+
+  /** Creates the access-log stream if it is missing (the token service does the same). */
+  async ensureAccessLogStream(): Promise<void> {
+    await ensureAccessLogStream((await jetstreamManager(this.nc)).streams);
   }
 
   /** A plain subscription (no queue group: every replica sees every event). */

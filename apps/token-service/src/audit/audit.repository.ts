@@ -4,6 +4,9 @@ import { ReplicationStateEntity } from '../database/revision.entity.js';
 import { AuditEventEntity } from './audit-event.entity.js';
 import type { AuditEntry, Ledger } from './ledger.js';
 
+/** Rows per INSERT: 9 columns × 1000 rows stays well under PostgreSQL's 65,535 bind parameters. */
+const CHUNK = 1000;
+
 export interface AuditFilter {
   resourceId?: string;
   tokenId?: string;
@@ -32,8 +35,17 @@ export class AuditRepository implements Ledger {
     await managerOf(this.dataSource, tx).insert(AuditEventEntity, entry);
   }
 
-  async appendMany(entries: AuditEntry[]): Promise<void> {
-    if (entries.length) await this.dataSource.manager.insert(AuditEventEntity, entries);
+  /**
+   * Appends rows that carry their own ids; a row whose id is already there is skipped (ON CONFLICT
+   * DO NOTHING), so appending the same batch again writes nothing twice. One transaction.
+   */
+  async appendOnce(entries: Array<AuditEntry & { id: string }>): Promise<void> {
+    if (!entries.length) return;
+    await this.dataSource.transaction(async (em) => {
+      for (let i = 0; i < entries.length; i += CHUNK) {
+        await em.createQueryBuilder().insert().into(AuditEventEntity).values(entries.slice(i, i + CHUNK)).orIgnore().execute();
+      }
+    });
   }
 
   async list(accountId: string, filter: AuditFilter, page: number, perPage: number) {

@@ -1,0 +1,93 @@
+import { createHash } from 'node:crypto';
+import { Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { AckPolicy, jetstream, jetstreamManager, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { ACCESS_LOG_STREAM, AccessDecisionsRecorded, ensureAccessLogStream, parseOrThrow, type PayloadOf } from '@gatehouse/contracts';
+import type { AuditRepository } from './audit.repository.js';
+import type { AuditEntry } from './ledger.js';
+
+type Decision = PayloadOf<typeof AccessDecisionsRecorded>['decisions'][number];
+
+/** One audit line per gateway decision. Never carries a secret or a JWT (the payload has neither). */
+export function toAuditEntry(d: Decision): AuditEntry {
+  return {
+    accountId: d.accountId,
+    action: d.decision === 'allow' ? 'access.allowed' : 'access.denied',
+    actor: { type: 'service_token', id: d.clientId ?? 'unknown' },
+    resourceType: 'access_app',
+    resourceId: d.appId,
+    resourceName: d.appName,
+    occurredAt: new Date(d.occurredAt),
+    metadata: { tokenId: d.tokenId, tokenName: d.tokenName, reason: d.reason, sourceIp: d.sourceIp, via: d.via, count: d.count },
+  };
+}
+
+/**
+ * The id of the `index`-th row of a batch: the same batch appended twice (a redelivery, or a
+ * re-publish after a lost acknowledgement) writes the same ids, and the second write is ignored.
+ */
+export function auditRowId(batchKey: string, index: number): string {
+  const h = createHash('sha256').update(`${batchKey}:${index}`).digest('hex');
+  // RFC 9562 layout: version 8 (custom), variant 10.
+  const variant = ((parseInt(h[16]!, 16) & 0x3) | 0x8).toString(16);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-8${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+/**
+ * Appends the gateway's access decisions to the audit log from the JetStream stream: a durable
+ * consumer shared by the token service's replicas. A batch is acknowledged only after its rows are
+ * committed; while PostgreSQL fails it is redelivered, and rows already written are not written
+ * twice. So a decision the gateway handed to NATS is never lost to a restart or an outage here.
+ */
+export class AccessLogConsumer implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly log = new Logger('AccessLog');
+  private nc?: NatsConnection;
+  private messages?: ConsumerMessages;
+  private loop?: Promise<void>;
+
+  constructor(
+    private readonly natsUrl: string,
+    private readonly audit: AuditRepository,
+    private readonly retryDelayMs = 1000,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    this.nc = await connect({ servers: this.natsUrl.split(',').map((s) => s.trim()), name: 'token-service-access-log', maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+    const jsm = await jetstreamManager(this.nc);
+    await ensureAccessLogStream(jsm.streams);
+    await jsm.consumers.add(ACCESS_LOG_STREAM.name, { durable_name: ACCESS_LOG_STREAM.consumer, ack_policy: AckPolicy.Explicit, ack_wait: 30_000 * 1_000_000, max_deliver: -1 });
+    const consumer = await jetstream(this.nc).consumers.get(ACCESS_LOG_STREAM.name, ACCESS_LOG_STREAM.consumer);
+    const messages = await consumer.consume({ max_messages: 16 });
+    this.messages = messages;
+    this.loop = (async () => {
+      for await (const m of messages) await this.handle(m);
+    })();
+  }
+
+  async handle(m: JsMsg): Promise<void> {
+    let event: PayloadOf<typeof AccessDecisionsRecorded>;
+    try {
+      event = parseOrThrow(AccessDecisionsRecorded.payload, m.json<{ data?: unknown }>().data, AccessDecisionsRecorded.subject) as PayloadOf<typeof AccessDecisionsRecorded>;
+    } catch (error) {
+      // Redelivering it would fail the same way; it is kept in the log, not silently skipped.
+      this.log.error(`Discarded an invalid access-log batch (stream sequence ${m.seq}): ${(error as Error).message}`);
+      m.term();
+      return;
+    }
+    // A batch published without a batch id (plain NATS publish) is named by its stream position.
+    const batchKey = event.batchId ?? `${ACCESS_LOG_STREAM.name}:${m.info.streamSequence}`;
+    try {
+      await this.audit.appendOnce(event.decisions.map((d, i) => ({ ...toAuditEntry(d), id: auditRowId(batchKey, i) })));
+      m.ack();
+    } catch (error) {
+      this.log.warn(`Access-log batch (${event.decisions.length} decisions) not appended yet, retrying: ${(error as Error).message}`);
+      m.nak(this.retryDelayMs);
+    }
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.messages?.close().catch(() => undefined);
+    await this.loop?.catch(() => undefined);
+    await this.nc?.drain().catch(() => this.nc?.close());
+  }
+}
