@@ -57,7 +57,7 @@ export async function startGateway(env: AuthServiceEnv, log: Log = consoleLog(en
     publishDecisions: (p) => bus.publishDurable(AccessDecisionsRecorded, p, p.batchId),
   });
   // Decisions wait in the recorder (and are retried) until this works; say so, never fail start.
-  await bus.ensureAccessLogStream().catch((e: Error) => log.warn(`Access-log stream not ready (decisions are kept and retried): ${e.message}`));
+  await bus.ensureAccessLogStream(env.GATEHOUSE_ACCESS_LOG_REPLICAS).catch((e: Error) => log.warn(`Access-log stream not ready (decisions are kept and retried): ${e.message}`));
   const jwts = new JwtService(keys, env.GATEHOUSE_TEAM_URL);
   const access = new AccessControl(replica, jwts, env.GATEHOUSE_HASH_KEY, (kid) => keys.publicKey(kid) !== undefined);
   const limiter = new RateLimiter(env.GATEHOUSE_RATE_LIMIT_BURST, env.GATEHOUSE_RATE_LIMIT_PER_MINUTE);

@@ -57,7 +57,7 @@ export class AppModule {
         { provide: RPC, useFactory: (proxy: ClientProxy) => new RpcClient(proxy), inject: [NATS_CLIENT] },
         { provide: AccountsRepository, useFactory: (ds: DataSource) => new AccountsRepository(ds), inject: [DATA_SOURCE] },
         { provide: AuditRepository, useFactory: (ds: DataSource) => new AuditRepository(ds), inject: [DATA_SOURCE] },
-        { provide: AccessLogConsumer, useFactory: (audit: AuditRepository) => new AccessLogConsumer(env.NATS_URL, audit), inject: [AuditRepository] },
+        { provide: AccessLogConsumer, useFactory: (audit: AuditRepository) => new AccessLogConsumer(env.NATS_URL, audit, env.GATEHOUSE_ACCESS_LOG_REPLICAS), inject: [AuditRepository] },
         { provide: TokensRepository, useFactory: (ds: DataSource) => new TokensRepository(ds), inject: [DATA_SOURCE] },
         {
           provide: TokensService,

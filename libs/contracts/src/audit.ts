@@ -96,8 +96,12 @@ export interface StreamsApi {
   add(config: any): Promise<unknown>;
 }
 
-/** Creates the access-log stream when it is missing (the gateway and the token service both call it). */
-export async function ensureAccessLogStream(streams: StreamsApi): Promise<void> {
+/**
+ * Creates the access-log stream when it is missing (the gateway and the token service both call
+ * it), stored on `replicas` servers of a NATS cluster (GATEHOUSE_ACCESS_LOG_REPLICAS; 3 in the
+ * compose file's cluster). An existing stream keeps its configuration.
+ */
+export async function ensureAccessLogStream(streams: StreamsApi, replicas = 1): Promise<void> {
   try {
     await streams.info(ACCESS_LOG_STREAM.name);
   } catch {
@@ -106,6 +110,7 @@ export async function ensureAccessLogStream(streams: StreamsApi): Promise<void> 
       subjects: [...ACCESS_LOG_STREAM.subjects],
       retention: 'workqueue', // a batch leaves the stream once the token service acknowledged it
       storage: 'file',
+      num_replicas: replicas,
       max_age: ACCESS_LOG_STREAM.maxAgeMs * 1_000_000,
       duplicate_window: ACCESS_LOG_STREAM.duplicateWindowMs * 1_000_000,
     });

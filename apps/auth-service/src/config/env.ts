@@ -30,6 +30,8 @@ const Env = z
     GATEHOUSE_TEAM_URL: z.string().url('must be a URL such as https://access.example.com').optional(),
     GATEHOUSE_KEY_ROTATION_INTERVAL: Millis('GATEHOUSE_KEY_ROTATION_INTERVAL').default(30 * 24 * 3_600_000),
     GATEHOUSE_RESYNC_INTERVAL_MS: Int(10_000, 100),
+    /** On how many NATS cluster servers the access-log stream is stored when it is created (1–5). */
+    GATEHOUSE_ACCESS_LOG_REPLICAS: z.coerce.number().int().min(1).max(5).optional(),
     /** Failed attempts allowed in a burst, per client id and per source address, and their refill rate. */
     GATEHOUSE_RATE_LIMIT_BURST: Int(20),
     GATEHOUSE_RATE_LIMIT_PER_MINUTE: Int(60),

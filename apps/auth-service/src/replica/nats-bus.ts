@@ -62,8 +62,8 @@ export class NatsBus {
   }
 
   /** Creates the access-log stream if it is missing (the token service does the same). */
-  async ensureAccessLogStream(): Promise<void> {
-    await ensureAccessLogStream((await jetstreamManager(this.nc)).streams);
+  async ensureAccessLogStream(replicas?: number): Promise<void> {
+    await ensureAccessLogStream((await jetstreamManager(this.nc)).streams, replicas);
   }
 
   /** A plain subscription (no queue group: every replica sees every event). */

@@ -48,13 +48,14 @@ export class AccessLogConsumer implements OnApplicationBootstrap, OnApplicationS
   constructor(
     private readonly natsUrl: string,
     private readonly audit: AuditRepository,
+    private readonly streamReplicas = 1,
     private readonly retryDelayMs = 1000,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     this.nc = await connect({ servers: this.natsUrl.split(',').map((s) => s.trim()), name: 'token-service-access-log', maxReconnectAttempts: -1, reconnectTimeWait: 250 });
     const jsm = await jetstreamManager(this.nc);
-    await ensureAccessLogStream(jsm.streams);
+    await ensureAccessLogStream(jsm.streams, this.streamReplicas);
     await jsm.consumers.add(ACCESS_LOG_STREAM.name, { durable_name: ACCESS_LOG_STREAM.consumer, ack_policy: AckPolicy.Explicit, ack_wait: 30_000 * 1_000_000, max_deliver: -1 });
     const consumer = await jetstream(this.nc).consumers.get(ACCESS_LOG_STREAM.name, ACCESS_LOG_STREAM.consumer);
     const messages = await consumer.consume({ max_messages: 16 });
