@@ -105,6 +105,8 @@ export async function startGateway(env: AuthServiceEnv, log: Log = consoleLog(en
       keys.stop();
       await gateway.close();
       await recorder.stop();
+      // Held in memory only: say what a stop during a NATS outage could not hand over.
+      if (recorder.pending > 0) log.error(`Stopping with ${recorder.pending} access-log entries not stored (NATS or its stream unavailable)`);
       await bus.close();
       await pool.end();
     },
