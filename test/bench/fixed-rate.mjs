@@ -46,10 +46,11 @@ function connection() {
   const c = { socket, pending: null, buf: Buffer.alloc(0), open: true };
   socket.on('data', (chunk) => {
     c.buf = c.buf.length ? Buffer.concat([c.buf, chunk]) : chunk;
-    const end = responseEnd(c.buf);
-    if (end === null) return;
-    const ok = end > 0 && c.buf.length === end && c.buf.toString('latin1', 9, 12) === '200';
-    if (/\r\nconnection:[ \t]*close/i.test(c.buf.toString('latin1', 0, c.buf.indexOf('\r\n\r\n')))) c.open = false;
+    const framed = responseEnd(c.buf);
+    if (framed === null) return;
+    const { end, head } = framed;
+    const ok = end > 0 && c.buf.length === end && head.startsWith('200', 9);
+    if (/\r\nconnection:[ \t]*close/i.test(head)) c.open = false;
     c.buf = Buffer.alloc(0);
     complete(c, ok);
   });
@@ -76,8 +77,9 @@ function complete(c, ok) {
 }
 
 /**
- * Where the response in `buf` ends (its length), null while incomplete, -1 when it cannot be
- * framed (neither Content-Length nor chunked). Enough for the bench's own small responses.
+ * Where the response in `buf` ends (`end`, its length; -1 when it cannot be framed: neither
+ * Content-Length nor chunked) and its head; null while incomplete. Enough for the bench's own
+ * small responses.
  */
 function responseEnd(buf) {
   const headEnd = buf.indexOf('\r\n\r\n');
@@ -87,13 +89,13 @@ function responseEnd(buf) {
   const cl = /\r\ncontent-length:[ \t]*(\d+)/i.exec(head);
   if (cl) {
     const end = bodyStart + Number(cl[1]);
-    return buf.length >= end ? end : null;
+    return buf.length >= end ? { end, head } : null;
   }
   if (/\r\ntransfer-encoding:[^\r]*chunked/i.test(head)) {
     const last = buf.indexOf('\r\n0\r\n\r\n', bodyStart - 2);
-    return last < 0 ? null : last + 7;
+    return last < 0 ? null : { end: last + 7, head };
   }
-  return -1;
+  return { end: -1, head };
 }
 
 function send(path, t0, done) {

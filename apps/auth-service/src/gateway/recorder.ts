@@ -96,18 +96,16 @@ export class Recorder {
     return (this.sending ??= this.send().finally(() => (this.sending = null)));
   }
 
-  /** Flushes, then waits up to `timeoutMs` for the waiting batches to be stored. */
+  /**
+   * Flushes, then waits up to `timeoutMs` for the waiting batches to be stored (a send that was
+   * already under way and failed is tried once more).
+   */
   async stop(timeoutMs = 2000): Promise<void> {
     clearInterval(this.timer);
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([this.flushAll(), new Promise((r) => (timer = setTimeout(r, timeoutMs)))]);
+    const handOver = this.flush().then(() => (this.unsent.length ? this.flush() : undefined));
+    await Promise.race([handOver, new Promise((r) => (timer = setTimeout(r, timeoutMs)))]);
     clearTimeout(timer);
-  }
-
-  private async flushAll(): Promise<void> {
-    await this.flush();
-    // A send that was already running when flush() was called did not include this window.
-    if (this.unsent.length) await this.flush();
   }
 
   private async send(): Promise<void> {

@@ -46,8 +46,7 @@ export class NatsBus {
   }
 
   publish<E extends EventContract>(contract: E, payload: PayloadOf<E>): void {
-    const data = parseOrThrow(contract.payload, payload);
-    this.nc.publish(contract.subject, JSON.stringify({ pattern: contract.subject, data }));
+    this.nc.publish(contract.subject, eventPacket(contract, payload));
   }
 
   /**
@@ -56,9 +55,8 @@ export class NatsBus {
    * stream is unavailable (the caller keeps the event and retries).
    */
   async publishDurable<E extends EventContract>(contract: E, payload: PayloadOf<E>, msgId: string, timeoutMs = 5000): Promise<void> {
-    const data = parseOrThrow(contract.payload, payload);
     this.js ??= jetstream(this.nc);
-    await this.js.publish(contract.subject, JSON.stringify({ pattern: contract.subject, data }), { msgID: msgId, timeout: timeoutMs });
+    await this.js.publish(contract.subject, eventPacket(contract, payload), { msgID: msgId, timeout: timeoutMs });
   }
 
   /** Creates the access-log stream if it is missing (the token service does the same). */
@@ -84,4 +82,9 @@ export class NatsBus {
   async close(): Promise<void> {
     await this.nc.drain().catch(() => this.nc.close());
   }
+}
+
+/** An event as @nestjs/microservices sends it (`{ pattern, data }`), validated by its contract. */
+function eventPacket<E extends EventContract>(contract: E, payload: PayloadOf<E>): string {
+  return JSON.stringify({ pattern: contract.subject, data: parseOrThrow(contract.payload, payload) });
 }
