@@ -2,12 +2,11 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { INestMicroservice } from '@nestjs/common';
 import { RpcErrorFilter, natsOptions } from '@gatehouse/nest-kit';
-import { AppModule } from './app.module.js';
+import { AppModule, type TokenServiceOptions } from './app.module.js';
 import type { TokenServiceEnv } from './config/env.js';
-import type { Clock } from './events/change-publisher.js';
 
 /** Creates and starts the token service (used by main.ts and by integration tests). */
-export async function startTokenService(env: TokenServiceEnv, options: { clock?: Clock } = {}): Promise<INestMicroservice> {
+export async function startTokenService(env: TokenServiceEnv, options: TokenServiceOptions = {}): Promise<INestMicroservice> {
   const app = await NestFactory.createMicroservice(AppModule.forRoot(env, options), {
     ...natsOptions(env.NATS_URL, 'token-service', env.GATEHOUSE_NATS_QUEUE),
     logger: logLevels(env.GATEHOUSE_LOG_LEVEL),

@@ -1,5 +1,5 @@
 import type { INestMicroservice } from '@nestjs/common';
-import { ListAccounts } from '@gatehouse/contracts';
+import { ListAccounts, ReplicaChanges, type Application, type ChangesRequest, type ChangeRecord, type Policy, type VerifierToken } from '@gatehouse/contracts';
 import { connectRpc } from '@gatehouse/nest-kit';
 import { createTestDatabase, startNats, type TestDatabase, type TestNats } from '@gatehouse/testing';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
@@ -31,6 +31,7 @@ export async function startHarness(subjects: string[], clientName: string): Prom
     NATS_URL: nats.url,
     GATEHOUSE_HASH_KEY: HASH_KEY,
     GATEHOUSE_NATS_QUEUE: 'token-service',
+    GATEHOUSE_TOMBSTONE_RETENTION: 7 * 24 * 3_600_000,
     GATEHOUSE_LOG_LEVEL: 'warn',
   });
   const rpc = await connectRpc(nats.url, clientName);
@@ -59,4 +60,33 @@ export async function startHarness(subjects: string[], clientName: string): Prom
       await nats.stop();
     },
   };
+}
+
+export interface PulledState {
+  /** The head of the last page. */
+  revision: number;
+  tokens: VerifierToken[];
+  apps: Application[];
+  policies: Policy[];
+  tombstones: Array<Extract<ChangeRecord, { type: 'tombstone' }>>;
+  pages: Array<{ records: number; bytes: number }>;
+}
+
+/** Pages through replica.v2.changes from `since` to the end, as a replica would (no guards: tests only). */
+export async function pullAll(rpc: TokenServiceHarness['rpc'], request: Omit<ChangesRequest, 'after'> = { since: -1 }): Promise<PulledState> {
+  const state: PulledState = { revision: -1, tokens: [], apps: [], policies: [], tombstones: [], pages: [] };
+  let after: ChangesRequest['after'];
+  for (;;) {
+    const page = await rpc.request(ReplicaChanges, { ...request, ...(after ? { after } : {}) });
+    state.pages.push({ records: page.records.length, bytes: Buffer.byteLength(JSON.stringify(page)) });
+    for (const r of page.records) {
+      if (r.type === 'token') state.tokens.push(r.token);
+      else if (r.type === 'app') state.apps.push(r.app);
+      else if (r.type === 'policy') state.policies.push(r.policy);
+      else state.tombstones.push(r);
+    }
+    state.revision = page.head;
+    if (!page.next) return state;
+    after = page.next;
+  }
 }

@@ -9,7 +9,6 @@ import {
   RefreshServiceToken,
   RotateServiceToken,
   TokenChanged,
-  TokensSnapshot,
   UpdateServiceToken,
   TokensSeen,
   hashClientSecret,
@@ -19,7 +18,7 @@ import { expectEventually, type TestDatabase, type TestNats } from '@gatehouse/t
 import { connect } from '@nats-io/transport-node';
 import pg from 'pg';
 
-import { HASH_KEY, startHarness, type TokenServiceHarness } from './support.js';
+import { HASH_KEY, pullAll, startHarness, type TokenServiceHarness } from './support.js';
 const actor: Actor = { type: 'admin', id: 'int-test' };
 
 describe('token service over real NATS and PostgreSQL', () => {
@@ -83,7 +82,7 @@ describe('token service over real NATS and PostgreSQL', () => {
     expect(rotated.clientSecretVersion).toBe(2);
     expect(rotated.previousClientSecretExpiresAt).toBe(grace);
 
-    const snapshot = await rpc.request(TokensSnapshot, { accountId });
+    const snapshot = await pullAll(rpc, { since: -1, entities: ['token'] });
     const verifier = snapshot.tokens.find((t) => t.id === created.id)!;
     expect(verifier.secretHash).toBe(hashClientSecret(HASH_KEY, rotated.clientSecret));
     expect(verifier.previousSecretHash).toBe(hashClientSecret(HASH_KEY, created.clientSecret));

@@ -5,14 +5,14 @@ import { AccountsRepository } from '../accounts/accounts.repository.js';
 import { AuditRepository } from '../audit/audit.repository.js';
 import { TypeOrmUnitOfWork } from '../database/unit-of-work.js';
 import type { Clock } from '../events/change-publisher.js';
-import { TokensRepository } from '../tokens/tokens.repository.js';
 import { NatsAppChangePublisher } from './app-change.publisher.js';
 import { ApplicationsRepository, PoliciesRepository, readConsistent } from './applications.repository.js';
 import { ApplicationsService } from './applications.service.js';
 import { PoliciesService } from './policies.service.js';
+import { ReplicaRepository } from './replica.repository.js';
 import { ReplicaService } from './replica.service.js';
 
-/** Providers of access apps, policies and the replica snapshot; the app module passes its tokens. */
+/** Providers of access apps, policies and the replica's change feed; the app module passes its tokens. */
 export function applicationProviders(deps: { dataSource: symbol; rpc: symbol; clock: symbol }): Provider[] {
   return [
     { provide: ApplicationsRepository, useFactory: (ds: DataSource) => new ApplicationsRepository(ds), inject: [deps.dataSource] },
@@ -29,17 +29,16 @@ export function applicationProviders(deps: { dataSource: symbol; rpc: symbol; cl
         new PoliciesService(new TypeOrmUnitOfWork(ds), apps, policies, accounts, audit, new NatsAppChangePublisher(rpc), clock),
       inject: [deps.dataSource, ApplicationsRepository, PoliciesRepository, AccountsRepository, AuditRepository, deps.rpc, deps.clock],
     },
+    { provide: ReplicaRepository, useFactory: (ds: DataSource) => new ReplicaRepository(ds), inject: [deps.dataSource] },
     {
       provide: ReplicaService,
-      useFactory: (ds: DataSource, audit: AuditRepository, tokens: TokensRepository, apps: ApplicationsRepository, policies: PoliciesRepository) =>
+      useFactory: (ds: DataSource, store: ReplicaRepository) =>
         new ReplicaService({
           readConsistent: (fn) => readConsistent(ds, fn),
-          revision: (tx) => audit.currentRevision(tx),
-          tokens: (tx) => tokens.all(undefined, tx),
-          apps: (tx) => apps.all(tx),
-          policies: (tx) => policies.all(tx),
+          state: (tx) => store.state(tx),
+          after: (tx, source, after, limit, entities) => store.after(tx, source, after, limit, entities),
         }),
-      inject: [deps.dataSource, AuditRepository, TokensRepository, ApplicationsRepository, PoliciesRepository],
+      inject: [deps.dataSource, ReplicaRepository],
     },
   ];
 }

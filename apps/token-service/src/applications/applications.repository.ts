@@ -22,7 +22,6 @@ export interface AppStore {
   insert(app: ApplicationRecord, tx: Tx): Promise<void>;
   update(app: ApplicationRecord, tx: Tx): Promise<void>;
   remove(accountId: string, appId: string, tx: Tx): Promise<void>;
-  all(tx: Tx): Promise<ApplicationRecord[]>;
 }
 
 export class ApplicationsRepository implements AppStore {
@@ -70,9 +69,6 @@ export class ApplicationsRepository implements AppStore {
     await managerOf(this.dataSource, tx).delete(ApplicationEntity, { accountId, id: appId });
   }
 
-  all(tx: Tx): Promise<ApplicationRecord[]> {
-    return managerOf(this.dataSource, tx).find(ApplicationEntity, { order: { createdAt: 'ASC', id: 'ASC' } });
-  }
 }
 
 export interface PolicyStore {
@@ -86,7 +82,6 @@ export interface PolicyStore {
   usingToken(accountId: string, tokenId: string): Promise<Array<PolicyRecord & { appName: string }>>;
   existingTokenIds(accountId: string, tokenIds: string[], tx: Tx): Promise<Set<string>>;
   tokenExists(accountId: string, tokenId: string): Promise<boolean>;
-  all(tx: Tx): Promise<PolicyRecord[]>;
 }
 
 const strip = ({ app: _app, ...p }: PolicyEntity): PolicyRecord => p;
@@ -165,10 +160,6 @@ export class PoliciesRepository implements PolicyStore {
     return this.dataSource.manager.existsBy(ServiceTokenEntity, { accountId, id: tokenId });
   }
 
-  async all(tx: Tx): Promise<PolicyRecord[]> {
-    const rows = await managerOf(this.dataSource, tx).find(PolicyEntity, { order: { appId: 'ASC', precedence: 'ASC', createdAt: 'ASC', id: 'ASC' } });
-    return rows.map(strip);
-  }
 }
 
 /**

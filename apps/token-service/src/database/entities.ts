@@ -4,5 +4,6 @@ import { PolicyEntity } from '../applications/policy.entity.js';
 import { AuditEventEntity } from '../audit/audit-event.entity.js';
 import { ServiceTokenEntity } from '../tokens/token.entity.js';
 import { ReplicationStateEntity } from './revision.entity.js';
+import { TombstoneEntity } from './tombstone.entity.js';
 
-export const entities = [AccountEntity, ServiceTokenEntity, AuditEventEntity, ReplicationStateEntity, ApplicationEntity, PolicyEntity];
+export const entities = [AccountEntity, ServiceTokenEntity, AuditEventEntity, ReplicationStateEntity, ApplicationEntity, PolicyEntity, TombstoneEntity];

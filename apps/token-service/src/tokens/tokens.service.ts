@@ -13,7 +13,6 @@ import {
   type ServiceTokenWithSecret,
   type TokenChangeKind,
   type UpdateServiceToken,
-  type VerifierToken,
 } from '@gatehouse/contracts';
 import type { AccountsRepository } from '../accounts/accounts.repository.js';
 import type { Ledger } from '../audit/ledger.js';
@@ -136,15 +135,6 @@ export class TokensService {
     return toServiceToken(token);
   }
 
-  /** Everything a verifier needs, consistent with the revision returned. */
-  async snapshot(accountId: string | undefined, revisionOf: (tx: Tx) => Promise<number>): Promise<{ revision: number; tokens: VerifierToken[] }> {
-    return this.uow.run(async (tx) => {
-      const revision = await revisionOf(tx);
-      const tokens = await this.tokens.all(accountId, tx);
-      return { revision, tokens: tokens.map(toVerifierToken) };
-    });
-  }
-
   async markSeen(seen: Array<{ tokenId: string; at: string }>): Promise<number> {
     const now = this.clock.now().getTime();
     // A sighting from the future is a clock problem at the gateway; clamp it to now.
@@ -194,7 +184,7 @@ export class TokensService {
   }
 
   private async record(tx: Tx, kind: TokenChangeKind, token: TokenRecord, actor: Actor, metadata: Record<string, unknown>, occurredAt: Date) {
-    const revision = await this.ledger.bumpRevision(tx);
+    const revision = await this.ledger.bumpRevision(tx, [{ entity: 'token', id: token.id, deleted: kind === 'deleted' }]);
     await this.ledger.append(tx, {
       accountId: token.accountId,
       action: `service_token.${kind}`,
