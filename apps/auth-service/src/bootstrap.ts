@@ -72,12 +72,12 @@ export async function startGateway(env: AuthServiceEnv, log: Log = consoleLog(en
     certs: () => keys.certs(),
     health: () => {
       const now = Date.now();
-      const stale = !bus.connected || replica.lastSyncAt === null || now - replica.lastSyncAt > staleAfter;
+      const stale = !bus.connected || sync.lastSyncAt === null || now - sync.lastSyncAt > staleAfter;
       return {
         status: !replica.loaded ? 'loading' : stale ? 'stale' : 'ok',
         stale,
         revision: replica.revision,
-        last_sync_at: replica.lastSyncAt ? new Date(replica.lastSyncAt).toISOString() : null,
+        last_sync_at: sync.lastSyncAt ? new Date(sync.lastSyncAt).toISOString() : null,
         nats_connected: bus.connected,
         last_sync_error: sync.lastError,
         signing_keys: keys.kids(),

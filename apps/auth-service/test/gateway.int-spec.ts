@@ -1,7 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import http from 'node:http';
 import net, { type Socket } from 'node:net';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { connect, type Msg, type NatsConnection } from '@nats-io/transport-node';
 import { generateClientSecret, hashClientSecret, type Application, type Policy, type VerifierToken } from '@gatehouse/contracts';
 import { createTestDatabase, expectEventually, startNats, type TestDatabase, type TestNats } from '@gatehouse/testing';
 import { startGateway, type RunningGateway } from '../src/bootstrap.js';
@@ -26,7 +26,7 @@ describe('auth-service gateway (real PostgreSQL, nats-server, upstream)', () => 
   let app: Application;
   let policy: Policy;
   let state: { revision: number; tokens: VerifierToken[]; apps: Application[]; policies: Policy[] };
-  let snapshotRequests = 0;
+  let pullRequests = 0;
 
   const env = (over: Record<string, string> = {}) =>
     loadEnv({
@@ -81,13 +81,25 @@ describe('auth-service gateway (real PostgreSQL, nats-server, upstream)', () => 
     policy = policyOf(app.id, { include: [{ serviceToken: { tokenId: token.id } }] });
     state = { revision: 10, tokens: [token], apps: [app], policies: [policy] };
     nc = await connect({ servers: nats.url });
-    nc.subscribe('replica.v1.snapshot', {
+    // A stand-in token service: every record of `state` carries its revision, one page.
+    const answer = (m: Msg, response: unknown) => m.respond(JSON.stringify({ id: m.json<{ id: string }>().id, response, isDisposed: true }));
+    nc.subscribe('replica.v2.changes', {
       callback: (_e, m) => {
-        snapshotRequests++;
-        const { id } = m.json<{ id: string }>();
-        m.respond(JSON.stringify({ id, response: state, isDisposed: true }));
+        pullRequests++;
+        const { since } = m.json<{ data: { since: number } }>().data;
+        const revision = state.revision;
+        const records =
+          since >= revision
+            ? []
+            : [
+                ...state.tokens.map((token) => ({ type: 'token', revision, token })),
+                ...state.apps.map((app) => ({ type: 'app', revision, app })),
+                ...state.policies.map((policy) => ({ type: 'policy', revision, policy })),
+              ];
+        void answer(m, { head: revision, floor: 0, records, next: null });
       },
     });
+    nc.subscribe('replica.v2.head', { callback: (_e, m) => void answer(m, { head: state.revision }) });
     for (const subject of ['tokens.v1.seen', 'audit.v1.accessDecisions']) {
       nc.subscribe(subject, { callback: (_e, m) => void published.push({ subject, data: m.json<{ data: unknown }>().data }) });
     }
@@ -221,7 +233,7 @@ describe('auth-service gateway (real PostgreSQL, nats-server, upstream)', () => 
     let cut = false;
     void tunnel.closed.then(() => (cut = true));
     await expectEventually(() => expect(cut).toBe(true), { timeoutMs: 1000 });
-    // The re-enable event is "lost": only the snapshot knows it.
+    // The re-enable event is "lost": only a pull (on the head poll) brings it.
     state = { ...state, revision: 12, tokens: [{ ...token, enabled: true }] };
     await expectEventually(async () => expect((await get('/', creds())).status).toBe(200), { timeoutMs: 3000 });
     expect(gw.replica.revision).toBe(12);
@@ -283,7 +295,7 @@ describe('auth-service gateway (real PostgreSQL, nats-server, upstream)', () => 
       await nats.resume();
     }
     await expectEventually(async () => expect(await health()).toMatchObject({ stale: false, status: 'ok' }), { timeoutMs: 15_000 });
-    expect(snapshotRequests).toBeGreaterThan(1);
+    expect(pullRequests).toBeGreaterThan(1);
     // ...and is handed over once NATS is back: nothing decided during the outage is lost.
     await expectEventually(
       async () => {

@@ -81,7 +81,7 @@ export interface ChangeSource {
 /** The copy being kept current. Each record is applied only if newer than what the copy holds. */
 export interface ChangeSink {
   /** Revision the copy is complete to; -1 when empty. */
-  revision(): number;
+  watermark(): number;
   apply(records: ChangeRecord[]): void | Promise<void>;
   /** Every change up to `head` is applied. */
   caughtUp(head: number): void | Promise<void>;
@@ -145,7 +145,7 @@ export class ChangeFollower {
 
   /** A change event or status says the head may be at `revision` (undefined: unknown, e.g. reconnect). */
   hint(revision?: number): void {
-    if (revision === undefined || revision > this.sink.revision()) void this.pull();
+    if (revision === undefined || revision > this.sink.watermark()) void this.pull();
   }
 
   /** Pulls until caught up; concurrent calls share the pull (and make it look once more). */
@@ -173,7 +173,7 @@ export class ChangeFollower {
   }
 
   private async catchUp(): Promise<void> {
-    const started = this.sink.revision();
+    const started = this.sink.watermark();
     let since = started;
     let after: ChangeCursor | undefined;
     let count = 0;
@@ -221,7 +221,7 @@ export class ChangeFollower {
       else if (!this.isReady) await this.pull();
       else {
         const head = await this.source.head();
-        if (head > this.sink.revision()) await this.pull();
+        if (head > this.sink.watermark()) await this.pull();
         else this.lastSyncAt = Date.now();
         this.lastError = null;
       }

@@ -10,6 +10,7 @@ import { DomainError, ErrorShape, ensureAccessLogStream, parseOrThrow, type Even
 export class NatsBus {
   connected = false;
   private js?: JetStreamClient;
+  private reconnected: Array<() => void> = [];
   private constructor(readonly nc: NatsConnection) {}
 
   static async connect(url: string, name: string): Promise<NatsBus> {
@@ -27,10 +28,22 @@ export class NatsBus {
     void (async () => {
       for await (const s of nc.status()) {
         if (s.type === 'disconnect' || s.type === 'close') bus.connected = false;
-        else if (s.type === 'reconnect') bus.connected = true;
+        else if (s.type === 'reconnect') {
+          bus.connected = true;
+          for (const cb of bus.reconnected) cb();
+        }
       }
     })();
     return bus;
+  }
+
+  onReconnect(cb: () => void): void {
+    this.reconnected.push(cb);
+  }
+
+  /** The server's max_payload (what one message may carry). */
+  maxPayload(): number {
+    return this.nc.info?.max_payload ?? 1_048_576;
   }
 
   async request<C extends RpcContract>(contract: C, payload: RequestOf<C>, timeoutMs = 5000): Promise<ResponseOf<C>> {

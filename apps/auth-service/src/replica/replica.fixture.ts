@@ -59,3 +59,17 @@ export function policyOf(appId: string, over: Partial<Policy> = {}): Policy {
   };
 }
 
+
+/** Loads a replica as a first pull would: every record at `revision`, then caught up. */
+export function loadInto(
+  replica: import('./replica.js').Replica,
+  s: { revision: number; tokens: VerifierToken[]; apps: Application[]; policies: Policy[] },
+): void {
+  const revision = s.revision;
+  replica.apply([
+    ...s.tokens.map((token) => ({ type: 'token' as const, revision, token })),
+    ...s.apps.map((app) => ({ type: 'app' as const, revision, app })),
+    ...s.policies.map((policy) => ({ type: 'policy' as const, revision, policy })),
+  ]);
+  replica.caughtUp(revision);
+}
