@@ -6,7 +6,7 @@ import { AuditRepository } from '../audit/audit.repository.js';
 import { TypeOrmUnitOfWork } from '../database/unit-of-work.js';
 import type { Clock } from '../events/change-publisher.js';
 import { NatsAppChangePublisher } from './app-change.publisher.js';
-import { ApplicationsRepository, PoliciesRepository, readConsistent } from './applications.repository.js';
+import { ApplicationsRepository, PoliciesRepository } from './applications.repository.js';
 import { ApplicationsService } from './applications.service.js';
 import { PoliciesService } from './policies.service.js';
 import { ReplicaRepository } from './replica.repository.js';
@@ -32,13 +32,8 @@ export function applicationProviders(deps: { dataSource: symbol; rpc: symbol; cl
     { provide: ReplicaRepository, useFactory: (ds: DataSource) => new ReplicaRepository(ds), inject: [deps.dataSource] },
     {
       provide: ReplicaService,
-      useFactory: (ds: DataSource, store: ReplicaRepository) =>
-        new ReplicaService({
-          readConsistent: (fn) => readConsistent(ds, fn),
-          state: (tx) => store.state(tx),
-          after: (tx, source, after, limit, entities) => store.after(tx, source, after, limit, entities),
-        }),
-      inject: [deps.dataSource, ReplicaRepository],
+      useFactory: (store: ReplicaRepository) => new ReplicaService(store),
+      inject: [ReplicaRepository],
     },
   ];
 }

@@ -161,14 +161,3 @@ export class PoliciesRepository implements PolicyStore {
   }
 
 }
-
-/**
- * Runs `fn` in one REPEATABLE READ, read-only transaction: every query in it sees the same
- * committed state, so a snapshot and its revision agree.
- */
-export function readConsistent<T>(dataSource: DataSource, fn: (tx: Tx) => Promise<T>): Promise<T> {
-  return dataSource.transaction('REPEATABLE READ', async (manager) => {
-    await manager.query('SET TRANSACTION READ ONLY');
-    return fn(manager as unknown as Tx);
-  });
-}

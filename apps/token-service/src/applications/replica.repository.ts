@@ -1,13 +1,5 @@
-import { ChangeSources, type ChangeCursor, type ChangeRecord, type ReplicatedEntity } from '@gatehouse/contracts';
-import type { DataSource, ObjectLiteral, SelectQueryBuilder } from 'typeorm';
-import { ReplicationStateEntity } from '../database/revision.entity.js';
-import { TombstoneEntity } from '../database/tombstone.entity.js';
-import { managerOf, type Tx } from '../database/unit-of-work.js';
-import { ServiceTokenEntity } from '../tokens/token.entity.js';
-import { toVerifierToken } from '../tokens/token.record.js';
-import { ApplicationEntity } from './application.entity.js';
-import { toApplication, toPolicy } from './application.record.js';
-import { PolicyEntity } from './policy.entity.js';
+import type { ChangeCursor, ChangeRecord, ReplicatedEntity } from '@gatehouse/contracts';
+import type { DataSource } from 'typeorm';
 
 /** One record with its position in the change order. */
 export interface Positioned {
@@ -15,59 +7,91 @@ export interface Positioned {
   record: ChangeRecord;
 }
 
-export interface ChangeStore {
-  state(tx: Tx): Promise<{ head: number; floor: number }>;
-  /** Up to `limit` records of one source after `after`, in (revision, id) order. */
-  after(tx: Tx, source: number, after: ChangeCursor, limit: number, entities: ReplicatedEntity[]): Promise<Positioned[]>;
+export interface PageRows {
+  head: number;
+  floor: number;
+  /** Up to `limit` records of each source after the cursor, each source in (revision, id) order. */
+  sources: Positioned[][];
 }
 
-/** Reads the replicated tables in revision order (each has a (revision, id) index). */
+export interface ChangeStore {
+  head(): Promise<number>;
+  read(after: ChangeCursor, limit: number, entities: ReplicatedEntity[]): Promise<PageRows>;
+}
+
+/** An ISO-8601 string exactly as Date#toISOString writes it (the contracts' IsoDate). */
+const iso = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
+/** Each source's record, built as JSON by PostgreSQL in the contract's shape (no per-row work in Node). */
+const SOURCES = [
+  {
+    entity: 'token',
+    table: 'service_tokens',
+    record: `json_build_object('type', 'token', 'revision', e.revision, 'token', json_build_object(
+      'id', e.id, 'accountId', e.account_id, 'name', e.name, 'clientId', e.client_id, 'duration', e.duration,
+      'enabled', e.enabled, 'expiresAt', ${iso('e.expires_at')}, 'secretHash', e.secret_hash,
+      'clientSecretVersion', e.client_secret_version, 'previousSecretHash', e.previous_secret_hash,
+      'previousClientSecretExpiresAt', ${iso('e.previous_secret_expires_at')},
+      'createdAt', ${iso('e.created_at')}, 'updatedAt', ${iso('e.updated_at')}))`,
+  },
+  {
+    entity: 'app',
+    table: 'access_apps',
+    record: `json_build_object('type', 'app', 'revision', e.revision, 'app', json_build_object(
+      'id', e.id, 'accountId', e.account_id, 'name', e.name, 'domain', e.domain, 'type', e.type,
+      'sessionDuration', e.session_duration, 'aud', e.aud, 'upstream', e.upstream,
+      'readServiceTokensFromHeader', e.read_service_tokens_from_header, 'sessionsRevokedAt', ${iso('e.sessions_revoked_at')},
+      'createdAt', ${iso('e.created_at')}, 'updatedAt', ${iso('e.updated_at')}))`,
+  },
+  {
+    entity: 'policy',
+    table: 'access_policies',
+    record: `json_build_object('type', 'policy', 'revision', e.revision, 'policy', json_build_object(
+      'id', e.id, 'accountId', e.account_id, 'appId', e.app_id, 'name', e.name, 'decision', e.decision,
+      'precedence', e.precedence, 'include', e.include_rules, 'require', e.require_rules, 'exclude', e.exclude_rules,
+      'createdAt', ${iso('e.created_at')}, 'updatedAt', ${iso('e.updated_at')}))`,
+  },
+  {
+    entity: null,
+    table: 'replica_tombstones',
+    record: `json_build_object('type', 'tombstone', 'revision', e.revision, 'entity', e.entity, 'id', e.id)`,
+  },
+] as const;
+
+/**
+ * Reads one page of the replicated tables in revision order, in ONE statement: its snapshot is
+ * consistent with the head it returns without a transaction, and each source is an index range
+ * scan on (revision, id).
+ */
 export class ReplicaRepository implements ChangeStore {
   constructor(private readonly dataSource: DataSource) {}
 
-  async state(tx: Tx): Promise<{ head: number; floor: number }> {
-    const row = await managerOf(this.dataSource, tx).findOneByOrFail(ReplicationStateEntity, { id: 1 });
-    return { head: Number(row.revision), floor: Number(row.floor) };
+  async head(): Promise<number> {
+    const rows: Array<{ revision: string }> = await this.dataSource.query(`SELECT revision FROM replication_state WHERE id = 1`);
+    return Number(rows[0]!.revision);
   }
 
-  async after(tx: Tx, source: number, [revision, k, id]: ChangeCursor, limit: number, entities: ReplicatedEntity[]): Promise<Positioned[]> {
-    const m = managerOf(this.dataSource, tx);
+  async read([revision, k, id]: ChangeCursor, limit: number, entities: ReplicatedEntity[]): Promise<PageRows> {
     // Position order is (revision, source, id): sources before the cursor's need a higher revision,
     // the cursor's own continues after its id, later sources may share the cursor's revision.
-    const where = <T extends ObjectLiteral>(qb: SelectQueryBuilder<T>) => {
-      if (source < k) qb.where('e.revision > :revision', { revision });
-      else if (source === k) qb.where('(e.revision, e.id) > (:revision, :id)', { revision, id });
-      else qb.where('e.revision >= :revision', { revision });
-      return qb.orderBy('e.revision', 'ASC').addOrderBy('e.id', 'ASC').limit(limit);
-    };
-    const at = (rev: string, rowId: string): ChangeCursor => [Number(rev), source, rowId];
-    switch (ChangeSources[source]) {
-      case 'token':
-        if (!entities.includes('token')) return [];
-        return (await where(m.createQueryBuilder(ServiceTokenEntity, 'e')).getMany()).map((e) => ({
-          at: at(e.revision, e.id),
-          record: { type: 'token', revision: Number(e.revision), token: toVerifierToken(e) },
-        }));
-      case 'app':
-        if (!entities.includes('app')) return [];
-        return (await where(m.createQueryBuilder(ApplicationEntity, 'e')).getMany()).map((e) => ({
-          at: at(e.revision, e.id),
-          record: { type: 'app', revision: Number(e.revision), app: toApplication(e) },
-        }));
-      case 'policy':
-        if (!entities.includes('policy')) return [];
-        return (await where(m.createQueryBuilder(PolicyEntity, 'e')).getMany()).map((e) => ({
-          at: at(e.revision, e.id),
-          record: { type: 'policy', revision: Number(e.revision), policy: toPolicy(e) },
-        }));
-      default: {
-        const qb = where(m.createQueryBuilder(TombstoneEntity, 'e')).andWhere('e.entity IN (:...entities)', { entities });
-        return (await qb.getMany()).map((e) => ({
-          at: at(e.revision, e.id),
-          record: { type: 'tombstone', revision: Number(e.revision), entity: e.entity as ReplicatedEntity, id: e.id },
-        }));
-      }
+    const parts = SOURCES.flatMap((s, source) => {
+      if (s.entity && !entities.includes(s.entity)) return [];
+      const after = source < k ? 'e.revision > $1' : source === k ? '(e.revision, e.id) > ($1, $2::uuid)' : 'e.revision >= $1';
+      const only = s.entity ? '' : ' AND e.entity = ANY($4::text[])';
+      return [`(SELECT ${source} AS source, e.revision, e.id, ${s.record} AS record FROM "${s.table}" e WHERE ${after}${only} ORDER BY e.revision, e.id LIMIT $3)`];
+    });
+    const rows: Array<{ head: string; floor: string; source: number | null; revision: string | null; id: string | null; record: ChangeRecord | null }> = await this.dataSource.query(
+      `SELECT st.revision AS head, st.floor, x.source, x.revision, x.id, x.record
+         FROM replication_state st LEFT JOIN (${parts.join(' UNION ALL ')}) x ON true
+        WHERE st.id = 1`,
+      [revision, id, limit, entities],
+    );
+    const sources: Positioned[][] = SOURCES.map(() => []);
+    for (const r of rows) {
+      if (r.source === null || !r.record) continue;
+      sources[r.source]!.push({ at: [Number(r.revision), r.source, r.id!], record: r.record });
     }
+    return { head: Number(rows[0]?.head ?? 0), floor: Number(rows[0]?.floor ?? 0), sources };
   }
 
   /** Drops tombstones older than `before` and raises the floor to the highest dropped revision. */

@@ -6,13 +6,7 @@ import {
   type ChangesPage,
   type ChangesRequest,
 } from '@gatehouse/contracts';
-import type { Tx } from '../database/unit-of-work.js';
 import type { ChangeStore, Positioned } from './replica.repository.js';
-
-export interface ReplicaSources extends ChangeStore {
-  /** Runs `fn` in one REPEATABLE READ transaction (see readConsistent). */
-  readConsistent<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
-}
 
 const LAST_ID = 'ffffffff-ffff-ffff-ffff-ffffffffffff';
 /** Smallest JSON a token record takes (bounds how many rows a page reads per source). */
@@ -20,32 +14,29 @@ const MIN_RECORD_BYTES = 300;
 const DEFAULT_RECORDS = 1_000;
 
 /**
- * Pages of "what changed after a position", read in one snapshot with its head revision. Pages are
+ * Pages of "what changed after a position", read in one statement (one snapshot) with its head revision. Pages are
  * bounded by records and by bytes of JSON; the last record's position is the next page's start.
  */
 export class ReplicaService {
-  constructor(private readonly sources: ReplicaSources) {}
+  constructor(private readonly store: ChangeStore) {}
 
-  head(): Promise<{ head: number }> {
-    const s = this.sources;
-    return s.readConsistent(async (tx) => ({ head: (await s.state(tx)).head }));
+  async head(): Promise<{ head: number }> {
+    return { head: await this.store.head() };
   }
 
-  changes(req: ChangesRequest): Promise<ChangesPage> {
-    const s = this.sources;
+  async changes(req: ChangesRequest): Promise<ChangesPage> {
     const entities = req.entities ?? [...ReplicatedEntities];
     const maxBytes = Math.min(req.maxBytes ?? MAX_PAGE_BYTES, MAX_PAGE_BYTES);
     const maxRecords = Math.min(req.maxRecords ?? DEFAULT_RECORDS, MAX_PAGE_RECORDS);
     const limit = Math.min(maxRecords, Math.ceil(maxBytes / MIN_RECORD_BYTES) + 1);
     const after: ChangeCursor = req.after ?? [req.since, 3, LAST_ID];
-    return s.readConsistent(async (tx) => {
-      const { head, floor } = await s.state(tx);
+    {
+      const { head, floor, sources } = await this.store.read(after, limit, entities);
       const candidates: Positioned[] = [];
       // A source that filled its limit may have more rows right after its last one: nothing past
       // that position may be sent yet, or the next page (starting after our last) would skip them.
       let bound: ChangeCursor | null = null;
-      for (let source = 0; source < 4; source++) {
-        const rows = await s.after(tx, source, after, limit, entities);
+      for (const rows of sources) {
         const lastRow = rows.at(-1);
         if (rows.length === limit && lastRow && (!bound || compare(lastRow.at, bound) < 0)) bound = lastRow.at;
         candidates.push(...rows);
@@ -67,7 +58,7 @@ export class ReplicaService {
       }
       if (bound && !more) more = true;
       return { head, floor, records, next: more ? last : null };
-    });
+    }
   }
 }
 
