@@ -54,7 +54,7 @@ export class RpcClient {
     const shape = ErrorShape.safeParse(error);
     if (shape.success) return DomainError.fromShape(shape.data);
     const text = error instanceof Error ? error.message : String(error);
-    if (/no responders|no subscribers|Empty response|503|CONNECTION_REFUSED|closed|disconnect/i.test(text)) {
+    if (/no responders|no subscribers|Empty response|503|CONNECTION_REFUSED|closed|disconnect|Connection lost/i.test(text)) {
       return new DomainError('UNAVAILABLE', `No service answers on ${subject}`);
     }
     this.logger.error(`Unexpected error from ${subject}: ${text}`);

@@ -1,16 +1,5 @@
-import {
-  ApplicationChangedEvent,
-  ChangeFollower,
-  PolicyChangedEvent,
-  ReplicaChanges,
-  ReplicaHead,
-  TokenCreated,
-  TokenDeleted,
-  TokenRefreshed,
-  TokenRotated,
-  TokenUpdated,
-} from '@gatehouse/contracts';
-import type { NatsBus } from './nats-bus.js';
+import { ChangeFollower, ReplicaChanges, ReplicaHead } from '@gatehouse/contracts';
+import type { RpcClient } from '@gatehouse/nest-kit';
 import type { Replica, ReplicaEvent } from './replica.js';
 
 export interface Log {
@@ -28,18 +17,16 @@ export class ReplicaSync {
   readonly follower: ChangeFollower;
 
   constructor(
-    private readonly bus: NatsBus,
+    rpc: Pick<RpcClient, 'request'>,
     private readonly replica: Replica,
     pollMs: number,
-    private readonly log: Log,
+    maxPayload: () => number,
+    log: Log,
   ) {
     this.follower = new ChangeFollower(
-      {
-        changes: (request) => bus.request(ReplicaChanges, request),
-        head: async () => (await bus.request(ReplicaHead, {}, Math.min(5000, pollMs))).head,
-      },
+      { changes: (request) => rpc.request(ReplicaChanges, request), head: async () => (await rpc.request(ReplicaHead, {})).head },
       replica,
-      { maxPayload: () => bus.maxPayload(), pollMs, log },
+      { maxPayload, pollMs, log },
     );
   }
 
@@ -51,21 +38,19 @@ export class ReplicaSync {
     return this.follower.lastSyncAt;
   }
 
-  /** Subscribes, then pulls until caught up (retrying). Resolves once the replica is loaded. */
-  async start(): Promise<void> {
-    const invalid = (e: Error) => this.log.warn(`Ignored an invalid event: ${e.message}`);
-    const onEvent = (e: ReplicaEvent) => {
-      if (this.replica.applyEvent(e) === 'gap') this.follower.hint(e.payload.revision);
-    };
-    for (const c of [TokenCreated, TokenUpdated, TokenRefreshed, TokenRotated, TokenDeleted]) {
-      this.bus.subscribe(c, (payload) => onEvent({ type: 'token', payload }), invalid);
-    }
-    this.bus.subscribe(ApplicationChangedEvent, (payload) => onEvent({ type: 'app', payload }), invalid);
-    this.bus.subscribe(PolicyChangedEvent, (payload) => onEvent({ type: 'policy', payload }), invalid);
-    // Whatever was published while we were cut off is lost on core NATS: pull on reconnect.
-    this.bus.onReconnect(() => this.follower.hint());
-    await this.bus.nc.flush();
-    await this.follower.start();
+  /** A change event (from the event handlers). */
+  onEvent(e: ReplicaEvent): void {
+    if (this.replica.applyEvent(e) === 'gap') this.follower.hint(e.payload.revision);
+  }
+
+  /** Whatever was published while we were cut off is lost on core NATS: pull now. */
+  onReconnect(): void {
+    this.follower.hint();
+  }
+
+  /** Pulls until caught up (retrying). Resolves once the replica is loaded. */
+  start(): Promise<void> {
+    return this.follower.start();
   }
 
   stop(): void {

@@ -1,0 +1,89 @@
+import type { BeforeApplicationShutdown, OnApplicationBootstrap } from '@nestjs/common';
+import type { AuthServiceEnv } from '../config/env.js';
+import type { KeyRing } from '../keys/key-ring.js';
+import type { Replica } from '../replica/replica.js';
+import type { Log, ReplicaSync } from '../replica/replica-sync.js';
+import { AccessControl } from './access.js';
+import { JwtService } from './jwt.js';
+import { RateLimiter } from './rate-limiter.js';
+import type { Recorder } from './recorder.js';
+import { Gateway } from './server.js';
+
+/** What the host needs to know of the NATS connection (state for health, the access-log stream). */
+export interface NatsLink {
+  readonly connected: boolean;
+  ensureAccessLogStream(replicas?: number): Promise<void>;
+}
+
+/**
+ * The raw node:http data plane as a provider: built once from its decision objects (the request
+ * path never touches DI or RxJS), listening in onApplicationBootstrap and stopped, in order, in
+ * beforeApplicationShutdown: stop following, stop accepting and drain, flush the access log (NATS
+ * is closed after, in the module's onApplicationShutdown).
+ */
+export class GatewayHost implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  readonly gateway: Gateway;
+  port = 0;
+
+  constructor(
+    private readonly env: AuthServiceEnv,
+    private readonly log: Log,
+    private readonly keys: KeyRing,
+    private readonly replica: Replica,
+    private readonly sync: ReplicaSync,
+    private readonly recorder: Recorder,
+    private readonly nats: NatsLink,
+  ) {
+    const jwts = new JwtService(keys, env.GATEHOUSE_TEAM_URL);
+    const staleAfter = 3 * env.GATEHOUSE_RESYNC_INTERVAL_MS;
+    this.gateway = new Gateway({
+      replica,
+      access: new AccessControl(replica, jwts, env.GATEHOUSE_HASH_KEY, (kid) => keys.publicKey(kid) !== undefined),
+      limiter: new RateLimiter(env.GATEHOUSE_RATE_LIMIT_BURST, env.GATEHOUSE_RATE_LIMIT_PER_MINUTE),
+      ipLimiter: new RateLimiter(env.GATEHOUSE_RATE_LIMIT_IP_BURST, env.GATEHOUSE_RATE_LIMIT_IP_PER_MINUTE),
+      recorder,
+      certs: () => keys.certs(),
+      health: () => {
+        const now = Date.now();
+        const stale = !nats.connected || sync.lastSyncAt === null || now - sync.lastSyncAt > staleAfter;
+        return {
+          status: !replica.loaded ? 'loading' : stale ? 'stale' : 'ok',
+          stale,
+          revision: replica.revision,
+          last_sync_at: sync.lastSyncAt ? new Date(sync.lastSyncAt).toISOString() : null,
+          nats_connected: nats.connected,
+          last_sync_error: sync.lastError,
+          signing_keys: keys.kids(),
+          access_log_pending: recorder.pending,
+          access_log_dropped: recorder.dropped,
+        };
+      },
+      trustProxy: env.GATEHOUSE_TRUST_PROXY,
+      cookieSecure: env.cookieSecure,
+      onError: (e) => log.error(`Unhandled error: ${e.stack ?? e.message}`),
+    });
+  }
+
+  /** Answers 503 replica_loading until the follower caught up (started by the bootstrap). */
+  async onApplicationBootstrap(): Promise<void> {
+    // Decisions wait in the recorder (and are retried) until this works; say so, never fail start.
+    await this.nats
+      .ensureAccessLogStream(this.env.GATEHOUSE_ACCESS_LOG_REPLICAS)
+      .catch((e: Error) => this.log.warn(`Access-log stream not ready (decisions are kept and retried): ${e.message}`));
+    this.port = await this.gateway.listen(this.env.GATEHOUSE_GATEWAY_PORT, this.env.GATEHOUSE_GATEWAY_HOST);
+    this.recorder.start();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    this.sync.stop();
+    this.keys.stop();
+    await this.gateway.close();
+    await this.recorder.stop();
+    // Held in memory only: say what a stop during a NATS outage could not hand over.
+    if (this.recorder.pending > 0) this.log.error(`Stopping with ${this.recorder.pending} access-log entries not stored (NATS or its stream unavailable)`);
+  }
+
+  connections(): Promise<number> {
+    return new Promise((resolve, reject) => this.gateway.server.getConnections((e, n) => (e ? reject(e) : resolve(n))));
+  }
+}
