@@ -154,6 +154,9 @@ try {
       idle_nats_bytes_per_minute: idleBytesPerMinute,
     }),
   );
+  // Whatever the gateway warned about (failed pulls would explain a lag outlier).
+  const warnings = gateway.output.join('').split('\n').filter((l) => /WARN|ERROR/.test(l));
+  if (warnings.length) console.error(warnings.slice(0, 20).join('\n'));
   await rpc.close();
 } finally {
   for (const child of children) child.kill('SIGTERM');

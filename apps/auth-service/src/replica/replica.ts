@@ -1,6 +1,18 @@
 import { parseDuration, type AppChanged, type Application, type ChangeRecord, type ChangeSink, type Policy, type PolicyChanged, type TokenChanged, type VerifierToken } from '@gatehouse/contracts';
 
-export interface ReplicaToken extends VerifierToken {
+/**
+ * What the gateway keeps of a token: only what a decision reads (a million of them must fit in a
+ * few hundred MB: no display-only fields, dates as numbers, the account id shared).
+ */
+export interface ReplicaToken {
+  id: string;
+  accountId: string;
+  name: string;
+  clientId: string;
+  enabled: boolean;
+  secretHash: string;
+  clientSecretVersion: number;
+  previousSecretHash: string | null;
   /** Revision of the change that last set it. */
   revision: number;
   expiresAtMs: number | null;
@@ -27,9 +39,24 @@ export type ReplicaPolicy = Versioned<Policy>;
 
 const DEFAULT_SESSION_MS = 24 * 3_600_000;
 
+/** Account ids repeat across a fleet: one string per account, not one per token. */
+const accountIds = new Map<string, string>();
+function shared(accountId: string): string {
+  let s = accountIds.get(accountId);
+  if (s === undefined) accountIds.set(accountId, (s = accountId));
+  return s;
+}
+
 function toToken(t: VerifierToken, revision: number): ReplicaToken {
   return {
-    ...t,
+    id: t.id,
+    accountId: shared(t.accountId),
+    name: t.name,
+    clientId: t.clientId,
+    enabled: t.enabled,
+    secretHash: t.secretHash,
+    clientSecretVersion: t.clientSecretVersion,
+    previousSecretHash: t.previousSecretHash,
     revision,
     expiresAtMs: t.expiresAt ? Date.parse(t.expiresAt) : null,
     previousExpiresAtMs: t.previousClientSecretExpiresAt ? Date.parse(t.previousClientSecretExpiresAt) : null,
