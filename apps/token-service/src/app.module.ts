@@ -90,7 +90,7 @@ export class AppModule {
             new TokensService(new TypeOrmUnitOfWork(ds), tokens, accounts, audit, options.publisher ?? new NatsChangePublisher(rpc), clock, env.GATEHOUSE_HASH_KEY),
           inject: [DATA_SOURCE, TokensRepository, AccountsRepository, AuditRepository, RPC, CLOCK],
         },
-        ...applicationProviders({ dataSource: DATA_SOURCE, rpc: RPC, clock: CLOCK }),
+        ...applicationProviders({ dataSource: DATA_SOURCE, rpc: RPC, clock: CLOCK, nats: NATS_CLIENT }),
         Lifecycle,
       ],
     };

@@ -18,7 +18,7 @@ const actor: Actor = { type: 'admin', id: 'replica-test' };
 describe('replica.v2 change feed', () => {
   let h: TokenServiceHarness;
   beforeAll(async () => {
-    h = await startHarness([], 'replica-test');
+    h = await startHarness([], 'replica-test', { maxPayload: 65_536 });
     // 400 tokens through the schema (what a seed does), at revision 0.
     const client = new pg.Client({ connectionString: h.db.url });
     await client.connect();
@@ -44,6 +44,10 @@ describe('replica.v2 change feed', () => {
     expect(all.pages.length).toBeGreaterThan(2);
     for (const p of all.pages) expect(p.bytes).toBeLessThanOrEqual(maxBytes + 200);
     await expect(h.rpc.request(ReplicaHead, {})).resolves.toEqual({ head: all.revision });
+    // A client that asks for more than the server's max_payload still gets pages that fit it.
+    const greedy = await pullAll(h.rpc, { since: -1, maxBytes: 200_000 });
+    expect(greedy.tokens).toHaveLength(400);
+    for (const p of greedy.pages) expect(p.bytes).toBeLessThanOrEqual(maxBytes + 200);
 
     // Nothing new: one empty page.
     await expect(h.rpc.request(ReplicaChanges, { since: all.revision })).resolves.toMatchObject({ head: all.revision, records: [], next: null });

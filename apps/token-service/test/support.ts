@@ -23,8 +23,8 @@ export interface TokenServiceHarness {
  * The token service in-process on its own migrated database (real PostgreSQL) and its own real
  * nats-server, an RPC client, and a listener recording the events on `subjects`.
  */
-export async function startHarness(subjects: string[], clientName: string): Promise<TokenServiceHarness> {
-  const nats = await startNats();
+export async function startHarness(subjects: string[], clientName: string, natsOptions: { maxPayload?: number } = {}): Promise<TokenServiceHarness> {
+  const nats = await startNats(natsOptions);
   const db = await createTestDatabase(async (url) => void (await migrate(url)));
   const app = await startTokenService({
     DATABASE_URL: db.url,

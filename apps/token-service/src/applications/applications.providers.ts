@@ -1,4 +1,6 @@
 import type { Provider } from '@nestjs/common';
+import type { ClientNats } from '@nestjs/microservices';
+import type { NatsConnection } from '@nats-io/transport-node';
 import type { RpcClient } from '@gatehouse/nest-kit';
 import type { DataSource } from 'typeorm';
 import { AccountsRepository } from '../accounts/accounts.repository.js';
@@ -13,7 +15,7 @@ import { ReplicaRepository } from './replica.repository.js';
 import { ReplicaService } from './replica.service.js';
 
 /** Providers of access apps, policies and the replica's change feed; the app module passes its tokens. */
-export function applicationProviders(deps: { dataSource: symbol; rpc: symbol; clock: symbol }): Provider[] {
+export function applicationProviders(deps: { dataSource: symbol; rpc: symbol; clock: symbol; nats: symbol }): Provider[] {
   return [
     { provide: ApplicationsRepository, useFactory: (ds: DataSource) => new ApplicationsRepository(ds), inject: [deps.dataSource] },
     { provide: PoliciesRepository, useFactory: (ds: DataSource) => new PoliciesRepository(ds), inject: [deps.dataSource] },
@@ -32,8 +34,9 @@ export function applicationProviders(deps: { dataSource: symbol; rpc: symbol; cl
     { provide: ReplicaRepository, useFactory: (ds: DataSource) => new ReplicaRepository(ds), inject: [deps.dataSource] },
     {
       provide: ReplicaService,
-      useFactory: (store: ReplicaRepository) => new ReplicaService(store),
-      inject: [ReplicaRepository],
+      // Replies leave through the same nats-server: its max_payload bounds a page too.
+      useFactory: (store: ReplicaRepository, nats: ClientNats) => new ReplicaService(store, () => nats.unwrap<NatsConnection>().info?.max_payload ?? 1_048_576),
+      inject: [ReplicaRepository, deps.nats],
     },
   ];
 }

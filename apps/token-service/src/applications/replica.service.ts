@@ -1,6 +1,7 @@
 import {
   MAX_PAGE_BYTES,
   MAX_PAGE_RECORDS,
+  PAGE_ENVELOPE_BYTES,
   ReplicatedEntities,
   type ChangeCursor,
   type ChangesPage,
@@ -18,7 +19,11 @@ const DEFAULT_RECORDS = 1_000;
  * bounded by records and by bytes of JSON; the last record's position is the next page's start.
  */
 export class ReplicaService {
-  constructor(private readonly store: ChangeStore) {}
+  constructor(
+    private readonly store: ChangeStore,
+    /** The server's max_payload: a page never exceeds it, whatever the client asked. */
+    private readonly maxPayload: () => number = () => 1_048_576,
+  ) {}
 
   async head(): Promise<{ head: number }> {
     return { head: await this.store.head() };
@@ -26,7 +31,7 @@ export class ReplicaService {
 
   async changes(req: ChangesRequest): Promise<ChangesPage> {
     const entities = req.entities ?? [...ReplicatedEntities];
-    const maxBytes = Math.min(req.maxBytes ?? MAX_PAGE_BYTES, MAX_PAGE_BYTES);
+    const maxBytes = Math.min(req.maxBytes ?? MAX_PAGE_BYTES, MAX_PAGE_BYTES, this.maxPayload() - PAGE_ENVELOPE_BYTES);
     const maxRecords = Math.min(req.maxRecords ?? DEFAULT_RECORDS, MAX_PAGE_RECORDS);
     const limit = Math.min(maxRecords, Math.ceil(maxBytes / MIN_RECORD_BYTES) + 1);
     const after: ChangeCursor = req.after ?? [req.since, 3, LAST_ID];
