@@ -11,6 +11,8 @@ import {
   type Actor,
 } from '@gatehouse/contracts';
 import pg from 'pg';
+import { ReplicaRepository } from '../src/applications/replica.repository.js';
+import { createDataSource } from '../src/database/data-source.js';
 import { pullAll, startHarness, type TokenServiceHarness } from './support.js';
 
 const actor: Actor = { type: 'admin', id: 'replica-test' };
@@ -99,5 +101,20 @@ describe('replica.v2 change feed', () => {
     }
     live = new Map((await pullAll(h.rpc)).tokens.map((t) => [t.id, t]));
     expect([...ids].sort()).toEqual([...live.keys()].sort());
+  });
+
+  it('purges tombstones past the retention and reports the floor, so a replica behind it reloads', async () => {
+    const t = await h.rpc.request(CreateServiceToken, { accountId: h.defaultAccountId, name: 'doomed', actor });
+    const before = (await h.rpc.request(ReplicaHead, {})).head;
+    await h.rpc.request(DeleteServiceToken, { accountId: h.defaultAccountId, tokenId: t.id, actor });
+    const ds = await createDataSource(h.db.url).initialize();
+    try {
+      await expect(new ReplicaRepository(ds).purgeTombstones(new Date(Date.now() + 60_000))).resolves.toBeGreaterThan(0);
+    } finally {
+      await ds.destroy();
+    }
+    const page = await h.rpc.request(ReplicaChanges, { since: before });
+    expect(page.floor).toBe(before + 1);
+    expect(page.records).toEqual([]);
   });
 });
