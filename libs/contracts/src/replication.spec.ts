@@ -53,7 +53,7 @@ describe('ChangeFollower', () => {
     const s = sink();
     const f = new ChangeFollower(src, s, { maxPayload: () => 65_536, pollMs: 60_000, log: quiet });
     await f.start();
-    f.stop();
+    await f.stop();
     expect(s.applied.map((r) => r.revision)).toEqual([1, 2, 3, 4, 5]);
     expect(s.rev).toBe(5);
     expect(src.calls).toHaveLength(3);
@@ -73,7 +73,7 @@ describe('ChangeFollower', () => {
     src.records.push(tomb(4));
     f.hint(4);
     await running;
-    f.stop();
+    await f.stop();
     expect(s.rev).toBe(4);
   });
 
@@ -87,7 +87,7 @@ describe('ChangeFollower', () => {
     await new Promise<void>((resolve) => {
       const check = setInterval(() => s.rev === 2 && (clearInterval(check), resolve()), 5);
     });
-    f.stop();
+    await f.stop();
     expect(src.calls.length).toBe(pulls + 1);
   });
 
@@ -96,7 +96,7 @@ describe('ChangeFollower', () => {
     const s = sink(2);
     const f = new ChangeFollower(src, s, { maxPayload: () => 1_048_576, pollMs: 60_000, log: quiet });
     await f.start();
-    f.stop();
+    await f.stop();
     expect(s.resets).toBe(1);
     expect(src.calls.map((c) => c.since)).toEqual([2, -1, -1]);
     expect(s.rev).toBe(7);

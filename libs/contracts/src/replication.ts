@@ -138,13 +138,16 @@ export class ChangeFollower {
     await this.ready;
   }
 
-  stop(): void {
+  /** Stops the timer; resolves when a pull in flight ended (it stops after its current page). */
+  async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    await this.pulling;
   }
 
   /** A change event or status says the head may be at `revision` (undefined: unknown, e.g. reconnect). */
   hint(revision?: number): void {
+    if (this.stopped) return;
     if (revision === undefined || revision > this.sink.watermark()) void this.pull();
   }
 
@@ -163,6 +166,7 @@ export class ChangeFollower {
         this.lastError = null;
       } catch (error) {
         this.lastError = (error as Error).message;
+        if (this.stopped) return;
         this.options.log.warn(`Replication pull failed (${this.lastError}); retrying`);
         this.schedule(this.options.retryMs ?? 500);
       } finally {
@@ -203,6 +207,7 @@ export class ChangeFollower {
         this.readyResolve();
         return;
       }
+      if (this.stopped) return;
       after = page.next;
     }
   }

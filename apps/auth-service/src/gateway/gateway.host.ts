@@ -75,7 +75,7 @@ export class GatewayHost implements OnApplicationBootstrap, BeforeApplicationShu
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    this.sync.stop();
+    void this.sync.stop(); // a pull in flight ends with the NATS client, not awaited
     this.keys.stop();
     await this.gateway.close();
     await this.recorder.stop();

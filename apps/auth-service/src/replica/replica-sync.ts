@@ -53,7 +53,7 @@ export class ReplicaSync {
     return this.follower.start();
   }
 
-  stop(): void {
-    this.follower.stop();
+  stop(): Promise<void> {
+    return this.follower.stop();
   }
 }

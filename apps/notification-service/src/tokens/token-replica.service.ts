@@ -46,9 +46,8 @@ export class TokenReplicaService implements ChangeSink {
     void this.follower.start();
   }
 
-  async stop(): Promise<void> {
-    this.follower.stop();
-    await this.follower.pull().catch(() => undefined);
+  stop(): Promise<void> {
+    return this.follower.stop();
   }
 
   /** Pulls what changed since the copy's revision, now (reconnects; tests). */
