@@ -214,8 +214,9 @@ async function ensureSmtp() {
   const webPort = Number(process.env.GATEHOUSE_MAILDEV_WEB_PORT ?? 1080);
   let bin;
   try {
-    // maildev 2 (the notification service's dev dependency): SMTP plus a web page listing mail.
-    const pkg = createRequire(join(ROOT, 'apps', 'notification-service', 'package.json')).resolve('maildev/package.json');
+    // maildev 2 (a root dev dependency, for `npm start` only; production images never ship it):
+    // SMTP plus a web page listing mail.
+    const pkg = createRequire(join(ROOT, 'package.json')).resolve('maildev/package.json');
     bin = join(dirname(pkg), 'bin', 'maildev');
   } catch {
     throw new Error('maildev is not installed (npm ci installs it); or set SMTP_URL');
