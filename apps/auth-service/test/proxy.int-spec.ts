@@ -910,7 +910,7 @@ describe('UpstreamPool: clients going away', () => {
 describe('UpstreamPool: HTTPS upstreams', () => {
   async function httpsUpstream(): Promise<{ url: string; ca: string }> {
     const { privateKey, publicKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
-    const cert = selfSignedCertificate(privateKey, publicKey, 'localhost', new Date(Date.now() - 60_000), new Date(Date.now() + 3_600_000));
+    const cert = await selfSignedCertificate(privateKey, publicKey, 'localhost', new Date(Date.now() - 60_000), new Date(Date.now() + 3_600_000));
     const server = https.createServer({ key: privateKey.export({ type: 'pkcs8', format: 'pem' }), cert }, (req, res) => {
       res.setHeader('content-type', 'text/plain');
       res.end(`tls ${req.url} ${req.headers['cf-access-jwt-assertion'] === JWT ? 'with jwt' : 'no jwt'}`);

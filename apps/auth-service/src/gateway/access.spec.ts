@@ -214,12 +214,16 @@ describe('AccessControl.checkJwt', () => {
 });
 
 describe('self-signed certificate', () => {
-  it('is a valid X.509 certificate of the signing key', () => {
-    const pem = selfSignedCertificate(pair.privateKey, pair.publicKey, 'team.example.com', new Date('2030-01-01'), new Date('2060-01-01'));
+  it('is a valid X.509 certificate of the signing key', async () => {
+    const other = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const pem = await selfSignedCertificate(pair.privateKey, pair.publicKey, 'team.example.com', new Date('2030-01-01'), new Date('2060-01-01'));
     const cert = new X509Certificate(pem);
     expect(cert.verify(pair.publicKey)).toBe(true);
+    expect(cert.verify(other.publicKey)).toBe(false);
     expect(cert.subject).toBe('CN=team.example.com');
+    expect(cert.issuer).toBe('CN=team.example.com');
     expect(cert.publicKey.export({ type: 'spki', format: 'pem' })).toBe(pair.publicKey.export({ type: 'spki', format: 'pem' }));
-    expect(new Date(cert.validTo).getUTCFullYear()).toBe(2060);
+    expect(new Date(cert.validFrom).toISOString()).toBe('2030-01-01T00:00:00.000Z');
+    expect(new Date(cert.validTo).toISOString()).toBe('2060-01-01T00:00:00.000Z'); // past 2049: GeneralizedTime
   });
 });

@@ -147,7 +147,7 @@ export class KeyRing {
     const kid = randomBytes(16).toString('hex');
     const from = new Date(activatesAt - 60_000);
     const until = new Date(activatesAt + 3 * this.rotationMs + 365 * 86_400_000);
-    const cert = selfSignedCertificate(privateKey, publicKey, new URL(this.issuer).hostname || 'gatehouse', from, until);
+    const cert = await selfSignedCertificate(privateKey, publicKey, new URL(this.issuer).hostname || 'gatehouse', from, until);
     const sealed = encryptPrivateKey(this.encryptionKey, kid, privateKey.export({ type: 'pkcs8', format: 'der' }));
     await client.query(
       'INSERT INTO signing_keys (kid, public_key_pem, certificate_pem, private_key_sealed, activates_at) VALUES ($1, $2, $3, $4, $5)',
