@@ -2,4 +2,3 @@ export * from './contract.pipe.js';
 export * from './rpc-error.filter.js';
 export * from './rpc.client.js';
 export * from './nats.js';
-export * from './config.js';

@@ -1,4 +1,4 @@
-import { parseEnv } from '@gatehouse/nest-kit';
+import { parseEnv } from '@gatehouse/config';
 import { z } from 'zod';
 
 const Port = z.coerce.number().int().min(0).max(65535);

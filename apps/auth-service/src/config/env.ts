@@ -1,5 +1,5 @@
 import { parseDuration } from '@gatehouse/contracts';
-import { parseEnv } from '@gatehouse/nest-kit';
+import { parseEnv } from '@gatehouse/config';
 import { z } from 'zod';
 
 const Millis = (what: string) =>

@@ -1,4 +1,4 @@
-import { parseEnv } from '@gatehouse/nest-kit';
+import { parseEnv } from '@gatehouse/config';
 import { z } from 'zod';
 
 const Ms = (min: number, max: number) => z.coerce.number().int().min(min).max(max);

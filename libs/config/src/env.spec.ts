@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseEnv } from './config.js';
+import { parseEnv } from './env.js';
 
 describe('parseEnv', () => {
   const Env = z.object({ PORT: z.coerce.number().int().default(80), SECRET: z.string().min(32, 'must be at least 32 characters'), URL: z.string().url() });
