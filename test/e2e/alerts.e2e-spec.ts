@@ -91,7 +91,7 @@ describe('expiration alerts (real processes)', () => {
     sys = await startSystem();
     notifyDb = await createTestDatabase(undefined, 'gh_e2e_notify');
     notifyEnv = {
-      ...sys.env,
+      ...sys.serviceEnv('notification-service'),
       DATABASE_URL: notifyDb.url,
       SMTP_URL: `smtp://127.0.0.1:${sink.port}`,
       GATEHOUSE_NOTIFY_TICK_MS: '200',

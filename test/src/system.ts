@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { SERVICES, natsAuthorizationConfig, type ServiceName } from '@gatehouse/contracts';
 import { createTestDatabase, expectEventually, freePort, startNats, type TestDatabase, type TestNats } from '@gatehouse/testing';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -55,9 +56,13 @@ export interface System {
   adminToken: string;
   hashKey: string;
   nats: TestNats;
+  /** Each service's own NATS credentials (the server allows each only its own subjects). */
+  natsUsers: Record<ServiceName, { user: string; password: string }>;
   tokenDb: TestDatabase;
   processes: Map<string, ServiceProcess>;
   env: Record<string, string>;
+  /** The shared env plus one service's own NATS credentials: for starting that service by hand. */
+  serviceEnv(name: string): Record<string, string>;
   /** fetch against the admin API with the admin bearer token. */
   api(path: string, init?: RequestInit & { json?: unknown }): Promise<{ status: number; body: any; headers: Headers }>;
   defaultAccountId(): Promise<string>;
@@ -73,7 +78,13 @@ export interface System {
 export async function startSystem(
   options: { extra?: Array<{ name: string; env?: Record<string, string>; migrate?: boolean }>; env?: Record<string, string> } = {},
 ): Promise<System> {
-  const nats = await startNats();
+  // NATS as production runs it: a user per service, permissions from the contracts.
+  const natsUsers = Object.fromEntries(SERVICES.map((s) => [s, { user: s, password: randomBytes(18).toString('hex') }])) as System['natsUsers'];
+  const nats = await startNats({ config: natsAuthorizationConfig(SERVICES.map((s) => ({ service: s, password: natsUsers[s].password }))) });
+  const natsEnv = (name: string): Record<string, string> => {
+    const u = natsUsers[name as ServiceName];
+    return u ? { GATEHOUSE_NATS_USER: u.user, GATEHOUSE_NATS_PASSWORD: u.password } : {};
+  };
   const tokenDb = await createTestDatabase();
   const adminToken = randomBytes(24).toString('hex');
   const hashKey = randomBytes(32).toString('hex');
@@ -94,9 +105,11 @@ export async function startSystem(
     adminToken,
     hashKey,
     nats,
+    natsUsers,
     tokenDb,
     processes,
     env,
+    serviceEnv: (name) => ({ ...env, ...natsEnv(name) }),
     async api(path, init = {}) {
       const headers = new Headers(init.headers);
       if (!headers.has('authorization')) headers.set('authorization', `Bearer ${adminToken}`);
@@ -130,10 +143,10 @@ export async function startSystem(
   };
   try {
     await runOnce('token-service', 'migrate.js', { DATABASE_URL: tokenDb.url });
-    processes.set('token-service', runService('token-service', { ...env, DATABASE_URL: tokenDb.url }));
-    processes.set('api', runService('api', env));
+    processes.set('token-service', runService('token-service', { ...env, ...natsEnv('token-service'), DATABASE_URL: tokenDb.url }));
+    processes.set('api', runService('api', { ...env, ...natsEnv('api') }));
     for (const extra of options.extra ?? []) {
-      const own: Record<string, string> = { ...env, ...extra.env };
+      const own: Record<string, string> = { ...env, ...natsEnv(extra.name), ...extra.env };
       if (extra.migrate) {
         const db = await createTestDatabase();
         dbs.push(db);

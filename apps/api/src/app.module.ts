@@ -1,5 +1,6 @@
 import { Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import { ClientProxyFactory, type ClientProxy } from '@nestjs/microservices';
+import { natsAuth } from '@gatehouse/config';
 import { RpcClient, natsOptions } from '@gatehouse/nest-kit';
 import { AccountsController } from './accounts/accounts.controller.js';
 import { AlertingController } from './alerting/alerting.controller.js';
@@ -32,7 +33,7 @@ export class AppModule {
         {
           provide: NATS_CLIENT,
           useFactory: async () => {
-            const client = ClientProxyFactory.create(natsOptions(env.NATS_URL, 'api'));
+            const client = ClientProxyFactory.create(natsOptions(env.NATS_URL, 'api', undefined, natsAuth(env, 'api')));
             await client.connect();
             return client;
           },

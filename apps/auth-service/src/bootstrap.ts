@@ -1,4 +1,5 @@
 import { AccessDecisionsRecorded, TokensSeen } from '@gatehouse/contracts';
+import { natsAuth } from '@gatehouse/config';
 import type { AuthServiceEnv } from './config/env.js';
 import { createPool } from './keys/database.js';
 import { deriveEncryptionKey } from './keys/key-crypto.js';
@@ -50,7 +51,7 @@ export async function startGateway(env: AuthServiceEnv, log: Log = consoleLog(en
   keys.start((e) => log.warn(`Signing key refresh failed (keeping the loaded keys): ${e.message}`));
 
   const replica = new Replica();
-  const bus = await NatsBus.connect(env.NATS_URL, 'auth-service');
+  const bus = await NatsBus.connect(env.NATS_URL, 'auth-service', natsAuth(env, 'auth-service'));
   const sync = new ReplicaSync(bus, replica, env.GATEHOUSE_RESYNC_INTERVAL_MS, log);
   const recorder = new Recorder({
     publishSeen: (p) => bus.publish(TokensSeen, p),

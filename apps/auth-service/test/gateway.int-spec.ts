@@ -88,7 +88,7 @@ describe('auth-service gateway (real PostgreSQL, nats-server, upstream)', () => 
         m.respond(JSON.stringify({ id, response: state, isDisposed: true }));
       },
     });
-    for (const subject of ['tokens.v1.seen', 'audit.v1.accessDecisions']) {
+    for (const subject of ['gateway.v1.tokensSeen', 'audit.v1.accessDecisions']) {
       nc.subscribe(subject, { callback: (_e, m) => void published.push({ subject, data: m.json<{ data: unknown }>().data }) });
     }
     await nc.flush();
@@ -259,7 +259,7 @@ describe('auth-service gateway (real PostgreSQL, nats-server, upstream)', () => 
         const decisions = published.filter((p) => p.subject === 'audit.v1.accessDecisions').flatMap((p) => p.data.decisions);
         expect(decisions).toEqual(expect.arrayContaining([expect.objectContaining({ decision: 'allow', tokenId: token.id, appId: app.id, via: 'service_token' })]));
         expect(decisions).toEqual(expect.arrayContaining([expect.objectContaining({ decision: 'deny', via: 'service_token' })]));
-        expect(published.some((p) => p.subject === 'tokens.v1.seen' && p.data.seen.some((s: { tokenId: string }) => s.tokenId === token.id))).toBe(true);
+        expect(published.some((p) => p.subject === 'gateway.v1.tokensSeen' && p.data.seen.some((s: { tokenId: string }) => s.tokenId === token.id))).toBe(true);
       },
       { timeoutMs: 3000 },
     );

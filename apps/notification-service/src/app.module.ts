@@ -1,5 +1,6 @@
 import { Inject, Logger, Module, type DynamicModule, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { ClientProxyFactory, type ClientNats, type ClientProxy } from '@nestjs/microservices';
+import { natsAuth } from '@gatehouse/config';
 import { RpcClient, natsOptions } from '@gatehouse/nest-kit';
 import type { DataSource } from 'typeorm';
 import { AccountDirectory } from './accounts/account-directory.js';
@@ -82,7 +83,7 @@ export class AppModule {
         {
           provide: NATS_CLIENT,
           useFactory: async () => {
-            const client = ClientProxyFactory.create(natsOptions(env.NATS_URL, 'notification-service-client'));
+            const client = ClientProxyFactory.create(natsOptions(env.NATS_URL, 'notification-service-client', undefined, natsAuth(env, 'notification-service')));
             await client.connect();
             return client;
           },

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { INestMicroservice } from '@nestjs/common';
+import { natsAuth } from '@gatehouse/config';
 import { RpcErrorFilter, natsOptions } from '@gatehouse/nest-kit';
 import { AppModule, type NotificationOptions } from './app.module.js';
 import type { NotificationEnv } from './config/env.js';
@@ -8,7 +9,7 @@ import type { NotificationEnv } from './config/env.js';
 /** Creates and starts the notification service (used by main.ts and by integration tests). */
 export async function startNotificationService(env: NotificationEnv, options: NotificationOptions = {}): Promise<INestMicroservice> {
   const app = await NestFactory.createMicroservice(AppModule.forRoot(env, options), {
-    ...natsOptions(env.NATS_URL, 'notification-service', env.GATEHOUSE_NATS_QUEUE),
+    ...natsOptions(env.NATS_URL, 'notification-service', env.GATEHOUSE_NATS_QUEUE, natsAuth(env, 'notification-service')),
     logger: logLevels(env.GATEHOUSE_LOG_LEVEL),
   });
   app.useGlobalFilters(new RpcErrorFilter());

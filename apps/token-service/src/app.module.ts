@@ -1,5 +1,6 @@
 import { Module, type DynamicModule, type OnApplicationShutdown, Inject } from '@nestjs/common';
 import { ClientProxyFactory, type ClientProxy } from '@nestjs/microservices';
+import { natsAuth } from '@gatehouse/config';
 import { RpcClient, natsOptions } from '@gatehouse/nest-kit';
 import type { DataSource } from 'typeorm';
 import { AccountsHandler } from './accounts/accounts.handler.js';
@@ -49,7 +50,7 @@ export class AppModule {
         {
           provide: NATS_CLIENT,
           useFactory: async () => {
-            const client = ClientProxyFactory.create(natsOptions(env.NATS_URL, 'token-service-publisher'));
+            const client = ClientProxyFactory.create(natsOptions(env.NATS_URL, 'token-service-publisher', undefined, natsAuth(env, 'token-service')));
             await client.connect();
             return client;
           },
@@ -57,7 +58,7 @@ export class AppModule {
         { provide: RPC, useFactory: (proxy: ClientProxy) => new RpcClient(proxy), inject: [NATS_CLIENT] },
         { provide: AccountsRepository, useFactory: (ds: DataSource) => new AccountsRepository(ds), inject: [DATA_SOURCE] },
         { provide: AuditRepository, useFactory: (ds: DataSource) => new AuditRepository(ds), inject: [DATA_SOURCE] },
-        { provide: AccessLogConsumer, useFactory: (audit: AuditRepository) => new AccessLogConsumer(env.NATS_URL, audit, env.GATEHOUSE_ACCESS_LOG_REPLICAS), inject: [AuditRepository] },
+        { provide: AccessLogConsumer, useFactory: (audit: AuditRepository) => new AccessLogConsumer(env.NATS_URL, natsAuth(env, 'token-service'), audit, env.GATEHOUSE_ACCESS_LOG_REPLICAS), inject: [AuditRepository] },
         { provide: TokensRepository, useFactory: (ds: DataSource) => new TokensRepository(ds), inject: [DATA_SOURCE] },
         {
           provide: TokensService,

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { INestMicroservice } from '@nestjs/common';
+import { natsAuth } from '@gatehouse/config';
 import { RpcErrorFilter, natsOptions } from '@gatehouse/nest-kit';
 import { AppModule } from './app.module.js';
 import type { TokenServiceEnv } from './config/env.js';
@@ -9,7 +10,7 @@ import type { Clock } from './events/change-publisher.js';
 /** Creates and starts the token service (used by main.ts and by integration tests). */
 export async function startTokenService(env: TokenServiceEnv, options: { clock?: Clock } = {}): Promise<INestMicroservice> {
   const app = await NestFactory.createMicroservice(AppModule.forRoot(env, options), {
-    ...natsOptions(env.NATS_URL, 'token-service', env.GATEHOUSE_NATS_QUEUE),
+    ...natsOptions(env.NATS_URL, 'token-service', env.GATEHOUSE_NATS_QUEUE, natsAuth(env, 'token-service')),
     logger: logLevels(env.GATEHOUSE_LOG_LEVEL),
   });
   app.useGlobalFilters(new RpcErrorFilter());

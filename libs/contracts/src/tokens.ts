@@ -142,7 +142,8 @@ export const TokensSnapshot = register(
 /** Batched usage from the gateway: the token service updates last_seen_at, one write a batch. */
 export const TokensSeen = register(
   defineEvent({
-    subject: 'tokens.v1.seen',
+    // Published by the gateway, so not under tokens.v1 (only the token service publishes there).
+    subject: 'gateway.v1.tokensSeen',
     payload: z.object({ seen: z.array(z.object({ tokenId: Uuid, at: IsoDate })).max(10_000) }),
   }),
 );

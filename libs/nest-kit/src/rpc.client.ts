@@ -1,3 +1,4 @@
+import type { NatsAuth } from '@gatehouse/config';
 import { Logger } from '@nestjs/common';
 import type { ClientProxy } from '@nestjs/microservices';
 import {
@@ -63,10 +64,10 @@ export class RpcClient {
 }
 
 /** A connected RpcClient outside a Nest module (tests, scripts). */
-export async function connectRpc(url: string, name = 'rpc-client', timeoutMs?: number): Promise<RpcClient & { close(): Promise<void> }> {
+export async function connectRpc(url: string, name = 'rpc-client', timeoutMs?: number, auth?: NatsAuth): Promise<RpcClient & { close(): Promise<void> }> {
   const { ClientProxyFactory } = await import('@nestjs/microservices');
   const { natsOptions } = await import('./nats.js');
-  const proxy = ClientProxyFactory.create(natsOptions(url, name));
+  const proxy = ClientProxyFactory.create(natsOptions(url, name, undefined, auth));
   await proxy.connect();
   const rpc = new RpcClient(proxy, timeoutMs) as RpcClient & { close(): Promise<void> };
   rpc.close = () => proxy.close();

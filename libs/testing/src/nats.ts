@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, waitForPort } from './ports.js';
@@ -21,13 +21,19 @@ const NATS_BIN = process.env.NATS_SERVER_BIN ?? 'nats-server';
  * A real nats-server (with JetStream) of this test file's own, on a free loopback port. Each test
  * file gets its own server, so parallel files and CI runs never steal each other's messages.
  */
-export async function startNats(): Promise<TestNats> {
+export async function startNats(options: { /** nats-server configuration text (e.g. an `authorization` block); flags above still apply. */ config?: string } = {}): Promise<TestNats> {
   const port = await freePort();
   const monitorPort = await freePort();
   const storeDir = mkdtempSync(join(tmpdir(), 'gh-nats-'));
+  const configArgs: string[] = [];
+  if (options.config !== undefined) {
+    const file = join(storeDir, 'nats.conf');
+    writeFileSync(file, options.config, { mode: 0o600 });
+    configArgs.push('-c', file);
+  }
   let child: ChildProcess | undefined;
   const launch = async () => {
-    child = spawn(NATS_BIN, ['-a', '127.0.0.1', '-p', String(port), '-m', String(monitorPort), '-js', '-sd', storeDir], { stdio: 'ignore' });
+    child = spawn(NATS_BIN, [...configArgs, '-a', '127.0.0.1', '-p', String(port), '-m', String(monitorPort), '-js', '-sd', storeDir], { stdio: 'ignore' });
     child.on('error', (e) => {
       throw new Error(`Cannot start ${NATS_BIN} (install Debian's nats-server): ${e.message}`);
     });

@@ -1,9 +1,9 @@
-import { parseEnv } from '@gatehouse/config';
+import { NatsEnv, checkNatsEnv, parseEnv } from '@gatehouse/config';
 import { z } from 'zod';
 
 const Port = z.coerce.number().int().min(0).max(65535);
 const Env = z.object({
-  NATS_URL: z.string().min(1, 'must name a NATS server, e.g. nats://127.0.0.1:4222'),
+  ...NatsEnv,
   GATEHOUSE_API_PORT: Port.default(8080),
   GATEHOUSE_API_HOST: z.string().min(1).default('127.0.0.1'),
   /** Bearer credential for every admin route. `npm start` generates one when it is unset. */
@@ -12,7 +12,7 @@ const Env = z.object({
   GATEHOUSE_DASHBOARD_DIR: z.string().optional(),
   GATEHOUSE_RPC_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
   GATEHOUSE_LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug']).default('log'),
-});
+}).superRefine(checkNatsEnv);
 export type ApiEnv = z.infer<typeof Env>;
 export const API_ENV = Symbol('API_ENV');
 

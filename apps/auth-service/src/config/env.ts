@@ -1,5 +1,5 @@
 import { parseDuration } from '@gatehouse/contracts';
-import { parseEnv } from '@gatehouse/config';
+import { NatsEnv, checkNatsEnv, parseEnv } from '@gatehouse/config';
 import { z } from 'zod';
 
 const Millis = (what: string) =>
@@ -18,7 +18,7 @@ const Int = (def: number, min = 1) => z.coerce.number().int().min(min).default(d
 
 const Env = z
   .object({
-    NATS_URL: z.string().min(1, 'must name a NATS server, e.g. nats://127.0.0.1:4222'),
+    ...NatsEnv,
     DATABASE_URL: z.string().url('must be a postgres:// URL'),
     /** The token service's HMAC key: the gateway checks secrets against the stored hashes with it. */
     GATEHOUSE_HASH_KEY: z.string().min(32, 'must be at least 32 characters (generate with: openssl rand -hex 32)'),
@@ -43,6 +43,7 @@ const Env = z
     GATEHOUSE_COOKIE_SECURE: z.enum(['true', 'false']).optional(),
     GATEHOUSE_LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug']).default('log'),
   })
+  .superRefine(checkNatsEnv)
   .transform((env) => {
     const teamUrl = (env.GATEHOUSE_TEAM_URL ?? `http://localhost:${env.GATEHOUSE_GATEWAY_PORT}`).replace(/\/+$/, '');
     return {

@@ -1,4 +1,5 @@
 import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
+import { natsConnectionOptions, type NatsAuth } from '@gatehouse/config';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { DomainError, ErrorShape, ensureAccessLogStream, parseOrThrow, type EventContract, type PayloadOf, type RequestOf, type ResponseOf, type RpcContract } from '@gatehouse/contracts';
 
@@ -12,7 +13,7 @@ export class NatsBus {
   private js?: JetStreamClient;
   private constructor(readonly nc: NatsConnection) {}
 
-  static async connect(url: string, name: string): Promise<NatsBus> {
+  static async connect(url: string, name: string, auth: NatsAuth = { service: name }): Promise<NatsBus> {
     const nc = await connect({
       servers: url.split(',').map((s) => s.trim()),
       name,
@@ -21,6 +22,7 @@ export class NatsBus {
       waitOnFirstConnect: true,
       pingInterval: 5_000,
       maxPingOut: 2,
+      ...natsConnectionOptions(auth),
     });
     const bus = new NatsBus(nc);
     bus.connected = true;

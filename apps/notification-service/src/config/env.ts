@@ -1,4 +1,4 @@
-import { parseEnv } from '@gatehouse/config';
+import { NatsEnv, checkNatsEnv, parseEnv } from '@gatehouse/config';
 import { z } from 'zod';
 
 const Ms = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -14,7 +14,7 @@ const SmtpUrl = z.string().refine((s) => {
 
 const Env = z.object({
   DATABASE_URL: z.string().url('must be a postgres:// URL'),
-  NATS_URL: z.string().min(1, 'must name a NATS server, e.g. nats://127.0.0.1:4222'),
+  ...NatsEnv,
   /** Webhook signing secrets are stored encrypted under a key derived from this (never in the database). */
   GATEHOUSE_HASH_KEY: z.string().min(32, 'must be at least 32 characters (generate with: openssl rand -hex 32)'),
   /** Where alert emails go out; nodemailer upgrades to TLS with STARTTLS when the server offers it. */
@@ -37,7 +37,7 @@ const Env = z.object({
   GATEHOUSE_WEBHOOK_TIMEOUT_MS: Ms(100, 120_000).default(10_000),
   GATEHOUSE_NATS_QUEUE: z.string().min(1).default('notification-service'),
   GATEHOUSE_LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug']).default('log'),
-});
+}).superRefine(checkNatsEnv);
 export type NotificationEnv = z.infer<typeof Env>;
 export const NOTIFICATION_ENV = Symbol('NOTIFICATION_ENV');
 

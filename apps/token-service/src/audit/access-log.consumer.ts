@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { AckPolicy, jetstream, jetstreamManager, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import { natsConnectionOptions, type NatsAuth } from '@gatehouse/config';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { ACCESS_LOG_STREAM, AccessDecisionsRecorded, ensureAccessLogStream, parseOrThrow, type PayloadOf } from '@gatehouse/contracts';
 import type { AuditRepository } from './audit.repository.js';
@@ -47,13 +48,14 @@ export class AccessLogConsumer implements OnApplicationBootstrap, OnApplicationS
 
   constructor(
     private readonly natsUrl: string,
+    private readonly natsAuth: NatsAuth,
     private readonly audit: AuditRepository,
     private readonly streamReplicas = 1,
     private readonly retryDelayMs = 1000,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    this.nc = await connect({ servers: this.natsUrl.split(',').map((s) => s.trim()), name: 'token-service-access-log', maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+    this.nc = await connect({ servers: this.natsUrl.split(',').map((s) => s.trim()), name: 'token-service-access-log', maxReconnectAttempts: -1, reconnectTimeWait: 250, ...natsConnectionOptions(this.natsAuth) });
     const jsm = await jetstreamManager(this.nc);
     await ensureAccessLogStream(jsm.streams, this.streamReplicas);
     await jsm.consumers.add(ACCESS_LOG_STREAM.name, { durable_name: ACCESS_LOG_STREAM.consumer, ack_policy: AckPolicy.Explicit, ack_wait: 30_000 * 1_000_000, max_deliver: -1 });

@@ -1,16 +1,16 @@
-import { parseEnv } from '@gatehouse/config';
+import { NatsEnv, checkNatsEnv, parseEnv } from '@gatehouse/config';
 import { z } from 'zod';
 
 const Env = z.object({
   DATABASE_URL: z.string().url('must be a postgres:// URL'),
-  NATS_URL: z.string().min(1, 'must name a NATS server, e.g. nats://127.0.0.1:4222'),
+  ...NatsEnv,
   /** Key of the HMAC that stores client secrets; shared with the gateway, never in the database. */
   GATEHOUSE_HASH_KEY: z.string().min(32, 'must be at least 32 characters (generate with: openssl rand -hex 32)'),
   GATEHOUSE_NATS_QUEUE: z.string().min(1).default('token-service'),
   /** On how many NATS cluster servers the access-log stream is stored when it is created (1–5). */
   GATEHOUSE_ACCESS_LOG_REPLICAS: z.coerce.number().int().min(1).max(5).optional(),
   GATEHOUSE_LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug']).default('log'),
-});
+}).superRefine(checkNatsEnv);
 export type TokenServiceEnv = z.infer<typeof Env>;
 export const TOKEN_SERVICE_ENV = Symbol('TOKEN_SERVICE_ENV');
 
