@@ -2,7 +2,7 @@ import { NatsEnv, checkNatsEnv, parseEnv } from '@gatehouse/config';
 import { z } from 'zod';
 
 const Port = z.coerce.number().int().min(0).max(65535);
-const Env = z.object({
+export const Env = z.object({
   ...NatsEnv,
   GATEHOUSE_API_PORT: Port.default(8080),
   GATEHOUSE_API_HOST: z.string().min(1).default('127.0.0.1'),

@@ -16,7 +16,7 @@ const Millis = (what: string) =>
 
 const Int = (def: number, min = 1) => z.coerce.number().int().min(min).default(def);
 
-const Env = z
+export const Env = z
   .object({
     ...NatsEnv,
     DATABASE_URL: z.string().url('must be a postgres:// URL'),

@@ -12,7 +12,7 @@ const SmtpUrl = z.string().refine((s) => {
   }
 }, 'must be an smtp:// or smtps:// URL, e.g. smtp://user:password@mail.example.com:587 (value not shown: it may hold a password)');
 
-const Env = z.object({
+export const Env = z.object({
   DATABASE_URL: z.string().url('must be a postgres:// URL'),
   ...NatsEnv,
   /** Webhook signing secrets are stored encrypted under a key derived from this (never in the database). */

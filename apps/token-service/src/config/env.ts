@@ -1,7 +1,7 @@
 import { NatsEnv, checkNatsEnv, parseEnv } from '@gatehouse/config';
 import { z } from 'zod';
 
-const Env = z.object({
+export const Env = z.object({
   DATABASE_URL: z.string().url('must be a postgres:// URL'),
   ...NatsEnv,
   /** Key of the HMAC that stores client secrets; shared with the gateway, never in the database. */
