@@ -51,6 +51,22 @@ export async function runOnce(name: string, entry: string, env: Record<string, s
   return text;
 }
 
+/**
+ * NATS as production runs it: a user per service with a random password, the server's
+ * authorization block generated from the contracts, and the env that gives a service its user.
+ */
+export function natsSecurity(): { users: Record<ServiceName, { user: string; password: string }>; config: string; envFor(name: string): Record<string, string> } {
+  const users = Object.fromEntries(SERVICES.map((s) => [s, { user: s, password: randomBytes(18).toString('hex') }])) as Record<ServiceName, { user: string; password: string }>;
+  return {
+    users,
+    config: natsAuthorizationConfig(SERVICES.map((s) => ({ service: s, password: users[s].password }))),
+    envFor(name): Record<string, string> {
+      const u = users[name as ServiceName];
+      return u ? { GATEHOUSE_NATS_USER: u.user, GATEHOUSE_NATS_PASSWORD: u.password } : {};
+    },
+  };
+}
+
 export interface System {
   apiUrl: string;
   adminToken: string;
@@ -78,13 +94,8 @@ export interface System {
 export async function startSystem(
   options: { extra?: Array<{ name: string; env?: Record<string, string>; migrate?: boolean }>; env?: Record<string, string> } = {},
 ): Promise<System> {
-  // NATS as production runs it: a user per service, permissions from the contracts.
-  const natsUsers = Object.fromEntries(SERVICES.map((s) => [s, { user: s, password: randomBytes(18).toString('hex') }])) as System['natsUsers'];
-  const nats = await startNats({ config: natsAuthorizationConfig(SERVICES.map((s) => ({ service: s, password: natsUsers[s].password }))) });
-  const natsEnv = (name: string): Record<string, string> => {
-    const u = natsUsers[name as ServiceName];
-    return u ? { GATEHOUSE_NATS_USER: u.user, GATEHOUSE_NATS_PASSWORD: u.password } : {};
-  };
+  const { users: natsUsers, config: natsConfig, envFor: natsEnv } = natsSecurity();
+  const nats = await startNats({ config: natsConfig });
   const tokenDb = await createTestDatabase();
   const adminToken = randomBytes(24).toString('hex');
   const hashKey = randomBytes(32).toString('hex');
