@@ -55,6 +55,19 @@ async function waitPort(port, what, timeoutMs = 20_000) {
   }
 }
 
+/** Until the API reaches the token service over NATS (its /healthz says `token_service: up`). */
+async function waitTokenService(apiUrl, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const up = await fetch(`${apiUrl}/healthz`)
+      .then((r) => r.json())
+      .then((b) => b?.result?.token_service === 'up', () => false);
+    if (up) return;
+    if (Date.now() > deadline) throw new Error(`the token service did not answer within ${timeoutMs / 1000}s`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 /** A secret kept in the state folder: generated on first start, read afterwards. */
 function stateSecret(file, bytes) {
   const path = join(STATE, file);
@@ -308,9 +321,13 @@ async function main() {
     }
   }
   const colors = ['32', '33', '35', '34'];
-  services.forEach((name, i) => startChild(name, process.execPath, [join('apps', name, 'dist', 'main.js')], env, colors[i % colors.length]));
-
+  const launch = (name) => startChild(name, process.execPath, [join('apps', name, 'dist', 'main.js')], env, colors[services.indexOf(name) % colors.length]);
+  // The token service answers first: the gateway and the notifier ask it for a snapshot as they
+  // start, and would otherwise log that nobody answers yet.
+  for (const name of ['token-service', 'api']) if (services.includes(name)) launch(name);
   await waitPort(apiPort, 'api', 60_000);
+  if (services.includes('token-service')) await waitTokenService(`http://${apiHost}:${apiPort}`);
+  for (const name of services.filter((n) => n !== 'token-service' && n !== 'api')) launch(name);
   if (services.includes('auth-service')) await waitPort(gatewayPort, 'auth-service', 60_000);
   const host = apiHost;
   console.log(`
