@@ -7,7 +7,7 @@
 //
 // As a command (used by .ci/run): prints the folder holding the `node` binary to put first on PATH.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -33,8 +33,11 @@ export function runtimeBinDir(state = join(ROOT, '.gatehouse')) {
     if (version && major(version) === major(want)) return dir;
   }
   const prefix = join(state, 'runtime');
+  mkdirSync(prefix, { recursive: true });
+  // The package's install script fetches the platform binary's package: allowed by name.
+  writeFileSync(join(prefix, 'package.json'), JSON.stringify({ private: true, allowScripts: { node: true } }) + '\n');
   console.error(`[gatehouse] Node ${process.version} is not the project's Node ${want}: installing it from the npm registry into ${prefix}`);
-  const r = spawnSync('npm', ['install', '--prefix', prefix, '--no-save', '--no-audit', '--no-fund', '--no-package-lock', `node@${want}`], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const r = spawnSync('npm', ['install', '--prefix', prefix, '--no-save', '--no-audit', '--no-fund', '--no-package-lock', `node@${want}`], { stdio: ['ignore', 2, 2] });
   const dir = join(prefix, 'node_modules', '.bin');
   if (r.status !== 0 || !versionOf(join(dir, 'node'))) throw new Error(`could not install node@${want} (npm install exited ${r.status}); install Node ${major(want)} and retry`);
   return dir;
