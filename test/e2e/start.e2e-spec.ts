@@ -3,7 +3,8 @@ import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, re
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { expectEventually, freePort } from '@gatehouse/testing';
+import { expectEventually } from '@gatehouse/testing';
+import { freeStartPorts, startScriptEnv, type StartPorts } from '../src/start-script.js';
 import { ROOT } from '../src/system.js';
 
 /**
@@ -13,7 +14,7 @@ import { ROOT } from '../src/system.js';
  */
 describe('npm start', () => {
   const state = mkdtempSync(join(tmpdir(), 'gh-start-'));
-  let ports: Record<string, number>;
+  let ports: StartPorts;
   let child: ChildProcess | undefined;
   let output = '';
 
@@ -22,17 +23,7 @@ describe('npm start', () => {
     output = '';
     child = spawn(process.execPath, ['scripts/start.mjs', ...args], {
       cwd,
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? '/tmp',
-        ...(stateDir ? { GATEHOUSE_STATE_DIR: stateDir } : {}),
-        GATEHOUSE_PG_PORT: String(ports.pg),
-        GATEHOUSE_NATS_PORT: String(ports.nats),
-        GATEHOUSE_API_PORT: String(ports.api),
-        GATEHOUSE_GATEWAY_PORT: String(ports.gateway),
-        GATEHOUSE_MAILDEV_SMTP_PORT: String(ports.smtp),
-        GATEHOUSE_MAILDEV_WEB_PORT: String(ports.web),
-      },
+      env: startScriptEnv(ports, stateDir),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout!.on('data', (d) => (output += d));
@@ -58,7 +49,7 @@ describe('npm start', () => {
   };
 
   beforeAll(async () => {
-    ports = { pg: await freePort(), nats: await freePort(), api: await freePort(), gateway: await freePort(), smtp: await freePort(), web: await freePort() };
+    ports = await freeStartPorts();
   });
 
   // A failed assertion must not leave the system running into the next test.
