@@ -19,7 +19,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import { startEmbeddedPostgres } from './lib/embedded-postgres.mjs';
-import { pinnedVersion, runtimeBinDir } from './lib/node-runtime.mjs';
+import { onProjectNode } from './lib/node-runtime.mjs';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const STATE = resolve(process.env.GATEHOUSE_STATE_DIR ?? join(ROOT, '.gatehouse'));
@@ -192,22 +192,6 @@ async function checkPorts() {
   process.exit(1);
 }
 
-/**
- * Runs this script again on the project's Node when started by another major version (say a
- * system Node 20 via `node scripts/start.mjs`); `npm start` already finds it on PATH.
- */
-function onProjectNode() {
-  if (Number(process.versions.node.split('.')[0]) === Number(pinnedVersion().split('.')[0])) return;
-  const bin = runtimeBinDir(STATE);
-  log(`running on Node ${pinnedVersion()} from ${bin}`);
-  for (const signal of ['SIGINT', 'SIGTERM']) {
-    process.removeAllListeners(signal);
-    process.on(signal, () => {}); // the child gets Ctrl-C too, and stops everything itself
-  }
-  const child = spawn(join(bin, 'node'), process.argv.slice(1), { stdio: 'inherit', env: { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}` } });
-  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
-  return true;
-}
 
 async function ensurePostgres() {
   if (process.env.DATABASE_URL) {
@@ -283,7 +267,7 @@ function service(name) {
 
 async function main() {
   await checkPorts();
-  if (onProjectNode()) return;
+  if (onProjectNode(STATE, log)) return;
   await ensureDependencies();
   mkdirSync(STATE, { recursive: true });
   const databaseUrl = await ensurePostgres();

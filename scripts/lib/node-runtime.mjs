@@ -6,7 +6,7 @@
 // runs on the pinned version and dependencies asking for Node ≥ 22 install without warnings.
 //
 // As a command (used by .ci/run): prints the folder holding the `node` binary to put first on PATH.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,6 +41,25 @@ export function runtimeBinDir(state = join(ROOT, '.gatehouse')) {
   const dir = join(prefix, 'node_modules', '.bin');
   if (r.status !== 0 || !versionOf(join(dir, 'node'))) throw new Error(`could not install node@${want} (npm install exited ${r.status}); install Node ${major(want)} and retry`);
   return dir;
+}
+
+/**
+ * Runs the current script again on the project's Node when started by another major version (a
+ * system Node 20 via `node scripts/start.mjs`, say); `npm start` and `npm test` already find it
+ * on PATH. Returns true when the script now runs in a child, whose exit status this process takes.
+ */
+export function onProjectNode(state, log = (m) => console.error(`[gatehouse] ${m}`)) {
+  if (major(process.version) === major(pinnedVersion())) return false;
+  const bin = runtimeBinDir(state);
+  log(`running on Node ${pinnedVersion()} from ${bin}`);
+  const child = spawn(join(bin, 'node'), process.argv.slice(1), { stdio: 'inherit', env: { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}` } });
+  // Passed on to the child, which stops everything itself (after Ctrl-C it hears both: harmless).
+  for (const signal of ['SIGINT', 'SIGTERM']) {
+    process.removeAllListeners(signal);
+    process.on(signal, () => child.kill(signal));
+  }
+  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+  return true;
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
