@@ -13,7 +13,7 @@
 // Ctrl-C stops everything cleanly. Uses only Node's standard library until dependencies exist.
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,9 +28,11 @@ const children = [];
 let stopping = false;
 let embeddedPg;
 
-const log = (msg) => console.log(`\x1b[36m[gatehouse]\x1b[0m ${msg}`);
+// Colours only on a terminal: output sent to a file or a pipe stays plain text.
+const paint = (code, text, stream = process.stdout) => (stream.isTTY && !process.env.NO_COLOR ? `\x1b[${code}m${text}\x1b[0m` : text);
+const log = (msg) => console.log(`${paint(36, '[gatehouse]')} ${msg}`);
 const fail = (msg) => {
-  console.error(`\x1b[31m[gatehouse] ${msg}\x1b[0m`);
+  console.error(paint(31, `[gatehouse] ${msg}`, process.stderr));
   void shutdown(1);
 };
 
@@ -79,7 +81,7 @@ function stateSecret(file, bytes) {
 
 function startChild(name, cmd, args, env, color) {
   const child = spawn(cmd, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const prefix = `\x1b[${color}m${name.padEnd(20)}\x1b[0m| `;
+  const prefix = `${paint(color, name.padEnd(20))}| `;
   const pipe = (stream, out) => {
     let buf = '';
     stream.on('data', (d) => {
@@ -137,6 +139,22 @@ const MANAGEMENT = [
   ['notification-service', 'GATEHOUSE_NOTIFICATION_SERVICE_MANAGEMENT_PORT', 9464],
 ];
 
+/** The text of every TypeScript source file of the apps and libs (to see which settings exist). */
+function sourceText() {
+  const texts = [];
+  const walk = (dir) => {
+    for (const entry of existsSync(dir) ? readdirSync(dir, { withFileTypes: true }) : []) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory() && entry.name !== 'node_modules' && entry.name !== 'dist') walk(path);
+      else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.spec.ts')) texts.push(readFileSync(path, 'utf8'));
+    }
+  };
+  for (const group of ['apps', 'libs']) {
+    for (const pkg of existsSync(join(ROOT, group)) ? readdirSync(join(ROOT, group)) : []) walk(join(ROOT, group, pkg, 'src'));
+  }
+  return texts.join('\n');
+}
+
 /** Every port this start will listen on, with the variable that moves it. */
 function plannedPorts() {
   const e = process.env;
@@ -151,12 +169,10 @@ function plannedPorts() {
     plan.push({ what: 'mail catcher (SMTP)', variable: 'GATEHOUSE_MAILDEV_SMTP_PORT', fallback: 1025, host: local, alternative: 'SMTP_URL' });
     plan.push({ what: 'mail catcher (web)', variable: 'GATEHOUSE_MAILDEV_WEB_PORT', fallback: 1080, host: local, alternative: 'SMTP_URL' });
   }
-  // A service's management port counts once the service's configuration knows it.
+  // A service's management port counts once the sources know its variable.
+  const sources = sourceText();
   for (const [app, variable, fallback] of MANAGEMENT) {
-    const envTs = join(ROOT, 'apps', app, 'src', 'config', 'env.ts');
-    if (existsSync(envTs) && readFileSync(envTs, 'utf8').includes(variable)) {
-      plan.push({ what: `${app} management`, variable, fallback, host: e.GATEHOUSE_MANAGEMENT_HOST ?? local });
-    }
+    if (sources.includes(variable)) plan.push({ what: `${app} management`, variable, fallback, host: e.GATEHOUSE_MANAGEMENT_HOST ?? local });
   }
   return plan.map((p) => ({ ...p, value: e[p.variable] ?? String(p.fallback) }));
 }
@@ -188,7 +204,7 @@ async function checkPorts() {
     }
   }
   if (!problems.length) return;
-  for (const line of problems) console.error(`\x1b[31m[gatehouse] ${line}\x1b[0m`);
+  for (const line of problems) console.error(paint(31, `[gatehouse] ${line}`, process.stderr));
   process.exit(1);
 }
 
@@ -315,7 +331,7 @@ async function main() {
   if (services.includes('auth-service')) await waitPort(gatewayPort, 'auth-service', 60_000);
   const host = apiHost;
   console.log(`
-\x1b[1mGatehouse is running\x1b[0m
+${paint(1, 'Gatehouse is running')}
   Admin API        http://${host}:${apiPort}/client/v4   (docs: http://${host}:${apiPort}/docs)
   Dashboard        http://${host}:${apiPort}/
   Gateway          ${services.includes('auth-service') ? `${gatewayUrl}   (keys: /cdn-cgi/access/certs, JWT iss: ${env.GATEHOUSE_TEAM_URL})` : 'not built'}
