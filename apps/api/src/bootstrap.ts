@@ -7,6 +7,7 @@ import express from 'express';
 import { getAbsoluteFSPath } from 'swagger-ui-dist';
 import { AppModule } from './app.module.js';
 import type { ApiEnv } from './config/env.js';
+import { dashboardHandlers } from './http/dashboard.js';
 import { HttpErrorFilter } from './http/http-error.filter.js';
 import { jsonBody } from './http/json-body.middleware.js';
 
@@ -24,13 +25,8 @@ export async function startApi(env: ApiEnv): Promise<{ app: NestExpressApplicati
   app.use('/docs/assets', express.static(getAbsoluteFSPath(), { maxAge: '1d' }));
   const dashboard = env.GATEHOUSE_DASHBOARD_DIR;
   if (dashboard && existsSync(join(dashboard, 'index.html'))) {
-    app.use(express.static(dashboard, { index: 'index.html', maxAge: '1h' }));
-    // Client-side routes of the single-page dashboard fall back to index.html.
-    app.use((req: express.Request, res: express.Response, next: express.NextFunction) => {
-      if (req.method !== 'GET' || req.path.startsWith('/client/') || req.path.startsWith('/docs') || req.path.startsWith('/healthz')) return next();
-      if (!req.accepts('html')) return next();
-      res.sendFile(join(dashboard, 'index.html'));
-    });
+    // Its files, and index.html for its client routes only: anything else is the API's 404.
+    for (const handler of dashboardHandlers(dashboard)) app.use(handler);
   }
   app.enableShutdownHooks();
   await app.listen(env.GATEHOUSE_API_PORT, env.GATEHOUSE_API_HOST);

@@ -26,7 +26,7 @@ export const Env = z
     GATEHOUSE_KEY_ENCRYPTION_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
     GATEHOUSE_GATEWAY_PORT: z.coerce.number().int().min(0).max(65535).default(8000),
     GATEHOUSE_GATEWAY_HOST: z.string().min(1).default('127.0.0.1'),
-    /** The `iss` of every JWT. */
+    /** The `iss` of every JWT; default http://127.0.0.1:<gateway port>, the URL `npm start` prints. */
     GATEHOUSE_TEAM_URL: z.string().url('must be a URL such as https://access.example.com').optional(),
     GATEHOUSE_KEY_ROTATION_INTERVAL: Millis('GATEHOUSE_KEY_ROTATION_INTERVAL').default(30 * 24 * 3_600_000),
     GATEHOUSE_RESYNC_INTERVAL_MS: Int(10_000, 100),
@@ -45,7 +45,7 @@ export const Env = z
   })
   .superRefine(checkNatsEnv)
   .transform((env) => {
-    const teamUrl = (env.GATEHOUSE_TEAM_URL ?? `http://localhost:${env.GATEHOUSE_GATEWAY_PORT}`).replace(/\/+$/, '');
+    const teamUrl = (env.GATEHOUSE_TEAM_URL ?? `http://127.0.0.1:${env.GATEHOUSE_GATEWAY_PORT}`).replace(/\/+$/, '');
     return {
       ...env,
       GATEHOUSE_TEAM_URL: teamUrl,
