@@ -38,6 +38,8 @@ describe('auth-service gateway (real PostgreSQL, nats-server, upstream)', () => 
       GATEHOUSE_RATE_LIMIT_BURST: '5',
       GATEHOUSE_RATE_LIMIT_PER_MINUTE: '6',
       GATEHOUSE_TEAM_URL: 'http://team.test',
+      // This file reads the health detail (revision, keys, access-log counts).
+      GATEHOUSE_HEALTH_DETAILS: 'true',
       ...over,
     });
   const emit = (subject: string, data: unknown) => nc.publish(subject, JSON.stringify({ pattern: subject, data }));
@@ -204,9 +206,16 @@ describe('auth-service gateway (real PostgreSQL, nats-server, upstream)', () => 
     const cert = new X509Certificate(body.public_cert.cert);
     expect(body.public_certs.map((c: { kid: string }) => c.kid)).toContain(body.public_cert.kid);
     expect(cert.publicKey.export({ format: 'jwk' })).toMatchObject({ n: body.keys.find((k: { kid: string }) => k.kid === body.public_cert.kid).n });
-    const second = await startGateway(env(), silent);
+    const second = await startGateway(env({ GATEHOUSE_HEALTH_DETAILS: 'false' }), silent);
     try {
       expect(second.keys.kids()).toEqual(gw.keys.kids());
+      // Health: the public answer is the status only; the detail (key ids, revision, errors) only
+      // where GATEHOUSE_HEALTH_DETAILS allows it.
+      const publicHealth = JSON.parse(await (await fetch(`${second.url}/cdn-cgi/access/health`)).text());
+      expect(Object.keys(publicHealth)).toEqual(['status']);
+      expect(publicHealth.status).toMatch(/^(ok|loading|stale)$/);
+      const detail = JSON.parse((await get('/cdn-cgi/access/health', {}, 'team.test')).body);
+      expect(detail).toMatchObject({ status: 'ok', signing_keys: gw.keys.kids(), revision: expect.any(Number), access_log_dropped: 0 });
     } finally {
       await second.stop();
     }
