@@ -34,7 +34,8 @@ describe('forward auth: which headers name the original request', () => {
     // Envoy: the client adds X-Original-URL or X-Forwarded-Host.
     expect(check('auto', [...envoy, ['X-Original-URL', 'http://public.example.com/']], '/admin')).toEqual({ reason: 'forward_auth_sources_disagree' });
     expect(check('auto', [...envoy, ['X-Forwarded-Host', 'public.example.com']], '/admin')).toEqual({ reason: 'forward_auth_sources_disagree' });
-    expect(check('auto', [GW])).toEqual({ reason: 'no_original_request' });
+    // Nothing but Host: the request named by Host and /authorize's own path.
+    expect(check('auto', [['Host', 'app.example.com']])).toEqual({ host: 'app.example.com', target: '/' });
   });
 
   it('nginx: X-Original-URL only', () => {

@@ -5,8 +5,10 @@ import type { IncomingHttpHeaders } from 'node:http';
  * - `nginx`: `X-Original-URL` only (nginx `auth_request` sets it; see docs/gateway-forward-auth.md);
  * - `traefik`: `X-Forwarded-Host` + `X-Forwarded-Uri` only (Traefik `forwardAuth` sets them);
  * - `envoy`: `Host` + the path after `/cdn-cgi/access/authorize` (Envoy `ext_authz` `path_prefix`);
- * - `auto`: whichever of these are present; 400 when they disagree, so a header a client added
- *   itself (a proxy that forwards client headers to the check) can never pick the application.
+ * - `auto`: whichever of these are present (Host + path when the check has a path after
+ *   /authorize, or when no header names the request); 400 when they disagree, so a header a
+ *   client added itself (a proxy that forwards client headers to the check) can never pick the
+ *   application.
  */
 export type ForwardAuthMode = 'auto' | 'nginx' | 'traefik' | 'envoy';
 export const FORWARD_AUTH_MODES = ['auto', 'nginx', 'traefik', 'envoy'] as const;
@@ -73,14 +75,11 @@ export function originalRequest(mode: ForwardAuthMode, headers: IncomingHttpHead
     if (mode === 'traefik' && fwdUri === undefined) return { reason: 'missing_x_forwarded_uri' };
     sources.push({ from: 'x-forwarded', host: fwdHost ?? hostHeader, target: fwdUri ?? (rest || '/') });
   }
-  // Host + path is a source of its own when the check carries a path (Envoy's path_prefix);
-  // nginx and Traefik ask /authorize itself, with the gateway's own address as Host.
-  if ((rest !== '' && mode === 'auto') || mode === 'envoy') sources.push({ from: 'host', host: hostHeader, target: rest || '/' });
-  if (!sources.length) {
-    if (mode === 'nginx') return { reason: 'missing_x_original_url' };
-    if (mode === 'traefik') return { reason: 'missing_x_forwarded_host' };
-    return { reason: 'no_original_request' };
-  }
+  // Host + path is a source of its own when the check carries a path (Envoy's path_prefix), or
+  // when nothing else names the request; nginx and Traefik ask /authorize itself, with the
+  // gateway's own address as Host.
+  if (mode === 'envoy' || (mode === 'auto' && (rest !== '' || !sources.length))) sources.push({ from: 'host', host: hostHeader, target: rest || '/' });
+  if (!sources.length) return { reason: mode === 'nginx' ? 'missing_x_original_url' : 'missing_x_forwarded_host' };
   const first = sources[0]!;
   for (const s of sources.slice(1)) {
     if (s.host.toLowerCase() !== first.host.toLowerCase() || pathOf(s.target) !== pathOf(first.target)) return { reason: 'forward_auth_sources_disagree' };
