@@ -17,6 +17,12 @@
 export type Canonical = { ok: true; path: string; query: string } | { ok: false; reason: string };
 
 const HEX = /^[0-9A-Fa-f]{2}$/;
+/** Only unreserved characters, sub-delimiters other than `;`, `:`, `@` and slashes. */
+const PLAIN = /^[A-Za-z0-9\-._~!$&'()*+,=:@/]*$/;
+// eslint-disable-next-line no-control-regex -- control characters are what it finds
+const CONTROL = /[\x00-\x20\x7f]/;
+/** `//`, or a `.` or `..` segment. */
+const NOT_CANONICAL = /\/\/|\/\.\.?(?:\/|$)/;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 function unreserved(c: number): boolean {
@@ -85,10 +91,9 @@ export function canonicalTarget(target: string): Canonical {
   const q = target.indexOf('?');
   const rawPath = q < 0 ? target : target.slice(0, q);
   const query = q < 0 ? '' : target.slice(q);
-  for (let i = 0; i < query.length; i++) {
-    const c = query.charCodeAt(i);
-    if (c <= 0x20 || c === 0x7f) return fail('control_character_in_query');
-  }
+  if (CONTROL.test(query)) return fail('control_character_in_query');
+  // The common case, already canonical: plain characters, no empty or dot segment.
+  if (PLAIN.test(rawPath) && !NOT_CANONICAL.test(rawPath)) return { ok: true, path: rawPath, query };
   const parts = rawPath.split('/');
   const out: string[] = [];
   // parts[0] is '' (the leading slash). Empty segments (`//`) are merged away, except that a
