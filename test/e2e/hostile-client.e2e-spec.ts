@@ -149,7 +149,9 @@ describe('the gateway under a hostile client', () => {
     if (h === otherHost) return { app: otherApp, why: `host ${h}` };
     if (h === baseHost) return { app: baseApp, why: `host ${h}` };
     if (h !== host) return { app: null, why: `unknown host ${h}` };
-    const admin = originReadings(r.url).find((p) => underPrefix(p, '/admin'));
+    // Some origins route by X-Original-URL / X-Rewrite-URL instead of the request target.
+    const targets = [r.url, r.headers['x-original-url'], r.headers['x-rewrite-url']].filter((t): t is string => typeof t === 'string');
+    const admin = targets.flatMap(originReadings).find((p) => underPrefix(p, '/admin'));
     return admin ? { app: adminApp, why: `path ${r.url} read as ${admin}` } : { app: broadApp, why: `path ${r.url}` };
   }
 
@@ -316,6 +318,13 @@ describe('the gateway under a hostile client', () => {
       expect(statuses).toEqual([404]);
     });
 
+    it('headers that some origins route by instead of the path (X-Original-URL, X-Rewrite-URL) are refused', async () => {
+      for (const name of ['X-Original-URL', 'x-rewrite-url']) {
+        const res = await at('/public', broad, host, { [name]: '/admin/users' });
+        expect([name, res.status, JSON.parse(res.body)]).toEqual([name, 400, { error: 'bad_request', reason: 'path_override_header' }]);
+      }
+    });
+
     it("an upstream's base path can never be escaped", async () => {
       for (const path of ['/../x', '/%2e%2e/x', '/a/../../x', '/.%2e/x', '//../x', '/a/%2e%2e/%2e%2e/x']) {
         const res = await at(path, broad, baseHost);
@@ -435,10 +444,11 @@ describe('the gateway under a hostile client', () => {
     it('Upgrade: h2c never gets a raw tunnel (item 5); a WebSocket upgrade is judged like any request', async () => {
       const h2c = await raw(
         gwPort,
-        `${head('GET /public HTTP/1.1', [['Host', host], ...credLines(broad), ['Connection', 'Upgrade, HTTP2-Settings'], ['Upgrade', 'h2c'], ['HTTP2-Settings', 'AAMAAABkAARAAAAAAAIAAAAA']])}\r\nPRI * HTTP/2.0\r\n\r\nSM\r\n\r\n`,
+        `${head('GET /public HTTP/1.1', [['Host', host], ...credLines(broad), ['Connection', 'Upgrade, HTTP2-Settings, close'], ['Upgrade', 'h2c'], ['HTTP2-Settings', 'AAMAAABkAARAAAAAAAIAAAAA']])}\r\nPRI * HTTP/2.0\r\n\r\nSM\r\n\r\n`,
       );
       expect(h2c.text).not.toMatch(/HTTP\/1\.1 101/);
-      expect(records.slice(mark).filter((r) => r.upgrade)).toEqual([]);
+      // Refused, or forwarded as a plain request: the upstream never sees an upgrade to h2c.
+      expect(records.slice(mark).filter((r) => r.upgrade || r.headers.upgrade !== undefined || r.headers['http2-settings'] !== undefined)).toEqual([]);
       // WebSocket upgrades go through the same path judgement.
       const ws = (path: string) =>
         raw(gwPort, `${head(`GET ${path} HTTP/1.1`, [['Host', host], ...credLines(broad), ['Connection', 'Upgrade'], ['Upgrade', 'websocket'], ['Sec-WebSocket-Version', '13'], ['Sec-WebSocket-Key', 'dGhlIHNhbXBsZSBub25jZQ==']])}\r\n`);

@@ -12,6 +12,8 @@ import { addressKey, type RateLimiter } from './rate-limiter.js';
 import type { Recorder } from './recorder.js';
 
 export const ACCESS_PREFIX = '/cdn-cgi/access/';
+/** Headers some origins take as the request's path (never sent on by the gateway). */
+const PATH_OVERRIDES = ['x-original-url', 'x-rewrite-url'];
 
 export interface GatewayDeps {
   replica: Replica;
@@ -159,6 +161,9 @@ export class Gateway {
     // One canonical path: the application is chosen by it and the upstream is sent it.
     const canonical = canonicalTarget(req.url ?? '/');
     if (!canonical.ok) return refused(reply, 400, { error: 'bad_request', reason: canonical.reason });
+    // Symfony, Laminas and IIS URL Rewrite route by these instead of the request target: a path
+    // of the client's choosing that the gateway would not have judged.
+    if (PATH_OVERRIDES.some((h) => req.headers[h] !== undefined)) return refused(reply, 400, { error: 'bad_request', reason: 'path_override_header' });
     if (!this.d.replica.loaded) return refused(reply, 503, { error: 'unavailable', reason: 'replica_loading' });
     const app = this.d.replica.findApp(headerValue(req.headers.host) ?? '', canonical.path);
     if (!app) return refused(reply, 404, { error: 'not_found', reason: 'no_application_for_host' });
