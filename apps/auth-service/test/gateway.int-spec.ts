@@ -43,9 +43,9 @@ describe('auth-service gateway (real PostgreSQL, nats-server, upstream)', () => 
       ...over,
     });
   const emit = (subject: string, data: unknown) => nc.publish(subject, JSON.stringify({ pattern: subject, data }));
-  const get = (path: string, headers: Record<string, string> = {}, host = 'app.example.com') =>
+  const get = (path: string, headers: Record<string, string> = {}, host = 'app.example.com', base = gw.url) =>
     new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }>((resolve, reject) => {
-      const req = http.request(`${gw.url}${path}`, { headers: { host, ...headers } }, (res) => {
+      const req = http.request(`${base}${path}`, { headers: { host, ...headers } }, (res) => {
         let body = '';
         res.on('data', (c) => (body += c));
         res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
@@ -218,6 +218,38 @@ describe('auth-service gateway (real PostgreSQL, nats-server, upstream)', () => 
       expect(detail).toMatchObject({ status: 'ok', signing_keys: gw.keys.kids(), revision: expect.any(Number), access_log_dropped: 0 });
     } finally {
       await second.stop();
+    }
+  });
+
+  it('forward auth trusts only the headers GATEHOUSE_FORWARD_AUTH_HEADERS names; auto refuses sources that disagree', async () => {
+    const modes = ['nginx', 'traefik', 'envoy'] as const;
+    const gateways = await Promise.all(modes.map((mode) => startGateway(env({ GATEHOUSE_FORWARD_AUTH_HEADERS: mode }), silent)));
+    try {
+      await expectEventually(() => expect(gateways.every((g) => g.replica.loaded)).toBe(true), { timeoutMs: 5000 });
+      const [nginx, traefik, envoy] = gateways as [RunningGateway, RunningGateway, RunningGateway];
+      const ask = (g: RunningGateway, headers: Record<string, string>, host = 'gateway.internal', path = '/cdn-cgi/access/authorize') => get(path, { ...creds(), ...headers }, host, g.url).then((r) => r.status);
+      const own = {
+        nginx: { 'x-original-url': 'http://app.example.com/x' },
+        traefik: { 'x-forwarded-host': 'app.example.com', 'x-forwarded-uri': '/x' },
+      };
+      // Each proxy's own headers.
+      await expect(ask(nginx, own.nginx)).resolves.toBe(200);
+      await expect(ask(traefik, own.traefik)).resolves.toBe(200);
+      await expect(ask(envoy, {}, 'app.example.com', '/cdn-cgi/access/authorize/x')).resolves.toBe(200);
+      // A client-added header naming the app its token is admitted to, for a request the proxy says
+      // is for another host: ignored (that host has no application: 404), never obeyed.
+      await expect(ask(nginx, { 'x-original-url': 'http://unknown.test/', ...own.traefik })).resolves.toBe(404);
+      await expect(ask(traefik, { 'x-forwarded-host': 'unknown.test', 'x-forwarded-uri': '/', ...own.nginx })).resolves.toBe(404);
+      await expect(ask(envoy, { ...own.nginx, ...own.traefik }, 'unknown.test', '/cdn-cgi/access/authorize/')).resolves.toBe(404);
+      // Another proxy's headers alone are not enough.
+      await expect(ask(nginx, own.traefik)).resolves.toBe(400);
+      await expect(ask(traefik, own.nginx)).resolves.toBe(400);
+      await expect(ask(envoy, own.nginx)).resolves.toBe(404);
+      // auto (this file's gateway): the same attack is a 400.
+      await expect(ask(gw, { 'x-forwarded-host': 'unknown.test', 'x-forwarded-uri': '/', ...own.nginx })).resolves.toBe(400);
+      await expect(ask(gw, own.traefik)).resolves.toBe(200);
+    } finally {
+      await Promise.all(gateways.map((g) => g.stop()));
     }
   });
 
