@@ -64,7 +64,13 @@ describe('canonicalTarget', () => {
     expect(path('/%EF%BD%81dmin')).toBe('refused:ambiguous_unicode_in_path');
     // U+2024 ONE DOT LEADER: NFKC makes it "."
     expect(path('/%E2%80%A4%E2%80%A4/admin')).toBe('refused:ambiguous_unicode_in_path');
+    // U+FF0F FULLWIDTH SOLIDUS, U+212A KELVIN SIGN (lower-cases to "k"), U+017F LONG S (upper-cases to "S").
+    expect(path('/x%EF%BC%8F..%EF%BC%8Fadmin')).toBe('refused:ambiguous_unicode_in_path');
+    expect(path('/%E2%84%AA')).toBe('refused:ambiguous_unicode_in_path');
+    expect(path('/%C5%BF')).toBe('refused:ambiguous_unicode_in_path');
+    // Plain text in other scripts and decomposed accents (macOS file names) pass.
     expect(path('/caf%C3%A9')).toBe('/caf%C3%A9');
+    expect(path('/cafe%CC%81/%E6%97%A5%E6%9C%AC')).toBe('/cafe%CC%81/%E6%97%A5%E6%9C%AC');
   });
 });
 

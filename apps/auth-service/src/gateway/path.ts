@@ -7,7 +7,7 @@
  * read in more than one way is refused instead of guessed (see docs/security.md, "Paths"):
  * - an encoded `/`, `\` or NUL (`%2F`, `%5C`, `%00`), a raw backslash or control character;
  * - a raw non-ASCII byte, percent-encoded bytes that are not UTF-8 (overlong forms such as
- *   `%C0%AE`) or whose text changes under Unicode NFKC normalisation (look-alikes such as `ａ`);
+ *   `%C0%AE`) or that encode a look-alike of an ASCII character (`ａ`, `․`: see asciiLookalike);
  * - an encoded `%` that itself encodes something (`%252e`: decoded twice by some origins);
  * - `;` path parameters (Tomcat and Spring strip them, other origins do not);
  * - a `..` that climbs above the root, and a request target that is not a path (`*`,
@@ -32,6 +32,22 @@ function unreserved(c: number): boolean {
 const fail = (reason: string): Canonical => ({ ok: false, reason });
 
 /**
+ * True when a non-ASCII character of `text` becomes ASCII under NFKC normalisation or case
+ * mapping (`ａ` → `a`, `․` → `.`, `／` → `/`, `K` (Kelvin) → `k`, `ſ` → `S`): an origin that
+ * normalises or compares without case would read it as a plain character of a path prefix.
+ * Other text (accents, scripts, NFD forms) is left alone.
+ */
+function asciiLookalike(text: string): boolean {
+  for (const ch of text) {
+    if (ch.charCodeAt(0) < 0x80) continue;
+    for (const mapped of [ch.normalize('NFKC'), ch.toLowerCase(), ch.toUpperCase()]) {
+      for (let i = 0; i < mapped.length; i++) if (mapped.charCodeAt(i) < 0x80) return true;
+    }
+  }
+  return false;
+}
+
+/**
  * One segment (between slashes) in canonical percent-encoding, or the reason it is refused.
  * `bytes` collects runs of encoded non-ASCII bytes, checked as UTF-8 text.
  */
@@ -46,7 +62,7 @@ function segment(raw: string): string | { reason: string } {
     } catch {
       return 'invalid_utf8_in_path';
     }
-    if (text.normalize('NFKC') !== text) return 'ambiguous_unicode_in_path';
+    if (asciiLookalike(text)) return 'ambiguous_unicode_in_path';
     out += bytes.map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join('');
     bytes = [];
     return null;
