@@ -113,6 +113,11 @@ export class Gateway {
         sendRaw(socket, 503, { error: 'unavailable', reason: 'internal' });
       });
     });
+    // CONNECT (a tunnel to a host of the client's choosing) is no request for an application.
+    this.server.on('connect', (_req: IncomingMessage, socket: Socket) => {
+      socket.on('error', () => socket.destroy());
+      sendRaw(socket, 405, { error: 'method_not_allowed', reason: 'connect_not_supported' });
+    });
     // A malformed request (bad header bytes, header too large) gets a plain 4xx, never a 500.
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
       const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
