@@ -42,7 +42,9 @@ function name(commonName: string): Buffer {
 
 export function selfSignedCertificate(privateKey: KeyObject, publicKey: KeyObject, commonName: string, notBefore: Date, notAfter: Date): string {
   const serial = randomBytes(16);
-  serial[0] = serial[0]! & 0x7f; // positive INTEGER
+  // A positive INTEGER in its shortest form (DER): a first byte of 0x40–0x7f. `& 0x7f` alone
+  // left a leading 0x00 now and then, which parsers refuse ("illegal padding").
+  serial[0] = (serial[0]! & 0x3f) | 0x40;
   const tbs = der(
     0x30,
     der(0x02, serial),
