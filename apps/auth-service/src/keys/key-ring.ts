@@ -32,8 +32,8 @@ const generateRsa = promisify(generateKeyPair);
  * (`generateKeyPair`), not on the event loop: RSA generation takes tens to hundreds of
  * milliseconds, which `generateKeyPairSync` would take from every request in flight.
  */
-export async function generateSigningKey(encryptionKey: Buffer, issuer: string, rotationMs: number, activatesAt: number): Promise<NewSigningKey> {
-  const { publicKey, privateKey } = await generateRsa('rsa', { modulusLength: 2048 });
+export async function generateSigningKey(encryptionKey: Buffer, issuer: string, rotationMs: number, activatesAt: number, modulusLength = 2048): Promise<NewSigningKey> {
+  const { publicKey, privateKey } = await generateRsa('rsa', { modulusLength });
   const kid = randomBytes(16).toString('hex');
   const from = new Date(activatesAt - 60_000);
   const until = new Date(activatesAt + 3 * rotationMs + 365 * 86_400_000);
