@@ -98,6 +98,12 @@ describe('Replica', () => {
     expect(r.findApp('example.com.:443', '/admin')?.id).toBe(admin.id);
     expect(r.findApp('example.com..', '/admin')).toBeUndefined();
     expect(r.findApp('user@example.com', '/admin')).toBeUndefined();
+    // The longest prefix in canonical form wins, whatever the written lengths.
+    const short = appOf({ domain: 'other.example/%7ea' });
+    const long = appOf({ domain: 'other.example/~a/b' });
+    r.loadSnapshot({ revision: 2, tokens: [], apps: [short, long], policies: [] });
+    expect(r.findApp('other.example', '/~a/b/x')?.id).toBe(long.id);
+    expect(r.findApp('other.example', '/~a/x')?.id).toBe(short.id);
   });
 
   it('drops the policies of a deleted app and orders policies by precedence', () => {

@@ -150,12 +150,19 @@ export class Replica {
     if (!candidates) return undefined;
     const q = path.indexOf('?');
     const pathname = (q < 0 ? path : path.slice(0, q)).toLowerCase();
+    // Longest canonical prefix: the index orders by the prefix as written, which its canonical
+    // form may shorten (`/%7Ea` is `/~a`).
+    let best: ReplicaApp | undefined;
+    let bestLength = -1;
     for (const app of candidates) {
       const p = this.prefixOf(app);
-      if (p === null) continue; // a prefix that cannot be canonicalised matches nothing
-      if (p === '' || pathname === p || (pathname.startsWith(p) && PREFIX_END.has(pathname.charCodeAt(p.length)))) return app;
+      if (p === null || p.length <= bestLength) continue; // null: a prefix that cannot be canonicalised matches nothing
+      if (p === '' || pathname === p || (pathname.startsWith(p) && PREFIX_END.has(pathname.charCodeAt(p.length)))) {
+        best = app;
+        bestLength = p.length;
+      }
     }
-    return undefined;
+    return best;
   }
 
   /** An application's path prefix in canonical, lower-case form (cached per app object). */
