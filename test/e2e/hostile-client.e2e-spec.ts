@@ -278,7 +278,7 @@ describe('the gateway under a hostile client', () => {
       }
     });
 
-    it('what Node\'s client will not send goes on a raw socket: backslashes, raw Unicode, NUL, absolute form', async () => {
+    it('what Node\'s client will not send goes on a raw socket: CONNECT, backslashes, raw Unicode, NUL, absolute form', async () => {
       const connect = await raw(gwPort, `${head(`CONNECT ${host}:80 HTTP/1.1`, [['Host', `${host}:80`], ...credLines(broad)])}\r\n`);
       expect(connect.statuses).toEqual([405]);
       const targets = ['/x\\..\\admin/users', '\\admin/users', '/\uff41dmin/users', '/admin\u0000/users', 'http://other.test/admin/users', `http://${host}/admin/users`, '*', `${host}:80`];
