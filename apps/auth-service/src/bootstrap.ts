@@ -7,7 +7,7 @@ import { KeyRing } from './keys/key-ring.js';
 import { AccessControl } from './gateway/access.js';
 import { JwtService } from './gateway/jwt.js';
 import { RateLimiter } from './gateway/rate-limiter.js';
-import { Recorder } from './gateway/recorder.js';
+import { DEFAULT_RECORDER_LIMITS, Recorder } from './gateway/recorder.js';
 import { Gateway } from './gateway/server.js';
 import { NatsBus } from './replica/nats-bus.js';
 import { Replica } from './replica/replica.js';
@@ -56,7 +56,7 @@ export async function startGateway(env: AuthServiceEnv, log: Log = consoleLog(en
   const recorder = new Recorder({
     publishSeen: (p) => bus.publish(TokensSeen, p),
     publishDecisions: (p) => bus.publishDurable(AccessDecisionsRecorded, p, p.batchId),
-  });
+  }, 1000, { ...DEFAULT_RECORDER_LIMITS, maxBatch: env.GATEHOUSE_ACCESS_LOG_MAX_DISTINCT_PER_SECOND });
   // Decisions wait in the recorder (and are retried) until this works; say so, never fail start.
   await bus.ensureAccessLogStream(env.GATEHOUSE_ACCESS_LOG_REPLICAS).catch((e: Error) => log.warn(`Access-log stream not ready (decisions are kept and retried): ${e.message}`));
   const jwts = new JwtService(keys, env.GATEHOUSE_TEAM_URL);
@@ -86,6 +86,8 @@ export async function startGateway(env: AuthServiceEnv, log: Log = consoleLog(en
         access_log_dropped: recorder.dropped,
       };
     },
+    healthDetails: env.GATEHOUSE_HEALTH_DETAILS,
+    forwardAuthHeaders: env.GATEHOUSE_FORWARD_AUTH_HEADERS,
     trustProxy: env.GATEHOUSE_TRUST_PROXY,
     cookieSecure: env.cookieSecure,
     onError: (e) => log.error(`Unhandled error: ${e.stack ?? e.message}`),

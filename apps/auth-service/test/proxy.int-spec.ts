@@ -59,7 +59,7 @@ function sendJson(res: http.ServerResponse, status: number, body: unknown): void
 
 /** The gateway's front: every request is forwarded with `target`. */
 async function startFront(pool: UpstreamPool, upstream: string, extra: Partial<ProxyTarget> = {}): Promise<number> {
-  const target: ProxyTarget = {
+  const target: Omit<ProxyTarget, 'path'> = {
     upstream: new URL(upstream),
     jwt: JWT,
     singleHeader: null,
@@ -68,7 +68,7 @@ async function startFront(pool: UpstreamPool, upstream: string, extra: Partial<P
     onError: sendJson,
     ...extra,
   };
-  const server = http.createServer((req, res) => pool.forward(req, res, target));
+  const server = http.createServer((req, res) => pool.forward(req, res, { path: req.url ?? '/', ...target }));
   const port = await listen(server);
   cleanups.push(async () => {
     server.closeAllConnections();
@@ -952,6 +952,7 @@ describe('UpstreamPool: upgrade tunnels', () => {
       socket.pause();
       pool.tunnel(req, socket, early, {
         upstream: new URL(upstream),
+        path: req.url ?? '/',
         jwt: JWT,
         singleHeader: null,
         setCookie: null,

@@ -1,6 +1,7 @@
 import { parseDuration } from '@gatehouse/contracts';
 import { NatsEnv, checkNatsEnv, parseEnv } from '@gatehouse/config';
 import { z } from 'zod';
+import { FORWARD_AUTH_MODES } from '../gateway/forward-auth.js';
 
 const Millis = (what: string) =>
   z.string().transform((value, ctx) => {
@@ -37,6 +38,22 @@ export const Env = z
     GATEHOUSE_RATE_LIMIT_PER_MINUTE: Int(60),
     GATEHOUSE_RATE_LIMIT_IP_BURST: Int(100),
     GATEHOUSE_RATE_LIMIT_IP_PER_MINUTE: Int(600),
+    /**
+     * Distinct access decisions recorded per second (identical ones are counted in one entry);
+     * beyond it, decisions are dropped and counted (health detail `access_log_dropped`).
+     */
+    GATEHOUSE_ACCESS_LOG_MAX_DISTINCT_PER_SECOND: Int(10_000),
+    /**
+     * Which headers name the original request of a forward-auth check: `auto` (every source
+     * present; 400 when they disagree), `nginx` (X-Original-URL), `traefik` (X-Forwarded-Host +
+     * X-Forwarded-Uri) or `envoy` (Host + the path after /authorize). See docs/gateway-forward-auth.md.
+     */
+    GATEHOUSE_FORWARD_AUTH_HEADERS: z.enum(FORWARD_AUTH_MODES).default('auto'),
+    /**
+     * `true`: /cdn-cgi/access/health answers its whole detail (revision, signing key ids, last
+     * sync error, access-log pending and dropped counts) to anyone; otherwise only `{ status }`.
+     */
+    GATEHOUSE_HEALTH_DETAILS: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
     /** Trust X-Forwarded-For from the peer (only behind a proxy you run). */
     GATEHOUSE_TRUST_PROXY: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
     /** Secure flag on CF_Authorization; defaults to true when the team URL is https. */

@@ -1,4 +1,5 @@
 import { parseDuration, type AppChanged, type Application, type Policy, type PolicyChanged, type TokenChanged, type VerifierToken } from '@gatehouse/contracts';
+import { canonicalHost, canonicalTarget } from '../gateway/path.js';
 
 export interface ReplicaToken extends VerifierToken {
   expiresAtMs: number | null;
@@ -28,6 +29,8 @@ export type ReplicaEvent =
 
 const DEFAULT_SESSION_MS = 24 * 3_600_000;
 const MAX_BUFFERED = 10_000;
+/** Where a path prefix ends: `/`, `.`, or the end of the path. */
+const PREFIX_END = new Set([0x2f, 0x2e]);
 
 function toToken(t: VerifierToken): ReplicaToken {
   return {
@@ -90,6 +93,7 @@ export class Replica {
   private entityRevision = new Map<string, number>();
   private buffered: ReplicaEvent[] = [];
   private listeners: Array<(e: ReplicaEvent | null) => void> = [];
+  private canonicalPrefixes = new WeakMap<ReplicaApp, string | null>();
 
   get loaded(): boolean {
     return this.revision >= 0;
@@ -132,18 +136,44 @@ export class Replica {
     return this.policiesOfApp.get(appId) ?? [];
   }
 
-  /** The application for a host (port optional) and path: the longest matching path prefix wins. */
+  /**
+   * The application for a Host header and a canonical path (`canonicalTarget`; a query is
+   * ignored): the longest matching path prefix wins. Hosts match without case, port (unless an
+   * application names one) or trailing dot; prefixes match case-insensitively (Express, IIS and
+   * others route `/Admin` as `/admin`) and end at `/`, `.` (`/admin.json` is `/admin` to Rails and
+   * suffix-matching Spring) or the end of the path.
+   */
   findApp(hostHeader: string, path: string): ReplicaApp | undefined {
-    const host = hostHeader.toLowerCase();
-    const candidates = this.appsByHost.get(host) ?? this.appsByHost.get(host.replace(/:\d+$/, ''));
+    const host = canonicalHost(hostHeader);
+    if (!host) return undefined;
+    const candidates = (host.port !== null ? this.appsByHost.get(`${host.name}:${host.port}`) : undefined) ?? this.appsByHost.get(host.name);
     if (!candidates) return undefined;
     const q = path.indexOf('?');
-    const pathname = q < 0 ? path : path.slice(0, q);
+    const pathname = (q < 0 ? path : path.slice(0, q)).toLowerCase();
+    // Longest canonical prefix: the index orders by the prefix as written, which its canonical
+    // form may shorten (`/%7Ea` is `/~a`).
+    let best: ReplicaApp | undefined;
+    let bestLength = -1;
     for (const app of candidates) {
-      const p = app.pathPrefix;
-      if (p === '' || pathname === p || (pathname.startsWith(p) && pathname.charCodeAt(p.length) === 47 /* / */)) return app;
+      const p = this.prefixOf(app);
+      if (p === null || p.length <= bestLength) continue; // null: a prefix that cannot be canonicalised matches nothing
+      if (p === '' || pathname === p || (pathname.startsWith(p) && PREFIX_END.has(pathname.charCodeAt(p.length)))) {
+        best = app;
+        bestLength = p.length;
+      }
     }
-    return undefined;
+    return best;
+  }
+
+  /** An application's path prefix in canonical, lower-case form (cached per app object). */
+  private prefixOf(app: ReplicaApp): string | null {
+    let p = this.canonicalPrefixes.get(app);
+    if (p === undefined) {
+      const c = app.pathPrefix ? canonicalTarget(app.pathPrefix) : null;
+      p = !app.pathPrefix ? '' : c?.ok && !c.query ? c.path.toLowerCase().replace(/\/+$/, '') : null;
+      this.canonicalPrefixes.set(app, p);
+    }
+    return p;
   }
 
   /** Replaces the state with a snapshot, then re-applies buffered events newer than it. */
