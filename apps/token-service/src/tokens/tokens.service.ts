@@ -67,10 +67,10 @@ export class TokensService {
     return toServiceToken(await this.require(accountId, tokenId));
   }
 
-  async list(accountId: string, filter: TokenFilter, page: number, perPage: number): Promise<Page<ServiceToken>> {
+  async list(accountId: string, filter: TokenFilter, page: number, perPage: number): Promise<Page<ServiceToken> & { totalCountExact: boolean }> {
     await requireAccount(this.accounts, accountId);
-    const { rows, total } = await this.tokens.list(accountId, filter, page, perPage);
-    return { items: rows.map(toServiceToken), page, perPage, totalCount: total };
+    const { rows, total, exact } = await this.tokens.list(accountId, filter, page, perPage);
+    return { items: rows.map(toServiceToken), page, perPage, totalCount: total, totalCountExact: exact };
   }
 
   async update(req: UpdateRequest): Promise<ServiceToken> {
