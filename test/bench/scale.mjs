@@ -548,12 +548,21 @@ function writeDocs(r) {
     `Searches answered with a lower-bound total: ${r.api.search.lowerBoundTotals} of 150.`,
     '<!-- bench:scale:end -->',
   ].join('\n');
+  // One block per fleet size, inside the "Fleet scale" section (created when missing).
+  const start = `<!-- bench:scale:${r.tokens}:start`;
+  const text = block.replace('<!-- bench:scale:start', start).replace('<!-- bench:scale:end -->', `<!-- bench:scale:${r.tokens}:end -->`);
   const path = `${ROOT}docs/performance.md`;
   let doc = existsSync(path) ? readFileSync(path, 'utf8') : '# Performance\n';
-  const marked = /<!-- bench:scale:start[^]*?<!-- bench:scale:end -->/;
-  if (marked.test(doc)) doc = doc.replace(marked, block);
-  else if (/^## Fleet scale$/m.test(doc)) doc = doc.replace(/^## Fleet scale\n/m, `## Fleet scale\n\n${block}\n`);
-  else doc = `${doc.trimEnd()}\n\n## Fleet scale\n\n${block}\n`;
+  if (!/^## Fleet scale$/m.test(doc)) doc = `${doc.trimEnd()}\n\n## Fleet scale\n`;
+  const own = new RegExp(`${start}[^]*?<!-- bench:scale:${r.tokens}:end -->`);
+  if (own.test(doc)) doc = doc.replace(own, text);
+  else {
+    // At the end of the section: before the next "## " heading, or at the end of the file.
+    const at = doc.search(/^## Fleet scale$/m);
+    const next = doc.slice(at + 1).search(/^## /m);
+    const end = next === -1 ? doc.length : at + 1 + next;
+    doc = `${doc.slice(0, end).trimEnd()}\n\n### ${n(r.tokens)} tokens\n\n${text}\n${next === -1 ? '' : '\n'}${doc.slice(end)}`;
+  }
   writeFileSync(path, doc);
   log(`figures written to docs/performance.md`);
 }
