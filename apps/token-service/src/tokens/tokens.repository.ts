@@ -1,6 +1,5 @@
-import type { DataSource, EntityManager } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import { managerOf, type Tx } from '../database/unit-of-work.js';
-import { ServiceTokenCountEntity } from './token-count.entity.js';
 import { ServiceTokenEntity } from './token.entity.js';
 import type { TokenRecord } from './token.record.js';
 
@@ -64,7 +63,7 @@ export class TokensRepository implements TokenStore {
   async list(accountId: string, filter: TokenFilter, page: number, perPage: number): Promise<TokenPage> {
     const offset = (page - 1) * perPage;
     const filtered = filter.name !== undefined || !!filter.search || filter.expiresAfter !== undefined || filter.expiresBefore !== undefined;
-    if (!filtered) return this.dataSource.transaction('REPEATABLE READ', (em) => this.unfilteredPage(em, accountId, offset, perPage));
+    if (!filtered) return this.unfilteredPage(accountId, offset, perPage);
     const matching = () => {
       const qb = this.dataSource.manager.createQueryBuilder(ServiceTokenEntity, 't').where('t.account_id = :accountId', { accountId });
       if (filter.name !== undefined) qb.andWhere('t.name = :name', { name: filter.name });
@@ -94,32 +93,31 @@ export class TokensRepository implements TokenStore {
     return { rows, total, exact: total < limit };
   }
 
-  private async unfilteredPage(em: EntityManager, accountId: string, offset: number, perPage: number): Promise<TokenPage> {
-    const sums = await em
-      .createQueryBuilder(ServiceTokenCountEntity, 'c')
-      .select('coalesce(sum(c.count), 0)::bigint', 'n')
-      .where('c.account_id = :accountId', { accountId })
-      .getRawOne<{ n: string }>();
-    const total = Number(sums?.n ?? 0);
-    if (offset >= total) return { rows: [], total, exact: true };
+  /**
+   * One statement, so the total and the page come from one snapshot in one round trip: the page's
+   * ids from whichever end of the (account_id, created_at, id) index is nearer, then their rows.
+   */
+  private async unfilteredPage(accountId: string, offset: number, perPage: number): Promise<TokenPage> {
+    const total = `(SELECT coalesce(sum(c.count), 0) FROM service_token_counts c WHERE c.account_id = :accountId)`;
+    const front = `SELECT s.id FROM service_tokens s WHERE s.account_id = :accountId AND CAST(:offset AS bigint) <= ${total} / 2
+      ORDER BY s.created_at DESC, s.id DESC OFFSET CAST(:offset AS bigint) LIMIT CAST(:limit AS bigint)`;
     // Newest first is oldest first read backwards: the far half of the list is near its other end.
-    const fromEnd = offset > total / 2;
-    const ids = em
-      .createQueryBuilder(ServiceTokenEntity, 's')
-      .select('s.id')
-      .where('s.account_id = :accountId', { accountId })
-      .orderBy('s.created_at', fromEnd ? 'ASC' : 'DESC')
-      .addOrderBy('s.id', fromEnd ? 'ASC' : 'DESC')
-      .offset(fromEnd ? Math.max(0, total - offset - perPage) : offset)
-      .limit(fromEnd ? Math.min(perPage, total - offset) : perPage);
-    const rows = await em
+    const back = `SELECT s.id FROM service_tokens s WHERE s.account_id = :accountId AND CAST(:offset AS bigint) > ${total} / 2
+      ORDER BY s.created_at ASC, s.id ASC OFFSET greatest(0, ${total} - CAST(:offset AS bigint) - CAST(:limit AS bigint)) LIMIT greatest(0, least(CAST(:limit AS bigint), ${total} - CAST(:offset AS bigint)))`;
+    const { entities, raw } = await this.dataSource.manager
       .createQueryBuilder(ServiceTokenEntity, 't')
-      .where(`t.id IN (${ids.getQuery()})`)
-      .setParameters(ids.getParameters())
+      .addSelect(`${total}::bigint`, 'total')
+      .where(`t.id IN ((${front}) UNION ALL (${back}))`, { accountId, offset, limit: perPage })
       .orderBy('t.created_at', 'DESC')
       .addOrderBy('t.id', 'DESC')
-      .getMany();
-    return { rows, total, exact: true };
+      .getRawAndEntities<{ total: string }>();
+    if (raw.length) return { rows: entities, total: Number(raw[0]!.total), exact: true };
+    // Past the end (or an empty account): the total alone.
+    const [row]: Array<{ total: string }> = await this.dataSource.manager.query(
+      `SELECT coalesce(sum(count), 0)::bigint AS total FROM service_token_counts WHERE account_id = $1`,
+      [accountId],
+    );
+    return { rows: [], total: Number(row?.total ?? 0), exact: true };
   }
 
   async insert(token: TokenRecord, tx: Tx): Promise<void> {
