@@ -469,6 +469,8 @@ async function main() {
     log(`replication lag: ${LAG_RATE} creates/s for ${LAG_SECONDS} s…`);
     const lags = [];
     let missed = 0;
+    let createFailed = 0;
+    let createdAtRate = 0;
     const inFlight = [];
     const lagStart = performance.now();
     for (let i = 0; i < LAG_RATE * LAG_SECONDS; i++) {
@@ -477,7 +479,12 @@ async function main() {
       if (wait > 0) await sleep(wait);
       inFlight.push(
         (async () => {
-          const t = (await api(base, 'POST', { name: `lag-${i}` })).result;
+          const t = await api(base, 'POST', { name: `lag-${i}` }).then(
+            (body) => body.result,
+            () => null,
+          );
+          if (!t) return createFailed++;
+          createdAtRate++;
           const answered = performance.now();
           const creds = { clientId: t.client_id, secret: t.client_secret };
           for (;;) {
@@ -489,8 +496,10 @@ async function main() {
       );
     }
     await Promise.all(inFlight);
-    result.lag = { rate: LAG_RATE, changes: LAG_RATE * LAG_SECONDS, p50: pct(lags, 50), p99: pct(lags, 99), max: pct(lags, 100), missed };
-    log(`lag p50 ${ms(result.lag.p50)}, p99 ${ms(result.lag.p99)}, ${missed} missed`);
+    // The rate the API really sustained: below 100/s, creates queue and the lag includes that wait.
+    const achieved = createdAtRate / ((performance.now() - lagStart) / 1000);
+    result.lag = { rate: LAG_RATE, achievedRate: achieved, changes: LAG_RATE * LAG_SECONDS, p50: pct(lags, 50), p99: pct(lags, 99), max: pct(lags, 100), notAdmittedIn5s: missed, createFailed };
+    log(`lag p50 ${ms(result.lag.p50)}, p99 ${ms(result.lag.p99)}; ${missed} not admitted within 5 s, ${createFailed} creates failed; ${achieved.toFixed(0)} creates/s achieved`);
   } else {
     result.lag = null;
   }
@@ -533,7 +542,14 @@ function writeDocs(r) {
     ['API search (p50 / p99)', `${ms(r.api.search.p50)} / ${ms(r.api.search.p99)}`, 'p99 ≤ 100 ms', verdict(r.api.search.p99 <= 100)],
     ...Object.entries(r.api.searchByKind).map(([k, v]) => [`— search by ${k === 'clientId' ? 'client id fragment' : k === 'name' ? 'name fragment' : 'broad term'} (p50 / p99)`, `${ms(v.p50)} / ${ms(v.p99)}`, '', '']),
     ['API creates', `${n(r.api.creates.perSecond)}/s (p99 ${ms(r.api.creates.p99)}, ${r.api.creates.errors} errors)`, '≥ 500/s', verdict(r.api.creates.perSecond >= 500)],
-    ['Replication lag at 100 changes/s (p50 / p99)', r.lag ? `${ms(r.lag.p50)} / ${ms(r.lag.p99)} (max ${ms(r.lag.max)}, ${r.lag.missed} missed)` : 'not measured: the gateway never loaded', 'p99 ≤ 50 ms, all within 1 s', verdict(r.lag ? r.lag.p99 <= 50 && r.lag.missed === 0 : false)],
+    [
+      'Replication lag at 100 changes/s (p50 / p99)',
+      r.lag
+        ? `${ms(r.lag.p50)} / ${ms(r.lag.p99)} (max ${ms(r.lag.max)}; ${r.lag.notAdmittedIn5s} not admitted within 5 s, ${r.lag.createFailed} creates failed; ${r.lag.achievedRate.toFixed(0)} creates/s sustained)`
+        : 'not measured: the gateway never loaded',
+      'p99 ≤ 50 ms, all within 1 s',
+      verdict(r.lag ? r.lag.p99 <= 50 && r.lag.notAdmittedIn5s === 0 && r.lag.createFailed === 0 : false),
+    ],
     ['NATS bytes per minute, idle (in / out)', `${n(r.idleNats.inBytesPerMinute)} / ${n(r.idleNats.outBytesPerMinute)} (${n(r.idleNats.messagesPerMinute)} messages)`, 'nothing that grows with the fleet', ''],
   ];
   const block = [
