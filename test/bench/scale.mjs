@@ -422,8 +422,11 @@ async function main() {
     return { status: res.status, text };
   };
   let lastRefusal = '';
+  // The gateway's memory at its first answer, before its replica holds anything: the baseline.
+  let baselineRss = null;
   const admitted = async (t) => {
     const r = await authorize(t);
+    baselineRss ??= rssOf(gateway.pid).rss;
     if (r.status === 200) return Date.now();
     lastRefusal = `${r.status} ${r.text.slice(0, 200)}`;
     return undefined;
@@ -438,7 +441,8 @@ async function main() {
     lastAdmittedMs: lastAt === null ? null : lastAt - gwStart,
     rssBytes: gwMemory.rss,
     peakRssBytes: gwMemory.peak,
-    bytesPerToken: gwMemory.rss ? gwMemory.rss / TOKENS : null,
+    baselineRssBytes: baselineRss,
+    bytesPerToken: gwMemory.rss && baselineRss ? (gwMemory.rss - baselineRss) / TOKENS : null,
     refusedWith: loaded ? null : lastRefusal,
     health: health && { status: health.status, last_sync_error: health.last_sync_error ?? null },
     exited: gateway.exitCode !== null || gateway.signalCode !== null,
@@ -535,7 +539,12 @@ function writeDocs(r) {
     ['Gateway: first seeded token admitted', gw.firstAdmittedMs === null ? `not within ${s(LOAD_TIMEOUT_MS)} (${gw.refusedWith})` : s(gw.firstAdmittedMs), '', ''],
     ['Gateway: last seeded token admitted (loaded)', gw.lastAdmittedMs === null ? 'never' : s(gw.lastAdmittedMs), '≤ 10 s', verdict(gw.lastAdmittedMs !== null && gw.lastAdmittedMs <= 10_000)],
     ['Gateway resident memory (when loaded, or at the end of the wait; peak)', `${mb(gw.rssBytes)}; peak ${mb(gw.peakRssBytes)}`, '≤ 300 MB', verdict(gw.loaded ? gw.peakRssBytes <= 300 * 2 ** 20 : null)],
-    ['Gateway memory per token (RSS / tokens)', gw.loaded && gw.rssBytes ? `${n(gw.rssBytes / r.tokens)} bytes` : 'n/a', '', ''],
+    [
+      'Gateway memory per token ((RSS − RSS at its first answer) / tokens)',
+      gw.loaded && gw.bytesPerToken !== null ? `${n(gw.bytesPerToken)} bytes (baseline ${mb(gw.baselineRssBytes)})` : 'n/a',
+      '',
+      '',
+    ],
     [
       'Notification service: first alert after start',
       !r.notifier.policyCreated ? 'none: its alert policy could not be created through the API within 60 s' : r.notifier.alertMs === null ? `none within ${s(LOAD_TIMEOUT_MS)}` : s(r.notifier.alertMs),       'within its tick (5 s) of catching up',
