@@ -125,7 +125,11 @@ describe('failover: the production topology under load', () => {
         expect(Number(r.rows[0]?.n ?? 0)).toBe(served + 2); // + the two admission checks before the load
       },
       { timeoutMs: 30_000, intervalMs: 500 },
-    );
+    ).catch(async (error: Error) => {
+      // Where the decisions wait: the stream (not consumed) or nowhere (lost before it).
+      const jsz = (await fetch(`${topo.nats.nodes[1]!.monitorUrl}/jsz?streams=1&consumers=1`).then((r) => r.json()).catch(() => null)) as { account_details?: Array<{ stream_detail?: unknown }> } | null;
+      throw new Error(`${error.message}\nJetStream: ${JSON.stringify(jsz?.account_details?.[0]?.stream_detail ?? jsz)}\n${topo.logs().slice(-4000)}`);
+    });
   }, 90_000);
 
   it('a token-service replica killed with SIGKILL in a create loop: no 500, every create answered 200 exists', async () => {

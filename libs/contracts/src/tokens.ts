@@ -75,7 +75,8 @@ export const ListServiceTokens = register(
       expiresBefore: IsoDate.optional(),
       ...PageRequest.shape,
     }),
-    response: pageOf(ServiceToken),
+    /** totalCountExact false: more tokens match a filter than were counted, totalCount is a lower bound. */
+    response: pageOf(ServiceToken).extend({ totalCountExact: z.boolean().default(true) }),
     errors: ['NOT_FOUND'],
   }),
 );

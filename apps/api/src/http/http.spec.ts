@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { ErrorCodes } from '@gatehouse/contracts';
 import type { ExecutionContext } from '@nestjs/common';
 import { AdminAuthGuard } from './admin-auth.guard.js';
+import { TOTAL_COUNT_LOWER_BOUND, okPage } from './envelope.js';
 import { statusOf } from './http-errors.js';
 import { jsonBody } from './json-body.middleware.js';
 import { loadEnv } from '../config/env.js';
@@ -68,6 +69,16 @@ describe('AdminAuthGuard with GATEHOUSE_ADMIN_TOKENS (rotation without downtime)
     }
     expect(message).toMatch(/GATEHOUSE_ADMIN_TOKENS\.1: must be at least 24 characters/);
     expect(message).not.toContain('short-secret-value');
+    });
+  });
+
+describe('okPage', () => {
+  it("keeps Cloudflare's result_info, and says so in messages when total_count is a lower bound", () => {
+    const exact = okPage(['a', 'b'], { page: 2, perPage: 2, totalCount: 5 });
+    expect(exact).toMatchObject({ messages: [], result_info: { page: 2, per_page: 2, count: 2, total_count: 5, total_pages: 3 } });
+    const bounded = okPage(['a'], { page: 1, perPage: 20, totalCount: 1020, totalCountExact: false });
+    expect(bounded.result_info).toEqual({ page: 1, per_page: 20, count: 1, total_count: 1020, total_pages: 51 });
+    expect(bounded.messages).toEqual([{ code: TOTAL_COUNT_LOWER_BOUND, message: expect.stringContaining('At least 1020') }]);
   });
 });
 

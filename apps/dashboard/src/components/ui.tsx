@@ -152,14 +152,15 @@ export function Pager({ info, onPage, noun }: { info: ResultInfo | undefined; on
       <Live className="pager-text">
         {info.total_count === 0
           ? `No ${noun}`
-          : `${formatCount(first)}–${formatCount(last)} of ${formatCount(info.total_count)} ${noun}`}
+          : `${formatCount(first)}–${formatCount(last)} of ${info.total_is_lower_bound ? 'at least ' : ''}${formatCount(info.total_count)} ${noun}`}
       </Live>
       <span className="pager-buttons">
         <button type="button" className="btn btn-small" disabled={info.page <= 1} onClick={() => onPage(info.page - 1)}>
           Previous
         </button>
         <span className="pager-page">
-          Page {formatCount(info.page)} of {formatCount(info.total_pages)}
+          Page {formatCount(info.page)} of {info.total_is_lower_bound ? 'at least ' : ''}
+          {formatCount(info.total_pages)}
         </span>
         <button type="button" className="btn btn-small" disabled={info.page >= info.total_pages} onClick={() => onPage(info.page + 1)}>
           Next

@@ -153,7 +153,7 @@ export function TokensPage() {
 /** The 90-day expiry timeline: the API returns exactly the tokens expiring in that window (one request). */
 function UpcomingExpiries() {
   const api = useApi();
-  const [data, setData] = useState<{ tokens: ServiceToken[]; total: number } | null>(null);
+  const [data, setData] = useState<{ tokens: ServiceToken[]; total: number; atLeast: boolean } | null>(null);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
     const ctl = new AbortController();
@@ -165,7 +165,7 @@ function UpcomingExpiries() {
         { expires_after: from.toISOString(), expires_before: until.toISOString(), per_page: TIMELINE_SAMPLE },
         ctl.signal,
       )
-      .then(({ result, info }) => setData({ tokens: result, total: info?.total_count ?? result.length }))
+      .then(({ result, info }) => setData({ tokens: result, total: info?.total_count ?? result.length, atLeast: info?.total_is_lower_bound ?? false }))
       .catch((e) => !isAbort(e) && setError(errorText(e)));
     return () => ctl.abort();
   }, [api]);
@@ -190,7 +190,9 @@ function UpcomingExpiries() {
             <Link to={`/tokens/${next.id}`}>{next.name}</Link>, {relativeTime(new Date(next.at).toISOString())}.
           </>
         ) : null}
-        {data.total > data.tokens.length ? ` (The chart shows the ${formatCount(data.tokens.length)} soonest of ${formatCount(data.total)}.)` : ''}
+        {data.total > data.tokens.length
+          ? ` (The chart shows the ${formatCount(data.tokens.length)} soonest of ${data.atLeast ? 'at least ' : ''}${formatCount(data.total)}.)`
+          : ''}
       </p>
       <ExpiryTimeline expiries={upcoming} now={now} />
     </section>

@@ -2,7 +2,8 @@ import { AccountEntity } from '../accounts/account.entity.js';
 import { ApplicationEntity } from '../applications/application.entity.js';
 import { PolicyEntity } from '../applications/policy.entity.js';
 import { AuditEventEntity } from '../audit/audit-event.entity.js';
+import { ServiceTokenCountEntity } from '../tokens/token-count.entity.js';
 import { ServiceTokenEntity } from '../tokens/token.entity.js';
 import { ReplicationStateEntity } from './revision.entity.js';
 
-export const entities = [AccountEntity, ServiceTokenEntity, AuditEventEntity, ReplicationStateEntity, ApplicationEntity, PolicyEntity];
+export const entities = [AccountEntity, ServiceTokenEntity, AuditEventEntity, ReplicationStateEntity, ApplicationEntity, PolicyEntity, ServiceTokenCountEntity];

