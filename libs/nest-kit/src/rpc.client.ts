@@ -54,12 +54,12 @@ export class RpcClient {
     }
     const shape = ErrorShape.safeParse(error);
     if (shape.success) return DomainError.fromShape(shape.data);
+    // Not an answer of the remote service (those arrive as ErrorShape): the transport failed —
+    // no responder, a NATS server lost mid-request, a reconnect. The request may or may not have
+    // been carried out, exactly as after a timeout, so it is UNAVAILABLE (retry), never INTERNAL.
     const text = error instanceof Error ? error.message : String(error);
-    if (/no responders|no subscribers|Empty response|503|CONNECTION_REFUSED|closed|disconnect/i.test(text)) {
-      return new DomainError('UNAVAILABLE', `No service answers on ${subject}`);
-    }
-    this.logger.error(`Unexpected error from ${subject}: ${text}`);
-    return new DomainError('INTERNAL', `Unexpected error from ${subject}`);
+    this.logger.warn(`No answer on ${subject}: ${text}`);
+    return new DomainError('UNAVAILABLE', `No service answers on ${subject}`);
   }
 }
 
