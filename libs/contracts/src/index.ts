@@ -8,3 +8,6 @@ export * from './tokens.js';
 export * from './audit.js';
 export * from './apps.js';
 export * from './alerts.js';
+export * from './organizations.js';
+export * from './signing-keys.js';
+export * from './access-requests.js';

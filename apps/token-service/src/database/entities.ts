@@ -3,6 +3,7 @@ import { ApplicationEntity } from '../applications/application.entity.js';
 import { PolicyEntity } from '../applications/policy.entity.js';
 import { AuditEventEntity } from '../audit/audit-event.entity.js';
 import { ServiceTokenEntity } from '../tokens/token.entity.js';
+import { OrganizationEntity } from '../organizations/organization.entity.js';
 import { ReplicationStateEntity } from './revision.entity.js';
 
-export const entities = [AccountEntity, ServiceTokenEntity, AuditEventEntity, ReplicationStateEntity, ApplicationEntity, PolicyEntity];
+export const entities = [AccountEntity, ServiceTokenEntity, AuditEventEntity, ReplicationStateEntity, ApplicationEntity, PolicyEntity, OrganizationEntity];
