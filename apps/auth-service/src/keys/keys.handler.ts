@@ -27,7 +27,7 @@ export function toSigningKeysStatus(s: Status): SigningKeysStatus {
     keyRotationIntervalDays: Math.round((s.rotationMs / DAY_MS) * 1000) / 1000,
     lastKeyRotationAt: new Date(newest.createdAt).toISOString(),
     nextKeyRotationAt: new Date(next).toISOString(),
-    daysUntilNextRotation: Math.max(0, Math.ceil((next - s.now) / DAY_MS)),
+    daysUntilNextRotation: Math.max(0, Math.round((next - s.now) / DAY_MS)),
     activationDelayMs: s.leadMs,
     keys: s.keys.map((k, i) => ({
       kid: k.kid,
