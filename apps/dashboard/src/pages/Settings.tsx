@@ -46,24 +46,15 @@ export function SettingsPage() {
 function StrictMode({ org, onSaved }: { org: AccessOrganization; onSaved(o: AccessOrganization): void }) {
   const api = useApi();
   const [strict, setStrict] = useState(org.strict_service_token_auth);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const [message, setMessage] = useState('');
+  const { busy, run, feedback } = useSaver();
   const headingId = useId();
-  const submit = async (e: FormEvent) => {
+  const submit = (e: FormEvent) => {
     e.preventDefault();
-    setBusy(true);
-    setError(null);
-    setMessage('');
-    try {
+    void run(async () => {
       const { result } = await api.put<AccessOrganization>('/access/organizations', { strict_service_token_auth: strict });
       onSaved(result);
-      setMessage(result.strict_service_token_auth ? 'Strict mode is on. The gateway applies it within a second.' : 'Strict mode is off.');
-    } catch (err) {
-      setError(errorText(err));
-    } finally {
-      setBusy(false);
-    }
+      return result.strict_service_token_auth ? 'Strict mode is on. The gateway applies it within a second.' : 'Strict mode is off.';
+    });
   };
   return (
     <section className="card" aria-labelledby={headingId}>
@@ -77,8 +68,7 @@ function StrictMode({ org, onSaved }: { org: AccessOrganization; onSaved(o: Acce
           <li>A request carrying service-token headers together with a JWT, or any <code>CF-Access-Client-*</code> header twice, is refused (401).</li>
           <li>401 when the credential cannot authenticate, 403 when it is valid but no policy admits it. Only Service Auth policies apply.</li>
         </ul>
-        <ErrorBox error={error} />
-        <Live className="notice-live">{message ? <p className="notice">{message}</p> : null}</Live>
+        {feedback}
         <div className="actions">
           <button type="submit" className="btn btn-primary" disabled={busy || strict === org.strict_service_token_auth}>
             Save strict mode
@@ -95,34 +85,24 @@ function InactivityCleanup({ org, onSaved }: { org: AccessOrganization; onSaved(
   const [enabled, setEnabled] = useState(current.enabled);
   const [days, setDays] = useState(String(current.inactivity_threshold_days));
   const [action, setAction] = useState<'disable' | 'delete'>(current.action);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const [daysError, setDaysError] = useState<string | null>(null);
-  const [message, setMessage] = useState('');
+  const [invalid, setInvalid] = useState<string | null>(null);
+  const { busy, run, feedback } = useSaver();
   const headingId = useId();
   const daysId = useId();
   const actionId = useId();
-  const submit = async (e: FormEvent) => {
+  const submit = (e: FormEvent) => {
     e.preventDefault();
-    const n = Number(days);
-    const bad = !/^\d+$/.test(days.trim()) || n < 30 || n > 365 ? 'Enter a whole number of days from 30 to 365.' : null;
-    setDaysError(bad);
+    const bad = daysError(days, 30, 365);
+    setInvalid(bad);
     if (bad) return document.getElementById(daysId)?.focus();
-    setBusy(true);
-    setError(null);
-    setMessage('');
-    try {
+    void run(async () => {
       const { result } = await api.put<AccessOrganization>('/access/organizations', {
-        service_token_inactivity: { enabled, inactivity_threshold_days: n, action },
+        service_token_inactivity: { enabled, inactivity_threshold_days: Number(days), action },
       });
       onSaved(result);
       const s = result.service_token_inactivity;
-      setMessage(s.enabled ? `Inactivity cleanup is on: tokens unused for ${s.inactivity_threshold_days} days are ${s.action === 'delete' ? 'deleted' : 'disabled'}.` : 'Inactivity cleanup is off.');
-    } catch (err) {
-      setError(errorText(err));
-    } finally {
-      setBusy(false);
-    }
+      return s.enabled ? `Inactivity cleanup is on: tokens unused for ${s.inactivity_threshold_days} days are ${s.action === 'delete' ? 'deleted' : 'disabled'}.` : 'Inactivity cleanup is off.';
+    });
   };
   return (
     <section className="card" aria-labelledby={headingId}>
@@ -131,29 +111,16 @@ function InactivityCleanup({ org, onSaved }: { org: AccessOrganization; onSaved(
         <label className="check">
           <input type="checkbox" checked={enabled} onChange={(e) => setEnabled(e.target.checked)} /> Clean up inactive service tokens
         </label>
-        <div className="field">
-          <label htmlFor={daysId}>Unused for (days)</label>
-          <input
-            id={daysId}
-            type="number"
-            inputMode="numeric"
-            min={30}
-            max={365}
-            value={days}
-            aria-invalid={daysError ? true : undefined}
-            aria-describedby={`${daysId}-hint${daysError ? ` ${daysId}-err` : ''}`}
-            onChange={(e) => setDays(e.target.value)}
-          />
-          <p className="hint" id={`${daysId}-hint`}>
-            30 to 365. A token is unused when neither its last use nor (if never used) its creation is more recent. Tokens a policy names directly are never
-            cleaned up.
-          </p>
-          {daysError ? (
-            <p className="field-error" id={`${daysId}-err`}>
-              {daysError}
-            </p>
-          ) : null}
-        </div>
+        <DaysField
+          id={daysId}
+          label="Unused for (days)"
+          value={days}
+          onChange={setDays}
+          min={30}
+          max={365}
+          error={invalid}
+          hint="30 to 365. A token is unused when neither its last use nor (if never used) its creation is more recent. Tokens a policy names directly are never cleaned up."
+        />
         <div className="field">
           <label htmlFor={actionId}>Action on inactive tokens</label>
           <select id={actionId} value={action} onChange={(e) => setAction(e.target.value as 'disable' | 'delete')}>
@@ -161,8 +128,7 @@ function InactivityCleanup({ org, onSaved }: { org: AccessOrganization; onSaved(
             <option value="delete">Delete the token</option>
           </select>
         </div>
-        <ErrorBox error={error} />
-        <Live className="notice-live">{message ? <p className="notice">{message}</p> : null}</Live>
+        {feedback}
         <div className="actions">
           <button type="submit" className="btn btn-primary" disabled={busy}>
             Save inactivity cleanup
@@ -176,47 +142,29 @@ function InactivityCleanup({ org, onSaved }: { org: AccessOrganization; onSaved(
 function SigningKeysCard({ keys, onChanged }: { keys: SigningKeys; onChanged(k: SigningKeys): void }) {
   const api = useApi();
   const [confirm, setConfirm] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const [message, setMessage] = useState('');
   const [interval, setIntervalDays] = useState(String(keys.key_rotation_interval_days));
-  const [intervalError, setIntervalError] = useState<string | null>(null);
+  const [invalid, setInvalid] = useState<string | null>(null);
+  const { busy, run, feedback } = useSaver();
   const headingId = useId();
   const intervalId = useId();
-  const rotate = async () => {
-    setBusy(true);
-    setError(null);
-    setMessage('');
-    try {
+  const rotate = () =>
+    run(async () => {
+      setConfirm(false);
       const { result } = await api.post<SigningKeys>('/access/keys/rotate');
       onChanged(result);
       const fresh = result.keys[0];
-      setMessage(fresh ? `New key ${fresh.kid.slice(0, 8)}… published. It signs new JWTs from ${formatDate(fresh.activates_at)}, once every gateway has it; the old key stays published.` : 'Rotated.');
-    } catch (err) {
-      setError(errorText(err));
-    } finally {
-      setBusy(false);
-      setConfirm(false);
-    }
-  };
-  const saveInterval = async (e: FormEvent) => {
+      return fresh ? `New key ${fresh.kid.slice(0, 8)}… published. It signs new JWTs from ${formatDate(fresh.activates_at)}, once every gateway has it; the old key stays published.` : 'Rotated.';
+    });
+  const saveInterval = (e: FormEvent) => {
     e.preventDefault();
-    const n = Number(interval);
-    const bad = !/^\d+$/.test(interval.trim()) || n < 21 || n > 365 ? 'Enter a whole number of days from 21 to 365.' : null;
-    setIntervalError(bad);
+    const bad = daysError(interval, 21, 365);
+    setInvalid(bad);
     if (bad) return document.getElementById(intervalId)?.focus();
-    setBusy(true);
-    setError(null);
-    setMessage('');
-    try {
-      const { result } = await api.put<SigningKeys>('/access/keys', { key_rotation_interval_days: n });
+    void run(async () => {
+      const { result } = await api.put<SigningKeys>('/access/keys', { key_rotation_interval_days: Number(interval) });
       onChanged(result);
-      setMessage(`Keys now rotate every ${result.key_rotation_interval_days} days.`);
-    } catch (err) {
-      setError(errorText(err));
-    } finally {
-      setBusy(false);
-    }
+      return `Keys now rotate every ${result.key_rotation_interval_days} days.`;
+    });
   };
   return (
     <section className="card" aria-labelledby={headingId}>
@@ -253,33 +201,14 @@ function SigningKeysCard({ keys, onChanged }: { keys: SigningKeys; onChanged(k: 
           ))}
         </tbody>
       </table>
-      <ErrorBox error={error} />
-      <Live className="notice-live">{message ? <p className="notice">{message}</p> : null}</Live>
+      {feedback}
       <div className="actions wrap">
         <button type="button" className="btn" onClick={() => setConfirm(true)} disabled={busy}>
           Rotate now
         </button>
       </div>
       <form className="form" onSubmit={saveInterval} noValidate>
-        <div className="field">
-          <label htmlFor={intervalId}>Rotate every (days)</label>
-          <input
-            id={intervalId}
-            type="number"
-            inputMode="numeric"
-            min={21}
-            max={365}
-            value={interval}
-            aria-invalid={intervalError ? true : undefined}
-            aria-describedby={intervalError ? `${intervalId}-err` : undefined}
-            onChange={(e) => setIntervalDays(e.target.value)}
-          />
-          {intervalError ? (
-            <p className="field-error" id={`${intervalId}-err`}>
-              {intervalError}
-            </p>
-          ) : null}
-        </div>
+        <DaysField id={intervalId} label="Rotate every (days)" value={interval} onChange={setIntervalDays} min={21} max={365} error={invalid} />
         <div className="actions">
           <button type="submit" className="btn btn-primary" disabled={busy}>
             Save rotation interval
@@ -293,7 +222,7 @@ function SigningKeysCard({ keys, onChanged }: { keys: SigningKeys; onChanged(k: 
             the current key stays published until the next rotation.
           </p>
           <div className="actions">
-            <button type="button" className="btn btn-primary" onClick={rotate} disabled={busy}>
+            <button type="button" className="btn btn-primary" onClick={() => void rotate()} disabled={busy}>
               Rotate the key
             </button>
             <button type="button" className="btn" onClick={() => setConfirm(false)} autoFocus>
@@ -303,5 +232,68 @@ function SigningKeysCard({ keys, onChanged }: { keys: SigningKeys; onChanged(k: 
         </Dialog>
       ) : null}
     </section>
+  );
+}
+
+/** One save action's state: busy, the error in words, the success message. */
+function useSaver() {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [message, setMessage] = useState('');
+  const run = async (fn: () => Promise<string>) => {
+    setBusy(true);
+    setError(null);
+    setMessage('');
+    try {
+      setMessage(await fn());
+    } catch (err) {
+      setError(errorText(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+  const feedback = (
+    <>
+      <ErrorBox error={error} />
+      <Live className="notice-live">{message ? <p className="notice">{message}</p> : null}</Live>
+    </>
+  );
+  return { busy, run, feedback };
+}
+
+/** A whole number of days in [min, max], or the error to show. */
+function daysError(text: string, min: number, max: number): string | null {
+  const n = Number(text);
+  return !/^\d+$/.test(text.trim()) || n < min || n > max ? `Enter a whole number of days from ${min} to ${max}.` : null;
+}
+
+/** A number-of-days input with its hint and inline error (aria-describedby / aria-invalid). */
+function DaysField(props: { id: string; label: string; value: string; onChange(v: string): void; min: number; max: number; error: string | null; hint?: string }) {
+  const describedBy = [props.hint ? `${props.id}-hint` : '', props.error ? `${props.id}-err` : ''].filter(Boolean).join(' ') || undefined;
+  return (
+    <div className="field">
+      <label htmlFor={props.id}>{props.label}</label>
+      <input
+        id={props.id}
+        type="number"
+        inputMode="numeric"
+        min={props.min}
+        max={props.max}
+        value={props.value}
+        aria-invalid={props.error ? true : undefined}
+        aria-describedby={describedBy}
+        onChange={(e) => props.onChange(e.target.value)}
+      />
+      {props.hint ? (
+        <p className="hint" id={`${props.id}-hint`}>
+          {props.hint}
+        </p>
+      ) : null}
+      {props.error ? (
+        <p className="field-error" id={`${props.id}-err`}>
+          {props.error}
+        </p>
+      ) : null}
+    </div>
   );
 }
