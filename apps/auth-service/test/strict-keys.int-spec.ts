@@ -90,7 +90,7 @@ describe('gateway: strict service-token mode and signing-key rotation', () => {
     state = { revision: 5, tokens: [token, notAdmitted], apps: [app], policies: [policy], organizations: [] };
     nc = await connect({ servers: nats.url });
     nc.subscribe('replica.v1.snapshot', {
-      callback: (_e, m) => m.respond(JSON.stringify({ id: m.json<{ id: string }>().id, response: state, isDisposed: true })),
+      callback: (_e, m) => void m.respond(JSON.stringify({ id: m.json<{ id: string }>().id, response: state, isDisposed: true })),
     });
     await nc.flush();
     gw = await startGateway(env(), silent);
