@@ -1,6 +1,7 @@
 import http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import Cloudflare from 'cloudflare';
+import pg from 'pg';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { expectEventually, freePort } from '@gatehouse/testing';
 import { startSystem, type System } from '../src/system.js';
@@ -56,6 +57,8 @@ describe('access organization, signing keys and access request logs (Cloudflare 
     const port = await freePort();
     gw = `http://127.0.0.1:${port}`;
     sys = await startSystem({
+      // The token service's inactivity cleanup runs every half second here.
+      env: { GATEHOUSE_INACTIVITY_SWEEP_INTERVAL_MS: '500' },
       extra: [
         {
           name: 'auth-service',
@@ -209,6 +212,39 @@ describe('access organization, signing keys and access request logs (Cloudflare 
       const res = await api(`/access/logs/access_requests?${bad}`);
       expect({ bad, status: res.status, success: res.body.success }).toEqual({ bad, status: 400, success: false });
     }
+  });
+
+  it('the inactivity cleanup disables a token unused for the threshold; the gateway refuses it; a token a policy names is exempt', async () => {
+    const anyHost = `any-${suffix}.gateway.test`;
+    const anyApp = await ok('/access/apps', 'POST', { name: `any ${suffix}`, domain: anyHost, upstream: app.upstream });
+    await ok(`/access/apps/${anyApp.id}/policies`, 'POST', { name: 'any token', decision: 'non_identity', include: [{ any_valid_service_token: {} }] });
+    const stale = await ok('/access/service_tokens', 'POST', { name: `stale ${suffix}` });
+    await expectEventually(async () => expect((await request(gw, anyHost, creds(stale))).status).toBe(200), { timeoutMs: 5000 });
+    await cf.zeroTrust.organizations.update({ account_id: accountId, service_token_inactivity: { enabled: true, inactivity_threshold_days: 30, action: 'disable' } });
+    // 40 days without use: rewind both tokens' times in the token service's own database, again
+    // on each try (a sighting or access-log entry from the requests above may still land).
+    const db = new pg.Client({ connectionString: sys.tokenDb.url });
+    await db.connect();
+    try {
+      await expectEventually(
+        async () => {
+          const old = new Date(Date.now() - 40 * 86_400_000);
+          await db.query('UPDATE service_tokens SET created_at = $2, last_seen_at = $2 WHERE id = ANY($1::uuid[])', [[stale.id, admitted.id], old]);
+          await db.query(`DELETE FROM audit_events WHERE action = 'access.allowed' AND metadata->>'tokenId' = ANY($1)`, [[stale.id, admitted.id]]);
+          expect((await cf.zeroTrust.access.serviceTokens.get(stale.id, { account_id: accountId })) as any).toMatchObject({ enabled: false });
+        },
+        { timeoutMs: 10_000, intervalMs: 700 },
+      );
+    } finally {
+      await db.end();
+    }
+    await expectEventually(async () => expect((await request(gw, anyHost, creds(stale))).status).toBe(401), { timeoutMs: 2000 });
+    // Named by a policy rule: exempt, still admitted.
+    await expect(cf.zeroTrust.access.serviceTokens.get(admitted.id, { account_id: accountId })).resolves.toMatchObject({ enabled: true });
+    await expect(request(gw, host, creds(admitted))).resolves.toMatchObject({ status: 200 });
+    const audit = await api(`/audit_logs?resource_id=${stale.id}&action.type=service_token.updated`);
+    expect(audit.body.result[0]).toMatchObject({ actor: { type: 'system', id: 'service_token_inactivity' } });
+    await ok('/access/organizations', 'PATCH', { service_token_inactivity: { enabled: false } });
   });
 
   it('documents every new route in the OpenAPI document', async () => {
