@@ -120,6 +120,8 @@ describe('access organization, inactivity cleanup, access request log', () => {
     now += 40 * DAY;
     const recent = new Date(now - 2 * DAY);
     await sql.query('UPDATE service_tokens SET last_seen_at = $2 WHERE id = $1', [seenLately.id, recent]);
+    // Microseconds (beyond a JS Date) must not trip the keyset paging.
+    await sql.query(`UPDATE service_tokens SET created_at = created_at + interval '1 microsecond' WHERE id = ANY($1::uuid[])`, [[idle.id, named.id]]);
     await sql.query(
       `INSERT INTO audit_events (account_id, action, actor, resource_type, resource_id, resource_name, occurred_at, metadata) VALUES ($1, 'access.allowed', '{"type":"service_token","id":"x"}', 'access_app', $2, 'app', $3, $4)`,
       [accountId, appRow.id, recent, JSON.stringify({ tokenId: usedInLog.id, via: 'service_token', reason: 'admitted', count: 1 })],

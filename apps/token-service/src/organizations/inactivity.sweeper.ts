@@ -1,7 +1,7 @@
 import { Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { Actor } from '@gatehouse/contracts';
 import type { Clock } from '../events/change-publisher.js';
-import type { InactiveTokensRepository } from './inactive-tokens.repository.js';
+import type { InactiveCandidate, InactiveTokensRepository } from './inactive-tokens.repository.js';
 import type { OrganizationStore } from './organizations.repository.js';
 
 const DAY_MS = 86_400_000;
@@ -56,20 +56,18 @@ export class InactivitySweeper implements OnApplicationBootstrap, OnApplicationS
     for (const org of await this.d.orgs.withInactivityEnabled()) {
       const cutoff = new Date(this.d.clock.now().getTime() - org.inactivityThresholdDays * DAY_MS);
       const action = org.inactivityAction;
-      const exempt: string[] = [];
+      // Oldest first, by keyset: each token is looked at once per pass (exempt, retired, or used meanwhile).
+      let after: InactiveCandidate | undefined;
       for (;;) {
-        const batch = await this.d.inactive.candidates(org.accountId, cutoff, action === 'disable', BATCH, exempt);
+        const batch = await this.d.inactive.candidates(org.accountId, cutoff, action === 'disable', BATCH, after);
         if (!batch.length) break;
+        after = batch[batch.length - 1];
         for (const t of batch) {
-          if (await this.d.namedByPolicy(org.accountId, t.id)) {
-            exempt.push(t.id);
-            continue;
-          }
-          if (await this.d.retire(org.accountId, t.id, cutoff, action, INACTIVITY_ACTOR)) {
-            if (action === 'delete') result.deleted++;
-            else result.disabled++;
-            this.log.log(`Service token ${t.id} (${t.name}) ${action === 'delete' ? 'deleted' : 'disabled'}: unused for ${org.inactivityThresholdDays} days`);
-          } else exempt.push(t.id); // used or changed meanwhile: leave it
+          if (await this.d.namedByPolicy(org.accountId, t.id)) continue;
+          if (!(await this.d.retire(org.accountId, t.id, cutoff, action, INACTIVITY_ACTOR))) continue; // used or changed meanwhile
+          if (action === 'delete') result.deleted++;
+          else result.disabled++;
+          this.log.log(`Service token ${t.id} (${t.name}) ${action === 'delete' ? 'deleted' : 'disabled'}: unused for ${org.inactivityThresholdDays} days`);
         }
       }
     }
