@@ -197,5 +197,6 @@ describe('gateway: strict service-token mode and signing-key rotation', () => {
     } finally {
       await rpc.close();
     }
-  });
+    // Waits out the 4 s publish-to-sign lead by design: a budget of its own.
+  }, 30_000);
 });
