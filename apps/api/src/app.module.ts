@@ -2,6 +2,9 @@ import { Inject, Module, type DynamicModule, type OnApplicationShutdown } from '
 import { ClientProxyFactory, type ClientProxy } from '@nestjs/microservices';
 import { natsAuth } from '@gatehouse/config';
 import { RpcClient, natsOptions } from '@gatehouse/nest-kit';
+import { AccessRequestsController } from './access/access-requests.controller.js';
+import { KeysController } from './access/keys.controller.js';
+import { OrganizationsController } from './access/organizations.controller.js';
 import { AccountsController } from './accounts/accounts.controller.js';
 import { AlertingController } from './alerting/alerting.controller.js';
 import { AppsController, TokenPoliciesController } from './apps/apps.controller.js';
@@ -27,7 +30,7 @@ export class AppModule {
   static forRoot(env: ApiEnv): DynamicModule {
     return {
       module: AppModule,
-      controllers: [HealthController, DocsController, AccountsController, TokensController, AuditController, AppsController, TokenPoliciesController, AlertingController],
+      controllers: [HealthController, DocsController, AccountsController, TokensController, AuditController, AppsController, TokenPoliciesController, AlertingController, OrganizationsController, KeysController, AccessRequestsController],
       providers: [
         { provide: API_ENV, useValue: env },
         {

@@ -4,6 +4,7 @@ import type { AuthServiceEnv } from './config/env.js';
 import { createPool } from './keys/database.js';
 import { deriveEncryptionKey } from './keys/key-crypto.js';
 import { KeyRing } from './keys/key-ring.js';
+import { SigningKeysHandler, serveSigningKeys } from './keys/keys.handler.js';
 import { AccessControl } from './gateway/access.js';
 import { JwtService } from './gateway/jwt.js';
 import { RateLimiter } from './gateway/rate-limiter.js';
@@ -53,6 +54,8 @@ export async function startGateway(env: AuthServiceEnv, log: Log = consoleLog(en
   const replica = new Replica();
   const bus = await NatsBus.connect(env.NATS_URL, 'auth-service', natsAuth(env, 'auth-service'));
   const sync = new ReplicaSync(bus, replica, env.GATEHOUSE_RESYNC_INTERVAL_MS, log);
+  // access/keys (get, interval, rotate now): answered by one gateway replica over NATS.
+  serveSigningKeys(bus.nc, new SigningKeysHandler(keys, log), (e) => log.warn(`Signing keys request failed: ${e.message}`));
   const recorder = new Recorder({
     publishSeen: (p) => bus.publish(TokensSeen, p),
     publishDecisions: (p) => bus.publishDurable(AccessDecisionsRecorded, p, p.batchId),

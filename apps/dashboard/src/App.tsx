@@ -11,12 +11,14 @@ import { AppEditPage } from './pages/AppEdit';
 import { NotificationsPage } from './pages/Notifications';
 import { AlertEditPage } from './pages/AlertEdit';
 import { AuditPage } from './pages/Audit';
+import { SettingsPage } from './pages/Settings';
 
 const NAV = [
   { to: '/tokens', label: 'Service Tokens', prefix: '/tokens' },
   { to: '/apps', label: 'Applications', prefix: '/apps' },
   { to: '/notifications', label: 'Notifications', prefix: '/notifications' },
   { to: '/audit', label: 'Audit log', prefix: '/audit' },
+  { to: '/settings', label: 'Settings', prefix: '/settings' },
 ];
 
 export function App() {
@@ -161,6 +163,7 @@ function Routes({ path }: { path: string }) {
   if (path === '/notifications/new') return <AlertEditPage key="new" />;
   if ((m = match('/notifications/:id', path))) return <AlertEditPage key={m.id} id={m.id} />;
   if (path === '/audit') return <AuditPage />;
+  if (path === '/settings') return <SettingsPage />;
   return (
     <div>
       <h1>Not found</h1>

@@ -15,6 +15,8 @@ import { createDataSource } from './database/data-source.js';
 import { TypeOrmUnitOfWork } from './database/unit-of-work.js';
 import { CLOCK, systemClock, type Clock } from './events/change-publisher.js';
 import { NatsChangePublisher } from './events/nats-change.publisher.js';
+import { OrganizationsHandler } from './organizations/organizations.handler.js';
+import { organizationProviders } from './organizations/organizations.providers.js';
 import { TokensHandler } from './tokens/tokens.handler.js';
 import { TokensRepository } from './tokens/tokens.repository.js';
 import { TokensService } from './tokens/tokens.service.js';
@@ -39,7 +41,7 @@ export class AppModule {
   static forRoot(env: TokenServiceEnv, options: { clock?: Clock } = {}): DynamicModule {
     return {
       module: AppModule,
-      controllers: [TokensHandler, AccountsHandler, AuditHandler, ApplicationsHandler],
+      controllers: [TokensHandler, AccountsHandler, AuditHandler, ApplicationsHandler, OrganizationsHandler],
       providers: [
         { provide: TOKEN_SERVICE_ENV, useValue: env },
         { provide: CLOCK, useValue: options.clock ?? systemClock },
@@ -67,6 +69,7 @@ export class AppModule {
           inject: [DATA_SOURCE, TokensRepository, AccountsRepository, AuditRepository, RPC, CLOCK],
         },
         ...applicationProviders({ dataSource: DATA_SOURCE, rpc: RPC, clock: CLOCK }),
+        ...organizationProviders({ dataSource: DATA_SOURCE, rpc: RPC, clock: CLOCK, sweepIntervalMs: env.GATEHOUSE_INACTIVITY_SWEEP_INTERVAL_MS ?? 3_600_000 }),
         Lifecycle,
       ],
     };

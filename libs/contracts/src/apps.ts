@@ -3,6 +3,7 @@ import { Actor, IsoDate, PageRequest, Uuid, pageOf } from './common.js';
 import { Duration } from './duration.js';
 import { defineEvent, defineRpc, register } from './rpc.js';
 import { VerifierToken } from './tokens.js';
+import { Organization } from './organizations.js';
 
 /**
  * Access applications and their Service Auth policies. Owned by the token service (its tables);
@@ -207,6 +208,8 @@ export const ReplicaSnapshot = register(
       tokens: z.array(VerifierToken),
       apps: z.array(Application),
       policies: z.array(Policy),
+      /** Saved Access organizations (an account without one has the defaults). */
+      organizations: z.array(Organization).default([]),
     }),
   }),
 );

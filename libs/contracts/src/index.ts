@@ -9,3 +9,6 @@ export * from './audit.js';
 export * from './apps.js';
 export * from './alerts.js';
 export * from './permissions.js';
+export * from './organizations.js';
+export * from './signing-keys.js';
+export * from './access-requests.js';

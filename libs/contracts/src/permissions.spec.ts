@@ -2,6 +2,7 @@ import { AccessDecisionsRecorded } from './audit.js';
 import { CreateApplication, ReplicaSnapshot } from './apps.js';
 import { ListAlertPolicies } from './alerts.js';
 import { readFileSync } from 'node:fs';
+import './index.js'; // every contract registered, not only those this file names
 import { SERVICES, accessOf, deploymentAuthorizationConfig, natsAuthorizationConfig, natsPermissions } from './permissions.js';
 import { allContracts } from './rpc.js';
 import { CreateServiceToken, TokenCreated, TokenDeleted, TokensSeen } from './tokens.js';

@@ -30,6 +30,9 @@ const DOMAINS: Record<string, { rpc?: SubjectAccess; event?: SubjectAccess }> = 
   audit: { rpc: { owner: 'token-service', users: ['api'] } },
   replica: { rpc: { owner: 'token-service', users: ['auth-service'] } },
   alerts: { rpc: { owner: 'notification-service', users: ['api'] } },
+  organizations: { rpc: { owner: 'token-service', users: ['api'] }, event: { owner: 'token-service', users: ['auth-service'] } },
+  // The signing keys live with the gateways (their own table); the API reads and rotates them.
+  keys: { rpc: { owner: 'auth-service', users: ['api'] } },
   // Facts the gateway publishes (token use).
   gateway: { event: { owner: 'auth-service', users: ['token-service'] } },
 };

@@ -10,6 +10,7 @@ import { canonicalTarget } from './path.js';
 import { UpstreamPool, type ProxyTarget, type UpstreamPoolOptions } from './proxy.js';
 import { addressKey, type RateLimiter } from './rate-limiter.js';
 import type { Recorder } from './recorder.js';
+import { strictFor, strictRefusal } from './strict.js';
 
 export const ACCESS_PREFIX = '/cdn-cgi/access/';
 /** Headers some origins take as the request's path (never sent on by the gateway). */
@@ -181,7 +182,7 @@ export class Gateway {
       path: canonical.path + canonical.query,
       jwt: decision.jwt,
       singleHeader: app.readServiceTokensFromHeader,
-      setCookie: decision.exchanged ? this.cookie(decision.jwt, decision.claims.exp) : null,
+      setCookie: decision.exchanged && !strictFor(this.d.replica, app) ? this.cookie(decision.jwt, decision.claims.exp) : null,
       clientIp: ip,
     };
     return { app, decision, target };
@@ -253,7 +254,7 @@ export class Gateway {
       'x-gatehouse-client-id': decision.token.clientId,
       'x-gatehouse-app-id': decision.app.id,
     };
-    if (decision.exchanged) headers['set-cookie'] = this.cookie(decision.jwt, decision.claims.exp);
+    if (decision.exchanged && !strictFor(this.d.replica, app)) headers['set-cookie'] = this.cookie(decision.jwt, decision.claims.exp);
     res.writeHead(200, { 'cache-control': 'no-store', 'content-length': 0, ...headers });
     res.end();
   }
@@ -303,6 +304,13 @@ export class Gateway {
     if (ipWait) {
       this.d.recorder.decision({ accountId: app.accountId, appId: app.id, appName: app.name, tokenId: null, tokenName: null, clientId: null, decision: 'deny', reason: 'rate_limited_ip', sourceIp: ip, via: mode }, now);
       reply(429, { error: 'too_many_requests', reason: 'too_many_failed_attempts' }, { 'retry-after': String(ipWait) });
+      return null;
+    }
+    const strict = strictFor(this.d.replica, app) ? strictRefusal(req, app.readServiceTokensFromHeader) : null;
+    if (strict) {
+      this.d.ipLimiter.fail(ipKey, now);
+      this.record({ ok: false, status: 401, reason: 'invalid_credentials', detail: strict, app, token: null, clientId: null, guess: true }, ip, mode);
+      reply(401, { error: 'unauthorized', reason: strict });
       return null;
     }
     const creds = serviceCredentials(req.headers, app.readServiceTokensFromHeader);

@@ -65,6 +65,16 @@ export function keyOfRow(encryptionKey: Buffer, r: SigningKeyRow): SigningKey & 
   return { kid: r.kid, activatesAt: r.activates_at.getTime(), publicKey, certificatePem: r.certificate_pem, privateKey };
 }
 
+async function insertKey(client: pg.PoolClient, key: NewSigningKey, activatesAt: number): Promise<void> {
+  await client.query('INSERT INTO signing_keys (kid, public_key_pem, certificate_pem, private_key_sealed, activates_at) VALUES ($1, $2, $3, $4, $5)', [
+    key.kid,
+    key.publicKeyPem,
+    key.certificatePem,
+    key.privateKeySealed,
+    new Date(activatesAt),
+  ]);
+}
+
 export interface SigningKeyRow {
   kid: string;
   public_key_pem: string;
@@ -88,15 +98,19 @@ export class KeyRing {
   readonly leadMs: number;
   readonly refreshMs: number;
 
+  /** The rotation interval in force: the API's setting (signing_key_settings) or the environment's. */
+  private rotationMs: number;
+
   constructor(
     private readonly pool: pg.Pool,
     private readonly encryptionKey: Buffer,
-    private readonly rotationMs: number,
+    private readonly defaultRotationMs: number,
     private readonly issuer: string,
     private readonly now: () => number = Date.now,
-    private readonly generate: KeyGenerator = (at) => generateSigningKey(encryptionKey, issuer, rotationMs, at),
+    private readonly generate: KeyGenerator = (at) => generateSigningKey(encryptionKey, issuer, defaultRotationMs, at),
   ) {
-    this.leadMs = Math.min(120_000, Math.floor(rotationMs / 4));
+    this.rotationMs = defaultRotationMs;
+    this.leadMs = Math.min(120_000, Math.floor(defaultRotationMs / 4));
     this.refreshMs = Math.max(250, Math.min(30_000, Math.floor(this.leadMs / 4)));
   }
 
@@ -153,17 +167,12 @@ export class KeyRing {
     try {
       await client.query('BEGIN');
       await client.query('SELECT pg_advisory_xact_lock($1)', [ROTATION_LOCK]);
+      await this.readRotationInterval(client);
       const rows = (await client.query<{ kid: string; activates_at: Date }>('SELECT kid, activates_at FROM signing_keys ORDER BY activates_at DESC')).rows;
       const now = this.now();
       const activatesAt = fresh ? this.nextActivation(rows) : null;
       if (fresh && activatesAt !== null) {
-        await client.query('INSERT INTO signing_keys (kid, public_key_pem, certificate_pem, private_key_sealed, activates_at) VALUES ($1, $2, $3, $4, $5)', [
-          fresh.kid,
-          fresh.publicKeyPem,
-          fresh.certificatePem,
-          fresh.privateKeySealed,
-          new Date(activatesAt),
-        ]);
+        await insertKey(client, fresh, activatesAt);
       }
       // Keep the pending key(s), the current one and the one before it; older keys are retired.
       const current = rows.findIndex((r) => r.activates_at.getTime() <= now);
@@ -202,4 +211,68 @@ export class KeyRing {
       public_certs: this.keys.map((k) => ({ kid: k.kid, cert: k.certificatePem })),
     });
   }
+
+  /**
+   * "Rotate now": a new key, published at once (this replica reloads here, the others within
+   * `refreshMs`), that signs from `now + leadMs` — once every replica has loaded it. The current
+   * key keeps signing until then and stays published for the overlap (one more rotation). The
+   * next scheduled rotation counts from the new key's activation.
+   */
+  async rotateNow(): Promise<void> {
+    const activatesAt = this.now() + this.leadMs;
+    const fresh = await this.generate(activatesAt); // off the event loop, before any lock is held
+    await this.locked(async (client) => {
+      await this.readRotationInterval(client);
+      await insertKey(client, fresh, activatesAt);
+    });
+    await this.load();
+  }
+
+  /** Sets the rotation interval for every replica (they read it at each refresh). */
+  async setRotationInterval(ms: number): Promise<void> {
+    await this.locked(async (client) => {
+      await client.query(
+        `INSERT INTO signing_key_settings (id, rotation_interval_ms, updated_at) VALUES (1, $1, now())
+         ON CONFLICT (id) DO UPDATE SET rotation_interval_ms = EXCLUDED.rotation_interval_ms, updated_at = now()`,
+        [ms],
+      );
+      this.rotationMs = ms;
+    });
+    await this.rotateIfDue();
+    await this.load();
+  }
+
+  /** What access/keys reports: the interval in force and each key with its creation and activation. */
+  async status(): Promise<{ rotationMs: number; leadMs: number; now: number; keys: Array<{ kid: string; createdAt: number; activatesAt: number }> }> {
+    const client = await this.pool.connect();
+    try {
+      await this.readRotationInterval(client);
+      const rows = (await client.query<{ kid: string; created_at: Date; activates_at: Date }>('SELECT kid, created_at, activates_at FROM signing_keys ORDER BY activates_at DESC')).rows;
+      return { rotationMs: this.rotationMs, leadMs: this.leadMs, now: this.now(), keys: rows.map((r) => ({ kid: r.kid, createdAt: r.created_at.getTime(), activatesAt: r.activates_at.getTime() })) };
+    } finally {
+      client.release();
+    }
+  }
+
+  private async readRotationInterval(client: pg.PoolClient): Promise<void> {
+    const row = (await client.query<{ ms: string }>('SELECT rotation_interval_ms AS ms FROM signing_key_settings WHERE id = 1')).rows[0];
+    this.rotationMs = row ? Number(row.ms) : this.defaultRotationMs;
+  }
+
+  /** One transaction under the rotation lock (the same lock rotateIfDue takes). */
+  private async locked(fn: (client: pg.PoolClient) => Promise<void>): Promise<void> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query('SELECT pg_advisory_xact_lock($1)', [ROTATION_LOCK]);
+      await fn(client);
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
 }

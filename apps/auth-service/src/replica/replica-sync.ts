@@ -1,5 +1,6 @@
 import {
   ApplicationChangedEvent,
+  OrganizationChangedEvent,
   PolicyChangedEvent,
   ReplicaSnapshot,
   TokenCreated,
@@ -45,6 +46,7 @@ export class ReplicaSync {
     }
     this.bus.subscribe(ApplicationChangedEvent, (payload) => onResult(this.replica.apply({ type: 'app', payload })), invalid);
     this.bus.subscribe(PolicyChangedEvent, (payload) => onResult(this.replica.apply({ type: 'policy', payload })), invalid);
+    this.bus.subscribe(OrganizationChangedEvent, (payload) => onResult(this.replica.apply({ type: 'organization', payload })), invalid);
     await this.bus.nc.flush();
     let delay = 200;
     while (!this.replica.loaded && !this.stopped) {

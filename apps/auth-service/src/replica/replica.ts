@@ -1,4 +1,4 @@
-import { parseDuration, type AppChanged, type Application, type Policy, type PolicyChanged, type TokenChanged, type VerifierToken } from '@gatehouse/contracts';
+import { parseDuration, type AppChanged, type Application, type Organization, type OrganizationChanged, type Policy, type PolicyChanged, type TokenChanged, type VerifierToken } from '@gatehouse/contracts';
 import { canonicalHost, canonicalTarget } from '../gateway/path.js';
 
 export interface ReplicaToken extends VerifierToken {
@@ -20,12 +20,15 @@ export interface Snapshot {
   tokens: VerifierToken[];
   apps: Application[];
   policies: Policy[];
+  /** Saved Access organizations (accounts without one have the defaults: not strict). */
+  organizations?: Organization[];
 }
 
 export type ReplicaEvent =
   | { type: 'token'; payload: TokenChanged }
   | { type: 'app'; payload: AppChanged }
-  | { type: 'policy'; payload: PolicyChanged };
+  | { type: 'policy'; payload: PolicyChanged }
+  | { type: 'organization'; payload: OrganizationChanged };
 
 const DEFAULT_SESSION_MS = 24 * 3_600_000;
 const MAX_BUFFERED = 10_000;
@@ -88,6 +91,7 @@ export class Replica {
   private apps = new Map<string, ReplicaApp>();
   private policies = new Map<string, Policy>();
   private policiesOfApp = new Map<string, Policy[]>();
+  private organizations = new Map<string, Organization>();
   private appsByHost = new Map<string, ReplicaApp[]>();
   private appsByAud = new Map<string, ReplicaApp>();
   private entityRevision = new Map<string, number>();
@@ -130,6 +134,11 @@ export class Replica {
 
   tokenCount(): number {
     return this.tokens.size;
+  }
+
+  /** The account's saved Access organization, if any. */
+  organization(accountId: string): Organization | undefined {
+    return this.organizations.get(accountId);
   }
 
   policiesFor(appId: string): Policy[] {
@@ -184,6 +193,7 @@ export class Replica {
     this.byClientId = new Map([...this.tokens.values()].map((t) => [t.clientId, t]));
     this.apps = new Map(s.apps.map((a) => [a.id, toApp(a)]));
     this.policies = new Map(s.policies.map((p) => [p.id, p]));
+    this.organizations = new Map((s.organizations ?? []).map((o) => [o.accountId, o]));
     this.entityRevision = new Map();
     this.revision = s.revision;
     const replay = this.buffered.filter((e) => revisionOf(e) > s.revision).sort((a, b) => revisionOf(a) - revisionOf(b));
@@ -210,7 +220,7 @@ export class Replica {
     const changed = this.applyEntity(e);
     this.advance();
     if (changed) {
-      if (e.type !== 'token') this.rebuildIndexes();
+      if (e.type === 'app' || e.type === 'policy') this.rebuildIndexes();
       this.generation++;
       for (const l of this.listeners) l(e);
     }
@@ -225,7 +235,8 @@ export class Replica {
 
   private applyEntity(e: ReplicaEvent): boolean {
     const rev = revisionOf(e);
-    const id = e.type === 'token' ? e.payload.token.id : e.type === 'app' ? e.payload.app.id : e.payload.policy.id;
+    const id =
+      e.type === 'token' ? e.payload.token.id : e.type === 'app' ? e.payload.app.id : e.type === 'policy' ? e.payload.policy.id : `organization:${e.payload.organization.accountId}`;
     const known = this.entityRevision.get(id);
     if (known !== undefined && known >= rev) return false;
     this.entityRevision.set(id, rev);
@@ -244,7 +255,8 @@ export class Replica {
         // Deleting an app deletes its policies (one event for both; see contracts/apps.ts).
         for (const [pid, p] of this.policies) if (p.appId === id) this.policies.delete(pid);
       } else this.apps.set(id, toApp(e.payload.app));
-    } else if (e.payload.kind === 'deleted') this.policies.delete(id);
+    } else if (e.type === 'organization') this.organizations.set(e.payload.organization.accountId, e.payload.organization);
+    else if (e.payload.kind === 'deleted') this.policies.delete(id);
     else this.policies.set(id, e.payload.policy);
     return true;
   }

@@ -55,7 +55,7 @@ export class AlertScheduler implements Kickable {
 
   constructor(
     private readonly outbox: OutboxRepository,
-    private readonly policies: Pick<PoliciesRepository, 'findWebhookById'>,
+    private readonly policies: Pick<PoliciesRepository, 'findWebhookById' | 'recordWebhookOutcome'>,
     private readonly accounts: Pick<AccountDirectory, 'nameOf'>,
     private readonly mailer: Mailer,
     private readonly webhooks: WebhookSender,
@@ -178,13 +178,22 @@ export class AlertScheduler implements Kickable {
     }
     const destination = await this.policies.findWebhookById(d.target);
     if (!destination) throw new Error('webhook destination no longer exists');
-    await this.webhooks.send({
+    const attempt = this.webhooks.send({
       url: destination.url,
       secret: destination.secretCiphertext ? this.secrets.open(destination.secretCiphertext) : null,
       body: JSON.stringify(webhookPayload(alert, this.clock.now())),
       deliveryId: d.id,
       idempotencyKey: createHash('sha256').update(key).digest('hex'),
     });
+    // last_success / last_failure of the destination: best effort, never fails the delivery.
+    const outcome = (ok: boolean) => this.policies.recordWebhookOutcome(destination.id, ok, this.clock.now()).catch(() => undefined);
+    await attempt.then(
+      () => outcome(true),
+      async (error: unknown) => {
+        await outcome(false);
+        throw error;
+      },
+    );
   }
 
   /**

@@ -11,6 +11,8 @@ import { ApplicationsRepository, PoliciesRepository, readConsistent } from './ap
 import { ApplicationsService } from './applications.service.js';
 import { PoliciesService } from './policies.service.js';
 import { ReplicaService } from './replica.service.js';
+import { OrganizationsRepository } from '../organizations/organizations.repository.js';
+import { toOrganization } from '../organizations/organization.record.js';
 
 /** Providers of access apps, policies and the replica snapshot; the app module passes its tokens. */
 export function applicationProviders(deps: { dataSource: symbol; rpc: symbol; clock: symbol }): Provider[] {
@@ -31,15 +33,16 @@ export function applicationProviders(deps: { dataSource: symbol; rpc: symbol; cl
     },
     {
       provide: ReplicaService,
-      useFactory: (ds: DataSource, audit: AuditRepository, tokens: TokensRepository, apps: ApplicationsRepository, policies: PoliciesRepository) =>
+      useFactory: (ds: DataSource, audit: AuditRepository, tokens: TokensRepository, apps: ApplicationsRepository, policies: PoliciesRepository, orgs: OrganizationsRepository) =>
         new ReplicaService({
           readConsistent: (fn) => readConsistent(ds, fn),
           revision: (tx) => audit.currentRevision(tx),
           tokens: (tx) => tokens.all(undefined, tx),
           apps: (tx) => apps.all(tx),
           policies: (tx) => policies.all(tx),
+          organizations: async (tx) => (await orgs.all(tx)).map(toOrganization),
         }),
-      inject: [deps.dataSource, AuditRepository, TokensRepository, ApplicationsRepository, PoliciesRepository],
+      inject: [deps.dataSource, AuditRepository, TokensRepository, ApplicationsRepository, PoliciesRepository, OrganizationsRepository],
     },
   ];
 }

@@ -9,6 +9,8 @@ export const Env = z.object({
   GATEHOUSE_NATS_QUEUE: z.string().min(1).default('token-service'),
   /** On how many NATS cluster servers the access-log stream is stored when it is created (1–5). */
   GATEHOUSE_ACCESS_LOG_REPLICAS: z.coerce.number().int().min(1).max(5).optional(),
+  /** How often the service-token inactivity cleanup runs, in ms (default 3600000, one hour; 0 turns the schedule off). */
+  GATEHOUSE_INACTIVITY_SWEEP_INTERVAL_MS: z.coerce.number().int().min(0).optional(),
   GATEHOUSE_LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug']).default('log'),
 }).superRefine(checkNatsEnv);
 export type TokenServiceEnv = z.infer<typeof Env>;

@@ -4,6 +4,7 @@ import { PolicyEntity } from '../applications/policy.entity.js';
 import { AuditEventEntity } from '../audit/audit-event.entity.js';
 import { ServiceTokenCountEntity } from '../tokens/token-count.entity.js';
 import { ServiceTokenEntity } from '../tokens/token.entity.js';
+import { OrganizationEntity } from '../organizations/organization.entity.js';
 import { ReplicationStateEntity } from './revision.entity.js';
 
-export const entities = [AccountEntity, ServiceTokenEntity, AuditEventEntity, ReplicationStateEntity, ApplicationEntity, PolicyEntity, ServiceTokenCountEntity];
+export const entities = [AccountEntity, ServiceTokenEntity, AuditEventEntity, ReplicationStateEntity, ApplicationEntity, PolicyEntity, ServiceTokenCountEntity, OrganizationEntity];

@@ -136,6 +136,32 @@ export class TokensService {
     return toServiceToken(token);
   }
 
+  /**
+   * Inactivity cleanup (the organization's `service_token_inactivity`): disables or deletes the
+   * token if, under its row lock, it is still unused since `cutoff` (last_seen_at, else
+   * created_at; and still enabled, for `disable`). Returns false when it no longer qualifies.
+   * Audited and published like any change (kind `updated` or `deleted`).
+   */
+  async retireInactive(accountId: string, tokenId: string, cutoff: Date, action: 'disable' | 'delete', actor: Actor): Promise<boolean> {
+    const stillInactive = (t: TokenRecord) => (t.lastSeenAt ?? t.createdAt).getTime() < cutoff.getTime() && (action === 'delete' || t.enabled);
+    const inactivity = (t: TokenRecord) => ({ inactiveSince: (t.lastSeenAt ?? t.createdAt).toISOString(), cause: 'service_token_inactivity' });
+    try {
+      if (action === 'delete') {
+        await this.mutate(accountId, tokenId, 'deleted', actor, (t) => (stillInactive(t) ? inactivity(t) : skip()), (t, tx) => this.tokens.remove(accountId, t.id, tx));
+      } else {
+        await this.mutate(accountId, tokenId, 'updated', actor, (t) => {
+          if (!stillInactive(t)) return skip();
+          t.enabled = false;
+          return { enabled: { from: true, to: false }, ...inactivity(t) };
+        });
+      }
+      return true;
+    } catch (error) {
+      if (error instanceof NoLongerInactive || (error instanceof DomainError && error.code === 'NOT_FOUND')) return false;
+      throw error;
+    }
+  }
+
   /** Everything a verifier needs, consistent with the revision returned. */
   async snapshot(accountId: string | undefined, revisionOf: (tx: Tx) => Promise<number>): Promise<{ revision: number; tokens: VerifierToken[] }> {
     return this.uow.run(async (tx) => {
@@ -221,4 +247,10 @@ export class TokensService {
   private notFound(tokenId: string): DomainError {
     return new DomainError('NOT_FOUND', `Service token ${tokenId} not found`);
   }
+}
+
+/** Thrown inside a transaction to leave a token untouched (rolls back; nothing is recorded). */
+class NoLongerInactive extends Error {}
+function skip(): never {
+  throw new NoLongerInactive();
 }
