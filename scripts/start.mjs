@@ -240,6 +240,14 @@ async function main() {
   const hashKey = process.env.GATEHOUSE_HASH_KEY ?? stateSecret('hash-key', 32).value;
   const apiPort = Number(process.env.GATEHOUSE_API_PORT ?? 8080);
   const gatewayPort = Number(process.env.GATEHOUSE_GATEWAY_PORT ?? 8000);
+  const managementHost = process.env.GATEHOUSE_MANAGEMENT_HOST ?? '127.0.0.1';
+  const management = {
+    api: ['GATEHOUSE_API_MANAGEMENT_PORT', 9461],
+    'auth-service': ['GATEHOUSE_GATEWAY_MANAGEMENT_PORT', 9462],
+    'token-service': ['GATEHOUSE_TOKEN_SERVICE_MANAGEMENT_PORT', 9463],
+    'notification-service': ['GATEHOUSE_NOTIFICATION_SERVICE_MANAGEMENT_PORT', 9464],
+  };
+  const managementPort = (name) => Number(process.env[management[name][0]] ?? management[name][1]);
   const env = {
     DATABASE_URL: databaseUrl,
     NATS_URL: natsUrl,
@@ -252,6 +260,8 @@ async function main() {
     GATEHOUSE_LOG_LEVEL: process.env.GATEHOUSE_LOG_LEVEL ?? 'warn',
     GATEHOUSE_PUBLIC_URL: process.env.GATEHOUSE_PUBLIC_URL ?? `http://${process.env.GATEHOUSE_API_HOST ?? '127.0.0.1'}:${apiPort}`,
     ...(smtp.url ? { SMTP_URL: smtp.url } : {}),
+    GATEHOUSE_MANAGEMENT_HOST: managementHost,
+    ...Object.fromEntries(Object.keys(management).map((name) => [management[name][0], String(managementPort(name))])),
   };
 
   const services = ['token-service', 'auth-service', 'notification-service', 'api'].filter(service);
@@ -275,6 +285,8 @@ async function main() {
   Mail catcher     ${smtp.web ?? (smtp.url ? `sending through ${smtp.url.replace(/\/\/[^@]*@/, '//***@')}` : 'none')}
   PostgreSQL       ${databaseUrl.replace(/:[^:@/]*@/, ':***@')}
   NATS             ${natsUrl}
+  Management       ${services.map((name) => `${name === 'auth-service' ? 'gateway' : name} http://${managementHost}:${managementPort(name)}`).join('\n                   ')}
+                   (each: /metrics, /healthz, /readyz)
   Admin token      ${admin.created ? `${admin.value}   (new; stored in ${admin.path}, shown only this once)` : process.env.GATEHOUSE_ADMIN_TOKEN ? 'from GATEHOUSE_ADMIN_TOKEN' : `stored in ${join(STATE, 'admin-token')}`}
 Press Ctrl-C to stop.
 `);

@@ -13,6 +13,7 @@ import { ROOT } from '../src/system.js';
 describe('npm start', () => {
   const state = mkdtempSync(join(tmpdir(), 'gh-start-'));
   let ports: Record<string, number>;
+  const managementPorts: Record<string, string> = {};
   let child: ChildProcess | undefined;
   let output = '';
 
@@ -30,6 +31,7 @@ describe('npm start', () => {
         GATEHOUSE_GATEWAY_PORT: String(ports.gateway),
         GATEHOUSE_MAILDEV_SMTP_PORT: String(ports.smtp),
         GATEHOUSE_MAILDEV_WEB_PORT: String(ports.web),
+        ...managementPorts,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -52,6 +54,7 @@ describe('npm start', () => {
 
   beforeAll(async () => {
     ports = { pg: await freePort(), nats: await freePort(), api: await freePort(), gateway: await freePort(), smtp: await freePort(), web: await freePort() };
+    for (const name of ['API', 'GATEWAY', 'TOKEN_SERVICE', 'NOTIFICATION_SERVICE']) managementPorts[`GATEHOUSE_${name}_MANAGEMENT_PORT`] = String(await freePort());
   });
 
   // A failed assertion must not leave the system running into the next test.

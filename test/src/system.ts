@@ -85,6 +85,11 @@ export async function startSystem(
     GATEHOUSE_API_PORT: String(apiPort),
     GATEHOUSE_API_HOST: '127.0.0.1',
     GATEHOUSE_LOG_LEVEL: 'warn',
+    // Free ports for every management port (never the well-known 9461–9464).
+    GATEHOUSE_API_MANAGEMENT_PORT: '0',
+    GATEHOUSE_GATEWAY_MANAGEMENT_PORT: '0',
+    GATEHOUSE_TOKEN_SERVICE_MANAGEMENT_PORT: '0',
+    GATEHOUSE_NOTIFICATION_SERVICE_MANAGEMENT_PORT: '0',
     ...options.env,
   };
   const processes = new Map<string, ServiceProcess>();

@@ -1,6 +1,7 @@
 import { Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import { ClientProxyFactory, type ClientProxy } from '@nestjs/microservices';
-import { RpcClient, natsOptions } from '@gatehouse/nest-kit';
+import { ManagementLifecycle, RpcClient, natsOptions, natsReadiness } from '@gatehouse/nest-kit';
+import { createServiceRegistry } from '@gatehouse/observability';
 import { AccountsController } from './accounts/accounts.controller.js';
 import { AlertingController } from './alerting/alerting.controller.js';
 import { AppsController, TokenPoliciesController } from './apps/apps.controller.js';
@@ -40,6 +41,17 @@ export class AppModule {
         { provide: RPC, useFactory: (proxy: ClientProxy) => new RpcClient(proxy, env.GATEHOUSE_RPC_TIMEOUT_MS), inject: [NATS_CLIENT] },
         AdminAuthGuard,
         Lifecycle,
+        {
+          provide: ManagementLifecycle,
+          useFactory: (nats: ClientProxy) =>
+            new ManagementLifecycle({
+              host: env.GATEHOUSE_MANAGEMENT_HOST,
+              port: env.GATEHOUSE_API_MANAGEMENT_PORT,
+              registry: createServiceRegistry('api'),
+              readiness: { nats: natsReadiness(nats) },
+            }),
+          inject: [NATS_CLIENT],
+        },
       ],
     };
   }

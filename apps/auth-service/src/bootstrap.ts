@@ -1,10 +1,12 @@
 import { AccessDecisionsRecorded, TokensSeen } from '@gatehouse/contracts';
+import { createServiceRegistry, startManagementServer } from '@gatehouse/observability';
 import type { AuthServiceEnv } from './config/env.js';
 import { createPool } from './keys/database.js';
 import { deriveEncryptionKey } from './keys/key-crypto.js';
 import { KeyRing } from './keys/key-ring.js';
 import { AccessControl } from './gateway/access.js';
 import { JwtService } from './gateway/jwt.js';
+import { GatewayMetrics } from './gateway/metrics.js';
 import { RateLimiter } from './gateway/rate-limiter.js';
 import { Recorder } from './gateway/recorder.js';
 import { Gateway } from './gateway/server.js';
@@ -17,6 +19,8 @@ export interface RunningGateway {
   url: string;
   /** Open client connections (tests: nothing is left behind). */
   connections(): Promise<number>;
+  /** The management port (/metrics, /healthz, /readyz). */
+  managementUrl: string;
   replica: Replica;
   keys: KeyRing;
   sync: ReplicaSync;
@@ -63,6 +67,8 @@ export async function startGateway(env: AuthServiceEnv, log: Log = consoleLog(en
   const limiter = new RateLimiter(env.GATEHOUSE_RATE_LIMIT_BURST, env.GATEHOUSE_RATE_LIMIT_PER_MINUTE);
   const ipLimiter = new RateLimiter(env.GATEHOUSE_RATE_LIMIT_IP_BURST, env.GATEHOUSE_RATE_LIMIT_IP_PER_MINUTE);
   const staleAfter = 3 * env.GATEHOUSE_RESYNC_INTERVAL_MS;
+  const registry = createServiceRegistry('gateway');
+  const metrics = new GatewayMetrics(registry);
   const gateway = new Gateway({
     replica,
     access,
@@ -88,15 +94,44 @@ export async function startGateway(env: AuthServiceEnv, log: Log = consoleLog(en
     trustProxy: env.GATEHOUSE_TRUST_PROXY,
     cookieSecure: env.cookieSecure,
     onError: (e) => log.error(`Unhandled error: ${e.stack ?? e.message}`),
+    metrics,
   });
   const port = await gateway.listen(env.GATEHOUSE_GATEWAY_PORT, env.GATEHOUSE_GATEWAY_HOST);
+  const connections = () => new Promise<number>((resolve, reject) => gateway.server.getConnections((e, n) => (e ? reject(e) : resolve(n))));
+  metrics.observe(registry, {
+    replicaRevision: () => replica.revision,
+    replicaRevisionLag: () => replica.revisionLag,
+    lastSyncAt: () => replica.lastSyncAt,
+    natsConnected: () => bus.connected,
+    accessLogPending: () => recorder.pending,
+    accessLogDropped: () => recorder.dropped,
+    openConnections: connections,
+    openTunnels: () => gateway.openTunnels,
+  });
+  const management = await startManagementServer({
+    host: env.GATEHOUSE_MANAGEMENT_HOST,
+    port: env.GATEHOUSE_GATEWAY_MANAGEMENT_PORT,
+    registry,
+    readiness: {
+      replica: () => {
+        if (!replica.loaded) throw new Error('replica not loaded yet');
+      },
+      nats: () => {
+        if (!bus.connected) throw new Error('not connected');
+      },
+    },
+  }).catch(async (error: Error) => {
+    await gateway.close();
+    throw new Error(`auth-service: cannot open the management port ${env.GATEHOUSE_MANAGEMENT_HOST}:${env.GATEHOUSE_GATEWAY_MANAGEMENT_PORT} (GATEHOUSE_GATEWAY_MANAGEMENT_PORT): ${error.message}`);
+  });
   recorder.start();
   await sync.start();
   log.log(`Gateway on http://${env.GATEHOUSE_GATEWAY_HOST}:${port} (replica at revision ${replica.revision}, iss ${env.GATEHOUSE_TEAM_URL})`);
   return {
     port,
     url: `http://${env.GATEHOUSE_GATEWAY_HOST}:${port}`,
-    connections: () => new Promise((resolve, reject) => gateway.server.getConnections((e, n) => (e ? reject(e) : resolve(n)))),
+    managementUrl: management.url,
+    connections,
     replica,
     keys,
     sync,
@@ -104,6 +139,7 @@ export async function startGateway(env: AuthServiceEnv, log: Log = consoleLog(en
       sync.stop();
       keys.stop();
       await gateway.close();
+      await management.close();
       await recorder.stop();
       // Held in memory only: say what a stop during a NATS outage could not hand over.
       if (recorder.pending > 0) log.error(`Stopping with ${recorder.pending} access-log entries not stored (NATS or its stream unavailable)`);

@@ -1,17 +1,20 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { INestMicroservice } from '@nestjs/common';
-import { RpcErrorFilter, natsOptions } from '@gatehouse/nest-kit';
+import { RpcErrorFilter, RpcMetrics, RpcMetricsInterceptor, natsOptions } from '@gatehouse/nest-kit';
+import { createServiceRegistry } from '@gatehouse/observability';
 import { AppModule, type NotificationOptions } from './app.module.js';
 import type { NotificationEnv } from './config/env.js';
 
 /** Creates and starts the notification service (used by main.ts and by integration tests). */
 export async function startNotificationService(env: NotificationEnv, options: NotificationOptions = {}): Promise<INestMicroservice> {
-  const app = await NestFactory.createMicroservice(AppModule.forRoot(env, options), {
+  const registry = options.registry ?? createServiceRegistry('notification-service');
+  const app = await NestFactory.createMicroservice(AppModule.forRoot(env, { ...options, registry }), {
     ...natsOptions(env.NATS_URL, 'notification-service', env.GATEHOUSE_NATS_QUEUE),
     logger: logLevels(env.GATEHOUSE_LOG_LEVEL),
   });
   app.useGlobalFilters(new RpcErrorFilter());
+  app.useGlobalInterceptors(new RpcMetricsInterceptor(new RpcMetrics(registry)));
   app.enableShutdownHooks();
   await app.listen();
   return app;

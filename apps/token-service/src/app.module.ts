@@ -1,6 +1,7 @@
 import { Module, type DynamicModule, type OnApplicationShutdown, Inject } from '@nestjs/common';
 import { ClientProxyFactory, type ClientProxy } from '@nestjs/microservices';
-import { RpcClient, natsOptions } from '@gatehouse/nest-kit';
+import { ManagementLifecycle, RpcClient, natsOptions, natsReadiness } from '@gatehouse/nest-kit';
+import { createServiceRegistry, type Registry } from '@gatehouse/observability';
 import type { DataSource } from 'typeorm';
 import { AccountsHandler } from './accounts/accounts.handler.js';
 import { AccountsRepository } from './accounts/accounts.repository.js';
@@ -35,7 +36,8 @@ class Lifecycle implements OnApplicationShutdown {
 
 @Module({})
 export class AppModule {
-  static forRoot(env: TokenServiceEnv, options: { clock?: Clock } = {}): DynamicModule {
+  static forRoot(env: TokenServiceEnv, options: { clock?: Clock; registry?: Registry } = {}): DynamicModule {
+    const registry = options.registry ?? createServiceRegistry('token-service');
     return {
       module: AppModule,
       controllers: [TokensHandler, AccountsHandler, AuditHandler, ApplicationsHandler],
@@ -67,6 +69,17 @@ export class AppModule {
         },
         ...applicationProviders({ dataSource: DATA_SOURCE, rpc: RPC, clock: CLOCK }),
         Lifecycle,
+        {
+          provide: ManagementLifecycle,
+          useFactory: (ds: DataSource, nats: ClientProxy) =>
+            new ManagementLifecycle({
+              host: env.GATEHOUSE_MANAGEMENT_HOST,
+              port: env.GATEHOUSE_TOKEN_SERVICE_MANAGEMENT_PORT,
+              registry,
+              readiness: { database: async () => void (await ds.query('SELECT 1')), nats: natsReadiness(nats) },
+            }),
+          inject: [DATA_SOURCE, NATS_CLIENT],
+        },
       ],
     };
   }

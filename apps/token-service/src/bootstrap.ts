@@ -1,18 +1,21 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { INestMicroservice } from '@nestjs/common';
-import { RpcErrorFilter, natsOptions } from '@gatehouse/nest-kit';
+import { RpcErrorFilter, RpcMetrics, RpcMetricsInterceptor, natsOptions } from '@gatehouse/nest-kit';
+import { createServiceRegistry } from '@gatehouse/observability';
 import { AppModule } from './app.module.js';
 import type { TokenServiceEnv } from './config/env.js';
 import type { Clock } from './events/change-publisher.js';
 
 /** Creates and starts the token service (used by main.ts and by integration tests). */
 export async function startTokenService(env: TokenServiceEnv, options: { clock?: Clock } = {}): Promise<INestMicroservice> {
-  const app = await NestFactory.createMicroservice(AppModule.forRoot(env, options), {
+  const registry = createServiceRegistry('token-service');
+  const app = await NestFactory.createMicroservice(AppModule.forRoot(env, { ...options, registry }), {
     ...natsOptions(env.NATS_URL, 'token-service', env.GATEHOUSE_NATS_QUEUE),
     logger: logLevels(env.GATEHOUSE_LOG_LEVEL),
   });
   app.useGlobalFilters(new RpcErrorFilter());
+  app.useGlobalInterceptors(new RpcMetricsInterceptor(new RpcMetrics(registry)));
   app.enableShutdownHooks();
   await app.listen();
   return app;

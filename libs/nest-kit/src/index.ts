@@ -3,3 +3,4 @@ export * from './rpc-error.filter.js';
 export * from './rpc.client.js';
 export * from './nats.js';
 export * from './config.js';
+export * from './management.js';

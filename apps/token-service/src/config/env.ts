@@ -9,6 +9,9 @@ const Env = z.object({
   GATEHOUSE_NATS_QUEUE: z.string().min(1).default('token-service'),
   /** On how many NATS cluster servers the access-log stream is stored when it is created (1–5). */
   GATEHOUSE_ACCESS_LOG_REPLICAS: z.coerce.number().int().min(1).max(5).optional(),
+  /** The management port (/metrics, /healthz, /readyz): keep it off the internet. 0 picks a free port. */
+  GATEHOUSE_MANAGEMENT_HOST: z.string().min(1).default('127.0.0.1'),
+  GATEHOUSE_TOKEN_SERVICE_MANAGEMENT_PORT: z.coerce.number().int().min(0).max(65535).default(9463),
   GATEHOUSE_LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug']).default('log'),
 });
 export type TokenServiceEnv = z.infer<typeof Env>;

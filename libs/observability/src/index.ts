@@ -1,0 +1,2 @@
+export * from './management.js';
+export * from './metrics.js';
