@@ -21,10 +21,14 @@ export function runService(name: string, env: Record<string, string>, entry = 'm
     env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  // Everything a run prints (up to 16 MB): the secrets-in-logs test reads every line.
   const output: string[] = [];
+  let size = 0;
   const keep = (b: Buffer) => {
-    output.push(b.toString());
-    if (output.length > 500) output.shift();
+    const text = b.toString();
+    output.push(text);
+    size += text.length;
+    while (size > 16 * 1024 * 1024) size -= output.shift()!.length;
   };
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
