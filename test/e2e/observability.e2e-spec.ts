@@ -1,6 +1,8 @@
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import { join } from 'node:path';
 import { expectEventually, freePort } from '@gatehouse/testing';
-import { startSystem, type System } from '../src/system.js';
+import { ROOT, startSystem, type System } from '../src/system.js';
 
 const SERVICES = ['api', 'gateway', 'token-service', 'notification-service'] as const;
 type Service = (typeof SERVICES)[number];
@@ -182,6 +184,35 @@ describe('metrics, health and logs (real processes)', () => {
     await expectEventually(async () => {
       for (const s of SERVICES) expect([s, await ready(s)]).toEqual([s, 200]);
     }, { timeoutMs: 30_000, intervalMs: 200 });
+  });
+
+  it('the Grafana dashboard and the Prometheus rules in infra/ name only series the services expose', async () => {
+    const exposed = new Set<string>();
+    for (const s of SERVICES) for (const m of (await metrics(s)).matchAll(/^# TYPE (\S+) (\w+)$/gm)) exposed.add(m[1]!);
+    const files = ['infra/grafana/gatehouse.dashboard.json', 'infra/prometheus/alerts.yaml'];
+    const named = new Set<string>();
+    for (const f of files) for (const m of readFileSync(join(ROOT, f), 'utf8').matchAll(/\b(?:gatehouse|process|nodejs)_[a-z0-9_]+\b/g)) named.add(m[0]);
+    const unknown = [...named].filter((n) => !exposed.has(n) && !exposed.has(n.replace(/_(bucket|count|sum)$/, '')));
+    expect(named.size).toBeGreaterThan(15);
+    expect(unknown).toEqual([]);
+  });
+
+  it('every service logs JSON lines (stdout is not a terminal) with level, time and service; no colour codes', () => {
+    const names: Record<string, string> = { api: 'api', 'auth-service': 'gateway', 'token-service': 'token-service', 'notification-service': 'notification-service' };
+    for (const [name, p] of sys.processes) {
+      const lines = p.output.join('').split('\n').filter(Boolean);
+      expect([name, lines.length > 0]).toEqual([name, true]);
+      for (const line of lines) {
+        expect(line).not.toContain('\x1b[');
+        let entry: Record<string, unknown>;
+        try {
+          entry = JSON.parse(line);
+        } catch {
+          throw new Error(`${name} logged a line that is not JSON: ${line.slice(0, 200)}`);
+        }
+        expect(entry).toMatchObject({ service: names[name], level: expect.any(Number), time: expect.any(String), msg: expect.any(String) });
+      }
+    }
   });
 
   it('no log line of the run holds a secret it created (client secrets, admin token, hash key, webhook secret)', async () => {

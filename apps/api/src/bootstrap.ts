@@ -7,6 +7,7 @@ import express from 'express';
 import { getAbsoluteFSPath } from 'swagger-ui-dist';
 import { AppModule } from './app.module.js';
 import type { ApiEnv } from './config/env.js';
+import { PinoLogger } from '@gatehouse/nest-kit';
 import { HttpErrorFilter } from './http/http-error.filter.js';
 import { jsonBody } from './http/json-body.middleware.js';
 
@@ -14,8 +15,9 @@ import { jsonBody } from './http/json-body.middleware.js';
 export async function startApi(env: ApiEnv): Promise<{ app: NestExpressApplication; url: string }> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(env), {
     bodyParser: false,
-    logger: logLevels(env.GATEHOUSE_LOG_LEVEL),
+    bufferLogs: true,
   });
+  app.useLogger(app.get(PinoLogger));
   app.set('trust proxy', 'loopback');
   app.disable('x-powered-by');
   app.use(securityHeaders);
@@ -53,9 +55,4 @@ function securityHeaders(req: express.Request, res: express.Response, next: expr
   );
   if (req.path.startsWith('/client/')) res.setHeader('cache-control', 'no-store');
   next();
-}
-
-function logLevels(level: ApiEnv['GATEHOUSE_LOG_LEVEL']) {
-  const all = ['error', 'warn', 'log', 'debug'] as const;
-  return all.slice(0, all.indexOf(level) + 1) as Array<(typeof all)[number]>;
 }

@@ -1,5 +1,5 @@
 import { AccessDecisionsRecorded, TokensSeen } from '@gatehouse/contracts';
-import { createServiceRegistry, startManagementServer } from '@gatehouse/observability';
+import { createLogger, createServiceRegistry, startManagementServer } from '@gatehouse/observability';
 import type { AuthServiceEnv } from './config/env.js';
 import { createPool } from './keys/database.js';
 import { deriveEncryptionKey } from './keys/key-crypto.js';
@@ -27,22 +27,17 @@ export interface RunningGateway {
   stop(): Promise<void>;
 }
 
-export function consoleLog(level: AuthServiceEnv['GATEHOUSE_LOG_LEVEL']): Log {
-  const order = ['error', 'warn', 'log', 'debug'];
-  const on = (l: string) => order.indexOf(l) <= order.indexOf(level);
-  const stamp = () => new Date().toISOString();
-  return {
-    log: (m) => on('log') && console.log(`${stamp()} [auth-service] ${m}`),
-    warn: (m) => on('warn') && console.warn(`${stamp()} [auth-service] WARN ${m}`),
-    error: (m) => on('error') && console.error(`${stamp()} [auth-service] ERROR ${m}`),
-  };
+/** The gateway's log: the shared pino logger (JSON lines, or plain text with GATEHOUSE_LOG_FORMAT=pretty). */
+export function consoleLog(level: AuthServiceEnv['GATEHOUSE_LOG_LEVEL'], format?: AuthServiceEnv['GATEHOUSE_LOG_FORMAT']): Log {
+  const logger = createLogger({ service: 'gateway', level, format });
+  return { log: (m) => logger.info(m), warn: (m) => logger.warn(m), error: (m) => logger.error(m) };
 }
 
 /**
  * Starts the gateway: signing keys from PostgreSQL (created/rotated under an advisory lock), the
  * HTTP data plane (answers 503 until the replica is loaded), then the replica over NATS.
  */
-export async function startGateway(env: AuthServiceEnv, log: Log = consoleLog(env.GATEHOUSE_LOG_LEVEL)): Promise<RunningGateway> {
+export async function startGateway(env: AuthServiceEnv, log: Log = consoleLog(env.GATEHOUSE_LOG_LEVEL, env.GATEHOUSE_LOG_FORMAT)): Promise<RunningGateway> {
   const pool = createPool(env.DATABASE_URL);
   const keys = new KeyRing(pool, deriveEncryptionKey(env.GATEHOUSE_KEY_ENCRYPTION_KEY ?? env.GATEHOUSE_HASH_KEY), env.GATEHOUSE_KEY_ROTATION_INTERVAL, env.GATEHOUSE_TEAM_URL);
   try {

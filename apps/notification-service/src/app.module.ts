@@ -1,6 +1,6 @@
 import { Inject, Logger, Module, type DynamicModule, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { ClientProxyFactory, type ClientNats, type ClientProxy } from '@nestjs/microservices';
-import { ManagementLifecycle, RpcClient, natsOptions, natsReadiness } from '@gatehouse/nest-kit';
+import { ManagementLifecycle, RpcClient, loggingModule, natsOptions, natsReadiness } from '@gatehouse/nest-kit';
 import { createServiceRegistry, type Registry } from '@gatehouse/observability';
 import type { DataSource } from 'typeorm';
 import { AccountDirectory } from './accounts/account-directory.js';
@@ -79,6 +79,7 @@ export class AppModule {
     const registry = options.registry ?? createServiceRegistry('notification-service');
     return {
       module: AppModule,
+      imports: [loggingModule({ service: 'notification-service', level: env.GATEHOUSE_LOG_LEVEL, format: env.GATEHOUSE_LOG_FORMAT })],
       controllers: [AlertsHandler, TokenEventsHandler],
       providers: [
         { provide: NOTIFICATION_ENV, useValue: env },

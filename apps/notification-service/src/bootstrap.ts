@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { INestMicroservice } from '@nestjs/common';
-import { RpcErrorFilter, RpcMetrics, RpcMetricsInterceptor, natsOptions } from '@gatehouse/nest-kit';
+import { PinoLogger, RpcErrorFilter, RpcMetrics, RpcMetricsInterceptor, natsOptions } from '@gatehouse/nest-kit';
 import { createServiceRegistry } from '@gatehouse/observability';
 import { AppModule, type NotificationOptions } from './app.module.js';
 import type { NotificationEnv } from './config/env.js';
@@ -11,16 +11,12 @@ export async function startNotificationService(env: NotificationEnv, options: No
   const registry = options.registry ?? createServiceRegistry('notification-service');
   const app = await NestFactory.createMicroservice(AppModule.forRoot(env, { ...options, registry }), {
     ...natsOptions(env.NATS_URL, 'notification-service', env.GATEHOUSE_NATS_QUEUE),
-    logger: logLevels(env.GATEHOUSE_LOG_LEVEL),
+    bufferLogs: true,
   });
+  app.useLogger(app.get(PinoLogger));
   app.useGlobalFilters(new RpcErrorFilter());
   app.useGlobalInterceptors(new RpcMetricsInterceptor(new RpcMetrics(registry)));
   app.enableShutdownHooks();
   await app.listen();
   return app;
-}
-
-function logLevels(level: NotificationEnv['GATEHOUSE_LOG_LEVEL']) {
-  const all = ['error', 'warn', 'log', 'debug'] as const;
-  return all.slice(0, all.indexOf(level) + 1) as Array<(typeof all)[number]>;
 }

@@ -1,6 +1,6 @@
 import { Module, type DynamicModule, type OnApplicationShutdown, Inject } from '@nestjs/common';
 import { ClientProxyFactory, type ClientProxy } from '@nestjs/microservices';
-import { ManagementLifecycle, RpcClient, natsOptions, natsReadiness } from '@gatehouse/nest-kit';
+import { ManagementLifecycle, RpcClient, loggingModule, natsOptions, natsReadiness } from '@gatehouse/nest-kit';
 import { createServiceRegistry, type Registry } from '@gatehouse/observability';
 import type { DataSource } from 'typeorm';
 import { AccountsHandler } from './accounts/accounts.handler.js';
@@ -40,6 +40,7 @@ export class AppModule {
     const registry = options.registry ?? createServiceRegistry('token-service');
     return {
       module: AppModule,
+      imports: [loggingModule({ service: 'token-service', level: env.GATEHOUSE_LOG_LEVEL, format: env.GATEHOUSE_LOG_FORMAT })],
       controllers: [TokensHandler, AccountsHandler, AuditHandler, ApplicationsHandler],
       providers: [
         { provide: TOKEN_SERVICE_ENV, useValue: env },

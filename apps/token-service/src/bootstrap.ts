@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { INestMicroservice } from '@nestjs/common';
-import { RpcErrorFilter, RpcMetrics, RpcMetricsInterceptor, natsOptions } from '@gatehouse/nest-kit';
+import { PinoLogger, RpcErrorFilter, RpcMetrics, RpcMetricsInterceptor, natsOptions } from '@gatehouse/nest-kit';
 import { createServiceRegistry } from '@gatehouse/observability';
 import { AppModule } from './app.module.js';
 import type { TokenServiceEnv } from './config/env.js';
@@ -12,16 +12,12 @@ export async function startTokenService(env: TokenServiceEnv, options: { clock?:
   const registry = createServiceRegistry('token-service');
   const app = await NestFactory.createMicroservice(AppModule.forRoot(env, { ...options, registry }), {
     ...natsOptions(env.NATS_URL, 'token-service', env.GATEHOUSE_NATS_QUEUE),
-    logger: logLevels(env.GATEHOUSE_LOG_LEVEL),
+    bufferLogs: true,
   });
+  app.useLogger(app.get(PinoLogger));
   app.useGlobalFilters(new RpcErrorFilter());
   app.useGlobalInterceptors(new RpcMetricsInterceptor(new RpcMetrics(registry)));
   app.enableShutdownHooks();
   await app.listen();
   return app;
-}
-
-function logLevels(level: TokenServiceEnv['GATEHOUSE_LOG_LEVEL']) {
-  const all = ['error', 'warn', 'log', 'debug'] as const;
-  return all.slice(0, all.indexOf(level) + 1) as Array<(typeof all)[number]>;
 }

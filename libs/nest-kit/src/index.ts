@@ -4,3 +4,4 @@ export * from './rpc.client.js';
 export * from './nats.js';
 export * from './config.js';
 export * from './management.js';
+export * from './logging.js';
