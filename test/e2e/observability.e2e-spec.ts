@@ -43,6 +43,8 @@ describe('metrics, health and logs (real processes)', () => {
   let upstream: http.Server;
   let gatewayPort: number;
   let base: string;
+  /** Every service's output once all four are ready. */
+  let startup: Array<[string, string]> = [];
 
   const management = (s: Service, path: string) => fetch(`http://127.0.0.1:${ports[s]}${path}`);
   const metrics = async (s: Service) => {
@@ -87,6 +89,7 @@ describe('metrics, health and logs (real processes)', () => {
     }, { timeoutMs: 30_000, intervalMs: 200 }).catch((e) => {
       throw new Error(`not ready: ${(e as Error).message}\n${sys.logs()}`);
     });
+    startup = [...sys.processes].map(([name, p]) => [name, p.output.join('')]);
   });
   afterAll(async () => {
     upstream?.close();
@@ -195,6 +198,16 @@ describe('metrics, health and logs (real processes)', () => {
     const unknown = [...named].filter((n) => !exposed.has(n) && !exposed.has(n.replace(/_(bucket|count|sum)$/, '')));
     expect(named.size).toBeGreaterThan(15);
     expect(unknown).toEqual([]);
+  });
+
+  it('a normal start logs no warning or error', () => {
+    const loud = startup.flatMap(([name, text]) =>
+      text
+        .split('\n')
+        .filter((l) => /"level":(4|5|6)\d/.test(l))
+        .map((l) => `${name}: ${l}`),
+    );
+    expect(loud).toEqual([]);
   });
 
   it('every service logs JSON lines (stdout is not a terminal) with level, time and service; no colour codes', () => {
