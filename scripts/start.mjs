@@ -258,6 +258,8 @@ async function main() {
     GATEHOUSE_DASHBOARD_DIR: process.env.GATEHOUSE_DASHBOARD_DIR ?? join(ROOT, 'apps', 'dashboard', 'dist'),
     // Services log warnings and errors; the summary below says where everything listens.
     GATEHOUSE_LOG_LEVEL: process.env.GATEHOUSE_LOG_LEVEL ?? 'warn',
+    // Plain text lines on a terminal, JSON lines into a file or a pipe.
+    GATEHOUSE_LOG_FORMAT: process.env.GATEHOUSE_LOG_FORMAT ?? (process.stdout.isTTY ? 'pretty' : 'json'),
     GATEHOUSE_PUBLIC_URL: process.env.GATEHOUSE_PUBLIC_URL ?? `http://${process.env.GATEHOUSE_API_HOST ?? '127.0.0.1'}:${apiPort}`,
     ...(smtp.url ? { SMTP_URL: smtp.url } : {}),
     GATEHOUSE_MANAGEMENT_HOST: managementHost,

@@ -171,6 +171,19 @@ describe('metrics, health and logs (real processes)', () => {
     );
   });
 
+  it('api: requests by method, route pattern and status (ids never become labels)', async () => {
+    const created = await ok('/access/service_tokens', 'POST', { name: 'api-metrics' });
+    secrets.push(created.client_secret);
+    expect((await sys.api(`${base}/access/service_tokens/not-a-uuid`)).status).toBe(400);
+    expect((await sys.api('/client/v4/nothing-here')).status).toBe(404);
+    const text = await metrics('api');
+    const route = '/client/v4/accounts/:account_id/access/service_tokens';
+    expect(sample(text, 'gatehouse_api_requests_total', { method: 'POST', route, status: '200', service: 'api' })).toBeGreaterThanOrEqual(1);
+    expect(sample(text, 'gatehouse_api_requests_total', { method: 'GET', route: `${route}/:token_id`, status: '400', service: 'api' })).toBe(1);
+    expect(sample(text, 'gatehouse_api_requests_total', { method: 'GET', route: 'unmatched', status: '404', service: 'api' })).toBe(1);
+    expect(text).not.toContain(created.id);
+  });
+
   it('/readyz answers 503 while NATS is down and 200 again once it is back; /healthz stays 200', async () => {
     await sys.nats.pause();
     try {

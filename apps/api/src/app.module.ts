@@ -1,7 +1,7 @@
 import { Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import { ClientProxyFactory, type ClientProxy } from '@nestjs/microservices';
 import { ManagementLifecycle, RpcClient, loggingModule, natsOptions, natsReadiness } from '@gatehouse/nest-kit';
-import { createServiceRegistry } from '@gatehouse/observability';
+import type { Registry } from '@gatehouse/observability';
 import { AccountsController } from './accounts/accounts.controller.js';
 import { AlertingController } from './alerting/alerting.controller.js';
 import { AppsController, TokenPoliciesController } from './apps/apps.controller.js';
@@ -24,7 +24,7 @@ class Lifecycle implements OnApplicationShutdown {
 
 @Module({})
 export class AppModule {
-  static forRoot(env: ApiEnv): DynamicModule {
+  static forRoot(env: ApiEnv, registry: Registry): DynamicModule {
     return {
       module: AppModule,
       imports: [loggingModule({ service: 'api', level: env.GATEHOUSE_LOG_LEVEL, format: env.GATEHOUSE_LOG_FORMAT })],
@@ -48,7 +48,7 @@ export class AppModule {
             new ManagementLifecycle({
               host: env.GATEHOUSE_MANAGEMENT_HOST,
               port: env.GATEHOUSE_API_MANAGEMENT_PORT,
-              registry: createServiceRegistry('api'),
+              registry,
               readiness: { nats: natsReadiness(nats) },
             }),
           inject: [NATS_CLIENT],

@@ -8,18 +8,22 @@ import { getAbsoluteFSPath } from 'swagger-ui-dist';
 import { AppModule } from './app.module.js';
 import type { ApiEnv } from './config/env.js';
 import { PinoLogger } from '@gatehouse/nest-kit';
+import { createServiceRegistry } from '@gatehouse/observability';
+import { httpMetrics } from './http/http-metrics.js';
 import { HttpErrorFilter } from './http/http-error.filter.js';
 import { jsonBody } from './http/json-body.middleware.js';
 
 /** Creates and starts the admin API (used by main.ts and by tests); port 0 picks a free one. */
 export async function startApi(env: ApiEnv): Promise<{ app: NestExpressApplication; url: string }> {
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(env), {
+  const registry = createServiceRegistry('api');
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(env, registry), {
     bodyParser: false,
     bufferLogs: true,
   });
   app.useLogger(app.get(PinoLogger));
   app.set('trust proxy', 'loopback');
   app.disable('x-powered-by');
+  app.use(httpMetrics(registry));
   app.use(securityHeaders);
   app.use(jsonBody());
   app.useGlobalFilters(new HttpErrorFilter());
