@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { alertsCommand } from './commands/alerts.js';
 import { appsCommand, policiesCommand } from './commands/apps.js';
@@ -5,6 +6,8 @@ import { auditCommand } from './commands/audit.js';
 import { tokensCommand } from './commands/tokens.js';
 import { Context, type GlobalOptions, type Runtime } from './context.js';
 import { CliError, ExitCode } from './errors.js';
+
+const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 const HELP_FOOTER = `
 Connection:
@@ -17,7 +20,7 @@ Exit codes: 0 done, 1 the API refused (its message is printed), 2 usage error, 3
 export function buildProgram(runtime: Runtime, stop: AbortSignal): Command {
   const program = new Command('gatehouse')
     .description('Manage Gatehouse service tokens, applications, policies, alerts and the audit log')
-    .version('0.1.0', '-V, --version')
+    .version(VERSION, '-V, --version')
     .addOption(new Option('--account <id>', 'the account to work in (default: the first, usually the only, account)'))
     .addOption(new Option('--json', 'print the API objects as JSON (for scripts)'))
     .addHelpText('after', HELP_FOOTER)
