@@ -7,7 +7,7 @@ import express from 'express';
 import { getAbsoluteFSPath } from 'swagger-ui-dist';
 import { AppModule } from './app.module.js';
 import type { ApiEnv } from './config/env.js';
-import { PinoLogger } from '@gatehouse/nest-kit';
+import { PinoLogger, bootLogger } from '@gatehouse/nest-kit';
 import { createServiceRegistry } from '@gatehouse/observability';
 import { httpMetrics } from './http/http-metrics.js';
 import { HttpErrorFilter } from './http/http-error.filter.js';
@@ -18,7 +18,8 @@ export async function startApi(env: ApiEnv): Promise<{ app: NestExpressApplicati
   const registry = createServiceRegistry('api');
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(env, registry), {
     bodyParser: false,
-    bufferLogs: true,
+    logger: bootLogger({ service: 'api', level: env.GATEHOUSE_LOG_LEVEL, format: env.GATEHOUSE_LOG_FORMAT }),
+    abortOnError: false,
   });
   app.useLogger(app.get(PinoLogger));
   app.set('trust proxy', 'loopback');

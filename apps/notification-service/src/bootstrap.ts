@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { INestMicroservice } from '@nestjs/common';
-import { PinoLogger, RpcErrorFilter, RpcMetrics, RpcMetricsInterceptor, natsOptions } from '@gatehouse/nest-kit';
+import { PinoLogger, bootLogger, RpcErrorFilter, RpcMetrics, RpcMetricsInterceptor, natsOptions } from '@gatehouse/nest-kit';
 import { createServiceRegistry } from '@gatehouse/observability';
 import { AppModule, type NotificationOptions } from './app.module.js';
 import type { NotificationEnv } from './config/env.js';
@@ -11,7 +11,8 @@ export async function startNotificationService(env: NotificationEnv, options: No
   const registry = options.registry ?? createServiceRegistry('notification-service');
   const app = await NestFactory.createMicroservice(AppModule.forRoot(env, { ...options, registry }), {
     ...natsOptions(env.NATS_URL, 'notification-service', env.GATEHOUSE_NATS_QUEUE),
-    bufferLogs: true,
+    logger: bootLogger({ service: 'notification-service', level: env.GATEHOUSE_LOG_LEVEL, format: env.GATEHOUSE_LOG_FORMAT }),
+    abortOnError: false,
   });
   app.useLogger(app.get(PinoLogger));
   app.useGlobalFilters(new RpcErrorFilter());

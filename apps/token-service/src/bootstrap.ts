@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { INestMicroservice } from '@nestjs/common';
-import { PinoLogger, RpcErrorFilter, RpcMetrics, RpcMetricsInterceptor, natsOptions } from '@gatehouse/nest-kit';
+import { PinoLogger, bootLogger, RpcErrorFilter, RpcMetrics, RpcMetricsInterceptor, natsOptions } from '@gatehouse/nest-kit';
 import { createServiceRegistry } from '@gatehouse/observability';
 import { AppModule } from './app.module.js';
 import type { TokenServiceEnv } from './config/env.js';
@@ -12,7 +12,8 @@ export async function startTokenService(env: TokenServiceEnv, options: { clock?:
   const registry = createServiceRegistry('token-service');
   const app = await NestFactory.createMicroservice(AppModule.forRoot(env, { ...options, registry }), {
     ...natsOptions(env.NATS_URL, 'token-service', env.GATEHOUSE_NATS_QUEUE),
-    bufferLogs: true,
+    logger: bootLogger({ service: 'token-service', level: env.GATEHOUSE_LOG_LEVEL, format: env.GATEHOUSE_LOG_FORMAT }),
+    abortOnError: false,
   });
   app.useLogger(app.get(PinoLogger));
   app.useGlobalFilters(new RpcErrorFilter());

@@ -1,9 +1,25 @@
 import { randomUUID } from 'node:crypto';
-import type { DynamicModule } from '@nestjs/common';
-import { createLogger, type LoggerSettings } from '@gatehouse/observability';
+import type { DynamicModule, LoggerService } from '@nestjs/common';
+import { createLogger, type Logger, type LoggerSettings } from '@gatehouse/observability';
 import { LoggerModule } from 'nestjs-pino';
 
 export { Logger as PinoLogger } from 'nestjs-pino';
+
+/**
+ * Nest's logger interface over a pino logger, for what Nest logs before the app (and its
+ * LoggerModule) exists: start-up messages and an initialisation failure come out as JSON too.
+ */
+export function bootLogger(settings: LoggerSettings): LoggerService {
+  const logger: Logger = createLogger(settings);
+  const at =
+    (level: 'info' | 'warn' | 'error' | 'debug' | 'trace') =>
+    (message: unknown, ...rest: unknown[]) => {
+      const context = typeof rest.at(-1) === 'string' ? (rest.at(-1) as string) : undefined;
+      const text = message instanceof Error ? message.message : typeof message === 'string' ? message : JSON.stringify(message);
+      logger[level]({ context }, text);
+    };
+  return { log: at('info'), warn: at('warn'), error: at('error'), debug: at('debug'), verbose: at('trace'), fatal: at('error') };
+}
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
