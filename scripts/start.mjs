@@ -309,6 +309,14 @@ async function main() {
   const gatewayPort = Number(process.env.GATEHOUSE_GATEWAY_PORT ?? 8000);
   const apiHost = process.env.GATEHOUSE_API_HOST ?? '127.0.0.1';
   const gatewayUrl = `http://${process.env.GATEHOUSE_GATEWAY_HOST ?? '127.0.0.1'}:${gatewayPort}`;
+  const managementHost = process.env.GATEHOUSE_MANAGEMENT_HOST ?? '127.0.0.1';
+  const management = {
+    api: ['GATEHOUSE_API_MANAGEMENT_PORT', 9461],
+    'auth-service': ['GATEHOUSE_GATEWAY_MANAGEMENT_PORT', 9462],
+    'token-service': ['GATEHOUSE_TOKEN_SERVICE_MANAGEMENT_PORT', 9463],
+    'notification-service': ['GATEHOUSE_NOTIFICATION_SERVICE_MANAGEMENT_PORT', 9464],
+  };
+  const managementPort = (name) => Number(process.env[management[name][0]] ?? management[name][1]);
   const env = {
     DATABASE_URL: databaseUrl,
     NATS_URL: natsUrl,
@@ -319,10 +327,14 @@ async function main() {
     GATEHOUSE_DASHBOARD_DIR: process.env.GATEHOUSE_DASHBOARD_DIR ?? join(ROOT, 'apps', 'dashboard', 'dist'),
     // Services log warnings and errors; the summary below says where everything listens.
     GATEHOUSE_LOG_LEVEL: process.env.GATEHOUSE_LOG_LEVEL ?? 'warn',
+    // Plain text lines on a terminal, JSON lines into a file or a pipe.
+    GATEHOUSE_LOG_FORMAT: process.env.GATEHOUSE_LOG_FORMAT ?? (process.stdout.isTTY ? 'pretty' : 'json'),
     GATEHOUSE_PUBLIC_URL: process.env.GATEHOUSE_PUBLIC_URL ?? `http://${apiHost}:${apiPort}`,
     // The JWTs' issuer is the gateway URL printed below, so a verifier pinned to it accepts them.
     GATEHOUSE_TEAM_URL: process.env.GATEHOUSE_TEAM_URL ?? gatewayUrl,
     ...(smtp.url ? { SMTP_URL: smtp.url } : {}),
+    GATEHOUSE_MANAGEMENT_HOST: managementHost,
+    ...Object.fromEntries(Object.keys(management).map((name) => [management[name][0], String(managementPort(name))])),
   };
 
   const services = ['token-service', 'auth-service', 'notification-service', 'api'].filter(service);
@@ -350,6 +362,8 @@ ${paint(1, 'Gatehouse is running')}
   Mail catcher     ${smtp.web ?? (smtp.url ? `sending through ${smtp.url.replace(/\/\/[^@]*@/, '//***@')}` : 'none')}
   PostgreSQL       ${databaseUrl.replace(/:[^:@/]*@/, ':***@')}
   NATS             ${natsUrl}
+  Management       ${services.map((name) => `${name === 'auth-service' ? 'gateway' : name} http://${managementHost}:${managementPort(name)}`).join('\n                   ')}
+                   (each: /metrics, /healthz, /readyz)
   Admin token      ${admin.created ? `${admin.value}   (new; stored in ${admin.path}, shown only this once)` : fromEnv ? `from ${fromEnv}` : `stored in ${join(STATE, 'admin-token')}`}
 Press Ctrl-C to stop.
 `);

@@ -230,7 +230,7 @@ http { access_log off;
   cleanups.push(() => tokenDb.drop(), () => authDb.drop());
   const adminToken = randomBytes(24).toString('hex');
   const apiPort = await freePort();
-  const shared = { NATS_URL: nats.url, GATEHOUSE_HASH_KEY: randomBytes(32).toString('hex'), GATEHOUSE_ADMIN_TOKEN: adminToken, GATEHOUSE_API_PORT: String(apiPort), GATEHOUSE_API_HOST: '127.0.0.1', GATEHOUSE_LOG_LEVEL: 'warn' };
+  const shared = { NATS_URL: nats.url, GATEHOUSE_HASH_KEY: randomBytes(32).toString('hex'), GATEHOUSE_ADMIN_TOKEN: adminToken, GATEHOUSE_API_PORT: String(apiPort), GATEHOUSE_API_HOST: '127.0.0.1', GATEHOUSE_LOG_LEVEL: 'warn', GATEHOUSE_API_MANAGEMENT_PORT: '0', GATEHOUSE_GATEWAY_MANAGEMENT_PORT: '0', GATEHOUSE_TOKEN_SERVICE_MANAGEMENT_PORT: '0', GATEHOUSE_NOTIFICATION_SERVICE_MANAGEMENT_PORT: '0' };
   await runOnce('token-service', 'migrate.js', { DATABASE_URL: tokenDb.url });
   await runOnce('auth-service', 'migrate.js', { DATABASE_URL: authDb.url });
   run('token-service', 'main.js', { ...shared, DATABASE_URL: tokenDb.url });

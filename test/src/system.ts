@@ -22,10 +22,14 @@ export function runService(name: string, env: Record<string, string>, entry = 'm
     env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  // Everything a run prints (up to 16 MB): the secrets-in-logs test reads every line.
   const output: string[] = [];
+  let size = 0;
   const keep = (b: Buffer) => {
-    output.push(b.toString());
-    if (output.length > 500) output.shift();
+    const text = b.toString();
+    output.push(text);
+    size += text.length;
+    while (size > 16 * 1024 * 1024) size -= output.shift()!.length;
   };
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
@@ -107,6 +111,11 @@ export async function startSystem(
     GATEHOUSE_API_PORT: String(apiPort),
     GATEHOUSE_API_HOST: '127.0.0.1',
     GATEHOUSE_LOG_LEVEL: 'warn',
+    // Free ports for every management port (never the well-known 9461–9464).
+    GATEHOUSE_API_MANAGEMENT_PORT: '0',
+    GATEHOUSE_GATEWAY_MANAGEMENT_PORT: '0',
+    GATEHOUSE_TOKEN_SERVICE_MANAGEMENT_PORT: '0',
+    GATEHOUSE_NOTIFICATION_SERVICE_MANAGEMENT_PORT: '0',
     ...options.env,
   };
   const processes = new Map<string, ServiceProcess>();

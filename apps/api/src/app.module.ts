@@ -1,7 +1,8 @@
 import { Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import { ClientProxyFactory, type ClientProxy } from '@nestjs/microservices';
 import { natsAuth } from '@gatehouse/config';
-import { RpcClient, natsOptions } from '@gatehouse/nest-kit';
+import { ManagementLifecycle, RpcClient, loggingModule, natsOptions, natsReadiness } from '@gatehouse/nest-kit';
+import type { Registry } from '@gatehouse/observability';
 import { AccessRequestsController } from './access/access-requests.controller.js';
 import { KeysController } from './access/keys.controller.js';
 import { OrganizationsController } from './access/organizations.controller.js';
@@ -27,9 +28,10 @@ class Lifecycle implements OnApplicationShutdown {
 
 @Module({})
 export class AppModule {
-  static forRoot(env: ApiEnv): DynamicModule {
+  static forRoot(env: ApiEnv, registry: Registry): DynamicModule {
     return {
       module: AppModule,
+      imports: [loggingModule({ service: 'api', level: env.GATEHOUSE_LOG_LEVEL, format: env.GATEHOUSE_LOG_FORMAT })],
       controllers: [HealthController, DocsController, AccountsController, TokensController, AuditController, AppsController, TokenPoliciesController, AlertingController, OrganizationsController, KeysController, AccessRequestsController],
       providers: [
         { provide: API_ENV, useValue: env },
@@ -44,6 +46,17 @@ export class AppModule {
         { provide: RPC, useFactory: (proxy: ClientProxy) => new RpcClient(proxy, env.GATEHOUSE_RPC_TIMEOUT_MS), inject: [NATS_CLIENT] },
         AdminAuthGuard,
         Lifecycle,
+        {
+          provide: ManagementLifecycle,
+          useFactory: (nats: ClientProxy) =>
+            new ManagementLifecycle({
+              host: env.GATEHOUSE_MANAGEMENT_HOST,
+              port: env.GATEHOUSE_API_MANAGEMENT_PORT,
+              registry,
+              readiness: { nats: natsReadiness(nats) },
+            }),
+          inject: [NATS_CLIENT],
+        },
       ],
     };
   }

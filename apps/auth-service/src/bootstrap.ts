@@ -1,5 +1,6 @@
 import { AccessDecisionsRecorded, TokensSeen } from '@gatehouse/contracts';
 import { natsAuth } from '@gatehouse/config';
+import { createLogger, createServiceRegistry, startManagementServer } from '@gatehouse/observability';
 import type { AuthServiceEnv } from './config/env.js';
 import { createPool } from './keys/database.js';
 import { deriveEncryptionKey } from './keys/key-crypto.js';
@@ -7,6 +8,7 @@ import { KeyRing } from './keys/key-ring.js';
 import { SigningKeysHandler, serveSigningKeys } from './keys/keys.handler.js';
 import { AccessControl } from './gateway/access.js';
 import { JwtService } from './gateway/jwt.js';
+import { GatewayMetrics } from './gateway/metrics.js';
 import { RateLimiter } from './gateway/rate-limiter.js';
 import { DEFAULT_RECORDER_LIMITS, Recorder } from './gateway/recorder.js';
 import { Gateway } from './gateway/server.js';
@@ -19,28 +21,25 @@ export interface RunningGateway {
   url: string;
   /** Open client connections (tests: nothing is left behind). */
   connections(): Promise<number>;
+  /** The management port (/metrics, /healthz, /readyz). */
+  managementUrl: string;
   replica: Replica;
   keys: KeyRing;
   sync: ReplicaSync;
   stop(): Promise<void>;
 }
 
-export function consoleLog(level: AuthServiceEnv['GATEHOUSE_LOG_LEVEL']): Log {
-  const order = ['error', 'warn', 'log', 'debug'];
-  const on = (l: string) => order.indexOf(l) <= order.indexOf(level);
-  const stamp = () => new Date().toISOString();
-  return {
-    log: (m) => on('log') && console.log(`${stamp()} [auth-service] ${m}`),
-    warn: (m) => on('warn') && console.warn(`${stamp()} [auth-service] WARN ${m}`),
-    error: (m) => on('error') && console.error(`${stamp()} [auth-service] ERROR ${m}`),
-  };
+/** The gateway's log: the shared pino logger (JSON lines, or plain text with GATEHOUSE_LOG_FORMAT=pretty). */
+export function consoleLog(level: AuthServiceEnv['GATEHOUSE_LOG_LEVEL'], format?: AuthServiceEnv['GATEHOUSE_LOG_FORMAT']): Log {
+  const logger = createLogger({ service: 'gateway', level, format });
+  return { log: (m) => logger.info(m), warn: (m) => logger.warn(m), error: (m) => logger.error(m) };
 }
 
 /**
  * Starts the gateway: signing keys from PostgreSQL (created/rotated under an advisory lock), the
  * HTTP data plane (answers 503 until the replica is loaded), then the replica over NATS.
  */
-export async function startGateway(env: AuthServiceEnv, log: Log = consoleLog(env.GATEHOUSE_LOG_LEVEL)): Promise<RunningGateway> {
+export async function startGateway(env: AuthServiceEnv, log: Log = consoleLog(env.GATEHOUSE_LOG_LEVEL, env.GATEHOUSE_LOG_FORMAT)): Promise<RunningGateway> {
   const pool = createPool(env.DATABASE_URL);
   const keys = new KeyRing(pool, deriveEncryptionKey(env.GATEHOUSE_KEY_ENCRYPTION_KEY ?? env.GATEHOUSE_HASH_KEY), env.GATEHOUSE_KEY_ROTATION_INTERVAL, env.GATEHOUSE_TEAM_URL);
   try {
@@ -67,6 +66,8 @@ export async function startGateway(env: AuthServiceEnv, log: Log = consoleLog(en
   const limiter = new RateLimiter(env.GATEHOUSE_RATE_LIMIT_BURST, env.GATEHOUSE_RATE_LIMIT_PER_MINUTE);
   const ipLimiter = new RateLimiter(env.GATEHOUSE_RATE_LIMIT_IP_BURST, env.GATEHOUSE_RATE_LIMIT_IP_PER_MINUTE);
   const staleAfter = 3 * env.GATEHOUSE_RESYNC_INTERVAL_MS;
+  const registry = createServiceRegistry('gateway');
+  const metrics = new GatewayMetrics(registry);
   const gateway = new Gateway({
     replica,
     access,
@@ -94,15 +95,44 @@ export async function startGateway(env: AuthServiceEnv, log: Log = consoleLog(en
     trustProxy: env.GATEHOUSE_TRUST_PROXY,
     cookieSecure: env.cookieSecure,
     onError: (e) => log.error(`Unhandled error: ${e.stack ?? e.message}`),
+    metrics,
   });
   const port = await gateway.listen(env.GATEHOUSE_GATEWAY_PORT, env.GATEHOUSE_GATEWAY_HOST);
+  const connections = () => new Promise<number>((resolve, reject) => gateway.server.getConnections((e, n) => (e ? reject(e) : resolve(n))));
+  metrics.observe(registry, {
+    replicaRevision: () => replica.revision,
+    replicaRevisionLag: () => replica.revisionLag,
+    lastSyncAt: () => replica.lastSyncAt,
+    natsConnected: () => bus.connected,
+    accessLogPending: () => recorder.pending,
+    accessLogDropped: () => recorder.dropped,
+    openConnections: connections,
+    openTunnels: () => gateway.openTunnels,
+  });
+  const management = await startManagementServer({
+    host: env.GATEHOUSE_MANAGEMENT_HOST,
+    port: env.GATEHOUSE_GATEWAY_MANAGEMENT_PORT,
+    registry,
+    readiness: {
+      replica: () => {
+        if (!replica.loaded) throw new Error('replica not loaded yet');
+      },
+      nats: () => {
+        if (!bus.connected) throw new Error('not connected');
+      },
+    },
+  }).catch(async (error: Error) => {
+    await gateway.close();
+    throw new Error(`auth-service: cannot open the management port ${env.GATEHOUSE_MANAGEMENT_HOST}:${env.GATEHOUSE_GATEWAY_MANAGEMENT_PORT} (GATEHOUSE_GATEWAY_MANAGEMENT_PORT): ${error.message}`);
+  });
   recorder.start();
   await sync.start();
   log.log(`Gateway on http://${env.GATEHOUSE_GATEWAY_HOST}:${port} (replica at revision ${replica.revision}, iss ${env.GATEHOUSE_TEAM_URL})`);
   return {
     port,
     url: `http://${env.GATEHOUSE_GATEWAY_HOST}:${port}`,
-    connections: () => new Promise((resolve, reject) => gateway.server.getConnections((e, n) => (e ? reject(e) : resolve(n)))),
+    managementUrl: management.url,
+    connections,
     replica,
     keys,
     sync,
@@ -110,6 +140,7 @@ export async function startGateway(env: AuthServiceEnv, log: Log = consoleLog(en
       sync.stop();
       keys.stop();
       await gateway.close();
+      await management.close();
       await recorder.stop();
       // Held in memory only: say what a stop during a NATS outage could not hand over.
       if (recorder.pending > 0) log.error(`Stopping with ${recorder.pending} access-log entries not stored (NATS or its stream unavailable)`);

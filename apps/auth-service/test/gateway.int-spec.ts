@@ -34,6 +34,7 @@ describe('auth-service gateway (real PostgreSQL, nats-server, upstream)', () => 
       DATABASE_URL: db.url,
       GATEHOUSE_HASH_KEY: HASH_KEY,
       GATEHOUSE_GATEWAY_PORT: '0',
+      GATEHOUSE_GATEWAY_MANAGEMENT_PORT: '0',
       GATEHOUSE_RESYNC_INTERVAL_MS: '500',
       GATEHOUSE_RATE_LIMIT_BURST: '5',
       GATEHOUSE_RATE_LIMIT_PER_MINUTE: '6',

@@ -70,6 +70,7 @@ describe('notification service: alerts over real PostgreSQL, NATS, SMTP and HTTP
       GATEHOUSE_NOTIFY_LEASE_MS: '10000',
       GATEHOUSE_WEBHOOK_TIMEOUT_MS: '2000',
       GATEHOUSE_LOG_LEVEL: 'warn',
+      GATEHOUSE_NOTIFICATION_SERVICE_MANAGEMENT_PORT: '0',
     });
     app = await startNotificationService(env, { clock });
     rpc = await connectRpc(nats.url, 'int-test');

@@ -1,7 +1,8 @@
 import { Module, type DynamicModule, type OnApplicationShutdown, Inject } from '@nestjs/common';
 import { ClientProxyFactory, type ClientProxy } from '@nestjs/microservices';
 import { natsAuth } from '@gatehouse/config';
-import { RpcClient, natsOptions } from '@gatehouse/nest-kit';
+import { ManagementLifecycle, RpcClient, loggingModule, natsOptions, natsReadiness } from '@gatehouse/nest-kit';
+import { createServiceRegistry, type Registry } from '@gatehouse/observability';
 import type { DataSource } from 'typeorm';
 import { AccountsHandler } from './accounts/accounts.handler.js';
 import { AccountsRepository } from './accounts/accounts.repository.js';
@@ -38,9 +39,11 @@ class Lifecycle implements OnApplicationShutdown {
 
 @Module({})
 export class AppModule {
-  static forRoot(env: TokenServiceEnv, options: { clock?: Clock } = {}): DynamicModule {
+  static forRoot(env: TokenServiceEnv, options: { clock?: Clock; registry?: Registry } = {}): DynamicModule {
+    const registry = options.registry ?? createServiceRegistry('token-service');
     return {
       module: AppModule,
+      imports: [loggingModule({ service: 'token-service', level: env.GATEHOUSE_LOG_LEVEL, format: env.GATEHOUSE_LOG_FORMAT })],
       controllers: [TokensHandler, AccountsHandler, AuditHandler, ApplicationsHandler, OrganizationsHandler],
       providers: [
         { provide: TOKEN_SERVICE_ENV, useValue: env },
@@ -71,6 +74,17 @@ export class AppModule {
         ...applicationProviders({ dataSource: DATA_SOURCE, rpc: RPC, clock: CLOCK }),
         ...organizationProviders({ dataSource: DATA_SOURCE, rpc: RPC, clock: CLOCK, sweepIntervalMs: env.GATEHOUSE_INACTIVITY_SWEEP_INTERVAL_MS ?? 3_600_000 }),
         Lifecycle,
+        {
+          provide: ManagementLifecycle,
+          useFactory: (ds: DataSource, nats: ClientProxy) =>
+            new ManagementLifecycle({
+              host: env.GATEHOUSE_MANAGEMENT_HOST,
+              port: env.GATEHOUSE_TOKEN_SERVICE_MANAGEMENT_PORT,
+              registry,
+              readiness: { database: async () => void (await ds.query('SELECT 1')), nats: natsReadiness(nats) },
+            }),
+          inject: [DATA_SOURCE, NATS_CLIENT],
+        },
       ],
     };
   }

@@ -43,7 +43,7 @@ describe('access organization, inactivity cleanup, access request log', () => {
     nats = await startNats();
     db = await createTestDatabase(async (url) => void (await migrate(url)));
     app = await startTokenService(
-      { DATABASE_URL: db.url, NATS_URL: nats.url, GATEHOUSE_HASH_KEY: HASH_KEY, GATEHOUSE_NATS_QUEUE: 'token-service', GATEHOUSE_LOG_LEVEL: 'error', GATEHOUSE_INACTIVITY_SWEEP_INTERVAL_MS: 0 },
+      { DATABASE_URL: db.url, NATS_URL: nats.url, GATEHOUSE_HASH_KEY: HASH_KEY, GATEHOUSE_NATS_QUEUE: 'token-service', GATEHOUSE_LOG_LEVEL: 'error', GATEHOUSE_INACTIVITY_SWEEP_INTERVAL_MS: 0, GATEHOUSE_MANAGEMENT_HOST: '127.0.0.1', GATEHOUSE_TOKEN_SERVICE_MANAGEMENT_PORT: 0 },
       { clock: { now: () => new Date(now) } },
     );
     rpc = await connectRpc(nats.url, 'org-int-test');

@@ -32,6 +32,8 @@ export async function startHarness(subjects: string[], clientName: string): Prom
     GATEHOUSE_HASH_KEY: HASH_KEY,
     GATEHOUSE_NATS_QUEUE: 'token-service',
     GATEHOUSE_LOG_LEVEL: 'warn',
+    GATEHOUSE_MANAGEMENT_HOST: '127.0.0.1',
+    GATEHOUSE_TOKEN_SERVICE_MANAGEMENT_PORT: 0,
   });
   const rpc = await connectRpc(nats.url, clientName);
   const listener: NatsConnection = await connect({ servers: nats.url });

@@ -21,6 +21,11 @@ export const Env = z.object({
   /** Folder with the dashboard's built files, served at `/`; unset to serve none. */
   GATEHOUSE_DASHBOARD_DIR: z.string().optional(),
   GATEHOUSE_RPC_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
+  /** The management port (/metrics, /healthz, /readyz): keep it off the internet. 0 picks a free port. */
+  GATEHOUSE_MANAGEMENT_HOST: z.string().min(1).default('127.0.0.1'),
+  GATEHOUSE_API_MANAGEMENT_PORT: z.coerce.number().int().min(0).max(65535).default(9461),
+  /** json (one object a line) or pretty (plain text lines, no colours); default: json unless stdout is a terminal. */
+  GATEHOUSE_LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
   GATEHOUSE_LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug']).default('log'),
 });
 /** At least one admin token, from either variable; NATS settings that go together. */

@@ -58,6 +58,11 @@ export const Env = z
     GATEHOUSE_TRUST_PROXY: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
     /** Secure flag on CF_Authorization; defaults to true when the team URL is https. */
     GATEHOUSE_COOKIE_SECURE: z.enum(['true', 'false']).optional(),
+    /** The management port (/metrics, /healthz, /readyz): keep it off the internet. 0 picks a free port. */
+    GATEHOUSE_MANAGEMENT_HOST: z.string().min(1).default('127.0.0.1'),
+    GATEHOUSE_GATEWAY_MANAGEMENT_PORT: z.coerce.number().int().min(0).max(65535).default(9462),
+    /** json (one object a line) or pretty (plain text lines, no colours); default: json unless stdout is a terminal. */
+    GATEHOUSE_LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
     GATEHOUSE_LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug']).default('log'),
   })
   .superRefine(checkNatsEnv)

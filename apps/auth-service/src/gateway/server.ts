@@ -4,6 +4,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ReplicaApp, Replica } from '../replica/replica.js';
 import type { AccessControl, Allowed, Decision, Via } from './access.js';
+import type { GatewayMetrics } from './metrics.js';
 import { jwtOf, serviceCredentials } from './credentials.js';
 import { originalRequest, type ForwardAuthMode } from './forward-auth.js';
 import { canonicalTarget } from './path.js';
@@ -36,6 +37,7 @@ export interface GatewayDeps {
   now?: () => number;
   onError?(error: Error): void;
   upstreams?: UpstreamPoolOptions;
+  metrics?: GatewayMetrics;
 }
 
 /** Answers a request that is refused (or fails) with a short JSON body. */
@@ -126,6 +128,10 @@ export class Gateway {
     });
   }
 
+  get openTunnels(): number {
+    return this.tunnels.size;
+  }
+
   listen(port: number, host: string): Promise<number> {
     return new Promise((resolve, reject) => {
       this.server.once('error', reject);
@@ -154,9 +160,20 @@ export class Gateway {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = req.url ?? '/';
+    const metrics = this.d.metrics;
+    const start = metrics ? performance.now() : 0;
+    if (metrics) res.once('close', () => metrics.requestDone(start));
     if (url.startsWith(ACCESS_PREFIX)) return this.access(req, res, pathOf(url).slice(ACCESS_PREFIX.length));
     const admitted = await this.admit(req, (status, body, headers) => send(res, status, body, headers));
-    if (admitted) this.upstreams.forward(req, res, { ...admitted.target, onError: (r, status, body) => send(r, status, body) });
+    if (!admitted) return;
+    metrics?.forwarded(start);
+    this.upstreams.forward(req, res, {
+      ...admitted.target,
+      onError: (r, status, body) => {
+        if (metrics && status >= 502) metrics.upstreamError((body as { reason?: string }).reason ?? 'unknown');
+        send(r, status, body);
+      },
+    });
   }
 
   /**
@@ -302,6 +319,7 @@ export class Gateway {
     const ipKey = `ip:${addressKey(ip)}`;
     const ipWait = this.d.ipLimiter.retryAfter(ipKey, now);
     if (ipWait) {
+      this.d.metrics?.decision(app.name, false, 'rate_limited_ip');
       this.d.recorder.decision({ accountId: app.accountId, appId: app.id, appName: app.name, tokenId: null, tokenName: null, clientId: null, decision: 'deny', reason: 'rate_limited_ip', sourceIp: ip, via: mode }, now);
       reply(429, { error: 'too_many_requests', reason: 'too_many_failed_attempts' }, { 'retry-after': String(ipWait) });
       return null;
@@ -359,6 +377,7 @@ export class Gateway {
 
   private record(d: Decision, ip: string, via: Via): void {
     const token = d.token;
+    this.d.metrics?.decision(d.app.name, d.ok, d.ok ? '' : d.detail);
     this.d.recorder.decision(
       {
         accountId: d.app.accountId,

@@ -49,10 +49,14 @@ export class ReplicaSync {
     this.bus.subscribe(OrganizationChangedEvent, (payload) => onResult(this.replica.apply({ type: 'organization', payload })), invalid);
     await this.bus.nc.flush();
     let delay = 200;
+    const startedAt = Date.now();
     while (!this.replica.loaded && !this.stopped) {
       await this.resync();
       if (!this.replica.loaded) {
-        this.log.warn(`Waiting for ${ReplicaSnapshot.subject} (${this.lastError ?? 'no answer'})`);
+        // Services start in any order: the token service not answering in the first 30 s is no warning.
+        const message = `Waiting for ${ReplicaSnapshot.subject} (${this.lastError ?? 'no answer'})`;
+        if (Date.now() - startedAt < 30_000) this.log.log(message);
+        else this.log.warn(message);
         await new Promise((r) => setTimeout(r, delay));
         delay = Math.min(delay * 2, 2000);
       }

@@ -103,6 +103,13 @@ export class Replica {
     return this.revision >= 0;
   }
 
+  /** How many revisions beyond the watermark have been seen (buffered) but not applied: 0 when current. */
+  get revisionLag(): number {
+    let highest = this.revision;
+    for (const e of this.buffered) highest = Math.max(highest, revisionOf(e));
+    return highest - this.revision;
+  }
+
   /** True when a newer event than the watermark + 1 was seen: a resync should follow. */
   get hasGap(): boolean {
     return this.buffered.some((e) => revisionOf(e) > this.revision);

@@ -36,6 +36,11 @@ export const Env = z.object({
   GATEHOUSE_NOTIFY_RESYNC_MS: Ms(100, 86_400_000).default(60_000),
   GATEHOUSE_WEBHOOK_TIMEOUT_MS: Ms(100, 120_000).default(10_000),
   GATEHOUSE_NATS_QUEUE: z.string().min(1).default('notification-service'),
+  /** The management port (/metrics, /healthz, /readyz): keep it off the internet. 0 picks a free port. */
+  GATEHOUSE_MANAGEMENT_HOST: z.string().min(1).default('127.0.0.1'),
+  GATEHOUSE_NOTIFICATION_SERVICE_MANAGEMENT_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
+  /** json (one object a line) or pretty (plain text lines, no colours); default: json unless stdout is a terminal. */
+  GATEHOUSE_LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
   GATEHOUSE_LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug']).default('log'),
 }).superRefine(checkNatsEnv);
 export type NotificationEnv = z.infer<typeof Env>;

@@ -14,6 +14,9 @@ export class SyncGate {
   synced = false;
 }
 
+/** Services start in any order: until this long after start, a token service not answering yet is no warning. */
+export const STARTUP_GRACE_MS = 30_000;
+
 /**
  * Keeps the notifier's copy of the tokens current: applies each token event (idempotent, revision
  * guarded), and takes the token service's snapshot on start, periodically, and soon after a gap in
@@ -26,6 +29,7 @@ export class TokenReplicaService {
   private running: Promise<void> | undefined;
   private stopped = false;
   private lastGapResync = 0;
+  private startedAt = 0;
 
   constructor(
     private readonly repo: TokenReplicaRepository,
@@ -38,6 +42,7 @@ export class TokenReplicaService {
 
   start(): void {
     this.stopped = false;
+    this.startedAt = Date.now();
     void this.resync();
   }
 
@@ -76,7 +81,9 @@ export class TokenReplicaService {
         this.scheduler.kick();
       } catch (error) {
         nextMs = Math.min(this.resyncMs, 2000);
-        this.logger.warn(`Token snapshot failed (${(error as Error).message}); retrying in ${nextMs} ms`);
+        const message = `Token snapshot failed (${(error as Error).message}); retrying in ${nextMs} ms`;
+        if (!this.gate.synced && Date.now() - this.startedAt < STARTUP_GRACE_MS) this.logger.log(`${message} (starting up)`);
+        else this.logger.warn(message);
       } finally {
         this.running = undefined;
         this.schedule(nextMs);

@@ -11,6 +11,11 @@ export const Env = z.object({
   GATEHOUSE_ACCESS_LOG_REPLICAS: z.coerce.number().int().min(1).max(5).optional(),
   /** How often the service-token inactivity cleanup runs, in ms (default 3600000, one hour; 0 turns the schedule off). */
   GATEHOUSE_INACTIVITY_SWEEP_INTERVAL_MS: z.coerce.number().int().min(0).optional(),
+  /** The management port (/metrics, /healthz, /readyz): keep it off the internet. 0 picks a free port. */
+  GATEHOUSE_MANAGEMENT_HOST: z.string().min(1).default('127.0.0.1'),
+  GATEHOUSE_TOKEN_SERVICE_MANAGEMENT_PORT: z.coerce.number().int().min(0).max(65535).default(9463),
+  /** json (one object a line) or pretty (plain text lines, no colours); default: json unless stdout is a terminal. */
+  GATEHOUSE_LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
   GATEHOUSE_LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug']).default('log'),
 }).superRefine(checkNatsEnv);
 export type TokenServiceEnv = z.infer<typeof Env>;
