@@ -1,0 +1,3 @@
+export function PolicyEditPage(_props: { id?: string }) {
+  return <div className="page" />;
+}
