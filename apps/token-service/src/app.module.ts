@@ -6,6 +6,7 @@ import { AccountsHandler } from './accounts/accounts.handler.js';
 import { AccountsRepository } from './accounts/accounts.repository.js';
 import { ApplicationsHandler } from './applications/applications.handler.js';
 import { applicationProviders } from './applications/applications.providers.js';
+import { ReusablePoliciesHandler } from './applications/reusable-policies.handler.js';
 import { AccessLogConsumer } from './audit/access-log.consumer.js';
 import { AuditHandler } from './audit/audit.handler.js';
 import { AuditRepository } from './audit/audit.repository.js';
@@ -38,7 +39,7 @@ export class AppModule {
   static forRoot(env: TokenServiceEnv, options: { clock?: Clock } = {}): DynamicModule {
     return {
       module: AppModule,
-      controllers: [TokensHandler, AccountsHandler, AuditHandler, ApplicationsHandler],
+      controllers: [TokensHandler, AccountsHandler, AuditHandler, ApplicationsHandler, ReusablePoliciesHandler],
       providers: [
         { provide: TOKEN_SERVICE_ENV, useValue: env },
         { provide: CLOCK, useValue: options.clock ?? systemClock },

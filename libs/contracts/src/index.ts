@@ -8,3 +8,4 @@ export * from './tokens.js';
 export * from './audit.js';
 export * from './apps.js';
 export * from './alerts.js';
+export * from './reusable-policies.js';
