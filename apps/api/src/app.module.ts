@@ -4,6 +4,7 @@ import { RpcClient, natsOptions } from '@gatehouse/nest-kit';
 import { AccountsController } from './accounts/accounts.controller.js';
 import { AlertingController } from './alerting/alerting.controller.js';
 import { AppsController, TokenPoliciesController } from './apps/apps.controller.js';
+import { ReusablePoliciesController } from './apps/policies.controller.js';
 import { AuditController } from './audit/audit.controller.js';
 import { API_ENV, type ApiEnv } from './config/env.js';
 import { DocsController } from './docs/docs.controller.js';
@@ -26,7 +27,7 @@ export class AppModule {
   static forRoot(env: ApiEnv): DynamicModule {
     return {
       module: AppModule,
-      controllers: [HealthController, DocsController, AccountsController, TokensController, AuditController, AppsController, TokenPoliciesController, AlertingController],
+      controllers: [HealthController, DocsController, AccountsController, TokensController, AuditController, AppsController, TokenPoliciesController, ReusablePoliciesController, AlertingController],
       providers: [
         { provide: API_ENV, useValue: env },
         {

@@ -158,9 +158,9 @@ const policies = `${apps}/{app_id}/policies`;
 const tag = 'Access applications';
 describeRoutes(
   { method: 'get', path: apps, summary: 'List Access applications', tag, query: ListAppsQuery },
-  { method: 'post', path: apps, summary: 'Create a self-hosted Access application (aud is generated; session_duration defaults to 24h)', tag, body: AppBody },
+  { method: 'post', path: apps, summary: 'Create a self-hosted Access application (aud is generated; session_duration defaults to 24h; policies links reusable policies)', tag, body: AppBody },
   { method: 'get', path: `${apps}/{app_id}`, summary: 'Get an Access application', tag },
-  { method: 'put', path: `${apps}/{app_id}`, summary: 'Update an Access application (omitted optional fields keep their value; null clears)', tag, body: AppBody },
+  { method: 'put', path: `${apps}/{app_id}`, summary: 'Update an Access application (omitted optional fields keep their value; null clears; policies replaces the links)', tag, body: AppBody },
   { method: 'delete', path: `${apps}/{app_id}`, summary: 'Delete an Access application and its policies', tag },
   { method: 'post', path: `${apps}/{app_id}/revoke_tokens`, summary: 'Revoke existing sessions: JWTs issued for this app before now stop working (result: null)', tag },
   { method: 'get', path: policies, summary: 'List the Service Auth policies of an application, by precedence', tag: 'Access policies', query: ListPoliciesQuery },
