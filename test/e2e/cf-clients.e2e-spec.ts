@@ -2,26 +2,8 @@ import http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import Cloudflare from 'cloudflare';
 import { expectEventually, freePort } from '@gatehouse/testing';
+import { request } from '../src/raw-http.js';
 import { startSystem, type System } from '../src/system.js';
-
-interface Reply {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: string;
-}
-
-function request(url: string, host: string, headers: Record<string, string> = {}, path = '/'): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(`${url}${path}`, { headers: { host, ...headers }, agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 /**
  * What today's Cloudflare clients send (the official SDK, Terraform v5's requests): reusable
