@@ -11,6 +11,7 @@ import { AppEditPage } from './pages/AppEdit';
 import { NotificationsPage } from './pages/Notifications';
 import { AlertEditPage } from './pages/AlertEdit';
 import { AuditPage } from './pages/Audit';
+import { SectionContext } from './components/ui';
 import { PoliciesPage } from './pages/Policies';
 import { PolicyEditPage } from './pages/PolicyEdit';
 
@@ -144,7 +145,9 @@ function Shell() {
             </ul>
           </nav>
           <main id="main" className="main">
-            <Routes path={path} key={s!.account.id} />
+            <SectionContext.Provider value={NAV.find((n) => path.startsWith(n.prefix)) ?? NAV[0]!}>
+              <Routes path={path} key={s!.account.id} />
+            </SectionContext.Provider>
           </main>
         </div>
       )}

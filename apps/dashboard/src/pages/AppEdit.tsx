@@ -39,7 +39,7 @@ export function AppEditPage({ id }: { id?: string }) {
 
   return (
     <div className="page">
-      <PageTitle crumbs={['Access', 'Applications']}>{app ? app.name : 'Add an application'}</PageTitle>
+      <PageTitle>{app ? app.name : 'Add an application'}</PageTitle>
       <Live className="notice-live">{message ? <p className="notice">{message}</p> : null}</Live>
       {app ? (
         <div className="actions wrap">

@@ -1,9 +1,8 @@
-import { useEffect, useState } from 'react';
-import { errorText, isAbort, type ResultInfo } from '../lib/api';
+import { useState } from 'react';
 import { describeDuration } from '../lib/format';
 import { takeFlash } from '../lib/flash';
 import { Link } from '../lib/router';
-import { useApi } from '../lib/session';
+import { useApi, useGet } from '../lib/session';
 import type { ReusablePolicy } from '../lib/types';
 import { ruleText, useTokenNames } from '../components/policy-form';
 import { ErrorBox, Live, PageTitle, Pager } from '../components/ui';
@@ -12,25 +11,12 @@ import { ErrorBox, Live, PageTitle, Pager } from '../components/ui';
 export function PoliciesPage() {
   const api = useApi();
   const [page, setPage] = useState(1);
-  const [policies, setPolicies] = useState<ReusablePolicy[] | null>(null);
-  const [info, setInfo] = useState<ResultInfo>();
-  const [error, setError] = useState<string | null>(null);
+  const { result: policies, info, error } = useGet<ReusablePolicy[]>('/access/policies', { page, per_page: 50 });
   const [flash] = useState(takeFlash);
-  useEffect(() => {
-    const ctl = new AbortController();
-    api
-      .get<ReusablePolicy[]>('/access/policies', { page, per_page: 50 }, ctl.signal)
-      .then(({ result, info }) => {
-        setPolicies(result);
-        setInfo(info);
-      })
-      .catch((e) => !isAbort(e) && setError(errorText(e)));
-    return () => ctl.abort();
-  }, [api, page]);
   const names = useTokenNames(api, policies);
   return (
     <div className="page">
-      <PageTitle crumbs={['Access', 'Policies']}>Policies</PageTitle>
+      <PageTitle>Policies</PageTitle>
       {flash ? <Live className="notice">{flash}</Live> : null}
       <p className="lede">
         A reusable policy says which service tokens get in, once, for every application that links it. A change applies to all of them at once. An application

@@ -1,9 +1,9 @@
-import { useEffect, useState } from 'react';
-import { errorText, isAbort } from '../lib/api';
+import { useState } from 'react';
+import { errorText } from '../lib/api';
 import { formatDate } from '../lib/format';
 import { setFlash } from '../lib/flash';
 import { Link, navigate } from '../lib/router';
-import { useApi } from '../lib/session';
+import { useApi, useGet } from '../lib/session';
 import type { ReusablePolicy } from '../lib/types';
 import { PolicyForm, useTokenNames } from '../components/policy-form';
 import { Dialog, ErrorBox, Live, PageTitle } from '../components/ui';
@@ -11,25 +11,15 @@ import { Dialog, ErrorBox, Live, PageTitle } from '../components/ui';
 /** One reusable policy: its rules, the applications linking it, delete (refused while linked). */
 export function PolicyEditPage({ id }: { id?: string }) {
   const api = useApi();
-  const [policy, setPolicy] = useState<ReusablePolicy | null>(null);
-  const [loadError, setLoadError] = useState<string | null>(null);
+  const { result: policy, error: loadError, setResult: setPolicy } = useGet<ReusablePolicy>(id ? `/access/policies/${id}` : null);
   const [message, setMessage] = useState('');
   const [confirm, setConfirm] = useState(false);
-  useEffect(() => {
-    if (!id) return;
-    const ctl = new AbortController();
-    api
-      .get<ReusablePolicy>(`/access/policies/${id}`, undefined, ctl.signal)
-      .then(({ result }) => setPolicy(result))
-      .catch((e) => !isAbort(e) && setLoadError(errorText(e)));
-    return () => ctl.abort();
-  }, [api, id]);
   const names = useTokenNames(api, policy ? [policy] : null);
 
   if (id && loadError) {
     return (
       <div className="page">
-        <PageTitle crumbs={['Access', 'Policies']}>Policy</PageTitle>
+        <PageTitle>Policy</PageTitle>
         <ErrorBox error={loadError} />
         <Link to="/policies">Back to Policies</Link>
       </div>
@@ -39,7 +29,7 @@ export function PolicyEditPage({ id }: { id?: string }) {
 
   return (
     <div className="page">
-      <PageTitle crumbs={['Access', 'Policies']}>{policy ? policy.name : 'Add a policy'}</PageTitle>
+      <PageTitle>{policy ? policy.name : 'Add a policy'}</PageTitle>
       <Live className="notice-live">{message ? <p className="notice">{message}</p> : null}</Live>
       {policy ? (
         <section className="card" aria-labelledby="used-by-title">
