@@ -126,6 +126,17 @@ describe('Cloudflare clients: reusable policies, rotation by PUT, application fi
     await expect(policies.get(policyId, { account_id: accountId })).rejects.toMatchObject({ status: 404 });
   });
 
+  it('describes the new routes and fields in the OpenAPI document', async () => {
+    const doc = (await (await fetch(`${sys.apiUrl}/client/v4/openapi.json`)).json()) as { paths: Record<string, Record<string, any>> };
+    const base = '/client/v4/accounts/{account_id}/access';
+    expect(Object.keys(doc.paths[`${base}/policies`]!).sort()).toEqual(['get', 'post']);
+    expect(Object.keys(doc.paths[`${base}/policies/{policy_id}`]!).sort()).toEqual(['delete', 'get', 'put']);
+    const appFields = Object.keys(doc.paths[`${base}/apps`]!.post.requestBody.content['application/json'].schema.properties);
+    expect(appFields).toEqual(expect.arrayContaining(['destinations', 'http_only_cookie_attribute', 'same_site_cookie_attribute', 'path_cookie_attribute', 'service_auth_401_redirect', 'tags', 'app_launcher_visible', 'policies']));
+    const tokenFields = Object.keys(doc.paths[`${base}/service_tokens/{token_id}`]!.put.requestBody.content['application/json'].schema.properties);
+    expect(tokenFields).toContain('client_secret_version');
+  });
+
   it('refuses what Gatehouse cannot honour with a 400 in the envelope', async () => {
     const p = await ok('/access/policies', 'POST', { name: 'p', decision: 'non_identity', include: [{ any_valid_service_token: {} }] });
     await expect400('/access/policies', 'POST', { name: 'p', decision: 'allow', include: [{ any_valid_service_token: {} }] }, /decision:.*non_identity/);
