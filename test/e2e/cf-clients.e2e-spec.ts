@@ -110,6 +110,10 @@ describe('Cloudflare clients: reusable policies, rotation by PUT, application fi
     // The JWT the first token got before is refused too (the policy no longer admits it).
     expect((await at(host('x'), { cookie: `CF_Authorization=${jwt}` })).status).toBe(403);
 
+    // The token's policy list (the dashboard's delete confirmation) names the reusable policy and its apps.
+    const naming = await ok(`/access/service_tokens/${second.id}/policies`);
+    expect(naming).toEqual([expect.objectContaining({ id: policyId, reusable: true, app_id: null, app_count: 2 })]);
+
     // Deleting it while linked: 400 naming both apps; the gateway keeps applying it.
     const refused = await api(`/access/policies/${policyId}`, 'DELETE');
     expect(refused.status).toBe(400);

@@ -9,6 +9,8 @@ import {
   DeleteApplication,
   DeletePolicy,
   DeleteReusablePolicy,
+  DeleteServiceToken,
+  ReusablePoliciesUsingToken,
   GetApplication,
   GetReusablePolicy,
   ListAuditEvents,
@@ -136,6 +138,18 @@ describe('reusable policies over real NATS and PostgreSQL', () => {
     const [scoped] = await rpc.request(ListPolicies, { accountId, appId: inlineApp.id });
     await rpc.request(DeletePolicy, { accountId, appId: inlineApp.id, policyId: scoped!.id, actor });
     await expect(link(inlineApp, [{ id: p.id, precedence: 1 }])).resolves.toMatchObject({ linkedPolicies: [{ id: p.id }] });
+  });
+
+  it('lists the reusable policies naming a token, with their apps, also once the token is deleted', async () => {
+    const token = await rpc.request(CreateServiceToken, { accountId, name: `named-${randomUUID()}`, actor });
+    const p = await newPolicy('names it', { require: [{ serviceToken: { tokenId: token.id } }] });
+    await newPolicy('does not');
+    const app = await newApp('namer', [{ id: p.id, precedence: 1 }]);
+    const expected = [expect.objectContaining({ id: p.id, apps: [{ id: app.id, name: 'namer', precedence: 1 }] })];
+    await expect(rpc.request(ReusablePoliciesUsingToken, { accountId, tokenId: token.id })).resolves.toEqual(expected);
+    await rpc.request(DeleteServiceToken, { accountId, tokenId: token.id, actor });
+    await expect(rpc.request(ReusablePoliciesUsingToken, { accountId, tokenId: token.id })).resolves.toEqual(expected);
+    await expect(rpc.request(ReusablePoliciesUsingToken, { accountId, tokenId: randomUUID() })).resolves.toEqual([]);
   });
 
   it('refuses rules naming unknown tokens, and decisions other than non_identity', async () => {

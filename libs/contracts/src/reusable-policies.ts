@@ -85,3 +85,8 @@ export const DeleteReusablePolicy = register(
     errors: ['NOT_FOUND', 'VALIDATION_FAILED'],
   }),
 );
+
+/** Reusable policies of an account with a rule naming the token (the dashboard's delete confirmation lists them). */
+export const ReusablePoliciesUsingToken = register(
+  defineRpc({ subject: 'policies.v1.reusable.usingToken', request: z.strictObject({ accountId: Uuid, tokenId: Uuid }), response: z.array(ReusablePolicy), errors: ['NOT_FOUND'] }),
+);

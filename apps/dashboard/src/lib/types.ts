@@ -37,8 +37,11 @@ export interface AccessPolicy {
   decision: 'non_identity';
   precedence: number;
   include: PolicyRule[];
-  app_id?: string;
-  app_name?: string;
+  app_id?: string | null;
+  app_name?: string | null;
+  /** In the token's policy list: a reusable policy, with the apps linking it. */
+  reusable?: true;
+  apps?: Array<{ id: string; name: string }>;
   created_at?: string;
 }
 

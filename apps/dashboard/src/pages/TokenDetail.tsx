@@ -326,7 +326,7 @@ function DeleteDialog({ token, onClose }: { token: ServiceToken; onClose(): void
           <ul>
             {policies.map((p) => (
               <li key={p.id}>
-                {p.app_name ?? 'Application'} › {p.name}
+                {p.reusable ? `Reusable policy ${p.name} (${p.apps?.length ? `used by ${p.apps.map((a) => a.name).join(', ')}` : 'used by no application'})` : `${p.app_name ?? 'Application'} › ${p.name}`}
               </li>
             ))}
           </ul>

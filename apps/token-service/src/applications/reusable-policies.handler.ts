@@ -1,6 +1,6 @@
 import { Controller, Inject } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
-import { CreateReusablePolicy, DeleteReusablePolicy, GetReusablePolicy, ListReusablePolicies, UpdateReusablePolicy, type RpcContract } from '@gatehouse/contracts';
+import { CreateReusablePolicy, DeleteReusablePolicy, GetReusablePolicy, ListReusablePolicies, ReusablePoliciesUsingToken, UpdateReusablePolicy, type RpcContract } from '@gatehouse/contracts';
 import { ContractPipe } from '@gatehouse/nest-kit';
 import type { z } from 'zod';
 import { ReusablePoliciesService } from './reusable-policies.service.js';
@@ -34,5 +34,10 @@ export class ReusablePoliciesHandler {
   @MessagePattern(DeleteReusablePolicy.subject)
   delete(@Payload(new ContractPipe(DeleteReusablePolicy.request)) req: Req<typeof DeleteReusablePolicy>) {
     return this.policies.delete(req.accountId, req.policyId, req.actor);
+  }
+
+  @MessagePattern(ReusablePoliciesUsingToken.subject)
+  usingToken(@Payload(new ContractPipe(ReusablePoliciesUsingToken.request)) req: Req<typeof ReusablePoliciesUsingToken>) {
+    return this.policies.usingToken(req.accountId, req.tokenId);
   }
 }

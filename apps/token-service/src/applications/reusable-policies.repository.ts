@@ -13,6 +13,8 @@ export interface ReusablePolicyStore {
   insert(policy: ReusablePolicyRecord, tx: Tx): Promise<void>;
   update(policy: ReusablePolicyRecord, tx: Tx): Promise<void>;
   remove(accountId: string, policyId: string, tx: Tx): Promise<void>;
+  /** The account's policies with a rule naming the token (in include, require or exclude), by name. */
+  usingToken(accountId: string, tokenId: string): Promise<ReusablePolicyRecord[]>;
   /** The apps linking each policy, by app name. */
   users(policyIds: string[], tx?: Tx): Promise<Map<string, PolicyUser[]>>;
 }
@@ -66,6 +68,17 @@ export class ReusablePoliciesRepository implements ReusablePolicyStore {
 
   async remove(accountId: string, policyId: string, tx: Tx): Promise<void> {
     await managerOf(this.dataSource, tx).delete(ReusablePolicyEntity, { accountId, id: policyId });
+  }
+
+  usingToken(accountId: string, tokenId: string): Promise<ReusablePolicyRecord[]> {
+    const needle = JSON.stringify([{ serviceToken: { tokenId } }]);
+    return this.dataSource.manager
+      .createQueryBuilder(ReusablePolicyEntity, 'p')
+      .where('p.account_id = :accountId', { accountId })
+      .andWhere('(p.include_rules @> CAST(:needle AS jsonb) OR p.require_rules @> CAST(:needle AS jsonb) OR p.exclude_rules @> CAST(:needle AS jsonb))', { needle })
+      .orderBy('p.name', 'ASC')
+      .addOrderBy('p.id', 'ASC')
+      .getMany();
   }
 
   async users(policyIds: string[], tx?: Tx): Promise<Map<string, PolicyUser[]>> {

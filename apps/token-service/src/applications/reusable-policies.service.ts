@@ -70,6 +70,14 @@ export class ReusablePoliciesService {
     return toReusablePolicy(policy, (await this.store.users([policy.id])).get(policy.id) ?? []);
   }
 
+  /** Policies naming the token (also a deleted one: its rules stay, dangling); [] when none does. */
+  async usingToken(accountId: string, tokenId: string): Promise<ReusablePolicy[]> {
+    await requireAccount(this.accounts, accountId);
+    const rows = await this.store.usingToken(accountId, tokenId);
+    const users = await this.store.users(rows.map((r) => r.id));
+    return rows.map((r) => toReusablePolicy(r, users.get(r.id) ?? []));
+  }
+
   /** `name`, `decision`, `include` are replaced; omitted `require`, `exclude`, `sessionDuration` keep their value. */
   async update(req: UpdateRequest): Promise<ReusablePolicy> {
     await requireAccount(this.accounts, req.accountId);
