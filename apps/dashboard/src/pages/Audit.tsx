@@ -17,6 +17,9 @@ const ACTIONS = [
   { value: 'service_token.refreshed', label: 'Token refreshed' },
   { value: 'service_token.rotated', label: 'Token secret rotated' },
   { value: 'service_token.deleted', label: 'Token deleted' },
+  { value: 'access_policy.created', label: 'Policy created' },
+  { value: 'access_policy.updated', label: 'Policy updated' },
+  { value: 'access_policy.deleted', label: 'Policy deleted' },
 ];
 
 /** Filters live in the URL (shareable, survive reload): resource_id (app), token_id, action, since, before, page. */
