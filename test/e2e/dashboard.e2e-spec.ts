@@ -227,7 +227,7 @@ describe('dashboard: service tokens', () => {
     });
     await page.getByText(`Filter by service token (e2e-ci-deploy)`).waitFor();
     // Details are labelled values, not "key: value" text; times carry their zone.
-    await page.locator('dl.details dt', { hasText: 'Client ID' }).first().waitFor();
+    await page.locator('dl.audit-details dt', { hasText: 'Client ID' }).first().waitFor();
     await expect(page.locator('td[data-label="When"] time').first().textContent()).resolves.toMatch(/ UTC$/);
     expect(await page.locator('td[data-label="Details"]').allTextContents()).not.toContainEqual(expect.stringMatching(/clientId: /));
     // The ID field takes a token ID by hand (a deleted token has no search hit).
@@ -501,6 +501,7 @@ describe('dashboard: applications, gateway and notifications', () => {
     await page.setViewportSize(PHONE);
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Policies' }).click();
     await page.getByRole('heading', { level: 1, name: 'Policies' }).waitFor();
+    await page.getByText('Service token gw-token').waitFor();
     await browser.screenshot(page, 'policies-390', { fullPage: false });
     expect(await horizontalOverflow(page)).toBeLessThanOrEqual(0);
     await page.setViewportSize(WIDE);

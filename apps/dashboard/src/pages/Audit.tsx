@@ -183,7 +183,7 @@ export function AuditPage() {
                       ) : null}
                     </td>
                     <td data-label="Details" className="small">
-                      <dl className="details">
+                      <dl className="audit-details">
                         {auditDetails(e.metadata, formatDate).map((d) => (
                           <div key={d.label}>
                             <dt>{d.label}</dt>
