@@ -24,6 +24,9 @@ import { VerifierToken } from './tokens.js';
  *   one from `require` would widen the policy). `policyAdmits` below is the reference evaluation.
  * - A rule may only name a token of the policy's own account when it is written (VALIDATION_FAILED
  *   naming the rule otherwise); a rule that the policy already had may stay dangling on update.
+ * - An app has app-scoped policies (below) or links reusable ones (`linkedPolicies`, carried
+ *   resolved in the app record; see reusable-policies.ts), never both. A replica evaluates a
+ *   linked policy exactly like an app-scoped one, with the link's precedence.
  */
 
 /** Host with an optional path prefix: `api.example.com` or `example.com/api`. Lower-case host, no scheme. */
