@@ -15,7 +15,7 @@ describe('gatehouse CLI (real processes)', () => {
   beforeAll(async () => {
     sys = await startSystem();
     const notifyDb = await createTestDatabase(undefined, 'gh_e2e_cli_notify');
-    const notifyEnv = { ...sys.env, DATABASE_URL: notifyDb.url, SMTP_URL: `smtp://127.0.0.1:${await freePort()}`, GATEHOUSE_NOTIFY_TICK_MS: '200' };
+    const notifyEnv = { ...sys.serviceEnv('notification-service'), DATABASE_URL: notifyDb.url, SMTP_URL: `smtp://127.0.0.1:${await freePort()}`, GATEHOUSE_NOTIFY_TICK_MS: '200' };
     await runOnce('notification-service', 'migrate.js', notifyEnv);
     sys.processes.set('notification-service', runService('notification-service', notifyEnv));
     const stop = sys.stop;

@@ -9,6 +9,7 @@ import { OrganizationsController } from './access/organizations.controller.js';
 import { AccountsController } from './accounts/accounts.controller.js';
 import { AlertingController } from './alerting/alerting.controller.js';
 import { AppsController, TokenPoliciesController } from './apps/apps.controller.js';
+import { ReusablePoliciesController } from './apps/policies.controller.js';
 import { AuditController } from './audit/audit.controller.js';
 import { API_ENV, type ApiEnv } from './config/env.js';
 import { DocsController } from './docs/docs.controller.js';
@@ -32,7 +33,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [loggingModule({ service: 'api', level: env.GATEHOUSE_LOG_LEVEL, format: env.GATEHOUSE_LOG_FORMAT })],
-      controllers: [HealthController, DocsController, AccountsController, TokensController, AuditController, AppsController, TokenPoliciesController, AlertingController, OrganizationsController, KeysController, AccessRequestsController],
+      controllers: [HealthController, DocsController, AccountsController, TokensController, AuditController, AppsController, TokenPoliciesController, ReusablePoliciesController, AlertingController, OrganizationsController, KeysController, AccessRequestsController],
       providers: [
         { provide: API_ENV, useValue: env },
         {

@@ -8,6 +8,7 @@ import { AccountsHandler } from './accounts/accounts.handler.js';
 import { AccountsRepository } from './accounts/accounts.repository.js';
 import { ApplicationsHandler } from './applications/applications.handler.js';
 import { applicationProviders } from './applications/applications.providers.js';
+import { ReusablePoliciesHandler } from './applications/reusable-policies.handler.js';
 import { AccessLogConsumer } from './audit/access-log.consumer.js';
 import { AuditHandler } from './audit/audit.handler.js';
 import { AuditRepository } from './audit/audit.repository.js';
@@ -44,7 +45,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [loggingModule({ service: 'token-service', level: env.GATEHOUSE_LOG_LEVEL, format: env.GATEHOUSE_LOG_FORMAT })],
-      controllers: [TokensHandler, AccountsHandler, AuditHandler, ApplicationsHandler, OrganizationsHandler],
+      controllers: [TokensHandler, AccountsHandler, AuditHandler, ApplicationsHandler, ReusablePoliciesHandler, OrganizationsHandler],
       providers: [
         { provide: TOKEN_SERVICE_ENV, useValue: env },
         { provide: CLOCK, useValue: options.clock ?? systemClock },

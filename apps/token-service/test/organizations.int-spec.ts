@@ -3,6 +3,7 @@ import type { INestMicroservice } from '@nestjs/common';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import pg from 'pg';
 import {
+  CreateReusablePolicy,
   CreateAccount,
   CreateApplication,
   CreatePolicy,
@@ -112,11 +113,13 @@ describe('access organization, inactivity cleanup, access request log', () => {
     now = Date.parse('2027-02-01T00:00:00Z');
     const idle = await make('idle');
     const named = await make('named by a policy');
+    const namedReusable = await make('named by a reusable policy');
     const seenLately = await make('seen lately');
     const usedInLog = await make('admitted lately (access log only)');
     const offAccount = await make('idle, cleanup off', other);
     const appRow = await rpc.request(CreateApplication, { accountId, name: 'app', domain: `sweep-${randomUUID().slice(0, 8)}.example.com`, actor });
     await rpc.request(CreatePolicy, { accountId, appId: appRow.id, name: 'p', decision: 'non_identity', include: [{ anyValidServiceToken: {} }], exclude: [{ serviceToken: { tokenId: named.id } }], actor });
+    await rpc.request(CreateReusablePolicy, { accountId, name: 'reusable', decision: 'non_identity', include: [{ serviceToken: { tokenId: namedReusable.id } }], actor });
     now += 40 * DAY;
     const recent = new Date(now - 2 * DAY);
     await sql.query('UPDATE service_tokens SET last_seen_at = $2 WHERE id = $1', [seenLately.id, recent]);
@@ -133,6 +136,7 @@ describe('access organization, inactivity cleanup, access request log', () => {
     const state = async (id: string, account = accountId) => (await rpc.request(GetServiceToken, { accountId: account, tokenId: id })).enabled;
     expect(await state(idle.id)).toBe(false);
     expect(await state(named.id)).toBe(true);
+    expect(await state(namedReusable.id)).toBe(true);
     expect(await state(seenLately.id)).toBe(true);
     expect(await state(usedInLog.id)).toBe(true);
     expect(await state(offAccount.id, other)).toBe(true);

@@ -12,3 +12,4 @@ export * from './permissions.js';
 export * from './organizations.js';
 export * from './signing-keys.js';
 export * from './access-requests.js';
+export * from './reusable-policies.js';

@@ -94,9 +94,17 @@ export const UpdateServiceToken = register(
       duration: Duration.optional(),
       enabled: z.boolean().optional(),
       previousClientSecretExpiresAt: IsoDate.nullable().optional(),
+      /**
+       * Rotation by update (what Terraform does): greater than the current version rotates the
+       * secret as `rotate` does (the previous one accepted until `previousClientSecretExpiresAt`,
+       * else not at all) and the version becomes this value; equal changes nothing; lower is
+       * VALIDATION_FAILED.
+       */
+      clientSecretVersion: z.number().int().min(1).max(2_147_483_647).optional(),
       actor: Actor,
     }),
-    response: ServiceToken,
+    /** `clientSecret` only when this update rotated the secret. */
+    response: ServiceToken.extend({ clientSecret: z.string().optional() }),
     errors: ['NOT_FOUND', 'VALIDATION_FAILED'],
   }),
 );

@@ -199,7 +199,7 @@ export class Gateway {
       path: canonical.path + canonical.query,
       jwt: decision.jwt,
       singleHeader: app.readServiceTokensFromHeader,
-      setCookie: decision.exchanged && !strictFor(this.d.replica, app) ? this.cookie(decision.jwt, decision.claims.exp) : null,
+      setCookie: decision.exchanged && !strictFor(this.d.replica, app) ? this.cookie(app, decision.jwt, decision.claims.exp) : null,
       clientIp: ip,
     };
     return { app, decision, target };
@@ -271,7 +271,7 @@ export class Gateway {
       'x-gatehouse-client-id': decision.token.clientId,
       'x-gatehouse-app-id': decision.app.id,
     };
-    if (decision.exchanged && !strictFor(this.d.replica, app)) headers['set-cookie'] = this.cookie(decision.jwt, decision.claims.exp);
+    if (decision.exchanged && !strictFor(this.d.replica, app)) headers['set-cookie'] = this.cookie(decision.app, decision.jwt, decision.claims.exp);
     res.writeHead(200, { 'cache-control': 'no-store', 'content-length': 0, ...headers });
     res.end();
   }
@@ -395,8 +395,14 @@ export class Gateway {
     );
   }
 
-  private cookie(jwt: string, exp: number): string {
+  /** `CF_Authorization`, with the app's cookie attributes; SameSite=None is always Secure (browsers drop it otherwise). */
+  private cookie(app: ReplicaApp, jwt: string, exp: number): string {
     const maxAge = Math.max(0, exp - Math.floor(this.now() / 1000));
-    return `CF_Authorization=${jwt}; Max-Age=${maxAge}; Path=/; HttpOnly; SameSite=Lax${this.d.cookieSecure ? '; Secure' : ''}`;
+    const sameSite = app.sameSiteCookieAttribute ?? 'lax';
+    const path = app.pathCookieAttribute && app.pathPrefix ? app.pathPrefix : '/';
+    const secure = this.d.cookieSecure || sameSite === 'none';
+    return `CF_Authorization=${jwt}; Max-Age=${maxAge}; Path=${path}${app.httpOnlyCookieAttribute ? '; HttpOnly' : ''}; SameSite=${SAME_SITE[sameSite]}${secure ? '; Secure' : ''}`;
   }
 }
+
+const SAME_SITE = { strict: 'Strict', lax: 'Lax', none: 'None' } as const;

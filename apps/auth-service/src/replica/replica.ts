@@ -1,4 +1,4 @@
-import { parseDuration, type AppChanged, type Application, type Organization, type OrganizationChanged, type Policy, type PolicyChanged, type TokenChanged, type VerifierToken } from '@gatehouse/contracts';
+import { parseDuration, type AppChanged, type Application, type LinkedPolicy, type Organization, type OrganizationChanged, type Policy, type PolicyChanged, type TokenChanged, type VerifierToken } from '@gatehouse/contracts';
 import { canonicalHost, canonicalTarget } from '../gateway/path.js';
 
 export interface ReplicaToken extends VerifierToken {
@@ -13,6 +13,14 @@ export interface ReplicaApp extends Application {
   sessionDurationMs: number;
   sessionsRevokedAtMs: number | null;
   upstreamUrl: URL | null;
+  /** The linked reusable policies as Policy records of this app, in precedence order. */
+  linked: ReplicaPolicy[];
+}
+
+/** A policy as the gateway evaluates it: an app-scoped one, or a linked reusable one. */
+export interface ReplicaPolicy extends Policy {
+  /** The policy's own session duration (reusable policies only); null: the app's. */
+  sessionDurationMs: number | null;
 }
 
 export interface Snapshot {
@@ -43,16 +51,38 @@ function toToken(t: VerifierToken): ReplicaToken {
   };
 }
 
+function durationMs(value: string | null, fallback: number | null): number | null {
+  if (!value) return fallback;
+  try {
+    return parseDuration(value) ?? fallback;
+  } catch {
+    return fallback; // the token service validated it; keep the fallback if not
+  }
+}
+
+/** A linked reusable policy, evaluated exactly like an app-scoped one (see contracts `policyAdmits`). */
+function toLinked(a: Application, p: LinkedPolicy): ReplicaPolicy {
+  return {
+    id: p.id,
+    accountId: a.accountId,
+    appId: a.id,
+    name: p.name,
+    decision: p.decision,
+    precedence: p.precedence,
+    include: p.include,
+    require: p.require,
+    exclude: p.exclude,
+    createdAt: p.createdAt,
+    updatedAt: p.updatedAt,
+    sessionDurationMs: durationMs(p.sessionDuration, null),
+  };
+}
+
 function toApp(a: Application): ReplicaApp {
   const slash = a.domain.indexOf('/');
   const host = (slash < 0 ? a.domain : a.domain.slice(0, slash)).toLowerCase();
   const pathPrefix = slash < 0 ? '' : a.domain.slice(slash).replace(/\/+$/, '');
-  let sessionDurationMs = DEFAULT_SESSION_MS;
-  try {
-    sessionDurationMs = parseDuration(a.sessionDuration) ?? DEFAULT_SESSION_MS;
-  } catch {
-    /* the token service validated it; keep the default if not */
-  }
+  const sessionDurationMs = durationMs(a.sessionDuration, DEFAULT_SESSION_MS)!;
   let upstreamUrl: URL | null = null;
   try {
     upstreamUrl = a.upstream ? new URL(a.upstream) : null;
@@ -66,8 +96,11 @@ function toApp(a: Application): ReplicaApp {
     sessionDurationMs,
     sessionsRevokedAtMs: a.sessionsRevokedAt ? Date.parse(a.sessionsRevokedAt) : null,
     upstreamUrl,
+    linked: a.linkedPolicies.map((p) => toLinked(a, p)).sort(byPrecedence),
   };
 }
+
+const byPrecedence = (a: Policy, b: Policy) => a.precedence - b.precedence || a.createdAt.localeCompare(b.createdAt);
 
 function revisionOf(e: ReplicaEvent): number {
   return e.payload.revision;
@@ -90,7 +123,7 @@ export class Replica {
   private byClientId = new Map<string, ReplicaToken>();
   private apps = new Map<string, ReplicaApp>();
   private policies = new Map<string, Policy>();
-  private policiesOfApp = new Map<string, Policy[]>();
+  private policiesOfApp = new Map<string, ReplicaPolicy[]>();
   private organizations = new Map<string, Organization>();
   private appsByHost = new Map<string, ReplicaApp[]>();
   private appsByAud = new Map<string, ReplicaApp>();
@@ -148,8 +181,16 @@ export class Replica {
     return this.organizations.get(accountId);
   }
 
-  policiesFor(appId: string): Policy[] {
-    return this.policiesOfApp.get(appId) ?? [];
+  /**
+   * The app's policies in precedence order: its app-scoped ones, or its linked reusable ones (the
+   * token service never lets an app have both; were both ever present, both lists are evaluated).
+   */
+  policiesFor(appId: string): ReplicaPolicy[] {
+    const inline = this.policiesOfApp.get(appId) ?? [];
+    const linked = this.apps.get(appId)?.linked ?? [];
+    if (!linked.length) return inline;
+    if (!inline.length) return linked;
+    return [...inline, ...linked].sort(byPrecedence);
   }
 
   /**
@@ -278,13 +319,13 @@ export class Replica {
     for (const list of byHost.values()) list.sort((a, b) => b.pathPrefix.length - a.pathPrefix.length);
     this.appsByHost = byHost;
     this.appsByAud = new Map([...this.apps.values()].map((a) => [a.aud, a]));
-    const ofApp = new Map<string, Policy[]>();
+    const ofApp = new Map<string, ReplicaPolicy[]>();
     for (const p of this.policies.values()) {
       const list = ofApp.get(p.appId) ?? [];
-      list.push(p);
+      list.push({ ...p, sessionDurationMs: null });
       ofApp.set(p.appId, list);
     }
-    for (const list of ofApp.values()) list.sort((a, b) => a.precedence - b.precedence || a.createdAt.localeCompare(b.createdAt));
+    for (const list of ofApp.values()) list.sort(byPrecedence);
     this.policiesOfApp = ofApp;
   }
 }

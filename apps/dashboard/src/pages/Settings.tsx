@@ -26,7 +26,7 @@ export function SettingsPage() {
   }, [api]);
   return (
     <div className="page">
-      <PageTitle crumbs={['Access', 'Settings']}>Settings</PageTitle>
+      <PageTitle>Settings</PageTitle>
       <p className="lede">Settings of this account&apos;s Access organization, and the keys the gateway signs access JWTs with.</p>
       <ErrorBox error={error} title="Could not load the organization." />
       {org ? (

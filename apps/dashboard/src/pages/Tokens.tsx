@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'react';
 import { errorText, isAbort, type ResultInfo } from '../lib/api';
-import { formatCount, formatDate, relativeTime } from '../lib/format';
+import { EXPIRY_MARKS, formatCount, formatDate, relativeTime } from '../lib/format';
 import { Link, navigate, useLocation } from '../lib/router';
 import { useApi } from '../lib/session';
 import { takeFlash } from '../lib/flash';
@@ -56,7 +56,7 @@ export function TokensPage() {
 
   return (
     <div className="page">
-      <PageTitle crumbs={['Configuration', 'Service Auth', 'Service Tokens']}>Service Tokens</PageTitle>
+      <PageTitle>Service Tokens</PageTitle>
       {flash ? <Live className="notice">{flash}</Live> : null}
       <p className="lede">
         Service tokens let machines reach your applications: a request carries <code>CF-Access-Client-Id</code> and{' '}
@@ -195,6 +195,7 @@ function UpcomingExpiries() {
           : ''}
       </p>
       <ExpiryTimeline expiries={upcoming} now={now} />
+      <p className="hint">{EXPIRY_MARKS}</p>
     </section>
   );
 }

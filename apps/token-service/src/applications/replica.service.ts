@@ -1,14 +1,15 @@
 import type { Application, Organization, Policy, VerifierToken } from '@gatehouse/contracts';
 import type { Tx } from '../database/unit-of-work.js';
 import { toVerifierToken, type TokenRecord } from '../tokens/token.record.js';
-import { toApplication, toPolicy, type ApplicationRecord, type PolicyRecord } from './application.record.js';
+import { toApplication, toPolicy, type LinkedApplicationRecord, type PolicyRecord } from './application.record.js';
 
 export interface ReplicaSources {
   /** Runs `fn` in one REPEATABLE READ transaction (see readConsistent). */
   readConsistent<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
   revision(tx: Tx): Promise<number>;
   tokens(tx: Tx): Promise<TokenRecord[]>;
-  apps(tx: Tx): Promise<ApplicationRecord[]>;
+  /** Each with its linked reusable policies resolved. */
+  apps(tx: Tx): Promise<LinkedApplicationRecord[]>;
   policies(tx: Tx): Promise<PolicyRecord[]>;
   /** Saved Access organizations (the gateway applies strict_service_token_auth). */
   organizations(tx: Tx): Promise<Organization[]>;

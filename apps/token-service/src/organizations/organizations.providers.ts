@@ -3,6 +3,7 @@ import type { RpcClient } from '@gatehouse/nest-kit';
 import type { DataSource } from 'typeorm';
 import { AccountsRepository } from '../accounts/accounts.repository.js';
 import { PoliciesService } from '../applications/policies.service.js';
+import { ReusablePoliciesService } from '../applications/reusable-policies.service.js';
 import { AccessRequestsRepository } from '../audit/access-requests.repository.js';
 import { AuditRepository } from '../audit/audit.repository.js';
 import { TypeOrmUnitOfWork } from '../database/unit-of-work.js';
@@ -26,18 +27,19 @@ export function organizationProviders(deps: { dataSource: symbol; rpc: symbol; c
     },
     {
       provide: InactivitySweeper,
-      useFactory: (ds: DataSource, orgs: OrganizationsRepository, tokens: TokensService, policies: PoliciesService, clock: Clock) =>
+      useFactory: (ds: DataSource, orgs: OrganizationsRepository, tokens: TokensService, policies: PoliciesService, reusable: ReusablePoliciesService, clock: Clock) =>
         new InactivitySweeper(
           {
             orgs,
             inactive: new InactiveTokensRepository(ds),
-            namedByPolicy: async (accountId, tokenId) => (await policies.usingToken(accountId, tokenId)).length > 0,
+            // Cloudflare's rule: a token a policy names directly is never cleaned up (app-scoped or reusable).
+            namedByPolicy: async (accountId, tokenId) => (await policies.usingToken(accountId, tokenId)).length > 0 || (await reusable.usingToken(accountId, tokenId)).length > 0,
             retire: (accountId, tokenId, cutoff, action, actor) => tokens.retireInactive(accountId, tokenId, cutoff, action, actor),
             clock,
           },
           deps.sweepIntervalMs,
         ),
-      inject: [deps.dataSource, OrganizationsRepository, TokensService, PoliciesService, deps.clock],
+      inject: [deps.dataSource, OrganizationsRepository, TokensService, PoliciesService, ReusablePoliciesService, deps.clock],
     },
   ];
 }

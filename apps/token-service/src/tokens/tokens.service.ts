@@ -73,9 +73,19 @@ export class TokensService {
     return { items: rows.map(toServiceToken), page, perPage, totalCount: total, totalCountExact: exact };
   }
 
-  async update(req: UpdateRequest): Promise<ServiceToken> {
-    const updated = await this.mutate(req.accountId, req.tokenId, 'updated', req.actor, (token, now) => {
+  /** `clientSecretVersion` above the current one rotates (the response then carries the new secret). */
+  async update(req: UpdateRequest): Promise<ServiceToken & { clientSecret?: string }> {
+    const rotates = (t: TokenRecord) => req.clientSecretVersion !== undefined && req.clientSecretVersion > t.clientSecretVersion;
+    let secret: string | undefined;
+    const updated = await this.mutate(req.accountId, req.tokenId, (t) => (rotates(t) ? 'rotated' : 'updated'), req.actor, (token, now) => {
       const changes: Record<string, unknown> = {};
+      if (req.clientSecretVersion !== undefined && req.clientSecretVersion < token.clientSecretVersion) {
+        throw new DomainError(
+          'VALIDATION_FAILED',
+          `client_secret_version: must not be lower than the current version ${token.clientSecretVersion} (a greater one rotates the secret)`,
+          [{ path: 'clientSecretVersion', message: `lower than the current version ${token.clientSecretVersion}` }],
+        );
+      }
       if (req.name !== undefined && req.name !== token.name) {
         changes.name = { from: token.name, to: req.name };
         token.name = req.name;
@@ -90,7 +100,11 @@ export class TokensService {
         changes.enabled = { from: token.enabled, to: req.enabled };
         token.enabled = req.enabled;
       }
-      if (req.previousClientSecretExpiresAt !== undefined) {
+      if (rotates(token)) {
+        secret = generateClientSecret();
+        const grace = req.previousClientSecretExpiresAt ? new Date(req.previousClientSecretExpiresAt) : now;
+        Object.assign(changes, this.rotateSecret(token, secret, req.clientSecretVersion!, grace, now));
+      } else if (req.previousClientSecretExpiresAt !== undefined) {
         if (!token.previousSecretHash) {
           throw new DomainError('VALIDATION_FAILED', 'previous_client_secret_expires_at: this token has no previous secret (rotate it first)', [
             { path: 'previousClientSecretExpiresAt', message: 'no previous secret to keep' },
@@ -102,7 +116,7 @@ export class TokensService {
       }
       return changes;
     });
-    return toServiceToken(updated);
+    return secret === undefined ? toServiceToken(updated) : { ...toServiceToken(updated), clientSecret: secret };
   }
 
   async refresh(accountId: string, tokenId: string, actor: Actor): Promise<ServiceToken> {
@@ -116,16 +130,9 @@ export class TokensService {
 
   async rotate(accountId: string, tokenId: string, previousExpiresAt: string | undefined, actor: Actor): Promise<ServiceTokenWithSecret> {
     const secret = generateClientSecret();
-    const token = await this.mutate(accountId, tokenId, 'rotated', actor, (t, now) => {
-      t.previousSecretHash = t.secretHash;
-      this.setGrace(t, previousExpiresAt ? new Date(previousExpiresAt) : now, now);
-      t.secretHash = hashClientSecret(this.hashKey, secret);
-      t.clientSecretVersion += 1;
-      return {
-        clientSecretVersion: t.clientSecretVersion,
-        previousClientSecretExpiresAt: t.previousSecretExpiresAt?.toISOString() ?? null,
-      };
-    });
+    const token = await this.mutate(accountId, tokenId, 'rotated', actor, (t, now) =>
+      this.rotateSecret(t, secret, t.clientSecretVersion + 1, previousExpiresAt ? new Date(previousExpiresAt) : now, now),
+    );
     return { ...toServiceToken(token), clientSecret: secret };
   }
 
@@ -177,6 +184,18 @@ export class TokensService {
     return this.tokens.markSeen(seen.map((s) => ({ tokenId: s.tokenId, at: new Date(Math.min(Date.parse(s.at), now)) })));
   }
 
+  /** The current secret becomes the previous one (accepted until `grace`); `secret` becomes current at `version`. */
+  private rotateSecret(t: TokenRecord, secret: string, version: number, grace: Date, now: Date): Record<string, unknown> {
+    t.previousSecretHash = t.secretHash;
+    this.setGrace(t, grace, now);
+    t.secretHash = hashClientSecret(this.hashKey, secret);
+    t.clientSecretVersion = version;
+    return {
+      clientSecretVersion: t.clientSecretVersion,
+      previousClientSecretExpiresAt: t.previousSecretExpiresAt?.toISOString() ?? null,
+    };
+  }
+
   /** A grace end at or before now means the previous secret dies at once. */
   private setGrace(token: TokenRecord, until: Date, now: Date): void {
     if (until.getTime() <= now.getTime()) {
@@ -191,7 +210,7 @@ export class TokensService {
   private async mutate(
     accountId: string,
     tokenId: string,
-    kind: TokenChangeKind,
+    kind: TokenChangeKind | ((token: TokenRecord) => TokenChangeKind),
     actor: Actor,
     edit: (token: TokenRecord, now: Date) => Record<string, unknown>,
     persist?: (token: TokenRecord, tx: Tx) => Promise<void>,
@@ -200,11 +219,12 @@ export class TokensService {
       const token = await this.tokens.findForUpdate(accountId, tokenId, tx);
       if (!token) throw this.notFound(tokenId);
       const now = this.clock.now();
+      const changeKind = typeof kind === 'function' ? kind(token) : kind;
       const metadata = edit(token, now);
       token.updatedAt = now;
       if (persist) await persist(token, tx);
       else await this.tokens.update(token, tx);
-      const event = await this.record(tx, kind, token, actor, metadata, now);
+      const event = await this.record(tx, changeKind, token, actor, metadata, now);
       return { token, event };
     });
     await this.publisher.tokenChanged(event);
