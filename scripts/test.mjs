@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { onProjectNode } from './lib/node-runtime.mjs';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const totals = { passed: 0, failed: 0, skipped: 0 };
@@ -56,6 +57,8 @@ async function driftChecks() {
   }
 }
 
+// Every step runs on the project's Node (`npm test` finds it on PATH; `node scripts/test.mjs` too).
+if (onProjectNode(join(ROOT, '.gatehouse'))) await new Promise(() => {});
 const started = Date.now();
 const ok = (await step('build', 'npx', ['turbo', 'run', 'build', '--output-logs=errors-only'])) && (await step('type-check', 'npx', ['turbo', 'run', 'typecheck', '--output-logs=errors-only']));
 if (ok) {

@@ -71,7 +71,7 @@ await new Promise((resolve) => smtp.listen(smtpPort, '127.0.0.1', resolve));
 const nats = await startNats();
 const tokenDb = await createTestDatabase(undefined, 'gh_bench_tokens');
 const notifyDb = await createTestDatabase(undefined, 'gh_bench_notify');
-const shared = { NATS_URL: nats.url, GATEHOUSE_HASH_KEY: 'b'.repeat(64), GATEHOUSE_LOG_LEVEL: 'warn' };
+const shared = { NATS_URL: nats.url, GATEHOUSE_HASH_KEY: 'b'.repeat(64), GATEHOUSE_LOG_LEVEL: 'warn', GATEHOUSE_TOKEN_SERVICE_MANAGEMENT_PORT: '0', GATEHOUSE_NOTIFICATION_SERVICE_MANAGEMENT_PORT: '0' };
 const children = [];
 const notifyClient = new pg.Client({ connectionString: notifyDb.url });
 let rpc;

@@ -1,5 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
+import Cloudflare from 'cloudflare';
 import { createTestDatabase, expectEventually, freePort, type TestDatabase } from '@gatehouse/testing';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
@@ -91,7 +92,7 @@ describe('expiration alerts (real processes)', () => {
     sys = await startSystem();
     notifyDb = await createTestDatabase(undefined, 'gh_e2e_notify');
     notifyEnv = {
-      ...sys.env,
+      ...sys.serviceEnv('notification-service'),
       DATABASE_URL: notifyDb.url,
       SMTP_URL: `smtp://127.0.0.1:${sink.port}`,
       GATEHOUSE_NOTIFY_TICK_MS: '200',
@@ -183,6 +184,25 @@ describe('expiration alerts (real processes)', () => {
     const expected = createHmac('sha256', secret).update(`${t}.${delivered.body}`).digest();
     expect(timingSafeEqual(expected, Buffer.from(v1!, 'hex'))).toBe(true);
     expect(Math.abs(Date.now() / 1000 - Number(t))).toBeLessThan(300);
+    // As Cloudflare sends it: the secret in cf-webhook-auth, the body in its webhook payload schema.
+    expect(delivered.headers['cf-webhook-auth']).toBe(secret);
+    expect(JSON.parse(delivered.body)).toMatchObject({
+      name: 'Expiring tokens',
+      text: expect.stringContaining('deploy-bot'),
+      ts: expect.any(Number),
+      account_id: accountId,
+      policy_id: policy.body.result.id,
+      policy_name: 'Expiring tokens',
+      alert_type: 'expiring_service_token_alert',
+      alert_correlation_id: expect.any(String),
+      alert_event: 'ALERT_STATE_EVENT_START',
+      data: { token: { id: token.id, name: 'deploy-bot', client_id: token.client_id, expires_at: expires } },
+    });
+    const cf = new Cloudflare({ apiToken: sys.adminToken, baseURL: `${sys.apiUrl}/client/v4`, maxRetries: 0 });
+    await expectEventually(async () => {
+      const dest = await cf.alerting.destinations.webhooks.get(hook.id, { account_id: accountId });
+      expect(dest).toMatchObject({ last_success: expect.any(String), last_failure: null });
+    });
 
     const rows = (await history()).filter((r) => r.token.id === token.id);
     expect(rows.map((r) => r.status)).toEqual(['sent', 'sent', 'sent']);
@@ -205,6 +225,7 @@ describe('expiration alerts (real processes)', () => {
         const row = (await history()).find((r) => r.token.id === doomed.id && r.mechanism_type === 'webhook');
         expect(row).toMatchObject({ status: 'pending', last_error: 'webhook answered HTTP 500' });
       }, { timeoutMs: 15_000 });
+      await expect(sys.api(`${base()}/destinations/webhooks/${hook.id}`)).resolves.toMatchObject({ body: { result: { last_failure: expect.any(String) } } });
       await sys.api(`/client/v4/accounts/${accountId}/access/service_tokens/${doomed.id}`, { method: 'DELETE' });
       await expectEventually(async () => {
         const row = (await history()).find((r) => r.token.id === doomed.id && r.mechanism_type === 'webhook');

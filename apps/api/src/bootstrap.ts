@@ -7,30 +7,33 @@ import express from 'express';
 import { getAbsoluteFSPath } from 'swagger-ui-dist';
 import { AppModule } from './app.module.js';
 import type { ApiEnv } from './config/env.js';
+import { dashboardHandlers } from './http/dashboard.js';
+import { PinoLogger, bootLogger } from '@gatehouse/nest-kit';
+import { createServiceRegistry } from '@gatehouse/observability';
+import { httpMetrics } from './http/http-metrics.js';
 import { HttpErrorFilter } from './http/http-error.filter.js';
 import { jsonBody } from './http/json-body.middleware.js';
 
 /** Creates and starts the admin API (used by main.ts and by tests); port 0 picks a free one. */
 export async function startApi(env: ApiEnv): Promise<{ app: NestExpressApplication; url: string }> {
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(env), {
+  const registry = createServiceRegistry('api');
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(env, registry), {
     bodyParser: false,
-    logger: logLevels(env.GATEHOUSE_LOG_LEVEL),
+    logger: bootLogger({ service: 'api', level: env.GATEHOUSE_LOG_LEVEL, format: env.GATEHOUSE_LOG_FORMAT }),
+    abortOnError: false,
   });
+  app.useLogger(app.get(PinoLogger));
   app.set('trust proxy', 'loopback');
   app.disable('x-powered-by');
+  app.use(httpMetrics(registry));
   app.use(securityHeaders);
   app.use(jsonBody());
   app.useGlobalFilters(new HttpErrorFilter());
   app.use('/docs/assets', express.static(getAbsoluteFSPath(), { maxAge: '1d' }));
   const dashboard = env.GATEHOUSE_DASHBOARD_DIR;
   if (dashboard && existsSync(join(dashboard, 'index.html'))) {
-    app.use(express.static(dashboard, { index: 'index.html', maxAge: '1h' }));
-    // Client-side routes of the single-page dashboard fall back to index.html.
-    app.use((req: express.Request, res: express.Response, next: express.NextFunction) => {
-      if (req.method !== 'GET' || req.path.startsWith('/client/') || req.path.startsWith('/docs') || req.path.startsWith('/healthz')) return next();
-      if (!req.accepts('html')) return next();
-      res.sendFile(join(dashboard, 'index.html'));
-    });
+    // Its files, and index.html for its client routes only: anything else is the API's 404.
+    for (const handler of dashboardHandlers(dashboard)) app.use(handler);
   }
   app.enableShutdownHooks();
   await app.listen(env.GATEHOUSE_API_PORT, env.GATEHOUSE_API_HOST);
@@ -53,9 +56,4 @@ function securityHeaders(req: express.Request, res: express.Response, next: expr
   );
   if (req.path.startsWith('/client/')) res.setHeader('cache-control', 'no-store');
   next();
-}
-
-function logLevels(level: ApiEnv['GATEHOUSE_LOG_LEVEL']) {
-  const all = ['error', 'warn', 'log', 'debug'] as const;
-  return all.slice(0, all.indexOf(level) + 1) as Array<(typeof all)[number]>;
 }

@@ -3,14 +3,16 @@ import { ClientProxyFactory, type ClientNats, type ClientProxy } from '@nestjs/m
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { AccessDecisionsRecorded, TokensSeen, ensureAccessLogStream, parseOrThrow } from '@gatehouse/contracts';
+import { natsAuth } from '@gatehouse/config';
 import { RpcClient, natsOptions } from '@gatehouse/nest-kit';
 import type pg from 'pg';
 import type { AuthServiceEnv } from './config/env.js';
 import { GatewayHost, type NatsLink } from './gateway/gateway.host.js';
-import { Recorder } from './gateway/recorder.js';
+import { DEFAULT_RECORDER_LIMITS, Recorder } from './gateway/recorder.js';
 import { createPool } from './keys/database.js';
 import { deriveEncryptionKey } from './keys/key-crypto.js';
 import { KeyRing } from './keys/key-ring.js';
+import { SigningKeysController, SigningKeysHandler } from './keys/keys.handler.js';
 import { Replica } from './replica/replica.js';
 import { ReplicaEventsHandler } from './replica/replica-events.handler.js';
 import { ReplicaSync, type Log } from './replica/replica-sync.js';
@@ -70,7 +72,7 @@ export class AppModule {
   static forRoot(env: AuthServiceEnv, log: Log): DynamicModule {
     return {
       module: AppModule,
-      controllers: [ReplicaEventsHandler],
+      controllers: [ReplicaEventsHandler, SigningKeysController],
       providers: [
         { provide: POOL, useFactory: () => createPool(env.DATABASE_URL) },
         {
@@ -91,7 +93,8 @@ export class AppModule {
         {
           provide: NATS_CLIENT,
           useFactory: async () => {
-            const client = ClientProxyFactory.create(natsOptions(env.NATS_URL, 'auth-service-client')) as ClientNats;
+            // Its own reply inbox prefix (natsAuth): the JetStream publishes on this connection use it too.
+            const client = ClientProxyFactory.create(natsOptions(env.NATS_URL, 'auth-service-client', undefined, natsAuth(env, 'auth-service'))) as ClientNats;
             await client.connect();
             return client;
           },
@@ -114,7 +117,7 @@ export class AppModule {
             new Recorder({
               publishSeen: (p) => void rpc.publish(TokensSeen, p).catch((e: Error) => log.warn(`Could not publish last-seen times: ${e.message}`)),
               publishDecisions: (p) => link.publishDurable(p, p.batchId),
-            }),
+            }, 1000, { ...DEFAULT_RECORDER_LIMITS, maxBatch: env.GATEHOUSE_ACCESS_LOG_MAX_DISTINCT_PER_SECOND }),
           inject: [RPC, NATS_LINK],
         },
         {
@@ -122,6 +125,8 @@ export class AppModule {
           useFactory: (keys: KeyRing, replica: Replica, sync: ReplicaSync, recorder: Recorder, link: NestNatsLink) => new GatewayHost(env, log, keys, replica, sync, recorder, link),
           inject: [KeyRing, Replica, ReplicaSync, Recorder, NATS_LINK],
         },
+        // access/keys (get, interval, rotate now): answered by one gateway replica over NATS.
+        { provide: SigningKeysHandler, useFactory: (keys: KeyRing) => new SigningKeysHandler(keys, log), inject: [KeyRing] },
         Lifecycle,
       ],
     };

@@ -1,6 +1,8 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { RpcErrorFilter, natsOptions } from '@gatehouse/nest-kit';
+import { natsAuth } from '@gatehouse/config';
+import { RpcErrorFilter, bootLogger, natsOptions } from '@gatehouse/nest-kit';
+import { createLogger } from '@gatehouse/observability';
 import { AppModule } from './app.module.js';
 import type { AuthServiceEnv } from './config/env.js';
 import { GatewayHost } from './gateway/gateway.host.js';
@@ -13,21 +15,18 @@ export interface RunningGateway {
   url: string;
   /** Open client connections (tests: nothing is left behind). */
   connections(): Promise<number>;
+  /** The management port (/metrics, /healthz, /readyz). */
+  managementUrl: string;
   replica: Replica;
   keys: KeyRing;
   sync: ReplicaSync;
   stop(): Promise<void>;
 }
 
-export function consoleLog(level: AuthServiceEnv['GATEHOUSE_LOG_LEVEL']): Log {
-  const order = ['error', 'warn', 'log', 'debug'];
-  const on = (l: string) => order.indexOf(l) <= order.indexOf(level);
-  const stamp = () => new Date().toISOString();
-  return {
-    log: (m) => on('log') && console.log(`${stamp()} [auth-service] ${m}`),
-    warn: (m) => on('warn') && console.warn(`${stamp()} [auth-service] WARN ${m}`),
-    error: (m) => on('error') && console.error(`${stamp()} [auth-service] ERROR ${m}`),
-  };
+/** The gateway's log: the shared pino logger (JSON lines, or plain text with GATEHOUSE_LOG_FORMAT=pretty). */
+export function consoleLog(level: AuthServiceEnv['GATEHOUSE_LOG_LEVEL'], format?: AuthServiceEnv['GATEHOUSE_LOG_FORMAT']): Log {
+  const logger = createLogger({ service: 'gateway', level, format });
+  return { log: (m) => logger.info(m), warn: (m) => logger.warn(m), error: (m) => logger.error(m) };
 }
 
 /**
@@ -35,10 +34,12 @@ export function consoleLog(level: AuthServiceEnv['GATEHOUSE_LOG_LEVEL']): Log {
  * (answers 503 until the replica is loaded), the change-event subscriptions, then the replica's
  * first pull (after the subscriptions, so no change falls between the two).
  */
-export async function startGateway(env: AuthServiceEnv, log: Log = consoleLog(env.GATEHOUSE_LOG_LEVEL)): Promise<RunningGateway> {
+export async function startGateway(env: AuthServiceEnv, log: Log = consoleLog(env.GATEHOUSE_LOG_LEVEL, env.GATEHOUSE_LOG_FORMAT)): Promise<RunningGateway> {
   const app = await NestFactory.createMicroservice(AppModule.forRoot(env, log), {
-    ...natsOptions(env.NATS_URL, 'auth-service'),
-    logger: logLevels(env.GATEHOUSE_LOG_LEVEL),
+    // No queue group: every gateway gets every change event (the keys RPCs name their own queue).
+    ...natsOptions(env.NATS_URL, 'auth-service', undefined, natsAuth(env, 'auth-service')),
+    logger: bootLogger({ service: 'gateway', level: env.GATEHOUSE_LOG_LEVEL, format: env.GATEHOUSE_LOG_FORMAT }),
+    abortOnError: false,
   });
   app.useGlobalFilters(new RpcErrorFilter());
   await app.listen();
@@ -51,6 +52,7 @@ export async function startGateway(env: AuthServiceEnv, log: Log = consoleLog(en
     port: host.port,
     url: `http://${env.GATEHOUSE_GATEWAY_HOST}:${host.port}`,
     connections: () => host.connections(),
+    managementUrl: host.managementUrl,
     replica,
     keys: app.get(KeyRing),
     sync,
@@ -58,7 +60,3 @@ export async function startGateway(env: AuthServiceEnv, log: Log = consoleLog(en
   };
 }
 
-function logLevels(level: AuthServiceEnv['GATEHOUSE_LOG_LEVEL']) {
-  const all = ['error', 'warn', 'log', 'debug'] as const;
-  return all.slice(0, all.indexOf(level) + 1) as Array<(typeof all)[number]>;
-}

@@ -3,7 +3,7 @@ import { loadEnv } from './config/env.js';
 
 try {
   const env = loadEnv();
-  const gateway = await startGateway(env, consoleLog(env.GATEHOUSE_LOG_LEVEL));
+  const gateway = await startGateway(env, consoleLog(env.GATEHOUSE_LOG_LEVEL, env.GATEHOUSE_LOG_FORMAT));
   let stopping = false;
   const stop = () => {
     if (stopping) return;

@@ -34,16 +34,19 @@ describe('auth-service gateway (real PostgreSQL, nats-server, upstream)', () => 
       DATABASE_URL: db.url,
       GATEHOUSE_HASH_KEY: HASH_KEY,
       GATEHOUSE_GATEWAY_PORT: '0',
+      GATEHOUSE_GATEWAY_MANAGEMENT_PORT: '0',
       GATEHOUSE_RESYNC_INTERVAL_MS: '500',
       GATEHOUSE_RATE_LIMIT_BURST: '5',
       GATEHOUSE_RATE_LIMIT_PER_MINUTE: '6',
       GATEHOUSE_TEAM_URL: 'http://team.test',
+      // This file reads the health detail (revision, keys, access-log counts).
+      GATEHOUSE_HEALTH_DETAILS: 'true',
       ...over,
     });
   const emit = (subject: string, data: unknown) => nc.publish(subject, JSON.stringify({ pattern: subject, data }));
-  const get = (path: string, headers: Record<string, string> = {}, host = 'app.example.com') =>
+  const get = (path: string, headers: Record<string, string> = {}, host = 'app.example.com', base = gw.url) =>
     new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }>((resolve, reject) => {
-      const req = http.request(`${gw.url}${path}`, { headers: { host, ...headers } }, (res) => {
+      const req = http.request(`${base}${path}`, { headers: { host, ...headers } }, (res) => {
         let body = '';
         res.on('data', (c) => (body += c));
         res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
@@ -100,7 +103,7 @@ describe('auth-service gateway (real PostgreSQL, nats-server, upstream)', () => 
       },
     });
     nc.subscribe('replica.v2.head', { callback: (_e, m) => void answer(m, { head: state.revision }) });
-    for (const subject of ['tokens.v1.seen', 'audit.v1.accessDecisions']) {
+    for (const subject of ['gateway.v1.tokensSeen', 'audit.v1.accessDecisions']) {
       nc.subscribe(subject, { callback: (_e, m) => void published.push({ subject, data: m.json<{ data: unknown }>().data }) });
     }
     await nc.flush();
@@ -216,11 +219,50 @@ describe('auth-service gateway (real PostgreSQL, nats-server, upstream)', () => 
     const cert = new X509Certificate(body.public_cert.cert);
     expect(body.public_certs.map((c: { kid: string }) => c.kid)).toContain(body.public_cert.kid);
     expect(cert.publicKey.export({ format: 'jwk' })).toMatchObject({ n: body.keys.find((k: { kid: string }) => k.kid === body.public_cert.kid).n });
-    const second = await startGateway(env(), silent);
+    const second = await startGateway(env({ GATEHOUSE_HEALTH_DETAILS: 'false' }), silent);
     try {
       expect(second.keys.kids()).toEqual(gw.keys.kids());
+      // Health: the public answer is the status only; the detail (key ids, revision, errors) only
+      // where GATEHOUSE_HEALTH_DETAILS allows it.
+      const publicHealth = JSON.parse(await (await fetch(`${second.url}/cdn-cgi/access/health`)).text());
+      expect(Object.keys(publicHealth)).toEqual(['status']);
+      expect(publicHealth.status).toMatch(/^(ok|loading|stale)$/);
+      const detail = JSON.parse((await get('/cdn-cgi/access/health', {}, 'team.test')).body);
+      expect(detail).toMatchObject({ status: 'ok', signing_keys: gw.keys.kids(), revision: expect.any(Number), access_log_dropped: 0 });
     } finally {
       await second.stop();
+    }
+  });
+
+  it('forward auth trusts only the headers GATEHOUSE_FORWARD_AUTH_HEADERS names; auto refuses sources that disagree', async () => {
+    const modes = ['nginx', 'traefik', 'envoy'] as const;
+    const gateways = await Promise.all(modes.map((mode) => startGateway(env({ GATEHOUSE_FORWARD_AUTH_HEADERS: mode }), silent)));
+    try {
+      await expectEventually(() => expect(gateways.every((g) => g.replica.loaded)).toBe(true), { timeoutMs: 5000 });
+      const [nginx, traefik, envoy] = gateways as [RunningGateway, RunningGateway, RunningGateway];
+      const ask = (g: RunningGateway, headers: Record<string, string>, host = 'gateway.internal', path = '/cdn-cgi/access/authorize') => get(path, { ...creds(), ...headers }, host, g.url).then((r) => r.status);
+      const own = {
+        nginx: { 'x-original-url': 'http://app.example.com/x' },
+        traefik: { 'x-forwarded-host': 'app.example.com', 'x-forwarded-uri': '/x' },
+      };
+      // Each proxy's own headers.
+      await expect(ask(nginx, own.nginx)).resolves.toBe(200);
+      await expect(ask(traefik, own.traefik)).resolves.toBe(200);
+      await expect(ask(envoy, {}, 'app.example.com', '/cdn-cgi/access/authorize/x')).resolves.toBe(200);
+      // A client-added header naming the app its token is admitted to, for a request the proxy says
+      // is for another host: ignored (that host has no application: 404), never obeyed.
+      await expect(ask(nginx, { 'x-original-url': 'http://unknown.test/', ...own.traefik })).resolves.toBe(404);
+      await expect(ask(traefik, { 'x-forwarded-host': 'unknown.test', 'x-forwarded-uri': '/', ...own.nginx })).resolves.toBe(404);
+      await expect(ask(envoy, { ...own.nginx, ...own.traefik }, 'unknown.test', '/cdn-cgi/access/authorize/')).resolves.toBe(404);
+      // Another proxy's headers alone are not enough.
+      await expect(ask(nginx, own.traefik)).resolves.toBe(400);
+      await expect(ask(traefik, own.nginx)).resolves.toBe(400);
+      await expect(ask(envoy, own.nginx)).resolves.toBe(404);
+      // auto (this file's gateway): the same attack is a 400.
+      await expect(ask(gw, { 'x-forwarded-host': 'unknown.test', 'x-forwarded-uri': '/', ...own.nginx })).resolves.toBe(400);
+      await expect(ask(gw, own.traefik)).resolves.toBe(200);
+    } finally {
+      await Promise.all(gateways.map((g) => g.stop()));
     }
   });
 
@@ -271,7 +313,7 @@ describe('auth-service gateway (real PostgreSQL, nats-server, upstream)', () => 
         const decisions = published.filter((p) => p.subject === 'audit.v1.accessDecisions').flatMap((p) => p.data.decisions);
         expect(decisions).toEqual(expect.arrayContaining([expect.objectContaining({ decision: 'allow', tokenId: token.id, appId: app.id, via: 'service_token' })]));
         expect(decisions).toEqual(expect.arrayContaining([expect.objectContaining({ decision: 'deny', via: 'service_token' })]));
-        expect(published.some((p) => p.subject === 'tokens.v1.seen' && p.data.seen.some((s: { tokenId: string }) => s.tokenId === token.id))).toBe(true);
+        expect(published.some((p) => p.subject === 'gateway.v1.tokensSeen' && p.data.seen.some((s: { tokenId: string }) => s.tokenId === token.id))).toBe(true);
       },
       { timeoutMs: 3000 },
     );

@@ -2,7 +2,7 @@ import { createTestDatabase, type TestDatabase } from '@gatehouse/testing';
 import pg from 'pg';
 import { createPool, migrate } from '../src/keys/database.js';
 import { deriveEncryptionKey } from '../src/keys/key-crypto.js';
-import { KeyRing } from '../src/keys/key-ring.js';
+import { KeyRing, generateSigningKey } from '../src/keys/key-ring.js';
 
 const DAY = 86_400_000;
 
@@ -20,7 +20,9 @@ describe('KeyRing (real PostgreSQL)', () => {
 
   it('rotates on schedule: the next key is published before it signs, the previous one stays one interval', async () => {
     let now = Date.parse('2030-01-01T00:00:00Z');
-    const ring = () => new KeyRing(pool, deriveEncryptionKey('x'.repeat(64)), 30 * DAY, 'https://team.example.com', () => now);
+    const kek = deriveEncryptionKey('x'.repeat(64));
+    // 1024-bit keys: the same code paths as the gateway's 2048, a fraction of the CPU.
+    const ring = () => new KeyRing(pool, kek, 30 * DAY, 'https://team.example.com', () => now, (at) => generateSigningKey(kek, 'https://team.example.com', 30 * DAY, at, 1024));
     const a = ring();
     await a.init();
     const [k1] = a.kids();

@@ -59,7 +59,7 @@ function sendJson(res: http.ServerResponse, status: number, body: unknown): void
 
 /** The gateway's front: every request is forwarded with `target`. */
 async function startFront(pool: UpstreamPool, upstream: string, extra: Partial<ProxyTarget> = {}): Promise<number> {
-  const target: ProxyTarget = {
+  const target: Omit<ProxyTarget, 'path'> = {
     upstream: new URL(upstream),
     jwt: JWT,
     singleHeader: null,
@@ -68,7 +68,7 @@ async function startFront(pool: UpstreamPool, upstream: string, extra: Partial<P
     onError: sendJson,
     ...extra,
   };
-  const server = http.createServer((req, res) => pool.forward(req, res, target));
+  const server = http.createServer((req, res) => pool.forward(req, res, { path: req.url ?? '/', ...target }));
   const port = await listen(server);
   cleanups.push(async () => {
     server.closeAllConnections();
@@ -910,7 +910,7 @@ describe('UpstreamPool: clients going away', () => {
 describe('UpstreamPool: HTTPS upstreams', () => {
   async function httpsUpstream(): Promise<{ url: string; ca: string }> {
     const { privateKey, publicKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
-    const cert = selfSignedCertificate(privateKey, publicKey, 'localhost', new Date(Date.now() - 60_000), new Date(Date.now() + 3_600_000));
+    const cert = await selfSignedCertificate(privateKey, publicKey, 'localhost', new Date(Date.now() - 60_000), new Date(Date.now() + 3_600_000));
     const server = https.createServer({ key: privateKey.export({ type: 'pkcs8', format: 'pem' }), cert }, (req, res) => {
       res.setHeader('content-type', 'text/plain');
       res.end(`tls ${req.url} ${req.headers['cf-access-jwt-assertion'] === JWT ? 'with jwt' : 'no jwt'}`);
@@ -952,6 +952,7 @@ describe('UpstreamPool: upgrade tunnels', () => {
       socket.pause();
       pool.tunnel(req, socket, early, {
         upstream: new URL(upstream),
+        path: req.url ?? '/',
         jwt: JWT,
         singleHeader: null,
         setCookie: null,

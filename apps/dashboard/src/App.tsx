@@ -11,12 +11,18 @@ import { AppEditPage } from './pages/AppEdit';
 import { NotificationsPage } from './pages/Notifications';
 import { AlertEditPage } from './pages/AlertEdit';
 import { AuditPage } from './pages/Audit';
+import { SettingsPage } from './pages/Settings';
+import { SectionContext } from './components/ui';
+import { PoliciesPage } from './pages/Policies';
+import { PolicyEditPage } from './pages/PolicyEdit';
 
 const NAV = [
   { to: '/tokens', label: 'Service Tokens', prefix: '/tokens' },
   { to: '/apps', label: 'Applications', prefix: '/apps' },
+  { to: '/policies', label: 'Policies', prefix: '/policies' },
   { to: '/notifications', label: 'Notifications', prefix: '/notifications' },
   { to: '/audit', label: 'Audit log', prefix: '/audit' },
+  { to: '/settings', label: 'Settings', prefix: '/settings' },
 ];
 
 export function App() {
@@ -141,7 +147,9 @@ function Shell() {
             </ul>
           </nav>
           <main id="main" className="main">
-            <Routes path={path} key={s!.account.id} />
+            <SectionContext.Provider value={NAV.find((n) => path.startsWith(n.prefix)) ?? NAV[0]!}>
+              <Routes path={path} key={s!.account.id} />
+            </SectionContext.Provider>
           </main>
         </div>
       )}
@@ -157,10 +165,14 @@ function Routes({ path }: { path: string }) {
   if (path === '/apps') return <AppsPage />;
   if (path === '/apps/new') return <AppEditPage key="new" />;
   if ((m = match('/apps/:id', path))) return <AppEditPage key={m.id} id={m.id} />;
+  if (path === '/policies') return <PoliciesPage />;
+  if (path === '/policies/new') return <PolicyEditPage key="new" />;
+  if ((m = match('/policies/:id', path))) return <PolicyEditPage key={m.id} id={m.id} />;
   if (path === '/notifications') return <NotificationsPage />;
   if (path === '/notifications/new') return <AlertEditPage key="new" />;
   if ((m = match('/notifications/:id', path))) return <AlertEditPage key={m.id} id={m.id} />;
   if (path === '/audit') return <AuditPage />;
+  if (path === '/settings') return <SettingsPage />;
   return (
     <div>
       <h1>Not found</h1>

@@ -1,6 +1,8 @@
 import { Inject, Logger, Module, type DynamicModule, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { ClientProxyFactory, type ClientNats, type ClientProxy } from '@nestjs/microservices';
-import { RpcClient, natsOptions } from '@gatehouse/nest-kit';
+import { natsAuth } from '@gatehouse/config';
+import { ManagementLifecycle, RpcClient, loggingModule, natsOptions, natsReadiness } from '@gatehouse/nest-kit';
+import { createServiceRegistry, type Registry } from '@gatehouse/observability';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { DataSource } from 'typeorm';
 import { AccountDirectory } from './accounts/account-directory.js';
@@ -8,6 +10,7 @@ import { CLOCK, systemClock, type Clock } from './clock.js';
 import { NOTIFICATION_ENV, redactUrl, type NotificationEnv } from './config/env.js';
 import { createDataSource } from './database/data-source.js';
 import { AlertScheduler, redactor } from './deliveries/alert.scheduler.js';
+import { DeliveryMetrics } from './deliveries/delivery.metrics.js';
 import { HistoryService } from './deliveries/history.service.js';
 import { OutboxRepository } from './deliveries/outbox.repository.js';
 import type { Mailer } from './mail/mailer.port.js';
@@ -29,6 +32,8 @@ export const MAILER = Symbol('MAILER');
 export interface NotificationOptions {
   clock?: Clock;
   mailer?: Mailer;
+  /** Where the service's metrics go (bootstrap passes the one its RPC interceptor also uses). */
+  registry?: Registry;
 }
 
 /** SMTP user and password, as they appear in the URL and decoded: never stored in errors or logs. */
@@ -78,8 +83,10 @@ class Lifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
 export class AppModule {
   static forRoot(env: NotificationEnv, options: NotificationOptions = {}): DynamicModule {
     const gate = new SyncGate();
+    const registry = options.registry ?? createServiceRegistry('notification-service');
     return {
       module: AppModule,
+      imports: [loggingModule({ service: 'notification-service', level: env.GATEHOUSE_LOG_LEVEL, format: env.GATEHOUSE_LOG_FORMAT })],
       controllers: [AlertsHandler, TokenEventsHandler],
       providers: [
         { provide: NOTIFICATION_ENV, useValue: env },
@@ -88,7 +95,7 @@ export class AppModule {
         {
           provide: NATS_CLIENT,
           useFactory: async () => {
-            const client = ClientProxyFactory.create(natsOptions(env.NATS_URL, 'notification-service-client'));
+            const client = ClientProxyFactory.create(natsOptions(env.NATS_URL, 'notification-service-client', undefined, natsAuth(env, 'notification-service')));
             await client.connect();
             return client;
           },
@@ -99,10 +106,19 @@ export class AppModule {
         { provide: AccountDirectory, useFactory: (rpc: RpcClient) => new AccountDirectory(rpc), inject: [RPC] },
         { provide: PoliciesRepository, useFactory: (ds: DataSource) => new PoliciesRepository(ds), inject: [DATA_SOURCE] },
         { provide: OutboxRepository, useFactory: (ds: DataSource) => new OutboxRepository(ds), inject: [DATA_SOURCE] },
+        { provide: DeliveryMetrics, useFactory: (outbox: OutboxRepository, clock: Clock) => new DeliveryMetrics(registry, outbox, clock), inject: [OutboxRepository, CLOCK] },
         { provide: TokenReplicaRepository, useFactory: (ds: DataSource) => new TokenReplicaRepository(ds), inject: [DATA_SOURCE] },
         {
           provide: AlertScheduler,
-          useFactory: (outbox: OutboxRepository, policies: PoliciesRepository, accounts: AccountDirectory, mailer: Mailer, secrets: SecretBox, clock: Clock) => {
+          useFactory: (
+            outbox: OutboxRepository,
+            policies: PoliciesRepository,
+            accounts: AccountDirectory,
+            mailer: Mailer,
+            secrets: SecretBox,
+            clock: Clock,
+            metrics: DeliveryMetrics,
+          ) => {
             return new AlertScheduler(
               outbox,
               policies,
@@ -124,9 +140,10 @@ export class AppModule {
                 mailFrom: env.GATEHOUSE_MAIL_FROM,
               },
               redactor(smtpSecrets(env.SMTP_URL)),
+              metrics,
             );
           },
-          inject: [OutboxRepository, PoliciesRepository, AccountDirectory, MAILER, SecretBox, CLOCK],
+          inject: [OutboxRepository, PoliciesRepository, AccountDirectory, MAILER, SecretBox, CLOCK, DeliveryMetrics],
         },
         {
           provide: TokenReplicaService,
@@ -146,6 +163,17 @@ export class AppModule {
           inject: [OutboxRepository, AccountDirectory],
         },
         Lifecycle,
+        {
+          provide: ManagementLifecycle,
+          useFactory: (ds: DataSource, nats: ClientProxy) =>
+            new ManagementLifecycle({
+              host: env.GATEHOUSE_MANAGEMENT_HOST,
+              port: env.GATEHOUSE_NOTIFICATION_SERVICE_MANAGEMENT_PORT,
+              registry,
+              readiness: { database: async () => void (await ds.query('SELECT 1')), nats: natsReadiness(nats) },
+            }),
+          inject: [DATA_SOURCE, NATS_CLIENT],
+        },
       ],
     };
   }

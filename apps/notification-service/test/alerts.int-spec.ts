@@ -70,6 +70,7 @@ describe('notification service: alerts over real PostgreSQL, NATS, SMTP and HTTP
       GATEHOUSE_NOTIFY_LEASE_MS: '10000',
       GATEHOUSE_WEBHOOK_TIMEOUT_MS: '2000',
       GATEHOUSE_LOG_LEVEL: 'warn',
+      GATEHOUSE_NOTIFICATION_SERVICE_MANAGEMENT_PORT: '0',
     });
     app = await startNotificationService(env, { clock });
     rpc = await connectRpc(nats.url, 'int-test');
@@ -125,10 +126,24 @@ describe('notification service: alerts over real PostgreSQL, NATS, SMTP and HTTP
     expect(verifyWebhookSignature(HOOK_SECRET, signature, delivered.body)).toBe(true);
     expect(verifyWebhookSignature('whsec_wrong_secret_value_123456', signature, delivered.body)).toBe(false);
     expect(verifyWebhookSignature(HOOK_SECRET, signature, delivered.body.replace('ci-runner', 'ci-runnes'))).toBe(false);
+    // Cloudflare's header: the destination's secret itself.
+    expect(delivered.headers['cf-webhook-auth']).toBe(HOOK_SECRET);
     expect(JSON.parse(delivered.body)).toMatchObject({
+      name: 'expiring tokens',
+      policy_name: 'expiring tokens',
+      account_id: account.id,
       alert_type: 'expiring_service_token_alert',
-      account: { id: account.id, name: 'Acme Production' },
-      token: { id: token.id, name: 'ci-runner', client_id: token.clientId, expires_at: expires },
+      alert_event: 'ALERT_STATE_EVENT_START',
+      ts: expect.any(Number),
+      data: {
+        account: { id: account.id, name: 'Acme Production' },
+        token: { id: token.id, name: 'ci-runner', client_id: token.clientId, expires_at: expires },
+      },
+    });
+    await expectEventually(async () => {
+      const dest = await rpc.request(GetWebhookDestination, { accountId: account.id, webhookId: hook.id });
+      expect(dest.lastSuccess).not.toBeNull();
+      expect(dest.lastFailure).toBeNull();
     });
 
     await expectEventually(async () => {
@@ -244,6 +259,10 @@ describe('notification service: alerts over real PostgreSQL, NATS, SMTP and HTTP
         const hooksRows = (await history(account.id, token.id)).filter((r) => r.mechanismType === 'webhook');
         expect(hooksRows.some((r) => r.attempts >= 2 && r.lastError === 'webhook answered HTTP 503')).toBe(true);
       }, { timeoutMs: 10_000 });
+      await expect(rpc.request(GetWebhookDestination, { accountId: account.id, webhookId: hook.id })).resolves.toMatchObject({ lastSuccess: null, lastFailure: expect.any(String) });
+      // No secret: no cf-webhook-auth header, no signature.
+      expect(failing.received[0]!.headers['cf-webhook-auth']).toBeUndefined();
+      expect(failing.received[0]!.headers['x-gatehouse-signature']).toBeUndefined();
       await peer.change('deleted', token.id);
       await expectEventually(async () => {
         const rows = await history(account.id, token.id);

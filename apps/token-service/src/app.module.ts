@@ -1,12 +1,15 @@
 import { Inject, Logger, Module, type DynamicModule, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { ClientProxyFactory, type ClientProxy } from '@nestjs/microservices';
-import { RpcClient, natsOptions } from '@gatehouse/nest-kit';
+import { natsAuth } from '@gatehouse/config';
+import { ManagementLifecycle, RpcClient, loggingModule, natsOptions, natsReadiness } from '@gatehouse/nest-kit';
+import { createServiceRegistry, type Registry } from '@gatehouse/observability';
 import type { DataSource } from 'typeorm';
 import { AccountsHandler } from './accounts/accounts.handler.js';
 import { AccountsRepository } from './accounts/accounts.repository.js';
 import { ApplicationsHandler } from './applications/applications.handler.js';
 import { applicationProviders } from './applications/applications.providers.js';
 import { ReplicaRepository } from './applications/replica.repository.js';
+import { ReusablePoliciesHandler } from './applications/reusable-policies.handler.js';
 import { AccessLogConsumer } from './audit/access-log.consumer.js';
 import { AuditHandler } from './audit/audit.handler.js';
 import { AuditRepository } from './audit/audit.repository.js';
@@ -15,6 +18,8 @@ import { createDataSource } from './database/data-source.js';
 import { TypeOrmUnitOfWork } from './database/unit-of-work.js';
 import { CLOCK, systemClock, type ChangePublisher, type Clock } from './events/change-publisher.js';
 import { NatsChangePublisher } from './events/nats-change.publisher.js';
+import { OrganizationsHandler } from './organizations/organizations.handler.js';
+import { organizationProviders } from './organizations/organizations.providers.js';
 import { TokensHandler } from './tokens/tokens.handler.js';
 import { TokensRepository } from './tokens/tokens.repository.js';
 import { TokensService } from './tokens/tokens.service.js';
@@ -56,14 +61,17 @@ export interface TokenServiceOptions {
   clock?: Clock;
   /** Tests: replaces the token-event publisher (e.g. one that loses events, as a crash after commit would). */
   publisher?: ChangePublisher;
+  registry?: Registry;
 }
 
 @Module({})
 export class AppModule {
   static forRoot(env: TokenServiceEnv, options: TokenServiceOptions = {}): DynamicModule {
+    const registry = options.registry ?? createServiceRegistry('token-service');
     return {
       module: AppModule,
-      controllers: [TokensHandler, AccountsHandler, AuditHandler, ApplicationsHandler],
+      imports: [loggingModule({ service: 'token-service', level: env.GATEHOUSE_LOG_LEVEL, format: env.GATEHOUSE_LOG_FORMAT })],
+      controllers: [TokensHandler, AccountsHandler, AuditHandler, ApplicationsHandler, ReusablePoliciesHandler, OrganizationsHandler],
       providers: [
         { provide: TOKEN_SERVICE_ENV, useValue: env },
         { provide: CLOCK, useValue: options.clock ?? systemClock },
@@ -74,7 +82,7 @@ export class AppModule {
         {
           provide: NATS_CLIENT,
           useFactory: async () => {
-            const client = ClientProxyFactory.create(natsOptions(env.NATS_URL, 'token-service-publisher'));
+            const client = ClientProxyFactory.create(natsOptions(env.NATS_URL, 'token-service-publisher', undefined, natsAuth(env, 'token-service')));
             await client.connect();
             return client;
           },
@@ -82,7 +90,7 @@ export class AppModule {
         { provide: RPC, useFactory: (proxy: ClientProxy) => new RpcClient(proxy), inject: [NATS_CLIENT] },
         { provide: AccountsRepository, useFactory: (ds: DataSource) => new AccountsRepository(ds), inject: [DATA_SOURCE] },
         { provide: AuditRepository, useFactory: (ds: DataSource) => new AuditRepository(ds), inject: [DATA_SOURCE] },
-        { provide: AccessLogConsumer, useFactory: (audit: AuditRepository) => new AccessLogConsumer(env.NATS_URL, audit, env.GATEHOUSE_ACCESS_LOG_REPLICAS), inject: [AuditRepository] },
+        { provide: AccessLogConsumer, useFactory: (audit: AuditRepository) => new AccessLogConsumer(env.NATS_URL, natsAuth(env, 'token-service'), audit, env.GATEHOUSE_ACCESS_LOG_REPLICAS), inject: [AuditRepository] },
         { provide: TokensRepository, useFactory: (ds: DataSource) => new TokensRepository(ds), inject: [DATA_SOURCE] },
         {
           provide: TokensService,
@@ -91,7 +99,19 @@ export class AppModule {
           inject: [DATA_SOURCE, TokensRepository, AccountsRepository, AuditRepository, RPC, CLOCK],
         },
         ...applicationProviders({ dataSource: DATA_SOURCE, rpc: RPC, clock: CLOCK, nats: NATS_CLIENT }),
+        ...organizationProviders({ dataSource: DATA_SOURCE, rpc: RPC, clock: CLOCK, sweepIntervalMs: env.GATEHOUSE_INACTIVITY_SWEEP_INTERVAL_MS ?? 3_600_000 }),
         Lifecycle,
+        {
+          provide: ManagementLifecycle,
+          useFactory: (ds: DataSource, nats: ClientProxy) =>
+            new ManagementLifecycle({
+              host: env.GATEHOUSE_MANAGEMENT_HOST,
+              port: env.GATEHOUSE_TOKEN_SERVICE_MANAGEMENT_PORT,
+              registry,
+              readiness: { database: async () => void (await ds.query('SELECT 1')), nats: natsReadiness(nats) },
+            }),
+          inject: [DATA_SOURCE, NATS_CLIENT],
+        },
       ],
     };
   }

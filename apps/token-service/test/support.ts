@@ -33,6 +33,8 @@ export async function startHarness(subjects: string[], clientName: string, natsO
     GATEHOUSE_NATS_QUEUE: 'token-service',
     GATEHOUSE_TOMBSTONE_RETENTION: 7 * 24 * 3_600_000,
     GATEHOUSE_LOG_LEVEL: 'warn',
+    GATEHOUSE_MANAGEMENT_HOST: '127.0.0.1',
+    GATEHOUSE_TOKEN_SERVICE_MANAGEMENT_PORT: 0,
   });
   const rpc = await connectRpc(nats.url, clientName);
   const listener: NatsConnection = await connect({ servers: nats.url });

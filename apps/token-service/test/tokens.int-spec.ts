@@ -111,6 +111,33 @@ describe('token service over real NATS and PostgreSQL', () => {
     expect(snapshot.revision).toBeGreaterThanOrEqual(3);
   });
 
+  it('rotates on an update with a greater client_secret_version (secret only then); equal changes nothing, lower is refused', async () => {
+    const created = await rpc.request(CreateServiceToken, { accountId, name: `put-rotate-${randomUUID()}`, actor });
+    const grace = new Date(Date.now() + 3_600_000).toISOString();
+    const rotated = await rpc.request(UpdateServiceToken, { accountId, tokenId: created.id, clientSecretVersion: 3, previousClientSecretExpiresAt: grace, actor });
+    expect(rotated).toMatchObject({ clientSecretVersion: 3, previousClientSecretExpiresAt: grace, clientSecret: expect.stringMatching(/^gatehouse_/) });
+    expect(rotated.clientSecret).not.toBe(created.clientSecret);
+    const verifier = (await rpc.request(TokensSnapshot, { accountId })).tokens.find((t) => t.id === created.id)!;
+    expect(verifier.secretHash).toBe(hashClientSecret(HASH_KEY, rotated.clientSecret!));
+    expect(verifier.previousSecretHash).toBe(hashClientSecret(HASH_KEY, created.clientSecret));
+    await expectEventually(() => expect(events.some((e) => e.subject === 'tokens.v1.rotated' && (e.data as TokenChanged).token.id === created.id)).toBe(true));
+
+    const same = await rpc.request(UpdateServiceToken, { accountId, tokenId: created.id, clientSecretVersion: 3, name: 'renamed-put', actor });
+    expect(same).not.toHaveProperty('clientSecret');
+    expect(same).toMatchObject({ clientSecretVersion: 3, name: 'renamed-put', previousClientSecretExpiresAt: grace });
+    const after = (await rpc.request(TokensSnapshot, { accountId })).tokens.find((t) => t.id === created.id)!;
+    expect(after.secretHash).toBe(verifier.secretHash);
+
+    await expect(rpc.request(UpdateServiceToken, { accountId, tokenId: created.id, clientSecretVersion: 2, name: 'lower', actor })).rejects.toMatchObject({
+      code: 'VALIDATION_FAILED',
+      message: expect.stringMatching(/client_secret_version/),
+    });
+    await expect(rpc.request(GetServiceToken, { accountId, tokenId: created.id })).resolves.toMatchObject({ name: 'renamed-put', clientSecretVersion: 3 });
+    // Without a grace period the previous secret dies at once, as with rotate.
+    const noGrace = await rpc.request(UpdateServiceToken, { accountId, tokenId: created.id, clientSecretVersion: 4, actor });
+    expect(noGrace).toMatchObject({ clientSecretVersion: 4, previousClientSecretExpiresAt: null });
+  });
+
   it('keeps accounts apart', async () => {
     const other = randomUUID();
     await expect(rpc.request(CreateServiceToken, { accountId: other, name: 'x', actor })).rejects.toMatchObject({ code: 'NOT_FOUND' });

@@ -76,6 +76,9 @@ export const WebhookDestination = z.object({
   url: z.string(),
   /** Whether bodies are signed; the secret itself never leaves the notification service. */
   hasSecret: z.boolean(),
+  /** When a delivery to it last succeeded / failed (null: never). */
+  lastSuccess: IsoDate.nullable(),
+  lastFailure: IsoDate.nullable(),
   createdAt: IsoDate,
   updatedAt: IsoDate,
 });

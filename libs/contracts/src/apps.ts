@@ -3,6 +3,7 @@ import { Actor, IsoDate, PageRequest, Uuid, pageOf } from './common.js';
 import { Duration } from './duration.js';
 import { defineEvent, defineRpc, register } from './rpc.js';
 import { VerifierToken } from './tokens.js';
+import { Organization } from './organizations.js';
 
 /**
  * Access applications and their Service Auth policies. Owned by the token service (its tables);
@@ -24,6 +25,9 @@ import { VerifierToken } from './tokens.js';
  *   one from `require` would widen the policy). `policyAdmits` below is the reference evaluation.
  * - A rule may only name a token of the policy's own account when it is written (VALIDATION_FAILED
  *   naming the rule otherwise); a rule that the policy already had may stay dangling on update.
+ * - An app has app-scoped policies (below) or links reusable ones (`linkedPolicies`, carried
+ *   resolved in the app record; see reusable-policies.ts), never both. A replica evaluates a
+ *   linked policy exactly like an app-scoped one, with the link's precedence.
  */
 
 /** Host with an optional path prefix: `api.example.com` or `example.com/api`. Lower-case host, no scheme. */
@@ -63,6 +67,38 @@ export const SessionDuration = Duration.refine((d) => d !== 'forever', 'must be 
 
 export const AppName = z.string().trim().min(1, 'must not be empty').max(255, 'must be at most 255 characters');
 
+/** A Service Auth rule: one named token, or any valid token of the account. */
+export const PolicyRule = z.union([
+  z.strictObject({ serviceToken: z.strictObject({ tokenId: Uuid }) }),
+  z.strictObject({ anyValidServiceToken: z.strictObject({}) }),
+]);
+export type PolicyRule = z.infer<typeof PolicyRule>;
+
+/** SameSite attribute of the gateway's `CF_Authorization` cookie (null: the default, Lax). */
+export const SameSiteAttribute = z.enum(['strict', 'lax', 'none'], { message: 'must be "strict", "lax" or "none"' });
+export const AppTag = z.string().trim().min(1, 'must not be empty').max(255, 'must be at most 255 characters');
+
+/**
+ * A reusable policy as an application links it, resolved: its rules travel with the app (in the
+ * snapshot and in every AppChanged event), so a replica evaluates a linked policy without a
+ * second lookup, and a change to a reusable policy is announced as an AppChanged event for each
+ * application linking it. `precedence` is the link's (per application).
+ */
+export const LinkedPolicy = z.object({
+  id: Uuid,
+  name: z.string(),
+  decision: z.literal('non_identity'),
+  precedence: z.number().int(),
+  include: z.array(PolicyRule),
+  require: z.array(PolicyRule),
+  exclude: z.array(PolicyRule),
+  /** Overrides the app's session duration for JWTs this policy admits; null: the app's. */
+  sessionDuration: z.string().nullable(),
+  createdAt: IsoDate,
+  updatedAt: IsoDate,
+});
+export type LinkedPolicy = z.infer<typeof LinkedPolicy>;
+
 export const Application = z.object({
   id: Uuid,
   accountId: Uuid,
@@ -77,17 +113,22 @@ export const Application = z.object({
   readServiceTokensFromHeader: z.string().nullable(),
   /** JWTs for this app issued before this instant are refused ("Revoke existing sessions"). */
   sessionsRevokedAt: IsoDate.nullable(),
+  /** Cookie attributes of `CF_Authorization` as the gateway sets it (Cloudflare's defaults). */
+  httpOnlyCookieAttribute: z.boolean().default(true),
+  sameSiteCookieAttribute: SameSiteAttribute.nullable().default(null),
+  /** True: the cookie's Path is the app's path prefix (else `/`). */
+  pathCookieAttribute: z.boolean().default(false),
+  /** True: a request refused by Service Auth gets 401, also when the token is valid but not admitted. */
+  serviceAuth401Redirect: z.boolean().default(false),
+  /** Stored and returned only (the App Launcher is Cloudflare's). */
+  tags: z.array(z.string()).default([]),
+  appLauncherVisible: z.boolean().default(true),
+  /** Linked reusable policies in precedence order; never together with app-scoped policies. */
+  linkedPolicies: z.array(LinkedPolicy).default([]),
   createdAt: IsoDate,
   updatedAt: IsoDate,
 });
 export type Application = z.infer<typeof Application>;
-
-/** A Service Auth rule: one named token, or any valid token of the account. */
-export const PolicyRule = z.union([
-  z.strictObject({ serviceToken: z.strictObject({ tokenId: Uuid }) }),
-  z.strictObject({ anyValidServiceToken: z.strictObject({}) }),
-]);
-export type PolicyRule = z.infer<typeof PolicyRule>;
 
 export const Policy = z.object({
   id: Uuid,
@@ -114,6 +155,21 @@ const AppFields = {
   sessionDuration: SessionDuration.optional(),
   upstream: UpstreamUrl.nullable().optional(),
   readServiceTokensFromHeader: HeaderName.nullable().optional(),
+  httpOnlyCookieAttribute: z.boolean().optional(),
+  sameSiteCookieAttribute: SameSiteAttribute.nullable().optional(),
+  pathCookieAttribute: z.boolean().optional(),
+  serviceAuth401Redirect: z.boolean().optional(),
+  tags: z.array(AppTag).max(100, 'must have at most 100 tags').optional(),
+  appLauncherVisible: z.boolean().optional(),
+  /**
+   * Reusable policies to link, replacing the current links (omitted: keep them; []: unlink all).
+   * Ids unique, precedences unique; each a reusable policy of the account (VALIDATION_FAILED
+   * naming `policies.N.id` otherwise). Refused while the app has app-scoped policies.
+   */
+  policies: z
+    .array(z.strictObject({ id: Uuid, precedence: z.number().int().min(1).max(10_000) }))
+    .max(100, 'must link at most 100 policies')
+    .optional(),
 };
 const Rules = z.array(PolicyRule).max(100);
 const PolicyFields = {

@@ -9,3 +9,8 @@ export * from './audit.js';
 export * from './apps.js';
 export * from './alerts.js';
 export * from './replication.js';
+export * from './permissions.js';
+export * from './organizations.js';
+export * from './signing-keys.js';
+export * from './access-requests.js';
+export * from './reusable-policies.js';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ChangeFollower, type ChangeRecord, type ChangeSink, type ChangesPage, type ChangesRequest } from './replication.js';
+import { ChangeFollower, TOMBSTONE_SOURCE, type ChangeRecord, type ChangeSink, type ChangesPage, type ChangesRequest } from './replication.js';
 
 const quiet = { log: () => undefined, warn: () => undefined };
 const tomb = (revision: number): ChangeRecord => ({ type: 'tombstone', entity: 'token', id: randomUUID(), revision });
@@ -38,7 +38,7 @@ function source(records: ChangeRecord[], floor = 0) {
       const page = records.slice(start, start + 2);
       const last = page.at(-1);
       const more = start + 2 < records.length;
-      return { head, floor, records: page, next: more && last && last.type === 'tombstone' ? [last.revision, 3, last.id] : null };
+      return { head, floor, records: page, next: more && last && last.type === 'tombstone' ? [last.revision, TOMBSTONE_SOURCE, last.id] : null };
     },
     async head() {
       return records.at(-1)?.revision ?? 0;

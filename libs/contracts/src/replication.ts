@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { Application, Policy } from './apps.js';
 import { Uuid } from './common.js';
+import { Organization } from './organizations.js';
 import { defineRpc, register } from './rpc.js';
 import { VerifierToken } from './tokens.js';
 
@@ -15,14 +16,19 @@ import { VerifierToken } from './tokens.js';
  * (revision, source, id); a page ends at a cursor, the next page starts after it. Core-NATS change
  * events are hints only: a replica that sees a gap, reconnects, or polls a newer head pulls.
  */
-export const ReplicatedEntities = ['token', 'app', 'policy'] as const;
+export const ReplicatedEntities = ['token', 'app', 'policy', 'organization'] as const;
 export type ReplicatedEntity = (typeof ReplicatedEntities)[number];
 
 /** Order of the record sources inside one revision (tombstones last). */
-export const ChangeSources = ['token', 'app', 'policy', 'tombstone'] as const;
+export const ChangeSources = ['token', 'app', 'policy', 'organization', 'tombstone'] as const;
+/** The tombstones' source index: a cursor `[R, TOMBSTONE_SOURCE, LAST_ID]` is "after everything of R". */
+export const TOMBSTONE_SOURCE = ChangeSources.length - 1;
 
-/** A position in the change order: [revision, source index (0..3), id]. */
-export const ChangeCursor = z.tuple([z.number().int().min(-1), z.number().int().min(0).max(3), Uuid]);
+/**
+ * A position in the change order: [revision, source index (0..4), id]. An organization's id is its
+ * account id (one per account; organizations are never deleted, so they leave no tombstone).
+ */
+export const ChangeCursor = z.tuple([z.number().int().min(-1), z.number().int().min(0).max(TOMBSTONE_SOURCE), Uuid]);
 export type ChangeCursor = z.infer<typeof ChangeCursor>;
 
 const Revision = z.number().int().min(0);
@@ -30,6 +36,7 @@ export const ChangeRecord = z.discriminatedUnion('type', [
   z.object({ type: z.literal('token'), revision: Revision, token: VerifierToken }),
   z.object({ type: z.literal('app'), revision: Revision, app: Application }),
   z.object({ type: z.literal('policy'), revision: Revision, policy: Policy }),
+  z.object({ type: z.literal('organization'), revision: Revision, organization: Organization }),
   z.object({ type: z.literal('tombstone'), revision: Revision, entity: z.enum(ReplicatedEntities), id: Uuid }),
 ]);
 export type ChangeRecord = z.infer<typeof ChangeRecord>;
@@ -106,6 +113,9 @@ export interface FollowerOptions {
   log: FollowerLog;
 }
 
+/** Services start in any order: until this long after start, a source not answering yet is no warning. */
+export const STARTUP_GRACE_MS = 30_000;
+
 /**
  * Keeps a ChangeSink current: pages from its revision to the head on start, on a hint that shows
  * a newer revision, on a reconnect, and when the slow head poll sees one. One pull at a time;
@@ -120,6 +130,7 @@ export class ChangeFollower {
   private timer?: NodeJS.Timeout;
   private stopped = false;
   private isReady = false;
+  private startedAt = 0;
   private readyResolve!: () => void;
   /** Resolves once the copy first caught up with the head. */
   readonly ready = new Promise<void>((r) => (this.readyResolve = r));
@@ -133,6 +144,7 @@ export class ChangeFollower {
   /** Starts following; resolves when caught up the first time (retrying until the source answers). */
   async start(): Promise<void> {
     this.stopped = false;
+    this.startedAt = Date.now();
     void this.pull();
     this.schedule();
     await this.ready;
@@ -167,7 +179,9 @@ export class ChangeFollower {
       } catch (error) {
         this.lastError = (error as Error).message;
         if (this.stopped) return;
-        this.options.log.warn(`Replication pull failed (${this.lastError}); retrying`);
+        const message = `Replication pull failed (${this.lastError}); retrying`;
+        if (!this.isReady && Date.now() - this.startedAt < STARTUP_GRACE_MS) this.options.log.log(`${message} (starting up)`);
+        else this.options.log.warn(message);
         this.schedule(this.options.retryMs ?? 500);
       } finally {
         this.pulling = null;

@@ -4,6 +4,7 @@ import {
   SECRET_LENGTH,
   SecretDigester,
   clientSecretDigest,
+  crc32,
   digestMatchesHash,
   generateClientId,
   generateClientSecret,
@@ -23,6 +24,12 @@ describe('client secrets', () => {
       seen.add(s);
     }
     expect(seen.size).toBe(200);
+  });
+
+  it('checksum with the standard CRC-32 (IEEE), so outside scanners can verify it', () => {
+    expect(crc32('123456789')).toBe(0xcbf43926);
+    expect(crc32('')).toBe(0);
+    expect(crc32('é')).toBe(0x0e048d3e); // over UTF-8 bytes
   });
 
   it('detect a damaged checksum or body', () => {

@@ -1,4 +1,5 @@
 import { createHash, createHmac, hash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { crc32 as zlibCrc32 } from 'node:zlib';
 
 /**
  * Service-token credential formats, shared by the token service (which issues and stores them)
@@ -6,7 +7,9 @@ import { createHash, createHmac, hash, randomBytes, timingSafeEqual } from 'node
  *
  * Secret: `gatehouse_` + 43 base62 characters (256 bits from the CSPRNG) + 6 base62 characters
  * of CRC-32 over the random part. The fixed prefix and the checksum let secret scanners find
- * leaked secrets with few false positives, and let the gateway reject garbage before hashing.
+ * leaked secrets with few false positives (`isWellFormedSecret`). The gateway does not call it:
+ * one HMAC of the presented secret costs less than the base-62 checksum, and the HMAC comparison
+ * refuses garbage all the same.
  */
 export const SECRET_PREFIX = 'gatehouse_';
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
@@ -25,20 +28,9 @@ function toBase62(value: bigint, length: number): string {
   return out;
 }
 
-const CRC_TABLE = (() => {
-  const table = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    table[n] = c >>> 0;
-  }
-  return table;
-})();
-
+/** CRC-32 (IEEE, as zlib and PNG use it) of the text's UTF-8 bytes. */
 export function crc32(text: string): number {
-  let crc = 0xffffffff;
-  for (const byte of Buffer.from(text, 'utf8')) crc = CRC_TABLE[(crc ^ byte) & 0xff]! ^ (crc >>> 8);
-  return (crc ^ 0xffffffff) >>> 0;
+  return zlibCrc32(text);
 }
 
 export function generateClientSecret(): string {

@@ -75,7 +75,8 @@ export const ListServiceTokens = register(
       expiresBefore: IsoDate.optional(),
       ...PageRequest.shape,
     }),
-    response: pageOf(ServiceToken),
+    /** totalCountExact false: more tokens match a filter than were counted, totalCount is a lower bound. */
+    response: pageOf(ServiceToken).extend({ totalCountExact: z.boolean().default(true) }),
     errors: ['NOT_FOUND'],
   }),
 );
@@ -93,9 +94,17 @@ export const UpdateServiceToken = register(
       duration: Duration.optional(),
       enabled: z.boolean().optional(),
       previousClientSecretExpiresAt: IsoDate.nullable().optional(),
+      /**
+       * Rotation by update (what Terraform does): greater than the current version rotates the
+       * secret as `rotate` does (the previous one accepted until `previousClientSecretExpiresAt`,
+       * else not at all) and the version becomes this value; equal changes nothing; lower is
+       * VALIDATION_FAILED.
+       */
+      clientSecretVersion: z.number().int().min(1).max(2_147_483_647).optional(),
       actor: Actor,
     }),
-    response: ServiceToken,
+    /** `clientSecret` only when this update rotated the secret. */
+    response: ServiceToken.extend({ clientSecret: z.string().optional() }),
     errors: ['NOT_FOUND', 'VALIDATION_FAILED'],
   }),
 );
@@ -130,7 +139,8 @@ export const DeleteServiceToken = register(
 /** Batched usage from the gateway: the token service updates last_seen_at, one write a batch. */
 export const TokensSeen = register(
   defineEvent({
-    subject: 'tokens.v1.seen',
+    // Published by the gateway, so not under tokens.v1 (only the token service publishes there).
+    subject: 'gateway.v1.tokensSeen',
     payload: z.object({ seen: z.array(z.object({ tokenId: Uuid, at: IsoDate })).max(10_000) }),
   }),
 );

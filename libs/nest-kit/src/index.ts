@@ -2,4 +2,5 @@ export * from './contract.pipe.js';
 export * from './rpc-error.filter.js';
 export * from './rpc.client.js';
 export * from './nats.js';
-export * from './config.js';
+export * from './management.js';
+export * from './logging.js';

@@ -1,7 +1,11 @@
+import { natsConnectionOptions, type NatsAuth } from '@gatehouse/config';
 import { Transport, type NatsOptions } from '@nestjs/microservices';
 
-/** Options for a NATS client or server; `queue` spreads requests over replicas of a service. */
-export function natsOptions(url: string, name: string, queue?: string): NatsOptions {
+/**
+ * Options for a NATS client or server; `queue` spreads requests over replicas of a service;
+ * `auth` carries the service's own credentials, TLS and reply-inbox prefix (see @gatehouse/config).
+ */
+export function natsOptions(url: string, name: string, queue?: string, auth?: NatsAuth): NatsOptions {
   return {
     transport: Transport.NATS,
     options: {
@@ -11,6 +15,7 @@ export function natsOptions(url: string, name: string, queue?: string): NatsOpti
       maxReconnectAttempts: -1,
       reconnectTimeWait: 500,
       waitOnFirstConnect: true,
+      ...(auth ? natsConnectionOptions(auth) : {}),
     },
   };
 }

@@ -1,3 +1,4 @@
+import type { NatsAuth } from '@gatehouse/config';
 import { Logger } from '@nestjs/common';
 import type { ClientProxy } from '@nestjs/microservices';
 import {
@@ -53,20 +54,20 @@ export class RpcClient {
     }
     const shape = ErrorShape.safeParse(error);
     if (shape.success) return DomainError.fromShape(shape.data);
+    // Not an answer of the remote service (those arrive as ErrorShape): the transport failed —
+    // no responder, a NATS server lost mid-request, a reconnect. The request may or may not have
+    // been carried out, exactly as after a timeout, so it is UNAVAILABLE (retry), never INTERNAL.
     const text = error instanceof Error ? error.message : String(error);
-    if (/no responders|no subscribers|Empty response|503|CONNECTION_REFUSED|closed|disconnect|Connection lost/i.test(text)) {
-      return new DomainError('UNAVAILABLE', `No service answers on ${subject}`);
-    }
-    this.logger.error(`Unexpected error from ${subject}: ${text}`);
-    return new DomainError('INTERNAL', `Unexpected error from ${subject}`);
+    this.logger.warn(`No answer on ${subject}: ${text}`);
+    return new DomainError('UNAVAILABLE', `No service answers on ${subject}`);
   }
 }
 
 /** A connected RpcClient outside a Nest module (tests, scripts). */
-export async function connectRpc(url: string, name = 'rpc-client', timeoutMs?: number): Promise<RpcClient & { close(): Promise<void> }> {
+export async function connectRpc(url: string, name = 'rpc-client', timeoutMs?: number, auth?: NatsAuth): Promise<RpcClient & { close(): Promise<void> }> {
   const { ClientProxyFactory } = await import('@nestjs/microservices');
   const { natsOptions } = await import('./nats.js');
-  const proxy = ClientProxyFactory.create(natsOptions(url, name));
+  const proxy = ClientProxyFactory.create(natsOptions(url, name, undefined, auth));
   await proxy.connect();
   const rpc = new RpcClient(proxy, timeoutMs) as RpcClient & { close(): Promise<void> };
   rpc.close = () => proxy.close();

@@ -22,20 +22,29 @@ const NATS_BIN = process.env.NATS_SERVER_BIN ?? 'nats-server';
  * file gets its own server, so parallel files and CI runs never steal each other's messages.
  * `maxPayload` starts it with a smaller message limit than NATS's 1 MB default.
  */
-export async function startNats(options: { maxPayload?: number } = {}): Promise<TestNats> {
+export async function startNats(
+  options: {
+    maxPayload?: number;
+    /** nats-server configuration text (e.g. an `authorization` block); flags above still apply. */
+    config?: string;
+  } = {},
+): Promise<TestNats> {
   const port = await freePort();
   const monitorPort = await freePort();
   const storeDir = mkdtempSync(join(tmpdir(), 'gh-nats-'));
-  const args = ['-a', '127.0.0.1', '-p', String(port), '-m', String(monitorPort), '-js', '-sd', storeDir];
-  if (options.maxPayload) {
-    // No command-line flag for it: a config file of one line.
-    const conf = join(storeDir, 'server.conf');
-    writeFileSync(conf, `max_payload: ${options.maxPayload}\n`);
-    args.push('-c', conf);
+  const configArgs: string[] = [];
+  const configText = [options.config, options.maxPayload ? `max_payload: ${options.maxPayload}` : undefined]
+    .filter((line) => line !== undefined)
+    .join('\n');
+  if (configText) {
+    // No command-line flag for max_payload: both go in a config file.
+    const file = join(storeDir, 'nats.conf');
+    writeFileSync(file, `${configText}\n`, { mode: 0o600 });
+    configArgs.push('-c', file);
   }
   let child: ChildProcess | undefined;
   const launch = async () => {
-    child = spawn(NATS_BIN, args, { stdio: 'ignore' });
+    child = spawn(NATS_BIN, [...configArgs, '-a', '127.0.0.1', '-p', String(port), '-m', String(monitorPort), '-js', '-sd', storeDir], { stdio: 'ignore' });
     child.on('error', (e) => {
       throw new Error(`Cannot start ${NATS_BIN} (install Debian's nats-server): ${e.message}`);
     });

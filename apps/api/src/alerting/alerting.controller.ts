@@ -47,7 +47,7 @@ export function toCfPolicy(p: AlertPolicy) {
 
 /** The secret is write-only: never returned, only whether one is set. */
 export function toCfWebhook(w: WebhookDestination) {
-  return { id: w.id, name: w.name, url: w.url, type: 'generic', secret: null, has_secret: w.hasSecret, created_at: w.createdAt, updated_at: w.updatedAt };
+  return { id: w.id, name: w.name, url: w.url, type: 'generic', secret: null, has_secret: w.hasSecret, last_success: w.lastSuccess, last_failure: w.lastFailure, created_at: w.createdAt, updated_at: w.updatedAt };
 }
 
 export function toCfHistory(d: AlertDelivery) {

@@ -9,6 +9,8 @@ import {
   ListApplications,
   ListPolicies,
   PoliciesUsingToken,
+  ReusablePoliciesUsingToken,
+  DomainError,
   RevokeApplicationSessions,
   UpdateApplication,
   UpdatePolicy,
@@ -22,7 +24,7 @@ import { AdminAuthGuard } from '../http/admin-auth.guard.js';
 import { ok, okPage } from '../http/envelope.js';
 import { PageQuery, body, query, uuidParam } from '../http/input.js';
 import { RPC } from '../http/rpc.provider.js';
-import { AppBody, PolicyBody, appFields, policyFields, toCfApp, toCfPolicy, withCfPaths } from './cf-apps.js';
+import { AppBody, PolicyBody, appFields, policyFields, toCfApp, toCfPolicy, toCfReusablePolicy, withCfPaths } from './cf-apps.js';
 
 export const ListAppsQuery = z.strictObject({ ...PageQuery });
 export const ListPoliciesQuery = z.strictObject({ ...PageQuery });
@@ -147,8 +149,15 @@ export class TokenPoliciesController {
   async list(@Param('account_id') accountId: string, @Param('token_id') tokenId: string, @Query() raw: unknown) {
     const scope = { accountId: uuidParam(accountId, 'account_id'), tokenId: uuidParam(tokenId, 'token_id') };
     query(ListPoliciesQuery, raw);
-    const policies = await this.rpc.request(PoliciesUsingToken, scope);
-    const items = policies.map((p) => ({ ...toCfPolicy(p), app_id: p.appId, app_name: p.appName }));
+    const [scoped, reusable] = await Promise.allSettled([this.rpc.request(PoliciesUsingToken, scope), this.rpc.request(ReusablePoliciesUsingToken, scope)]);
+    if (reusable.status === 'rejected') throw reusable.reason;
+    // NOT_FOUND from the app-scoped side means "no such token and no app-scoped policy naming it";
+    // a reusable policy naming it (a deleted token's dangling rule) still answers.
+    if (scoped.status === 'rejected' && !(reusable.value.length && scoped.reason instanceof DomainError && scoped.reason.code === 'NOT_FOUND')) throw scoped.reason;
+    const items = [
+      ...(scoped.status === 'fulfilled' ? scoped.value : []).map((p) => ({ ...toCfPolicy(p), app_id: p.appId, app_name: p.appName })),
+      ...reusable.value.map((p) => ({ ...toCfReusablePolicy(p), app_id: null, app_name: null })),
+    ];
     return pageOfAll(items, raw);
   }
 }
@@ -158,9 +167,9 @@ const policies = `${apps}/{app_id}/policies`;
 const tag = 'Access applications';
 describeRoutes(
   { method: 'get', path: apps, summary: 'List Access applications', tag, query: ListAppsQuery },
-  { method: 'post', path: apps, summary: 'Create a self-hosted Access application (aud is generated; session_duration defaults to 24h)', tag, body: AppBody },
+  { method: 'post', path: apps, summary: 'Create a self-hosted Access application (aud is generated; session_duration defaults to 24h; policies links reusable policies)', tag, body: AppBody },
   { method: 'get', path: `${apps}/{app_id}`, summary: 'Get an Access application', tag },
-  { method: 'put', path: `${apps}/{app_id}`, summary: 'Update an Access application (omitted optional fields keep their value; null clears)', tag, body: AppBody },
+  { method: 'put', path: `${apps}/{app_id}`, summary: 'Update an Access application (omitted optional fields keep their value; null clears; policies replaces the links)', tag, body: AppBody },
   { method: 'delete', path: `${apps}/{app_id}`, summary: 'Delete an Access application and its policies', tag },
   { method: 'post', path: `${apps}/{app_id}/revoke_tokens`, summary: 'Revoke existing sessions: JWTs issued for this app before now stop working (result: null)', tag },
   { method: 'get', path: policies, summary: 'List the Service Auth policies of an application, by precedence', tag: 'Access policies', query: ListPoliciesQuery },
@@ -171,7 +180,7 @@ describeRoutes(
   {
     method: 'get',
     path: '/client/v4/accounts/{account_id}/access/service_tokens/{token_id}/policies',
-    summary: 'Gatehouse extension: policies whose rules name this service token, with their app (also after the token is deleted)',
+    summary: 'Gatehouse extension: policies whose rules name this service token: app-scoped ones with their app (app_id, app_name), reusable ones (reusable: true, apps) — also after the token is deleted',
     tag: 'Service tokens',
     query: ListPoliciesQuery,
   },

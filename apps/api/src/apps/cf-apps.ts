@@ -1,4 +1,4 @@
-import { AppDomain, AppName, DomainError, HeaderName, SessionDuration, Uuid, UpstreamUrl, type Application, type Policy, type PolicyRule } from '@gatehouse/contracts';
+import { AppDomain, AppName, AppTag, DomainError, HeaderName, SameSiteAttribute, SessionDuration, Uuid, UpstreamUrl, type Application, type LinkedPolicy, type Policy, type PolicyRule, type ReusablePolicy } from '@gatehouse/contracts';
 import { z } from 'zod';
 
 /** Cloudflare v4 field names of an Access application (self-hosted; Service Auth only). */
@@ -7,36 +7,82 @@ export function toCfApp(a: Application) {
     id: a.id,
     name: a.name,
     domain: a.domain,
+    /** Derived from `domain`: Gatehouse routes one public destination per application. */
+    destinations: [{ type: 'public' as const, uri: a.domain }],
     type: a.type,
     session_duration: a.sessionDuration,
     aud: a.aud,
     upstream: a.upstream,
     read_service_tokens_from_header: a.readServiceTokensFromHeader,
     sessions_revoked_at: a.sessionsRevokedAt,
+    http_only_cookie_attribute: a.httpOnlyCookieAttribute,
+    same_site_cookie_attribute: a.sameSiteCookieAttribute,
+    path_cookie_attribute: a.pathCookieAttribute,
+    service_auth_401_redirect: a.serviceAuth401Redirect,
+    tags: a.tags,
+    app_launcher_visible: a.appLauncherVisible,
+    /** The linked reusable policies, in precedence order (app-scoped ones: `…/apps/{id}/policies`). */
+    policies: a.linkedPolicies.map(toCfLinkedPolicy),
     created_at: a.createdAt,
     updated_at: a.updatedAt,
   };
 }
 
-/** PUT replaces name and domain; an omitted optional field keeps its value, `null` clears it. */
-export const AppBody = z.strictObject({
-  name: AppName,
-  domain: AppDomain,
-  type: z.literal('self_hosted', { message: 'only "self_hosted" applications are supported' }).optional(),
-  session_duration: SessionDuration.optional(),
-  upstream: UpstreamUrl.nullable().optional(),
-  read_service_tokens_from_header: HeaderName.nullable().optional(),
+/** A link as Cloudflare accepts it: a policy id, or `{ id, precedence }` (precedence defaults to its position). */
+const PolicyLink = z.union([Uuid, z.strictObject({ id: Uuid, precedence: z.number().int().min(1).max(10_000).optional() })], {
+  message: 'must be a reusable policy id or {"id": "<uuid>", "precedence": <n>}',
 });
+
+const PublicDestination = z.strictObject({
+  type: z.literal('public', { message: 'only "public" destinations are supported' }),
+  uri: AppDomain,
+});
+
+/**
+ * PUT replaces name and domain; an omitted optional field keeps its value, `null` clears it.
+ * `destinations` (one public destination) is an alternative to `domain`.
+ */
+export const AppBody = z
+  .strictObject({
+    name: AppName,
+    domain: AppDomain.optional(),
+    destinations: z.array(PublicDestination).min(1, 'must name one public destination').max(1, 'Gatehouse routes one destination per application (create one application per host)').optional(),
+    type: z.literal('self_hosted', { message: 'only "self_hosted" applications are supported' }).optional(),
+    session_duration: SessionDuration.optional(),
+    upstream: UpstreamUrl.nullable().optional(),
+    read_service_tokens_from_header: HeaderName.nullable().optional(),
+    http_only_cookie_attribute: z.boolean().optional(),
+    same_site_cookie_attribute: SameSiteAttribute.nullable().optional(),
+    path_cookie_attribute: z.boolean().optional(),
+    service_auth_401_redirect: z.boolean().optional(),
+    tags: z.array(AppTag).max(100, 'must have at most 100 tags').optional(),
+    app_launcher_visible: z.boolean().optional(),
+    policies: z.array(PolicyLink).max(100, 'must link at most 100 policies').optional(),
+  })
+  .superRefine((b, ctx) => {
+    const uri = b.destinations?.[0]?.uri;
+    if (b.domain === undefined && uri === undefined) ctx.addIssue({ code: 'custom', path: ['domain'], message: 'is required (or give "destinations": [{"type": "public", "uri": …}])' });
+    if (b.domain !== undefined && uri !== undefined && b.domain !== uri) {
+      ctx.addIssue({ code: 'custom', path: ['destinations', 0, 'uri'], message: `must equal domain ("${b.domain}") when both are given` });
+    }
+  });
 export type AppBody = z.infer<typeof AppBody>;
 
 export function appFields(b: AppBody) {
   return {
     name: b.name,
-    domain: b.domain,
+    domain: (b.domain ?? b.destinations?.[0]?.uri)!,
     type: b.type ?? ('self_hosted' as const),
     sessionDuration: b.session_duration,
     upstream: b.upstream,
     readServiceTokensFromHeader: b.read_service_tokens_from_header,
+    httpOnlyCookieAttribute: b.http_only_cookie_attribute,
+    sameSiteCookieAttribute: b.same_site_cookie_attribute,
+    pathCookieAttribute: b.path_cookie_attribute,
+    serviceAuth401Redirect: b.service_auth_401_redirect,
+    tags: b.tags,
+    appLauncherVisible: b.app_launcher_visible,
+    policies: b.policies?.map((l, i) => (typeof l === 'string' ? { id: l, precedence: i + 1 } : { id: l.id, precedence: l.precedence ?? i + 1 })),
   };
 }
 
@@ -83,9 +129,65 @@ export function toCfPolicy(p: Policy) {
     name: p.name,
     decision: p.decision,
     precedence: p.precedence,
-    include: p.include.map(toCfRule),
-    require: p.require.map(toCfRule),
-    exclude: p.exclude.map(toCfRule),
+    ...cfRules(p),
+    created_at: p.createdAt,
+    updated_at: p.updatedAt,
+  };
+}
+
+/** A reusable policy body (Cloudflare's `access/policies`). PUT: omitted require, exclude, session_duration keep their value; null clears session_duration. */
+export const ReusablePolicyBody = z.strictObject({
+  name: AppName,
+  decision: z.literal('non_identity', { message: 'only "non_identity" (Service Auth) policies are supported' }),
+  include: CfRules.min(1, 'must name at least one rule'),
+  require: CfRules.optional(),
+  exclude: CfRules.optional(),
+  session_duration: SessionDuration.nullable().optional(),
+});
+export type ReusablePolicyBody = z.infer<typeof ReusablePolicyBody>;
+
+export function reusablePolicyFields(b: ReusablePolicyBody) {
+  return {
+    name: b.name,
+    decision: b.decision,
+    include: b.include.map(toRule),
+    require: b.require?.map(toRule),
+    exclude: b.exclude?.map(toRule),
+    sessionDuration: b.session_duration,
+  };
+}
+
+const cfRules = (p: Pick<LinkedPolicy, 'include' | 'require' | 'exclude'>) => ({
+  include: p.include.map(toCfRule),
+  require: p.require.map(toCfRule),
+  exclude: p.exclude.map(toCfRule),
+});
+
+export function toCfReusablePolicy(p: ReusablePolicy) {
+  return {
+    id: p.id,
+    name: p.name,
+    decision: p.decision,
+    ...cfRules(p),
+    session_duration: p.sessionDuration,
+    reusable: true as const,
+    app_count: p.apps.length,
+    /** Gatehouse extension: the applications linking the policy. */
+    apps: p.apps.map((a) => ({ id: a.id, name: a.name, precedence: a.precedence })),
+    created_at: p.createdAt,
+    updated_at: p.updatedAt,
+  };
+}
+
+function toCfLinkedPolicy(p: LinkedPolicy) {
+  return {
+    id: p.id,
+    name: p.name,
+    decision: p.decision,
+    precedence: p.precedence,
+    ...cfRules(p),
+    session_duration: p.sessionDuration,
+    reusable: true as const,
     created_at: p.createdAt,
     updated_at: p.updatedAt,
   };

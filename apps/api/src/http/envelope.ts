@@ -11,11 +11,20 @@ export function ok<T>(result: T): Envelope<T> {
   return { success: true, errors: [], messages: [], result };
 }
 
-export function okPage<T>(items: T[], page: { page: number; perPage: number; totalCount: number }): Envelope<T[]> {
+/**
+ * `messages[].code` when `result_info.total_count` is a lower bound: a filter matched more rows than
+ * the service counts (it counts up to 1,000 past the page; the list's pages go on past it).
+ */
+export const TOTAL_COUNT_LOWER_BOUND = 10_001;
+
+export function okPage<T>(items: T[], page: { page: number; perPage: number; totalCount: number; totalCountExact?: boolean }): Envelope<T[]> {
+  const bounded = page.totalCountExact === false;
   return {
     success: true,
     errors: [],
-    messages: [],
+    messages: bounded
+      ? [{ code: TOTAL_COUNT_LOWER_BOUND, message: `At least ${page.totalCount} results match; total_count is a lower bound (narrow the filter for an exact count).` }]
+      : [],
     result: items,
     result_info: {
       page: page.page,

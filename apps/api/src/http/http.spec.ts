@@ -2,11 +2,13 @@ import { EventEmitter } from 'node:events';
 import { ErrorCodes } from '@gatehouse/contracts';
 import type { ExecutionContext } from '@nestjs/common';
 import { AdminAuthGuard } from './admin-auth.guard.js';
+import { TOTAL_COUNT_LOWER_BOUND, okPage } from './envelope.js';
 import { statusOf } from './http-errors.js';
 import { jsonBody } from './json-body.middleware.js';
-import type { ApiEnv } from '../config/env.js';
+import { loadEnv } from '../config/env.js';
 
 const ADMIN = 'a'.repeat(40);
+const env = (vars: Record<string, string>) => loadEnv({ NATS_URL: 'nats://127.0.0.1:4222', ...vars });
 
 function contextWith(authorization?: string): ExecutionContext {
   const req = { headers: authorization === undefined ? {} : { authorization } };
@@ -14,7 +16,7 @@ function contextWith(authorization?: string): ExecutionContext {
 }
 
 describe('AdminAuthGuard', () => {
-  const guard = new AdminAuthGuard({ GATEHOUSE_ADMIN_TOKEN: ADMIN } as ApiEnv);
+  const guard = new AdminAuthGuard(env({ GATEHOUSE_ADMIN_TOKEN: ADMIN }));
 
   it('admits the exact bearer token', () => {
     expect(guard.canActivate(contextWith(`Bearer ${ADMIN}`))).toBe(true);
@@ -31,6 +33,52 @@ describe('AdminAuthGuard', () => {
     ['Bearer short', 403],
   ])('refuses %p with %d', (header, status) => {
     expect(() => guard.canActivate(contextWith(header))).toThrow(expect.objectContaining({ status }));
+  });
+});
+
+describe('AdminAuthGuard with GATEHOUSE_ADMIN_TOKENS (rotation without downtime)', () => {
+  const OLD = 'o'.repeat(32);
+  const NEW = 'n'.repeat(48);
+  const allows = (guard: AdminAuthGuard, token: string) => {
+    try {
+      return guard.canActivate(contextWith(`Bearer ${token}`));
+    } catch (e) {
+      return (e as { status: number }).status;
+    }
+  };
+
+  it('accepts GATEHOUSE_ADMIN_TOKEN and every entry of the list, and nothing else', () => {
+    const guard = new AdminAuthGuard(env({ GATEHOUSE_ADMIN_TOKEN: ADMIN, GATEHOUSE_ADMIN_TOKENS: ` ${OLD}, ${NEW},` }));
+    expect([ADMIN, OLD, NEW].map((t) => allows(guard, t))).toEqual([true, true, true]);
+    expect([`${OLD},${NEW}`, OLD.slice(1), `${NEW}n`, 'x'.repeat(40)].map((t) => allows(guard, t))).toEqual([403, 403, 403, 403]);
+  });
+
+  it('works with the list alone, so the single token can be retired', () => {
+    const guard = new AdminAuthGuard(env({ GATEHOUSE_ADMIN_TOKENS: `${OLD},${NEW}` }));
+    expect([OLD, NEW, ADMIN].map((t) => allows(guard, t))).toEqual([true, true, 403]);
+  });
+
+  it('refuses to start without any admin token, or with a short entry (naming it, never its value)', () => {
+    expect(() => env({})).toThrow(/GATEHOUSE_ADMIN_TOKEN: set GATEHOUSE_ADMIN_TOKEN or GATEHOUSE_ADMIN_TOKENS/);
+    expect(() => env({ GATEHOUSE_ADMIN_TOKENS: ' , ' })).toThrow(/GATEHOUSE_ADMIN_TOKEN: set/);
+    let message = '';
+    try {
+      env({ GATEHOUSE_ADMIN_TOKENS: `${OLD},short-secret-value` });
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toMatch(/GATEHOUSE_ADMIN_TOKENS\.1: must be at least 24 characters/);
+    expect(message).not.toContain('short-secret-value');
+    });
+  });
+
+describe('okPage', () => {
+  it("keeps Cloudflare's result_info, and says so in messages when total_count is a lower bound", () => {
+    const exact = okPage(['a', 'b'], { page: 2, perPage: 2, totalCount: 5 });
+    expect(exact).toMatchObject({ messages: [], result_info: { page: 2, per_page: 2, count: 2, total_count: 5, total_pages: 3 } });
+    const bounded = okPage(['a'], { page: 1, perPage: 20, totalCount: 1020, totalCountExact: false });
+    expect(bounded.result_info).toEqual({ page: 1, per_page: 20, count: 1, total_count: 1020, total_pages: 51 });
+    expect(bounded.messages).toEqual([{ code: TOTAL_COUNT_LOWER_BOUND, message: expect.stringContaining('At least 1020') }]);
   });
 });
 

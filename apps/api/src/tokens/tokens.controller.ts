@@ -47,6 +47,8 @@ export const UpdateTokenBody = z.strictObject({
   duration: Duration.optional(),
   enabled: z.boolean().optional(),
   previous_client_secret_expires_at: IsoDate.nullable().optional(),
+  /** Greater than the current version: rotates (as POST …/rotate); equal: no change; lower: 400. */
+  client_secret_version: z.number({ message: 'must be a number' }).int().min(1).max(2_147_483_647).optional(),
 });
 export const RotateTokenBody = z.strictObject({ previous_client_secret_expires_at: IsoDate.optional() });
 export const ListTokensQuery = z.strictObject({
@@ -110,9 +112,11 @@ export class TokensController {
       duration: input.duration,
       enabled: input.enabled,
       previousClientSecretExpiresAt: input.previous_client_secret_expires_at,
+      clientSecretVersion: input.client_secret_version,
       actor: actorOf(req),
     });
-    return ok(toCfToken(token));
+    // The new secret is in this response only when this update rotated it.
+    return ok(token.clientSecret === undefined ? toCfToken(token) : withSecret({ ...token, clientSecret: token.clientSecret }));
   }
 
   @Delete(':token_id')
@@ -156,7 +160,7 @@ describeRoutes(
   { method: 'post', path: base, summary: 'Create a service token (the response holds client_secret, shown only this once)', tag: 'Service tokens', body: CreateTokenBody },
   { method: 'get', path: base, summary: 'List service tokens', tag: 'Service tokens', query: ListTokensQuery },
   { method: 'get', path: `${base}/{token_id}`, summary: 'Get a service token', tag: 'Service tokens' },
-  { method: 'put', path: `${base}/{token_id}`, summary: 'Update a service token (name, duration, enabled, previous secret grace)', tag: 'Service tokens', body: UpdateTokenBody },
+  { method: 'put', path: `${base}/{token_id}`, summary: 'Update a service token (name, duration: expiry moves to now + duration at once, enabled, previous secret grace; client_secret_version above the current one rotates, and only then the response holds client_secret)', tag: 'Service tokens', body: UpdateTokenBody },
   { method: 'delete', path: `${base}/{token_id}`, summary: 'Delete (revoke) a service token', tag: 'Service tokens' },
   { method: 'post', path: `${base}/{token_id}/refresh`, summary: 'Refresh: expires_at becomes now + duration', tag: 'Service tokens' },
   { method: 'post', path: `${base}/{token_id}/rotate`, summary: 'Rotate the secret (optional grace for the previous one)', tag: 'Service tokens', body: RotateTokenBody },

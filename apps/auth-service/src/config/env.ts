@@ -1,6 +1,7 @@
 import { parseDuration } from '@gatehouse/contracts';
-import { parseEnv } from '@gatehouse/nest-kit';
+import { NatsEnv, checkNatsEnv, parseEnv } from '@gatehouse/config';
 import { z } from 'zod';
+import { FORWARD_AUTH_MODES } from '../gateway/forward-auth.js';
 
 const Millis = (what: string) =>
   z.string().transform((value, ctx) => {
@@ -16,9 +17,9 @@ const Millis = (what: string) =>
 
 const Int = (def: number, min = 1) => z.coerce.number().int().min(min).default(def);
 
-const Env = z
+export const Env = z
   .object({
-    NATS_URL: z.string().min(1, 'must name a NATS server, e.g. nats://127.0.0.1:4222'),
+    ...NatsEnv,
     DATABASE_URL: z.string().url('must be a postgres:// URL'),
     /** The token service's HMAC key: the gateway checks secrets against the stored hashes with it. */
     GATEHOUSE_HASH_KEY: z.string().min(32, 'must be at least 32 characters (generate with: openssl rand -hex 32)'),
@@ -26,7 +27,7 @@ const Env = z
     GATEHOUSE_KEY_ENCRYPTION_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
     GATEHOUSE_GATEWAY_PORT: z.coerce.number().int().min(0).max(65535).default(8000),
     GATEHOUSE_GATEWAY_HOST: z.string().min(1).default('127.0.0.1'),
-    /** The `iss` of every JWT. */
+    /** The `iss` of every JWT; default http://127.0.0.1:<gateway port>, the URL `npm start` prints. */
     GATEHOUSE_TEAM_URL: z.string().url('must be a URL such as https://access.example.com').optional(),
     GATEHOUSE_KEY_ROTATION_INTERVAL: Millis('GATEHOUSE_KEY_ROTATION_INTERVAL').default(30 * 24 * 3_600_000),
     /** How often an idle gateway asks the token service for its head revision (O(1)); a newer head makes it pull what it missed. Health turns `stale` after three intervals without an answer. */
@@ -38,14 +39,36 @@ const Env = z
     GATEHOUSE_RATE_LIMIT_PER_MINUTE: Int(60),
     GATEHOUSE_RATE_LIMIT_IP_BURST: Int(100),
     GATEHOUSE_RATE_LIMIT_IP_PER_MINUTE: Int(600),
+    /**
+     * Distinct access decisions recorded per second (identical ones are counted in one entry);
+     * beyond it, decisions are dropped and counted (health detail `access_log_dropped`).
+     */
+    GATEHOUSE_ACCESS_LOG_MAX_DISTINCT_PER_SECOND: Int(10_000),
+    /**
+     * Which headers name the original request of a forward-auth check: `auto` (every source
+     * present; 400 when they disagree), `nginx` (X-Original-URL), `traefik` (X-Forwarded-Host +
+     * X-Forwarded-Uri) or `envoy` (Host + the path after /authorize). See docs/gateway-forward-auth.md.
+     */
+    GATEHOUSE_FORWARD_AUTH_HEADERS: z.enum(FORWARD_AUTH_MODES).default('auto'),
+    /**
+     * `true`: /cdn-cgi/access/health answers its whole detail (revision, signing key ids, last
+     * sync error, access-log pending and dropped counts) to anyone; otherwise only `{ status }`.
+     */
+    GATEHOUSE_HEALTH_DETAILS: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
     /** Trust X-Forwarded-For from the peer (only behind a proxy you run). */
     GATEHOUSE_TRUST_PROXY: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
     /** Secure flag on CF_Authorization; defaults to true when the team URL is https. */
     GATEHOUSE_COOKIE_SECURE: z.enum(['true', 'false']).optional(),
+    /** The management port (/metrics, /healthz, /readyz): keep it off the internet. 0 picks a free port. */
+    GATEHOUSE_MANAGEMENT_HOST: z.string().min(1).default('127.0.0.1'),
+    GATEHOUSE_GATEWAY_MANAGEMENT_PORT: z.coerce.number().int().min(0).max(65535).default(9462),
+    /** json (one object a line) or pretty (plain text lines, no colours); default: json unless stdout is a terminal. */
+    GATEHOUSE_LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
     GATEHOUSE_LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug']).default('log'),
   })
+  .superRefine(checkNatsEnv)
   .transform((env) => {
-    const teamUrl = (env.GATEHOUSE_TEAM_URL ?? `http://localhost:${env.GATEHOUSE_GATEWAY_PORT}`).replace(/\/+$/, '');
+    const teamUrl = (env.GATEHOUSE_TEAM_URL ?? `http://127.0.0.1:${env.GATEHOUSE_GATEWAY_PORT}`).replace(/\/+$/, '');
     return {
       ...env,
       GATEHOUSE_TEAM_URL: teamUrl,

@@ -1,5 +1,5 @@
 import { generateKeyPairSync, randomUUID, X509Certificate } from 'node:crypto';
-import { generateClientSecret, hashClientSecret, type VerifierToken } from '@gatehouse/contracts';
+import { generateClientSecret, hashClientSecret, type LinkedPolicy, type VerifierToken } from '@gatehouse/contracts';
 import { SignJWT, base64url } from 'jose';
 import type { KeyRing } from '../keys/key-ring.js';
 import { selfSignedCertificate } from '../keys/x509.js';
@@ -142,6 +142,42 @@ describe('policy evaluation', () => {
     const d = await s.access.exchange(s.appOfId(s.app.id), s.token.clientId, s.secret);
     expect(d.ok && d.policy.name).toBe('second');
   });
+
+  it('evaluates linked reusable policies like app-scoped ones, with the change an app event carries', async () => {
+    const s = setup();
+    const linked = (over: Partial<LinkedPolicy> = {}): LinkedPolicy => ({
+      id: randomUUID(),
+      name: 'reusable',
+      decision: 'non_identity',
+      precedence: 1,
+      include: [{ serviceToken: { tokenId: s.token.id } }],
+      require: [],
+      exclude: [],
+      sessionDuration: null,
+      createdAt: new Date(s.clock.now()).toISOString(),
+      updatedAt: new Date(s.clock.now()).toISOString(),
+      ...over,
+    });
+    const app = appOf({ domain: 'linked.example.com', sessionDuration: '24h', linkedPolicies: [linked({ sessionDuration: '30m' })] });
+    s.setApp(app);
+    const d = await s.access.exchange(s.appOfId(app.id), s.token.clientId, s.secret);
+    expect(d.ok && d.policy.name).toBe('reusable');
+    // The reusable policy's session duration overrides the app's.
+    expect(d.ok && d.claims.exp - d.claims.iat).toBe(30 * 60);
+    // The policy now excludes the token: the app event carrying the change refuses it at once.
+    s.setApp({ ...app, linkedPolicies: [linked({ id: app.linkedPolicies[0]!.id, exclude: [{ serviceToken: { tokenId: s.token.id } }] })] });
+    expectRefused(await s.access.exchange(s.appOfId(app.id), s.token.clientId, s.secret), 403, 'no_policy_admits');
+    // Unlinked: nobody is admitted.
+    s.setApp({ ...app, linkedPolicies: [] });
+    expectRefused(await s.access.exchange(s.appOfId(app.id), s.token.clientId, s.secret), 403, 'no_policy_admits');
+  });
+
+  it('answers 401 instead of 403 for a valid token no policy admits when service_auth_401_redirect is set', async () => {
+    const s = setup();
+    s.setPolicy({ ...s.policy, include: [{ serviceToken: { tokenId: randomUUID() } }] });
+    s.setApp({ ...s.app, serviceAuth401Redirect: true });
+    expectRefused(await s.access.exchange(s.appOfId(s.app.id), s.token.clientId, s.secret), 401, 'no_policy_admits');
+  });
 });
 
 describe('AccessControl.checkJwt', () => {
@@ -214,12 +250,16 @@ describe('AccessControl.checkJwt', () => {
 });
 
 describe('self-signed certificate', () => {
-  it('is a valid X.509 certificate of the signing key', () => {
-    const pem = selfSignedCertificate(pair.privateKey, pair.publicKey, 'team.example.com', new Date('2030-01-01'), new Date('2060-01-01'));
+  it('is a valid X.509 certificate of the signing key', async () => {
+    const other = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const pem = await selfSignedCertificate(pair.privateKey, pair.publicKey, 'team.example.com', new Date('2030-01-01'), new Date('2060-01-01'));
     const cert = new X509Certificate(pem);
     expect(cert.verify(pair.publicKey)).toBe(true);
+    expect(cert.verify(other.publicKey)).toBe(false);
     expect(cert.subject).toBe('CN=team.example.com');
+    expect(cert.issuer).toBe('CN=team.example.com');
     expect(cert.publicKey.export({ type: 'spki', format: 'pem' })).toBe(pair.publicKey.export({ type: 'spki', format: 'pem' }));
-    expect(new Date(cert.validTo).getUTCFullYear()).toBe(2060);
+    expect(new Date(cert.validFrom).toISOString()).toBe('2030-01-01T00:00:00.000Z');
+    expect(new Date(cert.validTo).toISOString()).toBe('2060-01-01T00:00:00.000Z'); // past 2049: GeneralizedTime
   });
 });

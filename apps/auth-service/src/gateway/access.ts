@@ -1,5 +1,5 @@
-import { SecretDigester, digestMatchesHash, policyAdmits, type Policy } from '@gatehouse/contracts';
-import type { Replica, ReplicaApp, ReplicaToken } from '../replica/replica.js';
+import { SecretDigester, digestMatchesHash, policyAdmits } from '@gatehouse/contracts';
+import type { Replica, ReplicaApp, ReplicaPolicy, ReplicaToken } from '../replica/replica.js';
 import { JwtError, type AppClaims, type JwtService } from './jwt.js';
 import { Lru } from './lru.js';
 
@@ -13,7 +13,7 @@ export interface Allowed {
   claims: AppClaims;
   /** True when this request exchanged a secret (so the response sets the cookie). */
   exchanged: boolean;
-  policy: Policy;
+  policy: ReplicaPolicy;
 }
 export interface Refused {
   ok: false;
@@ -50,7 +50,7 @@ interface Issued {
 export class AccessControl {
   private issued = new Lru<string, Issued>(100_000);
   private verified = new Lru<string, AppClaims>(100_000);
-  private admitted = new Map<string, { generation: number; policy: Policy | null }>();
+  private admitted = new Map<string, { generation: number; policy: ReplicaPolicy | null }>();
   private readonly digester: SecretDigester;
 
   constructor(
@@ -80,14 +80,16 @@ export class AccessControl {
     const state = this.tokenState(token, now);
     if (state) return this.refuse(app, 401, 'invalid_credentials', state, token, clientId);
     const policy = this.admission(app, token);
-    if (!policy) return this.refuse(app, 403, 'forbidden', 'no_policy_admits', token, clientId);
+    if (!policy) return this.refuse(app, this.notAdmittedStatus(app), 'forbidden', 'no_policy_admits', token, clientId);
     const secretVersion = current ? token.clientSecretVersion : token.clientSecretVersion - 1;
-    const key = `${token.id}|${app.id}|${secretVersion}`;
+    // A reusable policy's own session duration overrides the app's for the JWTs it admits.
+    const lifetimeMs = policy.sessionDurationMs ?? app.sessionDurationMs;
+    const key = `${token.id}|${app.id}|${secretVersion}|${lifetimeMs}`;
     const cached = this.issued.get(key);
     if (cached && this.reusable(cached, app, now)) {
       return { ok: true, app, token, jwt: cached.jwt, claims: cached.claims, exchanged: true, policy };
     }
-    const { jwt, claims } = await this.jwts.issue(app.aud, token.clientId, secretVersion, app.sessionDurationMs, now);
+    const { jwt, claims } = await this.jwts.issue(app.aud, token.clientId, secretVersion, lifetimeMs, now);
     this.issued.set(key, { jwt, claims, appUpdatedAt: app.updatedAt });
     this.verified.set(jwt, claims);
     return { ok: true, app, token, jwt, claims, exchanged: true, policy };
@@ -127,7 +129,7 @@ export class AccessControl {
     const state = this.tokenState(token, now) ?? this.secretVersionState(token, claims.secretVersion, now);
     if (state) return this.refuse(target, 401, 'invalid_jwt', state, token, clientId);
     const policy = this.admission(target, token);
-    if (!policy) return this.refuse(target, 403, 'forbidden', 'no_policy_admits', token, clientId);
+    if (!policy) return this.refuse(target, this.notAdmittedStatus(target), 'forbidden', 'no_policy_admits', token, clientId);
     return { ok: true, app: target, token, jwt, claims, exchanged: false, policy };
   }
 
@@ -150,12 +152,17 @@ export class AccessControl {
     return 'secret_rotated';
   }
 
+  /** A valid token no policy admits: 403, or 401 when the app asks for it (`service_auth_401_redirect`). */
+  private notAdmittedStatus(app: ReplicaApp): 401 | 403 {
+    return app.serviceAuth401Redirect ? 401 : 403;
+  }
+
   /** The first policy (in precedence order) that admits the token, cached per replica generation. */
-  private admission(app: ReplicaApp, token: ReplicaToken): Policy | null {
+  private admission(app: ReplicaApp, token: ReplicaToken): ReplicaPolicy | null {
     const key = `${app.id}|${token.id}`;
     const hit = this.admitted.get(key);
     if (hit && hit.generation === this.replica.generation) return hit.policy;
-    let policy: Policy | null = null;
+    let policy: ReplicaPolicy | null = null;
     if (token.accountId === app.accountId) {
       for (const p of this.replica.policiesFor(app.id)) {
         if (p.decision === 'non_identity' && policyAdmits(p, token)) {

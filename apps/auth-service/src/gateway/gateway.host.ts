@@ -1,10 +1,12 @@
-import type { BeforeApplicationShutdown, OnApplicationBootstrap } from '@nestjs/common';
+import type { BeforeApplicationShutdown, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { createServiceRegistry, startManagementServer, type ManagementServer } from '@gatehouse/observability';
 import type { AuthServiceEnv } from '../config/env.js';
 import type { KeyRing } from '../keys/key-ring.js';
 import type { Replica } from '../replica/replica.js';
 import type { Log, ReplicaSync } from '../replica/replica-sync.js';
 import { AccessControl } from './access.js';
 import { JwtService } from './jwt.js';
+import { GatewayMetrics } from './metrics.js';
 import { RateLimiter } from './rate-limiter.js';
 import type { Recorder } from './recorder.js';
 import { Gateway } from './server.js';
@@ -21,9 +23,12 @@ export interface NatsLink {
  * beforeApplicationShutdown: stop following, stop accepting and drain, flush the access log (NATS
  * is closed after, in the module's onApplicationShutdown).
  */
-export class GatewayHost implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class GatewayHost implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
   readonly gateway: Gateway;
   port = 0;
+  private readonly registry = createServiceRegistry('gateway');
+  private readonly metrics = new GatewayMetrics(this.registry);
+  private management?: ManagementServer;
 
   constructor(
     private readonly env: AuthServiceEnv,
@@ -58,10 +63,28 @@ export class GatewayHost implements OnApplicationBootstrap, BeforeApplicationShu
           access_log_dropped: recorder.dropped,
         };
       },
+      healthDetails: env.GATEHOUSE_HEALTH_DETAILS,
+      forwardAuthHeaders: env.GATEHOUSE_FORWARD_AUTH_HEADERS,
       trustProxy: env.GATEHOUSE_TRUST_PROXY,
       cookieSecure: env.cookieSecure,
       onError: (e) => log.error(`Unhandled error: ${e.stack ?? e.message}`),
+      metrics: this.metrics,
     });
+    this.metrics.observe(this.registry, {
+      replicaRevision: () => replica.revision,
+      replicaRevisionLag: () => replica.revisionLag,
+      lastSyncAt: () => sync.lastSyncAt,
+      natsConnected: () => nats.connected,
+      accessLogPending: () => recorder.pending,
+      accessLogDropped: () => recorder.dropped,
+      openConnections: () => this.connections(),
+      openTunnels: () => this.gateway.openTunnels,
+    });
+  }
+
+  /** The management port (/metrics, /healthz, /readyz); '' before the app booted. */
+  get managementUrl(): string {
+    return this.management?.url ?? '';
   }
 
   /** Answers 503 replica_loading until the follower caught up (started by the bootstrap). */
@@ -71,6 +94,24 @@ export class GatewayHost implements OnApplicationBootstrap, BeforeApplicationShu
       .ensureAccessLogStream(this.env.GATEHOUSE_ACCESS_LOG_REPLICAS)
       .catch((e: Error) => this.log.warn(`Access-log stream not ready (decisions are kept and retried): ${e.message}`));
     this.port = await this.gateway.listen(this.env.GATEHOUSE_GATEWAY_PORT, this.env.GATEHOUSE_GATEWAY_HOST);
+    const { GATEHOUSE_MANAGEMENT_HOST: host, GATEHOUSE_GATEWAY_MANAGEMENT_PORT: port } = this.env;
+    this.management = await startManagementServer({
+      host,
+      port,
+      registry: this.registry,
+      // Ready: the replica is loaded and NATS is connected (the data plane answers 503 before).
+      readiness: {
+        replica: () => {
+          if (!this.replica.loaded) throw new Error('replica not loaded yet');
+        },
+        nats: () => {
+          if (!this.nats.connected) throw new Error('not connected');
+        },
+      },
+    }).catch(async (error: Error) => {
+      await this.gateway.close();
+      throw new Error(`auth-service: cannot open the management port ${host}:${port} (GATEHOUSE_GATEWAY_MANAGEMENT_PORT): ${error.message}`);
+    });
     this.recorder.start();
   }
 
@@ -81,6 +122,10 @@ export class GatewayHost implements OnApplicationBootstrap, BeforeApplicationShu
     await this.recorder.stop();
     // Held in memory only: say what a stop during a NATS outage could not hand over.
     if (this.recorder.pending > 0) this.log.error(`Stopping with ${this.recorder.pending} access-log entries not stored (NATS or its stream unavailable)`);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.management?.close();
   }
 
   connections(): Promise<number> {

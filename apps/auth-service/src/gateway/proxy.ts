@@ -41,6 +41,8 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE'])
 
 export interface ProxyTarget {
   upstream: URL;
+  /** The canonical path plus the original query (./path.ts): what was judged is what is sent. */
+  path: string;
   jwt: string;
   /** Extra header to strip (the app's single-header credential). */
   singleHeader: string | null;
@@ -159,7 +161,7 @@ export class UpstreamPool {
 
   /** Forwards the request to the upstream with the JWT asserted; streams both bodies. */
   forward(req: IncomingMessage, res: ServerResponse, t: ProxyTarget): void {
-    const url = req.url ?? '/';
+    const url = t.path;
     if (url.charCodeAt(0) !== 0x2f /* "/" */) {
       return t.onError(res, 400, { error: 'bad_request', reason: 'request_target_not_a_path' });
     }
@@ -208,7 +210,7 @@ export class UpstreamPool {
    * - any other answer: relayed as it is, framed by the response parser, then both are closed.
    */
   tunnel(req: IncomingMessage, client: net.Socket, early: Buffer, t: TunnelTarget): void {
-    const url = req.url ?? '/';
+    const url = t.path;
     if (url.charCodeAt(0) !== 0x2f) return t.refuse(400, { error: 'bad_request', reason: 'request_target_not_a_path' });
     const method = req.method ?? 'GET';
     const upgrade = String(req.headers.upgrade ?? '');

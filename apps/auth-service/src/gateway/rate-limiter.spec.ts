@@ -1,4 +1,4 @@
-import { RateLimiter } from './rate-limiter.js';
+import { RateLimiter, addressKey } from './rate-limiter.js';
 
 describe('RateLimiter', () => {
   it('allows a burst of failures, then asks to wait, then refills', () => {
@@ -21,5 +21,24 @@ describe('RateLimiter', () => {
     expect(l.size).toBe(10);
     expect(l.retryAfter('k49', 60_000)).toBe(0);
     expect(l.size).toBe(9);
+  });
+
+  it('buckets IPv6 sources by /64, IPv4 and IPv4-mapped ones by the full address', () => {
+    expect(addressKey('2001:db8:1:2:aaaa:bbbb:cccc:dddd')).toBe('2001:db8:1:2::/64');
+    expect(addressKey('2001:db8:1:2::1')).toBe('2001:db8:1:2::/64');
+    expect(addressKey('2001:DB8:1:2:ffff::')).toBe('2001:db8:1:2::/64');
+    expect(addressKey('2001:db8:1:3::1')).toBe('2001:db8:1:3::/64');
+    expect(addressKey('::1')).toBe('0:0:0:0::/64');
+    expect(addressKey('fe80::1%eth0')).toBe('fe80:0:0:0::/64');
+    expect(addressKey('192.0.2.1')).toBe('192.0.2.1');
+    expect(addressKey('192.0.2.2')).toBe('192.0.2.2');
+    expect(addressKey('::ffff:192.0.2.1')).toBe('192.0.2.1');
+    expect(addressKey('::ffff:c000:201')).toBe('192.0.2.1');
+    expect(addressKey('')).toBe('');
+    // One client rotating through its /64 fills one bucket.
+    const l = new RateLimiter(3, 60);
+    for (let i = 1; i <= 3; i++) l.fail(`ip:${addressKey(`2001:db8:1:2::${i.toString(16)}`)}`, 0);
+    expect(l.retryAfter(`ip:${addressKey('2001:db8:1:2:dead:beef::9')}`, 0)).toBeGreaterThan(0);
+    expect(l.retryAfter(`ip:${addressKey('2001:db8:1:3::1')}`, 0)).toBe(0);
   });
 });

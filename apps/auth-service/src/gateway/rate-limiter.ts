@@ -1,3 +1,5 @@
+import { isIPv4, isIPv6 } from 'node:net';
+
 /**
  * Token buckets for failed attempts, one per key (a client id, a source address). Each failure
  * takes one token; tokens come back at `perMinute`; a full bucket is forgotten (no memory for
@@ -42,4 +44,41 @@ export class RateLimiter {
   get size(): number {
     return this.buckets.size;
   }
+}
+
+/**
+ * The rate-limit bucket of a source address. An IPv6 client is usually given a whole /64 (and
+ * picks any address in it at will), so IPv6 addresses share a bucket per /64; IPv4 addresses, and
+ * IPv4-mapped IPv6 ones (`::ffff:192.0.2.1`), are keyed by the full address. Anything else (no
+ * address known) is its own key.
+ */
+export function addressKey(ip: string): string {
+  const zone = ip.indexOf('%');
+  const addr = zone < 0 ? ip : ip.slice(0, zone);
+  if (isIPv4(addr)) return addr;
+  if (!isIPv6(addr)) return ip;
+  const groups = expandIPv6(addr.toLowerCase());
+  // ::ffff:a.b.c.d (and its hex form ::ffff:0a0b:0c0d): an IPv4 client.
+  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) {
+    return [groups[6]! >> 8, groups[6]! & 0xff, groups[7]! >> 8, groups[7]! & 0xff].join('.');
+  }
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.toString(16))
+    .join(':')}::/64`;
+}
+
+/** The eight 16-bit groups of a valid IPv6 address (with `::` and a trailing dotted IPv4 part). */
+function expandIPv6(addr: string): number[] {
+  let text = addr;
+  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (dotted) {
+    const [a, b, c, d] = dotted.slice(1).map(Number) as [number, number, number, number];
+    text = `${text.slice(0, dotted.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [left, right] = text.split('::') as [string, string | undefined];
+  const l = left ? left.split(':') : [];
+  const r = right ? right.split(':') : [];
+  const fill = right === undefined ? [] : new Array<string>(8 - l.length - r.length).fill('0');
+  return [...l, ...fill, ...r].map((g) => parseInt(g, 16));
 }

@@ -1,4 +1,7 @@
-import { Recorder, type Publisher } from './recorder.js';
+import { loadEnv } from '../config/env.js';
+import { DEFAULT_RECORDER_LIMITS, Recorder, type Publisher } from './recorder.js';
+
+const ENV = { NATS_URL: 'nats://127.0.0.1:4222', DATABASE_URL: 'postgres://u@127.0.0.1:5432/db', GATEHOUSE_HASH_KEY: 'k'.repeat(32) };
 
 const base = {
   accountId: '11111111-1111-4111-8111-111111111111',
@@ -86,6 +89,28 @@ describe('Recorder', () => {
     pub.down = false;
     await r.stop();
     expect(pub.published.flatMap((b) => b.decisions.map((d) => d.reason))).toEqual(['a', 'b']);
+  });
+
+  it('records at most maxBatch distinct decisions per window (GATEHOUSE_ACCESS_LOG_MAX_DISTINCT_PER_SECOND), counting the rest', async () => {
+    const pub = publisher();
+    const maxBatch = loadEnv({ ...ENV, GATEHOUSE_ACCESS_LOG_MAX_DISTINCT_PER_SECOND: '3' }).GATEHOUSE_ACCESS_LOG_MAX_DISTINCT_PER_SECOND;
+    const r = new Recorder(pub, 1000, { ...DEFAULT_RECORDER_LIMITS, maxBatch });
+    for (const ip of ['1', '2', '3', '4', '5']) r.decision({ ...base, sourceIp: `192.0.2.${ip}` }, 1000);
+    // One already in the window still counts, however many distinct ones came after the limit.
+    r.decision({ ...base, sourceIp: '192.0.2.1' }, 1001);
+    await r.flush();
+    expect(pub.published[0]!.decisions.map((d) => [d.sourceIp, d.count])).toEqual([
+      ['192.0.2.1', 2],
+      ['192.0.2.2', 1],
+      ['192.0.2.3', 1],
+    ]);
+    expect(r.dropped).toBe(2);
+    // The limit is per window: the next second records again.
+    r.decision({ ...base, sourceIp: '192.0.2.4' }, 2000);
+    await r.flush();
+    expect(pub.published[1]!.decisions.map((d) => d.sourceIp)).toEqual(['192.0.2.4']);
+    expect(loadEnv(ENV).GATEHOUSE_ACCESS_LOG_MAX_DISTINCT_PER_SECOND).toBe(DEFAULT_RECORDER_LIMITS.maxBatch);
+    expect(() => loadEnv({ ...ENV, GATEHOUSE_ACCESS_LOG_MAX_DISTINCT_PER_SECOND: '0' })).toThrow(/GATEHOUSE_ACCESS_LOG_MAX_DISTINCT_PER_SECOND/);
   });
 
   it('stop() hands over what is left, and gives up after its timeout when nothing can be stored', async () => {

@@ -11,12 +11,15 @@ export interface Publisher {
 }
 
 export interface RecorderLimits {
-  /** Distinct decisions per flush window (beyond: counted in `dropped`). */
+  /**
+   * Distinct decisions per flush window (one second in the gateway): beyond it they are dropped
+   * and counted in `dropped`. GATEHOUSE_ACCESS_LOG_MAX_DISTINCT_PER_SECOND.
+   */
   maxBatch: number;
   /** Distinct decisions kept for retry while they cannot be stored (NATS or JetStream down). */
   maxUnsent: number;
 }
-const LIMITS: RecorderLimits = { maxBatch: 10_000, maxUnsent: 200_000 };
+export const DEFAULT_RECORDER_LIMITS: RecorderLimits = { maxBatch: 10_000, maxUnsent: 200_000 };
 
 /**
  * Batches what the data plane reports: last-seen times (one entry per token per flush) and
@@ -42,7 +45,7 @@ export class Recorder {
   constructor(
     private readonly publisher: Publisher,
     private readonly flushMs = 1000,
-    private readonly limits: RecorderLimits = LIMITS,
+    private readonly limits: RecorderLimits = DEFAULT_RECORDER_LIMITS,
   ) {}
 
   start(): void {

@@ -4,12 +4,18 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ReplicaApp, Replica } from '../replica/replica.js';
 import type { AccessControl, Allowed, Decision, Via } from './access.js';
+import type { GatewayMetrics } from './metrics.js';
 import { jwtOf, serviceCredentials } from './credentials.js';
+import { originalRequest, type ForwardAuthMode } from './forward-auth.js';
+import { canonicalTarget } from './path.js';
 import { UpstreamPool, type ProxyTarget, type UpstreamPoolOptions } from './proxy.js';
-import type { RateLimiter } from './rate-limiter.js';
+import { addressKey, type RateLimiter } from './rate-limiter.js';
 import type { Recorder } from './recorder.js';
+import { strictFor, strictRefusal } from './strict.js';
 
 export const ACCESS_PREFIX = '/cdn-cgi/access/';
+/** Headers some origins take as the request's path (never sent on by the gateway). */
+const PATH_OVERRIDES = ['x-original-url', 'x-rewrite-url'];
 
 export interface GatewayDeps {
   replica: Replica;
@@ -20,12 +26,18 @@ export interface GatewayDeps {
   ipLimiter: RateLimiter;
   recorder: Recorder;
   certs(): string;
-  health(): Record<string, unknown>;
+  /** The health detail; the public answer is `{ status }` unless `healthDetails`. */
+  health(): { status: string } & Record<string, unknown>;
+  /** GATEHOUSE_HEALTH_DETAILS: answer the whole health detail (key ids, revision, errors) to anyone. */
+  healthDetails?: boolean;
+  /** GATEHOUSE_FORWARD_AUTH_HEADERS (default `auto`). */
+  forwardAuthHeaders?: ForwardAuthMode;
   trustProxy: boolean;
   cookieSecure: boolean;
   now?: () => number;
   onError?(error: Error): void;
   upstreams?: UpstreamPoolOptions;
+  metrics?: GatewayMetrics;
 }
 
 /** Answers a request that is refused (or fails) with a short JSON body. */
@@ -104,11 +116,20 @@ export class Gateway {
         sendRaw(socket, 503, { error: 'unavailable', reason: 'internal' });
       });
     });
+    // CONNECT (a tunnel to a host of the client's choosing) is no request for an application.
+    this.server.on('connect', (_req: IncomingMessage, socket: Socket) => {
+      socket.on('error', () => socket.destroy());
+      sendRaw(socket, 405, { error: 'method_not_allowed', reason: 'connect_not_supported' });
+    });
     // A malformed request (bad header bytes, header too large) gets a plain 4xx, never a 500.
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
       const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
       sendRaw(socket, status, { error: 'bad_request', reason: status === 431 ? 'headers_too_large' : 'malformed_request' });
     });
+  }
+
+  get openTunnels(): number {
+    return this.tunnels.size;
   }
 
   listen(port: number, host: string): Promise<number> {
@@ -139,18 +160,35 @@ export class Gateway {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = req.url ?? '/';
+    const metrics = this.d.metrics;
+    const start = metrics ? performance.now() : 0;
+    if (metrics) res.once('close', () => metrics.requestDone(start));
     if (url.startsWith(ACCESS_PREFIX)) return this.access(req, res, pathOf(url).slice(ACCESS_PREFIX.length));
-    const admitted = await this.admit(req, url, (status, body, headers) => send(res, status, body, headers));
-    if (admitted) this.upstreams.forward(req, res, { ...admitted.target, onError: (r, status, body) => send(r, status, body) });
+    const admitted = await this.admit(req, (status, body, headers) => send(res, status, body, headers));
+    if (!admitted) return;
+    metrics?.forwarded(start);
+    this.upstreams.forward(req, res, {
+      ...admitted.target,
+      onError: (r, status, body) => {
+        if (metrics && status >= 502) metrics.upstreamError((body as { reason?: string }).reason ?? 'unknown');
+        send(r, status, body);
+      },
+    });
   }
 
   /**
    * A request for an application (proxied or upgraded): its app by Host and path, authenticated,
    * and what the upstream is sent; or null, answered through `reply`.
    */
-  private async admit(req: IncomingMessage, url: string, reply: Reply): Promise<{ app: ReplicaApp; decision: Allowed; target: Omit<ProxyTarget, 'onError'> } | null> {
+  private async admit(req: IncomingMessage, reply: Reply): Promise<{ app: ReplicaApp; decision: Allowed; target: Omit<ProxyTarget, 'onError'> } | null> {
+    // One canonical path: the application is chosen by it and the upstream is sent it.
+    const canonical = canonicalTarget(req.url ?? '/');
+    if (!canonical.ok) return refused(reply, 400, { error: 'bad_request', reason: canonical.reason });
+    // Symfony, Laminas and IIS URL Rewrite route by these instead of the request target: a path
+    // of the client's choosing that the gateway would not have judged.
+    if (PATH_OVERRIDES.some((h) => req.headers[h] !== undefined)) return refused(reply, 400, { error: 'bad_request', reason: 'path_override_header' });
     if (!this.d.replica.loaded) return refused(reply, 503, { error: 'unavailable', reason: 'replica_loading' });
-    const app = this.d.replica.findApp(headerValue(req.headers.host) ?? '', url);
+    const app = this.d.replica.findApp(headerValue(req.headers.host) ?? '', canonical.path);
     if (!app) return refused(reply, 404, { error: 'not_found', reason: 'no_application_for_host' });
     const ip = this.clientIp(req);
     const decision = await this.authenticate(req, reply, app, ip, 'service_token');
@@ -158,9 +196,10 @@ export class Gateway {
     if (!app.upstreamUrl) return refused(reply, 502, { error: 'bad_gateway', reason: 'application_has_no_upstream' });
     const target = {
       upstream: app.upstreamUrl,
+      path: canonical.path + canonical.query,
       jwt: decision.jwt,
       singleHeader: app.readServiceTokensFromHeader,
-      setCookie: decision.exchanged ? this.cookie(decision.jwt, decision.claims.exp) : null,
+      setCookie: decision.exchanged && !strictFor(this.d.replica, app) ? this.cookie(app, decision.jwt, decision.claims.exp) : null,
       clientIp: ip,
     };
     return { app, decision, target };
@@ -171,7 +210,8 @@ export class Gateway {
       return send(res, 200, this.d.certs(), { 'cache-control': 'public, max-age=60' });
     }
     if (route === 'health') {
-      return send(res, 200, this.d.health());
+      const health = this.d.health();
+      return send(res, 200, this.d.healthDetails ? health : { status: health.status });
     }
     if (!this.d.replica.loaded) return send(res, 503, { error: 'unavailable', reason: 'replica_loading' });
     if (route === 'get-identity') return this.identity(req, res);
@@ -211,23 +251,16 @@ export class Gateway {
 
   /**
    * Forward auth (nginx auth_request, Traefik forwardAuth, Envoy ext_authz): the original request
-   * is named by X-Original-URL, or X-Forwarded-Host + X-Forwarded-Uri, or Host + the path after
-   * /authorize. 200 with the JWT and identity headers, or 401/403 (429 when rate limited).
+   * is named by the headers GATEHOUSE_FORWARD_AUTH_HEADERS trusts (./forward-auth.ts), and judged
+   * on the same canonical path as a proxied request. 200 with the JWT and identity headers, 400
+   * when the original request cannot be known, or 401/403 (429 when rate limited).
    */
   private async forwardAuth(req: IncomingMessage, res: ServerResponse, rest: string): Promise<void> {
-    let host = headerValue(req.headers['x-forwarded-host']) ?? headerValue(req.headers.host) ?? '';
-    let path = headerValue(req.headers['x-forwarded-uri']) ?? (rest || '/');
-    const original = headerValue(req.headers['x-original-url']);
-    if (original) {
-      try {
-        const u = new URL(original, 'http://placeholder');
-        if (u.host !== 'placeholder') host = u.host;
-        path = u.pathname + u.search;
-      } catch {
-        return send(res, 400, { error: 'bad_request', reason: 'invalid_original_url' });
-      }
-    }
-    const app = this.d.replica.findApp(host.split(',')[0]!.trim(), path);
+    const original = originalRequest(this.d.forwardAuthHeaders ?? 'auto', req.headers, req.rawHeaders, rest);
+    if ('reason' in original) return send(res, 400, { error: 'bad_request', reason: original.reason });
+    const canonical = canonicalTarget(original.target);
+    if (!canonical.ok) return send(res, 400, { error: 'bad_request', reason: canonical.reason });
+    const app = this.d.replica.findApp(original.host, canonical.path);
     if (!app) return send(res, 404, { error: 'not_found', reason: 'no_application_for_host' });
     const decision = await this.authenticate(req, (status, body, headers) => send(res, status, body, headers), app, this.clientIp(req), 'forward_auth');
     if (!decision) return;
@@ -238,7 +271,7 @@ export class Gateway {
       'x-gatehouse-client-id': decision.token.clientId,
       'x-gatehouse-app-id': decision.app.id,
     };
-    if (decision.exchanged) headers['set-cookie'] = this.cookie(decision.jwt, decision.claims.exp);
+    if (decision.exchanged && !strictFor(this.d.replica, app)) headers['set-cookie'] = this.cookie(decision.app, decision.jwt, decision.claims.exp);
     res.writeHead(200, { 'cache-control': 'no-store', 'content-length': 0, ...headers });
     res.end();
   }
@@ -249,9 +282,8 @@ export class Gateway {
    */
   private async upgrade(req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
     const reply: Reply = (status, body, headers) => sendRaw(socket, status, body, headers);
-    const url = req.url ?? '/';
-    if (url.startsWith(ACCESS_PREFIX)) return reply(400, { error: 'bad_request', reason: 'upgrade_not_supported' });
-    const admitted = await this.admit(req, url, reply);
+    if ((req.url ?? '/').startsWith(ACCESS_PREFIX)) return reply(400, { error: 'bad_request', reason: 'upgrade_not_supported' });
+    const admitted = await this.admit(req, reply);
     if (!admitted) return;
     const { app, decision, target } = admitted;
     // A tunnel lives no longer than the JWT that admitted it, and is cut as soon as that JWT would
@@ -284,11 +316,19 @@ export class Gateway {
   /** Authenticates for `app`; on refusal answers through `reply` and returns null. */
   private async authenticate(req: IncomingMessage, reply: Reply, app: ReplicaApp, ip: string, mode: Via) {
     const now = this.now();
-    const ipKey = `ip:${ip}`;
+    const ipKey = `ip:${addressKey(ip)}`;
     const ipWait = this.d.ipLimiter.retryAfter(ipKey, now);
     if (ipWait) {
+      this.d.metrics?.decision(app.name, false, 'rate_limited_ip');
       this.d.recorder.decision({ accountId: app.accountId, appId: app.id, appName: app.name, tokenId: null, tokenName: null, clientId: null, decision: 'deny', reason: 'rate_limited_ip', sourceIp: ip, via: mode }, now);
       reply(429, { error: 'too_many_requests', reason: 'too_many_failed_attempts' }, { 'retry-after': String(ipWait) });
+      return null;
+    }
+    const strict = strictFor(this.d.replica, app) ? strictRefusal(req, app.readServiceTokensFromHeader) : null;
+    if (strict) {
+      this.d.ipLimiter.fail(ipKey, now);
+      this.record({ ok: false, status: 401, reason: 'invalid_credentials', detail: strict, app, token: null, clientId: null, guess: true }, ip, mode);
+      reply(401, { error: 'unauthorized', reason: strict });
       return null;
     }
     const creds = serviceCredentials(req.headers, app.readServiceTokensFromHeader);
@@ -337,6 +377,7 @@ export class Gateway {
 
   private record(d: Decision, ip: string, via: Via): void {
     const token = d.token;
+    this.d.metrics?.decision(d.app.name, d.ok, d.ok ? '' : d.detail);
     this.d.recorder.decision(
       {
         accountId: d.app.accountId,
@@ -354,8 +395,14 @@ export class Gateway {
     );
   }
 
-  private cookie(jwt: string, exp: number): string {
+  /** `CF_Authorization`, with the app's cookie attributes; SameSite=None is always Secure (browsers drop it otherwise). */
+  private cookie(app: ReplicaApp, jwt: string, exp: number): string {
     const maxAge = Math.max(0, exp - Math.floor(this.now() / 1000));
-    return `CF_Authorization=${jwt}; Max-Age=${maxAge}; Path=/; HttpOnly; SameSite=Lax${this.d.cookieSecure ? '; Secure' : ''}`;
+    const sameSite = app.sameSiteCookieAttribute ?? 'lax';
+    const path = app.pathCookieAttribute && app.pathPrefix ? app.pathPrefix : '/';
+    const secure = this.d.cookieSecure || sameSite === 'none';
+    return `CF_Authorization=${jwt}; Max-Age=${maxAge}; Path=${path}${app.httpOnlyCookieAttribute ? '; HttpOnly' : ''}; SameSite=${SAME_SITE[sameSite]}${secure ? '; Secure' : ''}`;
   }
 }
+
+const SAME_SITE = { strict: 'Strict', lax: 'Lax', none: 'None' } as const;

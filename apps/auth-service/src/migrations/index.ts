@@ -1,5 +1,5 @@
 /**
- * The auth service's schema: one table of its own, `signing_keys`. Plain SQL migrations run by
+ * The auth service's schema: its own tables, `signing_keys` and `signing_key_settings`. Plain SQL migrations run by
  * `dist/migrate.js` (no ORM: one table does not need one), in order, each in a transaction, under
  * an advisory lock so concurrent starts do not race.
  */
@@ -25,5 +25,18 @@ export const migrations: Migration[] = [
       `CREATE INDEX "signing_keys_activates_at" ON "signing_keys" ("activates_at")`,
     ],
     down: [`DROP INDEX "signing_keys_activates_at"`, `DROP TABLE "signing_keys"`],
+  },
+  {
+    // The rotation interval set through the API (access/keys); without a row, the environment's.
+    name: '1768200000000-signing-key-settings',
+    up: [
+      `CREATE TABLE "signing_key_settings" (
+        "id" integer NOT NULL DEFAULT 1,
+        "rotation_interval_ms" bigint NOT NULL,
+        "updated_at" TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now(),
+        CONSTRAINT "PK_signing_key_settings" PRIMARY KEY ("id"),
+        CONSTRAINT "signing_key_settings_one_row" CHECK ("id" = 1))`,
+    ],
+    down: [`DROP TABLE "signing_key_settings"`],
   },
 ];

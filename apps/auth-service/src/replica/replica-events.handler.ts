@@ -1,6 +1,6 @@
 import { Controller, Inject } from '@nestjs/common';
 import { EventPattern, Payload } from '@nestjs/microservices';
-import { AppChanged, ApplicationChangedEvent, PolicyChanged, PolicyChangedEvent, TokenChanged, TokenCreated, TokenDeleted, TokenRefreshed, TokenRotated, TokenUpdated } from '@gatehouse/contracts';
+import { AppChanged, ApplicationChangedEvent, OrganizationChanged, OrganizationChangedEvent, PolicyChanged, PolicyChangedEvent, TokenChanged, TokenCreated, TokenDeleted, TokenRefreshed, TokenRotated, TokenUpdated } from '@gatehouse/contracts';
 import { ContractPipe } from '@gatehouse/nest-kit';
 import { ReplicaSync } from './replica-sync.js';
 
@@ -46,5 +46,10 @@ export class ReplicaEventsHandler {
   @EventPattern<string>(PolicyChangedEvent.subject, ALL)
   policy(@Payload(new ContractPipe(PolicyChanged)) payload: PolicyChanged) {
     this.sync.onEvent({ type: 'policy', payload });
+  }
+
+  @EventPattern<string>(OrganizationChangedEvent.subject, ALL)
+  organization(@Payload(new ContractPipe(OrganizationChanged)) payload: OrganizationChanged) {
+    this.sync.onEvent({ type: 'organization', payload });
   }
 }

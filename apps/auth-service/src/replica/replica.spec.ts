@@ -93,6 +93,28 @@ describe('Replica', () => {
     expect(r.findApp('nope.example.com', '/')).toBeUndefined();
   });
 
+  it('matches canonical paths to prefixes without case, hosts without trailing dot, prefixes ending at "/" or "."', () => {
+    const r = new Replica();
+    const broad = appOf({ domain: 'example.com' });
+    const admin = appOf({ domain: 'example.com/admin' });
+    const encoded = appOf({ domain: 'example.com/%7euser' });
+    r.loadSnapshot({ revision: 1, tokens: [], apps: [broad, admin, encoded], policies: [] });
+    for (const p of ['/admin', '/Admin/users', '/ADMIN', '/admin/', '/admin.json', '/Admin.']) expect([p, r.findApp('example.com', p)?.id]).toEqual([p, admin.id]);
+    for (const p of ['/administrator', '/x/admin', '/']) expect([p, r.findApp('example.com', p)?.id]).toEqual([p, broad.id]);
+    // An app's own prefix is held in canonical form too (`%7e` is `~`).
+    expect(r.findApp('example.com', '/~User/x')?.id).toBe(encoded.id);
+    expect(r.findApp('Example.COM.', '/admin')?.id).toBe(admin.id);
+    expect(r.findApp('example.com.:443', '/admin')?.id).toBe(admin.id);
+    expect(r.findApp('example.com..', '/admin')).toBeUndefined();
+    expect(r.findApp('user@example.com', '/admin')).toBeUndefined();
+    // The longest prefix in canonical form wins, whatever the written lengths.
+    const short = appOf({ domain: 'other.example/%7ea' });
+    const long = appOf({ domain: 'other.example/~a/b' });
+    r.loadSnapshot({ revision: 2, tokens: [], apps: [short, long], policies: [] });
+    expect(r.findApp('other.example', '/~a/b/x')?.id).toBe(long.id);
+    expect(r.findApp('other.example', '/~a/x')?.id).toBe(short.id);
+  });
+
   it('drops the policies of a deleted app and orders policies by precedence', () => {
     const r = new Replica();
     const app = appOf();

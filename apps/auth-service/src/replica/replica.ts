@@ -1,4 +1,18 @@
-import { parseDuration, type AppChanged, type Application, type ChangeRecord, type ChangeSink, type Policy, type PolicyChanged, type TokenChanged, type VerifierToken } from '@gatehouse/contracts';
+import {
+  parseDuration,
+  type AppChanged,
+  type Application,
+  type ChangeRecord,
+  type ChangeSink,
+  type LinkedPolicy,
+  type Organization,
+  type OrganizationChanged,
+  type Policy,
+  type PolicyChanged,
+  type TokenChanged,
+  type VerifierToken,
+} from '@gatehouse/contracts';
+import { canonicalHost, canonicalTarget } from '../gateway/path.js';
 
 /**
  * What the gateway keeps of a token: only what a decision reads (a million of them must fit in a
@@ -27,17 +41,29 @@ export interface ReplicaApp extends Application {
   sessionDurationMs: number;
   sessionsRevokedAtMs: number | null;
   upstreamUrl: URL | null;
+  /** The linked reusable policies as Policy records of this app, in precedence order. */
+  linked: ReplicaPolicy[];
 }
 
 export type ReplicaEvent =
   | { type: 'token'; payload: TokenChanged }
   | { type: 'app'; payload: AppChanged }
-  | { type: 'policy'; payload: PolicyChanged };
+  | { type: 'policy'; payload: PolicyChanged }
+  | { type: 'organization'; payload: OrganizationChanged };
 
-type Versioned<T> = T & { revision: number };
-export type ReplicaPolicy = Versioned<Policy>;
+/** A policy as the gateway evaluates it: an app-scoped one, or a linked reusable one. */
+export interface ReplicaPolicy extends Policy {
+  /** Revision of the change that last set it (a linked policy: its app's). */
+  revision: number;
+  /** The policy's own session duration (reusable policies only); null: the app's. */
+  sessionDurationMs: number | null;
+}
+
+type VersionedOrganization = Organization & { revision: number };
 
 const DEFAULT_SESSION_MS = 24 * 3_600_000;
+/** Where a path prefix ends: `/`, `.`, or the end of the path. */
+const PREFIX_END = new Set([0x2f, 0x2e]);
 
 /** Account ids repeat across a fleet: one string per account, not one per token. */
 const accountIds = new Map<string, string>();
@@ -63,16 +89,41 @@ function toToken(t: VerifierToken, revision: number): ReplicaToken {
   };
 }
 
+function durationMs(value: string | null, fallback: number | null): number | null {
+  if (!value) return fallback;
+  try {
+    return parseDuration(value) ?? fallback;
+  } catch {
+    return fallback; // the token service validated it; keep the fallback if not
+  }
+}
+
+/** A linked reusable policy, evaluated exactly like an app-scoped one (see contracts `policyAdmits`). */
+function toLinked(a: Application, p: LinkedPolicy, revision: number): ReplicaPolicy {
+  return {
+    id: p.id,
+    accountId: a.accountId,
+    appId: a.id,
+    name: p.name,
+    decision: p.decision,
+    precedence: p.precedence,
+    include: p.include,
+    require: p.require,
+    exclude: p.exclude,
+    createdAt: p.createdAt,
+    updatedAt: p.updatedAt,
+    revision,
+    sessionDurationMs: durationMs(p.sessionDuration, null),
+  };
+}
+
+const byPrecedence = (a: Policy, b: Policy) => a.precedence - b.precedence || a.createdAt.localeCompare(b.createdAt);
+
 function toApp(a: Application, revision: number): ReplicaApp {
   const slash = a.domain.indexOf('/');
   const host = (slash < 0 ? a.domain : a.domain.slice(0, slash)).toLowerCase();
   const pathPrefix = slash < 0 ? '' : a.domain.slice(slash).replace(/\/+$/, '');
-  let sessionDurationMs = DEFAULT_SESSION_MS;
-  try {
-    sessionDurationMs = parseDuration(a.sessionDuration) ?? DEFAULT_SESSION_MS;
-  } catch {
-    /* the token service validated it; keep the default if not */
-  }
+  const sessionDurationMs = durationMs(a.sessionDuration, DEFAULT_SESSION_MS)!;
   let upstreamUrl: URL | null = null;
   try {
     upstreamUrl = a.upstream ? new URL(a.upstream) : null;
@@ -87,6 +138,7 @@ function toApp(a: Application, revision: number): ReplicaApp {
     sessionDurationMs,
     sessionsRevokedAtMs: a.sessionsRevokedAt ? Date.parse(a.sessionsRevokedAt) : null,
     upstreamUrl,
+    linked: a.linkedPolicies.map((p) => toLinked(a, p, revision)).sort(byPrecedence),
   };
 }
 
@@ -95,6 +147,7 @@ function recordOf(e: ReplicaEvent): ChangeRecord {
   const revision = e.payload.revision;
   if (e.type === 'token') return e.payload.kind === 'deleted' ? { type: 'tombstone', entity: 'token', id: e.payload.token.id, revision } : { type: 'token', revision, token: e.payload.token };
   if (e.type === 'app') return e.payload.kind === 'deleted' ? { type: 'tombstone', entity: 'app', id: e.payload.app.id, revision } : { type: 'app', revision, app: e.payload.app };
+  if (e.type === 'organization') return { type: 'organization', revision, organization: e.payload.organization };
   return e.payload.kind === 'deleted' ? { type: 'tombstone', entity: 'policy', id: e.payload.policy.id, revision } : { type: 'policy', revision, policy: e.payload.policy };
 }
 
@@ -117,15 +170,25 @@ export class Replica implements ChangeSink {
   private apps = new Map<string, ReplicaApp>();
   private policies = new Map<string, ReplicaPolicy>();
   private policiesOfApp = new Map<string, ReplicaPolicy[]>();
+  /** By account id. */
+  private organizations = new Map<string, VersionedOrganization>();
   private appsByHost = new Map<string, ReplicaApp[]>();
   private appsByAud = new Map<string, ReplicaApp>();
   private tombstones = new Map<string, number>();
   private isLoaded = false;
   private listeners: Array<(e: ReplicaEvent | null) => void> = [];
+  private canonicalPrefixes = new WeakMap<ReplicaApp, string | null>();
+  /** Highest revision seen (in an event or a page) but not yet covered by the watermark. */
+  private seen = -1;
 
   /** True once the copy first caught up with the token service's head. */
   get loaded(): boolean {
     return this.isLoaded;
+  }
+
+  /** How many revisions beyond the watermark have been seen but not applied in order: 0 when current. */
+  get revisionLag(): number {
+    return Math.max(0, this.seen - this.revision);
   }
 
   onChange(listener: (e: ReplicaEvent | null) => void): void {
@@ -156,22 +219,61 @@ export class Replica implements ChangeSink {
     return this.tokens.size;
   }
 
-  policiesFor(appId: string): Policy[] {
-    return this.policiesOfApp.get(appId) ?? [];
+  /** The account's saved Access organization, if any. */
+  organization(accountId: string): Organization | undefined {
+    return this.organizations.get(accountId);
   }
 
-  /** The application for a host (port optional) and path: the longest matching path prefix wins. */
+  /**
+   * The app's policies in precedence order: its app-scoped ones, or its linked reusable ones (the
+   * token service never lets an app have both; were both ever present, both lists are evaluated).
+   */
+  policiesFor(appId: string): ReplicaPolicy[] {
+    const inline = this.policiesOfApp.get(appId) ?? [];
+    const linked = this.apps.get(appId)?.linked ?? [];
+    if (!linked.length) return inline;
+    if (!inline.length) return linked;
+    return [...inline, ...linked].sort(byPrecedence);
+  }
+
+  /**
+   * The application for a Host header and a canonical path (`canonicalTarget`; a query is
+   * ignored): the longest matching path prefix wins. Hosts match without case, port (unless an
+   * application names one) or trailing dot; prefixes match case-insensitively (Express, IIS and
+   * others route `/Admin` as `/admin`) and end at `/`, `.` (`/admin.json` is `/admin` to Rails and
+   * suffix-matching Spring) or the end of the path.
+   */
   findApp(hostHeader: string, path: string): ReplicaApp | undefined {
-    const host = hostHeader.toLowerCase();
-    const candidates = this.appsByHost.get(host) ?? this.appsByHost.get(host.replace(/:\d+$/, ''));
+    const host = canonicalHost(hostHeader);
+    if (!host) return undefined;
+    const candidates = (host.port !== null ? this.appsByHost.get(`${host.name}:${host.port}`) : undefined) ?? this.appsByHost.get(host.name);
     if (!candidates) return undefined;
     const q = path.indexOf('?');
-    const pathname = q < 0 ? path : path.slice(0, q);
+    const pathname = (q < 0 ? path : path.slice(0, q)).toLowerCase();
+    // Longest canonical prefix: the index orders by the prefix as written, which its canonical
+    // form may shorten (`/%7Ea` is `/~a`).
+    let best: ReplicaApp | undefined;
+    let bestLength = -1;
     for (const app of candidates) {
-      const p = app.pathPrefix;
-      if (p === '' || pathname === p || (pathname.startsWith(p) && pathname.charCodeAt(p.length) === 47 /* / */)) return app;
+      const p = this.prefixOf(app);
+      if (p === null || p.length <= bestLength) continue; // null: a prefix that cannot be canonicalised matches nothing
+      if (p === '' || pathname === p || (pathname.startsWith(p) && PREFIX_END.has(pathname.charCodeAt(p.length)))) {
+        best = app;
+        bestLength = p.length;
+      }
     }
-    return undefined;
+    return best;
+  }
+
+  /** An application's path prefix in canonical, lower-case form (cached per app object). */
+  private prefixOf(app: ReplicaApp): string | null {
+    let p = this.canonicalPrefixes.get(app);
+    if (p === undefined) {
+      const c = app.pathPrefix ? canonicalTarget(app.pathPrefix) : null;
+      p = !app.pathPrefix ? '' : c?.ok && !c.query ? c.path.toLowerCase().replace(/\/+$/, '') : null;
+      this.canonicalPrefixes.set(app, p);
+    }
+    return p;
   }
 
   // ChangeSink: what the follower calls.
@@ -186,7 +288,7 @@ export class Replica implements ChangeSink {
     for (const r of records) {
       if (this.applyRecord(r)) {
         changed = true;
-        if (r.type !== 'token' && !(r.type === 'tombstone' && r.entity === 'token')) indexes = true;
+        if (r.type === 'app' || r.type === 'policy' || (r.type === 'tombstone' && (r.entity === 'app' || r.entity === 'policy'))) indexes = true;
       }
     }
     if (indexes) this.rebuildIndexes();
@@ -209,6 +311,7 @@ export class Replica implements ChangeSink {
     this.byClientId = new Map();
     this.apps = new Map();
     this.policies = new Map();
+    this.organizations = new Map();
     this.tombstones = new Map();
     this.revision = -1;
     this.rebuildIndexes();
@@ -221,9 +324,10 @@ export class Replica implements ChangeSink {
   applyEvent(e: ReplicaEvent): 'stale' | 'applied' | 'gap' {
     const rev = e.payload.revision;
     if (this.isLoaded && rev <= this.revision) return 'stale';
+    if (rev > this.seen) this.seen = rev;
     const r = recordOf(e);
     if (this.applyRecord(r)) {
-      if (e.type !== 'token') this.rebuildIndexes();
+      if (e.type === 'app' || e.type === 'policy') this.rebuildIndexes();
       this.changed(e);
     }
     if (this.isLoaded && rev === this.revision + 1) {
@@ -243,8 +347,23 @@ export class Replica implements ChangeSink {
     return this.tokens.get(id)?.revision ?? this.apps.get(id)?.revision ?? this.policies.get(id)?.revision ?? this.tombstones.get(id);
   }
 
+  private recordId(r: ChangeRecord): string {
+    if (r.type === 'token') return r.token.id;
+    if (r.type === 'app') return r.app.id;
+    if (r.type === 'policy') return r.policy.id;
+    if (r.type === 'organization') return r.organization.accountId;
+    return r.id;
+  }
+
   private applyRecord(r: ChangeRecord): boolean {
-    const id = r.type === 'token' ? r.token.id : r.type === 'app' ? r.app.id : r.type === 'policy' ? r.policy.id : r.id;
+    if (r.type === 'organization') {
+      // Keyed by account (a separate id space): organizations are never deleted, so no tombstone.
+      const held = this.organizations.get(r.organization.accountId);
+      if (held && held.revision >= r.revision) return false;
+      this.organizations.set(r.organization.accountId, { ...r.organization, revision: r.revision });
+      return true;
+    }
+    const id = this.recordId(r);
     const known = this.known(id);
     if (known !== undefined && known >= r.revision) return false;
     if (r.type === 'token') {
@@ -254,7 +373,7 @@ export class Replica implements ChangeSink {
       this.tokens.set(id, t);
       this.byClientId.set(t.clientId, t);
     } else if (r.type === 'app') this.apps.set(id, toApp(r.app, r.revision));
-    else if (r.type === 'policy') this.policies.set(id, { ...r.policy, revision: r.revision });
+    else if (r.type === 'policy') this.policies.set(id, { ...r.policy, revision: r.revision, sessionDurationMs: null });
     else {
       this.tombstones.set(id, r.revision);
       if (r.entity === 'token') {
@@ -286,7 +405,7 @@ export class Replica implements ChangeSink {
       list.push(p);
       ofApp.set(p.appId, list);
     }
-    for (const list of ofApp.values()) list.sort((a, b) => a.precedence - b.precedence || a.createdAt.localeCompare(b.createdAt));
+    for (const list of ofApp.values()) list.sort(byPrecedence);
     this.policiesOfApp = ofApp;
   }
 }

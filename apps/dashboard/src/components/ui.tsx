@@ -1,5 +1,6 @@
-import { useEffect, useId, useRef, useState, type ReactNode } from 'react';
-import { formatCount, tokenStatus, type TokenStatus } from '../lib/format';
+import { createContext, useContext, useEffect, useId, useRef, useState, type ReactNode } from 'react';
+import { Link, useLocation } from '../lib/router';
+import { EXPIRY_MARKS, formatCount, tokenStatus, type TokenStatus } from '../lib/format';
 import type { ResultInfo } from '../lib/api';
 
 /** A labelled input with hint and inline error, wired with aria-describedby/aria-invalid. */
@@ -77,7 +78,11 @@ export function Live({ children, className }: { children: ReactNode; className?:
 
 export function StatusBadge({ token }: { token: { enabled: boolean; expires_at: string | null } }) {
   const status: TokenStatus = tokenStatus(token);
-  return <span className={`badge badge-${status.replace(' ', '-')}`}>{status}</span>;
+  return (
+    <span className={`badge badge-${status.replace(' ', '-')}`} title={status === 'expiring soon' ? EXPIRY_MARKS : undefined}>
+      {status}
+    </span>
+  );
 }
 
 async function writeClipboard(text: string): Promise<void> {
@@ -152,14 +157,15 @@ export function Pager({ info, onPage, noun }: { info: ResultInfo | undefined; on
       <Live className="pager-text">
         {info.total_count === 0
           ? `No ${noun}`
-          : `${formatCount(first)}–${formatCount(last)} of ${formatCount(info.total_count)} ${noun}`}
+          : `${formatCount(first)}–${formatCount(last)} of ${info.total_is_lower_bound ? 'at least ' : ''}${formatCount(info.total_count)} ${noun}`}
       </Live>
       <span className="pager-buttons">
         <button type="button" className="btn btn-small" disabled={info.page <= 1} onClick={() => onPage(info.page - 1)}>
           Previous
         </button>
         <span className="pager-page">
-          Page {formatCount(info.page)} of {formatCount(info.total_pages)}
+          Page {formatCount(info.page)} of {info.total_is_lower_bound ? 'at least ' : ''}
+          {formatCount(info.total_pages)}
         </span>
         <button type="button" className="btn btn-small" disabled={info.page >= info.total_pages} onClick={() => onPage(info.page + 1)}>
           Next
@@ -179,20 +185,34 @@ export function useDebounced<T>(value: T, ms: number): T {
   return v;
 }
 
-/** Moves focus to the page's main heading when a page mounts (screen readers announce it). */
-export function PageTitle({ children, crumbs }: { children: ReactNode; crumbs?: string[] }) {
+/** The navigation entry the current page belongs to (set once by the shell from the path). */
+export const SectionContext = createContext<{ label: string; to: string } | null>(null);
+
+/**
+ * The page's breadcrumb and main heading, the same on every page: "Access › <section>" (the
+ * section a link on pages below it), then `parent` if given. Moves focus to the heading when a
+ * page mounts (screen readers announce it).
+ */
+export function PageTitle({ children, parent }: { children: ReactNode; parent?: { label: string; to: string } }) {
   const ref = useRef<HTMLHeadingElement>(null);
+  const section = useContext(SectionContext);
+  const { path } = useLocation();
   useEffect(() => {
     ref.current?.focus();
     document.title = `${typeof children === 'string' ? children : 'Gatehouse'} · Gatehouse`;
   }, [children]);
+  const trail: Array<{ label: string; to?: string }> = [{ label: 'Access' }];
+  if (section) trail.push((path === section.to || path === '/') && !parent ? { label: section.label } : section);
+  if (parent) trail.push(parent);
   return (
     <header className="page-title">
-      {crumbs ? (
-        <p className="crumbs" aria-label="You are here">
-          {crumbs.join(' › ')}
-        </p>
-      ) : null}
+      <nav aria-label="Breadcrumb">
+        <ol className="crumbs">
+          {trail.map((c) => (
+            <li key={c.label}>{c.to ? <Link to={c.to}>{c.label}</Link> : c.label}</li>
+          ))}
+        </ol>
+      </nav>
       <h1 ref={ref} tabIndex={-1}>
         {children}
       </h1>

@@ -6,11 +6,17 @@ export interface ResultInfo {
   count: number;
   total_count: number;
   total_pages: number;
+  /** Set here, not by the API: the API's messages say total_count is a lower bound (a broad search). */
+  total_is_lower_bound?: boolean;
 }
+
+/** The API's `messages[].code` for "total_count is a lower bound" (apps/api envelope.ts). */
+const TOTAL_COUNT_LOWER_BOUND = 10_001;
 
 interface Envelope<T> {
   success: boolean;
   errors?: Array<{ code: number; message: string }>;
+  messages?: Array<{ code: number; message: string }>;
   result: T;
   result_info?: ResultInfo;
 }
@@ -86,7 +92,8 @@ export async function request<T>(token: string, path: string, opts: RequestOptio
     if (!messages.length) messages.push(`The API answered ${res.status} ${res.statusText || ''}`.trim() + '.');
     throw new ApiError(res.status, messages);
   }
-  return { result: env.result, info: env.result_info };
+  const bounded = env.messages?.some((m) => m.code === TOTAL_COUNT_LOWER_BOUND) ?? false;
+  return { result: env.result, info: env.result_info && (bounded ? { ...env.result_info, total_is_lower_bound: true } : env.result_info) };
 }
 
 /** Readable text for any error thrown by `request` (or anything else). */

@@ -1,8 +1,12 @@
 /** Pure helpers: formatting, token status and form validation (unit-tested in format.spec.ts). */
 
 export const DAY_MS = 86_400_000;
-/** A token expiring within this many days is shown as "expiring soon". */
+/** A token expiring within this many days is shown as "expiring soon" (a list marker, earlier than the alert). */
 export const EXPIRING_SOON_DAYS = 30;
+/** Expiry alerts are sent this many days before a token expires (the API's ALERT_LEAD_MS, 7 days). */
+export const ALERT_LEAD_DAYS = 7;
+/** Says which is which, wherever either shows. */
+export const EXPIRY_MARKS = `"Expiring soon" marks a token within ${EXPIRING_SOON_DAYS} days of its expiry; expiry alerts are sent ${ALERT_LEAD_DAYS} days before it.`;
 
 export type TokenStatus = 'active' | 'disabled' | 'expiring soon' | 'expired';
 
@@ -39,9 +43,10 @@ export function relativeTime(iso: string, now = Date.now()): string {
   return 'now';
 }
 
-const dateFmt = new Intl.DateTimeFormat('en', { dateStyle: 'medium', timeStyle: 'short' });
+const dateFmt = new Intl.DateTimeFormat('en', { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC', hourCycle: 'h23' });
 const dayFmt = new Intl.DateTimeFormat('en', { month: 'short', day: 'numeric' });
-export const formatDate = (iso: string) => dateFmt.format(new Date(iso));
+/** "Dec 1, 2026, 08:15 UTC": every time is shown in UTC, as the alert emails give it. */
+export const formatDate = (iso: string) => `${dateFmt.format(new Date(iso))} UTC`;
 export const formatDay = (ms: number) => dayFmt.format(new Date(ms));
 export const formatCount = (n: number) => n.toLocaleString('en');
 

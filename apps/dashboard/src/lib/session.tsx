@@ -1,5 +1,5 @@
-import { createContext, useCallback, useContext, useMemo } from 'react';
-import { request, type RequestOptions } from './api';
+import { createContext, useCallback, useContext, useEffect, useMemo, useState } from 'react';
+import { errorText, isAbort, request, type RequestOptions, type ResultInfo } from './api';
 
 /** The admin token lives in sessionStorage only (never in the URL, never in localStorage). */
 const TOKEN_KEY = 'gatehouse.adminToken';
@@ -54,3 +54,24 @@ export function useApi() {
   );
 }
 export type Api = ReturnType<typeof useApi>;
+
+/**
+ * GETs `path` (with `query`) whenever either changes, aborting the previous request: the result,
+ * its page info, and the error in words. `path` null: nothing to load.
+ */
+export function useGet<T>(path: string | null, query?: RequestOptions['query']): { result: T | null; info?: ResultInfo; error: string | null; setResult(r: T): void } {
+  const api = useApi();
+  const [state, setState] = useState<{ result: T | null; info?: ResultInfo; error: string | null }>({ result: null, error: null });
+  const key = JSON.stringify(query ?? {});
+  useEffect(() => {
+    if (!path) return;
+    const ctl = new AbortController();
+    api
+      .get<T>(path, JSON.parse(key) as RequestOptions['query'], ctl.signal)
+      .then(({ result, info }) => setState({ result, info, error: null }))
+      .catch((e) => !isAbort(e) && setState((s) => ({ ...s, error: errorText(e) })));
+    return () => ctl.abort();
+  }, [api, path, key]);
+  const setResult = useCallback((result: T) => setState((s) => ({ ...s, result })), []);
+  return { ...state, setResult };
+}

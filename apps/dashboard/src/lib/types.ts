@@ -23,6 +23,8 @@ export interface AccessApp {
   aud: string;
   upstream: string | null;
   read_service_tokens_from_header: string | null;
+  /** Linked reusable policies, in precedence order. */
+  policies?: Array<{ id: string; name: string; precedence: number; include: PolicyRule[] }>;
   created_at?: string;
   updated_at?: string;
 }
@@ -35,9 +37,28 @@ export interface AccessPolicy {
   decision: 'non_identity';
   precedence: number;
   include: PolicyRule[];
-  app_id?: string;
-  app_name?: string;
+  app_id?: string | null;
+  app_name?: string | null;
+  /** In the token's policy list: a reusable policy, with the apps linking it. */
+  reusable?: true;
+  apps?: Array<{ id: string; name: string }>;
   created_at?: string;
+}
+
+/** A reusable (account-level) Service Auth policy; `apps` is Gatehouse's list of the apps linking it. */
+export interface ReusablePolicy {
+  id: string;
+  name: string;
+  decision: 'non_identity';
+  include: PolicyRule[];
+  require: PolicyRule[];
+  exclude: PolicyRule[];
+  session_duration: string | null;
+  reusable: true;
+  app_count: number;
+  apps: Array<{ id: string; name: string; precedence: number }>;
+  created_at: string;
+  updated_at: string;
 }
 
 export interface AuditEntry {

@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { errorText, isAbort } from '../lib/api';
-import { nameError, recipientErrors } from '../lib/format';
+import { ALERT_LEAD_DAYS, EXPIRING_SOON_DAYS, nameError, recipientErrors } from '../lib/format';
 import { setFlash } from '../lib/flash';
 import { Link, navigate } from '../lib/router';
 import { useApi } from '../lib/session';
@@ -33,7 +33,7 @@ export function AlertEditPage({ id }: { id?: string }) {
   if (id && !policy) return <p role="status">Loading…</p>;
   return (
     <div className="page">
-      <PageTitle crumbs={['Notifications']}>{policy ? `Edit ${policy.name}` : 'Create alert'}</PageTitle>
+      <PageTitle>{policy ? `Edit ${policy.name}` : 'Create alert'}</PageTitle>
       <AlertForm policy={policy} />
     </div>
   );
@@ -106,7 +106,8 @@ function AlertForm({ policy }: { policy: AlertPolicy | null }) {
   return (
     <form className="card form" onSubmit={submit} noValidate>
       <p>
-        Alert type: <strong>Expiring Access Service Token</strong> — sent a week before a service token expires.
+        Alert type: <strong>Expiring Access Service Token</strong> — sent {ALERT_LEAD_DAYS} days before a service token expires. (The tokens list marks a token
+        "expiring soon" earlier, from {EXPIRING_SOON_DAYS} days before.)
       </p>
       <Field label="Alert name" value={name} onChange={setName} error={errors.name} required />
       <Field label="Description" value={description} onChange={setDescription} hint="Optional." />

@@ -4,8 +4,8 @@ import { domainError, durationError, formatDate, nameError, urlError } from '../
 import { setFlash, takeFlash } from '../lib/flash';
 import { Link, navigate } from '../lib/router';
 import { useApi } from '../lib/session';
-import type { AccessApp, AccessPolicy, PolicyRule, ServiceToken } from '../lib/types';
-import { TokenPicker } from '../components/token-picker';
+import type { AccessApp, AccessPolicy, ReusablePolicy } from '../lib/types';
+import { PolicyForm, ruleText, useTokenNames } from '../components/policy-form';
 import { CopyButton, Dialog, ErrorBox, Field, Live, PageTitle } from '../components/ui';
 
 const HEADER = /^[A-Za-z0-9-]+$/;
@@ -39,7 +39,7 @@ export function AppEditPage({ id }: { id?: string }) {
 
   return (
     <div className="page">
-      <PageTitle crumbs={['Access', 'Applications']}>{app ? app.name : 'Add an application'}</PageTitle>
+      <PageTitle>{app ? app.name : 'Add an application'}</PageTitle>
       <Live className="notice-live">{message ? <p className="notice">{message}</p> : null}</Live>
       {app ? (
         <div className="actions wrap">
@@ -63,7 +63,8 @@ export function AppEditPage({ id }: { id?: string }) {
           }
         }}
       />
-      {app ? <Policies app={app} /> : null}
+      {app ? <LinkedPolicies app={app} onSaved={setApp} /> : null}
+      {app && !app.policies?.length ? <Policies app={app} /> : null}
       {confirm && app ? (
         <ConfirmAppAction
           app={app}
@@ -186,31 +187,20 @@ function AppForm({ app, onSaved }: { app: AccessApp | null; onSaved(a: AccessApp
   );
 }
 
-function ruleText(r: PolicyRule, names: Map<string, string>): string {
-  if ('any_valid_service_token' in r) return 'Any valid service token';
-  return `Service token ${names.get(r.service_token.token_id) ?? r.service_token.token_id}`;
-}
-
 function Policies({ app }: { app: AccessApp }) {
   const api = useApi();
   const [policies, setPolicies] = useState<AccessPolicy[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [editing, setEditing] = useState<AccessPolicy | 'new' | null>(null);
-  const [names, setNames] = useState(new Map<string, string>());
   const [message, setMessage] = useState('');
   const [version, setVersion] = useState(0);
   useEffect(() => {
     api
       .get<AccessPolicy[]>(`/access/apps/${app.id}/policies`)
-      .then(async ({ result }) => {
-        setPolicies(result);
-        // Names of the tokens the policies mention (one GET each; policies name few tokens).
-        const ids = [...new Set(result.flatMap((p) => p.include.flatMap((r) => ('service_token' in r ? [r.service_token.token_id] : []))))];
-        const found = await Promise.all(ids.map((i) => api.get<ServiceToken>(`/access/service_tokens/${i}`).then((r) => [i, r.result.name] as const, () => [i, 'deleted token'] as const)));
-        setNames(new Map(found));
-      })
+      .then(({ result }) => setPolicies(result))
       .catch((e) => setError(errorText(e)));
   }, [api, app.id, version]);
+  const names = useTokenNames(api, policies);
   const remove = async (p: AccessPolicy) => {
     if (!window.confirm(`Delete the policy ${p.name}?`)) return;
     try {
@@ -251,9 +241,12 @@ function Policies({ app }: { app: AccessApp }) {
       {editing ? (
         <PolicyForm
           key={editing === 'new' ? 'new' : editing.id}
-          appId={app.id}
+          title={editing === 'new' ? 'Add a Service Auth policy' : `Edit ${editing.name}`}
           policy={editing === 'new' ? null : editing}
           names={names}
+          save={async (body) =>
+            (editing === 'new' ? await api.post<AccessPolicy>(`/access/apps/${app.id}/policies`, body) : await api.put<AccessPolicy>(`/access/apps/${app.id}/policies/${editing.id}`, body)).result
+          }
           onCancel={() => setEditing(null)}
           onSaved={(p) => {
             setEditing(null);
@@ -270,56 +263,81 @@ function Policies({ app }: { app: AccessApp }) {
   );
 }
 
-function PolicyForm({ appId, policy, names, onSaved, onCancel }: { appId: string; policy: AccessPolicy | null; names: Map<string, string>; onSaved(p: AccessPolicy): void; onCancel(): void }) {
+/**
+ * Reusable policies the application links (its precedence follows the order picked). An app links
+ * reusable policies or has its own policies, never both: the API refuses a mix.
+ */
+function LinkedPolicies({ app, onSaved }: { app: AccessApp; onSaved(a: AccessApp): void }) {
   const api = useApi();
-  const [name, setName] = useState(policy?.name ?? '');
-  const [any, setAny] = useState(policy?.include.some((r) => 'any_valid_service_token' in r) ?? false);
-  const [tokens, setTokens] = useState<Array<{ id: string; name: string }>>(
-    policy?.include.flatMap((r) => ('service_token' in r ? [{ id: r.service_token.token_id, name: names.get(r.service_token.token_id) ?? r.service_token.token_id }] : [])) ?? [],
-  );
-  const [errors, setErrors] = useState<Record<string, string | null>>({});
-  const [apiError, setApiError] = useState<string | null>(null);
+  const [all, setAll] = useState<ReusablePolicy[] | null>(null);
+  const [picked, setPicked] = useState<string[]>(() => (app.policies ?? []).map((p) => p.id));
+  const [error, setError] = useState<string | null>(null);
+  const [message, setMessage] = useState('');
   const [busy, setBusy] = useState(false);
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    const next = { name: nameError(name, 'a policy name'), rules: !any && tokens.length === 0 ? 'Pick at least one service token, or allow any valid service token.' : null };
-    setErrors(next);
-    if (next.name || next.rules) return;
-    const include: PolicyRule[] = any ? [{ any_valid_service_token: {} }] : tokens.map((t) => ({ service_token: { token_id: t.id } }));
-    const body = { name: name.trim(), decision: 'non_identity', include, ...(policy ? { precedence: policy.precedence } : {}) };
+  useEffect(() => {
+    const ctl = new AbortController();
+    api
+      .get<ReusablePolicy[]>('/access/policies', { per_page: 200 }, ctl.signal)
+      .then(({ result }) => setAll(result))
+      .catch((e) => !isAbort(e) && setError(errorText(e)));
+    return () => ctl.abort();
+  }, [api]);
+  const toggle = (id: string) => setPicked((now) => (now.includes(id) ? now.filter((x) => x !== id) : [...now, id]));
+  const save = async () => {
     setBusy(true);
-    setApiError(null);
+    setError(null);
     try {
-      const { result } = policy ? await api.put<AccessPolicy>(`/access/apps/${appId}/policies/${policy.id}`, body) : await api.post<AccessPolicy>(`/access/apps/${appId}/policies`, body);
+      const { result } = await api.put<AccessApp>(`/access/apps/${app.id}`, { name: app.name, domain: app.domain, policies: picked.map((id, i) => ({ id, precedence: i + 1 })) });
       onSaved(result);
-    } catch (err) {
-      setApiError(errorText(err));
+      setMessage(picked.length ? `Linked ${picked.length} reusable ${picked.length === 1 ? 'policy' : 'policies'}.` : 'No reusable policy linked.');
+    } catch (e) {
+      setError(errorText(e));
     } finally {
       setBusy(false);
     }
   };
+  const linked = app.policies ?? [];
   return (
-    <form className="subform" onSubmit={submit} noValidate aria-labelledby="policy-form-title">
-      <h3 id="policy-form-title">{policy ? `Edit ${policy.name}` : 'Add a Service Auth policy'}</h3>
-      <Field label="Policy name" value={name} onChange={setName} error={errors.name} required />
-      <fieldset className="field">
-        <legend>Include</legend>
-        <label className="check">
-          <input type="checkbox" checked={any} onChange={(e) => setAny(e.target.checked)} />
-          Any valid service token
-        </label>
-        {!any ? <TokenPicker selected={tokens} onChange={setTokens} label="Service tokens" /> : null}
-        {errors.rules ? <p className="field-error">{errors.rules}</p> : null}
-      </fieldset>
-      <ErrorBox error={apiError} title="Not saved." />
-      <div className="actions">
-        <button type="submit" className="btn btn-primary" disabled={busy}>
-          Save policy
-        </button>
-        <button type="button" className="btn" onClick={onCancel}>
-          Cancel
-        </button>
-      </div>
-    </form>
+    <section className="card" aria-labelledby="linked-title">
+      <h2 id="linked-title">Reusable policies</h2>
+      <Live>{message}</Live>
+      <p className="muted">
+        Link policies kept on the <Link to="/policies">Policies</Link> page; they apply in the order picked. An application uses either reusable policies or its own
+        policies below, not both.
+      </p>
+      {linked.length ? (
+        <ol className="policy-list" aria-label="Linked policies">
+          {linked.map((p) => (
+            <li key={p.id}>
+              <span>
+                <Link to={`/policies/${p.id}`}>{p.name}</Link> <span className="muted">precedence {p.precedence}</span>
+              </span>
+            </li>
+          ))}
+        </ol>
+      ) : null}
+      <ErrorBox error={error} title="Not saved." />
+      {all ? (
+        all.length ? (
+          <fieldset className="field">
+            <legend>Linked reusable policies</legend>
+            {all.map((p) => (
+              <label className="check" key={p.id}>
+                <input type="checkbox" checked={picked.includes(p.id)} onChange={() => toggle(p.id)} />
+                {p.name}
+                {picked.includes(p.id) ? <span className="muted"> (#{picked.indexOf(p.id) + 1})</span> : null}
+              </label>
+            ))}
+            <div className="actions">
+              <button type="button" className="btn" onClick={save} disabled={busy}>
+                Save linked policies
+              </button>
+            </div>
+          </fieldset>
+        ) : (
+          <p className="muted">No reusable policy yet.</p>
+        )
+      ) : null}
+    </section>
   );
 }

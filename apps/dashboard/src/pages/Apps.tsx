@@ -1,33 +1,18 @@
-import { useEffect, useState } from 'react';
-import { errorText, isAbort, type ResultInfo } from '../lib/api';
+import { useState } from 'react';
 import { describeDuration } from '../lib/format';
 import { takeFlash } from '../lib/flash';
 import { Link } from '../lib/router';
-import { useApi } from '../lib/session';
+import { useGet } from '../lib/session';
 import type { AccessApp } from '../lib/types';
 import { ErrorBox, Live, PageTitle, Pager } from '../components/ui';
 
 export function AppsPage() {
-  const api = useApi();
   const [page, setPage] = useState(1);
-  const [apps, setApps] = useState<AccessApp[] | null>(null);
-  const [info, setInfo] = useState<ResultInfo>();
-  const [error, setError] = useState<string | null>(null);
+  const { result: apps, info, error } = useGet<AccessApp[]>('/access/apps', { page, per_page: 50 });
   const [flash] = useState(takeFlash);
-  useEffect(() => {
-    const ctl = new AbortController();
-    api
-      .get<AccessApp[]>('/access/apps', { page, per_page: 50 }, ctl.signal)
-      .then(({ result, info }) => {
-        setApps(result);
-        setInfo(info);
-      })
-      .catch((e) => !isAbort(e) && setError(errorText(e)));
-    return () => ctl.abort();
-  }, [api, page]);
   return (
     <div className="page">
-      <PageTitle crumbs={['Access', 'Applications']}>Applications</PageTitle>
+      <PageTitle>Applications</PageTitle>
       {flash ? <Live className="notice">{flash}</Live> : null}
       <p className="lede">An application is a host (and optional path) behind the Gatehouse gateway, with Service Auth policies that say which tokens get in.</p>
       <div className="toolbar">

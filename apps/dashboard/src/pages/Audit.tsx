@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'react';
 import { errorText, isAbort, type ResultInfo } from '../lib/api';
-import { auditKind, describeAction, describeMetadata } from '../lib/audit';
+import { actorLabel, auditDetails, auditKind, describeAction, tokenOf } from '../lib/audit';
 import { formatDate, localInputToIso, relativeTime } from '../lib/format';
 import { navigate, useLocation } from '../lib/router';
 import { useApi } from '../lib/session';
@@ -17,6 +17,9 @@ const ACTIONS = [
   { value: 'service_token.refreshed', label: 'Token refreshed' },
   { value: 'service_token.rotated', label: 'Token secret rotated' },
   { value: 'service_token.deleted', label: 'Token deleted' },
+  { value: 'access_policy.created', label: 'Policy created' },
+  { value: 'access_policy.updated', label: 'Policy updated' },
+  { value: 'access_policy.deleted', label: 'Policy deleted' },
 ];
 
 /** Filters live in the URL (shareable, survive reload): resource_id (app), token_id, action, since, before, page. */
@@ -79,7 +82,7 @@ export function AuditPage() {
 
   return (
     <div className="page">
-      <PageTitle crumbs={['Logs', 'Audit log']}>Audit log</PageTitle>
+      <PageTitle>Audit log</PageTitle>
       <form className="card filters" onSubmit={(e) => e.preventDefault()} aria-label="Filters">
         <div className="grid3">
           <div className="field">
@@ -124,6 +127,13 @@ export function AuditPage() {
               set({ token_id: v[0]?.id ?? '' });
             }}
           />
+          <TokenIdField
+            value={tokenId}
+            onChange={(id) => {
+              setToken([]);
+              set({ token_id: id });
+            }}
+          />
         </details>
         {resourceId || tokenId || action || since || before ? (
           <button type="button" className="btn btn-small" onClick={() => (setToken([]), navigate('/audit', { replace: true }))}>
@@ -148,6 +158,8 @@ export function AuditPage() {
             <tbody>
               {rows.map((e) => {
                 const kind = auditKind(e);
+                const actor = actorLabel(e);
+                const about = tokenOf(e);
                 return (
                   <tr key={e.id}>
                     <td data-label="When">
@@ -162,10 +174,23 @@ export function AuditPage() {
                       {e.resource.name ?? e.resource.id ?? '—'} <span className="muted">{e.resource.type}</span>
                     </td>
                     <td data-label="Actor">
-                      {e.actor.type} <span className="muted">{e.actor.ip ?? ''}</span>
+                      {actor.name} <span className="muted">{actor.kind}</span>
+                      {e.actor.ip ? <span className="muted"> {e.actor.ip}</span> : null}
+                      {about && about.id !== tokenId ? (
+                        <button type="button" className="btn btn-link btn-small" onClick={() => (setToken([about]), set({ token_id: about.id }))}>
+                          Only this token<span className="sr-only"> ({about.name})</span>
+                        </button>
+                      ) : null}
                     </td>
                     <td data-label="Details" className="small">
-                      {describeMetadata(e.metadata)}
+                      <dl className="audit-details">
+                        {auditDetails(e.metadata, formatDate).map((d) => (
+                          <div key={d.label}>
+                            <dt>{d.label}</dt>
+                            <dd>{d.value}</dd>
+                          </div>
+                        ))}
+                      </dl>
                     </td>
                   </tr>
                 );
@@ -176,6 +201,37 @@ export function AuditPage() {
           <Pager info={info} noun="events" onPage={(p) => set({ page: String(p) })} />
         </>
       ) : null}
+    </div>
+  );
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A deleted token cannot be searched for: filter by its ID (or use "Only this token" on one of its events). */
+function TokenIdField({ value, onChange }: { value: string; onChange(id: string): void }) {
+  const [text, setText] = useState(value);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => setText(value), [value]);
+  return (
+    <div className="field field-inline">
+      <label htmlFor="f-token-id">Or a token ID (also of a deleted token)</label>
+      <input
+        id="f-token-id"
+        value={text}
+        autoComplete="off"
+        aria-invalid={error ? true : undefined}
+        onChange={(e) => setText(e.target.value)}
+        onKeyDown={(e) => {
+          if (e.key !== 'Enter') return;
+          e.preventDefault();
+          const id = text.trim();
+          if (id && !UUID.test(id)) return setError('A token ID looks like 3f2a…-…: 36 characters.');
+          setError(null);
+          onChange(id);
+        }}
+      />
+      <p className="hint">Press Enter to apply.</p>
+      {error ? <p className="field-error">{error}</p> : null}
     </div>
   );
 }

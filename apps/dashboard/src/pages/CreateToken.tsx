@@ -50,7 +50,7 @@ export function CreateTokenPage() {
     };
     return (
       <div className="page">
-        <PageTitle crumbs={['Configuration', 'Service Auth', 'Service Tokens']}>Create Service Token</PageTitle>
+        <PageTitle>Create Service Token</PageTitle>
         <p role="status">
           Created <strong>{created.name}</strong>, valid for {describeDuration(created.duration).toLowerCase()}.
         </p>
@@ -61,7 +61,7 @@ export function CreateTokenPage() {
 
   return (
     <div className="page">
-      <PageTitle crumbs={['Configuration', 'Service Auth', 'Service Tokens']}>Create Service Token</PageTitle>
+      <PageTitle>Create Service Token</PageTitle>
       <form className="card form" onSubmit={submit} noValidate>
         <Field label="Service token name" value={name} onChange={setName} error={errors.name} required hint="For example ci-deploy or billing-cron." />
         <DurationPicker legend="Service token duration" value={duration} onChange={setDuration} error={errors.duration} />

@@ -33,7 +33,7 @@ export function NotificationsPage() {
   const hookName = (id: string) => hooks.find((h) => h.id === id)?.name ?? 'webhook';
   return (
     <div className="page">
-      <PageTitle crumbs={['Notifications']}>Notifications</PageTitle>
+      <PageTitle>Notifications</PageTitle>
       {flash ? <Live className="notice">{flash}</Live> : null}
       <p className="lede">Alerts tell people (by email) and systems (by webhook) about service tokens that expire within a week.</p>
       <div className="toolbar">

@@ -11,7 +11,7 @@ export function SignIn({ onSignedIn, notice }: { onSignedIn(token: string, accou
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     const t = token.trim();
-    if (!t) return setError('Enter the admin token (GATEHOUSE_ADMIN_TOKEN).');
+    if (!t) return setError('Enter the admin token (GATEHOUSE_ADMIN_TOKEN, or the contents of .gatehouse/admin-token).');
     setBusy(true);
     setError(null);
     try {
@@ -41,7 +41,12 @@ export function SignIn({ onSignedIn, notice }: { onSignedIn(token: string, accou
           onChange={setToken}
           autoFocus
           required
-          hint="The value of GATEHOUSE_ADMIN_TOKEN. It is kept only for this browser tab's session."
+          hint={
+            <>
+              The value of <code>GATEHOUSE_ADMIN_TOKEN</code>; after <code>npm start</code> without it, the file <code>.gatehouse/admin-token</code> holds the token
+              generated for you. It is kept only for this browser tab's session.
+            </>
+          }
         />
         <ErrorBox error={error} />
         <button className="btn btn-primary" type="submit" disabled={busy}>

@@ -89,7 +89,7 @@ export function TokenDetailPage({ id }: { id: string }) {
   if (secret) {
     return (
       <div className="page">
-        <PageTitle crumbs={['Service Tokens', token.name]}>Rotate secret</PageTitle>
+        <PageTitle parent={{ label: token.name, to: `/tokens/${token.id}` }}>Rotate secret</PageTitle>
         <SecretReveal
           title="The new Client Secret"
           clientId={secret.client_id}
@@ -109,7 +109,7 @@ export function TokenDetailPage({ id }: { id: string }) {
 
   return (
     <div className="page">
-      <PageTitle crumbs={['Configuration', 'Service Auth', 'Service Tokens']}>{token.name}</PageTitle>
+      <PageTitle>{token.name}</PageTitle>
       <Live className="notice-live">{message ? <p className="notice">{message}</p> : null}</Live>
       <ErrorBox error={actionError} />
       <div className="actions wrap">
@@ -164,7 +164,18 @@ export function TokenDetailPage({ id }: { id: string }) {
             ) : null}
           </dl>
         </section>
-        <EditToken token={token} onSaved={(t) => (setToken(t), setMessage('Changes saved.'), setUsageVersion((v) => v + 1))} />
+        <EditToken
+          token={token}
+          onSaved={(t) => (
+            setToken(t),
+            setMessage(
+              t.duration !== token.duration
+                ? `Changes saved. ${t.expires_at ? `The token now expires ${formatDate(t.expires_at)} (${relativeTime(t.expires_at)}).` : 'The token now never expires.'}`
+                : 'Changes saved.',
+            ),
+            setUsageVersion((v) => v + 1)
+          )}
+        />
       </div>
       <RecentUsage tokenId={id} version={usageVersion} />
       {rotating ? (
@@ -215,7 +226,10 @@ function EditToken({ token, onSaved }: { token: ServiceToken; onSaved(t: Service
       <h2 id="edit-title">Rename or change duration</h2>
       <Field label="Name" value={name} onChange={setName} error={errors.name} required />
       <DurationPicker legend="Duration" value={duration} onChange={setDuration} error={errors.duration} />
-      <p className="hint">A new duration applies from the next Refresh.</p>
+      <p className="hint">
+        Saving a new duration moves the expiry at once: the token then expires that long from now (as a Refresh would). Renaming alone keeps the
+        current expiry.
+      </p>
       <ErrorBox error={apiError} />
       <button className="btn" type="submit" disabled={busy || (name.trim() === token.name && duration.trim() === token.duration)}>
         Save changes
@@ -312,7 +326,7 @@ function DeleteDialog({ token, onClose }: { token: ServiceToken; onClose(): void
           <ul>
             {policies.map((p) => (
               <li key={p.id}>
-                {p.app_name ?? 'Application'} › {p.name}
+                {p.reusable ? `Reusable policy ${p.name} (${p.apps?.length ? `used by ${p.apps.map((a) => a.name).join(', ')}` : 'used by no application'})` : `${p.app_name ?? 'Application'} › ${p.name}`}
               </li>
             ))}
           </ul>

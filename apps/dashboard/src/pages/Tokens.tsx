@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'react';
 import { errorText, isAbort, type ResultInfo } from '../lib/api';
-import { formatCount, formatDate, relativeTime } from '../lib/format';
+import { EXPIRY_MARKS, formatCount, formatDate, relativeTime } from '../lib/format';
 import { Link, navigate, useLocation } from '../lib/router';
 import { useApi } from '../lib/session';
 import { takeFlash } from '../lib/flash';
@@ -56,7 +56,7 @@ export function TokensPage() {
 
   return (
     <div className="page">
-      <PageTitle crumbs={['Configuration', 'Service Auth', 'Service Tokens']}>Service Tokens</PageTitle>
+      <PageTitle>Service Tokens</PageTitle>
       {flash ? <Live className="notice">{flash}</Live> : null}
       <p className="lede">
         Service tokens let machines reach your applications: a request carries <code>CF-Access-Client-Id</code> and{' '}
@@ -153,7 +153,7 @@ export function TokensPage() {
 /** The 90-day expiry timeline: the API returns exactly the tokens expiring in that window (one request). */
 function UpcomingExpiries() {
   const api = useApi();
-  const [data, setData] = useState<{ tokens: ServiceToken[]; total: number } | null>(null);
+  const [data, setData] = useState<{ tokens: ServiceToken[]; total: number; atLeast: boolean } | null>(null);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
     const ctl = new AbortController();
@@ -165,7 +165,7 @@ function UpcomingExpiries() {
         { expires_after: from.toISOString(), expires_before: until.toISOString(), per_page: TIMELINE_SAMPLE },
         ctl.signal,
       )
-      .then(({ result, info }) => setData({ tokens: result, total: info?.total_count ?? result.length }))
+      .then(({ result, info }) => setData({ tokens: result, total: info?.total_count ?? result.length, atLeast: info?.total_is_lower_bound ?? false }))
       .catch((e) => !isAbort(e) && setError(errorText(e)));
     return () => ctl.abort();
   }, [api]);
@@ -190,9 +190,12 @@ function UpcomingExpiries() {
             <Link to={`/tokens/${next.id}`}>{next.name}</Link>, {relativeTime(new Date(next.at).toISOString())}.
           </>
         ) : null}
-        {data.total > data.tokens.length ? ` (The chart shows the ${formatCount(data.tokens.length)} soonest of ${formatCount(data.total)}.)` : ''}
+        {data.total > data.tokens.length
+          ? ` (The chart shows the ${formatCount(data.tokens.length)} soonest of ${data.atLeast ? 'at least ' : ''}${formatCount(data.total)}.)`
+          : ''}
       </p>
       <ExpiryTimeline expiries={upcoming} now={now} />
+      <p className="hint">{EXPIRY_MARKS}</p>
     </section>
   );
 }

@@ -1,4 +1,4 @@
-import { parseEnv } from '@gatehouse/nest-kit';
+import { NatsEnv, checkNatsEnv, parseEnv } from '@gatehouse/config';
 import { z } from 'zod';
 
 const Ms = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -12,9 +12,9 @@ const SmtpUrl = z.string().refine((s) => {
   }
 }, 'must be an smtp:// or smtps:// URL, e.g. smtp://user:password@mail.example.com:587 (value not shown: it may hold a password)');
 
-const Env = z.object({
+export const Env = z.object({
   DATABASE_URL: z.string().url('must be a postgres:// URL'),
-  NATS_URL: z.string().min(1, 'must name a NATS server, e.g. nats://127.0.0.1:4222'),
+  ...NatsEnv,
   /** Webhook signing secrets are stored encrypted under a key derived from this (never in the database). */
   GATEHOUSE_HASH_KEY: z.string().min(32, 'must be at least 32 characters (generate with: openssl rand -hex 32)'),
   /** Where alert emails go out; nodemailer upgrades to TLS with STARTTLS when the server offers it. */
@@ -36,8 +36,13 @@ const Env = z.object({
   GATEHOUSE_NOTIFY_RESYNC_MS: Ms(100, 86_400_000).default(60_000),
   GATEHOUSE_WEBHOOK_TIMEOUT_MS: Ms(100, 120_000).default(10_000),
   GATEHOUSE_NATS_QUEUE: z.string().min(1).default('notification-service'),
+  /** The management port (/metrics, /healthz, /readyz): keep it off the internet. 0 picks a free port. */
+  GATEHOUSE_MANAGEMENT_HOST: z.string().min(1).default('127.0.0.1'),
+  GATEHOUSE_NOTIFICATION_SERVICE_MANAGEMENT_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
+  /** json (one object a line) or pretty (plain text lines, no colours); default: json unless stdout is a terminal. */
+  GATEHOUSE_LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
   GATEHOUSE_LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug']).default('log'),
-});
+}).superRefine(checkNatsEnv);
 export type NotificationEnv = z.infer<typeof Env>;
 export const NOTIFICATION_ENV = Symbol('NOTIFICATION_ENV');
 

@@ -8,6 +8,7 @@ import type { PoliciesRepository } from '../policies/policies.repository.js';
 import type { Kickable } from '../tokens/token-replica.service.js';
 import type { SecretBox } from '../webhooks/secret-box.js';
 import type { WebhookSender } from '../webhooks/webhook.sender.js';
+import type { DeliveryObserver } from './delivery.metrics.js';
 import type { ClaimedDelivery, OutboxRepository } from './outbox.repository.js';
 
 export interface SchedulerOptions {
@@ -55,7 +56,7 @@ export class AlertScheduler implements Kickable {
 
   constructor(
     private readonly outbox: OutboxRepository,
-    private readonly policies: Pick<PoliciesRepository, 'findWebhookById'>,
+    private readonly policies: Pick<PoliciesRepository, 'findWebhookById' | 'recordWebhookOutcome'>,
     private readonly accounts: Pick<AccountDirectory, 'nameOf'>,
     private readonly mailer: Mailer,
     private readonly webhooks: WebhookSender,
@@ -64,6 +65,7 @@ export class AlertScheduler implements Kickable {
     private readonly isReady: () => boolean,
     private readonly options: SchedulerOptions,
     private readonly redact: (text: string) => string,
+    private readonly observer?: DeliveryObserver,
   ) {}
 
   start(): void {
@@ -128,10 +130,12 @@ export class AlertScheduler implements Kickable {
       const next = final ? null : new Date(now.getTime() + backoffMs(d.attempts, this.options.retryBaseMs, this.options.retryMaxMs));
       this.logger.warn(`Delivery ${d.id} (${d.mechanism}) attempt ${d.attempts} failed: ${message}${final ? ' — giving up' : ''}`);
       await this.withRetries(() => this.outbox.markFailed(d.id, now, message, next));
+      this.observer?.attempted(d.mechanism, final ? 'failed' : 'retry');
       return;
     }
     // Sent: record it at once (group commit: marks that arrive while one is being written go in the next statement).
     await this.recordSent(d.id);
+    this.observer?.attempted(d.mechanism, 'sent');
   }
 
   private readonly sentQueue: Array<{ id: string; done: () => void }> = [];
@@ -178,13 +182,22 @@ export class AlertScheduler implements Kickable {
     }
     const destination = await this.policies.findWebhookById(d.target);
     if (!destination) throw new Error('webhook destination no longer exists');
-    await this.webhooks.send({
+    const attempt = this.webhooks.send({
       url: destination.url,
       secret: destination.secretCiphertext ? this.secrets.open(destination.secretCiphertext) : null,
       body: JSON.stringify(webhookPayload(alert, this.clock.now())),
       deliveryId: d.id,
       idempotencyKey: createHash('sha256').update(key).digest('hex'),
     });
+    // last_success / last_failure of the destination: best effort, never fails the delivery.
+    const outcome = (ok: boolean) => this.policies.recordWebhookOutcome(destination.id, ok, this.clock.now()).catch(() => undefined);
+    await attempt.then(
+      () => outcome(true),
+      async (error: unknown) => {
+        await outcome(false);
+        throw error;
+      },
+    );
   }
 
   /**

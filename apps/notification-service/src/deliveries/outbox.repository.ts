@@ -134,6 +134,17 @@ export class OutboxRepository {
     );
   }
 
+  /** What waits to be sent (pending or sending) and since when the oldest has been due, for the metrics. */
+  async backlog(now: Date): Promise<{ depth: number; oldestDueAt: Date | null }> {
+    const [row] = (await sqlRows(
+      this.dataSource,
+      `SELECT count(*)::int AS depth, min(due_at) FILTER (WHERE due_at <= $1) AS oldest
+         FROM alert_deliveries WHERE status IN ('pending', 'sending')`,
+      [now],
+    )) as Array<{ depth: number; oldest: Date | null }>;
+    return { depth: row?.depth ?? 0, oldestDueAt: row?.oldest ?? null };
+  }
+
   /** Earliest moment a pending delivery becomes due (to wake up for a retry). */
   async nextWakeUp(): Promise<Date | null> {
     const [row] = (await sqlRows(this.dataSource, 

@@ -38,13 +38,28 @@ describe('alert messages', () => {
     expect(messageIdFor(refreshed, 'x@y.z')).not.toBe(messageIdFor(key, 'x@y.z'));
   });
 
-  it('builds a webhook body with the token and the refresh call', () => {
-    const body = webhookPayload(alert, new Date('2026-11-27T10:00:00.500Z'));
+  it("builds a webhook body in Cloudflare's payload schema, with the token and the refresh call in data", () => {
+    const sentAt = new Date('2026-11-27T10:00:00.500Z');
+    const body = webhookPayload(alert, sentAt);
     expect(body).toMatchObject({
+      name: alert.policyName,
+      text: expect.stringContaining('expires on 2026-12-04T22:15:00Z'),
+      ts: Math.floor(sentAt.getTime() / 1000),
+      account_id: alert.account.id,
+      policy_id: alert.policyId,
+      policy_name: alert.policyName,
       alert_type: 'expiring_service_token_alert',
-      token: { id: alert.token.id, client_id: 'abc.access', expires_at: '2026-12-04T22:15:00Z' },
-      refresh: { method: 'POST' },
-      sent_at: '2026-11-27T10:00:00Z',
+      alert_correlation_id: expect.stringMatching(/^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/),
+      alert_event: 'ALERT_STATE_EVENT_START',
+      data: {
+        token: { id: alert.token.id, client_id: 'abc.access', expires_at: '2026-12-04T22:15:00Z' },
+        refresh: { method: 'POST' },
+        sent_at: '2026-11-27T10:00:00Z',
+      },
     });
+    expect(Object.keys(body).sort()).toEqual(['account_id', 'alert_correlation_id', 'alert_event', 'alert_type', 'data', 'name', 'policy_id', 'policy_name', 'text', 'ts']);
+    // One alert event, one correlation id: the same for every recipient, another for a new expiry.
+    expect(webhookPayload({ ...alert, deliveryId: 'other' }, sentAt).alert_correlation_id).toBe(body.alert_correlation_id);
+    expect(webhookPayload({ ...alert, token: { ...alert.token, expiresAt: new Date('2027-01-01T00:00:00Z') } }, sentAt).alert_correlation_id).not.toBe(body.alert_correlation_id);
   });
 });

@@ -86,19 +86,38 @@ export function renderEmail(a: ExpiringTokenAlert): { subject: string; text: str
   return { subject, text, html: body };
 }
 
-/** The JSON body of a webhook delivery. */
+/**
+ * The JSON body of a webhook delivery, in Cloudflare's webhook payload schema: `name` (the
+ * policy's), `text`, `data` (our details), `ts` (unix seconds), `account_id`, `policy_id`,
+ * `policy_name`, `alert_type`, `alert_correlation_id` (the same for every recipient of one
+ * token's expiry) and `alert_event` (`ALERT_STATE_EVENT_START`: one event per expiry).
+ */
 export function webhookPayload(a: ExpiringTokenAlert, sentAt: Date) {
   const urls = refreshUrls(a);
   return {
-    alert_type: EXPIRING_SERVICE_TOKEN_ALERT,
-    delivery_id: a.deliveryId,
-    idempotency_key: createHash('sha256').update(a.idempotencyKey).digest('hex'),
+    name: a.policyName,
+    text: `Service token "${a.token.name}" (${a.token.clientId}) of account ${accountLabel(a)} expires on ${isoSeconds(a.token.expiresAt)}`,
+    data: {
+      delivery_id: a.deliveryId,
+      idempotency_key: createHash('sha256').update(a.idempotencyKey).digest('hex'),
+      account: { id: a.account.id, name: a.account.name },
+      token: { id: a.token.id, name: a.token.name, client_id: a.token.clientId, duration: a.token.duration, expires_at: isoSeconds(a.token.expiresAt) },
+      refresh: { method: 'POST', url: urls.api, dashboard_url: urls.dashboard },
+      sent_at: isoSeconds(sentAt),
+    },
+    ts: Math.floor(sentAt.getTime() / 1000),
+    account_id: a.account.id,
     policy_id: a.policyId,
     policy_name: a.policyName,
-    account: { id: a.account.id, name: a.account.name },
-    token: { id: a.token.id, name: a.token.name, client_id: a.token.clientId, duration: a.token.duration, expires_at: isoSeconds(a.token.expiresAt) },
-    refresh: { method: 'POST', url: urls.api, dashboard_url: urls.dashboard },
-    text: `Service token "${a.token.name}" (${a.token.clientId}) of account ${accountLabel(a)} expires on ${isoSeconds(a.token.expiresAt)}`,
-    sent_at: isoSeconds(sentAt),
+    alert_type: EXPIRING_SERVICE_TOKEN_ALERT,
+    alert_correlation_id: correlationId(a),
+    alert_event: 'ALERT_STATE_EVENT_START',
   };
+}
+
+/** A UUID naming one alert event (policy, token, expiry), whatever the recipient. */
+function correlationId(a: ExpiringTokenAlert): string {
+  const h = createHash('sha256').update(`${a.policyId}|${a.token.id}|${isoSeconds(a.token.expiresAt)}`).digest('hex');
+  const variant = ((parseInt(h[16]!, 16) & 0x3) | 0x8).toString(16);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-8${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }

@@ -1,6 +1,18 @@
-import { createTransport } from 'nodemailer';
+import { createTransport, type SendMailOptions } from 'nodemailer';
 import type { Mailer, OutgoingEmail } from './mailer.port.js';
-import { buildMime, canBuildRaw, parseMailbox } from './mime.js';
+
+/** The message as nodemailer composes it: one path for every alert email (headers encoded by its composer). */
+export function mailOptions(email: OutgoingEmail, from: string): SendMailOptions {
+  return {
+    from,
+    to: email.to,
+    subject: email.subject,
+    text: email.text,
+    html: email.html,
+    messageId: email.messageId,
+    headers: email.headers,
+  };
+}
 
 /**
  * nodemailer over SMTP with a connection pool. `smtp://` upgrades with STARTTLS whenever the server
@@ -8,14 +20,12 @@ import { buildMime, canBuildRaw, parseMailbox } from './mime.js';
  */
 export class SmtpMailer implements Mailer {
   private readonly transport;
-  private readonly envelopeFrom: string;
 
   constructor(
     smtpUrl: string,
     private readonly from: string,
     maxConnections: number,
   ) {
-    this.envelopeFrom = parseMailbox(from).address;
     this.transport = createTransport({
       url: smtpUrl,
       pool: true,
@@ -31,19 +41,7 @@ export class SmtpMailer implements Mailer {
   }
 
   async send(email: OutgoingEmail): Promise<void> {
-    if (canBuildRaw(email)) {
-      await this.transport.sendMail({ envelope: { from: this.envelopeFrom, to: [email.to] }, raw: buildMime(email, this.from) });
-      return;
-    }
-    await this.transport.sendMail({
-      from: this.from,
-      to: email.to,
-      subject: email.subject,
-      text: email.text,
-      html: email.html,
-      messageId: email.messageId,
-      headers: email.headers,
-    });
+    await this.transport.sendMail(mailOptions(email, this.from));
   }
 
   close(): void {

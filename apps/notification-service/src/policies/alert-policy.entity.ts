@@ -54,6 +54,13 @@ export class WebhookDestinationEntity {
   @Column({ type: 'text', name: 'secret_ciphertext', nullable: true })
   secretCiphertext!: string | null;
 
+  /** When a delivery to it last succeeded / last failed (null: never). */
+  @Column({ type: 'timestamptz', name: 'last_success_at', nullable: true })
+  lastSuccessAt!: Date | null;
+
+  @Column({ type: 'timestamptz', name: 'last_failure_at', nullable: true })
+  lastFailureAt!: Date | null;
+
   @Column({ type: 'timestamptz', name: 'created_at' })
   createdAt!: Date;
 

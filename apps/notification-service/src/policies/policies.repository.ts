@@ -53,8 +53,15 @@ export class PoliciesRepository {
   }
 
   async updateWebhook(webhook: WebhookDestinationEntity): Promise<void> {
-    const { id, accountId, ...fields } = webhook;
+    // Delivery outcomes are written by recordWebhookOutcome only (a stale copy never overwrites them).
+    const { id, accountId, lastSuccessAt: _success, lastFailureAt: _failure, ...fields } = webhook;
     await this.dataSource.manager.update(WebhookDestinationEntity, { id, accountId }, fields);
+  }
+
+  /** Records the outcome of one delivery attempt (never moves a time backwards). */
+  async recordWebhookOutcome(id: string, ok: boolean, at: Date): Promise<void> {
+    const column = ok ? 'last_success_at' : 'last_failure_at';
+    await this.dataSource.query(`UPDATE alert_webhooks SET ${column} = $2 WHERE id = $1 AND (${column} IS NULL OR ${column} < $2)`, [id, at]);
   }
 
   async deleteWebhook(accountId: string, id: string): Promise<void> {

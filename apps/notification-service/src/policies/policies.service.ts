@@ -39,6 +39,8 @@ export function toWebhookDestination(w: WebhookDestinationEntity): WebhookDestin
     name: w.name,
     url: w.url,
     hasSecret: w.secretCiphertext !== null,
+    lastSuccess: w.lastSuccessAt?.toISOString() ?? null,
+    lastFailure: w.lastFailureAt?.toISOString() ?? null,
     createdAt: w.createdAt.toISOString(),
     updatedAt: w.updatedAt.toISOString(),
   };
@@ -105,6 +107,8 @@ export class PoliciesService {
       name: input.name,
       url: input.url,
       secretCiphertext: input.secret ? this.secrets.seal(input.secret) : null,
+      lastSuccessAt: null,
+      lastFailureAt: null,
       createdAt: now,
       updatedAt: now,
     });

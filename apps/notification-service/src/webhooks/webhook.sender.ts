@@ -1,5 +1,8 @@
 import { SIGNATURE_HEADER, signWebhook } from './signature.js';
 
+/** Cloudflare sends a webhook destination's secret verbatim in this header. */
+export const CF_WEBHOOK_AUTH_HEADER = 'cf-webhook-auth';
+
 export interface WebhookRequest {
   url: string;
   secret: string | null;
@@ -19,8 +22,13 @@ export class WebhookSender {
       'x-gatehouse-delivery': req.deliveryId,
       'idempotency-key': req.idempotencyKey,
     };
-    // Signature time is wall-clock time (receivers check freshness against their own clock).
-    if (req.secret) headers[SIGNATURE_HEADER.toLowerCase()] = signWebhook(req.secret, req.body, Math.floor(Date.now() / 1000));
+    if (req.secret) {
+      // As Cloudflare does: the secret itself, for receivers that compare it (use HTTPS).
+      headers[CF_WEBHOOK_AUTH_HEADER] = req.secret;
+      // Ours, in addition: an HMAC of the body, so the body's integrity and freshness can be
+      // checked. Signature time is wall-clock time (receivers check it against their own clock).
+      headers[SIGNATURE_HEADER.toLowerCase()] = signWebhook(req.secret, req.body, Math.floor(Date.now() / 1000));
+    }
     let res: Response;
     try {
       res = await fetch(req.url, { method: 'POST', headers, body: req.body, redirect: 'manual', signal: AbortSignal.timeout(this.timeoutMs) });

@@ -38,6 +38,25 @@ export class ApplicationEntity {
   @Column({ type: 'timestamptz', name: 'sessions_revoked_at', nullable: true })
   sessionsRevokedAt!: Date | null;
 
+  @Column({ type: 'boolean', name: 'http_only_cookie_attribute', default: true })
+  httpOnlyCookieAttribute!: boolean;
+
+  @Column({ type: 'text', name: 'same_site_cookie_attribute', nullable: true })
+  sameSiteCookieAttribute!: 'strict' | 'lax' | 'none' | null;
+
+  @Column({ type: 'boolean', name: 'path_cookie_attribute', default: false })
+  pathCookieAttribute!: boolean;
+
+  @Column({ type: 'boolean', name: 'service_auth_401_redirect', default: false })
+  serviceAuth401Redirect!: boolean;
+
+  /** Stored and returned only. */
+  @Column({ type: 'jsonb', default: () => "'[]'" })
+  tags!: string[];
+
+  @Column({ type: 'boolean', name: 'app_launcher_visible', default: true })
+  appLauncherVisible!: boolean;
+
   @Column({ type: 'timestamptz', name: 'created_at' })
   createdAt!: Date;
 

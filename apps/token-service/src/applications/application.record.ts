@@ -1,4 +1,4 @@
-import type { Application, Policy, PolicyRule } from '@gatehouse/contracts';
+import type { Application, LinkedPolicy, Policy, PolicyRule, ReusablePolicy } from '@gatehouse/contracts';
 
 /** An access application as the domain holds it (the stored form). */
 export interface ApplicationRecord {
@@ -12,8 +12,45 @@ export interface ApplicationRecord {
   upstream: string | null;
   readServiceTokensFromHeader: string | null;
   sessionsRevokedAt: Date | null;
+  httpOnlyCookieAttribute: boolean;
+  sameSiteCookieAttribute: 'strict' | 'lax' | 'none' | null;
+  pathCookieAttribute: boolean;
+  serviceAuth401Redirect: boolean;
+  tags: string[];
+  appLauncherVisible: boolean;
   createdAt: Date;
   updatedAt: Date;
+}
+
+/** An application with its linked reusable policies, resolved, in precedence order (as read). */
+export interface LinkedApplicationRecord extends ApplicationRecord {
+  linkedPolicies: LinkedPolicyRecord[];
+}
+
+/** A reusable (account-level) Service Auth policy as stored. */
+export interface ReusablePolicyRecord {
+  id: string;
+  accountId: string;
+  name: string;
+  decision: 'non_identity';
+  include: PolicyRule[];
+  require: PolicyRule[];
+  exclude: PolicyRule[];
+  sessionDuration: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** A reusable policy as one application links it: the link's precedence. */
+export interface LinkedPolicyRecord extends ReusablePolicyRecord {
+  precedence: number;
+}
+
+/** An application linking a reusable policy. */
+export interface PolicyUser {
+  id: string;
+  name: string;
+  precedence: number;
 }
 
 /** A Service Auth policy as the domain holds it; rules in the contract's camelCase form. */
@@ -33,7 +70,7 @@ export interface PolicyRecord {
 
 export const DEFAULT_SESSION_DURATION = '24h';
 
-export function toApplication(a: ApplicationRecord): Application {
+export function toApplication(a: LinkedApplicationRecord): Application {
   return {
     id: a.id,
     accountId: a.accountId,
@@ -45,6 +82,13 @@ export function toApplication(a: ApplicationRecord): Application {
     upstream: a.upstream,
     readServiceTokensFromHeader: a.readServiceTokensFromHeader,
     sessionsRevokedAt: a.sessionsRevokedAt ? a.sessionsRevokedAt.toISOString() : null,
+    httpOnlyCookieAttribute: a.httpOnlyCookieAttribute,
+    sameSiteCookieAttribute: a.sameSiteCookieAttribute,
+    pathCookieAttribute: a.pathCookieAttribute,
+    serviceAuth401Redirect: a.serviceAuth401Redirect,
+    tags: a.tags,
+    appLauncherVisible: a.appLauncherVisible,
+    linkedPolicies: a.linkedPolicies.map(toLinkedPolicy),
     createdAt: a.createdAt.toISOString(),
     updatedAt: a.updatedAt.toISOString(),
   };
@@ -61,6 +105,37 @@ export function toPolicy(p: PolicyRecord): Policy {
     include: p.include,
     require: p.require,
     exclude: p.exclude,
+    createdAt: p.createdAt.toISOString(),
+    updatedAt: p.updatedAt.toISOString(),
+  };
+}
+
+export function toLinkedPolicy(p: LinkedPolicyRecord): LinkedPolicy {
+  return {
+    id: p.id,
+    name: p.name,
+    decision: p.decision,
+    precedence: p.precedence,
+    include: p.include,
+    require: p.require,
+    exclude: p.exclude,
+    sessionDuration: p.sessionDuration,
+    createdAt: p.createdAt.toISOString(),
+    updatedAt: p.updatedAt.toISOString(),
+  };
+}
+
+export function toReusablePolicy(p: ReusablePolicyRecord, apps: PolicyUser[]): ReusablePolicy {
+  return {
+    id: p.id,
+    accountId: p.accountId,
+    name: p.name,
+    decision: p.decision,
+    include: p.include,
+    require: p.require,
+    exclude: p.exclude,
+    sessionDuration: p.sessionDuration,
+    apps,
     createdAt: p.createdAt.toISOString(),
     updatedAt: p.updatedAt.toISOString(),
   };

@@ -2,8 +2,9 @@ import type { DataSource } from 'typeorm';
 import { managerOf, type Tx } from '../database/unit-of-work.js';
 import { ServiceTokenEntity } from '../tokens/token.entity.js';
 import { ApplicationEntity } from './application.entity.js';
-import type { ApplicationRecord, PolicyRecord } from './application.record.js';
+import type { ApplicationRecord, LinkedApplicationRecord, LinkedPolicyRecord, PolicyRecord } from './application.record.js';
 import { PolicyEntity } from './policy.entity.js';
+import { AppPolicyLinkEntity } from './reusable-policy.entity.js';
 
 /** True when `error` is PostgreSQL's unique violation on `constraint`. */
 export function isUniqueViolation(error: unknown, constraint: string): boolean {
@@ -14,30 +15,40 @@ export function isUniqueViolation(error: unknown, constraint: string): boolean {
 export const DOMAIN_UNIQUE = 'access_apps_domain';
 
 export interface AppStore {
-  find(accountId: string, appId: string, tx?: Tx): Promise<ApplicationRecord | null>;
-  findForUpdate(accountId: string, appId: string, tx: Tx): Promise<ApplicationRecord | null>;
+  find(accountId: string, appId: string, tx?: Tx): Promise<LinkedApplicationRecord | null>;
+  findForUpdate(accountId: string, appId: string, tx: Tx): Promise<LinkedApplicationRecord | null>;
   /** Domains are unique across all accounts: the gateway routes by Host, so one host has one owner. */
   findByDomainAnyAccount(domain: string, tx: Tx): Promise<ApplicationRecord | null>;
-  list(accountId: string, page: number, perPage: number): Promise<{ rows: ApplicationRecord[]; total: number }>;
+  list(accountId: string, page: number, perPage: number): Promise<{ rows: LinkedApplicationRecord[]; total: number }>;
   insert(app: ApplicationRecord, tx: Tx): Promise<void>;
   update(app: ApplicationRecord, tx: Tx): Promise<void>;
   remove(accountId: string, appId: string, tx: Tx): Promise<void>;
+  /**
+   * Serialises, per account, every write that touches apps or reusable policies (a transaction
+   * lock, taken first): a reusable policy's change re-announces each app linking it, and must see
+   * each app's latest state; one lock order (account, then apps, then policies) cannot deadlock.
+   */
+  lockAccount(accountId: string, tx: Tx): Promise<void>;
+  /** The app's links to reusable policies are replaced by `links` (ids already checked). */
+  replaceLinks(appId: string, links: Array<{ policyId: string; precedence: number }>, tx: Tx): Promise<void>;
 }
 
 export class ApplicationsRepository implements AppStore {
   constructor(private readonly dataSource: DataSource) {}
 
-  find(accountId: string, appId: string, tx?: Tx): Promise<ApplicationRecord | null> {
-    return managerOf(this.dataSource, tx).findOneBy(ApplicationEntity, { accountId, id: appId });
+  async find(accountId: string, appId: string, tx?: Tx): Promise<LinkedApplicationRecord | null> {
+    const row = await managerOf(this.dataSource, tx).findOneBy(ApplicationEntity, { accountId, id: appId });
+    return row && (await this.withLinks([row], tx))[0]!;
   }
 
   /** Locks the app's row: every change to an app or its policies is serialised on it. */
-  findForUpdate(accountId: string, appId: string, tx: Tx): Promise<ApplicationRecord | null> {
-    return managerOf(this.dataSource, tx)
+  async findForUpdate(accountId: string, appId: string, tx: Tx): Promise<LinkedApplicationRecord | null> {
+    const row = await managerOf(this.dataSource, tx)
       .createQueryBuilder(ApplicationEntity, 'a')
       .setLock('pessimistic_write')
       .where('a.account_id = :accountId AND a.id = :appId', { accountId, appId })
       .getOne();
+    return row && (await this.withLinks([row], tx))[0]!;
   }
 
   findByDomainAnyAccount(domain: string, tx: Tx): Promise<ApplicationRecord | null> {
@@ -53,15 +64,15 @@ export class ApplicationsRepository implements AppStore {
       .skip((page - 1) * perPage)
       .take(perPage)
       .getManyAndCount();
-    return { rows, total };
+    return { rows: await this.withLinks(rows), total };
   }
 
   async insert(app: ApplicationRecord, tx: Tx): Promise<void> {
-    await managerOf(this.dataSource, tx).insert(ApplicationEntity, app);
+    await managerOf(this.dataSource, tx).insert(ApplicationEntity, appColumns(app));
   }
 
   async update(app: ApplicationRecord, tx: Tx): Promise<void> {
-    const { id, accountId, aud: _aud, createdAt: _createdAt, ...fields } = app;
+    const { id, accountId, aud: _aud, createdAt: _createdAt, ...fields } = appColumns(app);
     await managerOf(this.dataSource, tx).update(ApplicationEntity, { id, accountId }, fields);
   }
 
@@ -69,6 +80,36 @@ export class ApplicationsRepository implements AppStore {
     await managerOf(this.dataSource, tx).delete(ApplicationEntity, { accountId, id: appId });
   }
 
+  async lockAccount(accountId: string, tx: Tx): Promise<void> {
+    await managerOf(this.dataSource, tx).query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`access_apps:${accountId}`]);
+  }
+
+  async replaceLinks(appId: string, links: Array<{ policyId: string; precedence: number }>, tx: Tx): Promise<void> {
+    const m = managerOf(this.dataSource, tx);
+    await m.delete(AppPolicyLinkEntity, { appId });
+    if (links.length) await m.insert(AppPolicyLinkEntity, links.map((l) => ({ appId, policyId: l.policyId, precedence: l.precedence })));
+  }
+
+  /** Attaches each app's linked reusable policies (one query), in precedence order. */
+  private async withLinks(rows: ApplicationEntity[], tx?: Tx): Promise<LinkedApplicationRecord[]> {
+    const byApp = new Map<string, LinkedPolicyRecord[]>();
+    if (rows.length) {
+      const links = await managerOf(this.dataSource, tx)
+        .createQueryBuilder(AppPolicyLinkEntity, 'l')
+        .innerJoinAndSelect('l.policy', 'p')
+        .where('l.app_id IN (:...ids)', { ids: rows.map((r) => r.id) })
+        .orderBy('l.precedence', 'ASC')
+        .addOrderBy('p.created_at', 'ASC')
+        .addOrderBy('p.id', 'ASC')
+        .getMany();
+      for (const l of links) {
+        const list = byApp.get(l.appId) ?? [];
+        list.push({ ...l.policy!, precedence: l.precedence });
+        byApp.set(l.appId, list);
+      }
+    }
+    return rows.map((r) => ({ ...r, linkedPolicies: byApp.get(r.id) ?? [] }));
+  }
 }
 
 export interface PolicyStore {
@@ -85,6 +126,11 @@ export interface PolicyStore {
 }
 
 const strip = ({ app: _app, ...p }: PolicyEntity): PolicyRecord => p;
+/** The stored columns of an app (a read record also carries its links). */
+function appColumns(app: ApplicationRecord): ApplicationRecord {
+  const { linkedPolicies: _links, ...columns } = app as LinkedApplicationRecord;
+  return columns;
+}
 
 export class PoliciesRepository implements PolicyStore {
   constructor(private readonly dataSource: DataSource) {}

@@ -6,19 +6,36 @@ import type { Ledger, Touched } from '../audit/ledger.js';
 import type { Tx, UnitOfWork } from '../database/unit-of-work.js';
 import type { Clock } from '../events/change-publisher.js';
 import type { AppChangePublisher } from './app-change.publisher.js';
-import { DEFAULT_SESSION_DURATION, toApplication, type ApplicationRecord } from './application.record.js';
+import { DEFAULT_SESSION_DURATION, toApplication, type LinkedApplicationRecord } from './application.record.js';
 import { DOMAIN_UNIQUE, isUniqueViolation, type AppStore, type PolicyStore } from './applications.repository.js';
 import { requireAccount } from '../accounts/require-account.js';
+import type { ReusablePolicyStore } from './reusable-policies.repository.js';
 
 type CreateRequest = z.infer<typeof CreateApplication.request>;
 type UpdateRequest = z.infer<typeof UpdateApplication.request>;
 type AppChangeKind = 'created' | 'updated' | 'deleted' | 'sessions_revoked';
+type LinkRequest = NonNullable<CreateRequest['policies']>;
+/** Fields an update replaces when given. */
+const SETTABLE = [
+  'name',
+  'domain',
+  'sessionDuration',
+  'upstream',
+  'readServiceTokensFromHeader',
+  'httpOnlyCookieAttribute',
+  'sameSiteCookieAttribute',
+  'pathCookieAttribute',
+  'serviceAuth401Redirect',
+  'tags',
+  'appLauncherVisible',
+] as const;
 
 export class ApplicationsService {
   constructor(
     private readonly uow: UnitOfWork,
     private readonly apps: AppStore,
     private readonly policies: PolicyStore,
+    private readonly reusable: Pick<ReusablePolicyStore, 'lockExisting'>,
     private readonly accounts: Pick<AccountsRepository, 'findById'>,
     private readonly ledger: Ledger,
     private readonly publisher: AppChangePublisher,
@@ -28,7 +45,7 @@ export class ApplicationsService {
   async create(req: CreateRequest): Promise<Application> {
     await requireAccount(this.accounts, req.accountId);
     const now = this.clock.now();
-    const app: ApplicationRecord = {
+    const app: LinkedApplicationRecord = {
       id: randomUUID(),
       accountId: req.accountId,
       name: req.name,
@@ -39,13 +56,26 @@ export class ApplicationsService {
       upstream: req.upstream ?? null,
       readServiceTokensFromHeader: req.readServiceTokensFromHeader ?? null,
       sessionsRevokedAt: null,
+      httpOnlyCookieAttribute: req.httpOnlyCookieAttribute ?? true,
+      sameSiteCookieAttribute: req.sameSiteCookieAttribute ?? null,
+      pathCookieAttribute: req.pathCookieAttribute ?? false,
+      serviceAuth401Redirect: req.serviceAuth401Redirect ?? false,
+      tags: req.tags ?? [],
+      appLauncherVisible: req.appLauncherVisible ?? true,
+      linkedPolicies: [],
       createdAt: now,
       updatedAt: now,
     };
     const event = await this.write(req.domain, async (tx) => {
+      await this.apps.lockAccount(app.accountId, tx);
       await this.ensureDomainFree(app, tx);
       await this.apps.insert(app, tx);
-      return this.record(tx, 'created', app, req.actor, { domain: app.domain });
+      const metadata: Record<string, unknown> = { domain: app.domain };
+      if (req.policies?.length) {
+        await this.link(app, req.policies, tx);
+        metadata.policies = req.policies;
+      }
+      return this.record(tx, 'created', app, req.actor, metadata);
     });
     await this.publisher.appChanged(event);
     return toApplication(app);
@@ -64,20 +94,26 @@ export class ApplicationsService {
     return { items: rows.map(toApplication), page, perPage, totalCount: total };
   }
 
-  /** Omitted optional fields keep their value; `null` clears upstream / the single header. `aud` never changes. */
+  /**
+   * Omitted optional fields keep their value; `null` clears upstream / the single header / SameSite.
+   * `policies` replaces the links (`[]` unlinks all). `aud` never changes.
+   */
   async update(req: UpdateRequest): Promise<Application> {
     const app = await this.mutate(req.accountId, req.appId, 'updated', req.actor, req.domain, async (app, tx) => {
       const changes: Record<string, { from: unknown; to: unknown }> = {};
-      const set = <K extends 'name' | 'domain' | 'sessionDuration' | 'upstream' | 'readServiceTokensFromHeader'>(key: K, value: ApplicationRecord[K] | undefined) => {
-        if (value === undefined || value === app[key]) return;
+      for (const key of SETTABLE) {
+        const value = req[key];
+        if (value === undefined || JSON.stringify(value) === JSON.stringify(app[key])) continue;
         changes[key] = { from: app[key], to: value };
-        app[key] = value;
-      };
-      set('name', req.name);
-      set('domain', req.domain);
-      set('sessionDuration', req.sessionDuration);
-      set('upstream', req.upstream);
-      set('readServiceTokensFromHeader', req.readServiceTokensFromHeader);
+        (app as unknown as Record<string, unknown>)[key] = value;
+      }
+      if (req.policies !== undefined) {
+        const from = app.linkedPolicies.map((p) => ({ id: p.id, precedence: p.precedence }));
+        if (JSON.stringify(from) !== JSON.stringify(req.policies)) {
+          await this.link(app, req.policies, tx);
+          changes.policies = { from, to: req.policies };
+        }
+      }
       if (changes.domain) await this.ensureDomainFree(app, tx);
       return changes;
     });
@@ -101,6 +137,7 @@ export class ApplicationsService {
   async delete(accountId: string, appId: string, actor: Actor): Promise<Application> {
     await requireAccount(this.accounts, accountId);
     const { app, event } = await this.uow.run(async (tx) => {
+      await this.apps.lockAccount(accountId, tx);
       const app = await this.apps.findForUpdate(accountId, appId, tx);
       if (!app) throw notFound(appId);
       const removed = await this.policies.removeForApp(accountId, appId, tx);
@@ -132,10 +169,11 @@ export class ApplicationsService {
     kind: AppChangeKind,
     actor: Actor,
     domain: string | undefined,
-    edit: (app: ApplicationRecord, tx: Tx) => Promise<Record<string, unknown>>,
-  ): Promise<ApplicationRecord> {
+    edit: (app: LinkedApplicationRecord, tx: Tx) => Promise<Record<string, unknown>>,
+  ): Promise<LinkedApplicationRecord> {
     await requireAccount(this.accounts, accountId);
     const { app, event } = await this.write(domain, async (tx) => {
+      await this.apps.lockAccount(accountId, tx);
       const app = await this.apps.findForUpdate(accountId, appId, tx);
       if (!app) throw notFound(appId);
       const metadata = await edit(app, tx);
@@ -157,12 +195,44 @@ export class ApplicationsService {
     }
   }
 
-  private async ensureDomainFree(app: ApplicationRecord, tx: Tx): Promise<void> {
+  /**
+   * Replaces the app's links: ids unique, precedences unique, each a reusable policy of the
+   * account (share-locked until commit, so it cannot be deleted meanwhile); never beside
+   * app-scoped policies.
+   */
+  private async link(app: LinkedApplicationRecord, links: LinkRequest, tx: Tx): Promise<void> {
+    const issues: Array<{ path: string; message: string }> = [];
+    const seenIds = new Map<string, number>();
+    const seenPrecedence = new Map<number, number>();
+    links.forEach((l, i) => {
+      if (seenIds.has(l.id)) issues.push({ path: `policies.${i}.id`, message: `links policy ${l.id} twice (also policies.${seenIds.get(l.id)})` });
+      else seenIds.set(l.id, i);
+      if (seenPrecedence.has(l.precedence)) issues.push({ path: `policies.${i}.precedence`, message: `must be unique within the application (also policies.${seenPrecedence.get(l.precedence)})` });
+      else seenPrecedence.set(l.precedence, i);
+    });
+    if (!issues.length && links.length) {
+      const found = await this.reusable.lockExisting(app.accountId, links.map((l) => l.id), tx);
+      links.forEach((l, i) => {
+        if (!found.has(l.id)) issues.push({ path: `policies.${i}.id`, message: `names no reusable policy of this account (${l.id})` });
+      });
+      if (!issues.length && (await this.policies.listForApp(app.accountId, app.id, tx)).length) {
+        issues.push({ path: 'policies', message: 'the application has app-scoped policies: linked (reusable) and app-scoped policies cannot be mixed; delete those first' });
+      }
+    }
+    if (issues.length) {
+      throw new DomainError('VALIDATION_FAILED', `Invalid policies: ${issues.map((d) => `${d.path}: ${d.message}`).join('; ')}`, issues);
+    }
+    await this.apps.replaceLinks(app.id, links.map((l) => ({ policyId: l.id, precedence: l.precedence })), tx);
+    const reread = await this.apps.find(app.accountId, app.id, tx);
+    app.linkedPolicies = reread?.linkedPolicies ?? [];
+  }
+
+  private async ensureDomainFree(app: LinkedApplicationRecord, tx: Tx): Promise<void> {
     const other = await this.apps.findByDomainAnyAccount(app.domain, tx);
     if (other && other.id !== app.id) throw conflict(app.domain);
   }
 
-  private async record(tx: Tx, kind: AppChangeKind, app: ApplicationRecord, actor: Actor, metadata: Record<string, unknown>, also: Touched[] = []): Promise<AppChanged> {
+  private async record(tx: Tx, kind: AppChangeKind, app: LinkedApplicationRecord, actor: Actor, metadata: Record<string, unknown>, also: Touched[] = []): Promise<AppChanged> {
     const revision = await this.ledger.bumpRevision(tx, [{ entity: 'app', id: app.id, deleted: kind === 'deleted' }, ...also]);
     const occurredAt = this.clock.now();
     await this.ledger.append(tx, {

@@ -6,7 +6,7 @@ import type { Ledger } from '../audit/ledger.js';
 import type { Tx, UnitOfWork } from '../database/unit-of-work.js';
 import type { Clock } from '../events/change-publisher.js';
 import type { AppChangePublisher } from './app-change.publisher.js';
-import { namedTokens, toPolicy, type ApplicationRecord, type PolicyRecord } from './application.record.js';
+import { namedTokens, toPolicy, type ApplicationRecord, type LinkedApplicationRecord, type PolicyRecord } from './application.record.js';
 import type { AppStore, PolicyStore } from './applications.repository.js';
 import { requireAccount } from '../accounts/require-account.js';
 
@@ -30,6 +30,13 @@ export class PoliciesService {
     await requireAccount(this.accounts, req.accountId);
     const { policy, event } = await this.uow.run(async (tx) => {
       const app = await this.lockApp(req.accountId, req.appId, tx);
+      if (app.linkedPolicies.length) {
+        throw new DomainError(
+          'VALIDATION_FAILED',
+          `Application ${app.id} links reusable policies; app-scoped policies cannot be added to it (unlink them with the application's "policies" first)`,
+          [{ path: 'app_id', message: 'links reusable policies' }],
+        );
+      }
       const now = this.clock.now();
       const policy: PolicyRecord = {
         id: randomUUID(),
@@ -44,7 +51,7 @@ export class PoliciesService {
         createdAt: now,
         updatedAt: now,
       };
-      await this.checkTokens(policy, new Set(), tx);
+      await checkRuleTokens(this.policies, policy.accountId, policy, new Set(), tx);
       await this.policies.insert(policy, tx);
       return { policy, event: await this.record(tx, 'created', policy, app, req.actor, { precedence: policy.precedence }) };
     });
@@ -79,7 +86,7 @@ export class PoliciesService {
       policy.include = req.include;
       policy.require = req.require ?? policy.require;
       policy.exclude = req.exclude ?? policy.exclude;
-      await this.checkTokens(policy, alreadyNamed, tx);
+      await checkRuleTokens(this.policies, policy.accountId, policy, alreadyNamed, tx);
       policy.updatedAt = this.clock.now();
       await this.policies.update(policy, tx);
       const changed = (['name', 'precedence', 'include', 'require', 'exclude'] as const).filter(
@@ -118,22 +125,7 @@ export class PoliciesService {
     return rows.map((r) => ({ ...toPolicy(r), appName: r.appName }));
   }
 
-  /** Every token a rule names must be a token of the policy's account (except `allowed` ids). */
-  private async checkTokens(policy: PolicyRecord, allowed: ReadonlySet<string>, tx: Tx): Promise<void> {
-    const named = namedTokens(policy).filter((n) => !allowed.has(n.tokenId));
-    if (!named.length) return;
-    const existing = await this.policies.existingTokenIds(policy.accountId, named.map((n) => n.tokenId), tx);
-    const missing = named.filter((n) => !existing.has(n.tokenId));
-    if (!missing.length) return;
-    const details = missing.map((m) => ({ path: m.path, message: `names no service token of this account (${m.tokenId})` }));
-    throw new DomainError(
-      'VALIDATION_FAILED',
-      `Policy rules name unknown service tokens: ${missing.map((m) => `${m.path} (${m.tokenId})`).join(', ')}`,
-      details,
-    );
-  }
-
-  private async lockApp(accountId: string, appId: string, tx: Tx): Promise<ApplicationRecord> {
+  private async lockApp(accountId: string, appId: string, tx: Tx): Promise<LinkedApplicationRecord> {
     const app = await this.apps.findForUpdate(accountId, appId, tx);
     if (!app) throw appNotFound(appId);
     return app;
@@ -160,6 +152,27 @@ export class PoliciesService {
     return { kind: kind === 'deleted' ? 'deleted' : 'upserted', revision, occurredAt: occurredAt.toISOString(), policy: toPolicy(policy) };
   }
 
+}
+
+/** Every token a rule names must be a token of the account (except `allowed` ids, already named before). */
+export async function checkRuleTokens(
+  store: Pick<PolicyStore, 'existingTokenIds'>,
+  accountId: string,
+  rules: Pick<PolicyRecord, 'include' | 'require' | 'exclude'>,
+  allowed: ReadonlySet<string>,
+  tx: Tx,
+): Promise<void> {
+  const named = namedTokens(rules).filter((n) => !allowed.has(n.tokenId));
+  if (!named.length) return;
+  const existing = await store.existingTokenIds(accountId, named.map((n) => n.tokenId), tx);
+  const missing = named.filter((n) => !existing.has(n.tokenId));
+  if (!missing.length) return;
+  const details = missing.map((m) => ({ path: m.path, message: `names no service token of this account (${m.tokenId})` }));
+  throw new DomainError(
+    'VALIDATION_FAILED',
+    `Policy rules name unknown service tokens: ${missing.map((m) => `${m.path} (${m.tokenId})`).join(', ')}`,
+    details,
+  );
 }
 
 function notFound(policyId: string): DomainError {

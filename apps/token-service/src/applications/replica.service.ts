@@ -3,6 +3,7 @@ import {
   MAX_PAGE_RECORDS,
   PAGE_ENVELOPE_BYTES,
   ReplicatedEntities,
+  TOMBSTONE_SOURCE,
   type ChangeCursor,
   type ChangesPage,
   type ChangesRequest,
@@ -34,7 +35,7 @@ export class ReplicaService {
     const maxBytes = Math.min(req.maxBytes ?? MAX_PAGE_BYTES, MAX_PAGE_BYTES, this.maxPayload() - PAGE_ENVELOPE_BYTES);
     const maxRecords = Math.min(req.maxRecords ?? DEFAULT_RECORDS, MAX_PAGE_RECORDS);
     const limit = Math.min(maxRecords, Math.ceil(maxBytes / MIN_RECORD_BYTES) + 1);
-    const after: ChangeCursor = req.after ?? [req.since, 3, LAST_ID];
+    const after: ChangeCursor = req.after ?? [req.since, TOMBSTONE_SOURCE, LAST_ID];
     {
       const { head, floor, sources } = await this.store.read(after, limit, entities);
       const candidates: Positioned[] = [];

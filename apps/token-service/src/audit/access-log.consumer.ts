@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { AckPolicy, jetstream, jetstreamManager, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import { natsConnectionOptions, type NatsAuth } from '@gatehouse/config';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { ACCESS_LOG_STREAM, AccessDecisionsRecorded, ensureAccessLogStream, parseOrThrow, type PayloadOf } from '@gatehouse/contracts';
 import type { AuditRepository } from './audit.repository.js';
@@ -44,25 +45,44 @@ export class AccessLogConsumer implements OnApplicationBootstrap, OnApplicationS
   private nc?: NatsConnection;
   private messages?: ConsumerMessages;
   private loop?: Promise<void>;
+  private stopping = false;
 
   constructor(
     private readonly natsUrl: string,
+    private readonly natsAuth: NatsAuth,
     private readonly audit: AuditRepository,
     private readonly streamReplicas = 1,
     private readonly retryDelayMs = 1000,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    this.nc = await connect({ servers: this.natsUrl.split(',').map((s) => s.trim()), name: 'token-service-access-log', maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+    this.nc = await connect({ servers: this.natsUrl.split(',').map((s) => s.trim()), name: 'token-service-access-log', maxReconnectAttempts: -1, reconnectTimeWait: 250, ...natsConnectionOptions(this.natsAuth) });
     const jsm = await jetstreamManager(this.nc);
     await ensureAccessLogStream(jsm.streams, this.streamReplicas);
     await jsm.consumers.add(ACCESS_LOG_STREAM.name, { durable_name: ACCESS_LOG_STREAM.consumer, ack_policy: AckPolicy.Explicit, ack_wait: 30_000 * 1_000_000, max_deliver: -1 });
-    const consumer = await jetstream(this.nc).consumers.get(ACCESS_LOG_STREAM.name, ACCESS_LOG_STREAM.consumer);
-    const messages = await consumer.consume({ max_messages: 16 });
-    this.messages = messages;
-    this.loop = (async () => {
-      for await (const m of messages) await this.handle(m);
-    })();
+    this.loop = this.run();
+  }
+
+  /**
+   * Reads the stream until shutdown. `consume()` ends when the server it reads through goes away
+   * mid-flight (a cluster node killed, the consumer's leader moving): then it starts again on
+   * whichever server the connection reached, so the log keeps draining after any failover.
+   */
+  private async run(): Promise<void> {
+    let delay = 250;
+    while (!this.stopping) {
+      try {
+        const consumer = await jetstream(this.nc!).consumers.get(ACCESS_LOG_STREAM.name, ACCESS_LOG_STREAM.consumer);
+        this.messages = await consumer.consume({ max_messages: 16 });
+        delay = 250;
+        for await (const m of this.messages) await this.handle(m);
+      } catch (error) {
+        if (!this.stopping) this.log.warn(`Access-log consumer interrupted (${(error as Error).message}); reading again`);
+      }
+      if (this.stopping) break;
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(delay * 2, 5000);
+    }
   }
 
   async handle(m: JsMsg): Promise<void> {
@@ -87,6 +107,7 @@ export class AccessLogConsumer implements OnApplicationBootstrap, OnApplicationS
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.stopping = true;
     await this.messages?.close().catch(() => undefined);
     await this.loop?.catch(() => undefined);
     await this.nc?.drain().catch(() => this.nc?.close());

@@ -5,6 +5,8 @@ import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 @Index('audit_events_account_resource', ['accountId', 'resourceId'])
 // Expression index on (account_id, metadata->>'tokenId'): created by a migration, invisible to TypeORM.
 @Index('audit_events_account_token', { synchronize: false })
+// Partial index of the gateway's decisions (access request log): also created by a migration.
+@Index('audit_events_access_requests', { synchronize: false })
 export class AuditEventEntity {
   @PrimaryGeneratedColumn('uuid')
   id!: string;

@@ -4,7 +4,13 @@ import { ReplicationStateEntity } from '../database/revision.entity.js';
 import { AuditEventEntity } from './audit-event.entity.js';
 import type { AuditEntry, Ledger, Touched } from './ledger.js';
 
-const TABLE_OF = { token: 'service_tokens', app: 'access_apps', policy: 'access_policies' } as const;
+/** Each replicated entity's table and key column (an organization is keyed by its account). */
+const TABLE_OF = {
+  token: { table: 'service_tokens', key: 'id' },
+  app: { table: 'access_apps', key: 'id' },
+  policy: { table: 'access_policies', key: 'id' },
+  organization: { table: 'access_organizations', key: 'account_id' },
+} as const;
 
 /** Rows per INSERT: 9 columns × 1000 rows stays well under PostgreSQL's 65,535 bind parameters. */
 const CHUNK = 1000;
@@ -29,7 +35,8 @@ export class AuditRepository implements Ledger {
     const revision = rows[0]!.revision;
     for (const entity of Object.keys(TABLE_OF) as Array<keyof typeof TABLE_OF>) {
       const live = touched.filter((t) => t.entity === entity && !t.deleted).map((t) => t.id);
-      if (live.length) await m.query(`UPDATE "${TABLE_OF[entity]}" SET "revision" = $1 WHERE "id" = ANY($2::uuid[])`, [revision, live]);
+      const { table, key } = TABLE_OF[entity];
+      if (live.length) await m.query(`UPDATE "${table}" SET "revision" = $1 WHERE "${key}" = ANY($2::uuid[])`, [revision, live]);
     }
     const dead = touched.filter((t) => t.deleted);
     if (dead.length) {

@@ -1,10 +1,10 @@
 import { parseDuration } from '@gatehouse/contracts';
-import { parseEnv } from '@gatehouse/nest-kit';
+import { NatsEnv, checkNatsEnv, parseEnv } from '@gatehouse/config';
 import { z } from 'zod';
 
-const Env = z.object({
+export const Env = z.object({
   DATABASE_URL: z.string().url('must be a postgres:// URL'),
-  NATS_URL: z.string().min(1, 'must name a NATS server, e.g. nats://127.0.0.1:4222'),
+  ...NatsEnv,
   /** Key of the HMAC that stores client secrets; shared with the gateway, never in the database. */
   GATEHOUSE_HASH_KEY: z.string().min(32, 'must be at least 32 characters (generate with: openssl rand -hex 32)'),
   GATEHOUSE_NATS_QUEUE: z.string().min(1).default('token-service'),
@@ -27,8 +27,15 @@ const Env = z.object({
         return z.NEVER;
       }
     }),
+  /** How often the service-token inactivity cleanup runs, in ms (default 3600000, one hour; 0 turns the schedule off). */
+  GATEHOUSE_INACTIVITY_SWEEP_INTERVAL_MS: z.coerce.number().int().min(0).optional(),
+  /** The management port (/metrics, /healthz, /readyz): keep it off the internet. 0 picks a free port. */
+  GATEHOUSE_MANAGEMENT_HOST: z.string().min(1).default('127.0.0.1'),
+  GATEHOUSE_TOKEN_SERVICE_MANAGEMENT_PORT: z.coerce.number().int().min(0).max(65535).default(9463),
+  /** json (one object a line) or pretty (plain text lines, no colours); default: json unless stdout is a terminal. */
+  GATEHOUSE_LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
   GATEHOUSE_LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug']).default('log'),
-});
+}).superRefine(checkNatsEnv);
 export type TokenServiceEnv = z.infer<typeof Env>;
 export const TOKEN_SERVICE_ENV = Symbol('TOKEN_SERVICE_ENV');
 

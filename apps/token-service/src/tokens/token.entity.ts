@@ -2,7 +2,7 @@ import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 
 @Entity('service_tokens')
 @Index('service_tokens_account_name', ['accountId', 'name'])
-@Index('service_tokens_account_created', ['accountId', 'createdAt'])
+@Index('service_tokens_account_created_id', ['accountId', 'createdAt', 'id'])
 @Index('service_tokens_account_expires', ['accountId', 'expiresAt'])
 // Trigram (GIN) indexes for substring search: created by a migration, invisible to TypeORM.
 @Index('service_tokens_name_trgm', { synchronize: false })

@@ -15,10 +15,20 @@ function likePattern(text: string): string {
   return '%' + text.replace(/[\\%_]/g, (c) => '\\' + c) + '%';
 }
 
+/** A page of tokens; `exact: false` when `total` is a lower bound (see TokensRepository.list). */
+export interface TokenPage {
+  rows: TokenRecord[];
+  total: number;
+  exact: boolean;
+}
+
+/** How many matches past the end of the page a filtered list counts (its total's bound). */
+export const COUNT_AHEAD = 1000;
+
 export interface TokenStore {
   find(accountId: string, tokenId: string, tx?: Tx): Promise<TokenRecord | null>;
   findForUpdate(accountId: string, tokenId: string, tx: Tx): Promise<TokenRecord | null>;
-  list(accountId: string, filter: TokenFilter, page: number, perPage: number): Promise<{ rows: TokenRecord[]; total: number }>;
+  list(accountId: string, filter: TokenFilter, page: number, perPage: number): Promise<TokenPage>;
   insert(token: TokenRecord, tx: Tx): Promise<void>;
   update(token: TokenRecord, tx: Tx): Promise<void>;
   remove(accountId: string, tokenId: string, tx: Tx): Promise<void>;
@@ -41,27 +51,72 @@ export class TokensRepository implements TokenStore {
       .getOne();
   }
 
-  async list(accountId: string, filter: TokenFilter, page: number, perPage: number) {
-    const qb = this.dataSource.manager
-      .createQueryBuilder(ServiceTokenEntity, 't')
-      .where('t.account_id = :accountId', { accountId });
-    if (filter.name !== undefined) qb.andWhere('t.name = :name', { name: filter.name });
-    if (filter.search) {
-      qb.andWhere("(t.name ILIKE :pattern ESCAPE '\\' OR t.client_id ILIKE :pattern ESCAPE '\\')", {
-        pattern: likePattern(filter.search),
-      });
-    }
+  /**
+   * One page, newest first (soonest expiry first with an expiry bound), and the number of matches.
+   * Without a filter the total is exact and costs nothing that grows with the account (the trigger-
+   * kept counts), and a page past the middle is read from the other end, so even the last page of
+   * a million skips at most half of them, on the index alone. With a filter, matches are counted
+   * only up to COUNT_AHEAD past the end of the page: a broad search ("a") over a million tokens
+   * would otherwise count them all on every page; `exact: false` then says `total` is a lower bound.
+   */
+  async list(accountId: string, filter: TokenFilter, page: number, perPage: number): Promise<TokenPage> {
+    const offset = (page - 1) * perPage;
+    const filtered = filter.name !== undefined || !!filter.search || filter.expiresAfter !== undefined || filter.expiresBefore !== undefined;
+    if (!filtered) return this.unfilteredPage(accountId, offset, perPage);
+    const matching = () => {
+      const qb = this.dataSource.manager.createQueryBuilder(ServiceTokenEntity, 't').where('t.account_id = :accountId', { accountId });
+      if (filter.name !== undefined) qb.andWhere('t.name = :name', { name: filter.name });
+      if (filter.search) {
+        qb.andWhere("(t.name ILIKE :pattern ESCAPE '\\' OR t.client_id ILIKE :pattern ESCAPE '\\')", { pattern: likePattern(filter.search) });
+      }
+      if (filter.expiresAfter) qb.andWhere('t.expires_at >= :after', { after: filter.expiresAfter });
+      if (filter.expiresBefore) qb.andWhere('t.expires_at < :before', { before: filter.expiresBefore });
+      return qb;
+    };
     const byExpiry = filter.expiresAfter !== undefined || filter.expiresBefore !== undefined;
-    if (filter.expiresAfter) qb.andWhere('t.expires_at >= :after', { after: filter.expiresAfter });
-    if (filter.expiresBefore) qb.andWhere('t.expires_at < :before', { before: filter.expiresBefore });
-    if (byExpiry) qb.andWhere('t.expires_at IS NOT NULL').orderBy('t.expires_at', 'ASC');
-    else qb.orderBy('t.created_at', 'DESC');
-    const [rows, total] = await qb
+    const pageQuery = matching();
+    if (byExpiry) pageQuery.andWhere('t.expires_at IS NOT NULL').orderBy('t.expires_at', 'ASC');
+    else pageQuery.orderBy('t.created_at', 'DESC');
+    const limit = offset + perPage + COUNT_AHEAD;
+    const counted = matching().select('1').limit(limit);
+    const [rows, found] = await Promise.all([
+      pageQuery.addOrderBy('t.id', 'DESC').offset(offset).limit(perPage).getMany(),
+      this.dataSource.manager
+        .createQueryBuilder()
+        .select('count(*)::int', 'n')
+        .from(`(${counted.getQuery()})`, 'm')
+        .setParameters(counted.getParameters())
+        .getRawOne<{ n: number }>(),
+    ]);
+    const total = found?.n ?? 0;
+    return { rows, total, exact: total < limit };
+  }
+
+  /**
+   * One statement, so the total and the page come from one snapshot in one round trip: the page's
+   * ids from whichever end of the (account_id, created_at, id) index is nearer, then their rows.
+   */
+  private async unfilteredPage(accountId: string, offset: number, perPage: number): Promise<TokenPage> {
+    const total = `(SELECT coalesce(sum(c.count), 0) FROM service_token_counts c WHERE c.account_id = :accountId)`;
+    const front = `SELECT s.id FROM service_tokens s WHERE s.account_id = :accountId AND CAST(:offset AS bigint) <= ${total} / 2
+      ORDER BY s.created_at DESC, s.id DESC OFFSET CAST(:offset AS bigint) LIMIT CAST(:limit AS bigint)`;
+    // Newest first is oldest first read backwards: the far half of the list is near its other end.
+    const back = `SELECT s.id FROM service_tokens s WHERE s.account_id = :accountId AND CAST(:offset AS bigint) > ${total} / 2
+      ORDER BY s.created_at ASC, s.id ASC OFFSET greatest(0, ${total} - CAST(:offset AS bigint) - CAST(:limit AS bigint)) LIMIT greatest(0, least(CAST(:limit AS bigint), ${total} - CAST(:offset AS bigint)))`;
+    const { entities, raw } = await this.dataSource.manager
+      .createQueryBuilder(ServiceTokenEntity, 't')
+      .addSelect(`${total}::bigint`, 'total')
+      .where(`t.id IN ((${front}) UNION ALL (${back}))`, { accountId, offset, limit: perPage })
+      .orderBy('t.created_at', 'DESC')
       .addOrderBy('t.id', 'DESC')
-      .skip((page - 1) * perPage)
-      .take(perPage)
-      .getManyAndCount();
-    return { rows, total };
+      .getRawAndEntities<{ total: string }>();
+    if (raw.length) return { rows: entities, total: Number(raw[0]!.total), exact: true };
+    // Past the end (or an empty account): the total alone.
+    const [row]: Array<{ total: string }> = await this.dataSource.manager.query(
+      `SELECT coalesce(sum(count), 0)::bigint AS total FROM service_token_counts WHERE account_id = $1`,
+      [accountId],
+    );
+    return { rows: [], total: Number(row?.total ?? 0), exact: true };
   }
 
   async insert(token: TokenRecord, tx: Tx): Promise<void> {

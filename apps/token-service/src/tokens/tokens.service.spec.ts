@@ -19,7 +19,7 @@ function setup() {
   const store: TokenStore = {
     find: async (a, id) => (rows.get(id)?.accountId === a ? structuredClone(rows.get(id)!) : null),
     findForUpdate: async (a, id) => (rows.get(id)?.accountId === a ? structuredClone(rows.get(id)!) : null),
-    list: async () => ({ rows: [...rows.values()], total: rows.size }),
+    list: async () => ({ rows: [...rows.values()], total: rows.size, exact: true }),
     insert: async (t) => void rows.set(t.id, structuredClone(t)),
     update: async (t) => void rows.set(t.id, structuredClone(t)),
     remove: async (_a, id) => void rows.delete(id),

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 
 /**
  * Parses a service's environment once at boot. On failure throws one error that lists every bad
@@ -11,4 +11,12 @@ export function parseEnv<S extends z.ZodType>(schema: S, service: string, source
     throw new Error(`${service}: invalid configuration\n${lines.join('\n')}`);
   }
   return result.data;
+}
+
+/** The variable names an env schema knows (through `.transform()`/`.pipe()`), for static checks of deployment files. */
+export function schemaKeys(schema: z.ZodType): string[] {
+  let s: unknown = schema;
+  while (s && !(s instanceof z.ZodObject)) s = (s as { in?: unknown }).in;
+  if (!s) throw new Error('schemaKeys: not an object schema');
+  return Object.keys((s as z.ZodObject).shape);
 }

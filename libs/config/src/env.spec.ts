@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseEnv } from './config.js';
+import { parseEnv, schemaKeys } from './env.js';
 
 describe('parseEnv', () => {
   const Env = z.object({ PORT: z.coerce.number().int().default(80), SECRET: z.string().min(32, 'must be at least 32 characters'), URL: z.string().url() });
@@ -20,5 +20,14 @@ describe('parseEnv', () => {
       expect(message).toMatch(/URL: /);
       expect(message).not.toContain('hunter2');
     }
+  });
+});
+
+describe('schemaKeys', () => {
+  it('lists the keys of an object schema, also behind refinements and transforms', () => {
+    const base = z.object({ A: z.string(), B: z.string().optional() });
+    expect(schemaKeys(base)).toEqual(['A', 'B']);
+    expect(schemaKeys(base.superRefine(() => undefined).transform((e) => ({ ...e, c: 1 })))).toEqual(['A', 'B']);
+    expect(() => schemaKeys(z.string())).toThrow(/not an object schema/);
   });
 });

@@ -1,0 +1,95 @@
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { startNats, type TestNats } from '@gatehouse/testing';
+import { startApi } from '../src/bootstrap.js';
+import { loadEnv } from '../src/config/env.js';
+import { DASHBOARD_ROUTES } from '../src/http/dashboard.js';
+
+/**
+ * The API's port over real HTTP: the dashboard's client routes get index.html, its assets are
+ * files, and every other path (monitoring probes included) is a 404 in the v4 envelope.
+ */
+describe('API routes', () => {
+  const OLD = 'old-admin-token-'.padEnd(40, 'o');
+  const NEW = 'new-admin-token-'.padEnd(40, 'n');
+  const dir = mkdtempSync(join(tmpdir(), 'gh-dashboard-'));
+  let nats: TestNats;
+  let app: NestExpressApplication;
+  let url: string;
+
+  beforeAll(async () => {
+    writeFileSync(join(dir, 'index.html'), '<!doctype html><title>Gatehouse dashboard</title>');
+    mkdirSync(join(dir, 'assets'));
+    writeFileSync(join(dir, 'assets', 'index-abc.js'), 'console.log("dashboard")');
+    nats = await startNats();
+    const env = loadEnv({
+      NATS_URL: nats.url,
+      GATEHOUSE_API_PORT: '0',
+      GATEHOUSE_ADMIN_TOKENS: `${OLD},${NEW}`,
+      GATEHOUSE_DASHBOARD_DIR: dir,
+      GATEHOUSE_RPC_TIMEOUT_MS: '200',
+      GATEHOUSE_LOG_LEVEL: 'error',
+    });
+    ({ app, url } = await startApi(env));
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await nats?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const get = (path: string, init: RequestInit = {}) => fetch(`${url}${path}`, { headers: { accept: 'text/html,*/*' }, ...init });
+
+  it.each(['/', '/tokens', '/tokens/new', '/tokens/0d7c2f2e-1c1a-4e4e-9c1e-3f1b5a7f9a10', '/apps', '/apps/new', '/apps/x1/', '/notifications', '/notifications/new', '/notifications/n1', '/audit'])(
+    'serves index.html for the dashboard route %s',
+    async (path) => {
+      const res = await get(path);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toMatch(/text\/html/);
+      await expect(res.text()).resolves.toContain('Gatehouse dashboard');
+    },
+  );
+
+  it('serves the dashboard assets as files', async () => {
+    const res = await get('/assets/index-abc.js');
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/javascript/);
+    await expect(res.text()).resolves.toBe('console.log("dashboard")');
+  });
+
+  it.each(['/metrics', '/health', '/readyz', '/livez', '/status', '/assets/missing.js', '/tokens/x/extra', '/auditlog', '/favicon.ico', '/client/v4/nope', '/.env'])(
+    'answers 404 in the v4 envelope for %s',
+    async (path) => {
+      const res = await get(path);
+      expect(res.status).toBe(404);
+      expect(res.headers.get('content-type')).toMatch(/application\/json/);
+      await expect(res.json()).resolves.toEqual({ success: false, errors: [{ code: 7003, message: 'No route matches this method and path' }], messages: [], result: null });
+    },
+  );
+
+  it('answers 404 for a write to a dashboard route', async () => {
+    const res = await get('/tokens', { method: 'POST' });
+    expect(res.status).toBe(404);
+    await expect(res.json()).resolves.toMatchObject({ success: false, result: null });
+  });
+
+  it('keeps the route list in step with the dashboard router (apps/dashboard/src/App.tsx)', () => {
+    const source = readFileSync(fileURLToPath(new URL('../../dashboard/src/App.tsx', import.meta.url)), 'utf8');
+    const routes = source.slice(source.indexOf('function Routes('));
+    const inApp = [...routes.matchAll(/path === '([^']+)'|match\('([^']+)'/g)].map((m) => m[1] ?? m[2]);
+    expect(inApp.length).toBeGreaterThan(5);
+    expect([...new Set(inApp)].sort()).toEqual([...DASHBOARD_ROUTES].sort());
+  });
+
+  it('accepts every token of GATEHOUSE_ADMIN_TOKENS over HTTP and refuses others', async () => {
+    const status = (token: string) => fetch(`${url}/client/v4/accounts`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.status);
+    // No token service is running: an admitted request waits for it and gets 503, a refused one 403.
+    await expect(status(OLD)).resolves.toBe(503);
+    await expect(status(NEW)).resolves.toBe(503);
+    await expect(status('x'.repeat(40))).resolves.toBe(403);
+  });
+});

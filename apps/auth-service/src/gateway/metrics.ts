@@ -1,0 +1,108 @@
+import { Counter, Gauge, Histogram, type Registry } from '@gatehouse/observability';
+
+type Child = { inc(): void };
+
+/** What the gateway's state gauges read at each scrape (nothing is computed per request). */
+export interface GatewayState {
+  replicaRevision(): number;
+  /** Changes seen beyond the applied watermark (a gap waiting for a resync). */
+  replicaRevisionLag(): number;
+  lastSyncAt(): number | null;
+  natsConnected(): boolean;
+  accessLogPending(): number;
+  accessLogDropped(): number;
+  openConnections(): Promise<number>;
+  openTunnels(): number;
+}
+
+const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/**
+ * The gateway's series. The request path only calls `decision`, `requestDone`, `forwarded` and
+ * `upstreamError`: cached counter children and label-free histograms, no label strings built.
+ */
+export class GatewayMetrics {
+  private readonly decisions: Counter<'app' | 'result' | 'reason'>;
+  private readonly upstreamErrors: Counter<'kind'>;
+  private readonly duration: Histogram;
+  private readonly added: Histogram;
+  /** app name → reason → child; `allow` is one reason ("admitted") so the result follows from it. */
+  private readonly decisionChildren = new Map<string, Map<string, Child>>();
+  private readonly upstreamChildren = new Map<string, Child>();
+
+  constructor(registry: Registry) {
+    this.decisions = new Counter({
+      name: 'gatehouse_gateway_decisions_total',
+      help: 'Authentication decisions by application, result (allow, deny) and reason',
+      labelNames: ['app', 'result', 'reason'],
+      registers: [registry],
+    });
+    this.upstreamErrors = new Counter({
+      name: 'gatehouse_gateway_upstream_errors_total',
+      help: 'Requests the upstream failed (answered 502/504 by the gateway), by kind',
+      labelNames: ['kind'],
+      registers: [registry],
+    });
+    this.duration = new Histogram({
+      name: 'gatehouse_gateway_request_duration_seconds',
+      help: 'Whole requests through the gateway, upstream included (arrival to the end of the response)',
+      buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    });
+    this.added = new Histogram({
+      name: 'gatehouse_gateway_added_seconds',
+      help: 'Time the gateway adds before the upstream sees a request (routing and authentication)',
+      buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    });
+  }
+
+  /** Registers the gauges that read `state` at scrape time. */
+  observe(registry: Registry, state: GatewayState): void {
+    const gauge = (name: string, help: string, read: () => number | Promise<number>) =>
+      new Gauge({
+        name,
+        help,
+        registers: [registry],
+        async collect() {
+          this.set(await read());
+        },
+      });
+    gauge('gatehouse_gateway_replica_revision', 'Revision of the in-memory replica (-1 until the first snapshot)', state.replicaRevision);
+    gauge('gatehouse_gateway_replica_revision_lag', 'Revisions seen but not yet applied (a gap waiting for a resync)', state.replicaRevisionLag);
+    gauge('gatehouse_gateway_replica_last_sync_timestamp_seconds', 'When the replica last synced with the token service (Unix time; 0 never)', () => (state.lastSyncAt() ?? 0) / 1000);
+    gauge('gatehouse_gateway_replica_sync_age_seconds', 'Seconds since the replica last synced (-1 never)', () => {
+      const at = state.lastSyncAt();
+      return at === null ? -1 : (Date.now() - at) / 1000;
+    });
+    gauge('gatehouse_gateway_nats_connected', '1 while the gateway is connected to NATS', () => (state.natsConnected() ? 1 : 0));
+    gauge('gatehouse_gateway_access_log_pending', 'Access-log entries held until the stream stores them', state.accessLogPending);
+    gauge('gatehouse_gateway_access_log_dropped', 'Access-log entries dropped since start (the hold was full)', state.accessLogDropped);
+    gauge('gatehouse_gateway_open_connections', 'Open client connections', state.openConnections);
+    gauge('gatehouse_gateway_open_tunnels', 'Open upgrade (WebSocket) tunnels', state.openTunnels);
+  }
+
+  decision(app: string, allowed: boolean, reason: string): void {
+    let byReason = this.decisionChildren.get(app);
+    if (!byReason) this.decisionChildren.set(app, (byReason = new Map()));
+    const key = allowed ? 'admitted' : reason;
+    let child = byReason.get(key);
+    if (!child) byReason.set(key, (child = this.decisions.labels({ app, result: allowed ? 'allow' : 'deny', reason: key })));
+    child.inc();
+  }
+
+  upstreamError(kind: string): void {
+    let child = this.upstreamChildren.get(kind);
+    if (!child) this.upstreamChildren.set(kind, (child = this.upstreamErrors.labels({ kind })));
+    child.inc();
+  }
+
+  /** A request that arrived at `start` (performance.now()) was handed to its upstream now. */
+  forwarded(start: number): void {
+    this.added.observe((performance.now() - start) / 1000);
+  }
+
+  requestDone(start: number): void {
+    this.duration.observe((performance.now() - start) / 1000);
+  }
+}

@@ -1,0 +1,44 @@
+import { z } from 'zod';
+import { IsoDate, Uuid, pageOf } from './common.js';
+import { defineRpc, register } from './rpc.js';
+
+/**
+ * The gateway's access decisions as Cloudflare's access request log lists them
+ * (`access/logs/access_requests`), read from the audit log the token service keeps.
+ */
+export const AccessRequestRecord = z.object({
+  id: Uuid,
+  occurredAt: IsoDate,
+  allowed: z.boolean(),
+  appId: Uuid.nullable(),
+  appName: z.string().nullable(),
+  /** The app's current domain (null once the app is deleted). */
+  appDomain: z.string().nullable(),
+  tokenId: Uuid.nullable(),
+  tokenName: z.string().nullable(),
+  clientId: z.string().nullable(),
+  sourceIp: z.string().nullable(),
+  via: z.string(),
+  reason: z.string(),
+  /** How many identical decisions this record stands for (the gateway aggregates per second). */
+  count: z.number().int(),
+});
+export type AccessRequestRecord = z.infer<typeof AccessRequestRecord>;
+
+export const ListAccessRequests = register(
+  defineRpc({
+    subject: 'audit.v1.accessRequests',
+    request: z.strictObject({
+      accountId: Uuid,
+      since: IsoDate.optional(),
+      until: IsoDate.optional(),
+      direction: z.enum(['asc', 'desc']).default('desc'),
+      /** At most this many records in all (pages stop there). */
+      limit: z.number().int().min(1).max(100_000).optional(),
+      page: z.number().int().min(1).max(1_000_000).default(1),
+      perPage: z.number().int().min(1).max(1000).default(25),
+    }),
+    response: pageOf(AccessRequestRecord),
+    errors: ['NOT_FOUND', 'VALIDATION_FAILED'],
+  }),
+);

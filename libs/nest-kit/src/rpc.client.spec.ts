@@ -1,0 +1,27 @@
+import { DomainError, ListAccounts } from '@gatehouse/contracts';
+import type { ClientProxy } from '@nestjs/microservices';
+import { NEVER, throwError } from 'rxjs';
+import { RpcClient } from './rpc.client.js';
+
+const proxyFailingWith = (error: unknown) => ({ send: () => throwError(() => error) }) as unknown as ClientProxy;
+
+describe('RpcClient errors', () => {
+  it("rebuilds the remote service's DomainError", async () => {
+    const rpc = new RpcClient(proxyFailingWith({ code: 'NOT_FOUND', message: 'no such account' }));
+    await expect(rpc.request(ListAccounts, {})).rejects.toMatchObject({ code: 'NOT_FOUND', message: 'no such account' });
+  });
+
+  it('turns a transport failure (a NATS server lost mid-request, no responder) into UNAVAILABLE, never INTERNAL', async () => {
+    for (const text of ['CONNECTION_CLOSED', 'PermissionViolationError', 'some new nats.js error']) {
+      const rpc = new RpcClient(proxyFailingWith(new Error(text)));
+      const error = await rpc.request(ListAccounts, {}).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(DomainError);
+      expect((error as DomainError).code).toBe('UNAVAILABLE');
+    }
+  });
+
+  it('turns no answer within the timeout into UNAVAILABLE', async () => {
+    const rpc = new RpcClient({ send: () => NEVER } as unknown as ClientProxy, 50);
+    await expect(rpc.request(ListAccounts, {})).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+  });
+});

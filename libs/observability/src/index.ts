@@ -1,0 +1,3 @@
+export * from './management.js';
+export * from './metrics.js';
+export * from './logger.js';
