@@ -1,13 +1,14 @@
 import { X509Certificate } from 'node:crypto';
 import http from 'node:http';
 import net, { type Socket } from 'node:net';
-import { connect, type Msg, type NatsConnection } from '@nats-io/transport-node';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { generateClientSecret, hashClientSecret, type Application, type Policy, type VerifierToken } from '@gatehouse/contracts';
 import { createTestDatabase, expectEventually, startNats, type TestDatabase, type TestNats } from '@gatehouse/testing';
 import { startGateway, type RunningGateway } from '../src/bootstrap.js';
 import { loadEnv } from '../src/config/env.js';
 import { migrate } from '../src/keys/database.js';
 import { appOf, policyOf, tokenOf } from '../src/replica/replica.fixture.js';
+import { serveChangeFeed } from './change-feed.js';
 
 const HASH_KEY = 'h'.repeat(64);
 const silent = { log: () => undefined, warn: () => undefined, error: () => undefined };
@@ -84,25 +85,7 @@ describe('auth-service gateway (real PostgreSQL, nats-server, upstream)', () => 
     policy = policyOf(app.id, { include: [{ serviceToken: { tokenId: token.id } }] });
     state = { revision: 10, tokens: [token], apps: [app], policies: [policy] };
     nc = await connect({ servers: nats.url });
-    // A stand-in token service: every record of `state` carries its revision, one page.
-    const answer = (m: Msg, response: unknown) => m.respond(JSON.stringify({ id: m.json<{ id: string }>().id, response, isDisposed: true }));
-    nc.subscribe('replica.v2.changes', {
-      callback: (_e, m) => {
-        pullRequests++;
-        const { since } = m.json<{ data: { since: number } }>().data;
-        const revision = state.revision;
-        const records =
-          since >= revision
-            ? []
-            : [
-                ...state.tokens.map((token) => ({ type: 'token', revision, token })),
-                ...state.apps.map((app) => ({ type: 'app', revision, app })),
-                ...state.policies.map((policy) => ({ type: 'policy', revision, policy })),
-              ];
-        void answer(m, { head: revision, floor: 0, records, next: null });
-      },
-    });
-    nc.subscribe('replica.v2.head', { callback: (_e, m) => void answer(m, { head: state.revision }) });
+    serveChangeFeed(nc, () => state, () => pullRequests++);
     for (const subject of ['gateway.v1.tokensSeen', 'audit.v1.accessDecisions']) {
       nc.subscribe(subject, { callback: (_e, m) => void published.push({ subject, data: m.json<{ data: unknown }>().data }) });
     }

@@ -1,5 +1,5 @@
 import type { INestMicroservice } from '@nestjs/common';
-import { ListAccounts, ReplicaChanges, type Application, type ChangesRequest, type ChangeRecord, type Policy, type VerifierToken } from '@gatehouse/contracts';
+import { ListAccounts, ReplicaChanges, type Application, type ChangesRequest, type ChangeRecord, type Organization, type Policy, type VerifierToken } from '@gatehouse/contracts';
 import { connectRpc } from '@gatehouse/nest-kit';
 import { createTestDatabase, startNats, type TestDatabase, type TestNats } from '@gatehouse/testing';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
@@ -70,13 +70,14 @@ export interface PulledState {
   tokens: VerifierToken[];
   apps: Application[];
   policies: Policy[];
+  organizations: Organization[];
   tombstones: Array<Extract<ChangeRecord, { type: 'tombstone' }>>;
   pages: Array<{ records: number; bytes: number }>;
 }
 
 /** Pages through replica.v2.changes from `since` to the end, as a replica would (no guards: tests only). */
 export async function pullAll(rpc: TokenServiceHarness['rpc'], request: Omit<ChangesRequest, 'after'> = { since: -1 }): Promise<PulledState> {
-  const state: PulledState = { revision: -1, tokens: [], apps: [], policies: [], tombstones: [], pages: [] };
+  const state: PulledState = { revision: -1, tokens: [], apps: [], policies: [], organizations: [], tombstones: [], pages: [] };
   let after: ChangesRequest['after'];
   for (;;) {
     const page = await rpc.request(ReplicaChanges, { ...request, ...(after ? { after } : {}) });
@@ -85,6 +86,7 @@ export async function pullAll(rpc: TokenServiceHarness['rpc'], request: Omit<Cha
       if (r.type === 'token') state.tokens.push(r.token);
       else if (r.type === 'app') state.apps.push(r.app);
       else if (r.type === 'policy') state.policies.push(r.policy);
+      else if (r.type === 'organization') state.organizations.push(r.organization);
       else state.tombstones.push(r);
     }
     state.revision = page.head;

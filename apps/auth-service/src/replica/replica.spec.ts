@@ -98,7 +98,7 @@ describe('Replica', () => {
     const broad = appOf({ domain: 'example.com' });
     const admin = appOf({ domain: 'example.com/admin' });
     const encoded = appOf({ domain: 'example.com/%7euser' });
-    r.loadSnapshot({ revision: 1, tokens: [], apps: [broad, admin, encoded], policies: [] });
+    loadInto(r, { revision: 1, tokens: [], apps: [broad, admin, encoded], policies: [] });
     for (const p of ['/admin', '/Admin/users', '/ADMIN', '/admin/', '/admin.json', '/Admin.']) expect([p, r.findApp('example.com', p)?.id]).toEqual([p, admin.id]);
     for (const p of ['/administrator', '/x/admin', '/']) expect([p, r.findApp('example.com', p)?.id]).toEqual([p, broad.id]);
     // An app's own prefix is held in canonical form too (`%7e` is `~`).
@@ -110,7 +110,7 @@ describe('Replica', () => {
     // The longest prefix in canonical form wins, whatever the written lengths.
     const short = appOf({ domain: 'other.example/%7ea' });
     const long = appOf({ domain: 'other.example/~a/b' });
-    r.loadSnapshot({ revision: 2, tokens: [], apps: [short, long], policies: [] });
+    loadInto(r, { revision: 2, tokens: [], apps: [short, long], policies: [] });
     expect(r.findApp('other.example', '/~a/b/x')?.id).toBe(long.id);
     expect(r.findApp('other.example', '/~a/x')?.id).toBe(short.id);
   });
