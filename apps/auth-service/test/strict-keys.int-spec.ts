@@ -57,6 +57,7 @@ describe('gateway: strict service-token mode and signing-key rotation', () => {
       DATABASE_URL: db.url,
       GATEHOUSE_HASH_KEY: HASH_KEY,
       GATEHOUSE_GATEWAY_PORT: '0',
+      GATEHOUSE_GATEWAY_MANAGEMENT_PORT: '0',
       GATEHOUSE_RESYNC_INTERVAL_MS: '500',
       GATEHOUSE_TEAM_URL: 'http://team.test',
       // lead (publish → sign) 4 s, key refresh every 1 s
