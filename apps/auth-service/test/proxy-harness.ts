@@ -301,7 +301,7 @@ export class RawUpstream {
 }
 
 /** The values of header `name` (lower case) in a recorded request. */
-export const valuesOf = (r: RawRequest, name: string): string[] => r.headers.filter(([k]) => k === name).map(([, v]) => v);
+export const valuesOf = (r: { headers: Array<[string, string]> }, name: string): string[] => r.headers.filter(([k]) => k === name).map(([, v]) => v);
 
 /**
  * Writes the pieces as separate TCP writes: each is flushed to the kernel, and a turn of the event
@@ -330,3 +330,50 @@ export async function startHttpUpstream(handler: http.RequestListener): Promise<
 }
 
 export const sha256 = (b: Buffer): string => crypto.createHash('sha256').update(b).digest('hex');
+
+/** A request as Node's own parser (llhttp) saw it, at the front or at an upstream. */
+export interface ParsedRequest {
+  method: string;
+  url: string;
+  /** [lower-cased name, value] in the order received. */
+  headers: Array<[string, string]>;
+  body: string;
+  /** The whole body arrived (the message ended as framed). */
+  complete: boolean;
+}
+
+function recordInto(list: ParsedRequest[], req: http.IncomingMessage, done?: (r: ParsedRequest) => void): void {
+  const headers: Array<[string, string]> = [];
+  for (let i = 0; i < req.rawHeaders.length; i += 2) headers.push([req.rawHeaders[i]!.toLowerCase(), req.rawHeaders[i + 1]!]);
+  const r: ParsedRequest = { method: req.method!, url: req.url!, headers, body: '', complete: false };
+  list.push(r);
+  req.setEncoding('latin1');
+  req.on('data', (d: string) => (r.body += d));
+  req.on('end', () => {
+    r.complete = true;
+    done?.(r);
+  });
+}
+
+/** An upstream that parses with Node's llhttp and records every request it parsed. */
+export async function startRecordingUpstream(): Promise<{ url: string; requests: ParsedRequest[] }> {
+  const requests: ParsedRequest[] = [];
+  const port = await startHttpUpstream((req, res) => recordInto(requests, req, () => res.end(`seen ${requests.length}`)));
+  return { url: `http://127.0.0.1:${port}`, requests };
+}
+
+/** startFront, recording every request the front admitted (as Node parsed it) before forwarding it. */
+export async function startRecordingFront(pool: UpstreamPool, upstream: string, extra: Partial<ProxyTarget> = {}): Promise<{ port: number; admitted: ParsedRequest[] }> {
+  const admitted: ParsedRequest[] = [];
+  const forwarded = target(upstream, extra);
+  const server = http.createServer((req, res) => {
+    recordInto(admitted, req);
+    pool.forward(req, res, forwarded);
+  });
+  const port = await listen(server);
+  onCleanup(async () => {
+    server.closeAllConnections();
+    await closeServer(server);
+  });
+  return { port, admitted };
+}

@@ -35,6 +35,8 @@ const STRIPPED = new Set([
   'x-gatehouse-app-id',
   // The gateway answers `Expect: 100-continue` itself (Node's server does); the upstream gets the body.
   'expect',
+  // Framing: written by the gateway from its own parse (requestFraming), never the client's.
+  'content-length',
 ]);
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
@@ -164,11 +166,11 @@ export class UpstreamPool {
       return t.onError(res, 400, { error: 'bad_request', reason: 'request_target_not_a_path' });
     }
     const method = req.method ?? 'GET';
-    const te = req.headers['transfer-encoding'];
-    const cl = req.headers['content-length'];
-    const chunkedBody = te !== undefined;
-    const hasBody = chunkedBody || (cl !== undefined && cl !== '0');
-    const head = requestHead(req, t, method, url, chunkedBody);
+    const framing = requestFraming(req);
+    if (typeof framing === 'string') return t.onError(res, 400, { error: 'bad_request', reason: framing });
+    const chunkedBody = framing === CHUNKED;
+    const hasBody = framing !== 0;
+    const head = requestHead(req, t, method, url, framing);
     if (head === null) {
       // Two Host headers: the app was chosen by the first, an upstream might route by the second.
       return t.onError(res, 400, { error: 'bad_request', reason: 'duplicate_host_header' });
@@ -212,7 +214,7 @@ export class UpstreamPool {
     if (url.charCodeAt(0) !== 0x2f) return t.refuse(400, { error: 'bad_request', reason: 'request_target_not_a_path' });
     const method = req.method ?? 'GET';
     const upgrade = String(req.headers.upgrade ?? '');
-    const head = requestHead(req, t, method, url, false, upgrade);
+    const head = requestHead(req, t, method, url, 0, upgrade);
     if (head === null) return t.refuse(400, { error: 'bad_request', reason: 'duplicate_host_header' });
     const up = this.open(this.originOf(t.upstream));
     client.setNoDelay(true);
@@ -491,13 +493,37 @@ export class UpstreamPool {
   }
 }
 
+/** The body of a request framed as chunked (its length is unknown up front). */
+const CHUNKED = -1;
+
+/**
+ * How the request's body is framed, from Node's parse (llhttp has already refused both
+ * Content-Length and Transfer-Encoding, two Content-Lengths, and a Transfer-Encoding that does not
+ * end in chunked): its length, CHUNKED, or the reason to refuse it. The gateway writes this framing
+ * itself; the client's framing headers never reach the upstream.
+ */
+function requestFraming(req: IncomingMessage): number | string {
+  const te = req.headers['transfer-encoding'];
+  if (te !== undefined) {
+    // Node decodes the chunked coding only: another coding before it (gzip, chunked) would be
+    // forwarded as if it were the body's content. RFC 9112 §6.1: HTTP/1.0 with TE is faulty framing.
+    if (te.trim().toLowerCase() !== 'chunked' || req.httpVersionMinor === 0) return 'unsupported_transfer_encoding';
+    return CHUNKED;
+  }
+  const cl = req.headers['content-length'];
+  return cl === undefined ? 0 : Number(cl);
+}
+
+/** Names a client's Connection header may never remove: framing, routing, what the gateway sets. */
+const NEVER_LISTED = new Set(['host', 'content-length', 'transfer-encoding']);
+
 /**
  * The request head sent upstream. Names and values come from Node's parser, which has already
  * refused CR, LF and other control characters in them; hop-by-hop headers, the headers listed in
  * Connection, the credentials and any identity header a client might forge are dropped. Null when
  * the request has two Host headers (Node keeps the first in req.headers; both in rawHeaders).
  */
-function requestHead(req: IncomingMessage, t: Omit<ProxyTarget, 'onError'>, method: string, url: string, chunked: boolean, upgrade?: string): string | null {
+function requestHead(req: IncomingMessage, t: Omit<ProxyTarget, 'onError'>, method: string, url: string, framing: number, upgrade?: string): string | null {
   const base = t.upstream.pathname === '/' ? '' : t.upstream.pathname.replace(/\/+$/, '');
   let head = `${method} ${base}${url} HTTP/1.1\r\n`;
   const single = t.singleHeader?.toLowerCase();
@@ -510,7 +536,7 @@ function requestHead(req: IncomingMessage, t: Omit<ProxyTarget, 'onError'>, meth
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     const lower = name.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || STRIPPED.has(lower) || lower === single || listed?.has(lower)) continue;
+    if (HOP_BY_HOP.has(lower) || STRIPPED.has(lower) || lower === single || (listed?.has(lower) && !NEVER_LISTED.has(lower))) continue;
     if (lower === 'x-forwarded-for') {
       xff = xff === undefined ? raw[i + 1] : `${xff}, ${raw[i + 1]}`;
       continue;
@@ -524,7 +550,8 @@ function requestHead(req: IncomingMessage, t: Omit<ProxyTarget, 'onError'>, meth
     head += `${name}: ${raw[i + 1]}\r\n`;
   }
   if (!host) head += `Host: ${t.upstream.host}\r\n`;
-  if (chunked) head += 'Transfer-Encoding: chunked\r\n';
+  if (framing === CHUNKED) head += 'Transfer-Encoding: chunked\r\n';
+  else if (framing > 0 || req.headers['content-length'] !== undefined) head += `Content-Length: ${framing}\r\n`;
   if (upgrade) head += `Connection: Upgrade\r\nUpgrade: ${upgrade}\r\n`;
   head += `Cf-Access-Jwt-Assertion: ${t.jwt}\r\nX-Forwarded-For: ${xff ? `${xff}, ${t.clientIp}` : t.clientIp}\r\n`;
   if (!proto) head += 'X-Forwarded-Proto: http\r\n';
