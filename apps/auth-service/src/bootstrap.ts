@@ -87,6 +87,7 @@ export async function startGateway(env: AuthServiceEnv, log: Log = consoleLog(en
     },
     trustProxy: env.GATEHOUSE_TRUST_PROXY,
     cookieSecure: env.cookieSecure,
+    upstreams: { maxConnectionsPerOrigin: env.GATEHOUSE_UPSTREAM_MAX_CONNECTIONS, maxTunnels: env.GATEHOUSE_MAX_TUNNELS },
     onError: (e) => log.error(`Unhandled error: ${e.stack ?? e.message}`),
   });
   const port = await gateway.listen(env.GATEHOUSE_GATEWAY_PORT, env.GATEHOUSE_GATEWAY_HOST);

@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { UpstreamPool, type ProxyTarget, type TunnelTarget, type UpstreamPoolOptions } from '../src/gateway/proxy.js';
+import { UpstreamPool, isWebSocketUpgrade, plainResponse, type ProxyTarget, type TunnelTarget, type UpstreamPoolOptions } from '../src/gateway/proxy.js';
 
 /*
  * What the proxy-*.int-spec.ts files share: UpstreamPool (src/gateway/proxy.ts) over real loopback
@@ -75,10 +75,14 @@ export async function startFront(pool: UpstreamPool, upstream: string, extra: Pa
   return port;
 }
 
-/** A front for upgrade requests only, as the gateway's 'upgrade' handler (refusals written raw). */
+/**
+ * A front for upgrade requests only, as the gateway's 'upgrade' handler: WebSocket is tunnelled
+ * (refusals written raw), any other protocol forwarded as a plain request.
+ */
 export async function startTunnelFront(pool: UpstreamPool, upstream: string, extra: Partial<TunnelTarget> = {}): Promise<number> {
   const server = http.createServer();
   server.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, early: Buffer) => {
+    if (!isWebSocketUpgrade(req)) return pool.forward(req, plainResponse(req, socket), target(upstream));
     socket.pause();
     socket.on('error', () => socket.destroy());
     pool.tunnel(req, socket, early, {

@@ -253,3 +253,59 @@ describe('UpstreamPool: HTTPS upstreams', () => {
     expect(JSON.parse(r.body.toString())).toEqual({ error: 'bad_gateway', reason: 'upstream_unreachable' });
   });
 });
+
+describe('UpstreamPool: connection limit per origin', () => {
+  /** An upstream that answers each request only when told to. */
+  async function heldUpstream() {
+    const held: Array<() => void> = [];
+    const up = await RawUpstream.start((r) => void held.push(() => r.socket.write(ok(`${r.target} on ${r.conn}`))));
+    return { up, held };
+  }
+
+  it('a request beyond maxConnectionsPerOrigin waits for a free connection, and is sent on it', async () => {
+    const { up, held } = await heldUpstream();
+    const pool = newPool({ maxConnectionsPerOrigin: 1, queueTimeoutMs: 5_000 });
+    const front = await startFront(pool, up.url);
+    const first = request(front, { path: '/first' });
+    await expectEventually(() => expect(held).toHaveLength(1));
+    const second = request(front, { path: '/second' });
+    held.shift()!();
+    expect((await first).body.toString()).toBe('/first on 1');
+    await expectEventually(() => expect(held).toHaveLength(1));
+    held.shift()!();
+    expect((await second).body.toString()).toBe('/second on 1');
+    expect(up.conns).toHaveLength(1);
+  });
+
+  it('answers 503 upstream_connection_limit after queueTimeoutMs, and at once when the queue is full', async () => {
+    const { up, held } = await heldUpstream();
+    const pool = newPool({ maxConnectionsPerOrigin: 1, queueTimeoutMs: 100 });
+    const front = await startFront(pool, up.url);
+    const first = request(front, { path: '/first' });
+    await expectEventually(() => expect(held).toHaveLength(1));
+    const waited = request(front, { path: '/waits' });
+    const started = Date.now();
+    const full = await request(front, { path: '/full' }); // the queue holds as many as the limit: one
+    expect(full.status).toBe(503);
+    expect(json(full)).toEqual({ error: 'unavailable', reason: 'upstream_connection_limit' });
+    const timedOut = await waited;
+    expect(timedOut.status).toBe(503);
+    expect(json(timedOut)).toEqual({ error: 'unavailable', reason: 'upstream_connection_limit' });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(90);
+    held.shift()!();
+    expect((await first).status).toBe(200);
+    expect(up.requests.map((r) => r.target)).toEqual(['/first']);
+  });
+
+  it('a connection that closes frees its place for a waiting request', async () => {
+    const up = await RawUpstream.start((r) => {
+      if (r.target === '/dies') return void r.socket.destroy();
+      r.socket.write(ok(`${r.target} on ${r.conn}`));
+    });
+    const pool = newPool({ maxConnectionsPerOrigin: 1, queueTimeoutMs: 5_000 });
+    const front = await startFront(pool, up.url);
+    const [dies, next] = await Promise.all([request(front, { method: 'POST', path: '/dies', body: 'x' }), request(front, { path: '/next' })]);
+    expect(dies.status).toBe(502);
+    expect(next.body.toString()).toBe('/next on 2');
+  });
+});

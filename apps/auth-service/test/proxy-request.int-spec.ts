@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import http from 'node:http';
-import { JWT, RawUpstream, json, newPool, ok, rawClient, request, runCleanups, sha256, startFront, startHttpUpstream, type Reply } from './proxy-harness.js';
+import { JWT, RawUpstream, json, newPool, ok, rawClient, request, runCleanups, sha256, startFront, startHttpUpstream, valuesOf, type Reply } from './proxy-harness.js';
 
 /*
  * UpstreamPool (src/gateway/proxy.ts): the request the upstream is sent (target, headers, bodies).
@@ -65,7 +65,8 @@ describe('UpstreamPool: the forwarded request', () => {
     }
     const values = (name: string) => got.headers.filter(([k]) => k === name).map(([, v]) => v);
     expect(values('cf-access-jwt-assertion')).toEqual([JWT]);
-    expect(values('x-forwarded-for')).toEqual(['203.0.113.1, 203.0.113.2, 198.51.100.7']);
+    // Not behind a trusted proxy: the client's X-Forwarded-For is replaced by its address.
+    expect(values('x-forwarded-for')).toEqual(['127.0.0.1']);
     expect(values('host')).toEqual(['app.example.test']);
     expect(values('x-forwarded-host')).toEqual(['app.example.test']);
     expect(values('x-forwarded-proto')).toEqual(['http']);
@@ -106,6 +107,56 @@ describe('UpstreamPool: the forwarded request', () => {
     expect(text.startsWith('HTTP/1.1 400 ')).toBe(true);
     expect(JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4))).toEqual({ error: 'bad_request', reason: 'duplicate_host_header' });
     expect(up.conns).toHaveLength(0);
+  });
+});
+
+describe('UpstreamPool: forwarding headers', () => {
+  const claimed = {
+    host: 'app.example.test',
+    'x-forwarded-for': ['203.0.113.1', '203.0.113.2'],
+    'x-forwarded-host': 'other-app.example.test',
+    'x-forwarded-proto': 'https',
+    'x-forwarded-port': '8443',
+    'x-forwarded-prefix': '/admin',
+    'x-forwarded-server': 'evil',
+    forwarded: 'for=203.0.113.9;host=other-app.example.test;proto=https',
+    'x-real-ip': '203.0.113.9',
+    'x-original-url': '/admin/users',
+    'x-rewrite-url': '/admin/users',
+  };
+  const forwardingOf = (r: { headers: Array<[string, string]> }) =>
+    Object.fromEntries(
+      ['x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-forwarded-port', 'x-forwarded-prefix', 'x-forwarded-server', 'forwarded', 'x-real-ip', 'x-original-url', 'x-rewrite-url'].map((n) => [
+        n,
+        valuesOf(r, n),
+      ]),
+    );
+
+  it("by default: the client's claims are dropped; For is its address, Host its Host, Proto http", async () => {
+    const up = await RawUpstream.start((r) => void r.socket.write(ok('fine')));
+    const front = await startFront(newPool(), up.url);
+    expect((await request(front, { headers: claimed })).status).toBe(200);
+    expect(forwardingOf(up.requests[0]!)).toEqual({
+      ...Object.fromEntries(Object.keys(forwardingOf(up.requests[0]!)).map((n) => [n, []])),
+      'x-forwarded-for': ['127.0.0.1'],
+      'x-forwarded-host': ['app.example.test'],
+      'x-forwarded-proto': ['http'],
+    });
+  });
+
+  it("behind a trusted proxy: For is appended to, the proxy's Proto kept when http or https; Host is still the request's", async () => {
+    const up = await RawUpstream.start((r) => void r.socket.write(ok('fine')));
+    const front = await startFront(newPool({ trustProxy: true }), up.url);
+    expect((await request(front, { headers: claimed })).status).toBe(200);
+    expect(forwardingOf(up.requests[0]!)).toEqual({
+      ...Object.fromEntries(Object.keys(forwardingOf(up.requests[0]!)).map((n) => [n, []])),
+      'x-forwarded-for': ['203.0.113.1, 203.0.113.2, 127.0.0.1'],
+      'x-forwarded-host': ['app.example.test'],
+      'x-forwarded-proto': ['https'],
+    });
+    expect((await request(front, { headers: { 'x-forwarded-proto': 'javascript' } })).status).toBe(200);
+    expect(valuesOf(up.requests[1]!, 'x-forwarded-proto')).toEqual(['http']);
+    expect(valuesOf(up.requests[1]!, 'x-forwarded-for')).toEqual(['127.0.0.1']);
   });
 });
 
