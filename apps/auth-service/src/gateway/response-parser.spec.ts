@@ -154,6 +154,7 @@ describe('ResponseParser (upstream responses, strict HTTP/1.1)', () => {
     const cases: Array<[string, RegExp, string?]> = [
       ['HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n', /both content-length and transfer-encoding/],
       ['HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n', /conflicting content-length/],
+      ['HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 005\r\n\r\n', /duplicate content-length/],
       ['HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n', /invalid content-length/],
       ['HTTP/1.1 200 OK\r\nContent-Length: 5, 5\r\n\r\n', /invalid content-length/],
       ['HTTP/1.1 200 OK\r\nContent-Length: 0x10\r\n\r\n', /invalid content-length/],

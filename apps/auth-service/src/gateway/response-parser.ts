@@ -58,7 +58,7 @@ const enum State {
 const CRLFCRLF = Buffer.from('\r\n\r\n');
 const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: [^\x00-\x08\x0a-\x1f\x7f]*)?$/;
 const HEADER_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*([^\x00-\x08\x0a-\x1f\x7f]*?)[ \t]*$/;
-const CHUNK_SIZE_LINE = /^([0-9a-fA-F]{1,13})[ \t]*(?:;[^\x00-\x08\x0a-\x1f\x7f]*)?$/;
+const CHUNK_SIZE_LINE = /^([0-9a-fA-F]{1,13})(?:;[^\x00-\x08\x0a-\x1f\x7f]*)?$/;
 const DIGITS = /^\d{1,15}$/;
 const MAX_LINE = 4096;
 
@@ -266,9 +266,9 @@ export class ResponseParser {
       const lower = name.length === 14 || name.length === 17 || name.length === 10 ? name.toLowerCase() : '';
       if (lower === 'content-length') {
         if (!DIGITS.test(value)) throw new UpstreamProtocolError('invalid content-length');
-        const n = Number(value);
-        if (contentLength !== null && contentLength !== n) throw new UpstreamProtocolError('conflicting content-length');
-        contentLength = n;
+        // Two, even equal: llhttp (and so a Node upstream's own client) refuses them too.
+        if (contentLength !== null) throw new UpstreamProtocolError(Number(value) === contentLength ? 'duplicate content-length' : 'conflicting content-length');
+        contentLength = Number(value);
       } else if (lower === 'transfer-encoding') {
         transferEncoding = transferEncoding === null ? value : `${transferEncoding}, ${value}`;
       } else if (lower === 'connection') {
