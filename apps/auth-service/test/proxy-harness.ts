@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { UpstreamPool, isWebSocketUpgrade, plainResponse, type ProxyTarget, type TunnelTarget, type UpstreamPoolOptions } from '../src/gateway/proxy.js';
+import { UpstreamPool, answerInProgress, isWebSocketUpgrade, plainResponse, type ProxyTarget, type TunnelTarget, type UpstreamPoolOptions } from '../src/gateway/proxy.js';
 
 /*
  * What the proxy-*.int-spec.ts files share: UpstreamPool (src/gateway/proxy.ts) over real loopback
@@ -82,6 +82,7 @@ export async function startFront(pool: UpstreamPool, upstream: string, extra: Pa
 export async function startTunnelFront(pool: UpstreamPool, upstream: string, extra: Partial<TunnelTarget> = {}): Promise<number> {
   const server = http.createServer();
   server.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, early: Buffer) => {
+    if (answerInProgress(socket)) return void socket.destroy();
     if (!isWebSocketUpgrade(req)) return pool.forward(req, plainResponse(req, socket), target(upstream));
     socket.pause();
     socket.on('error', () => socket.destroy());
@@ -359,11 +360,24 @@ function recordInto(list: ParsedRequest[], req: http.IncomingMessage, done?: (r:
   });
 }
 
-/** An upstream that parses with Node's llhttp and records every request it parsed. */
-export async function startRecordingUpstream(): Promise<{ url: string; requests: ParsedRequest[] }> {
+/**
+ * An upstream that parses with Node's llhttp and records every request it parsed, and every parse
+ * error (not a connection closed mid-request: that is how the gateway abandons one).
+ */
+export async function startRecordingUpstream(): Promise<{ url: string; requests: ParsedRequest[]; errors: string[] }> {
   const requests: ParsedRequest[] = [];
-  const port = await startHttpUpstream((req, res) => recordInto(requests, req, () => res.end(`seen ${requests.length}`)));
-  return { url: `http://127.0.0.1:${port}`, requests };
+  const errors: string[] = [];
+  const server = http.createServer((req, res) => recordInto(requests, req, () => res.end(`seen ${requests.length}`)));
+  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+    if (error.code !== 'ECONNRESET' && error.code !== 'HPE_INVALID_EOF_STATE') errors.push(error.code ?? error.message);
+    socket.destroy();
+  });
+  const port = await listen(server);
+  onCleanup(async () => {
+    server.closeAllConnections();
+    await closeServer(server);
+  });
+  return { url: `http://127.0.0.1:${port}`, requests, errors };
 }
 
 /** startFront, recording every request the front admitted (as Node parsed it) before forwarding it. */

@@ -98,6 +98,15 @@ export function isWebSocketUpgrade(req: IncomingMessage): boolean {
 }
 
 /**
+ * An upgrade request pipelined behind a request whose response is still being written on the same
+ * socket: neither a tunnel nor another response can be placed there (Node would throw, or the
+ * bytes would interleave). The caller closes the connection.
+ */
+export function answerInProgress(socket: net.Socket): boolean {
+  return Boolean((socket as { _httpMessage?: unknown })._httpMessage);
+}
+
+/**
  * A response on the socket of an upgrade request that is not tunnelled (h2c or any protocol but
  * WebSocket): answered as a plain request, then the connection is closed (what the client sent
  * after the request's head is never read).

@@ -5,7 +5,7 @@ import type { Duplex } from 'node:stream';
 import type { ReplicaApp, Replica } from '../replica/replica.js';
 import type { AccessControl, Allowed, Decision, Via } from './access.js';
 import { jwtOf, serviceCredentials } from './credentials.js';
-import { UpstreamPool, isWebSocketUpgrade, plainResponse, type ProxyTarget, type UpstreamPoolOptions } from './proxy.js';
+import { UpstreamPool, answerInProgress, isWebSocketUpgrade, plainResponse, type ProxyTarget, type UpstreamPoolOptions } from './proxy.js';
 import type { RateLimiter } from './rate-limiter.js';
 import type { Recorder } from './recorder.js';
 
@@ -96,6 +96,7 @@ export class Gateway {
     });
     // Upgrades (WebSocket): authenticated like any request, then tunnelled to the upstream.
     this.server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+      if (answerInProgress(socket)) return void socket.destroy();
       // Only WebSocket is tunnelled; any other protocol (h2c…) is a plain request, Upgrade dropped.
       if (!isWebSocketUpgrade(req)) return void this.server.emit('request', req, plainResponse(req, socket));
       // Hold what the client sends early (a WebSocket frame) until the tunnel is joined.
