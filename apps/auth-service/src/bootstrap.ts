@@ -94,6 +94,7 @@ export async function startGateway(env: AuthServiceEnv, log: Log = consoleLog(en
     forwardAuthHeaders: env.GATEHOUSE_FORWARD_AUTH_HEADERS,
     trustProxy: env.GATEHOUSE_TRUST_PROXY,
     cookieSecure: env.cookieSecure,
+    upstreams: { maxConnectionsPerOrigin: env.GATEHOUSE_UPSTREAM_MAX_CONNECTIONS, maxTunnels: env.GATEHOUSE_MAX_TUNNELS },
     onError: (e) => log.error(`Unhandled error: ${e.stack ?? e.message}`),
     metrics,
   });
