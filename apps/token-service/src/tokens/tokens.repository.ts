@@ -35,7 +35,6 @@ export interface TokenStore {
   all(accountId: string | undefined, tx?: Tx): Promise<TokenRecord[]>;
   markSeen(seen: Array<{ tokenId: string; at: Date }>): Promise<number>;
 }
-export const TOKEN_STORE = Symbol('TOKEN_STORE');
 
 export class TokensRepository implements TokenStore {
   constructor(private readonly dataSource: DataSource) {}
