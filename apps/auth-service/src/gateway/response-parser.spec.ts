@@ -153,6 +153,8 @@ describe('ResponseParser (upstream responses, strict HTTP/1.1)', () => {
   it('refuses ambiguous or malformed framing instead of guessing', () => {
     const cases: Array<[string, RegExp, string?]> = [
       ['HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n', /both content-length and transfer-encoding/],
+      ['HTTP/1.1 200 OK\r\nTransfer-Encoding:\r\n\r\nbody', /empty transfer-encoding/],
+      ['HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, ,chunked\r\n\r\n0\r\n\r\n', /empty transfer-encoding/],
       ['HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n', /conflicting content-length/],
       ['HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 005\r\n\r\n', /duplicate content-length/],
       ['HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n', /invalid content-length/],

@@ -270,6 +270,9 @@ export class ResponseParser {
         if (contentLength !== null) throw new UpstreamProtocolError(Number(value) === contentLength ? 'duplicate content-length' : 'conflicting content-length');
         contentLength = Number(value);
       } else if (lower === 'transfer-encoding') {
+        // An empty coding (`Transfer-Encoding:` or `chunked, ,`) frames nothing: llhttp (Node 24's
+        // client, so many upstreams' peers) refuses it, and so does the gateway.
+        if (value.split(',').some((c) => !c.trim())) throw new UpstreamProtocolError('empty transfer-encoding');
         transferEncoding = transferEncoding === null ? value : `${transferEncoding}, ${value}`;
       } else if (lower === 'connection') {
         for (const t of value.split(',')) if (t.trim()) connection.add(t.trim().toLowerCase());
