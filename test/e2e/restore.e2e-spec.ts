@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createAccessVerifier } from '@gatehouse/access-verify';
 import { createTestDatabase, expectEventually, freePort, startNats, type TestDatabase, type TestNats } from '@gatehouse/testing';
-import { runOnce, runService, type ServiceProcess } from '../src/system.js';
+import { natsSecurity, runOnce, runService, type ServiceProcess } from '../src/system.js';
 
 /**
  * The restore drill of docs/operations.md: a system with one database for every service (as in
@@ -30,7 +30,8 @@ describe('backup and restore', () => {
 
   /** Migrates `db` (every service's own migrations), then starts the token service, API and gateway. */
   async function startOn(db: TestDatabase) {
-    const nats = await startNats();
+    const security = natsSecurity(); // as production: a NATS user per service
+    const nats = await startNats({ config: security.config });
     natsServers.push(nats);
     const env = {
       DATABASE_URL: db.url,
@@ -41,9 +42,12 @@ describe('backup and restore', () => {
       GATEHOUSE_GATEWAY_PORT: String(ports.gateway),
       GATEHOUSE_TEAM_URL: `http://127.0.0.1:${ports.gateway}`,
       GATEHOUSE_LOG_LEVEL: 'warn',
+      GATEHOUSE_API_MANAGEMENT_PORT: '0',
+      GATEHOUSE_GATEWAY_MANAGEMENT_PORT: '0',
+      GATEHOUSE_TOKEN_SERVICE_MANAGEMENT_PORT: '0',
     };
     const migrated = [await runOnce('token-service', 'migrate.js', env), await runOnce('auth-service', 'migrate.js', env)];
-    processes = ['token-service', 'api', 'auth-service'].map((name) => runService(name, env));
+    processes = ['token-service', 'api', 'auth-service'].map((name) => runService(name, { ...env, ...security.envFor(name) }));
     await expectEventually(
       async () => {
         const health = (await (await fetch(`http://127.0.0.1:${ports.gateway}/cdn-cgi/access/health`)).json()) as { status: string };

@@ -168,7 +168,8 @@ describe('auth-service gateway (real PostgreSQL, nats-server, upstream)', () => 
     it("relays an upstream's refusal of the upgrade and closes the connection after it", async () => {
       const c = upgradeClient('/ws-refused', creds());
       await c.closed;
-      expect(c.text()).toBe('HTTP/1.1 403 Forbidden\r\nContent-Length: 4\r\n\r\nnope');
+      // Relayed as parsed (hop-by-hop headers dropped), with the exchange's cookie, then closed.
+      expect(c.text()).toMatch(/^HTTP\/1\.1 403 Forbidden\r\nContent-Length: 4\r\nSet-Cookie: CF_Authorization=[^\r]+\r\nConnection: close\r\n\r\nnope$/);
     });
 
     it('does not upgrade the access endpoints', async () => {

@@ -24,7 +24,18 @@ export function findProjectToken(cwd: string): { path: string; token: string } |
   }
 }
 
-/** GATEHOUSE_API_URL (default http://127.0.0.1:8080) and GATEHOUSE_ADMIN_TOKEN, else the project's token file. */
+/** The admin token `npm start` keeps in GATEHOUSE_STATE_DIR (when that moves its state folder), if any. */
+function stateDirToken(stateDir: string | undefined): string | undefined {
+  if (!stateDir?.trim()) return undefined;
+  const path = join(resolve(stateDir.trim()), 'admin-token');
+  return existsSync(path) ? readFileSync(path, 'utf8').trim() || undefined : undefined;
+}
+
+/**
+ * GATEHOUSE_API_URL (default http://127.0.0.1:8080) and GATEHOUSE_ADMIN_TOKEN, else the token
+ * `npm start` wrote: in GATEHOUSE_STATE_DIR when set (as for `npm start`), else the project's
+ * `.gatehouse/admin-token`.
+ */
 export function resolveConnection(env: NodeJS.ProcessEnv, cwd: string): Connection {
   const raw = env.GATEHOUSE_API_URL?.trim() || DEFAULT_API_URL;
   let url: URL;
@@ -34,10 +45,10 @@ export function resolveConnection(env: NodeJS.ProcessEnv, cwd: string): Connecti
     throw usageError(`GATEHOUSE_API_URL must be a URL such as ${DEFAULT_API_URL} (got "${raw}")`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw usageError(`GATEHOUSE_API_URL must start with http:// or https:// (got "${raw}")`);
-  const adminToken = env.GATEHOUSE_ADMIN_TOKEN?.trim() || findProjectToken(cwd)?.token;
+  const adminToken = env.GATEHOUSE_ADMIN_TOKEN?.trim() || stateDirToken(env.GATEHOUSE_STATE_DIR) || findProjectToken(cwd)?.token;
   if (!adminToken) {
     throw usageError(
-      'No admin token: set GATEHOUSE_ADMIN_TOKEN, or run gatehouse inside the project folder after `npm start` (it reads .gatehouse/admin-token).',
+      'No admin token: set GATEHOUSE_ADMIN_TOKEN, or run gatehouse inside the project folder after `npm start` (it reads .gatehouse/admin-token, or admin-token in GATEHOUSE_STATE_DIR).',
     );
   }
   return { apiUrl: url.href.replace(/\/+$/, ''), adminToken };

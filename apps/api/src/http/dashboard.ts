@@ -15,10 +15,14 @@ export const DASHBOARD_ROUTES = [
   '/apps',
   '/apps/new',
   '/apps/:id',
+  '/policies',
+  '/policies/new',
+  '/policies/:id',
   '/notifications',
   '/notifications/new',
   '/notifications/:id',
   '/audit',
+  '/settings',
 ] as const;
 
 /** The dashboard router's rule: literal routes match exactly, `:param` routes one segment each. */

@@ -18,4 +18,13 @@ describe('auth-service environment', () => {
     expect(loadEnv({ ...base, GATEHOUSE_HEALTH_DETAILS: 'true' }).GATEHOUSE_HEALTH_DETAILS).toBe(true);
     expect(() => loadEnv({ ...base, GATEHOUSE_HEALTH_DETAILS: 'yes' })).toThrow(/GATEHOUSE_HEALTH_DETAILS/);
   });
+
+  it.each([
+    ['GATEHOUSE_UPSTREAM_MAX_CONNECTIONS', 512],
+    ['GATEHOUSE_MAX_TUNNELS', 10_000],
+  ] as const)('takes %s as a positive integer (default %d)', (name, byDefault) => {
+    expect(loadEnv(base)[name]).toBe(byDefault);
+    expect(loadEnv({ ...base, [name]: '7' })[name]).toBe(7);
+    for (const bad of ['0', '-1', 'many', '1.5']) expect(() => loadEnv({ ...base, [name]: bad })).toThrow(new RegExp(name));
+  });
 });

@@ -55,7 +55,11 @@ export const Env = z
      * sync error, access-log pending and dropped counts) to anyone; otherwise only `{ status }`.
      */
     GATEHOUSE_HEALTH_DETAILS: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
-    /** Trust X-Forwarded-For from the peer (only behind a proxy you run). */
+    /** Connections (busy and idle) the gateway opens to one upstream origin; beyond, a request waits briefly, then 503. */
+    GATEHOUSE_UPSTREAM_MAX_CONNECTIONS: Int(512),
+    /** Open upgrade (WebSocket) tunnels, all applications together; beyond, 503. */
+    GATEHOUSE_MAX_TUNNELS: Int(10_000),
+    /** Trust X-Forwarded-For (appended to) and X-Forwarded-Proto from the peer (only behind a proxy you run). */
     GATEHOUSE_TRUST_PROXY: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
     /** Secure flag on CF_Authorization; defaults to true when the team URL is https. */
     GATEHOUSE_COOKIE_SECURE: z.enum(['true', 'false']).optional(),

@@ -67,6 +67,7 @@ export class GatewayHost implements OnApplicationBootstrap, BeforeApplicationShu
       forwardAuthHeaders: env.GATEHOUSE_FORWARD_AUTH_HEADERS,
       trustProxy: env.GATEHOUSE_TRUST_PROXY,
       cookieSecure: env.cookieSecure,
+      upstreams: { maxConnectionsPerOrigin: env.GATEHOUSE_UPSTREAM_MAX_CONNECTIONS, maxTunnels: env.GATEHOUSE_MAX_TUNNELS },
       onError: (e) => log.error(`Unhandled error: ${e.stack ?? e.message}`),
       metrics: this.metrics,
     });

@@ -1,31 +1,28 @@
 import net from 'node:net';
 import tls from 'node:tls';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ResponseParser, UpstreamProtocolError, parseUpgradeHead, type ResponseHead } from './response-parser.js';
+import { STATUS_CODES, ServerResponse, type IncomingMessage } from 'node:http';
+import { ResponseParser, type ResponseHead } from './response-parser.js';
 
 /**
  * The gateway's reverse proxy. Clients are parsed by Node's HTTP server (llhttp, strict); the
  * upstream side is a small HTTP/1.1 client on pooled keep-alive sockets with a strict response
  * parser (./response-parser.ts). Node's own HTTP client (ClientRequest, Agent, IncomingMessage)
- * cost about as much CPU per proxied request as everything else in the gateway together; this
- * one does only what a reverse proxy needs and halves the CPU per request (see the README's
- * performance section).
+ * cost about as much CPU per proxied request as everything else in the gateway together; this one
+ * does only what a reverse proxy needs (the measurements are in the docs' performance section).
+ *
+ * Reading order: UpstreamPool (the API: forward, tunnel) → Origin (connections per upstream, the
+ * limit and its short queue) → Exchange (one proxied request, its explicit phases) →
+ * UpstreamConnection (a socket and its parser, serving one exchange at a time) → Tunnel (an
+ * upgrade) → the request head the upstream is sent. The rules and their reasons are in
+ * docs/security-upstream.md.
  */
 
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-]);
+/** Hop-by-hop headers (RFC 9110 §7.6.1): never relayed in either direction. */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
 
-/** Headers a client must never get through to the upstream: its secret, and identity we assert. */
+/** Request headers a client must never get through to the upstream. */
 const STRIPPED = new Set([
+  // Its secret, and the identity the gateway asserts.
   'cf-access-client-id',
   'cf-access-client-secret',
   'cf-access-jwt-assertion',
@@ -35,14 +32,29 @@ const STRIPPED = new Set([
   'x-gatehouse-app-id',
   // The gateway answers `Expect: 100-continue` itself (Node's server does); the upstream gets the body.
   'expect',
+  // Framing: written by the gateway from its own parse (requestFraming), never the client's.
+  'content-length',
+  // Who and where the client is: the gateway sets X-Forwarded-For/-Host/-Proto itself (any other
+  // X-Forwarded-* is dropped too); these name the same things another way.
+  'forwarded',
+  'x-real-ip',
+  // A path other than the one the gateway judged, honoured by some frameworks (IIS, Symfony).
+  'x-original-url',
+  'x-rewrite-url',
 ]);
+
+/** Names a client's Connection header may never remove: routing and framing. */
+const NEVER_LISTED = new Set(['host', 'content-length', 'transfer-encoding']);
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
 export interface ProxyTarget {
   upstream: URL;
-  /** The canonical path plus the original query (./path.ts): what was judged is what is sent. */
-  path: string;
+  /**
+   * The canonical path plus the original query (./path.ts): what was judged is what is sent. The
+   * gateway always sets it; `req.url` only for direct users of the pool (its tests).
+   */
+  path?: string;
   jwt: string;
   /** Extra header to strip (the app's single-header credential). */
   singleHeader: string | null;
@@ -63,318 +75,339 @@ export interface UpstreamPoolOptions {
   idleTimeoutMs?: number;
   /** Idle connections kept per upstream origin. */
   maxIdlePerOrigin?: number;
+  /** Connections (busy and idle) per upstream origin; beyond, a request waits up to queueTimeoutMs, then 503. */
+  maxConnectionsPerOrigin?: number;
+  /** How long a request waits for a connection of an origin at its limit. */
+  queueTimeoutMs?: number;
+  /** Open upgrade tunnels, all origins together; beyond, 503. */
+  maxTunnels?: number;
+  /** The peer is a proxy the operator runs: its X-Forwarded-For is appended to, its X-Forwarded-Proto kept. */
+  trustProxy?: boolean;
   /** Where rejected upstream certificates come from (tests: a private CA). */
   ca?: string | Buffer;
 }
 
-interface Origin {
-  key: string;
-  host: string;
-  port: number;
-  secure: boolean;
-  servername: string | undefined;
-  idle: Connection[];
-}
-
-interface Exchange {
-  req: IncomingMessage;
-  res: ServerResponse;
-  target: ProxyTarget;
-  head: string;
-  method: string;
-  hasBody: boolean;
-  chunkedBody: boolean;
-  requestDone: boolean;
-  responseDone: boolean;
-  /** The response head, held until the first body byte or the end (a body error can still be a 502). */
-  pendingHead: { status: number; headers: string[] } | null;
-  headSent: boolean;
-  keepAlive: boolean;
-  /** How long the connection may idle in the pool after this exchange (the upstream's Keep-Alive hint). */
-  idleMs: number;
-  retried: boolean;
-  ended: boolean;
-  conn: Connection | null;
-}
-
-class Connection {
-  readonly parser: ResponseParser;
-  exchange: Exchange | null = null;
-  /** Has served a request before: a failure before any response byte may be a stale keep-alive. */
-  reused = false;
-  closed = false;
-
-  constructor(
-    readonly pool: UpstreamPool,
-    readonly origin: Origin,
-    readonly socket: net.Socket,
-  ) {
-    this.parser = new ResponseParser({
-      head: (h) => pool.onHead(this, h),
-      body: (chunk, last) => pool.onBody(this, chunk, last),
-      done: () => pool.onDone(this),
-    });
-    socket.on('data', (data: Buffer) => pool.onData(this, data));
-    socket.on('timeout', () => pool.onTimeout(this));
-    socket.on('error', () => socket.destroy());
-    socket.on('end', () => socket.destroy());
-    socket.on('close', () => pool.onClose(this));
-  }
-}
-
-/** The JSON body of a 502/504 that the upstream caused. */
+/** The JSON body of an error answer the upstream side caused. */
 function upstreamError(status: number, reason: string): { error: string; reason: string } {
-  return { error: status === 504 ? 'gateway_timeout' : 'bad_gateway', reason };
+  return { error: status === 504 ? 'gateway_timeout' : status === 503 ? 'unavailable' : 'bad_gateway', reason };
 }
 
-function bracketless(hostname: string): string {
-  return hostname.startsWith('[') && hostname.endsWith(']') ? hostname.slice(1, -1) : hostname;
+const badRequest = (reason: string) => ({ error: 'bad_request', reason });
+
+/** `Upgrade: websocket` (one token, any case): the only protocol the gateway tunnels. */
+export function isWebSocketUpgrade(req: IncomingMessage): boolean {
+  const upgrade = req.headers.upgrade;
+  return upgrade !== undefined && upgrade.trim().toLowerCase() === 'websocket';
+}
+
+/**
+ * An upgrade request pipelined behind a request whose response is still being written on the same
+ * socket: neither a tunnel nor another response can be placed there (Node would throw, or the
+ * bytes would interleave). The caller closes the connection.
+ */
+export function answerInProgress(socket: net.Socket): boolean {
+  return Boolean((socket as { _httpMessage?: unknown })._httpMessage);
+}
+
+/**
+ * A response on the socket of an upgrade request that is not tunnelled (h2c or any protocol but
+ * WebSocket): answered as a plain request, then the connection is closed (what the client sent
+ * after the request's head is never read).
+ */
+export function plainResponse(req: IncomingMessage, socket: net.Socket): ServerResponse {
+  const res = new ServerResponse(req);
+  res.shouldKeepAlive = false;
+  res.assignSocket(socket);
+  res.on('finish', () => socket.end());
+  socket.on('error', () => socket.destroy());
+  return res;
 }
 
 /** Keep-alive connections to the applications' upstreams, shared by every client connection. */
 export class UpstreamPool {
   private readonly origins = new Map<string, Origin>();
-  private readonly responseTimeoutMs: number;
-  private readonly idleTimeoutMs: number;
-  private readonly maxIdle: number;
-  /** Both sockets of every upgrade tunnel (closed with the pool). */
-  private readonly tunnels = new Set<net.Socket>();
+  readonly settings: Required<Omit<UpstreamPoolOptions, 'ca'>> & { ca: string | Buffer | undefined };
+  /** Both sockets of every open tunnel (closed with the pool). */
+  private readonly tunnels = new Set<Tunnel>();
 
-  constructor(private readonly options: UpstreamPoolOptions = {}) {
-    this.responseTimeoutMs = options.responseTimeoutMs ?? 30_000;
-    this.idleTimeoutMs = options.idleTimeoutMs ?? 4_000;
-    this.maxIdle = options.maxIdlePerOrigin ?? 256;
+  constructor(options: UpstreamPoolOptions = {}) {
+    this.settings = {
+      responseTimeoutMs: options.responseTimeoutMs ?? 30_000,
+      idleTimeoutMs: options.idleTimeoutMs ?? 4_000,
+      maxIdlePerOrigin: options.maxIdlePerOrigin ?? 256,
+      maxConnectionsPerOrigin: options.maxConnectionsPerOrigin ?? 512,
+      queueTimeoutMs: options.queueTimeoutMs ?? 1_000,
+      maxTunnels: options.maxTunnels ?? 10_000,
+      trustProxy: options.trustProxy ?? false,
+      ca: options.ca,
+    };
   }
 
-  /** Idle connections per origin (tests and health). */
+  /** Idle connections, all origins together (tests and health). */
   idleCount(): number {
-    let n = 0;
-    for (const o of this.origins.values()) n += o.idle.length;
-    return n;
+    let count = 0;
+    for (const origin of this.origins.values()) count += origin.idleCount;
+    return count;
+  }
+
+  /** Open tunnels (tests and health). */
+  tunnelCount(): number {
+    return this.tunnels.size;
   }
 
   close(): void {
-    for (const o of this.origins.values()) for (const c of o.idle.splice(0)) c.socket.destroy();
-    for (const s of this.tunnels) s.destroy();
+    for (const origin of this.origins.values()) origin.close();
+    for (const tunnel of this.tunnels) tunnel.close();
     this.tunnels.clear();
   }
 
   /** Forwards the request to the upstream with the JWT asserted; streams both bodies. */
-  forward(req: IncomingMessage, res: ServerResponse, t: ProxyTarget): void {
-    const url = t.path;
-    if (url.charCodeAt(0) !== 0x2f /* "/" */) {
-      return t.onError(res, 400, { error: 'bad_request', reason: 'request_target_not_a_path' });
-    }
+  forward(req: IncomingMessage, res: ServerResponse, target: ProxyTarget): void {
+    const url = target.path ?? req.url ?? '/';
+    if (url.charCodeAt(0) !== 0x2f /* "/" */) return target.onError(res, 400, badRequest('request_target_not_a_path'));
+    const framing = requestFraming(req);
+    if (typeof framing === 'string') return target.onError(res, 400, badRequest(framing));
+    // An upgrade request answered as a plain one (plainResponse): Node read no body after its head.
+    if ((req as { upgrade?: boolean }).upgrade && framing !== 0) return target.onError(res, 400, badRequest('upgrade_with_body'));
     const method = req.method ?? 'GET';
-    const te = req.headers['transfer-encoding'];
-    const cl = req.headers['content-length'];
-    const chunkedBody = te !== undefined;
-    const hasBody = chunkedBody || (cl !== undefined && cl !== '0');
-    const head = requestHead(req, t, method, url, chunkedBody);
-    if (head === null) {
-      // Two Host headers: the app was chosen by the first, an upstream might route by the second.
-      return t.onError(res, 400, { error: 'bad_request', reason: 'duplicate_host_header' });
-    }
-    const exchange: Exchange = {
-      req,
-      res,
-      target: t,
-      head,
-      method,
-      hasBody,
-      chunkedBody,
-      requestDone: !hasBody,
-      responseDone: false,
-      pendingHead: null,
-      headSent: false,
-      keepAlive: false,
-      idleMs: this.idleTimeoutMs,
-      retried: false,
-      ended: false,
-      conn: null,
-    };
-    res.on('close', () => {
-      // The client went away before the response was complete: the upstream exchange is abandoned.
-      if (!exchange.responseDone) this.abandon(exchange);
-    });
-    if (hasBody) this.streamBody(exchange);
-    else req.resume();
-    this.send(exchange, this.originOf(t.upstream));
+    const head = requestHead(req, target, method, url, framing, this.settings.trustProxy, false);
+    // Two Host headers: the app was chosen by the first, an upstream might route by the second.
+    if (head === null) return target.onError(res, 400, badRequest('duplicate_host_header'));
+    new Exchange(this.originOf(target.upstream), req, res, target, head, method, framing).begin();
   }
 
   /**
-   * An upgrade request: a connection of its own to the upstream (never pooled), the request head
-   * with `Connection: Upgrade` and the client's `Upgrade`, then
-   * - a `101` from the upstream: its head is relayed (plus the gateway's cookie after an exchange)
-   *   and the two sockets are joined until either side closes;
-   * - any other answer: relayed as it is, framed by the response parser, then both are closed.
+   * An upgrade request (WebSocket only; see isWebSocketUpgrade): a connection of its own to the
+   * upstream (never pooled, not counted in the origin's limit), the request head with
+   * `Connection: Upgrade` and `Upgrade: websocket`, then
+   * - a `101` with `Upgrade: websocket`: its head is relayed (plus the gateway's cookie), then what
+   *   the client sent after its request (held until now) goes up, and the two sockets are joined;
+   * - any other answer: relayed, framed by the same response parser, then both are closed.
    */
-  tunnel(req: IncomingMessage, client: net.Socket, early: Buffer, t: TunnelTarget): void {
-    const url = t.path;
-    if (url.charCodeAt(0) !== 0x2f) return t.refuse(400, { error: 'bad_request', reason: 'request_target_not_a_path' });
+  tunnel(req: IncomingMessage, client: net.Socket, early: Buffer, target: TunnelTarget): void {
+    const url = target.path ?? req.url ?? '/';
+    if (url.charCodeAt(0) !== 0x2f) return target.refuse(400, badRequest('request_target_not_a_path'));
+    if (!isWebSocketUpgrade(req)) return target.refuse(400, badRequest('unsupported_upgrade'));
+    const framing = requestFraming(req);
+    if (typeof framing === 'string') return target.refuse(400, badRequest(framing));
+    if (framing !== 0) return target.refuse(400, badRequest('upgrade_with_body'));
     const method = req.method ?? 'GET';
-    const upgrade = String(req.headers.upgrade ?? '');
-    const head = requestHead(req, t, method, url, false, upgrade);
-    if (head === null) return t.refuse(400, { error: 'bad_request', reason: 'duplicate_host_header' });
-    const up = this.open(this.originOf(t.upstream));
-    client.setNoDelay(true);
-    let answered = false; // something of the upstream's answer went to the client
-    let pending: Buffer | null = null;
-    let framing: ResponseParser | null = null;
-    const fail = (status: number, reason: string) => {
-      if (!answered) {
-        answered = true;
-        t.refuse(status, upstreamError(status, reason));
-      } else client.destroy();
-      up.destroy();
-    };
-    up.setTimeout(this.responseTimeoutMs, () => fail(504, 'upstream_timeout'));
-    up.on('error', () => up.destroy());
-    this.tunnels.add(up).add(client);
-    up.on('close', () => {
-      this.tunnels.delete(up);
-      // end(), not destroy(): what was relayed last must still reach the client.
-      if (answered) client.end();
-      else fail(502, 'upstream_unreachable');
-    });
-    client.on('close', () => {
-      this.tunnels.delete(client);
-      up.destroy();
-    });
-    const onData = (data: Buffer) => {
-      if (framing) {
-        // A non-101 answer: relayed byte for byte until the parser sees its end.
-        client.write(data);
-        return framing.execute(data);
-      }
-      const buf: Buffer = pending ? Buffer.concat([pending, data]) : data;
-      const end = buf.indexOf('\r\n\r\n');
-      if (end < 0) {
-        if (buf.length > 64 * 1024) throw new UpstreamProtocolError('response head too large');
-        pending = buf;
-        return;
-      }
-      pending = null;
-      const { status, lines } = parseUpgradeHead(buf.toString('latin1', 0, end));
-      if (status === 101) {
-        answered = true;
-        up.off('data', onSafeData);
-        up.setTimeout(0);
-        const cookie = t.setCookie ? `Set-Cookie: ${t.setCookie}\r\n` : '';
-        client.write(`${lines.join('\r\n')}\r\n${cookie}\r\n`, 'latin1');
-        if (buf.length > end + 4) client.write(buf.subarray(end + 4));
-        up.pipe(client);
-        client.pipe(up);
-        return;
-      }
-      framing = new ResponseParser({ head: () => undefined, body: () => undefined, done: () => (client.end(), up.destroy()) });
-      framing.start(method);
-      answered = true;
-      client.write(buf);
-      framing.execute(buf);
-    };
-    const onSafeData = (data: Buffer) => {
-      try {
-        onData(data);
-      } catch {
-        fail(502, 'upstream_protocol_error');
-      }
-    };
-    up.on('data', onSafeData);
-    up.write(head, 'latin1');
-    if (early.length) up.write(early);
+    const head = requestHead(req, target, method, url, 0, this.settings.trustProxy, true);
+    if (head === null) return target.refuse(400, badRequest('duplicate_host_header'));
+    if (this.tunnels.size >= this.settings.maxTunnels) return target.refuse(503, upstreamError(503, 'tunnel_limit'));
+    const tunnel = new Tunnel(this.originOf(target.upstream).connect(), client, early, target, method, this.settings.responseTimeoutMs, () => this.tunnels.delete(tunnel));
+    this.tunnels.add(tunnel);
+    tunnel.begin(head);
   }
 
-  private originOf(u: URL): Origin {
-    const secure = u.protocol === 'https:';
-    const port = Number(u.port) || (secure ? 443 : 80);
-    const key = `${u.protocol}//${u.hostname}:${port}`;
-    let o = this.origins.get(key);
-    if (!o) {
-      const host = bracketless(u.hostname);
-      o = { key, host, port, secure, servername: secure && !net.isIP(host) ? host : undefined, idle: [] };
-      this.origins.set(key, o);
+  private originOf(url: URL): Origin {
+    const secure = url.protocol === 'https:';
+    const port = Number(url.port) || (secure ? 443 : 80);
+    const key = `${url.protocol}//${url.hostname}:${port}`;
+    let origin = this.origins.get(key);
+    if (!origin) {
+      origin = new Origin(this.settings, url.hostname, port, secure);
+      this.origins.set(key, origin);
     }
-    return o;
+    return origin;
+  }
+}
+
+/** The upstream side of one origin (scheme, host, port): its connections and the requests waiting for one. */
+class Origin {
+  private readonly host: string;
+  private readonly servername: string | undefined;
+  private readonly idle: UpstreamConnection[] = [];
+  /** Connections open now, busy or idle (the limit's count). */
+  private open = 0;
+  /** Requests waiting for a connection while the origin is at its limit, oldest first. */
+  private readonly waiting: Exchange[] = [];
+
+  constructor(
+    readonly settings: UpstreamPool['settings'],
+    hostname: string,
+    private readonly port: number,
+    private readonly secure: boolean,
+  ) {
+    this.host = hostname.startsWith('[') && hostname.endsWith(']') ? hostname.slice(1, -1) : hostname;
+    this.servername = secure && !net.isIP(this.host) ? this.host : undefined;
   }
 
-  /** A new connection to the origin (TLS verified against the system's or the configured CAs). */
-  private open(o: Origin): net.Socket {
-    const socket = o.secure
-      ? tls.connect({ host: o.host, port: o.port, servername: o.servername, ALPNProtocols: ['http/1.1'], ca: this.options.ca })
-      : net.connect({ host: o.host, port: o.port });
+  get idleCount(): number {
+    return this.idle.length;
+  }
+
+  /** A new socket to the origin (TLS verified against the system's or the configured CAs). */
+  connect(): net.Socket {
+    const socket = this.secure
+      ? tls.connect({ host: this.host, port: this.port, servername: this.servername, ALPNProtocols: ['http/1.1'], ca: this.settings.ca })
+      : net.connect({ host: this.host, port: this.port });
     socket.setNoDelay(true);
     return socket;
   }
 
-  private send(x: Exchange, o: Origin): void {
-    let c = o.idle.pop();
-    if (c) c.reused = true;
-    else c = new Connection(this, o, this.open(o));
-    c.exchange = x;
-    x.conn = c;
-    c.parser.start(x.method);
-    c.socket.setTimeout(this.responseTimeoutMs);
-    c.socket.write(x.head, 'latin1');
+  /** Gives the exchange a connection now, queues it, or answers 503 when the queue is full too. */
+  assign(exchange: Exchange): void {
+    const reused = this.idle.pop();
+    if (reused) return exchange.start(reused);
+    if (this.open < this.settings.maxConnectionsPerOrigin) {
+      this.open++;
+      return exchange.start(new UpstreamConnection(this, this.connect()));
+    }
+    if (this.waiting.length >= this.settings.maxConnectionsPerOrigin) return exchange.refuse(503, 'upstream_connection_limit');
+    this.waiting.push(exchange);
+    exchange.queue(this.settings.queueTimeoutMs);
   }
 
-  private streamBody(x: Exchange): void {
-    const { req } = x;
+  /** A queued exchange gave up (its client left, or it waited too long). */
+  unqueue(exchange: Exchange): void {
+    const at = this.waiting.indexOf(exchange);
+    if (at >= 0) this.waiting.splice(at, 1);
+  }
+
+  /** A connection that finished an exchange and can carry another: to a waiting request, or idle. */
+  checkIn(connection: UpstreamConnection, idleMs: number): void {
+    const next = this.waiting.shift();
+    if (next) return next.start(connection);
+    if (this.idle.length >= this.settings.maxIdlePerOrigin) return connection.destroy();
+    connection.idle(idleMs);
+    this.idle.push(connection);
+  }
+
+  /** A connection closed: its place in the limit goes to the oldest waiting request. */
+  closed(connection: UpstreamConnection): void {
+    this.open--;
+    const at = this.idle.indexOf(connection);
+    if (at >= 0) this.idle.splice(at, 1);
+    const next = this.waiting.shift();
+    if (next) {
+      this.open++;
+      next.start(new UpstreamConnection(this, this.connect()));
+    }
+  }
+
+  close(): void {
+    for (const connection of this.idle.splice(0)) connection.destroy();
+    for (const exchange of this.waiting.splice(0)) exchange.refuse(503, 'upstream_connection_limit');
+  }
+}
+
+/** Where an exchange is. The request body streams alongside (`requestComplete`). */
+const enum Phase {
+  /** Waiting for a connection of an origin at its limit. */
+  Queued,
+  /** The request head is written; no response head yet. */
+  AwaitingHead,
+  /** The response head is parsed and held until the first body byte or the end, so that a framing error just after it is still a clean 502. */
+  HeadHeld,
+  /** The response head went to the client; the body is being relayed. */
+  Relaying,
+  /** The response is complete, or the exchange was answered with an error or abandoned. */
+  Finished,
+}
+
+/** The body of a request framed as chunked (its length is unknown up front). */
+const CHUNKED = -1;
+
+/** One proxied request and its response. */
+class Exchange {
+  private phase = Phase.Queued;
+  private connection: UpstreamConnection | null = null;
+  private requestComplete: boolean;
+  private heldHead: { status: number; headers: string[] } | null = null;
+  /** The connection may serve another exchange afterwards (the upstream's keep-alive). */
+  private reusable = false;
+  /** How long the connection may idle in the pool afterwards (the upstream's Keep-Alive hint). */
+  private idleMs: number;
+  private retried = false;
+  private queueTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly origin: Origin,
+    private readonly req: IncomingMessage,
+    private readonly res: ServerResponse,
+    private readonly target: ProxyTarget,
+    /** The request head as the upstream gets it. */
+    private readonly head: string,
+    readonly method: string,
+    /** The body's length, CHUNKED, or 0 for none. */
+    private readonly framing: number,
+  ) {
+    this.requestComplete = framing === 0;
+    this.idleMs = origin.settings.idleTimeoutMs;
+  }
+
+  begin(): void {
+    this.res.on('close', () => {
+      // The client went away before the response was complete: the upstream exchange is abandoned.
+      if (this.phase !== Phase.Finished) this.abandon();
+    });
+    if (this.framing === 0) this.req.resume();
+    this.origin.assign(this);
+  }
+
+  queue(timeoutMs: number): void {
+    this.queueTimer = setTimeout(() => {
+      this.origin.unqueue(this);
+      this.refuse(503, 'upstream_connection_limit');
+    }, timeoutMs);
+  }
+
+  /** The exchange has a connection: the head goes out, then the body (read only from now on). */
+  start(connection: UpstreamConnection): void {
+    if (this.queueTimer) clearTimeout(this.queueTimer);
+    this.queueTimer = null;
+    this.phase = Phase.AwaitingHead;
+    this.connection = connection;
+    connection.serve(this, this.head);
+    if (!this.requestComplete) this.streamBody(connection);
+  }
+
+  private streamBody(connection: UpstreamConnection): void {
+    const { req } = this;
+    const socket = connection.socket;
+    const chunked = this.framing === CHUNKED;
     req.on('data', (chunk: Buffer) => {
-      const c = x.conn;
-      if (!c || c.exchange !== x || c.closed) return;
-      if (chunk.length === 0) return; // an empty chunk would end a chunked body
+      if (this.connection !== connection || connection.closed || chunk.length === 0) return; // an empty chunk would end a chunked body
       let ok: boolean;
-      if (x.chunkedBody) {
+      if (chunked) {
         // All three writes, whatever each returns: a short-circuit would drop the data and its CRLF.
-        ok = c.socket.write(`${chunk.length.toString(16)}\r\n`);
-        ok = c.socket.write(chunk) && ok;
-        ok = c.socket.write('\r\n') && ok;
-      } else ok = c.socket.write(chunk);
+        ok = socket.write(`${chunk.length.toString(16)}\r\n`);
+        ok = socket.write(chunk) && ok;
+        ok = socket.write('\r\n') && ok;
+      } else ok = socket.write(chunk);
       if (!ok) {
         req.pause();
-        c.socket.once('drain', () => req.resume());
+        socket.once('drain', () => req.resume());
       }
     });
     req.on('end', () => {
-      const c = x.conn;
-      x.requestDone = true;
-      if (!c || c.exchange !== x || c.closed) return;
-      if (x.chunkedBody) c.socket.write('0\r\n\r\n');
+      this.requestComplete = true;
+      if (chunked && this.connection === connection && !connection.closed) socket.write('0\r\n\r\n');
     });
-    req.on('aborted', () => this.abandon(x));
+    req.on('close', () => {
+      if (!req.complete) this.abandon();
+    });
   }
 
-  onData(c: Connection, data: Buffer): void {
-    const x = c.exchange;
-    if (!x) {
-      // Bytes on an idle connection: nothing asked for them; never hand this socket out again.
-      c.socket.destroy();
-      return;
-    }
-    try {
-      c.parser.execute(data);
-    } catch {
-      this.fail(c, x, 502, 'upstream_protocol_error');
-    }
-  }
+  // The response, as the connection's parser reports it.
 
-  onHead(c: Connection, h: ResponseHead): void {
-    const x = c.exchange;
-    if (!x) return;
-    x.keepAlive = h.keepAlive;
-    const out: string[] = [];
-    const src = h.headers;
-    for (let i = 0; i < src.length; i += 2) {
-      const lower = src[i]!.toLowerCase();
-      if (lower === 'keep-alive') this.keepAliveHint(x, src[i + 1]!);
-      if (HOP_BY_HOP.has(lower) || (h.connection.size > 0 && h.connection.has(lower))) continue;
-      out.push(src[i]!, src[i + 1]!);
+  onHead(head: ResponseHead): void {
+    this.reusable = head.keepAlive;
+    const headers: string[] = [];
+    const received = head.headers;
+    for (let i = 0; i < received.length; i += 2) {
+      const name = received[i]!;
+      const lower = name.toLowerCase();
+      if (lower === 'keep-alive') this.keepAliveHint(received[i + 1]!);
+      if (HOP_BY_HOP.has(lower) || (head.connection.size > 0 && head.connection.has(lower))) continue;
+      headers.push(name, received[i + 1]!);
     }
-    if (x.target.setCookie) out.push('Set-Cookie', x.target.setCookie);
+    if (this.target.setCookie) headers.push('Set-Cookie', this.target.setCookie);
     // Written with the first body byte or at the end (Node sends it no earlier either), so that an
     // error in the body's framing before then (a bad first chunk size) still answers a clean 502.
-    x.pendingHead = { status: h.status, headers: out };
+    this.heldHead = { status: head.status, headers };
+    this.phase = Phase.HeadHeld;
   }
 
   /**
@@ -382,154 +415,396 @@ export class UpstreamPool {
    * longer would race that close (a request sent as the upstream hangs up), so the connection
    * idles at most N - 1 s here, and is not pooled at all when N <= 1.
    */
-  private keepAliveHint(x: Exchange, value: string): void {
-    const m = /(?:^|[,;\s])timeout\s*=\s*"?(\d{1,6})/i.exec(value);
-    if (!m) return;
-    const ms = Number(m[1]) * 1000 - 1000;
-    if (ms <= 0) x.keepAlive = false;
-    else x.idleMs = Math.min(x.idleMs, ms);
+  private keepAliveHint(value: string): void {
+    const match = /(?:^|[,;\s])timeout\s*=\s*"?(\d{1,6})/i.exec(value);
+    if (!match) return;
+    const ms = Number(match[1]) * 1000 - 1000;
+    if (ms <= 0) this.reusable = false;
+    else this.idleMs = Math.min(this.idleMs, ms);
+  }
+
+  onBody(chunk: Buffer, last: boolean): void {
+    if (!this.writeHead()) return;
+    if (last) {
+      // The common small response: head and body leave in one write.
+      this.phase = Phase.Finished;
+      this.res.end(chunk);
+      return;
+    }
+    if (!this.res.write(chunk)) {
+      const socket = this.connection!.socket;
+      socket.pause();
+      this.res.once('drain', () => socket.resume());
+    }
+  }
+
+  onDone(): void {
+    if (!this.writeHead()) return;
+    if (this.phase !== Phase.Finished) this.res.end();
+    this.phase = Phase.Finished;
+    const connection = this.connection!;
+    this.connection = null;
+    // A response that came before the whole request body: the connection is not reused.
+    connection.release(this.reusable && this.requestComplete, this.idleMs);
   }
 
   /** False when the head could not be written (the exchange has failed). */
-  private writeHead(c: Connection, x: Exchange): boolean {
-    const h = x.pendingHead;
-    if (!h) return true;
-    x.pendingHead = null;
+  private writeHead(): boolean {
+    const held = this.heldHead;
+    if (!held) return true;
+    this.heldHead = null;
     try {
-      x.res.writeHead(h.status, h.headers);
+      this.res.writeHead(held.status, held.headers);
     } catch {
       // A header value Node refuses to send (it validates again): the response cannot be relayed.
-      this.fail(c, x, 502, 'upstream_protocol_error');
+      this.fail(502, 'upstream_protocol_error');
       return false;
     }
-    x.headSent = true;
+    this.phase = Phase.Relaying;
     return true;
   }
 
-  onBody(c: Connection, chunk: Buffer, last: boolean): void {
-    const x = c.exchange;
-    if (!x || !this.writeHead(c, x)) return;
-    if (last) {
-      // The common small response: head and body leave in one write.
-      x.ended = true;
-      x.res.end(chunk);
-      return;
-    }
-    if (!x.res.write(chunk)) {
-      c.socket.pause();
-      x.res.once('drain', () => c.socket.resume());
-    }
+  /** The connection failed this exchange (protocol error, timeout): it is closed, the client told. */
+  fail(status: number, reason: string): void {
+    const connection = this.connection;
+    this.connection = null;
+    connection?.destroy();
+    this.respondError(status, reason);
   }
 
-  onDone(c: Connection): void {
-    const x = c.exchange;
-    if (!x || !this.writeHead(c, x)) return;
-    x.responseDone = true;
-    if (!x.ended) x.res.end();
-    // A response that came before the whole request body: the connection is not reused.
-    if (!x.requestDone) x.keepAlive = false;
-    this.release(c, x);
-  }
-
-  onTimeout(c: Connection): void {
-    const x = c.exchange;
-    if (!x) return void c.socket.destroy();
-    this.fail(c, x, 504, 'upstream_timeout');
-  }
-
-  onClose(c: Connection): void {
-    c.closed = true;
-    const idle = c.origin.idle;
-    const i = idle.indexOf(c);
-    if (i >= 0) idle.splice(i, 1);
-    const x = c.exchange;
-    if (!x) return;
-    if (!x.responseDone) c.parser.finish(); // a body delimited by the close: complete, onDone runs
-    c.exchange = null;
-    if (x.responseDone) return;
-    // A reused keep-alive connection the upstream had just closed: safe to retry once if nothing
-    // came back and the request can be replayed (idempotent, no body).
-    if (c.reused && !c.parser.received && !x.hasBody && !x.retried && IDEMPOTENT.has(x.method) && !x.res.destroyed) {
-      x.retried = true;
-      return this.send(x, c.origin);
+  /**
+   * The connection closed before the response was complete. A reused keep-alive connection the
+   * upstream had just closed is retried once on another when nothing came back and the request
+   * can be replayed (idempotent, no body).
+   */
+  connectionClosed(reused: boolean, answered: boolean): void {
+    this.connection = null;
+    if (reused && !answered && this.framing === 0 && !this.retried && IDEMPOTENT.has(this.method) && !this.res.destroyed) {
+      this.retried = true;
+      this.phase = Phase.Queued;
+      return this.origin.assign(this);
     }
-    this.respondError(x, 502, 'upstream_unreachable');
+    this.respondError(502, 'upstream_unreachable');
   }
 
-  /** After a complete exchange: back to the pool, or closed when it cannot carry another. */
-  private release(c: Connection, x: Exchange): void {
-    if (c.exchange !== x) return;
-    c.exchange = null;
-    if (c.closed || !x.keepAlive || c.parser.extraBytes || c.origin.idle.length >= this.maxIdle) {
-      c.socket.destroy();
-      return;
+  /** Answered without the upstream (the origin is at its limit). */
+  refuse(status: number, reason: string): void {
+    if (this.queueTimer) clearTimeout(this.queueTimer);
+    this.queueTimer = null;
+    this.respondError(status, reason);
+  }
+
+  private abandon(): void {
+    if (this.phase === Phase.Finished) return;
+    if (this.phase === Phase.Queued) {
+      this.origin.unqueue(this);
+      if (this.queueTimer) clearTimeout(this.queueTimer);
     }
-    c.socket.setTimeout(x.idleMs);
+    this.phase = Phase.Finished;
+    const connection = this.connection;
+    this.connection = null;
+    connection?.destroy();
+  }
+
+  private respondError(status: number, reason: string): void {
+    const relaying = this.phase === Phase.Relaying;
+    this.phase = Phase.Finished;
+    if (relaying || this.res.headersSent) return void this.res.destroy();
+    this.target.onError(this.res, status, upstreamError(status, reason));
+  }
+}
+
+/** One socket to an origin and its response parser; serves one exchange at a time. */
+class UpstreamConnection {
+  private readonly parser: ResponseParser;
+  private exchange: Exchange | null = null;
+  /** Exchanges served before the current one: a failure before any response byte may be a stale keep-alive. */
+  private served = 0;
+  closed = false;
+
+  constructor(
+    private readonly origin: Origin,
+    readonly socket: net.Socket,
+  ) {
+    this.parser = new ResponseParser({
+      head: (head) => this.exchange?.onHead(head),
+      body: (chunk, last) => this.exchange?.onBody(chunk, last),
+      done: () => this.exchange?.onDone(),
+    });
+    socket.on('data', (data: Buffer) => this.received(data));
+    socket.on('timeout', () => (this.exchange ? this.failExchange(504, 'upstream_timeout') : socket.destroy()));
+    socket.on('error', () => socket.destroy());
+    socket.on('end', () => socket.destroy());
+    socket.on('close', () => this.onClose());
+  }
+
+  serve(exchange: Exchange, head: string): void {
+    this.exchange = exchange;
+    this.parser.start(exchange.method);
+    this.socket.setTimeout(this.origin.settings.responseTimeoutMs);
+    // It may still be paused for the previous client's backpressure (a finished response emits no 'drain').
+    this.socket.resume();
+    this.socket.write(head, 'latin1');
+  }
+
+  /** After a complete exchange: back to the origin, or closed when it cannot carry another. */
+  release(reusable: boolean, idleMs: number): void {
+    this.exchange = null;
+    this.served++;
+    if (this.closed || !reusable || this.parser.extraBytes) return this.destroy();
+    this.origin.checkIn(this, idleMs);
+  }
+
+  idle(idleMs: number): void {
+    this.socket.setTimeout(idleMs);
     // Paused for the client's backpressure in the read that ended the response: a finished
     // response emits no 'drain', so without this the next exchange would never be read.
-    c.socket.resume();
-    c.origin.idle.push(c);
+    this.socket.resume();
   }
 
-  private abandon(x: Exchange): void {
-    const c = x.conn;
-    if (c && c.exchange === x) {
-      c.exchange = null;
-      c.socket.destroy();
+  destroy(): void {
+    this.exchange = null;
+    this.parser.abort();
+    this.socket.destroy();
+  }
+
+  private received(data: Buffer): void {
+    // Bytes on an idle connection: nothing asked for them; never hand this socket out again.
+    if (!this.exchange) return void this.socket.destroy();
+    try {
+      this.parser.execute(data);
+    } catch {
+      this.failExchange(502, 'upstream_protocol_error');
     }
   }
 
-  private fail(c: Connection, x: Exchange, status: number, reason: string): void {
-    c.exchange = null;
-    c.parser.abort();
-    c.socket.destroy();
-    this.respondError(x, status, reason);
+  private failExchange(status: number, reason: string): void {
+    const exchange = this.exchange;
+    this.destroy();
+    exchange?.fail(status, reason);
   }
 
-  private respondError(x: Exchange, status: number, reason: string): void {
-    x.responseDone = true;
-    if (x.headSent || x.res.headersSent) return void x.res.destroy();
-    x.target.onError(x.res, status, upstreamError(status, reason));
+  private onClose(): void {
+    this.closed = true;
+    this.origin.closed(this);
+    if (!this.exchange) return;
+    this.parser.finish(); // a body delimited by the close: complete, onDone runs and detaches it
+    const exchange = this.exchange;
+    this.exchange = null;
+    exchange?.connectionClosed(this.served > 0, this.parser.received);
   }
+}
+
+/** Where a tunnel is. */
+const enum TunnelPhase {
+  /** The upgrade request is out; nothing of the answer reached the client. */
+  AwaitingAnswer,
+  /** The upstream refused to switch: its answer is being relayed, then both sides close. */
+  Relaying,
+  /** 101: the sockets are joined. */
+  Joined,
+  Closed,
+}
+
+/** An upgrade request's own connection to the upstream, then the byte tunnel it becomes. */
+class Tunnel {
+  private phase = TunnelPhase.AwaitingAnswer;
+  private readonly parser: ResponseParser;
+
+  constructor(
+    private readonly upstream: net.Socket,
+    private readonly client: net.Socket,
+    /** What the client sent after its request head: held until the upstream switches protocols. */
+    private early: Buffer | null,
+    private readonly target: TunnelTarget,
+    method: string,
+    private readonly responseTimeoutMs: number,
+    private readonly onClosed: () => void,
+  ) {
+    this.parser = new ResponseParser({
+      head: (head) => this.onHead(head),
+      body: (chunk) => void this.client.write(chunk),
+      done: () => this.finishRelay(),
+      switched: (rest) => this.join(rest),
+    });
+    this.parser.start(method, true);
+  }
+
+  begin(head: string): void {
+    const { upstream, client } = this;
+    client.setNoDelay(true);
+    upstream.setTimeout(this.responseTimeoutMs, () => this.fail(504, 'upstream_timeout'));
+    upstream.on('data', this.onUpstreamData);
+    upstream.on('error', () => upstream.destroy());
+    upstream.on('close', () => {
+      if (this.phase === TunnelPhase.AwaitingAnswer) return this.fail(502, 'upstream_unreachable');
+      if (this.phase === TunnelPhase.Relaying) {
+        // A refusal delimited by the close ends here; one cut short is cut for the client too.
+        if (!this.parser.finish()) this.client.destroy();
+        return this.close();
+      }
+      // end(), not destroy(): what was relayed last must still reach the client.
+      this.client.end();
+      this.close();
+    });
+    client.on('close', () => this.close());
+    upstream.write(head, 'latin1');
+  }
+
+  close(): void {
+    if (this.phase === TunnelPhase.Closed) return;
+    this.phase = TunnelPhase.Closed;
+    this.upstream.destroy();
+    if (!this.client.writableEnded) this.client.destroy();
+    this.onClosed();
+  }
+
+  private readonly onUpstreamData = (data: Buffer): void => {
+    try {
+      this.parser.execute(data);
+    } catch {
+      this.fail(502, 'upstream_protocol_error');
+    }
+  };
+
+  private onHead(head: ResponseHead): void {
+    if (head.status !== 101) {
+      // Refused (a 4xx, a redirect…): relayed as a plain response, delimited by the close.
+      this.phase = TunnelPhase.Relaying;
+      const headers: string[] = [];
+      for (let i = 0; i < head.headers.length; i += 2) {
+        const lower = head.headers[i]!.toLowerCase();
+        if (!HOP_BY_HOP.has(lower) && !head.connection.has(lower)) headers.push(head.headers[i]!, head.headers[i + 1]!);
+      }
+      return void this.client.write(this.rawHead(head.status, headers, 'Connection: close\r\n'), 'latin1');
+    }
+    const upgrade = valueOf(head.headers, 'upgrade');
+    if (upgrade?.trim().toLowerCase() !== 'websocket' || !head.connection.has('upgrade')) {
+      // A switch to another protocol than the one asked for: never joined.
+      this.parser.abort();
+      return this.fail(502, 'upstream_protocol_error');
+    }
+    this.client.write(this.rawHead(101, head.headers, ''), 'latin1');
+  }
+
+  private rawHead(status: number, headers: string[], extra: string): string {
+    let text = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Unknown'}\r\n`;
+    for (let i = 0; i < headers.length; i += 2) text += `${headers[i]}: ${headers[i + 1]}\r\n`;
+    if (this.target.setCookie) text += `Set-Cookie: ${this.target.setCookie}\r\n`;
+    return `${text}${extra}\r\n`;
+  }
+
+  /** After the 101's head: the rest of that read goes to the client, then what the client held. */
+  private join(rest: Buffer): void {
+    const { upstream, client } = this;
+    this.phase = TunnelPhase.Joined;
+    upstream.off('data', this.onUpstreamData);
+    upstream.setTimeout(0);
+    if (rest.length) client.write(rest);
+    if (this.early?.length) upstream.write(this.early);
+    this.early = null;
+    upstream.pipe(client);
+    client.pipe(upstream);
+  }
+
+  private finishRelay(): void {
+    this.client.end();
+    this.close();
+  }
+
+  private fail(status: number, reason: string): void {
+    if (this.phase === TunnelPhase.AwaitingAnswer) {
+      this.phase = TunnelPhase.Relaying; // answered: a later close must not answer again
+      this.target.refuse(status, upstreamError(status, reason));
+    } else this.client.destroy();
+    this.close();
+  }
+}
+
+/** The first value of a header in a [name, value, …] list (case-insensitive name). */
+function valueOf(headers: string[], lowerName: string): string | undefined {
+  for (let i = 0; i < headers.length; i += 2) if (headers[i]!.toLowerCase() === lowerName) return headers[i + 1];
+  return undefined;
+}
+
+/**
+ * How the request's body is framed, from Node's parse (llhttp has already refused both
+ * Content-Length and Transfer-Encoding, two Content-Lengths, and a Transfer-Encoding that does not
+ * end in chunked): its length, CHUNKED, or the reason to refuse it. The gateway writes this framing
+ * itself; the client's framing headers never reach the upstream.
+ */
+function requestFraming(req: IncomingMessage): number | string {
+  const te = req.headers['transfer-encoding'];
+  if (te !== undefined) {
+    // Node decodes the chunked coding only: another coding before it (gzip, chunked) would be
+    // forwarded as if it were the body's content. RFC 9112 §6.1: HTTP/1.0 with TE is faulty framing.
+    if (te.trim().toLowerCase() !== 'chunked' || req.httpVersionMinor === 0) return 'unsupported_transfer_encoding';
+    return CHUNKED;
+  }
+  const cl = req.headers['content-length'];
+  return cl === undefined ? 0 : Number(cl);
+}
+
+/** The tokens of a Connection header that name headers to drop (null: none, the common case). */
+function connectionListed(value: string | undefined): Set<string> | null {
+  if (value === undefined) return null;
+  const lower = value.trim().toLowerCase();
+  if (lower === 'keep-alive' || lower === 'close' || lower === '') return null;
+  const listed = new Set<string>();
+  for (const token of lower.split(',')) {
+    const name = token.trim();
+    if (name && !NEVER_LISTED.has(name)) listed.add(name);
+  }
+  return listed;
+}
+
+/** The address of the client's TCP peer (IPv4-mapped IPv6 written as IPv4). */
+function peerAddress(req: IncomingMessage): string {
+  const address = req.socket.remoteAddress ?? '';
+  return address.startsWith('::ffff:') ? address.slice(7) : address;
 }
 
 /**
  * The request head sent upstream. Names and values come from Node's parser, which has already
- * refused CR, LF and other control characters in them; hop-by-hop headers, the headers listed in
- * Connection, the credentials and any identity header a client might forge are dropped. Null when
- * the request has two Host headers (Node keeps the first in req.headers; both in rawHeaders).
+ * refused CR, LF, NUL and other control characters in them. Dropped: hop-by-hop headers, the
+ * headers the client's Connection lists (never Host or framing), the credentials, any identity
+ * header a client might forge, and the client's forwarding headers. Added by the gateway: the
+ * framing (from requestFraming), Cf-Access-Jwt-Assertion, X-Forwarded-For/-Host/-Proto.
+ * Null when the request has two Host headers (Node keeps the first in req.headers; both in
+ * rawHeaders).
  */
-function requestHead(req: IncomingMessage, t: Omit<ProxyTarget, 'onError'>, method: string, url: string, chunked: boolean, upgrade?: string): string | null {
-  const base = t.upstream.pathname === '/' ? '' : t.upstream.pathname.replace(/\/+$/, '');
+function requestHead(req: IncomingMessage, target: Omit<ProxyTarget, 'onError'>, method: string, url: string, framing: number, trustProxy: boolean, upgrade: boolean): string | null {
+  const base = target.upstream.pathname === '/' ? '' : target.upstream.pathname.replace(/\/+$/, '');
   let head = `${method} ${base}${url} HTTP/1.1\r\n`;
-  const single = t.singleHeader?.toLowerCase();
-  const listed = req.headers.connection ? new Set(String(req.headers.connection).split(',').map((s) => s.trim().toLowerCase())) : null;
+  const single = target.singleHeader?.toLowerCase();
+  const listed = connectionListed(req.headers.connection);
   const raw = req.rawHeaders;
-  let xff: string | undefined;
-  let proto = false;
-  let fwdHost = false;
+  let forwardedFor: string | undefined;
+  let forwardedProto: string | undefined;
   let host = false;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     const lower = name.toLowerCase();
     if (HOP_BY_HOP.has(lower) || STRIPPED.has(lower) || lower === single || listed?.has(lower)) continue;
-    if (lower === 'x-forwarded-for') {
-      xff = xff === undefined ? raw[i + 1] : `${xff}, ${raw[i + 1]}`;
+    if (lower.startsWith('x-forwarded-')) {
+      // A proxy the operator runs said who the client is and how it connected; anyone else's claim is dropped.
+      if (trustProxy && lower === 'x-forwarded-for') forwardedFor = forwardedFor === undefined ? raw[i + 1] : `${forwardedFor}, ${raw[i + 1]}`;
+      else if (trustProxy && lower === 'x-forwarded-proto') forwardedProto = raw[i + 1]!.trim().toLowerCase();
       continue;
     }
-    if (lower === 'x-forwarded-proto') proto = true;
-    else if (lower === 'x-forwarded-host') fwdHost = true;
-    else if (lower === 'host') {
+    if (lower === 'host') {
       if (host) return null;
       host = true;
     }
     head += `${name}: ${raw[i + 1]}\r\n`;
   }
-  if (!host) head += `Host: ${t.upstream.host}\r\n`;
-  if (chunked) head += 'Transfer-Encoding: chunked\r\n';
-  if (upgrade) head += `Connection: Upgrade\r\nUpgrade: ${upgrade}\r\n`;
-  head += `Cf-Access-Jwt-Assertion: ${t.jwt}\r\nX-Forwarded-For: ${xff ? `${xff}, ${t.clientIp}` : t.clientIp}\r\n`;
-  if (!proto) head += 'X-Forwarded-Proto: http\r\n';
-  if (!fwdHost && req.headers.host) head += `X-Forwarded-Host: ${req.headers.host}\r\n`;
+  if (!host) head += `Host: ${target.upstream.host}\r\n`;
+  if (framing === CHUNKED) head += 'Transfer-Encoding: chunked\r\n';
+  else if (framing > 0 || req.headers['content-length'] !== undefined) head += `Content-Length: ${framing}\r\n`;
+  if (upgrade) head += 'Connection: Upgrade\r\nUpgrade: websocket\r\n';
+  const peer = peerAddress(req);
+  head += `Cf-Access-Jwt-Assertion: ${target.jwt}\r\nX-Forwarded-For: ${forwardedFor ? `${forwardedFor}, ${peer}` : peer}\r\n`;
+  head += `X-Forwarded-Proto: ${forwardedProto === 'https' ? 'https' : 'http'}\r\n`;
+  if (req.headers.host) head += `X-Forwarded-Host: ${req.headers.host}\r\n`;
   return `${head}\r\n`;
 }

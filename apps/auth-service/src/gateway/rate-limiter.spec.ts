@@ -15,6 +15,24 @@ describe('RateLimiter', () => {
     expect(l.retryAfter('k', t + 1000)).toBe(1);
   });
 
+  it('shares failures through onFail/record, so a limit holds across gateway workers', () => {
+    const a = new RateLimiter(3, 60);
+    const b = new RateLimiter(3, 60);
+    a.onFail = (key, at) => b.record(key, at);
+    b.onFail = (key, at) => a.record(key, at);
+    const t = 5_000_000;
+    a.fail('k', t);
+    b.fail('k', t);
+    a.fail('k', t);
+    // Three failures in all, spread over two workers: both now refuse.
+    expect([a.retryAfter('k', t), b.retryAfter('k', t)]).toEqual([1, 1]);
+    // A remote failure is not echoed back (no loop): b's record did not call b.onFail.
+    const echoed: string[] = [];
+    b.onFail = (key) => echoed.push(key);
+    b.record('other', t);
+    expect(echoed).toEqual([]);
+  });
+
   it('forgets full buckets and bounds the number of keys', () => {
     const l = new RateLimiter(2, 600, 10);
     for (let i = 0; i < 50; i++) l.fail(`k${i}`, 0);

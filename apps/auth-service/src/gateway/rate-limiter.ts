@@ -34,7 +34,16 @@ export class RateLimiter {
     return tokens >= 1 ? 0 : Math.max(1, Math.ceil((1 - tokens) / this.perMs / 1000));
   }
 
+  /** Told of every failure seen here (gateway workers pass it on to the other workers). */
+  onFail?: (key: string, now: number) => void;
+
   fail(key: string, now = Date.now()): void {
+    this.record(key, now);
+    this.onFail?.(key, now);
+  }
+
+  /** A failure, without telling `onFail`: one that another worker saw. */
+  record(key: string, now = Date.now()): void {
     const tokens = this.level(key, now) - 1;
     this.buckets.delete(key);
     this.buckets.set(key, { tokens: Math.max(0, tokens), at: now });

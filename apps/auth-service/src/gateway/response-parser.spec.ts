@@ -153,7 +153,10 @@ describe('ResponseParser (upstream responses, strict HTTP/1.1)', () => {
   it('refuses ambiguous or malformed framing instead of guessing', () => {
     const cases: Array<[string, RegExp, string?]> = [
       ['HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n', /both content-length and transfer-encoding/],
+      ['HTTP/1.1 200 OK\r\nTransfer-Encoding:\r\n\r\nbody', /empty transfer-encoding/],
+      ['HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, ,chunked\r\n\r\n0\r\n\r\n', /empty transfer-encoding/],
       ['HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n', /conflicting content-length/],
+      ['HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 005\r\n\r\n', /duplicate content-length/],
       ['HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n', /invalid content-length/],
       ['HTTP/1.1 200 OK\r\nContent-Length: 5, 5\r\n\r\n', /invalid content-length/],
       ['HTTP/1.1 200 OK\r\nContent-Length: 0x10\r\n\r\n', /invalid content-length/],
@@ -215,5 +218,41 @@ describe('ResponseParser (upstream responses, strict HTTP/1.1)', () => {
     p.abort();
     p.execute(Buffer.from('cdefgh'));
     expect(seen.body).toBe('012ab');
+  });
+});
+
+describe('ResponseParser: the answer to an upgrade request', () => {
+  const switched = 'HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n';
+
+  it('reads a 101 head however the bytes are split, and hands over the bytes after it (another protocol)', () => {
+    const bytes = Buffer.from(`${switched}\x81\x05hello`, 'latin1');
+    for (let cut = 0; cut <= bytes.length; cut++) {
+      const heads: ResponseHead[] = [];
+      const rest: string[] = [];
+      const p = new ResponseParser({ head: (h) => heads.push(h), body: () => undefined, done: () => undefined, switched: (r) => rest.push(r.toString('latin1')) });
+      p.start('GET', true);
+      p.execute(bytes.subarray(0, cut));
+      p.execute(bytes.subarray(cut));
+      expect(heads.map((h) => [h.status, h.headers.length, [...h.connection]])).toEqual([[101, 6, ['upgrade']]]);
+      // What came after the head in the read that completed it; later reads are not the parser's.
+      expect(rest).toEqual([cut < switched.length ? bytes.subarray(switched.length).toString('latin1') : bytes.subarray(switched.length, cut).toString('latin1')]);
+    }
+  });
+
+  it('skips interim answers before the 101, and parses any other final answer as a response', () => {
+    const heads: number[] = [];
+    let body = '';
+    let done = 0;
+    const p = new ResponseParser({ head: (h) => heads.push(h.status), body: (c) => (body += c.toString()), done: () => done++, switched: () => undefined });
+    p.start('GET', true);
+    p.execute(Buffer.from('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 403 Forbidden\r\nContent-Length: 4\r\n\r\nnope'));
+    expect([heads, body, done]).toEqual([[403], 'nope', 1]);
+  });
+
+  it('refuses a 101 to a request that did not ask to upgrade, and a malformed 101 head', () => {
+    expect(parseError(switched)).toMatch(/unexpected protocol switch/);
+    const { p } = parser();
+    p.start('GET', true);
+    expect(() => p.execute(Buffer.from('HTTP/1.1 101 Switching Protocols\r\nUpgrade : websocket\r\n\r\n'))).toThrow(UpstreamProtocolError);
   });
 });

@@ -34,6 +34,11 @@ export interface ResponseEvents {
   /** `last`: the response ends with this chunk (done() follows at once). */
   body(chunk: Buffer, last: boolean): void;
   done(): void;
+  /**
+   * After the head of a `101 Switching Protocols` (only when started with `upgrade`): the bytes
+   * that followed it, which belong to the new protocol. The parser is finished with the connection.
+   */
+  switched?(rest: Buffer): void;
 }
 
 const enum State {
@@ -46,26 +51,16 @@ const enum State {
   Trailers,
   BodyUntilClose,
   Done,
+  /** A 101 was parsed: what follows is another protocol. */
+  Switched,
 }
 
 const CRLFCRLF = Buffer.from('\r\n\r\n');
 const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: [^\x00-\x08\x0a-\x1f\x7f]*)?$/;
 const HEADER_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*([^\x00-\x08\x0a-\x1f\x7f]*?)[ \t]*$/;
-const CHUNK_SIZE_LINE = /^([0-9a-fA-F]{1,13})[ \t]*(?:;[^\x00-\x08\x0a-\x1f\x7f]*)?$/;
+const CHUNK_SIZE_LINE = /^([0-9a-fA-F]{1,13})(?:;[^\x00-\x08\x0a-\x1f\x7f]*)?$/;
 const DIGITS = /^\d{1,15}$/;
 const MAX_LINE = 4096;
-
-/**
- * The head of an answer to an upgrade request (a `101 Switching Protocols` is relayed as it is),
- * checked with the same rules as every response head. Throws UpstreamProtocolError.
- */
-export function parseUpgradeHead(head: string): { status: number; lines: string[] } {
-  const lines = head.split('\r\n');
-  const status = STATUS_LINE.exec(lines[0]!);
-  if (!status) throw new UpstreamProtocolError('invalid status line');
-  for (let i = 1; i < lines.length; i++) checkedHeaderLine(lines[i]!);
-  return { status: Number(status[2]), lines };
-}
 
 /** A header line's name and value, or UpstreamProtocolError. */
 function checkedHeaderLine(line: string): RegExpExecArray {
@@ -79,6 +74,8 @@ export class ResponseParser {
   private pending: Buffer | null = null;
   private remaining = 0;
   private noBody = false;
+  /** The request asked to upgrade: a 101 is an answer (else it is an upstream fault). */
+  private upgrade = false;
   private trailerBytes = 0;
   /** True once a byte of the current response has arrived (a reused connection's retry rule). */
   received = false;
@@ -90,9 +87,10 @@ export class ResponseParser {
     private readonly maxHeadBytes = 64 * 1024,
   ) {}
 
-  /** Expect the response to a request with this method. */
-  start(method: string): void {
+  /** Expect the response to a request with this method (`upgrade`: a request to switch protocols). */
+  start(method: string, upgrade = false): void {
     this.state = State.Head;
+    this.upgrade = upgrade;
     this.pending = null;
     this.remaining = 0;
     this.trailerBytes = 0;
@@ -114,7 +112,7 @@ export class ResponseParser {
   /** Feeds bytes from the connection; throws UpstreamProtocolError on anything not well formed. */
   execute(data: Buffer): void {
     if (data.length === 0) return;
-    if (this.state === State.Idle || this.state === State.Done) {
+    if (this.state === State.Idle || this.state === State.Done || this.state === State.Switched) {
       this.extraBytes = true;
       return;
     }
@@ -146,6 +144,7 @@ export class ResponseParser {
           const head = buf.toString('latin1', at, end);
           at = end + 4;
           this.onHead(head, at < buf.length);
+          if ((this.state as State) === State.Switched) return this.events.switched?.(buf.subarray(at));
           break;
         }
         case State.BodyLength: {
@@ -199,7 +198,8 @@ export class ResponseParser {
           else if (!HEADER_LINE.test(line.text)) throw new UpstreamProtocolError('invalid trailer field');
           break;
         }
-        case State.Done: {
+        case State.Done:
+        case State.Switched: {
           this.extraBytes = true;
           return;
         }
@@ -248,8 +248,8 @@ export class ResponseParser {
     const status = STATUS_LINE.exec(lines[0]!);
     if (!status) throw new UpstreamProtocolError('invalid status line');
     const code = Number(status[2]);
-    if (code === 101) throw new UpstreamProtocolError('unexpected protocol switch');
-    if (code < 200) {
+    if (code === 101 && !this.upgrade) throw new UpstreamProtocolError('unexpected protocol switch');
+    if (code < 200 && code !== 101) {
       // An interim response (100 Continue, 103 Early Hints): not forwarded, the final one follows.
       for (let i = 1; i < lines.length; i++) checkedHeaderLine(lines[i]!);
       return;
@@ -266,10 +266,13 @@ export class ResponseParser {
       const lower = name.length === 14 || name.length === 17 || name.length === 10 ? name.toLowerCase() : '';
       if (lower === 'content-length') {
         if (!DIGITS.test(value)) throw new UpstreamProtocolError('invalid content-length');
-        const n = Number(value);
-        if (contentLength !== null && contentLength !== n) throw new UpstreamProtocolError('conflicting content-length');
-        contentLength = n;
+        // Two, even equal: llhttp (and so a Node upstream's own client) refuses them too.
+        if (contentLength !== null) throw new UpstreamProtocolError(Number(value) === contentLength ? 'duplicate content-length' : 'conflicting content-length');
+        contentLength = Number(value);
       } else if (lower === 'transfer-encoding') {
+        // An empty coding (`Transfer-Encoding:` or `chunked, ,`) frames nothing: llhttp (Node 24's
+        // client, so many upstreams' peers) refuses it, and so does the gateway.
+        if (value.split(',').some((c) => !c.trim())) throw new UpstreamProtocolError('empty transfer-encoding');
         transferEncoding = transferEncoding === null ? value : `${transferEncoding}, ${value}`;
       } else if (lower === 'connection') {
         for (const t of value.split(',')) if (t.trim()) connection.add(t.trim().toLowerCase());
@@ -278,8 +281,10 @@ export class ResponseParser {
     if (transferEncoding !== null && contentLength !== null) throw new UpstreamProtocolError('both content-length and transfer-encoding');
     let keepAlive = status[1] === '1' && !connection.has('close');
     let chunked = false;
-    const bodiless = this.noBody || code === 204 || code === 304;
-    if (bodiless) {
+    const bodiless = this.noBody || code === 204 || code === 304 || code === 101;
+    if (code === 101) {
+      this.state = State.Switched;
+    } else if (bodiless) {
       this.state = State.Done;
     } else if (transferEncoding !== null) {
       const codings = transferEncoding.split(',').map((c) => c.trim().toLowerCase());

@@ -8,7 +8,7 @@ import type { GatewayMetrics } from './metrics.js';
 import { jwtOf, serviceCredentials } from './credentials.js';
 import { originalRequest, type ForwardAuthMode } from './forward-auth.js';
 import { canonicalTarget } from './path.js';
-import { UpstreamPool, type ProxyTarget, type UpstreamPoolOptions } from './proxy.js';
+import { UpstreamPool, answerInProgress, isWebSocketUpgrade, plainResponse, type ProxyTarget, type UpstreamPoolOptions } from './proxy.js';
 import { addressKey, type RateLimiter } from './rate-limiter.js';
 import type { Recorder } from './recorder.js';
 import { strictFor, strictRefusal } from './strict.js';
@@ -98,7 +98,7 @@ export class Gateway {
 
   constructor(private readonly d: GatewayDeps) {
     this.now = d.now ?? Date.now;
-    this.upstreams = new UpstreamPool(d.upstreams);
+    this.upstreams = new UpstreamPool({ trustProxy: d.trustProxy, ...d.upstreams });
     d.replica.onChange(() => this.recheckTunnels());
     this.server = http.createServer({ maxHeaderSize: 64 * 1024, keepAliveTimeout: 65_000, requestTimeout: 60_000 }, (req, res) => {
       this.handle(req, res).catch((error: Error) => {
@@ -108,6 +108,9 @@ export class Gateway {
     });
     // Upgrades (WebSocket): authenticated like any request, then tunnelled to the upstream.
     this.server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+      if (answerInProgress(socket)) return void socket.destroy();
+      // Only WebSocket is tunnelled; any other protocol (h2c…) is a plain request, Upgrade dropped.
+      if (!isWebSocketUpgrade(req)) return void this.server.emit('request', req, plainResponse(req, socket));
       // Hold what the client sends early (a WebSocket frame) until the tunnel is joined.
       socket.pause();
       socket.on('error', () => socket.destroy());

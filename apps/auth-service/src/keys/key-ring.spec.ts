@@ -71,7 +71,8 @@ describe('KeyRing', () => {
     };
     const ring = new KeyRing(pool, KEK, 30 * DAY, ISSUER, () => now, generate);
     await expect(ring.rotateIfDue()).resolves.toBe(true);
-    expect(log).toEqual(['SELECT', 'generate:start', 'generate:end', 'BEGIN', 'LOCK', 'SELECT', 'INSERT', 'COMMIT', 'release']);
+    // Under the lock: the rotation interval in force (the API's setting), then the keys, then the insert.
+    expect(log).toEqual(['SELECT', 'generate:start', 'generate:end', 'BEGIN', 'LOCK', 'SELECT', 'SELECT', 'INSERT', 'COMMIT', 'release']);
     expect(rows.map((r) => r.kid)).toEqual([a.kid]);
     // Not due: nothing is generated, no key is inserted.
     log.length = 0;

@@ -8,7 +8,6 @@ import type { TokenChanged } from '@gatehouse/contracts';
 export interface ChangePublisher {
   tokenChanged(event: TokenChanged): Promise<void>;
 }
-export const CHANGE_PUBLISHER = Symbol('CHANGE_PUBLISHER');
 
 export interface Clock {
   now(): Date;

@@ -34,7 +34,6 @@ export interface TokenStore {
   remove(accountId: string, tokenId: string, tx: Tx): Promise<void>;
   markSeen(seen: Array<{ tokenId: string; at: Date }>): Promise<number>;
 }
-export const TOKEN_STORE = Symbol('TOKEN_STORE');
 
 export class TokensRepository implements TokenStore {
   constructor(private readonly dataSource: DataSource) {}
