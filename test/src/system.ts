@@ -96,10 +96,10 @@ export interface System {
  * `extra` starts more services after those (each receives the shared env plus its own).
  */
 export async function startSystem(
-  options: { extra?: Array<{ name: string; env?: Record<string, string>; migrate?: boolean }>; env?: Record<string, string> } = {},
+  options: { extra?: Array<{ name: string; env?: Record<string, string>; migrate?: boolean }>; env?: Record<string, string>; nats?: { maxPayload?: number } } = {},
 ): Promise<System> {
   const { users: natsUsers, config: natsConfig, envFor: natsEnv } = natsSecurity();
-  const nats = await startNats({ config: natsConfig });
+  const nats = await startNats({ ...options.nats, config: natsConfig });
   const tokenDb = await createTestDatabase();
   const adminToken = randomBytes(24).toString('hex');
   const hashKey = randomBytes(32).toString('hex');

@@ -8,6 +8,7 @@ import { startGateway, type RunningGateway } from '../src/bootstrap.js';
 import { loadEnv } from '../src/config/env.js';
 import { migrate } from '../src/keys/database.js';
 import { appOf, policyOf, tokenOf } from '../src/replica/replica.fixture.js';
+import { serveChangeFeed } from './change-feed.js';
 
 const HASH_KEY = 'h'.repeat(64);
 const silent = { log: () => undefined, warn: () => undefined, error: () => undefined };
@@ -26,7 +27,7 @@ describe('auth-service gateway (real PostgreSQL, nats-server, upstream)', () => 
   let app: Application;
   let policy: Policy;
   let state: { revision: number; tokens: VerifierToken[]; apps: Application[]; policies: Policy[] };
-  let snapshotRequests = 0;
+  let pullRequests = 0;
 
   const env = (over: Record<string, string> = {}) =>
     loadEnv({
@@ -84,13 +85,7 @@ describe('auth-service gateway (real PostgreSQL, nats-server, upstream)', () => 
     policy = policyOf(app.id, { include: [{ serviceToken: { tokenId: token.id } }] });
     state = { revision: 10, tokens: [token], apps: [app], policies: [policy] };
     nc = await connect({ servers: nats.url });
-    nc.subscribe('replica.v1.snapshot', {
-      callback: (_e, m) => {
-        snapshotRequests++;
-        const { id } = m.json<{ id: string }>();
-        m.respond(JSON.stringify({ id, response: state, isDisposed: true }));
-      },
-    });
+    serveChangeFeed(nc, () => state, () => pullRequests++);
     for (const subject of ['gateway.v1.tokensSeen', 'audit.v1.accessDecisions']) {
       nc.subscribe(subject, { callback: (_e, m) => void published.push({ subject, data: m.json<{ data: unknown }>().data }) });
     }
@@ -264,7 +259,7 @@ describe('auth-service gateway (real PostgreSQL, nats-server, upstream)', () => 
     let cut = false;
     void tunnel.closed.then(() => (cut = true));
     await expectEventually(() => expect(cut).toBe(true), { timeoutMs: 1000 });
-    // The re-enable event is "lost": only the snapshot knows it.
+    // The re-enable event is "lost": only a pull (on the head poll) brings it.
     state = { ...state, revision: 12, tokens: [{ ...token, enabled: true }] };
     await expectEventually(async () => expect((await get('/', creds())).status).toBe(200), { timeoutMs: 3000 });
     expect(gw.replica.revision).toBe(12);
@@ -326,7 +321,7 @@ describe('auth-service gateway (real PostgreSQL, nats-server, upstream)', () => 
       await nats.resume();
     }
     await expectEventually(async () => expect(await health()).toMatchObject({ stale: false, status: 'ok' }), { timeoutMs: 15_000 });
-    expect(snapshotRequests).toBeGreaterThan(1);
+    expect(pullRequests).toBeGreaterThan(1);
     // ...and is handed over once NATS is back: nothing decided during the outage is lost.
     await expectEventually(
       async () => {

@@ -9,7 +9,7 @@ import { RateLimiter } from '../src/gateway/rate-limiter.js';
 import { Recorder } from '../src/gateway/recorder.js';
 import { Gateway } from '../src/gateway/server.js';
 import type { KeyRing } from '../src/keys/key-ring.js';
-import { appOf, policyOf, tokenOf } from '../src/replica/replica.fixture.js';
+import { appOf, loadInto, policyOf, tokenOf } from '../src/replica/replica.fixture.js';
 import { Replica } from '../src/replica/replica.js';
 import { rawConnection, request, runCleanups, startRecordingUpstream, valuesOf, type ParsedRequest } from './proxy-harness.js';
 
@@ -41,7 +41,7 @@ async function startGateway(upstreamUrl: string) {
   const secret = generateClientSecret();
   const token = tokenOf({ secretHash: hashClientSecret(HASH_KEY, secret) });
   const app = appOf({ domain: HOST, upstream: upstreamUrl });
-  replica.loadSnapshot({ revision: 1, tokens: [token], apps: [app], policies: [policyOf(app.id, { include: [{ serviceToken: { tokenId: token.id } }] })] });
+  loadInto(replica, { revision: 1, tokens: [token], apps: [app], policies: [policyOf(app.id, { include: [{ serviceToken: { tokenId: token.id } }] })] });
   const unlimited = () => new RateLimiter(1_000_000_000, 1_000_000_000);
   const gateway = new Gateway({
     replica,

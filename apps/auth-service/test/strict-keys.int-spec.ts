@@ -18,6 +18,7 @@ import { startGateway, type RunningGateway } from '../src/bootstrap.js';
 import { loadEnv } from '../src/config/env.js';
 import { migrate } from '../src/keys/database.js';
 import { appOf, policyOf, tokenOf } from '../src/replica/replica.fixture.js';
+import { serveChangeFeed } from './change-feed.js';
 
 const HASH_KEY = 'h'.repeat(64);
 const silent = { log: () => undefined, warn: () => undefined, error: () => undefined };
@@ -25,7 +26,7 @@ type Res = { status: number; headers: http.IncomingHttpHeaders; body: string };
 
 /**
  * strict_service_token_auth and the access/keys RPCs against real gateways (two replicas on one
- * database), a real nats-server and PostgreSQL; the token service is played by a snapshot responder.
+ * database), a real nats-server and PostgreSQL; the token service is played by a change-feed responder (test/change-feed.ts).
  */
 describe('gateway: strict service-token mode and signing-key rotation', () => {
   let db: TestDatabase;
@@ -90,9 +91,7 @@ describe('gateway: strict service-token mode and signing-key rotation', () => {
     policy = policyOf(app.id, { accountId: token.accountId, include: [{ serviceToken: { tokenId: token.id } }] });
     state = { revision: 5, tokens: [token, notAdmitted], apps: [app], policies: [policy], organizations: [] };
     nc = await connect({ servers: nats.url });
-    nc.subscribe('replica.v1.snapshot', {
-      callback: (_e, m) => void m.respond(JSON.stringify({ id: m.json<{ id: string }>().id, response: state, isDisposed: true })),
-    });
+    serveChangeFeed(nc, () => state);
     await nc.flush();
     gw = await startGateway(env(), silent);
     gw2 = await startGateway(env(), silent);
@@ -143,8 +142,8 @@ describe('gateway: strict service-token mode and signing-key rotation', () => {
     await expect(request(gw.url, '/')).resolves.toMatchObject({ status: 401 });
   });
 
-  it('takes strict mode from the snapshot too, and turning it off brings the cookie back', async () => {
-    // gw2 only ever resyncs from the snapshot responder: it follows the state.
+  it('takes strict mode from the change feed too, and turning it off brings the cookie back', async () => {
+    // gw2 gets the event too, and a pull (head poll) from the responder: it follows the state.
     await expectEventually(() => expect(gw2.replica.organization(token.accountId)?.strictServiceTokenAuth).toBe(true), { timeoutMs: 5000 });
     await expect(request(gw2.url, '/', { ...creds(), 'cf-access-token': 'a.b.c' })).resolves.toMatchObject({ status: 401 });
     await setOrg(false);

@@ -3,6 +3,7 @@ import { ClientProxyFactory, type ClientNats, type ClientProxy } from '@nestjs/m
 import { natsAuth } from '@gatehouse/config';
 import { ManagementLifecycle, RpcClient, loggingModule, natsOptions, natsReadiness } from '@gatehouse/nest-kit';
 import { createServiceRegistry, type Registry } from '@gatehouse/observability';
+import type { NatsConnection } from '@nats-io/transport-node';
 import type { DataSource } from 'typeorm';
 import { AccountDirectory } from './accounts/account-directory.js';
 import { CLOCK, systemClock, type Clock } from './clock.js';
@@ -41,6 +42,11 @@ function smtpSecrets(url: string): string[] {
   return [u.password, decodeURIComponent(u.password), u.username, decodeURIComponent(u.username)].filter(Boolean);
 }
 
+/** The server's max_payload as the client connection learnt it (1 MB, NATS's default, before it connected). */
+function maxPayloadOf(nats: ClientNats): number {
+  return nats.unwrap<NatsConnection>().info?.max_payload ?? 1_048_576;
+}
+
 class Lifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('notification-service');
 
@@ -56,10 +62,10 @@ class Lifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
   onApplicationBootstrap(): void {
     this.logger.log(`Sending alert email through ${redactUrl(this.env.SMTP_URL)}; tick ${this.env.GATEHOUSE_NOTIFY_TICK_MS} ms`);
     this.scheduler.start();
-    this.replica.start();
-    // Events published while NATS was unreachable are lost (core NATS): resync as soon as it is back.
+    void this.replica.start().catch((e: Error) => this.logger.error(`Token replica did not start: ${e.message}`));
+    // Events published while NATS was unreachable are lost (core NATS): pull as soon as it is back.
     (this.nats as ClientNats).on('reconnect', () => {
-      this.logger.log('NATS reconnected; resyncing tokens');
+      this.logger.log('NATS reconnected; pulling token changes');
       void this.replica.resync();
     });
   }
@@ -141,9 +147,9 @@ export class AppModule {
         },
         {
           provide: TokenReplicaService,
-          useFactory: (repo: TokenReplicaRepository, rpc: RpcClient, clock: Clock, scheduler: AlertScheduler) =>
-            new TokenReplicaService(repo, rpc, clock, scheduler, env.GATEHOUSE_NOTIFY_RESYNC_MS, gate),
-          inject: [TokenReplicaRepository, RPC, CLOCK, AlertScheduler],
+          useFactory: (repo: TokenReplicaRepository, rpc: RpcClient, clock: Clock, scheduler: AlertScheduler, nats: ClientNats) =>
+            new TokenReplicaService(repo, rpc, clock, scheduler, env.GATEHOUSE_NOTIFY_RESYNC_MS, gate, () => maxPayloadOf(nats)),
+          inject: [TokenReplicaRepository, RPC, CLOCK, AlertScheduler, NATS_CLIENT],
         },
         {
           provide: PoliciesService,

@@ -7,7 +7,9 @@ import {
   DomainError,
   GetAccount,
   TokenEventByKind,
-  TokensSnapshot,
+  ReplicaChanges,
+  ReplicaHead,
+  type ChangeRecord,
   type Account,
   type RequestOf,
   type TokenChangeKind,
@@ -103,12 +105,15 @@ export async function startWebhookReceiver(): Promise<{ url: string; received: R
 
 /**
  * The token service's side of the NATS contracts, played by the test: it answers
- * `accounts.v1.get` and `tokens.v1.snapshot` and publishes `tokens.v1.*` events, exactly as the
+ * `accounts.v1.get`, `replica.v2.changes` and `replica.v2.head` and publishes `tokens.v1.*` events, exactly as the
  * contracts define them (validated both ways), over the real nats-server.
  */
 export class TokenServicePeer {
   readonly accounts = new Map<string, Account>();
   readonly tokens = new Map<string, VerifierToken>();
+  /** The revision that last wrote each token, and deleted tokens' tombstones. */
+  readonly revisions = new Map<string, number>();
+  readonly tombstones = new Map<string, number>();
   revision = 0;
   private app: INestMicroservice | undefined;
   private rpc: Awaited<ReturnType<typeof connectRpc>> | undefined;
@@ -129,9 +134,24 @@ export class TokenServicePeer {
         return account;
       }
 
-      @MessagePattern(TokensSnapshot.subject)
-      snapshot(@Payload(new ContractPipe(TokensSnapshot.request)) _req: RequestOf<typeof TokensSnapshot>) {
-        return TokensSnapshot.response.parse({ revision: peer.revision, tokens: [...peer.tokens.values()] });
+      @MessagePattern(ReplicaChanges.subject)
+      changes(@Payload(new ContractPipe(ReplicaChanges.request)) req: RequestOf<typeof ReplicaChanges>) {
+        // One page of everything after `since`, in revision order (the peer's fleet is small).
+        const records: ChangeRecord[] = [
+          ...[...peer.tokens.values()].map((token) => ({ type: 'token' as const, revision: peer.revisions.get(token.id)!, token })),
+          ...[...peer.tombstones].map(([id, revision]) => ({ type: 'tombstone' as const, entity: 'token' as const, id, revision })),
+        ];
+        return ReplicaChanges.response.parse({
+          head: peer.revision,
+          floor: 0,
+          records: records.filter((r) => r.revision > req.since).sort((a, b) => a.revision - b.revision),
+          next: null,
+        });
+      }
+
+      @MessagePattern(ReplicaHead.subject)
+      head() {
+        return { head: peer.revision };
       }
     }
     @Module({ controllers: [PeerHandler] })
@@ -174,6 +194,7 @@ export class TokenServicePeer {
     };
     this.tokens.set(token.id, token);
     const revision = ++this.revision;
+    this.revisions.set(token.id, revision);
     if (announce) await this.publish('created', token, revision);
     return token;
   }
@@ -182,9 +203,16 @@ export class TokenServicePeer {
     const token = { ...this.tokens.get(tokenId)! };
     edit(token);
     token.updatedAt = this.clock.now().toISOString();
-    if (kind === 'deleted') this.tokens.delete(tokenId);
-    else this.tokens.set(tokenId, token);
-    await this.publish(kind, token, ++this.revision);
+    const revision = ++this.revision;
+    if (kind === 'deleted') {
+      this.tokens.delete(tokenId);
+      this.revisions.delete(tokenId);
+      this.tombstones.set(tokenId, revision);
+    } else {
+      this.tokens.set(tokenId, token);
+      this.revisions.set(tokenId, revision);
+    }
+    await this.publish(kind, token, revision);
     return token;
   }
 

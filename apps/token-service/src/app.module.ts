@@ -1,4 +1,4 @@
-import { Module, type DynamicModule, type OnApplicationShutdown, Inject } from '@nestjs/common';
+import { Inject, Logger, Module, type DynamicModule, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { ClientProxyFactory, type ClientProxy } from '@nestjs/microservices';
 import { natsAuth } from '@gatehouse/config';
 import { ManagementLifecycle, RpcClient, loggingModule, natsOptions, natsReadiness } from '@gatehouse/nest-kit';
@@ -8,6 +8,7 @@ import { AccountsHandler } from './accounts/accounts.handler.js';
 import { AccountsRepository } from './accounts/accounts.repository.js';
 import { ApplicationsHandler } from './applications/applications.handler.js';
 import { applicationProviders } from './applications/applications.providers.js';
+import { ReplicaRepository } from './applications/replica.repository.js';
 import { ReusablePoliciesHandler } from './applications/reusable-policies.handler.js';
 import { AccessLogConsumer } from './audit/access-log.consumer.js';
 import { AuditHandler } from './audit/audit.handler.js';
@@ -15,7 +16,7 @@ import { AuditRepository } from './audit/audit.repository.js';
 import { TOKEN_SERVICE_ENV, type TokenServiceEnv } from './config/env.js';
 import { createDataSource } from './database/data-source.js';
 import { TypeOrmUnitOfWork } from './database/unit-of-work.js';
-import { CLOCK, systemClock, type Clock } from './events/change-publisher.js';
+import { CLOCK, systemClock, type ChangePublisher, type Clock } from './events/change-publisher.js';
 import { NatsChangePublisher } from './events/nats-change.publisher.js';
 import { OrganizationsHandler } from './organizations/organizations.handler.js';
 import { organizationProviders } from './organizations/organizations.providers.js';
@@ -27,20 +28,45 @@ export const DATA_SOURCE = Symbol('DATA_SOURCE');
 export const NATS_CLIENT = Symbol('NATS_CLIENT');
 export const RPC = Symbol('RPC');
 
-class Lifecycle implements OnApplicationShutdown {
+class Lifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('token-service');
+  private purgeTimer?: NodeJS.Timeout;
+
   constructor(
+    @Inject(TOKEN_SERVICE_ENV) private readonly env: TokenServiceEnv,
     @Inject(DATA_SOURCE) private readonly dataSource: DataSource,
     @Inject(NATS_CLIENT) private readonly nats: ClientProxy,
+    @Inject(ReplicaRepository) private readonly replica: ReplicaRepository,
   ) {}
+
+  onApplicationBootstrap(): void {
+    // Tombstones older than the retention go (a replica further behind reloads): checked hourly.
+    const purge = () =>
+      this.replica.purgeTombstones(new Date(Date.now() - this.env.GATEHOUSE_TOMBSTONE_RETENTION)).then(
+        (n) => n && this.logger.log(`Purged ${n} tombstones older than the retention`),
+        (e: Error) => this.logger.warn(`Tombstone purge failed: ${e.message}`),
+      );
+    this.purgeTimer = setInterval(() => void purge(), Math.min(3_600_000, this.env.GATEHOUSE_TOMBSTONE_RETENTION));
+    this.purgeTimer.unref();
+  }
+
   async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.purgeTimer);
     await this.nats.close();
     if (this.dataSource.isInitialized) await this.dataSource.destroy();
   }
 }
 
+export interface TokenServiceOptions {
+  clock?: Clock;
+  /** Tests: replaces the token-event publisher (e.g. one that loses events, as a crash after commit would). */
+  publisher?: ChangePublisher;
+  registry?: Registry;
+}
+
 @Module({})
 export class AppModule {
-  static forRoot(env: TokenServiceEnv, options: { clock?: Clock; registry?: Registry } = {}): DynamicModule {
+  static forRoot(env: TokenServiceEnv, options: TokenServiceOptions = {}): DynamicModule {
     const registry = options.registry ?? createServiceRegistry('token-service');
     return {
       module: AppModule,
@@ -69,10 +95,10 @@ export class AppModule {
         {
           provide: TokensService,
           useFactory: (ds: DataSource, tokens: TokensRepository, accounts: AccountsRepository, audit: AuditRepository, rpc: RpcClient, clock: Clock) =>
-            new TokensService(new TypeOrmUnitOfWork(ds), tokens, accounts, audit, new NatsChangePublisher(rpc), clock, env.GATEHOUSE_HASH_KEY),
+            new TokensService(new TypeOrmUnitOfWork(ds), tokens, accounts, audit, options.publisher ?? new NatsChangePublisher(rpc), clock, env.GATEHOUSE_HASH_KEY),
           inject: [DATA_SOURCE, TokensRepository, AccountsRepository, AuditRepository, RPC, CLOCK],
         },
-        ...applicationProviders({ dataSource: DATA_SOURCE, rpc: RPC, clock: CLOCK }),
+        ...applicationProviders({ dataSource: DATA_SOURCE, rpc: RPC, clock: CLOCK, nats: NATS_CLIENT }),
         ...organizationProviders({ dataSource: DATA_SOURCE, rpc: RPC, clock: CLOCK, sweepIntervalMs: env.GATEHOUSE_INACTIVITY_SWEEP_INTERVAL_MS ?? 3_600_000 }),
         Lifecycle,
         {

@@ -4,12 +4,11 @@ import type { INestMicroservice } from '@nestjs/common';
 import { natsAuth } from '@gatehouse/config';
 import { PinoLogger, bootLogger, RpcErrorFilter, RpcMetrics, RpcMetricsInterceptor, natsOptions } from '@gatehouse/nest-kit';
 import { createServiceRegistry } from '@gatehouse/observability';
-import { AppModule } from './app.module.js';
+import { AppModule, type TokenServiceOptions } from './app.module.js';
 import type { TokenServiceEnv } from './config/env.js';
-import type { Clock } from './events/change-publisher.js';
 
 /** Creates and starts the token service (used by main.ts and by integration tests). */
-export async function startTokenService(env: TokenServiceEnv, options: { clock?: Clock } = {}): Promise<INestMicroservice> {
+export async function startTokenService(env: TokenServiceEnv, options: TokenServiceOptions = {}): Promise<INestMicroservice> {
   const registry = createServiceRegistry('token-service');
   const app = await NestFactory.createMicroservice(AppModule.forRoot(env, { ...options, registry }), {
     ...natsOptions(env.NATS_URL, 'token-service', env.GATEHOUSE_NATS_QUEUE, natsAuth(env, 'token-service')),

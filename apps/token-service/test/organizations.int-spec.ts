@@ -13,7 +13,7 @@ import {
   ListAccessRequests,
   ListAuditEvents,
   OrganizationChanged,
-  ReplicaSnapshot,
+  ReplicaHead,
   TokenChanged,
   UpdateOrganization,
   type Actor,
@@ -23,7 +23,7 @@ import { createTestDatabase, expectEventually, startNats, type TestDatabase, typ
 import { startTokenService } from '../src/bootstrap.js';
 import { migrate, pendingSchemaChanges } from '../src/database/data-source.js';
 import { InactivitySweeper } from '../src/organizations/inactivity.sweeper.js';
-import { HASH_KEY } from './support.js';
+import { HASH_KEY, pullAll } from './support.js';
 
 const actor: Actor = { type: 'admin', id: 'org-int-test' };
 const DAY = 86_400_000;
@@ -44,7 +44,7 @@ describe('access organization, inactivity cleanup, access request log', () => {
     nats = await startNats();
     db = await createTestDatabase(async (url) => void (await migrate(url)));
     app = await startTokenService(
-      { DATABASE_URL: db.url, NATS_URL: nats.url, GATEHOUSE_HASH_KEY: HASH_KEY, GATEHOUSE_NATS_QUEUE: 'token-service', GATEHOUSE_LOG_LEVEL: 'error', GATEHOUSE_INACTIVITY_SWEEP_INTERVAL_MS: 0, GATEHOUSE_MANAGEMENT_HOST: '127.0.0.1', GATEHOUSE_TOKEN_SERVICE_MANAGEMENT_PORT: 0 },
+      { DATABASE_URL: db.url, NATS_URL: nats.url, GATEHOUSE_HASH_KEY: HASH_KEY, GATEHOUSE_NATS_QUEUE: 'token-service', GATEHOUSE_LOG_LEVEL: 'error', GATEHOUSE_TOMBSTONE_RETENTION: 7 * 86_400_000, GATEHOUSE_INACTIVITY_SWEEP_INTERVAL_MS: 0, GATEHOUSE_MANAGEMENT_HOST: '127.0.0.1', GATEHOUSE_TOKEN_SERVICE_MANAGEMENT_PORT: 0 },
       { clock: { now: () => new Date(now) } },
     );
     rpc = await connectRpc(nats.url, 'org-int-test');
@@ -82,6 +82,7 @@ describe('access organization, inactivity cleanup, access request log', () => {
       serviceTokenInactivity: { enabled: false, inactivityThresholdDays: 90, action: 'disable' },
       createdAt: null,
     });
+    const before = await rpc.request(ReplicaHead, {});
     const saved = await rpc.request(UpdateOrganization, { accountId, name: 'Widgets', authDomain: 'Team.Example.com', strictServiceTokenAuth: true, actor });
     expect(saved).toMatchObject({ name: 'Widgets', authDomain: 'team.example.com', strictServiceTokenAuth: true });
     // A partial inactivity update keeps the other inactivity fields.
@@ -102,8 +103,13 @@ describe('access organization, inactivity cleanup, access request log', () => {
     expect(audit.totalCount).toBe(2); // same clock instant: find each by what it changed
     expect(audit.items.find((e) => 'serviceTokenInactivity.enabled' in e.metadata)).toMatchObject({ actor, metadata: { 'serviceTokenInactivity.enabled': { from: false, to: true } } });
     expect(audit.items.find((e) => 'name' in e.metadata)).toMatchObject({ metadata: { strictServiceTokenAuth: { from: false, to: true } } });
-    const snapshot = await rpc.request(ReplicaSnapshot, {});
-    expect(snapshot.organizations.find((o) => o.accountId === accountId)).toEqual(merged);
+    // The change feed carries the organization at its last change's revision (once: it moved).
+    const pulled = await pullAll(rpc, { since: before.head });
+    expect(pulled.organizations.filter((o) => o.accountId === accountId)).toEqual([merged]);
+    const all = await pullAll(rpc);
+    expect(all.organizations.find((o) => o.accountId === accountId)).toEqual(merged);
+    // A replica that follows tokens only is not sent organizations.
+    expect((await pullAll(rpc, { since: before.head, entities: ['token'] })).organizations).toEqual([]);
   });
 
   it('disables tokens unused for the threshold (last_seen_at, else created_at), exempting tokens a policy names', async () => {

@@ -16,13 +16,13 @@ import {
   ListAuditEvents,
   ListPolicies,
   ListReusablePolicies,
-  ReplicaSnapshot,
+  ReplicaHead,
   UpdateApplication,
   UpdateReusablePolicy,
   type Actor,
 } from '@gatehouse/contracts';
 import { expectEventually } from '@gatehouse/testing';
-import { startHarness, type TokenServiceHarness } from './support.js';
+import { pullAll, startHarness, type TokenServiceHarness } from './support.js';
 
 const actor: Actor = { type: 'admin', id: 'reusable-int-test' };
 const domainOf = (tag: string) => `${tag}-${randomUUID().slice(0, 8)}.example.com`;
@@ -77,20 +77,28 @@ describe('reusable policies over real NATS and PostgreSQL', () => {
     const one = await newApp('one', [{ id: p.id, precedence: 1 }]);
     const two = await newApp('two', [{ id: p.id, precedence: 1 }]);
     const other = await newApp('other');
-    const before = await rpc.request(ReplicaSnapshot, {});
+    const before = await rpc.request(ReplicaHead, {});
     const excludeAll = [{ anyValidServiceToken: {} }];
     await rpc.request(UpdateReusablePolicy, { accountId, policyId: p.id, name: 'shared', decision: 'non_identity', include: any, exclude: excludeAll, actor });
     await expectEventually(() => {
       for (const app of [one, two]) expect(appEvents(app.id).at(-1)?.app.linkedPolicies[0]?.exclude).toEqual(excludeAll);
     });
     const revisions = [one, two].map((app) => appEvents(app.id).at(-1)!.revision).sort((x, y) => x - y);
-    expect(revisions).toEqual([before.revision + 1, before.revision + 2]);
+    expect(revisions).toEqual([before.head + 1, before.head + 2]);
     expect(appEvents(other.id)).toHaveLength(1); // its create only
 
-    // The snapshot carries the resolved links too.
-    const snap = await rpc.request(ReplicaSnapshot, {});
-    expect(snap.revision).toBe(before.revision + 2);
-    expect(snap.apps.find((a) => a.id === one.id)?.linkedPolicies[0]?.exclude).toEqual(excludeAll);
+    // The change feed moved both linking apps (and only them) to the policy change's revisions: a
+    // replica pulling "changes since" gets each app record again, with the new rules resolved,
+    // exactly as the API returns the app.
+    const pulled = await pullAll(rpc, { since: before.head });
+    expect(pulled.revision).toBe(before.head + 2);
+    expect(pulled.apps.map((a) => a.id).sort()).toEqual([one.id, two.id].sort());
+    for (const app of [one, two]) {
+      const fromFeed = pulled.apps.find((a) => a.id === app.id)!;
+      expect(fromFeed.linkedPolicies[0]?.exclude).toEqual(excludeAll);
+      await expect(rpc.request(GetApplication, { accountId, appId: app.id })).resolves.toEqual(fromFeed);
+    }
+    expect(pulled.policies).toEqual([]);
   });
 
   it('refuses to delete a linked policy, naming its apps; deletes it once unlinked (an app delete unlinks)', async () => {

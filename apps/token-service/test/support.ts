@@ -1,5 +1,5 @@
 import type { INestMicroservice } from '@nestjs/common';
-import { ListAccounts } from '@gatehouse/contracts';
+import { ListAccounts, ReplicaChanges, type Application, type ChangesRequest, type ChangeRecord, type Organization, type Policy, type VerifierToken } from '@gatehouse/contracts';
 import { connectRpc } from '@gatehouse/nest-kit';
 import { createTestDatabase, startNats, type TestDatabase, type TestNats } from '@gatehouse/testing';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
@@ -23,14 +23,15 @@ export interface TokenServiceHarness {
  * The token service in-process on its own migrated database (real PostgreSQL) and its own real
  * nats-server, an RPC client, and a listener recording the events on `subjects`.
  */
-export async function startHarness(subjects: string[], clientName: string): Promise<TokenServiceHarness> {
-  const nats = await startNats();
+export async function startHarness(subjects: string[], clientName: string, natsOptions: { maxPayload?: number } = {}): Promise<TokenServiceHarness> {
+  const nats = await startNats(natsOptions);
   const db = await createTestDatabase(async (url) => void (await migrate(url)));
   const app = await startTokenService({
     DATABASE_URL: db.url,
     NATS_URL: nats.url,
     GATEHOUSE_HASH_KEY: HASH_KEY,
     GATEHOUSE_NATS_QUEUE: 'token-service',
+    GATEHOUSE_TOMBSTONE_RETENTION: 7 * 24 * 3_600_000,
     GATEHOUSE_LOG_LEVEL: 'warn',
     GATEHOUSE_MANAGEMENT_HOST: '127.0.0.1',
     GATEHOUSE_TOKEN_SERVICE_MANAGEMENT_PORT: 0,
@@ -61,4 +62,35 @@ export async function startHarness(subjects: string[], clientName: string): Prom
       await nats.stop();
     },
   };
+}
+
+export interface PulledState {
+  /** The head of the last page. */
+  revision: number;
+  tokens: VerifierToken[];
+  apps: Application[];
+  policies: Policy[];
+  organizations: Organization[];
+  tombstones: Array<Extract<ChangeRecord, { type: 'tombstone' }>>;
+  pages: Array<{ records: number; bytes: number }>;
+}
+
+/** Pages through replica.v2.changes from `since` to the end, as a replica would (no guards: tests only). */
+export async function pullAll(rpc: TokenServiceHarness['rpc'], request: Omit<ChangesRequest, 'after'> = { since: -1 }): Promise<PulledState> {
+  const state: PulledState = { revision: -1, tokens: [], apps: [], policies: [], organizations: [], tombstones: [], pages: [] };
+  let after: ChangesRequest['after'];
+  for (;;) {
+    const page = await rpc.request(ReplicaChanges, { ...request, ...(after ? { after } : {}) });
+    state.pages.push({ records: page.records.length, bytes: Buffer.byteLength(JSON.stringify(page)) });
+    for (const r of page.records) {
+      if (r.type === 'token') state.tokens.push(r.token);
+      else if (r.type === 'app') state.apps.push(r.app);
+      else if (r.type === 'policy') state.policies.push(r.policy);
+      else if (r.type === 'organization') state.organizations.push(r.organization);
+      else state.tombstones.push(r);
+    }
+    state.revision = page.head;
+    if (!page.next) return state;
+    after = page.next;
+  }
 }

@@ -9,7 +9,6 @@ import {
   RefreshServiceToken,
   RotateServiceToken,
   TokenChanged,
-  TokensSnapshot,
   UpdateServiceToken,
   TokensSeen,
   hashClientSecret,
@@ -19,7 +18,7 @@ import { expectEventually, type TestDatabase, type TestNats } from '@gatehouse/t
 import { connect } from '@nats-io/transport-node';
 import pg from 'pg';
 
-import { HASH_KEY, startHarness, type TokenServiceHarness } from './support.js';
+import { HASH_KEY, pullAll, startHarness, type TokenServiceHarness } from './support.js';
 const actor: Actor = { type: 'admin', id: 'int-test' };
 
 describe('token service over real NATS and PostgreSQL', () => {
@@ -83,7 +82,7 @@ describe('token service over real NATS and PostgreSQL', () => {
     expect(rotated.clientSecretVersion).toBe(2);
     expect(rotated.previousClientSecretExpiresAt).toBe(grace);
 
-    const snapshot = await rpc.request(TokensSnapshot, { accountId });
+    const snapshot = await pullAll(rpc, { since: -1, entities: ['token'] });
     const verifier = snapshot.tokens.find((t) => t.id === created.id)!;
     expect(verifier.secretHash).toBe(hashClientSecret(HASH_KEY, rotated.clientSecret));
     expect(verifier.previousSecretHash).toBe(hashClientSecret(HASH_KEY, created.clientSecret));
@@ -118,7 +117,7 @@ describe('token service over real NATS and PostgreSQL', () => {
     const rotated = await rpc.request(UpdateServiceToken, { accountId, tokenId: created.id, clientSecretVersion: 3, previousClientSecretExpiresAt: grace, actor });
     expect(rotated).toMatchObject({ clientSecretVersion: 3, previousClientSecretExpiresAt: grace, clientSecret: expect.stringMatching(/^gatehouse_/) });
     expect(rotated.clientSecret).not.toBe(created.clientSecret);
-    const verifier = (await rpc.request(TokensSnapshot, { accountId })).tokens.find((t) => t.id === created.id)!;
+    const verifier = (await pullAll(rpc, { since: -1, entities: ['token'] })).tokens.find((t) => t.id === created.id)!;
     expect(verifier.secretHash).toBe(hashClientSecret(HASH_KEY, rotated.clientSecret!));
     expect(verifier.previousSecretHash).toBe(hashClientSecret(HASH_KEY, created.clientSecret));
     await expectEventually(() => expect(events.some((e) => e.subject === 'tokens.v1.rotated' && (e.data as TokenChanged).token.id === created.id)).toBe(true));
@@ -126,7 +125,7 @@ describe('token service over real NATS and PostgreSQL', () => {
     const same = await rpc.request(UpdateServiceToken, { accountId, tokenId: created.id, clientSecretVersion: 3, name: 'renamed-put', actor });
     expect(same).not.toHaveProperty('clientSecret');
     expect(same).toMatchObject({ clientSecretVersion: 3, name: 'renamed-put', previousClientSecretExpiresAt: grace });
-    const after = (await rpc.request(TokensSnapshot, { accountId })).tokens.find((t) => t.id === created.id)!;
+    const after = (await pullAll(rpc, { since: -1, entities: ['token'] })).tokens.find((t) => t.id === created.id)!;
     expect(after.secretHash).toBe(verifier.secretHash);
 
     await expect(rpc.request(UpdateServiceToken, { accountId, tokenId: created.id, clientSecretVersion: 2, name: 'lower', actor })).rejects.toMatchObject({

@@ -7,7 +7,7 @@ import { Organization } from './organizations.js';
 
 /**
  * Access applications and their Service Auth policies. Owned by the token service (its tables);
- * replicated to the gateway (auth-service) by snapshot + events, like tokens.
+ * replicated to the gateway (auth-service) by the revision-ordered change feed (replication.ts), like tokens.
  *
  * Rules of the data, for every replica:
  * - An app's `domain` is unique across all accounts (CONFLICT otherwise; the gateway routes by host); its `aud` is generated
@@ -250,22 +250,6 @@ export const PoliciesUsingToken = register(
     response: z.array(Policy.extend({ appName: z.string() })),
     /** NOT_FOUND: no such account, or neither a token with this id nor a policy naming it. */
     errors: ['NOT_FOUND'],
-  }),
-);
-
-/** Everything the gateway replicates, consistent with one revision (shared with token events). */
-export const ReplicaSnapshot = register(
-  defineRpc({
-    subject: 'replica.v1.snapshot',
-    request: z.strictObject({}),
-    response: z.object({
-      revision: z.number().int(),
-      tokens: z.array(VerifierToken),
-      apps: z.array(Application),
-      policies: z.array(Policy),
-      /** Saved Access organizations (an account without one has the defaults). */
-      organizations: z.array(Organization).default([]),
-    }),
   }),
 );
 

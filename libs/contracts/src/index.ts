@@ -8,6 +8,7 @@ export * from './tokens.js';
 export * from './audit.js';
 export * from './apps.js';
 export * from './alerts.js';
+export * from './replication.js';
 export * from './permissions.js';
 export * from './organizations.js';
 export * from './signing-keys.js';

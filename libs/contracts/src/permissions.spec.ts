@@ -1,9 +1,10 @@
 import { AccessDecisionsRecorded } from './audit.js';
-import { CreateApplication, ReplicaSnapshot } from './apps.js';
+import { CreateApplication } from './apps.js';
 import { ListAlertPolicies } from './alerts.js';
 import { readFileSync } from 'node:fs';
 import './index.js'; // every contract registered, not only those this file names
 import { SERVICES, accessOf, deploymentAuthorizationConfig, natsAuthorizationConfig, natsPermissions } from './permissions.js';
+import { ReplicaChanges, ReplicaHead } from './replication.js';
 import { allContracts } from './rpc.js';
 import { CreateServiceToken, TokenCreated, TokenDeleted, TokensSeen } from './tokens.js';
 
@@ -27,13 +28,22 @@ describe('NATS permissions from the contracts', () => {
     expect(perms('auth-service').publish).not.toContain(CreateServiceToken.subject);
   });
 
-  it('let the gateway read what it replicates and publish only its access log and token use', () => {
+  it('let the gateway read what it replicates and publish only its access log, token use and replica requests', () => {
     const gw = perms('auth-service');
+    const allowed = [ReplicaChanges.subject, ReplicaHead.subject, AccessDecisionsRecorded.subject, TokensSeen.subject];
     expect(gw.subscribe).toEqual(expect.arrayContaining([TokenCreated.subject, TokenDeleted.subject, '_INBOX_auth-service.>']));
-    expect(gw.publish).toEqual(expect.arrayContaining([ReplicaSnapshot.subject, AccessDecisionsRecorded.subject, TokensSeen.subject]));
-    const other = gw.publish.filter((x) => !x.startsWith('$JS.API.') && ![ReplicaSnapshot.subject, AccessDecisionsRecorded.subject, TokensSeen.subject].includes(x));
+    expect(gw.publish).toEqual(expect.arrayContaining(allowed));
+    const other = gw.publish.filter((x) => !x.startsWith('$JS.API.') && !allowed.includes(x));
     expect(other).toEqual([]);
     expect(gw.publish).not.toContain(CreateApplication.subject);
+  });
+
+  it('let the notifier follow the change feed, and only the token service answer it', () => {
+    for (const subject of [ReplicaChanges.subject, ReplicaHead.subject]) {
+      expect(perms('notification-service').publish).toContain(subject);
+      expect(perms('api').publish).not.toContain(subject);
+      for (const s of SERVICES) expect(perms(s).subscribe.includes(subject)).toBe(s === 'token-service');
+    }
   });
 
   it('give each service its own reply inbox, and no wildcard over others', () => {

@@ -1,7 +1,6 @@
 import { GetAccount, ListAccounts } from './accounts.js';
 import { ACCESS_LOG_STREAM, AccessDecisionsRecorded } from './audit.js';
 import { allContracts, type EventContract, type RpcContract } from './rpc.js';
-import { TokensSnapshot } from './tokens.js';
 
 /**
  * Who may use each NATS subject. Every subject in the contracts has an owner — the service that
@@ -28,7 +27,8 @@ const DOMAINS: Record<string, { rpc?: SubjectAccess; event?: SubjectAccess }> = 
   apps: { rpc: { owner: 'token-service', users: ['api'] }, event: { owner: 'token-service', users: ['auth-service'] } },
   policies: { rpc: { owner: 'token-service', users: ['api'] }, event: { owner: 'token-service', users: ['auth-service'] } },
   audit: { rpc: { owner: 'token-service', users: ['api'] } },
-  replica: { rpc: { owner: 'token-service', users: ['auth-service'] } },
+  // The change feed (replica.v2.changes, replica.v2.head): the gateway and the notifier follow it.
+  replica: { rpc: { owner: 'token-service', users: ['auth-service', 'notification-service'] } },
   alerts: { rpc: { owner: 'notification-service', users: ['api'] } },
   organizations: { rpc: { owner: 'token-service', users: ['api'] }, event: { owner: 'token-service', users: ['auth-service'] } },
   // The signing keys live with the gateways (their own table); the API reads and rotates them.
@@ -41,7 +41,6 @@ const DOMAINS: Record<string, { rpc?: SubjectAccess; event?: SubjectAccess }> = 
 const EXCEPTIONS = new Map<string, SubjectAccess>([
   [ListAccounts.subject, { owner: 'token-service', users: ['api', 'notification-service'] }],
   [GetAccount.subject, { owner: 'token-service', users: ['api', 'notification-service'] }],
-  [TokensSnapshot.subject, { owner: 'token-service', users: ['notification-service'] }],
   // Into the JetStream stream; the token service reads it through its durable consumer.
   [AccessDecisionsRecorded.subject, { owner: 'auth-service', users: [] }],
 ]);

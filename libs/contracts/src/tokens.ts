@@ -136,18 +136,6 @@ export const DeleteServiceToken = register(
   }),
 );
 
-/**
- * Everything a replica (gateway, notifier) needs, with the revision it is current to. Events
- * carry the revision too, so a consumer that sees a gap knows to call this again.
- */
-export const TokensSnapshot = register(
-  defineRpc({
-    subject: 'tokens.v1.snapshot',
-    request: z.strictObject({ accountId: Uuid.optional() }),
-    response: z.object({ revision: z.number().int(), tokens: z.array(VerifierToken) }),
-  }),
-);
-
 /** Batched usage from the gateway: the token service updates last_seen_at, one write a batch. */
 export const TokensSeen = register(
   defineEvent({

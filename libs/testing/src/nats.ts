@@ -20,15 +20,26 @@ const NATS_BIN = process.env.NATS_SERVER_BIN ?? 'nats-server';
 /**
  * A real nats-server (with JetStream) of this test file's own, on a free loopback port. Each test
  * file gets its own server, so parallel files and CI runs never steal each other's messages.
+ * `maxPayload` starts it with a smaller message limit than NATS's 1 MB default.
  */
-export async function startNats(options: { /** nats-server configuration text (e.g. an `authorization` block); flags above still apply. */ config?: string } = {}): Promise<TestNats> {
+export async function startNats(
+  options: {
+    maxPayload?: number;
+    /** nats-server configuration text (e.g. an `authorization` block); flags above still apply. */
+    config?: string;
+  } = {},
+): Promise<TestNats> {
   const port = await freePort();
   const monitorPort = await freePort();
   const storeDir = mkdtempSync(join(tmpdir(), 'gh-nats-'));
   const configArgs: string[] = [];
-  if (options.config !== undefined) {
+  const configText = [options.config, options.maxPayload ? `max_payload: ${options.maxPayload}` : undefined]
+    .filter((line) => line !== undefined)
+    .join('\n');
+  if (configText) {
+    // No command-line flag for max_payload: both go in a config file.
     const file = join(storeDir, 'nats.conf');
-    writeFileSync(file, options.config, { mode: 0o600 });
+    writeFileSync(file, `${configText}\n`, { mode: 0o600 });
     configArgs.push('-c', file);
   }
   let child: ChildProcess | undefined;

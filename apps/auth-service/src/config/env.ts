@@ -30,6 +30,7 @@ export const Env = z
     /** The `iss` of every JWT; default http://127.0.0.1:<gateway port>, the URL `npm start` prints. */
     GATEHOUSE_TEAM_URL: z.string().url('must be a URL such as https://access.example.com').optional(),
     GATEHOUSE_KEY_ROTATION_INTERVAL: Millis('GATEHOUSE_KEY_ROTATION_INTERVAL').default(30 * 24 * 3_600_000),
+    /** How often an idle gateway asks the token service for its head revision (O(1)); a newer head makes it pull what it missed. Health turns `stale` after three intervals without an answer. */
     GATEHOUSE_RESYNC_INTERVAL_MS: Int(10_000, 100),
     /** On how many NATS cluster servers the access-log stream is stored when it is created (1–5). */
     GATEHOUSE_ACCESS_LOG_REPLICAS: z.coerce.number().int().min(1).max(5).optional(),

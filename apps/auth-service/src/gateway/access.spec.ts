@@ -3,7 +3,7 @@ import { generateClientSecret, hashClientSecret, type LinkedPolicy, type Verifie
 import { SignJWT, base64url } from 'jose';
 import type { KeyRing } from '../keys/key-ring.js';
 import { selfSignedCertificate } from '../keys/x509.js';
-import { appOf, policyOf, tokenOf } from '../replica/replica.fixture.js';
+import { appOf, loadInto, policyOf, tokenOf } from '../replica/replica.fixture.js';
 import { Replica } from '../replica/replica.js';
 import { AccessControl, type Decision } from './access.js';
 import { JwtService } from './jwt.js';
@@ -28,8 +28,8 @@ function setup() {
   const policy = policyOf(app.id, { include: [{ serviceToken: { tokenId: token.id } }] });
   const policyB = policyOf(appB.id);
   let revision = 1;
-  replica.loadSnapshot({ revision, tokens: [token], apps: [app, appB], policies: [policy, policyB] });
-  const setToken = (t: VerifierToken) => replica.apply({ type: 'token', payload: { kind: 'updated', revision: ++revision, occurredAt: new Date(now).toISOString(), actor: { type: 'admin', id: 'x' }, token: t } });
+  loadInto(replica, { revision, tokens: [token], apps: [app, appB], policies: [policy, policyB] });
+  const setToken = (t: VerifierToken) => replica.applyEvent({ type: 'token', payload: { kind: 'updated', revision: ++revision, occurredAt: new Date(now).toISOString(), actor: { type: 'admin', id: 'x' }, token: t } });
   const appOfId = (id: string) => replica.app(id)!;
   return {
     replica,
@@ -42,8 +42,8 @@ function setup() {
     setToken,
     appOfId,
     clock: { advance: (ms: number) => (now += ms), now: () => now },
-    setApp: (a: typeof app) => replica.apply({ type: 'app', payload: { kind: 'upserted', revision: ++revision, occurredAt: new Date(now).toISOString(), app: a } }),
-    setPolicy: (p: typeof policy) => replica.apply({ type: 'policy', payload: { kind: 'upserted', revision: ++revision, occurredAt: new Date(now).toISOString(), policy: p } }),
+    setApp: (a: typeof app) => replica.applyEvent({ type: 'app', payload: { kind: 'upserted', revision: ++revision, occurredAt: new Date(now).toISOString(), app: a } }),
+    setPolicy: (p: typeof policy) => replica.applyEvent({ type: 'policy', payload: { kind: 'upserted', revision: ++revision, occurredAt: new Date(now).toISOString(), policy: p } }),
   };
 }
 
@@ -244,7 +244,7 @@ describe('AccessControl.checkJwt', () => {
     const jwt2 = await issued(s2);
     s2.setToken({ ...s2.token, enabled: false });
     expectRefused((await s2.access.checkJwt(s2.appOfId(s2.app.id), jwt2)) as Decision, 401, 'token_disabled');
-    s2.replica.apply({ type: 'token', payload: { kind: 'deleted', revision: s2.replica.revision + 1, occurredAt: new Date().toISOString(), actor: { type: 'admin', id: 'x' }, token: s2.token } });
+    s2.replica.applyEvent({ type: 'token', payload: { kind: 'deleted', revision: s2.replica.revision + 1, occurredAt: new Date().toISOString(), actor: { type: 'admin', id: 'x' }, token: s2.token } });
     expectRefused((await s2.access.checkJwt(s2.appOfId(s2.app.id), jwt2)) as Decision, 401, 'token_deleted');
   });
 });

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Organization } from '@gatehouse/contracts';
-import { appOf } from '../replica/replica.fixture.js';
+import { appOf, loadInto } from '../replica/replica.fixture.js';
 import { Replica } from '../replica/replica.js';
 import { strictFor, strictRefusal } from './strict.js';
 
@@ -48,17 +48,17 @@ describe('strict service-token mode', () => {
       createdAt: null,
       updatedAt: null,
     });
-    r.loadSnapshot({ revision: 1, tokens: [], apps: [app], policies: [] });
+    loadInto(r, { revision: 1, tokens: [], apps: [app], policies: [] });
     const replicaApp = r.app(app.id)!;
     expect(strictFor(r, replicaApp)).toBe(false);
     const generation = r.generation;
-    expect(r.apply({ type: 'organization', payload: { revision: 2, occurredAt: new Date().toISOString(), organization: org(true) } })).toBe('applied');
+    expect(r.applyEvent({ type: 'organization', payload: { revision: 2, occurredAt: new Date().toISOString(), organization: org(true) } })).toBe('applied');
     expect(strictFor(r, replicaApp)).toBe(true);
     expect(r.generation).toBeGreaterThan(generation);
-    // An older state never overwrites a newer one; a snapshot carries organizations too.
-    expect(r.apply({ type: 'organization', payload: { revision: 2, occurredAt: new Date().toISOString(), organization: org(false) } })).toBe('stale');
+    // An older state never overwrites a newer one; a page carries organizations too.
+    expect(r.applyEvent({ type: 'organization', payload: { revision: 2, occurredAt: new Date().toISOString(), organization: org(false) } })).toBe('stale');
     expect(strictFor(r, replicaApp)).toBe(true);
-    r.loadSnapshot({ revision: 3, tokens: [], apps: [app], policies: [], organizations: [org(false)] });
+    loadInto(r, { revision: 3, tokens: [], apps: [app], policies: [], organizations: [org(false)] });
     expect(strictFor(r, r.app(app.id)!)).toBe(false);
   });
 });

@@ -1,14 +1,7 @@
-import type { NatsConnection, Subscription } from '@nats-io/transport-node';
-import {
-  DomainError,
-  GetSigningKeys,
-  RotateSigningKeys,
-  UpdateSigningKeys,
-  parseOrThrow,
-  type RequestOf,
-  type RpcContract,
-  type SigningKeysStatus,
-} from '@gatehouse/contracts';
+import { Controller, Inject } from '@nestjs/common';
+import { MessagePattern, Payload } from '@nestjs/microservices';
+import { DomainError, GetSigningKeys, RotateSigningKeys, UpdateSigningKeys, type RequestOf, type SigningKeysStatus } from '@gatehouse/contracts';
+import { ContractPipe } from '@gatehouse/nest-kit';
 import type { KeyRing } from './key-ring.js';
 
 const DAY_MS = 86_400_000;
@@ -64,34 +57,25 @@ export class SigningKeysHandler {
 }
 
 /**
- * Answers keys.v1.* on NATS in @nestjs/microservices' packet format (`{ id, response | err,
- * isDisposed }`), validating each request and response with its contract.
+ * Answers keys.v1.* over the Nest NATS transport: one gateway replica of the queue group answers;
+ * requests are validated by their contract (ContractPipe), responses by the handler's types.
  */
-export function serveSigningKeys(nc: NatsConnection, handler: SigningKeysHandler, onError: (e: Error) => void): Subscription[] {
-  const serve = <C extends RpcContract>(contract: C, fn: (req: RequestOf<C>) => Promise<unknown>) =>
-    nc.subscribe(contract.subject, {
-      queue: KEYS_QUEUE,
-      callback: (err, msg) => {
-        if (err) return onError(err);
-        let id: unknown;
-        void (async () => {
-          try {
-            const packet = msg.json<{ id?: unknown; data?: unknown }>();
-            id = packet.id;
-            const req = parseOrThrow(contract.request, packet.data ?? {}) as RequestOf<C>;
-            const response = parseOrThrow(contract.response, await fn(req), `${contract.subject} response`);
-            msg.respond(JSON.stringify({ id, response, isDisposed: true }));
-          } catch (error) {
-            const shape = error instanceof DomainError ? error.toShape() : { code: 'INTERNAL', message: `${contract.subject} failed` };
-            if (!(error instanceof DomainError)) onError(error as Error);
-            msg.respond(JSON.stringify({ id, err: shape, isDisposed: true }));
-          }
-        })();
-      },
-    });
-  return [
-    serve(GetSigningKeys, () => handler.get()),
-    serve(UpdateSigningKeys, (req) => handler.update(req)),
-    serve(RotateSigningKeys, (req) => handler.rotate(req)),
-  ];
+@Controller()
+export class SigningKeysController {
+  constructor(@Inject(SigningKeysHandler) private readonly handler: SigningKeysHandler) {}
+
+  @MessagePattern(GetSigningKeys.subject, { queue: KEYS_QUEUE })
+  get(@Payload(new ContractPipe(GetSigningKeys.request)) _req: RequestOf<typeof GetSigningKeys>): Promise<SigningKeysStatus> {
+    return this.handler.get();
+  }
+
+  @MessagePattern(UpdateSigningKeys.subject, { queue: KEYS_QUEUE })
+  update(@Payload(new ContractPipe(UpdateSigningKeys.request)) req: RequestOf<typeof UpdateSigningKeys>): Promise<SigningKeysStatus> {
+    return this.handler.update(req);
+  }
+
+  @MessagePattern(RotateSigningKeys.subject, { queue: KEYS_QUEUE })
+  rotate(@Payload(new ContractPipe(RotateSigningKeys.request)) req: RequestOf<typeof RotateSigningKeys>): Promise<SigningKeysStatus> {
+    return this.handler.rotate(req);
+  }
 }

@@ -1,16 +1,6 @@
-import {
-  ApplicationChangedEvent,
-  OrganizationChangedEvent,
-  PolicyChangedEvent,
-  ReplicaSnapshot,
-  TokenCreated,
-  TokenDeleted,
-  TokenRefreshed,
-  TokenRotated,
-  TokenUpdated,
-} from '@gatehouse/contracts';
-import type { NatsBus } from './nats-bus.js';
-import type { Replica } from './replica.js';
+import { ChangeFollower, ReplicaChanges, ReplicaHead } from '@gatehouse/contracts';
+import type { RpcClient } from '@gatehouse/nest-kit';
+import type { Replica, ReplicaEvent } from './replica.js';
 
 export interface Log {
   log(msg: string): void;
@@ -19,73 +9,51 @@ export interface Log {
 }
 
 /**
- * Keeps the replica fresh: snapshot at start (retried until the token service answers), every
- * change event as it happens, and a resync on a gap or every `resyncMs` (heals lost events).
+ * Keeps the replica current with the shared ChangeFollower: pages from -1 at start, then follows.
+ * Change events are applied at once (revocations must not wait) and are hints: a gap, a NATS
+ * reconnect or a newer head seen by the slow poll makes the follower pull the missing changes.
  */
 export class ReplicaSync {
-  private timer?: NodeJS.Timeout;
-  private syncing: Promise<void> | null = null;
-  private stopped = false;
-  lastError: string | null = null;
+  readonly follower: ChangeFollower;
 
   constructor(
-    private readonly bus: NatsBus,
+    rpc: Pick<RpcClient, 'request'>,
     private readonly replica: Replica,
-    private readonly resyncMs: number,
-    private readonly log: Log,
-  ) {}
-
-  /** Subscribes, then loads the first snapshot (retrying). Resolves once the replica is loaded. */
-  async start(): Promise<void> {
-    const invalid = (e: Error) => this.log.warn(`Ignored an invalid event: ${e.message}`);
-    const onResult = (r: 'stale' | 'applied' | 'gap') => {
-      if (r === 'gap') void this.resync();
-    };
-    for (const c of [TokenCreated, TokenUpdated, TokenRefreshed, TokenRotated, TokenDeleted]) {
-      this.bus.subscribe(c, (payload) => onResult(this.replica.apply({ type: 'token', payload })), invalid);
-    }
-    this.bus.subscribe(ApplicationChangedEvent, (payload) => onResult(this.replica.apply({ type: 'app', payload })), invalid);
-    this.bus.subscribe(PolicyChangedEvent, (payload) => onResult(this.replica.apply({ type: 'policy', payload })), invalid);
-    this.bus.subscribe(OrganizationChangedEvent, (payload) => onResult(this.replica.apply({ type: 'organization', payload })), invalid);
-    await this.bus.nc.flush();
-    let delay = 200;
-    const startedAt = Date.now();
-    while (!this.replica.loaded && !this.stopped) {
-      await this.resync();
-      if (!this.replica.loaded) {
-        // Services start in any order: the token service not answering in the first 30 s is no warning.
-        const message = `Waiting for ${ReplicaSnapshot.subject} (${this.lastError ?? 'no answer'})`;
-        if (Date.now() - startedAt < 30_000) this.log.log(message);
-        else this.log.warn(message);
-        await new Promise((r) => setTimeout(r, delay));
-        delay = Math.min(delay * 2, 2000);
-      }
-    }
-    this.timer = setInterval(() => void this.resync(), this.resyncMs);
-    this.timer.unref();
+    pollMs: number,
+    maxPayload: () => number,
+    log: Log,
+  ) {
+    this.follower = new ChangeFollower(
+      { changes: (request) => rpc.request(ReplicaChanges, request), head: async () => (await rpc.request(ReplicaHead, {})).head },
+      replica,
+      { maxPayload, pollMs, log },
+    );
   }
 
-  /** One snapshot request; concurrent callers share it. Failures keep the current replica. */
-  resync(): Promise<void> {
-    if (this.syncing) return this.syncing;
-    this.syncing = (async () => {
-      try {
-        const snapshot = await this.bus.request(ReplicaSnapshot, {}, Math.min(5000, Math.max(1000, this.resyncMs)));
-        const before = this.replica.revision;
-        this.replica.loadSnapshot(snapshot);
-        if (before >= 0 && snapshot.revision > before) this.log.log(`Resynced from revision ${before} to ${snapshot.revision}`);
-        this.lastError = null;
-      } catch (error) {
-        this.lastError = (error as Error).message;
-      } finally {
-        this.syncing = null;
-      }
-    })();
-    return this.syncing;
+  get lastError(): string | null {
+    return this.follower.lastError;
   }
 
-  stop(): void {
-    this.stopped = true;
-    clearInterval(this.timer);
+  get lastSyncAt(): number | null {
+    return this.follower.lastSyncAt;
+  }
+
+  /** A change event (from the event handlers). */
+  onEvent(e: ReplicaEvent): void {
+    if (this.replica.applyEvent(e) === 'gap') this.follower.hint(e.payload.revision);
+  }
+
+  /** Whatever was published while we were cut off is lost on core NATS: pull now. */
+  onReconnect(): void {
+    this.follower.hint();
+  }
+
+  /** Pulls until caught up (retrying). Resolves once the replica is loaded. */
+  start(): Promise<void> {
+    return this.follower.start();
+  }
+
+  stop(): Promise<void> {
+    return this.follower.stop();
   }
 }

@@ -1,6 +1,6 @@
 // Factories for unit tests (not built: tsconfig.build.json excludes *.fixture.ts).
 import { randomUUID } from 'node:crypto';
-import type { Application, Policy, VerifierToken } from '@gatehouse/contracts';
+import type { Application, Organization, Policy, VerifierToken } from '@gatehouse/contracts';
 
 const iso = (ms = Date.now()) => new Date(ms).toISOString();
 const accountId = randomUUID();
@@ -66,3 +66,18 @@ export function policyOf(appId: string, over: Partial<Policy> = {}): Policy {
   };
 }
 
+
+/** Loads a replica as a first pull would: every record at `revision`, then caught up. */
+export function loadInto(
+  replica: import('./replica.js').Replica,
+  s: { revision: number; tokens: VerifierToken[]; apps: Application[]; policies: Policy[]; organizations?: Organization[] },
+): void {
+  const revision = s.revision;
+  replica.apply([
+    ...s.tokens.map((token) => ({ type: 'token' as const, revision, token })),
+    ...s.apps.map((app) => ({ type: 'app' as const, revision, app })),
+    ...s.policies.map((policy) => ({ type: 'policy' as const, revision, policy })),
+    ...(s.organizations ?? []).map((organization) => ({ type: 'organization' as const, revision, organization })),
+  ]);
+  replica.caughtUp(revision);
+}

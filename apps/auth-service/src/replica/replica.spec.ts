@@ -1,5 +1,5 @@
 import type { VerifierToken } from '@gatehouse/contracts';
-import { appOf, policyOf, tokenOf } from './replica.fixture.js';
+import { appOf, loadInto, policyOf, tokenOf } from './replica.fixture.js';
 import { Replica, type ReplicaEvent } from './replica.js';
 
 const iso = (ms = Date.now()) => new Date(ms).toISOString();
@@ -13,58 +13,67 @@ describe('Replica', () => {
   it('applies the next revision and ignores stale ones', () => {
     const r = new Replica();
     const t = tokenOf();
-    r.loadSnapshot({ revision: 5, tokens: [t], apps: [], policies: [] });
-    expect(r.apply(tokenEvent(6, { ...t, enabled: false }))).toBe('applied');
+    loadInto(r, { revision: 5, tokens: [t], apps: [], policies: [] });
+    expect(r.applyEvent(tokenEvent(6, { ...t, enabled: false }))).toBe('applied');
     expect(r.revision).toBe(6);
     expect(r.tokenByClientId(t.clientId)?.enabled).toBe(false);
-    expect(r.apply(tokenEvent(6, { ...t, enabled: true }))).toBe('stale');
-    expect(r.apply(tokenEvent(3, { ...t, enabled: true }))).toBe('stale');
+    expect(r.applyEvent(tokenEvent(6, { ...t, enabled: true }))).toBe('stale');
+    expect(r.applyEvent(tokenEvent(3, { ...t, enabled: true }))).toBe('stale');
     expect(r.tokenByClientId(t.clientId)?.enabled).toBe(false);
   });
 
-  it('applies an event after a gap at once, reports the gap, and heals with a snapshot', () => {
+  it('applies an event after a gap at once, reports the gap, and a pulled page older than it does not undo it', () => {
     const r = new Replica();
     const t = tokenOf();
     const u = tokenOf();
-    r.loadSnapshot({ revision: 1, tokens: [t, u], apps: [], policies: [] });
+    loadInto(r, { revision: 1, tokens: [t, u], apps: [], policies: [] });
     // Revision 2 is lost; revision 3 deletes t.
-    expect(r.apply(tokenEvent(3, t, 'deleted'))).toBe('gap');
+    expect(r.applyEvent(tokenEvent(3, t, 'deleted'))).toBe('gap');
     expect(r.tokenByClientId(t.clientId)).toBeUndefined();
     expect(r.revision).toBe(1);
-    expect(r.hasGap).toBe(true);
-    // A snapshot taken at revision 2 (before the delete) must not bring t back.
-    r.loadSnapshot({ revision: 2, tokens: [t, { ...u, enabled: false }], apps: [], policies: [] });
+    // The pull (read before the delete committed) brings revision 2 and t's older state.
+    r.apply([
+      { type: 'token', revision: 1, token: t },
+      { type: 'token', revision: 2, token: { ...u, enabled: false } },
+    ]);
+    r.caughtUp(3);
     expect(r.tokenByClientId(t.clientId)).toBeUndefined();
     expect(r.tokenByClientId(u.clientId)?.enabled).toBe(false);
     expect(r.revision).toBe(3);
-    expect(r.hasGap).toBe(false);
+    // Past the watermark the tombstone is forgotten, and stale events stay stale.
+    expect(r.applyEvent(tokenEvent(2, t))).toBe('stale');
+    expect(r.tokenByClientId(t.clientId)).toBeUndefined();
   });
 
-  it('does not let an older event overwrite a newer one after a gap', () => {
+  it('does not let an older record overwrite a newer one', () => {
     const r = new Replica();
     const t = tokenOf();
-    r.loadSnapshot({ revision: 1, tokens: [t], apps: [], policies: [] });
-    r.apply(tokenEvent(4, { ...t, enabled: false }));
-    r.apply(tokenEvent(3, { ...t, enabled: true }));
+    loadInto(r, { revision: 1, tokens: [t], apps: [], policies: [] });
+    r.applyEvent(tokenEvent(4, { ...t, enabled: false }));
+    r.applyEvent(tokenEvent(3, { ...t, enabled: true }));
+    r.apply([{ type: 'token', revision: 2, token: { ...t, enabled: true } }]);
     expect(r.tokenByClientId(t.clientId)?.enabled).toBe(false);
   });
 
-  it('keeps events that arrive before the first snapshot', () => {
+  it('is not loaded until it first catches up, and keeps events that arrive while loading', () => {
     const r = new Replica();
     const t = tokenOf();
-    expect(r.apply(tokenEvent(8, t, 'deleted'))).toBe('gap');
-    r.loadSnapshot({ revision: 7, tokens: [t], apps: [], policies: [] });
+    expect(r.applyEvent(tokenEvent(8, t, 'deleted'))).toBe('gap');
+    expect(r.loaded).toBe(false);
+    r.apply([{ type: 'token', revision: 7, token: t }]);
+    r.caughtUp(8);
+    expect(r.loaded).toBe(true);
     expect(r.tokenByClientId(t.clientId)).toBeUndefined();
     expect(r.revision).toBe(8);
   });
 
-  it('ignores a snapshot older than its state', () => {
+  it('forgets everything on reset (behind the tombstone floor)', () => {
     const r = new Replica();
     const t = tokenOf();
-    r.loadSnapshot({ revision: 9, tokens: [t], apps: [], policies: [] });
-    r.loadSnapshot({ revision: 4, tokens: [], apps: [], policies: [] });
-    expect(r.tokenByClientId(t.clientId)).toBeDefined();
-    expect(r.revision).toBe(9);
+    loadInto(r, { revision: 9, tokens: [t], apps: [], policies: [] });
+    r.reset();
+    expect(r.tokenByClientId(t.clientId)).toBeUndefined();
+    expect(r.revision).toBe(-1);
   });
 
   it('finds apps by host and the longest path prefix, at path boundaries only', () => {
@@ -73,7 +82,7 @@ describe('Replica', () => {
     const api = appOf({ domain: 'example.com/api' });
     const v2 = appOf({ domain: 'example.com/api/v2' });
     const port = appOf({ domain: 'other.test:8080' });
-    r.loadSnapshot({ revision: 1, tokens: [], apps: [root, api, v2, port], policies: [] });
+    loadInto(r, { revision: 1, tokens: [], apps: [root, api, v2, port], policies: [] });
     expect(r.findApp('EXAMPLE.com', '/')?.id).toBe(root.id);
     expect(r.findApp('example.com:8000', '/api')?.id).toBe(api.id);
     expect(r.findApp('example.com', '/api/x?y=1')?.id).toBe(api.id);
@@ -89,7 +98,7 @@ describe('Replica', () => {
     const broad = appOf({ domain: 'example.com' });
     const admin = appOf({ domain: 'example.com/admin' });
     const encoded = appOf({ domain: 'example.com/%7euser' });
-    r.loadSnapshot({ revision: 1, tokens: [], apps: [broad, admin, encoded], policies: [] });
+    loadInto(r, { revision: 1, tokens: [], apps: [broad, admin, encoded], policies: [] });
     for (const p of ['/admin', '/Admin/users', '/ADMIN', '/admin/', '/admin.json', '/Admin.']) expect([p, r.findApp('example.com', p)?.id]).toEqual([p, admin.id]);
     for (const p of ['/administrator', '/x/admin', '/']) expect([p, r.findApp('example.com', p)?.id]).toEqual([p, broad.id]);
     // An app's own prefix is held in canonical form too (`%7e` is `~`).
@@ -101,7 +110,7 @@ describe('Replica', () => {
     // The longest prefix in canonical form wins, whatever the written lengths.
     const short = appOf({ domain: 'other.example/%7ea' });
     const long = appOf({ domain: 'other.example/~a/b' });
-    r.loadSnapshot({ revision: 2, tokens: [], apps: [short, long], policies: [] });
+    loadInto(r, { revision: 2, tokens: [], apps: [short, long], policies: [] });
     expect(r.findApp('other.example', '/~a/b/x')?.id).toBe(long.id);
     expect(r.findApp('other.example', '/~a/x')?.id).toBe(short.id);
   });
@@ -111,10 +120,10 @@ describe('Replica', () => {
     const app = appOf();
     const p2 = policyOf(app.id, { precedence: 2 });
     const p1 = policyOf(app.id, { precedence: 1 });
-    r.loadSnapshot({ revision: 1, tokens: [], apps: [app], policies: [p2, p1] });
+    loadInto(r, { revision: 1, tokens: [], apps: [app], policies: [p2, p1] });
     expect(r.policiesFor(app.id).map((p) => p.id)).toEqual([p1.id, p2.id]);
     const gen = r.generation;
-    r.apply({ type: 'app', payload: { kind: 'deleted', revision: 2, occurredAt: iso(), app } });
+    r.applyEvent({ type: 'app', payload: { kind: 'deleted', revision: 2, occurredAt: iso(), app } });
     expect(r.policiesFor(app.id)).toEqual([]);
     expect(r.findApp(app.domain, '/')).toBeUndefined();
     expect(r.generation).toBeGreaterThan(gen);

@@ -1,12 +1,40 @@
-import { parseDuration, type AppChanged, type Application, type LinkedPolicy, type Organization, type OrganizationChanged, type Policy, type PolicyChanged, type TokenChanged, type VerifierToken } from '@gatehouse/contracts';
+import {
+  parseDuration,
+  type AppChanged,
+  type Application,
+  type ChangeRecord,
+  type ChangeSink,
+  type LinkedPolicy,
+  type Organization,
+  type OrganizationChanged,
+  type Policy,
+  type PolicyChanged,
+  type TokenChanged,
+  type VerifierToken,
+} from '@gatehouse/contracts';
 import { canonicalHost, canonicalTarget } from '../gateway/path.js';
 
-export interface ReplicaToken extends VerifierToken {
+/**
+ * What the gateway keeps of a token: only what a decision reads (a million of them must fit in a
+ * few hundred MB: no display-only fields, dates as numbers, the account id shared).
+ */
+export interface ReplicaToken {
+  id: string;
+  accountId: string;
+  name: string;
+  clientId: string;
+  enabled: boolean;
+  secretHash: string;
+  clientSecretVersion: number;
+  previousSecretHash: string | null;
+  /** Revision of the change that last set it. */
+  revision: number;
   expiresAtMs: number | null;
   previousExpiresAtMs: number | null;
 }
 
 export interface ReplicaApp extends Application {
+  revision: number;
   host: string;
   /** '' for the whole host, else '/prefix' (no trailing slash). */
   pathPrefix: string;
@@ -17,35 +45,45 @@ export interface ReplicaApp extends Application {
   linked: ReplicaPolicy[];
 }
 
-/** A policy as the gateway evaluates it: an app-scoped one, or a linked reusable one. */
-export interface ReplicaPolicy extends Policy {
-  /** The policy's own session duration (reusable policies only); null: the app's. */
-  sessionDurationMs: number | null;
-}
-
-export interface Snapshot {
-  revision: number;
-  tokens: VerifierToken[];
-  apps: Application[];
-  policies: Policy[];
-  /** Saved Access organizations (accounts without one have the defaults: not strict). */
-  organizations?: Organization[];
-}
-
 export type ReplicaEvent =
   | { type: 'token'; payload: TokenChanged }
   | { type: 'app'; payload: AppChanged }
   | { type: 'policy'; payload: PolicyChanged }
   | { type: 'organization'; payload: OrganizationChanged };
 
+/** A policy as the gateway evaluates it: an app-scoped one, or a linked reusable one. */
+export interface ReplicaPolicy extends Policy {
+  /** Revision of the change that last set it (a linked policy: its app's). */
+  revision: number;
+  /** The policy's own session duration (reusable policies only); null: the app's. */
+  sessionDurationMs: number | null;
+}
+
+type VersionedOrganization = Organization & { revision: number };
+
 const DEFAULT_SESSION_MS = 24 * 3_600_000;
-const MAX_BUFFERED = 10_000;
 /** Where a path prefix ends: `/`, `.`, or the end of the path. */
 const PREFIX_END = new Set([0x2f, 0x2e]);
 
-function toToken(t: VerifierToken): ReplicaToken {
+/** Account ids repeat across a fleet: one string per account, not one per token. */
+const accountIds = new Map<string, string>();
+function shared(accountId: string): string {
+  let s = accountIds.get(accountId);
+  if (s === undefined) accountIds.set(accountId, (s = accountId));
+  return s;
+}
+
+function toToken(t: VerifierToken, revision: number): ReplicaToken {
   return {
-    ...t,
+    id: t.id,
+    accountId: shared(t.accountId),
+    name: t.name,
+    clientId: t.clientId,
+    enabled: t.enabled,
+    secretHash: t.secretHash,
+    clientSecretVersion: t.clientSecretVersion,
+    previousSecretHash: t.previousSecretHash,
+    revision,
     expiresAtMs: t.expiresAt ? Date.parse(t.expiresAt) : null,
     previousExpiresAtMs: t.previousClientSecretExpiresAt ? Date.parse(t.previousClientSecretExpiresAt) : null,
   };
@@ -61,7 +99,7 @@ function durationMs(value: string | null, fallback: number | null): number | nul
 }
 
 /** A linked reusable policy, evaluated exactly like an app-scoped one (see contracts `policyAdmits`). */
-function toLinked(a: Application, p: LinkedPolicy): ReplicaPolicy {
+function toLinked(a: Application, p: LinkedPolicy, revision: number): ReplicaPolicy {
   return {
     id: p.id,
     accountId: a.accountId,
@@ -74,11 +112,14 @@ function toLinked(a: Application, p: LinkedPolicy): ReplicaPolicy {
     exclude: p.exclude,
     createdAt: p.createdAt,
     updatedAt: p.updatedAt,
+    revision,
     sessionDurationMs: durationMs(p.sessionDuration, null),
   };
 }
 
-function toApp(a: Application): ReplicaApp {
+const byPrecedence = (a: Policy, b: Policy) => a.precedence - b.precedence || a.createdAt.localeCompare(b.createdAt);
+
+function toApp(a: Application, revision: number): ReplicaApp {
   const slash = a.domain.indexOf('/');
   const host = (slash < 0 ? a.domain : a.domain.slice(0, slash)).toLowerCase();
   const pathPrefix = slash < 0 ? '' : a.domain.slice(slash).replace(/\/+$/, '');
@@ -91,30 +132,35 @@ function toApp(a: Application): ReplicaApp {
   }
   return {
     ...a,
+    revision,
     host,
     pathPrefix,
     sessionDurationMs,
     sessionsRevokedAtMs: a.sessionsRevokedAt ? Date.parse(a.sessionsRevokedAt) : null,
     upstreamUrl,
-    linked: a.linkedPolicies.map((p) => toLinked(a, p)).sort(byPrecedence),
+    linked: a.linkedPolicies.map((p) => toLinked(a, p, revision)).sort(byPrecedence),
   };
 }
 
-const byPrecedence = (a: Policy, b: Policy) => a.precedence - b.precedence || a.createdAt.localeCompare(b.createdAt);
-
-function revisionOf(e: ReplicaEvent): number {
-  return e.payload.revision;
+/** A change event as the record it carries (events are hints that happen to carry the record). */
+function recordOf(e: ReplicaEvent): ChangeRecord {
+  const revision = e.payload.revision;
+  if (e.type === 'token') return e.payload.kind === 'deleted' ? { type: 'tombstone', entity: 'token', id: e.payload.token.id, revision } : { type: 'token', revision, token: e.payload.token };
+  if (e.type === 'app') return e.payload.kind === 'deleted' ? { type: 'tombstone', entity: 'app', id: e.payload.app.id, revision } : { type: 'app', revision, app: e.payload.app };
+  if (e.type === 'organization') return { type: 'organization', revision, organization: e.payload.organization };
+  return e.payload.kind === 'deleted' ? { type: 'tombstone', entity: 'policy', id: e.payload.policy.id, revision } : { type: 'policy', revision, policy: e.payload.policy };
 }
 
 /**
- * The gateway's in-memory copy of tokens (hashes only), applications and policies.
+ * The gateway's in-memory copy of tokens (hashes only), applications and policies, fed by the
+ * revision-ordered change feed (a ChangeSink for the ChangeFollower) and by change events.
  *
- * `revision` is the watermark: every change up to it has been applied. Each entity also remembers
- * the revision that last set it (and deletions leave a tombstone), so an event is applied at once
- * even when it arrives after a gap (revocations must not wait), an older state never overwrites
- * a newer one, and a snapshot taken before some buffered event does not undo that event.
+ * `revision` is the watermark: every change up to it has been applied. Each entity remembers the
+ * revision that last set it, and deletions leave a tombstone until the watermark passes them, so
+ * a record is applied at once even when it arrives out of order (revocations must not wait) and
+ * an older state never overwrites a newer one.
  */
-export class Replica {
+export class Replica implements ChangeSink {
   revision = -1;
   /** Bumped on every change: caches of derived decisions compare it. */
   generation = 0;
@@ -122,30 +168,27 @@ export class Replica {
   private tokens = new Map<string, ReplicaToken>();
   private byClientId = new Map<string, ReplicaToken>();
   private apps = new Map<string, ReplicaApp>();
-  private policies = new Map<string, Policy>();
+  private policies = new Map<string, ReplicaPolicy>();
   private policiesOfApp = new Map<string, ReplicaPolicy[]>();
-  private organizations = new Map<string, Organization>();
+  /** By account id. */
+  private organizations = new Map<string, VersionedOrganization>();
   private appsByHost = new Map<string, ReplicaApp[]>();
   private appsByAud = new Map<string, ReplicaApp>();
-  private entityRevision = new Map<string, number>();
-  private buffered: ReplicaEvent[] = [];
+  private tombstones = new Map<string, number>();
+  private isLoaded = false;
   private listeners: Array<(e: ReplicaEvent | null) => void> = [];
   private canonicalPrefixes = new WeakMap<ReplicaApp, string | null>();
+  /** Highest revision seen (in an event or a page) but not yet covered by the watermark. */
+  private seen = -1;
 
+  /** True once the copy first caught up with the token service's head. */
   get loaded(): boolean {
-    return this.revision >= 0;
+    return this.isLoaded;
   }
 
-  /** How many revisions beyond the watermark have been seen (buffered) but not applied: 0 when current. */
+  /** How many revisions beyond the watermark have been seen but not applied in order: 0 when current. */
   get revisionLag(): number {
-    let highest = this.revision;
-    for (const e of this.buffered) highest = Math.max(highest, revisionOf(e));
-    return highest - this.revision;
-  }
-
-  /** True when a newer event than the watermark + 1 was seen: a resync should follow. */
-  get hasGap(): boolean {
-    return this.buffered.some((e) => revisionOf(e) > this.revision);
+    return Math.max(0, this.seen - this.revision);
   }
 
   onChange(listener: (e: ReplicaEvent | null) => void): void {
@@ -233,79 +276,116 @@ export class Replica {
     return p;
   }
 
-  /** Replaces the state with a snapshot, then re-applies buffered events newer than it. */
-  loadSnapshot(s: Snapshot, now = Date.now()): void {
+  // ChangeSink: what the follower calls.
+  watermark(): number {
+    return this.revision;
+  }
+
+  /** Applies a page of records (each only if newer than what is held). */
+  apply(records: ChangeRecord[]): void {
+    let changed = false;
+    let indexes = false;
+    for (const r of records) {
+      if (this.applyRecord(r)) {
+        changed = true;
+        if (r.type === 'app' || r.type === 'policy' || (r.type === 'tombstone' && (r.entity === 'app' || r.entity === 'policy'))) indexes = true;
+      }
+    }
+    if (indexes) this.rebuildIndexes();
+    if (changed) this.changed(null);
+  }
+
+  caughtUp(head: number, now = Date.now()): void {
     this.lastSyncAt = now;
-    if (s.revision < this.revision) return; // older than what we hold: keep ours
-    this.tokens = new Map(s.tokens.map((t) => [t.id, toToken(t)]));
-    this.byClientId = new Map([...this.tokens.values()].map((t) => [t.clientId, t]));
-    this.apps = new Map(s.apps.map((a) => [a.id, toApp(a)]));
-    this.policies = new Map(s.policies.map((p) => [p.id, p]));
-    this.organizations = new Map((s.organizations ?? []).map((o) => [o.accountId, o]));
-    this.entityRevision = new Map();
-    this.revision = s.revision;
-    const replay = this.buffered.filter((e) => revisionOf(e) > s.revision).sort((a, b) => revisionOf(a) - revisionOf(b));
-    this.buffered = [];
-    for (const e of replay) this.applyEntity(e);
-    this.buffered = replay;
-    this.advance();
+    if (head > this.revision) this.revision = head;
+    for (const [id, rev] of this.tombstones) if (rev <= this.revision) this.tombstones.delete(id);
+    if (!this.isLoaded) {
+      this.isLoaded = true;
+      this.changed(null);
+    }
+  }
+
+  /** Behind the feed's tombstone floor: forget everything (the follower reloads from -1). */
+  reset(): void {
+    this.tokens = new Map();
+    this.byClientId = new Map();
+    this.apps = new Map();
+    this.policies = new Map();
+    this.organizations = new Map();
+    this.tombstones = new Map();
+    this.revision = -1;
     this.rebuildIndexes();
-    this.generation++;
-    for (const l of this.listeners) l(null);
   }
 
-  /** Applies one event. Returns 'stale' (already known), 'applied', or 'gap' (applied, resync needed). */
-  apply(e: ReplicaEvent): 'stale' | 'applied' | 'gap' {
-    const rev = revisionOf(e);
-    if (!this.loaded) {
-      // Not loaded yet: keep it for after the snapshot.
-      if (this.buffered.length < MAX_BUFFERED) this.buffered.push(e);
-      return 'gap';
-    }
-    if (rev <= this.revision) return 'stale';
-    if (this.buffered.length >= MAX_BUFFERED) this.buffered.shift();
-    this.buffered.push(e);
-    const changed = this.applyEntity(e);
-    this.advance();
-    if (changed) {
+  /**
+   * Applies a change event at once. Returns 'stale' (already known), 'applied' (the next revision:
+   * the watermark moves), or 'gap' (applied, but revisions are missing: pull).
+   */
+  applyEvent(e: ReplicaEvent): 'stale' | 'applied' | 'gap' {
+    const rev = e.payload.revision;
+    if (this.isLoaded && rev <= this.revision) return 'stale';
+    if (rev > this.seen) this.seen = rev;
+    const r = recordOf(e);
+    if (this.applyRecord(r)) {
       if (e.type === 'app' || e.type === 'policy') this.rebuildIndexes();
-      this.generation++;
-      for (const l of this.listeners) l(e);
+      this.changed(e);
     }
-    return this.hasGap ? 'gap' : 'applied';
+    if (this.isLoaded && rev === this.revision + 1) {
+      this.revision = rev;
+      this.tombstones.delete(r.type === 'tombstone' ? r.id : '');
+      return 'applied';
+    }
+    return 'gap';
   }
 
-  private advance(): void {
-    const revs = new Set(this.buffered.map(revisionOf));
-    while (revs.has(this.revision + 1)) this.revision++;
-    this.buffered = this.buffered.filter((b) => revisionOf(b) > this.revision);
+  private changed(e: ReplicaEvent | null): void {
+    this.generation++;
+    for (const l of this.listeners) l(e);
   }
 
-  private applyEntity(e: ReplicaEvent): boolean {
-    const rev = revisionOf(e);
-    const id =
-      e.type === 'token' ? e.payload.token.id : e.type === 'app' ? e.payload.app.id : e.type === 'policy' ? e.payload.policy.id : `organization:${e.payload.organization.accountId}`;
-    const known = this.entityRevision.get(id);
-    if (known !== undefined && known >= rev) return false;
-    this.entityRevision.set(id, rev);
-    if (e.type === 'token') {
+  private known(id: string): number | undefined {
+    return this.tokens.get(id)?.revision ?? this.apps.get(id)?.revision ?? this.policies.get(id)?.revision ?? this.tombstones.get(id);
+  }
+
+  private recordId(r: ChangeRecord): string {
+    if (r.type === 'token') return r.token.id;
+    if (r.type === 'app') return r.app.id;
+    if (r.type === 'policy') return r.policy.id;
+    if (r.type === 'organization') return r.organization.accountId;
+    return r.id;
+  }
+
+  private applyRecord(r: ChangeRecord): boolean {
+    if (r.type === 'organization') {
+      // Keyed by account (a separate id space): organizations are never deleted, so no tombstone.
+      const held = this.organizations.get(r.organization.accountId);
+      if (held && held.revision >= r.revision) return false;
+      this.organizations.set(r.organization.accountId, { ...r.organization, revision: r.revision });
+      return true;
+    }
+    const id = this.recordId(r);
+    const known = this.known(id);
+    if (known !== undefined && known >= r.revision) return false;
+    if (r.type === 'token') {
       const old = this.tokens.get(id);
       if (old) this.byClientId.delete(old.clientId);
-      if (e.payload.kind === 'deleted') this.tokens.delete(id);
-      else {
-        const t = toToken(e.payload.token);
-        this.tokens.set(id, t);
-        this.byClientId.set(t.clientId, t);
-      }
-    } else if (e.type === 'app') {
-      if (e.payload.kind === 'deleted') {
+      const t = toToken(r.token, r.revision);
+      this.tokens.set(id, t);
+      this.byClientId.set(t.clientId, t);
+    } else if (r.type === 'app') this.apps.set(id, toApp(r.app, r.revision));
+    else if (r.type === 'policy') this.policies.set(id, { ...r.policy, revision: r.revision, sessionDurationMs: null });
+    else {
+      this.tombstones.set(id, r.revision);
+      if (r.entity === 'token') {
+        const old = this.tokens.get(id);
+        if (old) this.byClientId.delete(old.clientId);
+        this.tokens.delete(id);
+      } else if (r.entity === 'app') {
         this.apps.delete(id);
         // Deleting an app deletes its policies (one event for both; see contracts/apps.ts).
         for (const [pid, p] of this.policies) if (p.appId === id) this.policies.delete(pid);
-      } else this.apps.set(id, toApp(e.payload.app));
-    } else if (e.type === 'organization') this.organizations.set(e.payload.organization.accountId, e.payload.organization);
-    else if (e.payload.kind === 'deleted') this.policies.delete(id);
-    else this.policies.set(id, e.payload.policy);
+      } else this.policies.delete(id);
+    }
     return true;
   }
 
@@ -322,7 +402,7 @@ export class Replica {
     const ofApp = new Map<string, ReplicaPolicy[]>();
     for (const p of this.policies.values()) {
       const list = ofApp.get(p.appId) ?? [];
-      list.push({ ...p, sessionDurationMs: null });
+      list.push(p);
       ofApp.set(p.appId, list);
     }
     for (const list of ofApp.values()) list.sort(byPrecedence);

@@ -32,7 +32,7 @@ export const Env = z.object({
   GATEHOUSE_NOTIFY_BATCH: Ms(1, 5000).default(200),
   /** Parallel SMTP connections (nodemailer pool) and parallel webhook requests. */
   GATEHOUSE_NOTIFY_CONCURRENCY: Ms(1, 100).default(8),
-  /** Full resync with the token service's snapshot (events heal faster; this catches anything missed). */
+  /** How often an idle notifier asks the token service for its head revision (O(1)); a newer head makes it pull the token changes it missed. */
   GATEHOUSE_NOTIFY_RESYNC_MS: Ms(100, 86_400_000).default(60_000),
   GATEHOUSE_WEBHOOK_TIMEOUT_MS: Ms(100, 120_000).default(10_000),
   GATEHOUSE_NATS_QUEUE: z.string().min(1).default('notification-service'),

@@ -1,4 +1,4 @@
-import type { VerifierToken } from '@gatehouse/contracts';
+import type { ChangeRecord, VerifierToken } from '@gatehouse/contracts';
 import type { DataSource } from 'typeorm';
 import { sqlRows } from '../database/sql.js';
 
@@ -29,56 +29,68 @@ export function toReplicaToken(t: VerifierToken): ReplicaToken {
 /**
  * The notifier's copy of the tokens. Every write is an upsert guarded by the revision, so applying
  * the same change twice, out of order, or at two replicas at once leaves the newest state.
+ * Deleted tokens stay as tombstone rows.
  */
 export class TokenReplicaRepository {
   constructor(private readonly dataSource: DataSource) {}
 
-  /** Applies one change (an event). Returns true when it was newer than what we had. */
-  async apply(token: ReplicaToken, deleted: boolean, revision: number, now: Date): Promise<boolean> {
-    const rows: unknown[] = await sqlRows(this.dataSource, 
-      `INSERT INTO alert_tokens AS a (token_id, account_id, name, client_id, duration, expires_at, enabled, deleted, revision, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-       ON CONFLICT (token_id) DO UPDATE SET account_id = EXCLUDED.account_id, name = EXCLUDED.name, client_id = EXCLUDED.client_id,
-         duration = EXCLUDED.duration, expires_at = EXCLUDED.expires_at, enabled = EXCLUDED.enabled, deleted = EXCLUDED.deleted,
-         revision = EXCLUDED.revision, updated_at = EXCLUDED.updated_at
-       WHERE a.revision < EXCLUDED.revision
-       RETURNING token_id`,
-      [token.id, token.accountId, token.name, token.clientId, token.duration, token.expiresAt, token.enabled, deleted, revision, now],
-    );
-    return rows.length > 0;
-  }
-
   /**
-   * Applies a full snapshot taken at `revision`, in one transaction: every token in it is upserted
-   * (unless a newer event got here first), every live token missing from it becomes a tombstone.
+   * Applies records of the change feed (tokens and token tombstones) in one statement each. A
+   * record older than the row is ignored; a tombstone for an unknown token is kept as a deleted
+   * row, so an older event arriving later cannot bring the token back. Returns how many changed.
    */
-  async applySnapshot(tokens: ReplicaToken[], revision: number, now: Date): Promise<{ upserted: number; deleted: number }> {
-    return this.dataSource.transaction(async (m) => {
-      const up: unknown[] = await sqlRows(m, 
+  async applyRecords(records: ChangeRecord[], now: Date): Promise<number> {
+    const live = records.flatMap((r) => (r.type === 'token' ? [{ ...toReplicaToken(r.token), revision: r.revision }] : []));
+    const dead = records.flatMap((r) => (r.type === 'tombstone' && r.entity === 'token' ? [r] : []));
+    let changed = 0;
+    if (live.length) {
+      const rows: unknown[] = await sqlRows(this.dataSource,
         `INSERT INTO alert_tokens AS a (token_id, account_id, name, client_id, duration, expires_at, enabled, deleted, revision, updated_at)
-         SELECT u.id, u.account_id, u.name, u.client_id, u.duration, u.expires_at, u.enabled, false, $8, $9
-           FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::boolean[])
-             AS u(id, account_id, name, client_id, duration, expires_at, enabled)
+         SELECT DISTINCT ON (u.id) u.id, u.account_id, u.name, u.client_id, u.duration, u.expires_at, u.enabled, false, u.revision, $9
+           FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::boolean[], $8::bigint[])
+             AS u(id, account_id, name, client_id, duration, expires_at, enabled, revision)
+          ORDER BY u.id, u.revision DESC
          ON CONFLICT (token_id) DO UPDATE SET account_id = EXCLUDED.account_id, name = EXCLUDED.name, client_id = EXCLUDED.client_id,
            duration = EXCLUDED.duration, expires_at = EXCLUDED.expires_at, enabled = EXCLUDED.enabled, deleted = false,
            revision = EXCLUDED.revision, updated_at = EXCLUDED.updated_at
          WHERE a.revision < EXCLUDED.revision
          RETURNING token_id`,
-        [...columns(tokens), revision, now],
+        [...columns(live), live.map((t) => t.revision), now],
       );
-      const gone: unknown[] = await sqlRows(m, 
-        `UPDATE alert_tokens SET deleted = true, revision = $2, updated_at = $3
-          WHERE NOT deleted AND revision < $2 AND NOT (token_id = ANY($1::uuid[]))
-          RETURNING token_id`,
-        [tokens.map((t) => t.id), revision, now],
+      changed += rows.length;
+    }
+    if (dead.length) {
+      const rows: unknown[] = await sqlRows(this.dataSource,
+        `INSERT INTO alert_tokens AS a (token_id, account_id, name, client_id, duration, expires_at, enabled, deleted, revision, updated_at)
+         SELECT DISTINCT ON (u.id) u.id, '00000000-0000-0000-0000-000000000000', '', '', '', NULL, false, true, u.revision, $3
+           FROM unnest($1::uuid[], $2::bigint[]) AS u(id, revision)
+          ORDER BY u.id, u.revision DESC
+         ON CONFLICT (token_id) DO UPDATE SET deleted = true, revision = EXCLUDED.revision, updated_at = EXCLUDED.updated_at
+         WHERE a.revision < EXCLUDED.revision
+         RETURNING token_id`,
+        [dead.map((d) => d.id), dead.map((d) => d.revision), now],
       );
-      await sqlRows(m, `UPDATE alert_sync_state SET revision = GREATEST(revision, $1), synced_at = $2 WHERE id = 1`, [revision, now]);
-      return { upserted: up.length, deleted: gone.length };
+      changed += rows.length;
+    }
+    return changed;
+  }
+
+  /** Every change up to `revision` is applied. */
+  async markSynced(revision: number, now: Date): Promise<void> {
+    await sqlRows(this.dataSource, `UPDATE alert_sync_state SET revision = GREATEST(revision, $1), synced_at = $2 WHERE id = 1`, [revision, now]);
+  }
+
+  /** Behind the feed's tombstone floor: every row becomes unknown (revision -1) until the reload re-confirms it. */
+  async forgetAll(): Promise<void> {
+    await this.dataSource.transaction(async (m) => {
+      await sqlRows(m, `UPDATE alert_tokens SET deleted = true, revision = -1`);
+      await sqlRows(m, `UPDATE alert_sync_state SET revision = 0, synced_at = NULL WHERE id = 1`);
     });
   }
 
+  /** The revision the copy is complete to; -1 before the first complete pull. */
   async syncedRevision(): Promise<number> {
-    const [row] = (await sqlRows(this.dataSource, `SELECT revision FROM alert_sync_state WHERE id = 1`)) as Array<{ revision: string }>;
-    return Number(row?.revision ?? 0);
+    const [row] = (await sqlRows(this.dataSource, `SELECT revision, synced_at FROM alert_sync_state WHERE id = 1`)) as Array<{ revision: string; synced_at: Date | null }>;
+    return row?.synced_at ? Number(row.revision) : -1;
   }
 }

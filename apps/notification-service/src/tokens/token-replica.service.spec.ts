@@ -1,11 +1,14 @@
 import { jest } from '@jest/globals';
 import { Logger } from '@nestjs/common';
+import { STARTUP_GRACE_MS } from '@gatehouse/contracts';
+import { expectEventually } from '@gatehouse/testing';
 import type { TokenReplicaRepository } from './token-replica.repository.js';
-import { STARTUP_GRACE_MS, SyncGate, TokenReplicaService } from './token-replica.service.js';
+import { SyncGate, TokenReplicaService } from './token-replica.service.js';
 
 describe('TokenReplicaService start-up', () => {
   const clock = { now: () => new Date() };
-  const down = { request: () => Promise.reject(new Error('No service answers on tokens.v1.snapshot')) };
+  const down = { request: () => Promise.reject(new Error('No service answers on replica.v2.changes')) };
+  const repo = { syncedRevision: async () => -1 } as unknown as TokenReplicaRepository;
   let warn: jest.SpiedFunction<Logger['warn']>;
   let log: jest.SpiedFunction<Logger['log']>;
 
@@ -16,17 +19,15 @@ describe('TokenReplicaService start-up', () => {
   afterEach(() => jest.restoreAllMocks());
 
   it('does not warn while the token service is not answering yet at start, and warns once the grace time is over', async () => {
-    const replica = new TokenReplicaService({} as TokenReplicaRepository, down as never, clock, { kick: () => undefined }, 60_000, new SyncGate());
-    replica.start();
-    await replica.resync();
-    await replica.stop();
+    const replica = new TokenReplicaService(repo, down as never, clock, { kick: () => undefined }, 60_000, new SyncGate());
+    await replica.start();
+    await expectEventually(() => expect(log).toHaveBeenCalledWith(expect.stringMatching(/^Replication pull failed \(No service answers on replica\.v2\.changes\); retrying \(starting up\)$/)));
     expect(warn).not.toHaveBeenCalled();
-    expect(log).toHaveBeenCalledWith(expect.stringMatching(/^Token snapshot failed \(No service answers on tokens\.v1\.snapshot\); retrying in 2000 ms \(starting up\)$/));
 
     const now = Date.now();
     jest.spyOn(Date, 'now').mockReturnValue(now + STARTUP_GRACE_MS + 1);
     await replica.resync();
     await replica.stop();
-    expect(warn).toHaveBeenCalledWith(expect.stringMatching(/^Token snapshot failed/));
+    expect(warn).toHaveBeenCalledWith(expect.stringMatching(/^Replication pull failed/));
   });
 });

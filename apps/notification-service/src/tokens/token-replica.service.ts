@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { TokensSnapshot, type TokenChanged } from '@gatehouse/contracts';
+import { ChangeFollower, ReplicaChanges, ReplicaHead, type ChangeRecord, type ChangeSink, type TokenChanged } from '@gatehouse/contracts';
 import type { RpcClient } from '@gatehouse/nest-kit';
 import type { Clock } from '../clock.js';
 import { toReplicaToken, type TokenReplicaRepository } from './token-replica.repository.js';
@@ -10,92 +10,86 @@ export interface Kickable {
 
 /** Shared by the replica (which opens it) and the scheduler (which waits for it). */
 export class SyncGate {
-  /** True once a snapshot has been applied since start: only then is the token copy known to be current. */
+  /** True once the copy caught up with the token service's head since start: only then is it known to be current. */
   synced = false;
 }
 
-/** Services start in any order: until this long after start, a token service not answering yet is no warning. */
-export const STARTUP_GRACE_MS = 30_000;
-
 /**
- * Keeps the notifier's copy of the tokens current: applies each token event (idempotent, revision
- * guarded), and takes the token service's snapshot on start, periodically, and soon after a gap in
- * revisions (core NATS delivers at most once; a snapshot heals whatever was missed).
+ * Keeps the notifier's copy of the tokens current with the shared ChangeFollower (tokens only):
+ * pages from its stored revision at start, then follows. Each token event is applied at once
+ * (idempotent, revision guarded) and is a hint: a gap, a NATS reconnect, or a newer head seen by
+ * the slow poll makes it pull what it missed. The scheduler opens once the copy caught up.
  */
-export class TokenReplicaService {
+export class TokenReplicaService implements ChangeSink {
   private readonly logger = new Logger('TokenReplica');
-  private highestRevision = 0;
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private stopped = false;
-  private lastGapResync = 0;
-  private startedAt = 0;
+  private readonly follower: ChangeFollower;
+  private revision = -1;
 
   constructor(
     private readonly repo: TokenReplicaRepository,
-    private readonly rpc: Pick<RpcClient, 'request'>,
+    rpc: Pick<RpcClient, 'request'>,
     private readonly clock: Clock,
     private readonly scheduler: Kickable,
-    private readonly resyncMs: number,
+    pollMs: number,
     private readonly gate: SyncGate = new SyncGate(),
-  ) {}
-
-  start(): void {
-    this.stopped = false;
-    this.startedAt = Date.now();
-    void this.resync();
+    maxPayload: () => number = () => 1_048_576,
+  ) {
+    this.follower = new ChangeFollower(
+      { changes: (request) => rpc.request(ReplicaChanges, request), head: async () => (await rpc.request(ReplicaHead, {})).head },
+      this,
+      { entities: ['token'], maxPayload, pollMs, log: this.logger },
+    );
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.running;
+  async start(): Promise<void> {
+    this.revision = await this.repo.syncedRevision();
+    void this.follower.start();
+  }
+
+  stop(): Promise<void> {
+    return this.follower.stop();
+  }
+
+  /** Pulls what changed since the copy's revision, now (reconnects; tests). */
+  resync(): Promise<void> {
+    return this.follower.pull();
   }
 
   async onChange(event: TokenChanged): Promise<void> {
-    const applied = await this.repo.apply(toReplicaToken(event.token), event.kind === 'deleted', event.revision, this.clock.now());
-    const gap = this.gate.synced && event.revision > this.highestRevision + 1;
-    this.highestRevision = Math.max(this.highestRevision, event.revision);
-    if (gap && Date.now() - this.lastGapResync > Math.min(5000, this.resyncMs)) {
-      // Revisions are shared with other replicated data, so a gap may be harmless; resync anyway (rate-limited).
-      this.lastGapResync = Date.now();
-      this.logger.debug(`Revision gap before ${event.revision}; resyncing`);
-      this.schedule(0);
-    }
+    if (event.revision <= this.revision) return;
+    const record: ChangeRecord =
+      event.kind === 'deleted' ? { type: 'tombstone', entity: 'token', id: event.token.id, revision: event.revision } : { type: 'token', revision: event.revision, token: event.token };
+    const applied = await this.repo.applyRecords([record], this.clock.now());
+    // Revisions are shared with apps and policies: a gap may be harmless, the pull tells.
+    if (event.revision === this.revision + 1 && this.gate.synced) this.revision = event.revision;
+    else this.follower.hint(event.revision);
     if (applied) this.scheduler.kick();
   }
 
-  /** Takes and applies a snapshot; on failure retries soon. Never throws. */
-  resync(): Promise<void> {
-    if (this.running) return this.running;
-    this.running = (async () => {
-      let nextMs = this.resyncMs;
-      try {
-        const snapshot = await this.rpc.request(TokensSnapshot, {});
-        const result = await this.repo.applySnapshot(snapshot.tokens.map(toReplicaToken), snapshot.revision, this.clock.now());
-        this.highestRevision = Math.max(this.highestRevision, snapshot.revision);
-        if (!this.gate.synced || result.upserted || result.deleted) {
-          this.logger.log(`Snapshot at revision ${snapshot.revision}: ${snapshot.tokens.length} tokens (${result.upserted} changed, ${result.deleted} gone)`);
-        }
-        this.gate.synced = true;
-        this.scheduler.kick();
-      } catch (error) {
-        nextMs = Math.min(this.resyncMs, 2000);
-        const message = `Token snapshot failed (${(error as Error).message}); retrying in ${nextMs} ms`;
-        if (!this.gate.synced && Date.now() - this.startedAt < STARTUP_GRACE_MS) this.logger.log(`${message} (starting up)`);
-        else this.logger.warn(message);
-      } finally {
-        this.running = undefined;
-        this.schedule(nextMs);
-      }
-    })();
-    return this.running;
+  // ChangeSink
+  watermark(): number {
+    return this.revision;
   }
 
-  private schedule(ms: number): void {
-    if (this.stopped) return;
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.resync(), ms);
-    this.timer.unref?.();
+  async apply(records: ChangeRecord[]): Promise<void> {
+    if (await this.repo.applyRecords(records, this.clock.now())) this.scheduler.kick();
+  }
+
+  async caughtUp(head: number): Promise<void> {
+    if (head > this.revision) this.revision = head;
+    await this.repo.markSynced(this.revision, this.clock.now());
+    if (!this.gate.synced) {
+      this.gate.synced = true;
+      this.logger.log(`Token copy current at revision ${head}; alerts enabled`);
+    }
+    this.scheduler.kick();
+  }
+
+  async reset(): Promise<void> {
+    this.gate.synced = false;
+    this.revision = -1;
+    await this.repo.forgetAll();
   }
 }
+
+export { toReplicaToken };

@@ -3,6 +3,7 @@ import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 @Entity('access_apps')
 @Index('access_apps_domain', ['domain'], { unique: true })
 @Index('access_apps_account_created', ['accountId', 'createdAt'])
+@Index('access_apps_revision', ['revision', 'id'])
 export class ApplicationEntity {
   @PrimaryGeneratedColumn('uuid')
   id!: string;
@@ -61,4 +62,8 @@ export class ApplicationEntity {
 
   @Column({ type: 'timestamptz', name: 'updated_at' })
   updatedAt!: Date;
+
+  /** Revision of the change that last wrote this row (set in that change's transaction; see docs/replication.md). */
+  @Column({ type: 'bigint', default: 0 })
+  revision!: string;
 }

@@ -10,7 +10,8 @@ import {
   ListApplications,
   ListPolicies,
   PoliciesUsingToken,
-  ReplicaSnapshot,
+  ReplicaChanges,
+  ReplicaHead,
   RevokeApplicationSessions,
   UpdateApplication,
   UpdatePolicy,
@@ -93,8 +94,13 @@ export class ApplicationsHandler {
     return this.policies.usingToken(req.accountId, req.tokenId);
   }
 
-  @MessagePattern(ReplicaSnapshot.subject)
-  snapshot(@Payload(new ContractPipe(ReplicaSnapshot.request)) _req: Req<typeof ReplicaSnapshot>) {
-    return this.replica.snapshot();
+  @MessagePattern(ReplicaChanges.subject)
+  changes(@Payload(new ContractPipe(ReplicaChanges.request)) req: Req<typeof ReplicaChanges>) {
+    return this.replica.changes(req);
+  }
+
+  @MessagePattern(ReplicaHead.subject)
+  head(@Payload(new ContractPipe(ReplicaHead.request)) _req: Req<typeof ReplicaHead>) {
+    return this.replica.head();
   }
 }

@@ -23,7 +23,6 @@ export interface AppStore {
   insert(app: ApplicationRecord, tx: Tx): Promise<void>;
   update(app: ApplicationRecord, tx: Tx): Promise<void>;
   remove(accountId: string, appId: string, tx: Tx): Promise<void>;
-  all(tx: Tx): Promise<LinkedApplicationRecord[]>;
   /**
    * Serialises, per account, every write that touches apps or reusable policies (a transaction
    * lock, taken first): a reusable policy's change re-announces each app linking it, and must see
@@ -81,11 +80,6 @@ export class ApplicationsRepository implements AppStore {
     await managerOf(this.dataSource, tx).delete(ApplicationEntity, { accountId, id: appId });
   }
 
-  async all(tx: Tx): Promise<LinkedApplicationRecord[]> {
-    const rows = await managerOf(this.dataSource, tx).find(ApplicationEntity, { order: { createdAt: 'ASC', id: 'ASC' } });
-    return this.withLinks(rows, tx);
-  }
-
   async lockAccount(accountId: string, tx: Tx): Promise<void> {
     await managerOf(this.dataSource, tx).query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`access_apps:${accountId}`]);
   }
@@ -129,7 +123,6 @@ export interface PolicyStore {
   usingToken(accountId: string, tokenId: string): Promise<Array<PolicyRecord & { appName: string }>>;
   existingTokenIds(accountId: string, tokenIds: string[], tx: Tx): Promise<Set<string>>;
   tokenExists(accountId: string, tokenId: string): Promise<boolean>;
-  all(tx: Tx): Promise<PolicyRecord[]>;
 }
 
 const strip = ({ app: _app, ...p }: PolicyEntity): PolicyRecord => p;
@@ -213,19 +206,4 @@ export class PoliciesRepository implements PolicyStore {
     return this.dataSource.manager.existsBy(ServiceTokenEntity, { accountId, id: tokenId });
   }
 
-  async all(tx: Tx): Promise<PolicyRecord[]> {
-    const rows = await managerOf(this.dataSource, tx).find(PolicyEntity, { order: { appId: 'ASC', precedence: 'ASC', createdAt: 'ASC', id: 'ASC' } });
-    return rows.map(strip);
-  }
-}
-
-/**
- * Runs `fn` in one REPEATABLE READ, read-only transaction: every query in it sees the same
- * committed state, so a snapshot and its revision agree.
- */
-export function readConsistent<T>(dataSource: DataSource, fn: (tx: Tx) => Promise<T>): Promise<T> {
-  return dataSource.transaction('REPEATABLE READ', async (manager) => {
-    await manager.query('SET TRANSACTION READ ONLY');
-    return fn(manager as unknown as Tx);
-  });
 }

@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { DomainError, type Actor, type AppChanged, type Application, type CreateApplication, type Page, type UpdateApplication } from '@gatehouse/contracts';
 import type { z } from 'zod';
 import type { AccountsRepository } from '../accounts/accounts.repository.js';
-import type { Ledger } from '../audit/ledger.js';
+import type { Ledger, Touched } from '../audit/ledger.js';
 import type { Tx, UnitOfWork } from '../database/unit-of-work.js';
 import type { Clock } from '../events/change-publisher.js';
 import type { AppChangePublisher } from './app-change.publisher.js';
@@ -142,7 +142,8 @@ export class ApplicationsService {
       if (!app) throw notFound(appId);
       const removed = await this.policies.removeForApp(accountId, appId, tx);
       await this.apps.remove(accountId, appId, tx);
-      const event = await this.record(tx, 'deleted', app, actor, { domain: app.domain, policiesDeleted: removed.map((p) => p.id) });
+      const gone = removed.map((p) => ({ entity: 'policy' as const, id: p.id, deleted: true }));
+      const event = await this.record(tx, 'deleted', app, actor, { domain: app.domain, policiesDeleted: removed.map((p) => p.id) }, gone);
       for (const policy of removed) {
         await this.ledger.append(tx, {
           accountId,
@@ -231,8 +232,8 @@ export class ApplicationsService {
     if (other && other.id !== app.id) throw conflict(app.domain);
   }
 
-  private async record(tx: Tx, kind: AppChangeKind, app: LinkedApplicationRecord, actor: Actor, metadata: Record<string, unknown>): Promise<AppChanged> {
-    const revision = await this.ledger.bumpRevision(tx);
+  private async record(tx: Tx, kind: AppChangeKind, app: LinkedApplicationRecord, actor: Actor, metadata: Record<string, unknown>, also: Touched[] = []): Promise<AppChanged> {
+    const revision = await this.ledger.bumpRevision(tx, [{ entity: 'app', id: app.id, deleted: kind === 'deleted' }, ...also]);
     const occurredAt = this.clock.now();
     await this.ledger.append(tx, {
       accountId: app.accountId,

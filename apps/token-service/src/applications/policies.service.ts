@@ -137,7 +137,7 @@ export class PoliciesService {
   }
 
   private async record(tx: Tx, kind: PolicyChangeKind, policy: PolicyRecord, app: ApplicationRecord, actor: Actor, metadata: Record<string, unknown>): Promise<PolicyChanged> {
-    const revision = await this.ledger.bumpRevision(tx);
+    const revision = await this.ledger.bumpRevision(tx, [{ entity: 'policy', id: policy.id, deleted: kind === 'deleted' }]);
     const occurredAt = this.clock.now();
     await this.ledger.append(tx, {
       accountId: policy.accountId,

@@ -5,6 +5,7 @@ import { ApplicationEntity } from './application.entity.js';
 @Entity('access_policies')
 @Index('access_policies_app_precedence', ['appId', 'precedence'])
 @Index('access_policies_account', ['accountId'])
+@Index('access_policies_revision', ['revision', 'id'])
 export class PolicyEntity {
   @PrimaryGeneratedColumn('uuid')
   id!: string;
@@ -44,4 +45,8 @@ export class PolicyEntity {
 
   @Column({ type: 'timestamptz', name: 'updated_at' })
   updatedAt!: Date;
+
+  /** Revision of the change that last wrote this row (set in that change's transaction; see docs/replication.md). */
+  @Column({ type: 'bigint', default: 0 })
+  revision!: string;
 }

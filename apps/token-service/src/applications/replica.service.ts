@@ -1,33 +1,73 @@
-import type { Application, Organization, Policy, VerifierToken } from '@gatehouse/contracts';
-import type { Tx } from '../database/unit-of-work.js';
-import { toVerifierToken, type TokenRecord } from '../tokens/token.record.js';
-import { toApplication, toPolicy, type LinkedApplicationRecord, type PolicyRecord } from './application.record.js';
+import {
+  MAX_PAGE_BYTES,
+  MAX_PAGE_RECORDS,
+  PAGE_ENVELOPE_BYTES,
+  ReplicatedEntities,
+  TOMBSTONE_SOURCE,
+  type ChangeCursor,
+  type ChangesPage,
+  type ChangesRequest,
+} from '@gatehouse/contracts';
+import type { ChangeStore, Positioned } from './replica.repository.js';
 
-export interface ReplicaSources {
-  /** Runs `fn` in one REPEATABLE READ transaction (see readConsistent). */
-  readConsistent<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
-  revision(tx: Tx): Promise<number>;
-  tokens(tx: Tx): Promise<TokenRecord[]>;
-  /** Each with its linked reusable policies resolved. */
-  apps(tx: Tx): Promise<LinkedApplicationRecord[]>;
-  policies(tx: Tx): Promise<PolicyRecord[]>;
-  /** Saved Access organizations (the gateway applies strict_service_token_auth). */
-  organizations(tx: Tx): Promise<Organization[]>;
+const LAST_ID = 'ffffffff-ffff-ffff-ffff-ffffffffffff';
+/** Smallest JSON a token record takes (bounds how many rows a page reads per source). */
+const MIN_RECORD_BYTES = 300;
+const DEFAULT_RECORDS = 1_000;
+
+/**
+ * Pages of "what changed after a position", read in one statement (one snapshot) with its head revision. Pages are
+ * bounded by records and by bytes of JSON; the last record's position is the next page's start.
+ */
+export class ReplicaService {
+  constructor(
+    private readonly store: ChangeStore,
+    /** The server's max_payload: a page never exceeds it, whatever the client asked. */
+    private readonly maxPayload: () => number = () => 1_048_576,
+  ) {}
+
+  async head(): Promise<{ head: number }> {
+    return { head: await this.store.head() };
+  }
+
+  async changes(req: ChangesRequest): Promise<ChangesPage> {
+    const entities = req.entities ?? [...ReplicatedEntities];
+    const maxBytes = Math.min(req.maxBytes ?? MAX_PAGE_BYTES, MAX_PAGE_BYTES, this.maxPayload() - PAGE_ENVELOPE_BYTES);
+    const maxRecords = Math.min(req.maxRecords ?? DEFAULT_RECORDS, MAX_PAGE_RECORDS);
+    const limit = Math.min(maxRecords, Math.ceil(maxBytes / MIN_RECORD_BYTES) + 1);
+    const after: ChangeCursor = req.after ?? [req.since, TOMBSTONE_SOURCE, LAST_ID];
+    {
+      const { head, floor, sources } = await this.store.read(after, limit, entities);
+      const candidates: Positioned[] = [];
+      // A source that filled its limit may have more rows right after its last one: nothing past
+      // that position may be sent yet, or the next page (starting after our last) would skip them.
+      let bound: ChangeCursor | null = null;
+      for (const rows of sources) {
+        const lastRow = rows.at(-1);
+        if (rows.length === limit && lastRow && (!bound || compare(lastRow.at, bound) < 0)) bound = lastRow.at;
+        candidates.push(...rows);
+      }
+      candidates.sort((a, b) => compare(a.at, b.at));
+      let more = false;
+      const records: ChangesPage['records'] = [];
+      let bytes = 0;
+      let last: ChangeCursor | null = null;
+      for (const c of candidates) {
+        const size = Buffer.byteLength(JSON.stringify(c.record)) + 1;
+        if (records.length >= maxRecords || (records.length > 0 && bytes + size > maxBytes) || (bound && compare(c.at, bound) > 0)) {
+          more = true;
+          break;
+        }
+        records.push(c.record);
+        bytes += size;
+        last = c.at;
+      }
+      if (bound && !more) more = true;
+      return { head, floor, records, next: more ? last : null };
+    }
+  }
 }
 
-/** Everything the gateway replicates, read in one transaction so it matches the revision. */
-export class ReplicaService {
-  constructor(private readonly sources: ReplicaSources) {}
-
-  snapshot(): Promise<{ revision: number; tokens: VerifierToken[]; apps: Application[]; policies: Policy[]; organizations: Organization[] }> {
-    const s = this.sources;
-    return s.readConsistent(async (tx) => {
-      const revision = await s.revision(tx);
-      const tokens = await s.tokens(tx);
-      const apps = await s.apps(tx);
-      const policies = await s.policies(tx);
-      const organizations = await s.organizations(tx);
-      return { revision, tokens: tokens.map(toVerifierToken), apps: apps.map(toApplication), policies: policies.map(toPolicy), organizations };
-    });
-  }
+function compare(a: ChangeCursor, b: ChangeCursor): number {
+  return a[0] - b[0] || a[1] - b[1] || (a[2] < b[2] ? -1 : a[2] > b[2] ? 1 : 0);
 }

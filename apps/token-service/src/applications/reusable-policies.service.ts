@@ -137,7 +137,9 @@ export class ReusablePoliciesService {
     }
     const events: AppChanged[] = [];
     for (const app of apps) {
-      const revision = await this.ledger.bumpRevision(tx);
+      // The app's row moves to the new revision: a replica pulling "changes since R" gets the app
+      // record again, with this policy's new rules in its linkedPolicies.
+      const revision = await this.ledger.bumpRevision(tx, [{ entity: 'app', id: app.id, deleted: false }]);
       events.push({ kind: 'upserted', revision, occurredAt: this.clock.now().toISOString(), app: toApplication(app) });
     }
     return events;

@@ -1,4 +1,4 @@
-import type { Actor } from '@gatehouse/contracts';
+import type { Actor, ReplicatedEntity } from '@gatehouse/contracts';
 import type { Tx } from '../database/unit-of-work.js';
 
 export interface AuditEntry {
@@ -13,12 +13,21 @@ export interface AuditEntry {
   metadata: Record<string, any>;
 }
 
+/** A replicated row a change wrote (or deleted: then it leaves a tombstone). */
+export interface Touched {
+  entity: ReplicatedEntity;
+  id: string;
+  deleted: boolean;
+}
+
 /**
- * Inside a change's transaction: bumps the replication revision and appends the audit event, so
- * a change, its audit line and its revision commit together or not at all.
+ * Inside a change's transaction: bumps the replication revision, stamps it on the rows the change
+ * touched (tombstones for deleted ones) and appends the audit event, so a change, its audit line
+ * and its revision commit together or not at all. The revision row's lock serialises writers:
+ * commit order is revision order, which replicas' "changes since R" pulls rely on.
  */
 export interface Ledger {
-  bumpRevision(tx: Tx): Promise<number>;
+  bumpRevision(tx: Tx, touched: Touched[]): Promise<number>;
   append(tx: Tx, entry: AuditEntry): Promise<void>;
 }
 export const LEDGER = Symbol('LEDGER');

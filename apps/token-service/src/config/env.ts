@@ -1,3 +1,4 @@
+import { parseDuration } from '@gatehouse/contracts';
 import { NatsEnv, checkNatsEnv, parseEnv } from '@gatehouse/config';
 import { z } from 'zod';
 
@@ -9,6 +10,23 @@ export const Env = z.object({
   GATEHOUSE_NATS_QUEUE: z.string().min(1).default('token-service'),
   /** On how many NATS cluster servers the access-log stream is stored when it is created (1–5). */
   GATEHOUSE_ACCESS_LOG_REPLICAS: z.coerce.number().int().min(1).max(5).optional(),
+  /**
+   * How long tombstones of deleted tokens, apps and policies are kept for replicas to pull (a
+   * duration such as "168h"). A replica offline for longer reloads everything on reconnect.
+   */
+  GATEHOUSE_TOMBSTONE_RETENTION: z
+    .string()
+    .default('168h')
+    .transform((value, ctx) => {
+      try {
+        const ms = parseDuration(value);
+        if (ms === null || ms < 60_000) throw new RangeError('must be a finite duration of at least 1m');
+        return ms;
+      } catch (e) {
+        ctx.addIssue({ code: 'custom', message: (e as Error).message });
+        return z.NEVER;
+      }
+    }),
   /** How often the service-token inactivity cleanup runs, in ms (default 3600000, one hour; 0 turns the schedule off). */
   GATEHOUSE_INACTIVITY_SWEEP_INTERVAL_MS: z.coerce.number().int().min(0).optional(),
   /** The management port (/metrics, /healthz, /readyz): keep it off the internet. 0 picks a free port. */

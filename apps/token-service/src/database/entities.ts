@@ -7,5 +7,6 @@ import { ServiceTokenCountEntity } from '../tokens/token-count.entity.js';
 import { ServiceTokenEntity } from '../tokens/token.entity.js';
 import { OrganizationEntity } from '../organizations/organization.entity.js';
 import { ReplicationStateEntity } from './revision.entity.js';
+import { TombstoneEntity } from './tombstone.entity.js';
 
-export const entities = [AccountEntity, ServiceTokenEntity, AuditEventEntity, ReplicationStateEntity, ApplicationEntity, PolicyEntity, ServiceTokenCountEntity, ReusablePolicyEntity, AppPolicyLinkEntity, OrganizationEntity];
+export const entities = [AccountEntity, ServiceTokenEntity, AuditEventEntity, ReplicationStateEntity, ApplicationEntity, PolicyEntity, TombstoneEntity, ServiceTokenCountEntity, ReusablePolicyEntity, AppPolicyLinkEntity, OrganizationEntity];

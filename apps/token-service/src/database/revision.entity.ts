@@ -12,4 +12,8 @@ export class ReplicationStateEntity {
 
   @Column({ type: 'bigint', default: 0 })
   revision!: string;
+
+  /** Tombstones at or below this revision were purged: a replica behind it must reload. */
+  @Column({ type: 'bigint', default: 0 })
+  floor!: string;
 }

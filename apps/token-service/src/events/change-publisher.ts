@@ -1,8 +1,9 @@
 import type { TokenChanged } from '@gatehouse/contracts';
 
 /**
- * Announces committed changes on NATS. Called after the transaction commits; a publish that fails
- * is logged, not retried: replicas heal by resync (their revision shows the gap).
+ * Announces committed changes on NATS. Called after the transaction commits; the event is only a
+ * hint (a crash before it, or a lost publish, is healed by the replicas' revision-ordered pull on
+ * their next gap, reconnect or head poll; see docs/replication.md).
  */
 export interface ChangePublisher {
   tokenChanged(event: TokenChanged): Promise<void>;

@@ -1,7 +1,8 @@
-import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 
 /** One row per account that saved its Access organization (accounts without one use the defaults). */
 @Entity('access_organizations')
+@Index('access_organizations_revision', ['revision', 'accountId'])
 export class OrganizationEntity {
   @PrimaryColumn({ type: 'uuid', name: 'account_id' })
   accountId!: string;
@@ -32,4 +33,8 @@ export class OrganizationEntity {
 
   @Column({ type: 'timestamptz', name: 'updated_at' })
   updatedAt!: Date;
+
+  /** Revision of the change that last wrote this row (set in that change's transaction; see docs/replication.md). */
+  @Column({ type: 'bigint', default: 0, insert: false, update: false })
+  revision?: string;
 }

@@ -69,7 +69,7 @@ export class OrganizationsService {
       };
       await this.orgs.save(row, tx);
       const after = toOrganization(row);
-      const revision = await this.ledger.bumpRevision(tx);
+      const revision = await this.ledger.bumpRevision(tx, [{ entity: 'organization', id: req.accountId, deleted: false }]);
       await this.ledger.append(tx, {
         accountId: req.accountId,
         action: 'access_organization.updated',

@@ -7,6 +7,7 @@ import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 // Trigram (GIN) indexes for substring search: created by a migration, invisible to TypeORM.
 @Index('service_tokens_name_trgm', { synchronize: false })
 @Index('service_tokens_client_id_trgm', { synchronize: false })
+@Index('service_tokens_revision', ['revision', 'id'])
 export class ServiceTokenEntity {
   @PrimaryGeneratedColumn('uuid')
   id!: string;
@@ -51,4 +52,8 @@ export class ServiceTokenEntity {
 
   @Column({ type: 'timestamptz', name: 'updated_at' })
   updatedAt!: Date;
+
+  /** Revision of the change that last wrote this row (set in that change's transaction; see docs/replication.md). */
+  @Column({ type: 'bigint', default: 0 })
+  revision!: string;
 }

@@ -8,21 +8,16 @@ import {
   RefreshServiceToken,
   RotateServiceToken,
   TokensSeen,
-  TokensSnapshot,
   UpdateServiceToken,
   type PayloadOf,
   type RequestOf,
 } from '@gatehouse/contracts';
 import { ContractPipe } from '@gatehouse/nest-kit';
-import { AuditRepository } from '../audit/audit.repository.js';
 import { TokensService } from './tokens.service.js';
 
 @Controller()
 export class TokensHandler {
-  constructor(
-    private readonly tokens: TokensService,
-    @Inject(AuditRepository) private readonly audit: AuditRepository,
-  ) {}
+  constructor(private readonly tokens: TokensService) {}
 
   @MessagePattern(CreateServiceToken.subject)
   create(@Payload(new ContractPipe(CreateServiceToken.request)) req: RequestOf<typeof CreateServiceToken>) {
@@ -63,11 +58,6 @@ export class TokensHandler {
   @MessagePattern(DeleteServiceToken.subject)
   delete(@Payload(new ContractPipe(DeleteServiceToken.request)) req: RequestOf<typeof DeleteServiceToken>) {
     return this.tokens.delete(req.accountId, req.tokenId, req.actor);
-  }
-
-  @MessagePattern(TokensSnapshot.subject)
-  snapshot(@Payload(new ContractPipe(TokensSnapshot.request)) req: RequestOf<typeof TokensSnapshot>) {
-    return this.tokens.snapshot(req.accountId, (tx) => this.audit.currentRevision(tx));
   }
 
   @EventPattern<string>(TokensSeen.subject)

@@ -32,7 +32,6 @@ export interface TokenStore {
   insert(token: TokenRecord, tx: Tx): Promise<void>;
   update(token: TokenRecord, tx: Tx): Promise<void>;
   remove(accountId: string, tokenId: string, tx: Tx): Promise<void>;
-  all(accountId: string | undefined, tx?: Tx): Promise<TokenRecord[]>;
   markSeen(seen: Array<{ tokenId: string; at: Date }>): Promise<number>;
 }
 
@@ -130,13 +129,6 @@ export class TokensRepository implements TokenStore {
 
   async remove(accountId: string, tokenId: string, tx: Tx): Promise<void> {
     await managerOf(this.dataSource, tx).delete(ServiceTokenEntity, { accountId, id: tokenId });
-  }
-
-  all(accountId: string | undefined, tx?: Tx): Promise<TokenRecord[]> {
-    return managerOf(this.dataSource, tx).find(ServiceTokenEntity, {
-      where: accountId ? { accountId } : {},
-      order: { createdAt: 'ASC', id: 'ASC' },
-    });
   }
 
   /** One statement for a whole batch of sightings; never moves last_seen_at backwards. */

@@ -23,7 +23,6 @@ function setup() {
     insert: async (t) => void rows.set(t.id, structuredClone(t)),
     update: async (t) => void rows.set(t.id, structuredClone(t)),
     remove: async (_a, id) => void rows.delete(id),
-    all: async () => [...rows.values()],
     markSeen: async () => 0,
   };
   const uow: UnitOfWork = { run: (fn) => fn({} as Tx) };

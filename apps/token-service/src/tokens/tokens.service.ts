@@ -13,7 +13,6 @@ import {
   type ServiceTokenWithSecret,
   type TokenChangeKind,
   type UpdateServiceToken,
-  type VerifierToken,
 } from '@gatehouse/contracts';
 import type { AccountsRepository } from '../accounts/accounts.repository.js';
 import type { Ledger } from '../audit/ledger.js';
@@ -169,15 +168,6 @@ export class TokensService {
     }
   }
 
-  /** Everything a verifier needs, consistent with the revision returned. */
-  async snapshot(accountId: string | undefined, revisionOf: (tx: Tx) => Promise<number>): Promise<{ revision: number; tokens: VerifierToken[] }> {
-    return this.uow.run(async (tx) => {
-      const revision = await revisionOf(tx);
-      const tokens = await this.tokens.all(accountId, tx);
-      return { revision, tokens: tokens.map(toVerifierToken) };
-    });
-  }
-
   async markSeen(seen: Array<{ tokenId: string; at: string }>): Promise<number> {
     const now = this.clock.now().getTime();
     // A sighting from the future is a clock problem at the gateway; clamp it to now.
@@ -252,7 +242,7 @@ export class TokensService {
     });
     // Last before the commit: the revision row's lock serialises every change, so each statement
     // after the bump is time all other writers wait (up to 1.6× the creates/s in a raw SQL test here).
-    const revision = await this.ledger.bumpRevision(tx);
+    const revision = await this.ledger.bumpRevision(tx, [{ entity: 'token', id: token.id, deleted: kind === 'deleted' }]);
     return { kind, revision, occurredAt: occurredAt.toISOString(), actor, token: toVerifierToken(token) };
   }
 

@@ -1,0 +1,141 @@
+import type { ChangeCursor, ChangeRecord, ReplicatedEntity } from '@gatehouse/contracts';
+import type { DataSource } from 'typeorm';
+
+/** One record with its position in the change order. */
+export interface Positioned {
+  at: ChangeCursor;
+  record: ChangeRecord;
+}
+
+export interface PageRows {
+  head: number;
+  floor: number;
+  /** Up to `limit` records of each source after the cursor, each source in (revision, id) order. */
+  sources: Positioned[][];
+}
+
+export interface ChangeStore {
+  head(): Promise<number>;
+  read(after: ChangeCursor, limit: number, entities: ReplicatedEntity[]): Promise<PageRows>;
+}
+
+/** An ISO-8601 string exactly as Date#toISOString writes it (the contracts' IsoDate). */
+const iso = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
+/**
+ * An app's linked reusable policies with their rules (contracts `LinkedPolicy`), in the order
+ * `ApplicationsRepository.withLinks` gives them: a change to a reusable policy moves each linking
+ * app's row to the change's revision, so the feed carries the app again with the new rules.
+ */
+const LINKED_POLICIES = `COALESCE((SELECT json_agg(json_build_object(
+      'id', p.id, 'name', p.name, 'decision', p.decision, 'precedence', l.precedence,
+      'include', p.include_rules, 'require', p.require_rules, 'exclude', p.exclude_rules,
+      'sessionDuration', p.session_duration, 'createdAt', ${iso('p.created_at')}, 'updatedAt', ${iso('p.updated_at')})
+      ORDER BY l.precedence, p.created_at, p.id)
+    FROM "access_app_policy_links" l JOIN "access_reusable_policies" p ON p.id = l.policy_id
+    WHERE l.app_id = e.id), '[]'::json)`;
+
+/**
+ * Each source's record, built as JSON by PostgreSQL in the contract's shape (no per-row work in
+ * Node); `key` is the row's id in the change order (an organization's is its account id).
+ */
+const SOURCES = [
+  {
+    entity: 'token',
+    table: 'service_tokens',
+    key: 'id',
+    record: `json_build_object('type', 'token', 'revision', e.revision, 'token', json_build_object(
+      'id', e.id, 'accountId', e.account_id, 'name', e.name, 'clientId', e.client_id, 'duration', e.duration,
+      'enabled', e.enabled, 'expiresAt', ${iso('e.expires_at')}, 'secretHash', e.secret_hash,
+      'clientSecretVersion', e.client_secret_version, 'previousSecretHash', e.previous_secret_hash,
+      'previousClientSecretExpiresAt', ${iso('e.previous_secret_expires_at')},
+      'createdAt', ${iso('e.created_at')}, 'updatedAt', ${iso('e.updated_at')}))`,
+  },
+  {
+    entity: 'app',
+    table: 'access_apps',
+    key: 'id',
+    record: `json_build_object('type', 'app', 'revision', e.revision, 'app', json_build_object(
+      'id', e.id, 'accountId', e.account_id, 'name', e.name, 'domain', e.domain, 'type', e.type,
+      'sessionDuration', e.session_duration, 'aud', e.aud, 'upstream', e.upstream,
+      'readServiceTokensFromHeader', e.read_service_tokens_from_header, 'sessionsRevokedAt', ${iso('e.sessions_revoked_at')},
+      'httpOnlyCookieAttribute', e.http_only_cookie_attribute, 'sameSiteCookieAttribute', e.same_site_cookie_attribute,
+      'pathCookieAttribute', e.path_cookie_attribute, 'serviceAuth401Redirect', e.service_auth_401_redirect,
+      'tags', e.tags, 'appLauncherVisible', e.app_launcher_visible, 'linkedPolicies', ${LINKED_POLICIES},
+      'createdAt', ${iso('e.created_at')}, 'updatedAt', ${iso('e.updated_at')}))`,
+  },
+  {
+    entity: 'policy',
+    table: 'access_policies',
+    key: 'id',
+    record: `json_build_object('type', 'policy', 'revision', e.revision, 'policy', json_build_object(
+      'id', e.id, 'accountId', e.account_id, 'appId', e.app_id, 'name', e.name, 'decision', e.decision,
+      'precedence', e.precedence, 'include', e.include_rules, 'require', e.require_rules, 'exclude', e.exclude_rules,
+      'createdAt', ${iso('e.created_at')}, 'updatedAt', ${iso('e.updated_at')}))`,
+  },
+  {
+    entity: 'organization',
+    table: 'access_organizations',
+    key: 'account_id',
+    record: `json_build_object('type', 'organization', 'revision', e.revision, 'organization', json_build_object(
+      'accountId', e.account_id, 'name', e.name, 'authDomain', e.auth_domain, 'sessionDuration', e.session_duration,
+      'strictServiceTokenAuth', e.strict_service_token_auth,
+      'serviceTokenInactivity', json_build_object('enabled', e.inactivity_enabled, 'inactivityThresholdDays', e.inactivity_threshold_days, 'action', e.inactivity_action),
+      'createdAt', ${iso('e.created_at')}, 'updatedAt', ${iso('e.updated_at')}))`,
+  },
+  {
+    entity: null,
+    table: 'replica_tombstones',
+    key: 'id',
+    record: `json_build_object('type', 'tombstone', 'revision', e.revision, 'entity', e.entity, 'id', e.id)`,
+  },
+] as const;
+
+/**
+ * Reads one page of the replicated tables in revision order, in ONE statement: its snapshot is
+ * consistent with the head it returns without a transaction, and each source is an index range
+ * scan on (revision, id).
+ */
+export class ReplicaRepository implements ChangeStore {
+  constructor(private readonly dataSource: DataSource) {}
+
+  async head(): Promise<number> {
+    const rows: Array<{ revision: string }> = await this.dataSource.query(`SELECT revision FROM replication_state WHERE id = 1`);
+    return Number(rows[0]!.revision);
+  }
+
+  async read([revision, k, id]: ChangeCursor, limit: number, entities: ReplicatedEntity[]): Promise<PageRows> {
+    // Position order is (revision, source, id): sources before the cursor's need a higher revision,
+    // the cursor's own continues after its id, later sources may share the cursor's revision.
+    const parts = SOURCES.flatMap((s, source) => {
+      if (s.entity && !entities.includes(s.entity)) return [];
+      const key = `e.${s.key}`;
+      const after = source < k ? 'e.revision > $1' : source === k ? `(e.revision, ${key}) > ($1, $2::uuid)` : 'e.revision >= $1';
+      const only = s.entity ? '' : ' AND e.entity = ANY($4::text[])';
+      return [`(SELECT ${source} AS source, e.revision, ${key} AS id, ${s.record} AS record FROM "${s.table}" e WHERE ${after}${only} ORDER BY e.revision, ${key} LIMIT $3)`];
+    });
+    const rows: Array<{ head: string; floor: string; source: number | null; revision: string | null; id: string | null; record: ChangeRecord | null }> = await this.dataSource.query(
+      `SELECT st.revision AS head, st.floor, x.source, x.revision, x.id, x.record
+         FROM replication_state st LEFT JOIN (${parts.join(' UNION ALL ')}) x ON true
+        WHERE st.id = 1`,
+      [revision, id, limit, entities],
+    );
+    const sources: Positioned[][] = SOURCES.map(() => []);
+    for (const r of rows) {
+      if (r.source === null || !r.record) continue;
+      sources[r.source]!.push({ at: [Number(r.revision), r.source, r.id!], record: r.record });
+    }
+    return { head: Number(rows[0]?.head ?? 0), floor: Number(rows[0]?.floor ?? 0), sources };
+  }
+
+  /** Drops tombstones older than `before` and raises the floor to the highest dropped revision. */
+  async purgeTombstones(before: Date): Promise<number> {
+    return this.dataSource.transaction(async (m) => {
+      const [rows]: [Array<{ revision: string }>, number] = await m.query(`DELETE FROM "replica_tombstones" WHERE "deleted_at" < $1 RETURNING "revision"`, [before]);
+      if (!rows.length) return 0;
+      const highest = rows.reduce((max, r) => Math.max(max, Number(r.revision)), 0);
+      await m.query(`UPDATE "replication_state" SET "floor" = GREATEST("floor", $1) WHERE "id" = 1`, [highest]);
+      return rows.length;
+    });
+  }
+}

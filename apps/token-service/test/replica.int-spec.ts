@@ -1,0 +1,120 @@
+import {
+  CreateApplication,
+  CreatePolicy,
+  CreateServiceToken,
+  DeleteApplication,
+  DeleteServiceToken,
+  PAGE_ENVELOPE_BYTES,
+  ReplicaChanges,
+  ReplicaHead,
+  UpdateServiceToken,
+  type Actor,
+} from '@gatehouse/contracts';
+import pg from 'pg';
+import { ReplicaRepository } from '../src/applications/replica.repository.js';
+import { createDataSource } from '../src/database/data-source.js';
+import { pullAll, startHarness, type TokenServiceHarness } from './support.js';
+
+const actor: Actor = { type: 'admin', id: 'replica-test' };
+
+describe('replica.v2 change feed', () => {
+  let h: TokenServiceHarness;
+  beforeAll(async () => {
+    h = await startHarness([], 'replica-test', { maxPayload: 65_536 });
+    // 400 tokens through the schema (what a seed does), at revision 0.
+    const client = new pg.Client({ connectionString: h.db.url });
+    await client.connect();
+    await client.query(
+      `INSERT INTO service_tokens (account_id, name, client_id, duration, secret_hash, created_at, updated_at)
+       SELECT $1, 'seed-' || g, 'seed' || g || '.access', '8760h', repeat('a', 64), now(), now() FROM generate_series(1, 400) g`,
+      [h.defaultAccountId],
+    );
+    await client.end();
+  });
+  afterAll(() => h.stop());
+
+  it('pages everything from -1 within the byte bound, each record once, then follows from the head', async () => {
+    const accountId = h.defaultAccountId;
+    const app = await h.rpc.request(CreateApplication, { accountId, name: 'a', domain: 'feed.example.com', actor });
+    await h.rpc.request(CreatePolicy, { accountId, appId: app.id, name: 'p', decision: 'non_identity', include: [{ anyValidServiceToken: {} }], actor });
+    const maxBytes = 65_536 - PAGE_ENVELOPE_BYTES;
+    const all = await pullAll(h.rpc, { since: -1, maxBytes });
+    expect(all.tokens).toHaveLength(400);
+    expect(new Set(all.tokens.map((t) => t.id)).size).toBe(400);
+    expect(all.apps.map((a) => a.id)).toEqual([app.id]);
+    expect(all.policies).toHaveLength(1);
+    expect(all.pages.length).toBeGreaterThan(2);
+    for (const p of all.pages) expect(p.bytes).toBeLessThanOrEqual(maxBytes + 200);
+    await expect(h.rpc.request(ReplicaHead, {})).resolves.toEqual({ head: all.revision });
+    // A client that asks for more than the server's max_payload still gets pages that fit it.
+    const greedy = await pullAll(h.rpc, { since: -1, maxBytes: 200_000 });
+    expect(greedy.tokens).toHaveLength(400);
+    for (const p of greedy.pages) expect(p.bytes).toBeLessThanOrEqual(maxBytes + 200);
+
+    // Nothing new: one empty page.
+    await expect(h.rpc.request(ReplicaChanges, { since: all.revision })).resolves.toMatchObject({ head: all.revision, records: [], next: null });
+
+    // An update, a token delete and an app delete (its policy goes with it) arrive in revision order.
+    const victim = all.tokens[10]!;
+    const created = await h.rpc.request(CreateServiceToken, { accountId, name: 'new', actor });
+    await h.rpc.request(UpdateServiceToken, { accountId, tokenId: all.tokens[0]!.id, name: 'renamed', actor });
+    await h.rpc.request(DeleteServiceToken, { accountId, tokenId: victim.id, actor });
+    await h.rpc.request(DeleteApplication, { accountId, appId: app.id, actor });
+    const page = await h.rpc.request(ReplicaChanges, { since: all.revision });
+    expect(page.head).toBe(all.revision + 4);
+    const gone = [app.id, all.policies[0]!.id].sort();
+    expect(page.records.map((r) => [r.revision - all.revision, r.type, r.type === 'token' ? r.token.id : r.type === 'tombstone' ? r.id : null])).toEqual([
+      [1, 'token', created.id],
+      [2, 'token', all.tokens[0]!.id],
+      [3, 'tombstone', victim.id],
+      [4, 'tombstone', gone[0]],
+      [4, 'tombstone', gone[1]],
+    ]);
+    // A notifier asks for tokens only.
+    const tokensOnly = await h.rpc.request(ReplicaChanges, { since: all.revision, entities: ['token'] });
+    expect(tokensOnly.records.map((r) => r.type)).toEqual(['token', 'token', 'tombstone']);
+  });
+
+  it('never skips a row that changes while a replica pages through', async () => {
+    const start = await pullAll(h.rpc, { since: -1 });
+    const ids = new Set<string>();
+    let after: [number, number, string] | undefined;
+    let first = true;
+    let live = new Map(start.tokens.map((t) => [t.id, t]));
+    for (;;) {
+      const page = await h.rpc.request(ReplicaChanges, { since: -1, maxRecords: 50, ...(after ? { after } : {}) });
+      for (const r of page.records) {
+        if (r.type === 'token') ids.add(r.token.id);
+        if (r.type === 'tombstone') ids.delete(r.id);
+      }
+      if (first) {
+        // Change a token the replica has already seen and delete one it has not reached yet.
+        first = false;
+        const seen = page.records.find((r) => r.type === 'token')!;
+        const later = [...live.values()].find((t) => !ids.has(t.id))!;
+        await h.rpc.request(UpdateServiceToken, { accountId: h.defaultAccountId, tokenId: seen.type === 'token' ? seen.token.id : '', enabled: false, actor });
+        await h.rpc.request(DeleteServiceToken, { accountId: h.defaultAccountId, tokenId: later.id, actor });
+        live.delete(later.id);
+      }
+      if (!page.next) break;
+      after = page.next;
+    }
+    live = new Map((await pullAll(h.rpc)).tokens.map((t) => [t.id, t]));
+    expect([...ids].sort()).toEqual([...live.keys()].sort());
+  });
+
+  it('purges tombstones past the retention and reports the floor, so a replica behind it reloads', async () => {
+    const t = await h.rpc.request(CreateServiceToken, { accountId: h.defaultAccountId, name: 'doomed', actor });
+    const before = (await h.rpc.request(ReplicaHead, {})).head;
+    await h.rpc.request(DeleteServiceToken, { accountId: h.defaultAccountId, tokenId: t.id, actor });
+    const ds = await createDataSource(h.db.url).initialize();
+    try {
+      await expect(new ReplicaRepository(ds).purgeTombstones(new Date(Date.now() + 60_000))).resolves.toBeGreaterThan(0);
+    } finally {
+      await ds.destroy();
+    }
+    const page = await h.rpc.request(ReplicaChanges, { since: before });
+    expect(page.floor).toBe(before + 1);
+    expect(page.records).toEqual([]);
+  });
+});

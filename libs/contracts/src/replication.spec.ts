@@ -1,0 +1,104 @@
+import { randomUUID } from 'node:crypto';
+import { ChangeFollower, TOMBSTONE_SOURCE, type ChangeRecord, type ChangeSink, type ChangesPage, type ChangesRequest } from './replication.js';
+
+const quiet = { log: () => undefined, warn: () => undefined };
+const tomb = (revision: number): ChangeRecord => ({ type: 'tombstone', entity: 'token', id: randomUUID(), revision });
+
+/** A sink that records what it was given. */
+function sink(start = -1) {
+  const s = {
+    rev: start,
+    applied: [] as ChangeRecord[],
+    resets: 0,
+    watermark: () => s.rev,
+    apply: (r: ChangeRecord[]) => void s.applied.push(...r),
+    caughtUp: (head: number) => void (s.rev = Math.max(s.rev, head)),
+    reset: () => void ((s.rev = -1), s.resets++),
+  };
+  return s satisfies ChangeSink;
+}
+
+/** A source over a list of records, two per page; `head()` is the last revision. */
+function source(records: ChangeRecord[], floor = 0) {
+  const calls: ChangesRequest[] = [];
+  let failNext = 0;
+  const src = {
+    calls,
+    records,
+    failTimes: (n: number) => void (failNext = n),
+    async changes(req: ChangesRequest): Promise<ChangesPage> {
+      calls.push(req);
+      if (failNext > 0) {
+        failNext--;
+        throw new Error('no answer');
+      }
+      const head = records.at(-1)?.revision ?? 0;
+      const from = req.after ? records.findIndex((r) => r.type === 'tombstone' && r.id === req.after![2]) + 1 : records.findIndex((r) => r.revision > req.since);
+      const start = from < 0 ? records.length : from;
+      const page = records.slice(start, start + 2);
+      const last = page.at(-1);
+      const more = start + 2 < records.length;
+      return { head, floor, records: page, next: more && last && last.type === 'tombstone' ? [last.revision, TOMBSTONE_SOURCE, last.id] : null };
+    },
+    async head() {
+      return records.at(-1)?.revision ?? 0;
+    },
+  };
+  return src;
+}
+
+describe('ChangeFollower', () => {
+  it('pages from -1 to the head, asks for bounded pages, and is ready once caught up', async () => {
+    const src = source([1, 2, 3, 4, 5].map(tomb));
+    const s = sink();
+    const f = new ChangeFollower(src, s, { maxPayload: () => 65_536, pollMs: 60_000, log: quiet });
+    await f.start();
+    await f.stop();
+    expect(s.applied.map((r) => r.revision)).toEqual([1, 2, 3, 4, 5]);
+    expect(s.rev).toBe(5);
+    expect(src.calls).toHaveLength(3);
+    expect(src.calls.every((c) => c.maxBytes === 65_536 - 2_048)).toBe(true);
+  });
+
+  it('retries a failed pull and pulls again when a hint arrives during a pull', async () => {
+    const src = source([1, 2].map(tomb));
+    src.failTimes(2);
+    const s = sink();
+    const f = new ChangeFollower(src, s, { maxPayload: () => 1_048_576, pollMs: 60_000, retryMs: 10, log: quiet });
+    await f.start();
+    expect(s.rev).toBe(2);
+    // A change lands while a pull is running: the hint makes it look once more.
+    src.records.push(tomb(3));
+    const running = f.pull();
+    src.records.push(tomb(4));
+    f.hint(4);
+    await running;
+    await f.stop();
+    expect(s.rev).toBe(4);
+  });
+
+  it('polls only the head when idle and pulls when it moved', async () => {
+    const src = source([tomb(1)]);
+    const s = sink();
+    const f = new ChangeFollower(src, s, { maxPayload: () => 1_048_576, pollMs: 20, log: quiet });
+    await f.start();
+    const pulls = src.calls.length;
+    src.records.push(tomb(2));
+    await new Promise<void>((resolve) => {
+      const check = setInterval(() => s.rev === 2 && (clearInterval(check), resolve()), 5);
+    });
+    await f.stop();
+    expect(src.calls.length).toBe(pulls + 1);
+  });
+
+  it('reloads from -1 when its revision is behind the tombstone floor', async () => {
+    const src = source([5, 6, 7].map(tomb), 4);
+    const s = sink(2);
+    const f = new ChangeFollower(src, s, { maxPayload: () => 1_048_576, pollMs: 60_000, log: quiet });
+    await f.start();
+    await f.stop();
+    expect(s.resets).toBe(1);
+    expect(src.calls.map((c) => c.since)).toEqual([2, -1, -1]);
+    expect(s.rev).toBe(7);
+  });
+});

@@ -1,0 +1,253 @@
+import { z } from 'zod';
+import { Application, Policy } from './apps.js';
+import { Uuid } from './common.js';
+import { Organization } from './organizations.js';
+import { defineRpc, register } from './rpc.js';
+import { VerifierToken } from './tokens.js';
+
+/**
+ * Revision-ordered incremental replication of what the token service owns (tokens, applications,
+ * policies) to its replicas (gateways, notifiers). See docs/replication.md.
+ *
+ * Every replicated row carries the revision of the change that last wrote it, assigned in the
+ * change's own transaction under the single `replication_state` row lock: commit order is
+ * revision order, so "every record after position P" read in one snapshot never skips a commit.
+ * Deletions leave a tombstone row with their revision. Records are ordered by
+ * (revision, source, id); a page ends at a cursor, the next page starts after it. Core-NATS change
+ * events are hints only: a replica that sees a gap, reconnects, or polls a newer head pulls.
+ */
+export const ReplicatedEntities = ['token', 'app', 'policy', 'organization'] as const;
+export type ReplicatedEntity = (typeof ReplicatedEntities)[number];
+
+/** Order of the record sources inside one revision (tombstones last). */
+export const ChangeSources = ['token', 'app', 'policy', 'organization', 'tombstone'] as const;
+/** The tombstones' source index: a cursor `[R, TOMBSTONE_SOURCE, LAST_ID]` is "after everything of R". */
+export const TOMBSTONE_SOURCE = ChangeSources.length - 1;
+
+/**
+ * A position in the change order: [revision, source index (0..4), id]. An organization's id is its
+ * account id (one per account; organizations are never deleted, so they leave no tombstone).
+ */
+export const ChangeCursor = z.tuple([z.number().int().min(-1), z.number().int().min(0).max(TOMBSTONE_SOURCE), Uuid]);
+export type ChangeCursor = z.infer<typeof ChangeCursor>;
+
+const Revision = z.number().int().min(0);
+export const ChangeRecord = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('token'), revision: Revision, token: VerifierToken }),
+  z.object({ type: z.literal('app'), revision: Revision, app: Application }),
+  z.object({ type: z.literal('policy'), revision: Revision, policy: Policy }),
+  z.object({ type: z.literal('organization'), revision: Revision, organization: Organization }),
+  z.object({ type: z.literal('tombstone'), revision: Revision, entity: z.enum(ReplicatedEntities), id: Uuid }),
+]);
+export type ChangeRecord = z.infer<typeof ChangeRecord>;
+
+/** Hard ceilings of one page, whatever a client asks: well below NATS's 256 KB design limit. */
+export const MAX_PAGE_BYTES = 200_000;
+export const MAX_PAGE_RECORDS = 2_000;
+/** Room left in a NATS message for the reply envelope around a page's records. */
+export const PAGE_ENVELOPE_BYTES = 2_048;
+
+/**
+ * "Changes after revision `since` (or after `after`, a cursor from the previous page), at most
+ * `maxRecords` records and `maxBytes` bytes of JSON." `since: -1` means everything. `next` is null
+ * when the page reached the end of the snapshot it was read in; `head` is that snapshot's revision.
+ * `floor`: tombstones at or below it were purged; a replica behind it must reload from -1.
+ */
+export const ReplicaChanges = register(
+  defineRpc({
+    subject: 'replica.v2.changes',
+    request: z.strictObject({
+      since: z.number().int().min(-1),
+      after: ChangeCursor.optional(),
+      entities: z.array(z.enum(ReplicatedEntities)).min(1).optional(),
+      maxRecords: z.number().int().min(1).max(MAX_PAGE_RECORDS).optional(),
+      maxBytes: z.number().int().min(1_024).max(MAX_PAGE_BYTES).optional(),
+    }),
+    response: z.object({
+      head: Revision,
+      floor: Revision,
+      records: z.array(ChangeRecord),
+      next: ChangeCursor.nullable(),
+    }),
+  }),
+);
+export type ChangesRequest = z.input<typeof ReplicaChanges.request>;
+export type ChangesPage = z.infer<typeof ReplicaChanges.response>;
+
+/** The current revision only: what an idle replica polls (O(1) on both sides). */
+export const ReplicaHead = register(
+  defineRpc({ subject: 'replica.v2.head', request: z.strictObject({}), response: z.object({ head: Revision }) }),
+);
+
+/** How a follower reaches the token service (an RpcClient in the services, a fake in tests). */
+export interface ChangeSource {
+  changes(request: ChangesRequest): Promise<ChangesPage>;
+  head(): Promise<number>;
+}
+
+/** The copy being kept current. Each record is applied only if newer than what the copy holds. */
+export interface ChangeSink {
+  /** Revision the copy is complete to; -1 when empty. */
+  watermark(): number;
+  apply(records: ChangeRecord[]): void | Promise<void>;
+  /** Every change up to `head` is applied. */
+  caughtUp(head: number): void | Promise<void>;
+  /** The copy is behind the purge floor: drop it; the follower reloads from -1. */
+  reset(): void | Promise<void>;
+}
+
+export interface FollowerLog {
+  log(msg: string): void;
+  warn(msg: string): void;
+}
+
+export interface FollowerOptions {
+  entities?: ReplicatedEntity[];
+  /** Largest message the connection may send (the server's max_payload). */
+  maxPayload: () => number;
+  maxRecords?: number;
+  /** How often an idle follower asks for the head revision. */
+  pollMs: number;
+  /** Wait before retrying a failed pull. */
+  retryMs?: number;
+  log: FollowerLog;
+}
+
+/** Services start in any order: until this long after start, a source not answering yet is no warning. */
+export const STARTUP_GRACE_MS = 30_000;
+
+/**
+ * Keeps a ChangeSink current: pages from its revision to the head on start, on a hint that shows
+ * a newer revision, on a reconnect, and when the slow head poll sees one. One pull at a time;
+ * triggers during a pull make it run once more. No full snapshot, ever.
+ */
+export class ChangeFollower {
+  lastError: string | null = null;
+  /** When the copy was last known current (a pull finished or the head matched). */
+  lastSyncAt: number | null = null;
+  private pulling: Promise<void> | null = null;
+  private again = false;
+  private timer?: NodeJS.Timeout;
+  private stopped = false;
+  private isReady = false;
+  private startedAt = 0;
+  private readyResolve!: () => void;
+  /** Resolves once the copy first caught up with the head. */
+  readonly ready = new Promise<void>((r) => (this.readyResolve = r));
+
+  constructor(
+    private readonly source: ChangeSource,
+    private readonly sink: ChangeSink,
+    private readonly options: FollowerOptions,
+  ) {}
+
+  /** Starts following; resolves when caught up the first time (retrying until the source answers). */
+  async start(): Promise<void> {
+    this.stopped = false;
+    this.startedAt = Date.now();
+    void this.pull();
+    this.schedule();
+    await this.ready;
+  }
+
+  /** Stops the timer; resolves when a pull in flight ended (it stops after its current page). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.pulling;
+  }
+
+  /** A change event or status says the head may be at `revision` (undefined: unknown, e.g. reconnect). */
+  hint(revision?: number): void {
+    if (this.stopped) return;
+    if (revision === undefined || revision > this.sink.watermark()) void this.pull();
+  }
+
+  /** Pulls until caught up; concurrent calls share the pull (and make it look once more). */
+  pull(): Promise<void> {
+    if (this.pulling) {
+      this.again = true;
+      return this.pulling;
+    }
+    this.pulling = (async () => {
+      try {
+        do {
+          this.again = false;
+          await this.catchUp();
+        } while (this.again && !this.stopped);
+        this.lastError = null;
+      } catch (error) {
+        this.lastError = (error as Error).message;
+        if (this.stopped) return;
+        const message = `Replication pull failed (${this.lastError}); retrying`;
+        if (!this.isReady && Date.now() - this.startedAt < STARTUP_GRACE_MS) this.options.log.log(`${message} (starting up)`);
+        else this.options.log.warn(message);
+        this.schedule(this.options.retryMs ?? 500);
+      } finally {
+        this.pulling = null;
+      }
+    })();
+    return this.pulling;
+  }
+
+  private async catchUp(): Promise<void> {
+    const started = this.sink.watermark();
+    let since = started;
+    let after: ChangeCursor | undefined;
+    let count = 0;
+    for (;;) {
+      const maxBytes = Math.max(1_024, Math.min(MAX_PAGE_BYTES, this.options.maxPayload() - PAGE_ENVELOPE_BYTES));
+      const page = await this.source.changes({
+        since,
+        ...(after ? { after } : {}),
+        ...(this.options.entities ? { entities: this.options.entities } : {}),
+        ...(this.options.maxRecords ? { maxRecords: this.options.maxRecords } : {}),
+        maxBytes,
+      });
+      if (since >= 0 && since < page.floor) {
+        this.options.log.warn(`Replica at revision ${since} is behind the tombstone floor ${page.floor}: reloading`);
+        await this.sink.reset();
+        since = -1;
+        after = undefined;
+        continue;
+      }
+      if (page.records.length) await this.sink.apply(page.records);
+      count += page.records.length;
+      if (!page.next) {
+        await this.sink.caughtUp(page.head);
+        this.lastSyncAt = Date.now();
+        if (count > 0 || started < 0) this.options.log.log(`Replica caught up from revision ${started} to ${page.head} (${count} records)`);
+        this.isReady = true;
+        this.readyResolve();
+        return;
+      }
+      if (this.stopped) return;
+      after = page.next;
+    }
+  }
+
+  private schedule(ms = this.options.pollMs): void {
+    if (this.stopped) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.poll(), ms);
+    this.timer.unref?.();
+  }
+
+  /** The slow timer: one small request; a pull only if the head moved. */
+  private async poll(): Promise<void> {
+    try {
+      if (this.pulling) await this.pulling;
+      else if (!this.isReady) await this.pull();
+      else {
+        const head = await this.source.head();
+        if (head > this.sink.watermark()) await this.pull();
+        else this.lastSyncAt = Date.now();
+        this.lastError = null;
+      }
+    } catch (error) {
+      this.lastError = (error as Error).message;
+    } finally {
+      if (!this.pulling) this.schedule(this.lastError ? (this.options.retryMs ?? 500) : this.options.pollMs);
+    }
+  }
+}
