@@ -124,10 +124,10 @@ describe(`fleet replication (${SEEDED} tokens, max_payload 65536, real processes
     const gwPort = await freePort();
     gw = `http://127.0.0.1:${gwPort}`;
     gwDb = await createTestDatabase();
-    gwEnv = { ...sys.env, NATS_URL: `nats://127.0.0.1:${relay.port}`, DATABASE_URL: gwDb.url, GATEHOUSE_GATEWAY_PORT: String(gwPort), GATEHOUSE_TEAM_URL: gw, GATEHOUSE_RESYNC_INTERVAL_MS: '1000' };
+    gwEnv = { ...sys.serviceEnv('auth-service'), NATS_URL: `nats://127.0.0.1:${relay.port}`, DATABASE_URL: gwDb.url, GATEHOUSE_GATEWAY_PORT: String(gwPort), GATEHOUSE_TEAM_URL: gw, GATEHOUSE_RESYNC_INTERVAL_MS: '1000' };
     await runOnce('auth-service', 'migrate.js', gwEnv);
     notifyDb = await createTestDatabase(undefined, 'gh_e2e_fleet_notify');
-    notifyEnv = { ...sys.env, DATABASE_URL: notifyDb.url, SMTP_URL: `smtp://127.0.0.1:${smtpPort}`, GATEHOUSE_NOTIFY_TICK_MS: '200', GATEHOUSE_NOTIFY_RESYNC_MS: '1000' };
+    notifyEnv = { ...sys.serviceEnv('notification-service'), DATABASE_URL: notifyDb.url, SMTP_URL: `smtp://127.0.0.1:${smtpPort}`, GATEHOUSE_NOTIFY_TICK_MS: '200', GATEHOUSE_NOTIFY_RESYNC_MS: '1000' };
     await runOnce('notification-service', 'migrate.js', notifyEnv);
     const t0 = Date.now();
     startGateway();
@@ -150,8 +150,8 @@ describe(`fleet replication (${SEEDED} tokens, max_payload 65536, real processes
   it('after every service restarts, admits the first and the last token within 20 s and alerts a new 72h token once per recipient', async () => {
     await Promise.all([...sys.processes.values()].map((p) => p.stop()));
     const restartedAt = Date.now();
-    sys.processes.set('token-service', runService('token-service', { ...sys.env, DATABASE_URL: sys.tokenDb.url }));
-    sys.processes.set('api', runService('api', sys.env));
+    sys.processes.set('token-service', runService('token-service', { ...sys.serviceEnv('token-service'), DATABASE_URL: sys.tokenDb.url }));
+    sys.processes.set('api', runService('api', sys.serviceEnv('api')));
     startGateway();
     startNotifier();
     await expectEventually(
@@ -208,7 +208,7 @@ describe(`fleet replication (${SEEDED} tokens, max_payload 65536, real processes
       await c.query(`INSERT INTO replica_tombstones (id, entity, revision, deleted_at) VALUES ($1, 'token', $2, now())`, [gone.rows[0].id, rows[0].revision]);
       await c.query('COMMIT');
     });
-    sys.processes.set('token-service', runService('token-service', { ...sys.env, DATABASE_URL: sys.tokenDb.url }));
+    sys.processes.set('token-service', runService('token-service', { ...sys.serviceEnv('token-service'), DATABASE_URL: sys.tokenDb.url }));
     await expectEventually(async () => expect((await seeded(victim)).status).toBe(401), { timeoutMs: 15_000, intervalMs: 100 });
     expect((await seeded(lastId)).status).toBe(200);
   }, 30_000);

@@ -173,9 +173,11 @@ export async function startTopology(options: { smtpUrl: string; env?: Record<str
     api: { GATEHOUSE_ADMIN_TOKEN: adminToken, GATEHOUSE_API_PORT: String(apiPort), GATEHOUSE_API_HOST: '127.0.0.1' },
   };
   // Settings that the schema of one service does not know stay with the services that use them.
+  // Two replicas of a service on one machine: each management port is a free one.
+  const management = { GATEHOUSE_API_MANAGEMENT_PORT: '0', GATEHOUSE_GATEWAY_MANAGEMENT_PORT: '0', GATEHOUSE_TOKEN_SERVICE_MANAGEMENT_PORT: '0', GATEHOUSE_NOTIFICATION_SERVICE_MANAGEMENT_PORT: '0' };
   const envOf = (name: string, extra: Record<string, string> = {}) => {
     const base = name === 'api' ? { NATS_URL: shared.NATS_URL!, GATEHOUSE_LOG_LEVEL: 'warn' } : shared;
-    return { ...base, ...security.envFor(name), ...own[name], ...extra };
+    return { ...base, ...management, ...security.envFor(name), ...own[name], ...extra };
   };
   const processes: ServiceProcess[] = [];
   const topology: Topology = {

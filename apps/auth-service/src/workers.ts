@@ -102,6 +102,8 @@ export async function runPrimary(options: PrimaryOptions): Promise<Primary> {
 
 /** In a worker: the primary sums this registry into its /metrics. */
 export function shareMetrics(registry: Registry): void {
+  // Constructing one installs prom-client's worker-side listener that answers the primary.
+  new AggregatorRegistry();
   AggregatorRegistry.setRegistries([registry]);
 }
 

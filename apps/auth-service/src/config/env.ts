@@ -59,6 +59,11 @@ export const Env = z
     GATEHOUSE_UPSTREAM_MAX_CONNECTIONS: Int(512),
     /** Open upgrade (WebSocket) tunnels, all applications together; beyond, 503. */
     GATEHOUSE_MAX_TUNNELS: Int(10_000),
+    /**
+     * Gateway processes serving the one port (node:cluster): a number, or `auto` for one per core.
+     * Each is a whole gateway; the primary serves the management port. See docs/gateway.md "Workers".
+     */
+    GATEHOUSE_GATEWAY_WORKERS: z.union([z.literal('auto'), z.coerce.number().int().min(1).max(64)]).default(1),
     /** Trust X-Forwarded-For (appended to) and X-Forwarded-Proto from the peer (only behind a proxy you run). */
     GATEHOUSE_TRUST_PROXY: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
     /** Secure flag on CF_Authorization; defaults to true when the team URL is https. */

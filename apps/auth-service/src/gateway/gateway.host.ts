@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import type { BeforeApplicationShutdown, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { createServiceRegistry, startManagementServer, type ManagementServer } from '@gatehouse/observability';
 import type { AuthServiceEnv } from '../config/env.js';
@@ -10,6 +11,7 @@ import { GatewayMetrics } from './metrics.js';
 import { RateLimiter } from './rate-limiter.js';
 import type { Recorder } from './recorder.js';
 import { Gateway } from './server.js';
+import { reportReadiness, shareFailures, shareMetrics } from '../workers.js';
 
 /** What the host needs to know of the NATS connection (state for health, the access-log stream). */
 export interface NatsLink {
@@ -29,6 +31,9 @@ export class GatewayHost implements OnApplicationBootstrap, BeforeApplicationShu
   private readonly registry = createServiceRegistry('gateway');
   private readonly metrics = new GatewayMetrics(this.registry);
   private management?: ManagementServer;
+  /** A node:cluster worker (GATEHOUSE_GATEWAY_WORKERS > 1): the primary serves the management port. */
+  private readonly isWorker = cluster.isWorker;
+  private stopReporting?: () => void;
 
   constructor(
     private readonly env: AuthServiceEnv,
@@ -41,11 +46,15 @@ export class GatewayHost implements OnApplicationBootstrap, BeforeApplicationShu
   ) {
     const jwts = new JwtService(keys, env.GATEHOUSE_TEAM_URL);
     const staleAfter = 3 * env.GATEHOUSE_RESYNC_INTERVAL_MS;
+    const limiter = new RateLimiter(env.GATEHOUSE_RATE_LIMIT_BURST, env.GATEHOUSE_RATE_LIMIT_PER_MINUTE);
+    const ipLimiter = new RateLimiter(env.GATEHOUSE_RATE_LIMIT_IP_BURST, env.GATEHOUSE_RATE_LIMIT_IP_PER_MINUTE);
+    // Workers tell each other of failed attempts, so a rate limit holds across them.
+    if (this.isWorker) shareFailures({ id: limiter, ip: ipLimiter });
     this.gateway = new Gateway({
       replica,
       access: new AccessControl(replica, jwts, env.GATEHOUSE_HASH_KEY, (kid) => keys.publicKey(kid) !== undefined),
-      limiter: new RateLimiter(env.GATEHOUSE_RATE_LIMIT_BURST, env.GATEHOUSE_RATE_LIMIT_PER_MINUTE),
-      ipLimiter: new RateLimiter(env.GATEHOUSE_RATE_LIMIT_IP_BURST, env.GATEHOUSE_RATE_LIMIT_IP_PER_MINUTE),
+      limiter,
+      ipLimiter,
       recorder,
       certs: () => keys.certs(),
       health: () => {
@@ -61,6 +70,7 @@ export class GatewayHost implements OnApplicationBootstrap, BeforeApplicationShu
           signing_keys: keys.kids(),
           access_log_pending: recorder.pending,
           access_log_dropped: recorder.dropped,
+          pid: process.pid, // which worker answered (GATEHOUSE_GATEWAY_WORKERS)
         };
       },
       healthDetails: env.GATEHOUSE_HEALTH_DETAILS,
@@ -95,6 +105,13 @@ export class GatewayHost implements OnApplicationBootstrap, BeforeApplicationShu
       .ensureAccessLogStream(this.env.GATEHOUSE_ACCESS_LOG_REPLICAS)
       .catch((e: Error) => this.log.warn(`Access-log stream not ready (decisions are kept and retried): ${e.message}`));
     this.port = await this.gateway.listen(this.env.GATEHOUSE_GATEWAY_PORT, this.env.GATEHOUSE_GATEWAY_HOST);
+    if (this.isWorker) {
+      // The primary sums this worker's metrics and is ready when every worker is.
+      shareMetrics(this.registry);
+      this.stopReporting = reportReadiness(() => this.replica.loaded && this.nats.connected);
+      this.recorder.start();
+      return;
+    }
     const { GATEHOUSE_MANAGEMENT_HOST: host, GATEHOUSE_GATEWAY_MANAGEMENT_PORT: port } = this.env;
     this.management = await startManagementServer({
       host,
@@ -117,6 +134,7 @@ export class GatewayHost implements OnApplicationBootstrap, BeforeApplicationShu
   }
 
   async beforeApplicationShutdown(): Promise<void> {
+    this.stopReporting?.();
     void this.sync.stop(); // a pull in flight ends with the NATS client, not awaited
     this.keys.stop();
     await this.gateway.close();
