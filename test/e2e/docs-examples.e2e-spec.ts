@@ -77,6 +77,10 @@ describe('documentation examples', () => {
       .replaceAll('127.0.0.1:8000', `127.0.0.1:${ports.gateway}`)
       .replaceAll('127.0.0.1:1080', `127.0.0.1:${ports.web}`)
       .replaceAll('127.0.0.1:1025', `127.0.0.1:${ports.smtp}`)
+      .replaceAll('127.0.0.1:9461', `127.0.0.1:${ports.apiManagement}`)
+      .replaceAll('127.0.0.1:9462', `127.0.0.1:${ports.gatewayManagement}`)
+      .replaceAll('127.0.0.1:9463', `127.0.0.1:${ports.tokenManagement}`)
+      .replaceAll('127.0.0.1:9464', `127.0.0.1:${ports.notificationManagement}`)
       .replaceAll('.gatehouse/admin-token', join(state, 'admin-token'));
 
   it('finds the examples: the README starts with runnable ones that call the gateway with a service token; few are marked no-run', () => {
