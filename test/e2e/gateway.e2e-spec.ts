@@ -1,7 +1,7 @@
 import http from 'node:http';
 import { X509Certificate, randomBytes } from 'node:crypto';
 import { accessMiddleware, type AccessIdentity } from '@gatehouse/access-verify';
-import { expectEventually, freePort } from '@gatehouse/testing';
+import { expectEventually, freePort, wrongSecret } from '@gatehouse/testing';
 import { SignJWT, base64url } from 'jose';
 import { request, type Reply } from '../src/raw-http.js';
 import { startSystem, type System } from '../src/system.js';
@@ -128,7 +128,7 @@ describe('gateway: service-token exchange, JWTs, propagation', () => {
     const hs256 = await new SignJWT(payload).setProtectedHeader({ alg: 'HS256', kid }).sign(new TextEncoder().encode(publicPem));
     const unknownKid = `${base64url.encode(JSON.stringify({ alg: 'RS256', kid: 'not-a-key' }))}.${p}.${s}`;
     const cases: Array<[string, Record<string, string>, string?]> = [
-      ['wrong secret', { 'cf-access-client-id': t.client_id, 'cf-access-client-secret': other.client_secret.slice(0, -1) + 'x' }],
+      ['wrong secret', { 'cf-access-client-id': t.client_id, 'cf-access-client-secret': wrongSecret(other.client_secret) }],
       ["another token's secret", { 'cf-access-client-id': t.client_id, 'cf-access-client-secret': other.client_secret }],
       ['client id only', { 'cf-access-client-id': t.client_id }],
       ['secret only', { 'cf-access-client-secret': t.client_secret }],
@@ -234,7 +234,7 @@ describe('gateway: service-token exchange, JWTs, propagation', () => {
 
   it('records decisions in the audit log (token name, app, reason; never the secret) and updates last_seen_at', async () => {
     const t = await admitted('audited');
-    await at(hostA, { 'cf-access-client-id': t.client_id, 'cf-access-client-secret': t.client_secret.slice(0, -1) + 'x' });
+    await at(hostA, { 'cf-access-client-id': t.client_id, 'cf-access-client-secret': wrongSecret(t.client_secret) });
     const events = await expectEventually(async () => {
       const res = await api(`/audit_logs?token_id=${t.id}&per_page=100`);
       expect(res.status).toBe(200);

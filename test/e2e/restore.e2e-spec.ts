@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createAccessVerifier } from '@gatehouse/access-verify';
-import { createTestDatabase, expectEventually, freePort, startNats, type TestDatabase, type TestNats } from '@gatehouse/testing';
+import { createTestDatabase, expectEventually, freePort, startNats, type TestDatabase, type TestNats, wrongSecret } from '@gatehouse/testing';
 import { natsSecurity, runOnce, runService, type ServiceProcess } from '../src/system.js';
 
 /**
@@ -110,7 +110,7 @@ describe('backup and restore', () => {
       expect(res.status).toBe(200);
       jwt = res.headers.get('cf-access-jwt-assertion') ?? '';
     }, { timeoutMs: 5000 });
-    expect((await authorize(domain, { ...creds, 'cf-access-client-secret': `${token.client_secret.slice(0, -1)}x` })).status).toBe(401);
+    expect((await authorize(domain, { ...creds, 'cf-access-client-secret': wrongSecret(token.client_secret) })).status).toBe(401);
     const verifier = () => createAccessVerifier({ teamUrl: `http://127.0.0.1:${ports.gateway}`, audience: app.aud });
     await expect(verifier().verify(jwt)).resolves.toMatchObject({ commonName: token.client_id });
 
