@@ -1,5 +1,5 @@
 import { Controller, Get, Inject, Param, Query, UseGuards } from '@nestjs/common';
-import { IsoDate, ListAccessRequests, type AccessRequestRecord } from '@gatehouse/contracts';
+import { IsoDate, ListAccessRequests, RayId, type AccessRequestRecord } from '@gatehouse/contracts';
 import type { RpcClient } from '@gatehouse/nest-kit';
 import { z } from 'zod';
 import { describeRoutes } from '../docs/registry.js';
@@ -11,8 +11,10 @@ import { RPC } from '../http/rpc.provider.js';
 /**
  * One gateway decision in Cloudflare's access request record shape. Service Auth has no user:
  * the token is named in `service_token_*`; `connection` is always `service_token`; `via` says
- * how it was presented (`service_token` headers, a `jwt`, or `forward_auth`). `ray_id` is derived
- * from the record id (16 hex). `count` > 1: identical decisions the gateway aggregated in a second.
+ * how it was presented (`service_token` headers, a `jwt`, or `forward_auth`). `ray_id` is the
+ * decision id the gateway answered with in `Cf-Ray` (for an aggregated record, its first
+ * request's); records from gateways before 0.2 derive it from the record id (16 hex). `count`
+ * > 1: identical decisions the gateway aggregated in a second.
  */
 export function toCfAccessRequest(r: AccessRequestRecord) {
   return {
@@ -24,7 +26,7 @@ export function toCfAccessRequest(r: AccessRequestRecord) {
     connection: 'service_token',
     created_at: r.occurredAt,
     ip_address: r.sourceIp,
-    ray_id: r.id.replace(/-/g, '').slice(0, 16),
+    ray_id: r.rayId ?? r.id.replace(/-/g, '').slice(0, 16),
     user_email: null,
     service_token_id: r.tokenId,
     service_token_name: r.tokenName,
@@ -42,6 +44,7 @@ export const AccessRequestsQuery = z
     until: IsoDate.optional(),
     direction: z.enum(['asc', 'desc'], { message: 'must be "asc" or "desc"' }).default('desc'),
     limit: Int(1, 100_000).optional(),
+    ray_id: RayId.optional(),
     page: Int(1, 1_000_000).default(1),
     per_page: Int(1, 1000).optional(),
   })
@@ -62,6 +65,7 @@ export class AccessRequestsController {
       since: q.since,
       until: q.until,
       direction: q.direction,
+      rayId: q.ray_id,
       limit: q.limit,
       page: q.page,
       perPage,
