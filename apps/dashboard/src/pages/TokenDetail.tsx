@@ -5,7 +5,7 @@ import { describeDuration, formatDate, nameError, relativeTime } from '../lib/fo
 import { setFlash } from '../lib/flash';
 import { Link, navigate } from '../lib/router';
 import { useApi } from '../lib/session';
-import type { AccessPolicy, AuditEntry, ServiceToken, ServiceTokenWithSecret } from '../lib/types';
+import type { AuditEntry, ServiceToken, ServiceTokenWithSecret, TokenPolicy } from '../lib/types';
 import { UsageChart } from '../components/charts';
 import { DurationPicker, validateDuration } from '../components/duration-picker';
 import { SecretReveal } from '../components/secret';
@@ -287,13 +287,13 @@ function RotateDialog({ tokenId, onClose, onRotated }: { tokenId: string; onClos
 
 function DeleteDialog({ token, onClose }: { token: ServiceToken; onClose(): void }) {
   const api = useApi();
-  const [policies, setPolicies] = useState<AccessPolicy[] | null>(null);
+  const [policies, setPolicies] = useState<TokenPolicy[] | null>(null);
   const [policyError, setPolicyError] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   useEffect(() => {
     api
-      .get<AccessPolicy[]>(`/access/service_tokens/${token.id}/policies`)
+      .get<TokenPolicy[]>(`/access/service_tokens/${token.id}/policies`)
       .then(({ result }) => setPolicies(result))
       .catch((e) => setPolicyError(e instanceof ApiError && e.status === 404 ? 'Could not check which policies use this token.' : errorText(e)));
   }, [api, token.id]);
@@ -326,7 +326,7 @@ function DeleteDialog({ token, onClose }: { token: ServiceToken; onClose(): void
           <ul>
             {policies.map((p) => (
               <li key={p.id}>
-                {p.reusable ? `Reusable policy ${p.name} (${p.apps?.length ? `used by ${p.apps.map((a) => a.name).join(', ')}` : 'used by no application'})` : `${p.app_name ?? 'Application'} › ${p.name}`}
+                {'reusable' in p ? `Reusable policy ${p.name} (${p.apps.length ? `used by ${p.apps.map((a) => a.name).join(', ')}` : 'used by no application'})` : `${p.app_name} › ${p.name}`}
               </li>
             ))}
           </ul>
