@@ -4,6 +4,8 @@
  */
 export type {
   AccessApp,
+  AccessKeys as SigningKeys,
+  Organization as AccessOrganization,
   AccessPolicy,
   AlertHistoryItem,
   AlertPolicy,
