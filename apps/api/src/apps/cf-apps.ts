@@ -156,28 +156,26 @@ export type CfRule = z.infer<typeof CfRule>;
 
 const CfRules = z.array(CfRule).max(100, 'must have at most 100 rules');
 
-export const PolicyBody = z.strictObject({
+/** What an app-scoped and a reusable policy body have in common: a name, Service Auth, and rules. */
+const policyIdentity = {
   name: AppName,
   decision: z.literal('non_identity', { message: 'only "non_identity" (Service Auth) policies are supported' }),
-  precedence: z.number().int().min(1).max(10_000).optional(),
-  include: CfRules.min(1, 'must name at least one rule'),
-  require: CfRules.optional(),
-  exclude: CfRules.optional(),
+};
+const policyRules = { include: CfRules.min(1, 'must name at least one rule'), require: CfRules.optional(), exclude: CfRules.optional() };
+const ruleFields = (b: { include: CfRule[]; require?: CfRule[]; exclude?: CfRule[] }) => ({
+  include: b.include.map(toRule),
+  require: b.require?.map(toRule),
+  exclude: b.exclude?.map(toRule),
 });
+
+export const PolicyBody = z.strictObject({ ...policyIdentity, precedence: z.number().int().min(1).max(10_000).optional(), ...policyRules });
 export type PolicyBody = z.infer<typeof PolicyBody>;
 
 export const toRule = (r: CfRule): PolicyRule => (r.service_token ? { serviceToken: { tokenId: r.service_token.token_id } } : { anyValidServiceToken: {} });
 export const toCfRule = (r: PolicyRule): z.infer<typeof CfRuleResult> => ('serviceToken' in r ? { service_token: { token_id: r.serviceToken.tokenId } } : { any_valid_service_token: {} });
 
 export function policyFields(b: PolicyBody) {
-  return {
-    name: b.name,
-    decision: b.decision,
-    precedence: b.precedence,
-    include: b.include.map(toRule),
-    require: b.require?.map(toRule),
-    exclude: b.exclude?.map(toRule),
-  };
+  return { name: b.name, decision: b.decision, precedence: b.precedence, ...ruleFields(b) };
 }
 
 export function toCfPolicy(p: Policy): z.infer<typeof CfPolicy> {
@@ -193,25 +191,11 @@ export function toCfPolicy(p: Policy): z.infer<typeof CfPolicy> {
 }
 
 /** A reusable policy body (Cloudflare's `access/policies`). PUT: omitted require, exclude, session_duration keep their value; null clears session_duration. */
-export const ReusablePolicyBody = z.strictObject({
-  name: AppName,
-  decision: z.literal('non_identity', { message: 'only "non_identity" (Service Auth) policies are supported' }),
-  include: CfRules.min(1, 'must name at least one rule'),
-  require: CfRules.optional(),
-  exclude: CfRules.optional(),
-  session_duration: SessionDuration.nullable().optional(),
-});
+export const ReusablePolicyBody = z.strictObject({ ...policyIdentity, ...policyRules, session_duration: SessionDuration.nullable().optional() });
 export type ReusablePolicyBody = z.infer<typeof ReusablePolicyBody>;
 
 export function reusablePolicyFields(b: ReusablePolicyBody) {
-  return {
-    name: b.name,
-    decision: b.decision,
-    include: b.include.map(toRule),
-    require: b.require?.map(toRule),
-    exclude: b.exclude?.map(toRule),
-    sessionDuration: b.session_duration,
-  };
+  return { name: b.name, decision: b.decision, ...ruleFields(b), sessionDuration: b.session_duration };
 }
 
 const cfRules = (p: Pick<LinkedPolicy, 'include' | 'require' | 'exclude'>) => ({
