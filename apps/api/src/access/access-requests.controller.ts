@@ -1,8 +1,7 @@
 import { Controller, Get, Inject, Param, Query, UseGuards } from '@nestjs/common';
-import { IsoDate, ListAccessRequests, RayId, type AccessRequestRecord } from '@gatehouse/contracts';
+import { IsoDate, ListAccessRequests, RayId, Uuid, type AccessRequestRecord } from '@gatehouse/contracts';
 import type { RpcClient } from '@gatehouse/nest-kit';
 import { z } from 'zod';
-import { describeRoutes } from '../docs/registry.js';
 import { AdminAuthGuard } from '../http/admin-auth.guard.js';
 import { okPage } from '../http/envelope.js';
 import { query, uuidParam } from '../http/input.js';
@@ -16,7 +15,28 @@ import { RPC } from '../http/rpc.provider.js';
  * request's); records from gateways before 0.2 derive it from the record id (16 hex). `count`
  * > 1: identical decisions the gateway aggregated in a second.
  */
-export function toCfAccessRequest(r: AccessRequestRecord) {
+export const CfAccessRequest = z
+  .object({
+    action: z.literal('login'),
+    allowed: z.boolean(),
+    app_domain: z.string().nullable(),
+    app_uid: Uuid.nullable(),
+    app_name: z.string().nullable(),
+    connection: z.literal('service_token'),
+    created_at: IsoDate,
+    ip_address: z.string().nullable(),
+    ray_id: z.string(),
+    user_email: z.null(),
+    service_token_id: Uuid.nullable(),
+    service_token_name: z.string().nullable(),
+    service_token_client_id: z.string().nullable(),
+    via: z.string(),
+    reason: z.string(),
+    count: z.number().int(),
+  })
+  .meta({ id: 'AccessRequest' });
+
+export function toCfAccessRequest(r: AccessRequestRecord): z.infer<typeof CfAccessRequest> {
   return {
     action: 'login',
     allowed: r.allowed,
@@ -74,10 +94,3 @@ export class AccessRequestsController {
   }
 }
 
-describeRoutes({
-  method: 'get',
-  path: '/client/v4/accounts/{account_id}/access/logs/access_requests',
-  summary: "The gateway's access decisions (Service Auth) in Cloudflare's access request shape, with the service token named",
-  tag: 'Access logs',
-  query: AccessRequestsQuery,
-});
