@@ -2242,6 +2242,7 @@ export interface paths {
                     until?: string;
                     direction?: "asc" | "desc";
                     limit?: number;
+                    ray_id?: string;
                     page?: number;
                     per_page?: number;
                 };
