@@ -785,7 +785,7 @@ function peerAddress(req: IncomingMessage): string {
 function requestHead(req: IncomingMessage, target: Omit<ProxyTarget, 'onError'>, method: string, url: string, framing: number, trustProxy: boolean, upgrade: boolean): string | null {
   const base = target.upstream.pathname === '/' ? '' : target.upstream.pathname.replace(/\/+$/, '');
   let head = `${method} ${base}${url} HTTP/1.1\r\n`;
-  const single = target.singleHeader?.toLowerCase();
+  const single = target.singleHeader?.toLowerCase().replace(/_/g, '-');
   const listed = connectionListed(req.headers.connection);
   const raw = req.rawHeaders;
   let forwardedFor: string | undefined;
@@ -794,8 +794,11 @@ function requestHead(req: IncomingMessage, target: Omit<ProxyTarget, 'onError'>,
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     const lower = name.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || STRIPPED.has(lower) || lower === single || listed?.has(lower)) continue;
-    if (lower.startsWith('x-forwarded-')) {
+    // CGI, WSGI, Rack and PHP read `X_Forwarded_Host` as `X-Forwarded-Host` (both are
+    // HTTP_X_FORWARDED_HOST to them): what is stripped or set here is stripped in either spelling.
+    const key = lower.includes('_') ? lower.replace(/_/g, '-') : lower;
+    if (HOP_BY_HOP.has(key) || STRIPPED.has(key) || key === single || listed?.has(key)) continue;
+    if (key.startsWith('x-forwarded-')) {
       // A proxy the operator runs said who the client is and how it connected; anyone else's claim is dropped.
       if (trustProxy && lower === 'x-forwarded-for') forwardedFor = forwardedFor === undefined ? raw[i + 1] : `${forwardedFor}, ${raw[i + 1]}`;
       else if (trustProxy && lower === 'x-forwarded-proto') forwardedProto = raw[i + 1]!.trim().toLowerCase();
