@@ -50,6 +50,14 @@ const NEVER_LISTED = new Set(['host', 'content-length', 'transfer-encoding']);
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
+/**
+ * Methods whose body has no defined meaning (RFC 9110 §9.3): many origins read no body on them
+ * whatever the Content-Length ("CL.0"), and would parse it as the next request on the connection.
+ * Such a request that has a body is sent with `Connection: close` on a connection never reused,
+ * so its body can never meet another client's request or response.
+ */
+const BODYLESS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'DELETE']);
+
 export interface ProxyTarget {
   upstream: URL;
   /**
@@ -177,7 +185,7 @@ export class UpstreamPool {
     // An upgrade request answered as a plain one (plainResponse): Node read no body after its head.
     if ((req as { upgrade?: boolean }).upgrade && framing !== 0) return target.onError(res, 400, badRequest('upgrade_with_body'));
     const method = req.method ?? 'GET';
-    const head = requestHead(req, target, method, url, framing, this.settings.trustProxy, false);
+    const head = requestHead(req, target, method, url, framing, this.settings.trustProxy, false, framing !== 0 && BODYLESS.has(method));
     // Two Host headers: the app was chosen by the first, an upstream might route by the second.
     if (head === null) return target.onError(res, 400, badRequest('duplicate_host_header'));
     new Exchange(this.originOf(target.upstream), req, res, target, head, method, framing).begin();
@@ -400,7 +408,7 @@ class Exchange {
   // The response, as the connection's parser reports it.
 
   onHead(head: ResponseHead): void {
-    this.reusable = head.keepAlive;
+    this.reusable = head.keepAlive && !(this.framing !== 0 && BODYLESS.has(this.method));
     const headers: string[] = [];
     const received = head.headers;
     for (let i = 0; i < received.length; i += 2) {
@@ -782,7 +790,7 @@ function peerAddress(req: IncomingMessage): string {
  * Null when the request has two Host headers (Node keeps the first in req.headers; both in
  * rawHeaders).
  */
-function requestHead(req: IncomingMessage, target: Omit<ProxyTarget, 'onError'>, method: string, url: string, framing: number, trustProxy: boolean, upgrade: boolean): string | null {
+function requestHead(req: IncomingMessage, target: Omit<ProxyTarget, 'onError'>, method: string, url: string, framing: number, trustProxy: boolean, upgrade: boolean, close = false): string | null {
   const base = target.upstream.pathname === '/' ? '' : target.upstream.pathname.replace(/\/+$/, '');
   let head = `${method} ${base}${url} HTTP/1.1\r\n`;
   const single = target.singleHeader?.toLowerCase().replace(/_/g, '-');
@@ -814,6 +822,7 @@ function requestHead(req: IncomingMessage, target: Omit<ProxyTarget, 'onError'>,
   if (framing === CHUNKED) head += 'Transfer-Encoding: chunked\r\n';
   else if (framing > 0 || req.headers['content-length'] !== undefined) head += `Content-Length: ${framing}\r\n`;
   if (upgrade) head += 'Connection: Upgrade\r\nUpgrade: websocket\r\n';
+  else if (close) head += 'Connection: close\r\n';
   const peer = peerAddress(req);
   if (target.rayId) head += `Cf-Ray: ${target.rayId}\r\n`;
   head += `Cf-Access-Jwt-Assertion: ${target.jwt}\r\nX-Forwarded-For: ${forwardedFor ? `${forwardedFor}, ${peer}` : peer}\r\n`;
