@@ -437,6 +437,13 @@ describe('the gateway under a hostile client', () => {
       expect(seen.headers['x-forwarded-for']).toBe('127.0.0.1');
     });
 
+    it("a client's Cloudflare headers (Cf-Access-Authenticated-User-Email, CF-Connecting-IP, CF-Visitor…) never reach the upstream", async () => {
+      const forged = { 'cf-access-authenticated-user-email': 'admin@corp.example', 'cf-connecting-ip': '10.9.9.9', 'true-client-ip': '10.9.9.9', 'cf-visitor': '{"scheme":"https"}', 'cf-ipcountry': 'ZZ' };
+      expect((await at('/public', broad, host, forged)).status).toBe(200);
+      const seen = records.at(-1)!;
+      expect(Object.keys(seen.headers).filter((k) => k.startsWith('cf-') || k === 'true-client-ip').sort()).toEqual(['cf-access-jwt-assertion', 'cf-ray']);
+    });
+
     it('underscore spellings of identity and forwarding headers never reach the upstream', async () => {
       const forged = ['cf_access_jwt_assertion', 'X_Forwarded_Host', 'x_forwarded_for', 'x_gatehouse_app_id', 'x_original_url', 'cf_access_client_secret'];
       const bytes = head('GET /public HTTP/1.1', [['Host', host], ...credLines(broad), ...forged.map((n): [string, string] => [n, otherHost]), ['x_custom', 'kept'], ['Connection', 'close']]) + '\r\n';

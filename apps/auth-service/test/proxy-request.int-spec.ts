@@ -76,6 +76,29 @@ describe('UpstreamPool: the forwarded request', () => {
     expect(got.head).not.toContain('forged');
   });
 
+  it("drops every Cloudflare header a client sends (origins moved from Cloudflare trust them: it sets or overwrites them)", async () => {
+    const up = await RawUpstream.start((r) => void r.socket.write(ok('fine')));
+    const front = await startFront(newPool({ trustProxy: true }), up.url);
+    const forged = {
+      host: 'app.example.test',
+      'cf-access-authenticated-user-email': 'admin@corp.example',
+      'cf-access-token': 'forged.jwt.value',
+      'cf-connecting-ip': '10.0.0.1',
+      'cf-connecting-ipv6': '2001:db8::1',
+      'true-client-ip': '10.0.0.1',
+      'cf-visitor': '{"scheme":"https"}',
+      'cf-ipcountry': 'US',
+      'cf-worker': 'forged.example',
+      'cf_connecting_ip': '10.0.0.1',
+      'x-custom': 'kept',
+    };
+    expect((await request(front, { headers: forged })).status).toBe(200);
+    const got = up.requests[0]!;
+    expect(got.headers.map(([k]) => k).filter((k) => /^cf[-_]|^true-client-ip$/.test(k))).toEqual(['cf-access-jwt-assertion']);
+    expect(valuesOf(got, 'cf-access-jwt-assertion')).toEqual([JWT]);
+    expect(valuesOf(got, 'x-custom')).toEqual(['kept']);
+  });
+
   it("drops the underscore spellings of every header it strips or sets (CGI, WSGI and Rack read `X_Forwarded_Host` as `X-Forwarded-Host`)", async () => {
     const up = await RawUpstream.start((r) => void r.socket.write(ok('fine')));
     const front = await startFront(newPool({ trustProxy: true }), up.url, { singleHeader: 'X-App-Key' });

@@ -806,6 +806,10 @@ function requestHead(req: IncomingMessage, target: Omit<ProxyTarget, 'onError'>,
     // HTTP_X_FORWARDED_HOST to them): what is stripped or set here is stripped in either spelling.
     const key = lower.includes('_') ? lower.replace(/_/g, '-') : lower;
     if (HOP_BY_HOP.has(key) || STRIPPED.has(key) || key === single || listed?.has(key)) continue;
+    // Cloudflare's own headers (Cf-Access-Authenticated-User-Email, Cf-Connecting-IP, Cf-Visitor,
+    // True-Client-IP…) are set or overwritten by Cloudflare, so origins moved from it trust them:
+    // a client's never reach the upstream (the gateway adds Cf-Ray and Cf-Access-Jwt-Assertion).
+    if (key.startsWith('cf-') || key === 'true-client-ip') continue;
     if (key.startsWith('x-forwarded-')) {
       // A proxy the operator runs said who the client is and how it connected; anyone else's claim is dropped.
       if (trustProxy && lower === 'x-forwarded-for') forwardedFor = forwardedFor === undefined ? raw[i + 1] : `${forwardedFor}, ${raw[i + 1]}`;
