@@ -74,6 +74,10 @@ http {
       proxy_set_header X-Forwarded-Uri "";
       proxy_set_header Forwarded "";
       proxy_set_header X-Real-IP "";
+      proxy_set_header Cf-Access-Authenticated-User-Email "";
+      proxy_set_header Cf-Connecting-IP $remote_addr;
+      proxy_set_header True-Client-IP "";
+      proxy_set_header Cf-Visitor "";
       add_header Set-Cookie $gh_cookie;
       proxy_pass http://127.0.0.1:${upstreamPort};
     }
@@ -186,6 +190,10 @@ describe('gateway forward auth (nginx auth_request, Traefik/Envoy headers)', () 
       'x-gatehouse-app-id': 'forged-app-id',
       'x-gatehouse-client-id': 'forged-client-id',
       'cf-access-jwt-assertion': 'forged.jwt.value',
+      'cf-access-authenticated-user-email': 'forged@admin.example',
+      'cf-connecting-ip': '203.0.113.66',
+      'true-client-ip': '203.0.113.66',
+      'cf-visitor': '{"scheme":"https","forged":1}',
     };
     const res = await request(nginx.port, host, { ...creds(admittedToken), ...forged }, '/public');
     expect(res.status).toBe(200);
