@@ -9,7 +9,7 @@ import type pg from 'pg';
 import type { AuthServiceEnv } from './config/env.js';
 import { GatewayHost, type NatsLink } from './gateway/gateway.host.js';
 import { DEFAULT_RECORDER_LIMITS, Recorder } from './gateway/recorder.js';
-import { createPool } from './keys/database.js';
+import { createPool } from './database/pool.js';
 import { deriveEncryptionKey } from './keys/key-crypto.js';
 import { KeyRing } from './keys/key-ring.js';
 import { SigningKeysController, SigningKeysHandler } from './keys/keys.handler.js';

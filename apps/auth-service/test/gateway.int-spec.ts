@@ -6,7 +6,7 @@ import { generateClientSecret, hashClientSecret, type Application, type Policy, 
 import { createTestDatabase, expectEventually, startNats, type TestDatabase, type TestNats } from '@gatehouse/testing';
 import { startGateway, type RunningGateway } from '../src/bootstrap.js';
 import { loadEnv } from '../src/config/env.js';
-import { migrate } from '../src/keys/database.js';
+import { migrate } from '../src/database/data-source.js';
 import { appOf, policyOf, tokenOf } from '../src/replica/replica.fixture.js';
 import { serveChangeFeed } from './change-feed.js';
 
