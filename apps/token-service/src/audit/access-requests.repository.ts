@@ -1,5 +1,6 @@
+import { Injectable } from '@nestjs/common';
 import type { AccessRequestRecord } from '@gatehouse/contracts';
-import type { DataSource } from 'typeorm';
+import { DataSource } from 'typeorm';
 
 export interface AccessRequestQuery {
   since?: Date;
@@ -30,6 +31,7 @@ const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
  * first, read through the partial index `audit_events_access_requests` (account, time, id). The
  * app's domain comes from its current row (null once the app is deleted).
  */
+@Injectable()
 export class AccessRequestsRepository {
   constructor(private readonly dataSource: DataSource) {}
 
