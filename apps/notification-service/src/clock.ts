@@ -1,9 +1,4 @@
-/** Where the service reads time. Injected so tests can move it forward (no sleeping for days). */
-export interface Clock {
-  now(): Date;
-}
-export const CLOCK = Symbol('CLOCK');
-export const systemClock: Clock = { now: () => new Date() };
+import type { Clock } from '@gatehouse/nest-kit';
 
 /** A clock tests can advance: real time plus an adjustable offset. */
 export class OffsetClock implements Clock {

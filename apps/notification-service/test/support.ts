@@ -19,7 +19,7 @@ import { ContractPipe, RpcErrorFilter, connectRpc, natsOptions } from '@gatehous
 import { freePort } from '@gatehouse/testing';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
-import type { Clock } from '../src/clock.js';
+import type { Clock } from '@gatehouse/nest-kit';
 
 /** A real SMTP server (smtp-server) that parses what it accepts with mailparser. */
 export class SmtpSink {
