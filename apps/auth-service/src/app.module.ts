@@ -23,7 +23,7 @@ import { GATEWAY_LOG, ReplicaSync, type Log } from './replica/replica-sync.js';
 @Injectable()
 class SharedKeyRing extends KeyRing implements OnModuleInit {
   constructor(
-    private readonly connections: pg.Pool,
+    @Inject(pg.Pool) private readonly connections: pg.Pool, // explicit: tsc emits Object for pg's types
     @Inject(AUTH_SERVICE_ENV) env: AuthServiceEnv,
     @Inject(GATEWAY_LOG) private readonly log: Log,
   ) {
@@ -68,7 +68,7 @@ class NatsRecorder extends Recorder {
 /** The PostgreSQL connections close last (NATS closes in NatsClientModule). */
 @Injectable()
 class PoolShutdown implements OnApplicationShutdown {
-  constructor(private readonly pool: pg.Pool) {}
+  constructor(@Inject(pg.Pool) private readonly pool: pg.Pool) {}
 
   async onApplicationShutdown(): Promise<void> {
     await this.pool.end();
