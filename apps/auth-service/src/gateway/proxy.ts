@@ -8,7 +8,7 @@ import { ResponseParser, type ResponseHead } from './response-parser.js';
  * upstream side is a small HTTP/1.1 client on pooled keep-alive sockets with a strict response
  * parser (./response-parser.ts). Node's own HTTP client (ClientRequest, Agent, IncomingMessage)
  * cost about as much CPU per proxied request as everything else in the gateway together; this one
- * does only what a reverse proxy needs (the measurements are in the docs' performance section).
+ * does only what a reverse proxy needs (measured in docs/performance.md).
  *
  * Reading order: UpstreamPool (the API: forward, tunnel) → Origin (connections per upstream, the
  * limit and its short queue) → Exchange (one proxied request, its explicit phases) →
