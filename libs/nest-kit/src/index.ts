@@ -6,3 +6,4 @@ export * from './management.js';
 export * from './logging.js';
 export * from './tokens.js';
 export * from './nats-client.module.js';
+export * from './microservice.js';
