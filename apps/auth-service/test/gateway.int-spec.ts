@@ -5,6 +5,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { generateClientSecret, hashClientSecret, type Application, type Policy, type VerifierToken } from '@gatehouse/contracts';
 import { expectEventually, type TestNats } from '@gatehouse/testing';
 import { startGateway, type RunningGateway } from '../src/bootstrap.js';
+import { UpstreamPool } from '../src/gateway/proxy.js';
 import { appOf, policyOf, tokenOf } from '../src/replica/replica.fixture.js';
 import { HASH_KEY, httpGet, silentLog as silent, startGatewayHarness, type GatewayHarness } from './gateway-harness.js';
 
@@ -109,6 +110,57 @@ describe('auth-service gateway (real PostgreSQL, nats-server, upstream)', () => 
     expect(JSON.parse(identity.body)).toMatchObject({ token_id: token.id, name: 'int-token', client_id: token.clientId, app: { id: app.id } });
   });
 
+  it('names every decision with its own ray id (Cf-Ray): on the answer, to the upstream and in the access log; a client\'s or upstream\'s Cf-Ray is never taken', async () => {
+    const ray = /^[0-9a-f]{16}$/;
+    const admitted = await get('/ray', { ...creds(), 'cf-ray': '0123456789abcdef' });
+    expect(admitted.status).toBe(200);
+    expect(admitted.headers['cf-ray']).toMatch(ray);
+    expect(admitted.headers['cf-ray']).not.toBe('0123456789abcdef');
+    expect(seenByUpstream.at(-1)!['cf-ray']).toBe(admitted.headers['cf-ray']);
+    // An unknown client id (not this token's: its failures would count toward the rate-limit test below).
+    const refused = await get('/ray', { 'cf-access-client-id': tokenOf().clientId, 'cf-access-client-secret': secret });
+    expect(refused.status).toBe(401);
+    expect(refused.headers['cf-ray']).toMatch(ray);
+    const other = await get('/ray', creds());
+    expect(new Set([admitted.headers['cf-ray'], refused.headers['cf-ray'], other.headers['cf-ray']]).size).toBe(3);
+    const forward = await get('/cdn-cgi/access/authorize', { ...creds(), 'x-forwarded-host': 'app.example.com', 'x-forwarded-uri': '/ray' }, 'team.test');
+    expect(forward.headers['cf-ray']).toMatch(ray);
+    await expectEventually(() => {
+      const decisions = published.filter((p) => p.subject === 'audit.v1.accessDecisions').flatMap((p) => p.data.decisions);
+      expect(decisions).toEqual(expect.arrayContaining([expect.objectContaining({ decision: 'deny', rayId: refused.headers['cf-ray'] })]));
+    }, { timeoutMs: 3000 });
+  });
+
+  it("replaces an upstream's own Cf-Ray with the gateway's", async () => {
+    const fake = http.createServer((_req, res) => {
+      res.setHeader('cf-ray', 'ffffffffffffffff');
+      res.end('ok');
+    });
+    await new Promise<void>((r) => fake.listen(0, '127.0.0.1', r));
+    try {
+      const pool = new UpstreamPool({ trustProxy: false });
+      const port = (fake.address() as { port: number }).port;
+      const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
+        const server = http.createServer((req, out) =>
+          pool.forward(req, out, { upstream: new URL(`http://127.0.0.1:${port}`), jwt: 'j', singleHeader: null, setCookie: null, clientIp: '127.0.0.1', rayId: '00000000000000aa', onError: () => out.end() }),
+        );
+        server.listen(0, '127.0.0.1', () => {
+          http.get(`http://127.0.0.1:${(server.address() as { port: number }).port}/`, (r) => {
+            r.resume();
+            r.on('end', () => {
+              server.close();
+              pool.close();
+              resolve(r);
+            });
+          }).on('error', reject);
+        });
+      });
+      expect(res.headers['cf-ray']).toBe('00000000000000aa');
+    } finally {
+      fake.close();
+    }
+  });
+
   describe('upgrades (WebSocket)', () => {
     it('authenticates the upgrade, relays the 101 with the cookie, and tunnels bytes both ways', async () => {
       const c = upgradeClient('/ws', creds(), 'early');
@@ -145,8 +197,8 @@ describe('auth-service gateway (real PostgreSQL, nats-server, upstream)', () => 
     it("relays an upstream's refusal of the upgrade and closes the connection after it", async () => {
       const c = upgradeClient('/ws-refused', creds());
       await c.closed;
-      // Relayed as parsed (hop-by-hop headers dropped), with the exchange's cookie, then closed.
-      expect(c.text()).toMatch(/^HTTP\/1\.1 403 Forbidden\r\nContent-Length: 4\r\nSet-Cookie: CF_Authorization=[^\r]+\r\nConnection: close\r\n\r\nnope$/);
+      // Relayed as parsed (hop-by-hop headers dropped), with the decision's id and the exchange's cookie, then closed.
+      expect(c.text()).toMatch(/^HTTP\/1\.1 403 Forbidden\r\nContent-Length: 4\r\nCf-Ray: [0-9a-f]{16}\r\nSet-Cookie: CF_Authorization=[^\r]+\r\nConnection: close\r\n\r\nnope$/);
     });
 
     it('does not upgrade the access endpoints', async () => {

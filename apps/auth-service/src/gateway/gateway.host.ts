@@ -80,7 +80,9 @@ export class GatewayHost implements OnApplicationBootstrap, BeforeApplicationShu
       trustProxy: env.GATEHOUSE_TRUST_PROXY,
       cookieSecure: env.cookieSecure,
       upstreams: { maxConnectionsPerOrigin: env.GATEHOUSE_UPSTREAM_MAX_CONNECTIONS, maxTunnels: env.GATEHOUSE_MAX_TUNNELS },
-      onError: (e) => log.error(`Unhandled error: ${e.stack ?? e.message}`),
+      onError: (e, ray) => log.error(`Unhandled error (ray ${ray}): ${e.stack ?? e.message}`),
+      // GATEHOUSE_LOG_LEVEL=debug: one line per decision, with its ray id.
+      logDecision: log.debug ? (fields) => log.debug!(fields, 'access decision') : undefined,
       metrics: this.metrics,
     });
     this.metrics.observe(this.registry, {

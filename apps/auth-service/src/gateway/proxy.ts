@@ -41,6 +41,8 @@ const STRIPPED = new Set([
   // A path other than the one the gateway judged, honoured by some frameworks (IIS, Symfony).
   'x-original-url',
   'x-rewrite-url',
+  // The decision id: the gateway's own (ProxyTarget.rayId), never the client's.
+  'cf-ray',
 ]);
 
 /** Names a client's Connection header may never remove: routing and framing. */
@@ -60,6 +62,11 @@ export interface ProxyTarget {
   singleHeader: string | null;
   setCookie: string | null;
   clientIp: string;
+  /**
+   * The decision's id: sent to the upstream and back to the client in `Cf-Ray` (the upstream's own
+   * Cf-Ray is dropped). The gateway always sets it; direct users of the pool (its tests) may not.
+   */
+  rayId?: string;
   onError(res: ServerResponse, status: number, body: unknown): void;
 }
 
@@ -414,9 +421,10 @@ class Exchange {
       const name = received[i]!;
       const lower = name.toLowerCase();
       if (lower === 'keep-alive') this.keepAliveHint(received[i + 1]!);
-      if (HOP_BY_HOP.has(lower) || (head.connection.size > 0 && head.connection.has(lower))) continue;
+      if (HOP_BY_HOP.has(lower) || (head.connection.size > 0 && head.connection.has(lower)) || lower === 'cf-ray') continue;
       headers.push(name, received[i + 1]!);
     }
+    if (this.target.rayId) headers.push('Cf-Ray', this.target.rayId);
     if (this.target.setCookie) headers.push('Set-Cookie', this.target.setCookie);
     // Written with the first body byte or at the end (Node sends it no earlier either), so that an
     // error in the body's framing before then (a bad first chunk size) still answers a clean 502.
@@ -709,7 +717,8 @@ class Tunnel implements OpenTunnel {
 
   private rawHead(status: number, headers: string[], extra: string): string {
     let text = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Unknown'}\r\n`;
-    for (let i = 0; i < headers.length; i += 2) text += `${headers[i]}: ${headers[i + 1]}\r\n`;
+    for (let i = 0; i < headers.length; i += 2) if (headers[i]!.toLowerCase() !== 'cf-ray') text += `${headers[i]}: ${headers[i + 1]}\r\n`;
+    if (this.target.rayId) text += `Cf-Ray: ${this.target.rayId}\r\n`;
     if (this.target.setCookie) text += `Set-Cookie: ${this.target.setCookie}\r\n`;
     return `${text}${extra}\r\n`;
   }
@@ -789,7 +798,7 @@ function peerAddress(req: IncomingMessage): string {
  * refused CR, LF, NUL and other control characters in them. Dropped: hop-by-hop headers, the
  * headers the client's Connection lists (never Host or framing), the credentials, any identity
  * header a client might forge, and the client's forwarding headers. Added by the gateway: the
- * framing (from requestFraming), Cf-Access-Jwt-Assertion, X-Forwarded-For/-Host/-Proto.
+ * framing (from requestFraming), Cf-Access-Jwt-Assertion, Cf-Ray, X-Forwarded-For/-Host/-Proto.
  * Null when the request has two Host headers (Node keeps the first in req.headers; both in
  * rawHeaders).
  */
@@ -823,6 +832,7 @@ function requestHead(req: IncomingMessage, target: Omit<ProxyTarget, 'onError'>,
   else if (framing > 0 || req.headers['content-length'] !== undefined) head += `Content-Length: ${framing}\r\n`;
   if (upgrade) head += 'Connection: Upgrade\r\nUpgrade: websocket\r\n';
   const peer = peerAddress(req);
+  if (target.rayId) head += `Cf-Ray: ${target.rayId}\r\n`;
   head += `Cf-Access-Jwt-Assertion: ${target.jwt}\r\nX-Forwarded-For: ${forwardedFor ? `${forwardedFor}, ${peer}` : peer}\r\n`;
   head += `X-Forwarded-Proto: ${forwardedProto === 'https' ? 'https' : 'http'}\r\n`;
   if (req.headers.host) head += `X-Forwarded-Host: ${req.headers.host}\r\n`;

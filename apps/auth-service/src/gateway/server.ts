@@ -8,6 +8,7 @@ import { headerValue, jwtOf, serviceCredentials } from './credentials.js';
 import { DecisionLog } from './decision-log.js';
 import { originalRequest, type ForwardAuthMode } from './forward-auth.js';
 import { canonicalTarget } from './path.js';
+import { RayIds } from './ray.js';
 import { UpstreamPool, answerInProgress, isWebSocketUpgrade, plainResponse, type ProxyTarget, type UpstreamPoolOptions } from './proxy.js';
 import { FailedAttempts, type RateLimiter } from './rate-limiter.js';
 import type { Recorder } from './recorder.js';
@@ -35,7 +36,14 @@ export interface GatewayDeps {
   trustProxy: boolean;
   cookieSecure: boolean;
   now?: () => number;
-  onError?(error: Error): void;
+  /** An unexpected error while answering the request with decision id `rayId`. */
+  onError?(error: Error, rayId: string): void;
+  /**
+   * Every decision, for the service log (set at GATEHOUSE_LOG_LEVEL=debug only): its id, app,
+   * result, reason, the token's name and client id as presented, source and how it came. Never a
+   * secret or a JWT.
+   */
+  logDecision?(fields: Record<string, unknown>): void;
   upstreams?: UpstreamPoolOptions;
   metrics?: GatewayMetrics;
 }
@@ -111,17 +119,19 @@ export class Gateway {
   private readonly now: () => number;
   private readonly attempts: FailedAttempts;
   private readonly log: DecisionLog;
+  private readonly rays = new RayIds();
 
   constructor(private readonly d: GatewayDeps) {
     this.now = d.now ?? Date.now;
     this.attempts = new FailedAttempts(d.limiter, d.ipLimiter);
-    this.log = new DecisionLog(d.recorder, d.metrics, this.now);
+    this.log = new DecisionLog(d.recorder, d.metrics, this.now, d.logDecision);
     this.upstreams = new UpstreamPool({ trustProxy: d.trustProxy, ...d.upstreams });
     d.replica.onChange(() => this.recheckTunnels());
     this.server = http.createServer({ maxHeaderSize: 64 * 1024, keepAliveTimeout: 65_000, requestTimeout: 60_000 }, (req, res) => {
-      this.handle(req, res).catch((error: Error) => {
-        d.onError?.(error);
-        send(res, 503, { error: 'unavailable', reason: 'internal' });
+      const ray = this.rays.next();
+      this.handle(req, res, ray).catch((error: Error) => {
+        d.onError?.(error, ray);
+        send(res, 503, { error: 'unavailable', reason: 'internal' }, { 'cf-ray': ray });
       });
     });
     // Upgrades (WebSocket): authenticated like any request, then tunnelled to the upstream.
@@ -132,9 +142,10 @@ export class Gateway {
       // Hold what the client sends early (a WebSocket frame) until the tunnel is joined.
       socket.pause();
       socket.on('error', () => socket.destroy());
-      this.upgrade(req, socket, head).catch((error: Error) => {
-        d.onError?.(error);
-        sendRaw(socket, 503, { error: 'unavailable', reason: 'internal' });
+      const ray = this.rays.next();
+      this.upgrade(req, socket, head, ray).catch((error: Error) => {
+        d.onError?.(error, ray);
+        sendRaw(socket, 503, { error: 'unavailable', reason: 'internal' }, { 'cf-ray': ray });
       });
     });
     // CONNECT (a tunnel to a host of the client's choosing) is no request for an application.
@@ -179,20 +190,21 @@ export class Gateway {
     return last && last.length <= 64 ? last : peer;
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /** Every answer carries its decision id `ray` in `Cf-Ray` (the upstream is sent it too). */
+  private async handle(req: IncomingMessage, res: ServerResponse, ray: string): Promise<void> {
     const url = req.url ?? '/';
     const metrics = this.d.metrics;
     const start = metrics ? performance.now() : 0;
     if (metrics) res.once('close', () => metrics.requestDone(start));
-    if (url.startsWith(ACCESS_PREFIX)) return this.access(req, res, pathOf(url).slice(ACCESS_PREFIX.length));
-    const admitted = await this.admit(req, (status, body, headers) => send(res, status, body, headers));
+    if (url.startsWith(ACCESS_PREFIX)) return this.access(req, res, pathOf(url).slice(ACCESS_PREFIX.length), ray);
+    const admitted = await this.admit(req, (status, body, headers) => send(res, status, body, { ...headers, 'cf-ray': ray }), ray);
     if (!admitted) return;
     metrics?.forwarded(start);
     this.upstreams.forward(req, res, {
       ...admitted.target,
       onError: (r, status, body) => {
         if (metrics && status >= 502) metrics.upstreamError((body as { reason?: string }).reason ?? 'unknown');
-        send(r, status, body);
+        send(r, status, body, { 'cf-ray': ray });
       },
     });
   }
@@ -201,7 +213,7 @@ export class Gateway {
    * A request for an application (proxied or upgraded): its app by Host and path, authenticated,
    * and what the upstream is sent; or null, answered through `reply`.
    */
-  private async admit(req: IncomingMessage, reply: Reply): Promise<{ app: ReplicaApp; decision: Allowed; target: Omit<ProxyTarget, 'onError'> } | null> {
+  private async admit(req: IncomingMessage, reply: Reply, ray: string): Promise<{ app: ReplicaApp; decision: Allowed; target: Omit<ProxyTarget, 'onError'> } | null> {
     // One canonical path: the application is chosen by it and the upstream is sent it.
     const canonical = canonicalTarget(req.url ?? '/');
     if (!canonical.ok) return refused(reply, 400, { error: 'bad_request', reason: canonical.reason });
@@ -212,7 +224,7 @@ export class Gateway {
     const app = this.d.replica.findApp(headerValue(req.headers.host) ?? '', canonical.path);
     if (!app) return refused(reply, 404, { error: 'not_found', reason: 'no_application_for_host' });
     const ip = this.clientIp(req);
-    const decision = await this.authenticate(req, reply, app, ip, 'service_token');
+    const decision = await this.authenticate(req, reply, app, ip, 'service_token', ray);
     if (!decision) return null;
     if (!app.upstreamUrl) return refused(reply, 502, { error: 'bad_gateway', reason: 'application_has_no_upstream' });
     const target = {
@@ -222,11 +234,12 @@ export class Gateway {
       singleHeader: app.readServiceTokensFromHeader,
       setCookie: decision.exchanged && !strictFor(this.d.replica, app) ? this.cookie(app, decision.jwt, decision.claims.exp) : null,
       clientIp: ip,
+      rayId: ray,
     };
     return { app, decision, target };
   }
 
-  private async access(req: IncomingMessage, res: ServerResponse, route: string): Promise<void> {
+  private async access(req: IncomingMessage, res: ServerResponse, route: string, ray: string): Promise<void> {
     if (route === 'certs') {
       return send(res, 200, this.d.certs(), { 'cache-control': 'public, max-age=60' });
     }
@@ -235,13 +248,15 @@ export class Gateway {
       return send(res, 200, this.d.healthDetails ? health : { status: health.status });
     }
     if (!this.d.replica.loaded) return send(res, 503, { error: 'unavailable', reason: 'replica_loading' });
-    if (route === 'get-identity') return this.identity(req, res);
-    if (route === 'authorize' || route.startsWith('authorize/')) return this.forwardAuth(req, res, route.slice('authorize'.length));
+    // Decisions: every answer names its id (Node merges it into writeHead's headers).
+    res.setHeader('cf-ray', ray);
+    if (route === 'get-identity') return this.identity(req, res, ray);
+    if (route === 'authorize' || route.startsWith('authorize/')) return this.forwardAuth(req, res, route.slice('authorize'.length), ray);
     return send(res, 404, { error: 'not_found', reason: 'unknown_endpoint' });
   }
 
   /** GET /cdn-cgi/access/get-identity: who the presented JWT belongs to. */
-  private async identity(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  private async identity(req: IncomingMessage, res: ServerResponse, ray: string): Promise<void> {
     const found = jwtOf(req.headers);
     if (!found || 'invalid' in found) return send(res, 401, { error: 'unauthorized', reason: found ? 'invalid_jwt' : 'no_credentials' });
     // The JWT's own audience names the application (verified below: signature, revocations, policy).
@@ -253,7 +268,7 @@ export class Gateway {
       return undefined;
     };
     const decision = await this.d.access.checkJwt(null, found.jwt, byAud);
-    if (decision.app) this.log.record(decision, this.clientIp(req), 'jwt');
+    if (decision.app) this.log.record(decision, this.clientIp(req), 'jwt', ray);
     if (!decision.ok) return send(res, decision.status, { error: decision.status === 401 ? 'unauthorized' : 'forbidden', reason: decision.reason });
     const { token, app, claims } = decision;
     return send(res, 200, {
@@ -276,14 +291,14 @@ export class Gateway {
    * on the same canonical path as a proxied request. 200 with the JWT and identity headers, 400
    * when the original request cannot be known, or 401/403 (429 when rate limited).
    */
-  private async forwardAuth(req: IncomingMessage, res: ServerResponse, rest: string): Promise<void> {
+  private async forwardAuth(req: IncomingMessage, res: ServerResponse, rest: string, ray: string): Promise<void> {
     const original = originalRequest(this.d.forwardAuthHeaders ?? 'auto', req.headers, req.rawHeaders, rest);
     if ('reason' in original) return send(res, 400, { error: 'bad_request', reason: original.reason });
     const canonical = canonicalTarget(original.target);
     if (!canonical.ok) return send(res, 400, { error: 'bad_request', reason: canonical.reason });
     const app = this.d.replica.findApp(original.host, canonical.path);
     if (!app) return send(res, 404, { error: 'not_found', reason: 'no_application_for_host' });
-    const decision = await this.authenticate(req, (status, body, headers) => send(res, status, body, headers), app, this.clientIp(req), 'forward_auth');
+    const decision = await this.authenticate(req, (status, body, headers) => send(res, status, body, headers), app, this.clientIp(req), 'forward_auth', ray);
     if (!decision) return;
     const headers: Record<string, string | string[]> = {
       'cf-access-jwt-assertion': decision.jwt,
@@ -301,10 +316,10 @@ export class Gateway {
    * An upgrade request (WebSocket) on an application's host: the same authentication as any
    * request, then a byte tunnel to the upstream once it answers 101. Access endpoints never upgrade.
    */
-  private async upgrade(req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
-    const reply: Reply = (status, body, headers) => sendRaw(socket, status, body, headers);
+  private async upgrade(req: IncomingMessage, socket: Socket, head: Buffer, ray: string): Promise<void> {
+    const reply: Reply = (status, body, headers) => sendRaw(socket, status, body, { ...headers, 'cf-ray': ray });
     if ((req.url ?? '/').startsWith(ACCESS_PREFIX)) return reply(400, { error: 'bad_request', reason: 'upgrade_not_supported' });
-    const admitted = await this.admit(req, reply);
+    const admitted = await this.admit(req, reply, ray);
     if (!admitted) return;
     const { app, decision, target } = admitted;
     // A tunnel lives no longer than the JWT that admitted it, and is cut as soon as that JWT would
@@ -328,11 +343,11 @@ export class Gateway {
   }
 
   /** Authenticates for `app`: the verdict is recorded; a refusal is answered through `reply` (null). */
-  private async authenticate(req: IncomingMessage, reply: Reply, app: ReplicaApp, ip: string, mode: Via): Promise<Allowed | null> {
+  private async authenticate(req: IncomingMessage, reply: Reply, app: ReplicaApp, ip: string, mode: Via, ray: string): Promise<Allowed | null> {
     const now = this.now();
     const verdict = await this.judge(req, app, ip, mode, now);
     const { decision } = verdict;
-    this.log.record(decision, ip, verdict.via);
+    this.log.record(decision, ip, verdict.via, ray);
     if (!decision.ok) {
       reply(...refusal({ ...verdict, decision }));
       return null;

@@ -9,6 +9,8 @@ export interface Log {
   log(msg: string): void;
   warn(msg: string): void;
   error(msg: string): void;
+  /** Structured fields at debug level; absent when the level is above debug (nothing to format). */
+  debug?(fields: Record<string, unknown>, msg: string): void;
 }
 
 /**

@@ -20,7 +20,7 @@ export function toAuditEntry(d: Decision): AuditEntry {
     resourceId: d.appId,
     resourceName: d.appName,
     occurredAt: new Date(d.occurredAt),
-    metadata: { tokenId: d.tokenId, tokenName: d.tokenName, reason: d.reason, sourceIp: d.sourceIp, via: d.via, count: d.count },
+    metadata: { tokenId: d.tokenId, tokenName: d.tokenName, reason: d.reason, sourceIp: d.sourceIp, via: d.via, count: d.count, ...(d.rayId ? { rayId: d.rayId } : {}) },
   };
 }
 
