@@ -4,26 +4,9 @@ import Cloudflare from 'cloudflare';
 import pg from 'pg';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { expectEventually, freePort } from '@gatehouse/testing';
+import { request, type Reply } from '../src/raw-http.js';
 import { startSystem, type System } from '../src/system.js';
 
-interface Reply {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: string;
-}
-
-function request(url: string, host: string, headers: http.OutgoingHttpHeaders = {}, path = '/'): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(`${url}${path}`, { headers: { host, ...headers }, agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 /**
  * Access organization (strict mode at the gateway, inactivity settings), signing keys (rotate now)

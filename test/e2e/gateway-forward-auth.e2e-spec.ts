@@ -5,21 +5,12 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expectEventually, freePort, waitForPort } from '@gatehouse/testing';
+import { request as rawRequest } from '../src/raw-http.js';
 import { startSystem, type System } from '../src/system.js';
 
 const NGINX = process.env.NGINX_BIN ?? '/usr/sbin/nginx';
 
-function request(port: number, host: string, headers: Record<string, string> = {}, path = '/') {
-  return new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }>((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, path, headers: { host, ...headers }, agent: false }, (res) => {
-      let body = '';
-      res.on('data', (c) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
+const request = (port: number, host: string, headers: Record<string, string> = {}, path = '/') => rawRequest(`http://127.0.0.1:${port}`, host, headers, path);
 
 /** nginx (Debian's package) in front of an upstream, asking the gateway with auth_request. */
 async function startNginx(gatewayPort: number, upstreamPort: number): Promise<{ port: number; stop(): Promise<void>; log(): string }> {

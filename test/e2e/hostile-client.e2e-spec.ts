@@ -3,6 +3,7 @@ import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { expectEventually, freePort } from '@gatehouse/testing';
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
+import { request as rawRequest } from '../src/raw-http.js';
 import { startSystem, type System } from '../src/system.js';
 
 /**
@@ -26,25 +27,8 @@ interface Parsed {
   upgrade: boolean;
 }
 
-interface Reply {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: string;
-}
-
 /** A request through Node's client (paths it accepts; for the rest see `raw`). */
-function request(port: number, host: string, path: string, headers: Record<string, string> = {}, method = 'GET'): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, path, method, headers: { host, ...headers }, agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
+const request = (port: number, host: string, path: string, headers: Record<string, string> = {}, method = 'GET') => rawRequest(`http://127.0.0.1:${port}`, host, headers, path, method);
 
 /** Bytes on a socket of their own; everything the gateway answers until it closes (or 5 s). */
 function raw(port: number, bytes: string | Buffer): Promise<{ text: string; statuses: number[] }> {

@@ -1,21 +1,16 @@
 import { X509Certificate } from 'node:crypto';
 import http from 'node:http';
 import net, { type Socket } from 'node:net';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { generateClientSecret, hashClientSecret, type Application, type Policy, type VerifierToken } from '@gatehouse/contracts';
-import { createTestDatabase, expectEventually, startNats, type TestDatabase, type TestNats } from '@gatehouse/testing';
+import { expectEventually, type TestNats } from '@gatehouse/testing';
 import { startGateway, type RunningGateway } from '../src/bootstrap.js';
-import { loadEnv } from '../src/config/env.js';
-import { migrate } from '../src/keys/database.js';
 import { UpstreamPool } from '../src/gateway/proxy.js';
 import { appOf, policyOf, tokenOf } from '../src/replica/replica.fixture.js';
-import { serveChangeFeed } from './change-feed.js';
-
-const HASH_KEY = 'h'.repeat(64);
-const silent = { log: () => undefined, warn: () => undefined, error: () => undefined };
+import { HASH_KEY, httpGet, silentLog as silent, startGatewayHarness, type GatewayHarness } from './gateway-harness.js';
 
 describe('auth-service gateway (real PostgreSQL, nats-server, upstream)', () => {
-  let db: TestDatabase;
+  let h: GatewayHarness;
   let nats: TestNats;
   let nc: NatsConnection;
   let gw: RunningGateway;
@@ -30,36 +25,22 @@ describe('auth-service gateway (real PostgreSQL, nats-server, upstream)', () => 
   let state: { revision: number; tokens: VerifierToken[]; apps: Application[]; policies: Policy[] };
   let pullRequests = 0;
 
-  const env = (over: Record<string, string> = {}) =>
-    loadEnv({
-      NATS_URL: nats.url,
-      DATABASE_URL: db.url,
-      GATEHOUSE_HASH_KEY: HASH_KEY,
-      GATEHOUSE_GATEWAY_PORT: '0',
-      GATEHOUSE_GATEWAY_MANAGEMENT_PORT: '0',
-      GATEHOUSE_RESYNC_INTERVAL_MS: '500',
-      GATEHOUSE_RATE_LIMIT_BURST: '5',
-      GATEHOUSE_RATE_LIMIT_PER_MINUTE: '6',
-      GATEHOUSE_TEAM_URL: 'http://team.test',
-      // This file reads the health detail (revision, keys, access-log counts).
-      GATEHOUSE_HEALTH_DETAILS: 'true',
-      ...over,
-    });
-  const emit = (subject: string, data: unknown) => nc.publish(subject, JSON.stringify({ pattern: subject, data }));
-  const get = (path: string, headers: Record<string, string> = {}, host = 'app.example.com', base = gw.url) =>
-    new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }>((resolve, reject) => {
-      const req = http.request(`${base}${path}`, { headers: { host, ...headers } }, (res) => {
-        let body = '';
-        res.on('data', (c) => (body += c));
-        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
-      });
-      req.on('error', reject);
-      req.end();
-    });
+  const env = (over: Record<string, string> = {}) => h.env(over);
+  const emit = (subject: string, data: unknown) => h.emit(subject, data);
+  const get = (path: string, headers: Record<string, string> = {}, host = 'app.example.com', base = gw.url) => httpGet(base, path, headers, host);
   const creds = (s = secret) => ({ 'cf-access-client-id': token.clientId, 'cf-access-client-secret': s });
 
   beforeAll(async () => {
-    [db, nats] = await Promise.all([createTestDatabase((url) => migrate(url).then(() => undefined)), startNats()]);
+    h = await startGatewayHarness(() => state, {
+      env: {
+        GATEHOUSE_RATE_LIMIT_BURST: '5',
+        GATEHOUSE_RATE_LIMIT_PER_MINUTE: '6',
+        // This file reads the health detail (revision, keys, access-log counts).
+        GATEHOUSE_HEALTH_DETAILS: 'true',
+      },
+      onPull: () => pullRequests++,
+    });
+    ({ nats, nc } = h);
     upstream = http.createServer((req, res) => {
       seenByUpstream.push(req.headers);
       let body = '';
@@ -85,8 +66,6 @@ describe('auth-service gateway (real PostgreSQL, nats-server, upstream)', () => 
     app = appOf({ upstream: upstreamUrl });
     policy = policyOf(app.id, { include: [{ serviceToken: { tokenId: token.id } }] });
     state = { revision: 10, tokens: [token], apps: [app], policies: [policy] };
-    nc = await connect({ servers: nats.url });
-    serveChangeFeed(nc, () => state, () => pullRequests++);
     for (const subject of ['gateway.v1.tokensSeen', 'audit.v1.accessDecisions']) {
       nc.subscribe(subject, { callback: (_e, m) => void published.push({ subject, data: m.json<{ data: unknown }>().data }) });
     }
@@ -96,9 +75,7 @@ describe('auth-service gateway (real PostgreSQL, nats-server, upstream)', () => 
 
   afterAll(async () => {
     await gw?.stop();
-    await nc?.close();
-    await nats?.stop();
-    await db?.drop();
+    await h?.stop();
     upstream?.closeAllConnections();
     upstream?.close();
   });

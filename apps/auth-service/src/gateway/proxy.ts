@@ -8,7 +8,7 @@ import { ResponseParser, type ResponseHead } from './response-parser.js';
  * upstream side is a small HTTP/1.1 client on pooled keep-alive sockets with a strict response
  * parser (./response-parser.ts). Node's own HTTP client (ClientRequest, Agent, IncomingMessage)
  * cost about as much CPU per proxied request as everything else in the gateway together; this one
- * does only what a reverse proxy needs (the measurements are in the docs' performance section).
+ * does only what a reverse proxy needs (measured in docs/performance.md).
  *
  * Reading order: UpstreamPool (the API: forward, tunnel) → Origin (connections per upstream, the
  * limit and its short queue) → Exchange (one proxied request, its explicit phases) →
@@ -81,6 +81,16 @@ export interface ProxyTarget {
 /** An upgrade (WebSocket) request: refusals go straight to the client's socket. */
 export interface TunnelTarget extends Omit<ProxyTarget, 'onError'> {
   refuse(status: number, body: unknown): void;
+  /** The application the tunnel was admitted for: the gateway re-checks open tunnels on every change (./server.ts). */
+  appId?: string;
+  /** Closed after this long: no longer than the JWT that admitted it lives. */
+  lifetimeMs?: number;
+}
+
+/** An open tunnel, as the gateway sees it: what admitted it, and the way to cut it. */
+export interface OpenTunnel {
+  readonly target: TunnelTarget;
+  close(): void;
 }
 
 export interface UpstreamPoolOptions {
@@ -142,7 +152,7 @@ export function plainResponse(req: IncomingMessage, socket: net.Socket): ServerR
 export class UpstreamPool {
   private readonly origins = new Map<string, Origin>();
   readonly settings: Required<Omit<UpstreamPoolOptions, 'ca'>> & { ca: string | Buffer | undefined };
-  /** Both sockets of every open tunnel (closed with the pool). */
+  /** Every open tunnel, both sockets (closed with the pool); the one record of them. */
   private readonly tunnels = new Set<Tunnel>();
 
   constructor(options: UpstreamPoolOptions = {}) {
@@ -165,9 +175,13 @@ export class UpstreamPool {
     return count;
   }
 
-  /** Open tunnels (tests and health). */
+  /** Open tunnels (metrics, tests). */
   tunnelCount(): number {
     return this.tunnels.size;
+  }
+
+  openTunnels(): Iterable<OpenTunnel> {
+    return this.tunnels;
   }
 
   close(): void {
@@ -623,16 +637,17 @@ const enum TunnelPhase {
 }
 
 /** An upgrade request's own connection to the upstream, then the byte tunnel it becomes. */
-class Tunnel {
+class Tunnel implements OpenTunnel {
   private phase = TunnelPhase.AwaitingAnswer;
   private readonly parser: ResponseParser;
+  private expiry?: NodeJS.Timeout;
 
   constructor(
     private readonly upstream: net.Socket,
     private readonly client: net.Socket,
     /** What the client sent after its request head: held until the upstream switches protocols. */
     private early: Buffer | null,
-    private readonly target: TunnelTarget,
+    readonly target: TunnelTarget,
     method: string,
     private readonly responseTimeoutMs: number,
     private readonly onClosed: () => void,
@@ -648,6 +663,10 @@ class Tunnel {
 
   begin(head: string): void {
     const { upstream, client } = this;
+    if (this.target.lifetimeMs !== undefined) {
+      this.expiry = setTimeout(() => this.close(), Math.max(0, Math.min(this.target.lifetimeMs, 2 ** 31 - 1)));
+      this.expiry.unref();
+    }
     client.setNoDelay(true);
     upstream.setTimeout(this.responseTimeoutMs, () => this.fail(504, 'upstream_timeout'));
     upstream.on('data', this.onUpstreamData);
@@ -670,6 +689,7 @@ class Tunnel {
   close(): void {
     if (this.phase === TunnelPhase.Closed) return;
     this.phase = TunnelPhase.Closed;
+    clearTimeout(this.expiry);
     this.upstream.destroy();
     if (!this.client.writableEnded) this.client.destroy();
     this.onClosed();

@@ -1,16 +1,16 @@
-import { SECRET_PREFIX } from '@gatehouse/contracts';
 import http, { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ReplicaApp, Replica } from '../replica/replica.js';
-import type { AccessControl, Allowed, Decision, Via } from './access.js';
+import type { AccessControl, Allowed, Decision, Refused, Via } from './access.js';
 import type { GatewayMetrics } from './metrics.js';
-import { jwtOf, serviceCredentials } from './credentials.js';
+import { headerValue, jwtOf, serviceCredentials } from './credentials.js';
+import { DecisionLog } from './decision-log.js';
 import { originalRequest, type ForwardAuthMode } from './forward-auth.js';
 import { canonicalTarget } from './path.js';
 import { RayIds } from './ray.js';
 import { UpstreamPool, answerInProgress, isWebSocketUpgrade, plainResponse, type ProxyTarget, type UpstreamPoolOptions } from './proxy.js';
-import { addressKey, type RateLimiter } from './rate-limiter.js';
+import { FailedAttempts, type RateLimiter } from './rate-limiter.js';
 import type { Recorder } from './recorder.js';
 import { strictFor, strictRefusal } from './strict.js';
 
@@ -82,14 +82,30 @@ function pathOf(url: string): string {
   return q < 0 ? url : url.slice(0, q);
 }
 
-/** A client id as presented, for the log; a pasted secret (wrong header) is never recorded. */
-function loggableClientId(id: string | null): string | null {
-  if (!id) return null;
-  return id.startsWith(SECRET_PREFIX) ? '[redacted: looks like a secret]' : id.slice(0, 255);
+/**
+ * What authentication concluded for one request: the decision (recorded as it is) and how the
+ * client is answered when refused: after `retryAfter` seconds (429), or with `reason` when it
+ * differs from the decision's.
+ */
+interface Verdict {
+  decision: Decision;
+  via: Via;
+  retryAfter?: number;
+  reason?: string;
 }
 
-function headerValue(v: string | string[] | undefined): string | undefined {
-  return Array.isArray(v) ? v[0] : v;
+/** A 401 of the gateway's own (no token found for it). */
+function unauthorized(app: ReplicaApp, reason: string, detail: string, clientId: string | null, guess: boolean): Refused {
+  return { ok: false, status: 401, reason, detail, app, token: null, clientId, guess };
+}
+
+const TOO_MANY = { error: 'too_many_requests', reason: 'too_many_failed_attempts' };
+
+/** The answer to a refused request. */
+function refusal(v: Verdict & { decision: Refused }): [status: number, body: unknown, headers?: Record<string, string>] {
+  if (v.retryAfter) return [429, TOO_MANY, { 'retry-after': String(v.retryAfter) }];
+  const status = v.decision.status;
+  return [status, { error: status === 401 ? 'unauthorized' : 'forbidden', reason: v.reason ?? v.decision.reason }];
 }
 
 /**
@@ -101,12 +117,14 @@ export class Gateway {
   readonly server: http.Server;
   readonly upstreams: UpstreamPool;
   private readonly now: () => number;
+  private readonly attempts: FailedAttempts;
+  private readonly log: DecisionLog;
   private readonly rays = new RayIds();
-  /** Open upgrade tunnels (client sockets), with what admitted them: re-checked on every change. */
-  private readonly tunnels = new Map<Socket, { appId: string; jwt: string; timer: NodeJS.Timeout }>();
 
   constructor(private readonly d: GatewayDeps) {
     this.now = d.now ?? Date.now;
+    this.attempts = new FailedAttempts(d.limiter, d.ipLimiter);
+    this.log = new DecisionLog(d.recorder, d.metrics, this.now, d.logDecision);
     this.upstreams = new UpstreamPool({ trustProxy: d.trustProxy, ...d.upstreams });
     d.replica.onChange(() => this.recheckTunnels());
     this.server = http.createServer({ maxHeaderSize: 64 * 1024, keepAliveTimeout: 65_000, requestTimeout: 60_000 }, (req, res) => {
@@ -143,7 +161,7 @@ export class Gateway {
   }
 
   get openTunnels(): number {
-    return this.tunnels.size;
+    return this.upstreams.tunnelCount();
   }
 
   listen(port: number, host: string): Promise<number> {
@@ -250,7 +268,7 @@ export class Gateway {
       return undefined;
     };
     const decision = await this.d.access.checkJwt(null, found.jwt, byAud);
-    if (decision.app) this.record(decision, this.clientIp(req), 'jwt', ray);
+    if (decision.app) this.log.record(decision, this.clientIp(req), 'jwt', ray);
     if (!decision.ok) return send(res, decision.status, { error: decision.status === 401 ? 'unauthorized' : 'forbidden', reason: decision.reason });
     const { token, app, claims } = decision;
     return send(res, 200, {
@@ -305,113 +323,65 @@ export class Gateway {
     if (!admitted) return;
     const { app, decision, target } = admitted;
     // A tunnel lives no longer than the JWT that admitted it, and is cut as soon as that JWT would
-    // be refused (token deleted or disabled, sessions revoked, policy changed).
-    const lifetime = Math.min(decision.claims.exp * 1000 - this.now(), 2 ** 31 - 1);
-    const timer = setTimeout(() => socket.destroy(), Math.max(0, lifetime));
-    timer.unref();
-    this.tunnels.set(socket, { appId: app.id, jwt: decision.jwt, timer });
-    socket.on('close', () => {
-      clearTimeout(timer);
-      this.tunnels.delete(socket);
-    });
-    this.upstreams.tunnel(req, socket, head, { ...target, refuse: reply });
+    // be refused (token deleted or disabled, sessions revoked, policy changed: recheckTunnels).
+    this.upstreams.tunnel(req, socket, head, { ...target, refuse: reply, appId: app.id, lifetimeMs: decision.claims.exp * 1000 - this.now() });
   }
 
   private recheckTunnels(): void {
-    for (const [socket, t] of this.tunnels) {
-      const app = this.d.replica.app(t.appId);
+    for (const tunnel of this.upstreams.openTunnels()) {
+      const { appId, jwt } = tunnel.target;
+      const app = appId === undefined ? undefined : this.d.replica.app(appId);
       if (!app) {
-        socket.destroy();
+        tunnel.close();
         continue;
       }
-      this.d.access.checkJwt(app, t.jwt).then(
-        (decision) => void (decision.ok || socket.destroy()),
-        () => socket.destroy(),
+      this.d.access.checkJwt(app, jwt).then(
+        (decision) => void (decision.ok || tunnel.close()),
+        () => tunnel.close(),
       );
     }
   }
 
-  /** Authenticates for `app`; on refusal answers through `reply` and returns null. */
-  private async authenticate(req: IncomingMessage, reply: Reply, app: ReplicaApp, ip: string, mode: Via, ray: string) {
+  /** Authenticates for `app`: the verdict is recorded; a refusal is answered through `reply` (null). */
+  private async authenticate(req: IncomingMessage, reply: Reply, app: ReplicaApp, ip: string, mode: Via, ray: string): Promise<Allowed | null> {
     const now = this.now();
-    const ipKey = `ip:${addressKey(ip)}`;
-    const ipWait = this.d.ipLimiter.retryAfter(ipKey, now);
-    if (ipWait) {
-      this.d.metrics?.decision(app.name, false, 'rate_limited_ip');
-      this.d.logDecision?.({ ray_id: ray, app: app.name, result: 'deny', reason: 'rate_limited_ip', source_ip: ip, via: mode });
-      this.d.recorder.decision({ accountId: app.accountId, appId: app.id, appName: app.name, tokenId: null, tokenName: null, clientId: null, decision: 'deny', reason: 'rate_limited_ip', sourceIp: ip, via: mode, rayId: ray }, now);
-      reply(429, { error: 'too_many_requests', reason: 'too_many_failed_attempts' }, { 'retry-after': String(ipWait) });
-      return null;
-    }
-    const strict = strictFor(this.d.replica, app) ? strictRefusal(req, app.readServiceTokensFromHeader) : null;
-    if (strict) {
-      this.d.ipLimiter.fail(ipKey, now);
-      this.record({ ok: false, status: 401, reason: 'invalid_credentials', detail: strict, app, token: null, clientId: null, guess: true }, ip, mode, ray);
-      reply(401, { error: 'unauthorized', reason: strict });
-      return null;
-    }
-    const creds = serviceCredentials(req.headers, app.readServiceTokensFromHeader);
-    let decision: Decision;
-    let via: Via = mode;
-    if (creds.kind === 'service_token') {
-      decision = await this.d.access.exchange(app, creds.clientId, creds.secret);
-      if (!decision.ok && decision.guess) {
-        const idKey = `id:${creds.clientId}`;
-        const idWait = this.d.limiter.retryAfter(idKey, now);
-        this.d.limiter.fail(idKey, now);
-        this.d.ipLimiter.fail(ipKey, now);
-        if (idWait) {
-          this.record({ ...decision, detail: 'rate_limited_client_id' }, ip, via, ray);
-          reply(429, { error: 'too_many_requests', reason: 'too_many_failed_attempts' }, { 'retry-after': String(idWait) });
-          return null;
-        }
-      }
-    } else if (creds.kind === 'invalid') {
-      this.d.ipLimiter.fail(ipKey, now);
-      const refused: Decision = { ok: false, status: 401, reason: 'invalid_credentials', detail: creds.reason, app, token: null, clientId: creds.clientId, guess: true };
-      decision = refused;
-    } else {
-      const found = jwtOf(req.headers);
-      if (!found) {
-        this.record({ ok: false, status: 401, reason: 'no_credentials', detail: 'no_credentials', app, token: null, clientId: null, guess: false }, ip, via, ray);
-        reply(401, { error: 'unauthorized', reason: 'no_credentials' });
-        return null;
-      }
-      if (mode === 'service_token') via = 'jwt';
-      if ('invalid' in found) {
-        decision = { ok: false, status: 401, reason: 'invalid_jwt', detail: 'malformed_jwt', app, token: null, clientId: null, guess: true };
-      } else {
-        decision = (await this.d.access.checkJwt(app, found.jwt)) as Decision;
-      }
-      if (!decision.ok && decision.guess) this.d.ipLimiter.fail(ipKey, now);
-    }
-    this.record(decision, ip, via, ray);
+    const verdict = await this.judge(req, app, ip, mode, now);
+    const { decision } = verdict;
+    this.log.record(decision, ip, verdict.via, ray);
     if (!decision.ok) {
-      reply(decision.status, { error: decision.status === 401 ? 'unauthorized' : 'forbidden', reason: decision.reason });
+      reply(...refusal({ ...verdict, decision }));
       return null;
     }
-    this.d.recorder.tokenSeen(decision.token.id, now);
+    this.log.seen(decision.token.id, now);
     return decision;
   }
 
-  private record(d: Decision, ip: string, via: Via, ray: string): void {
-    const token = d.token;
-    this.d.metrics?.decision(d.app.name, d.ok, d.ok ? '' : d.detail);
-    const entry = {
-      accountId: d.app.accountId,
-      appId: d.app.id,
-      appName: d.app.name,
-      tokenId: token?.id ?? null,
-      tokenName: token?.name ?? null,
-      clientId: loggableClientId(d.ok ? d.token.clientId : d.clientId),
-      decision: d.ok ? ('allow' as const) : ('deny' as const),
-      reason: d.ok ? `admitted_by_policy:${d.policy.name}`.slice(0, 255) : d.detail,
-      sourceIp: ip.slice(0, 64) || null,
-      via,
-      rayId: ray,
-    };
-    this.d.logDecision?.({ ray_id: ray, app: entry.appName, result: entry.decision, reason: entry.reason, token_name: entry.tokenName, client_id: entry.clientId, source_ip: entry.sourceIp, via });
-    this.d.recorder.decision(entry, this.now());
+  /** The credentials of the request judged for `app`, failed attempts counted (./rate-limiter.ts FailedAttempts). */
+  private async judge(req: IncomingMessage, app: ReplicaApp, ip: string, mode: Via, now: number): Promise<Verdict> {
+    const addressWait = this.attempts.addressWait(ip, now);
+    if (addressWait) return { decision: unauthorized(app, 'too_many_failed_attempts', 'rate_limited_ip', null, false), via: mode, retryAfter: addressWait };
+    const strict = strictFor(this.d.replica, app) ? strictRefusal(req, app.readServiceTokensFromHeader) : null;
+    if (strict) {
+      this.attempts.failed(ip, now);
+      return { decision: unauthorized(app, 'invalid_credentials', strict, null, true), via: mode, reason: strict };
+    }
+    const creds = serviceCredentials(req.headers, app.readServiceTokensFromHeader);
+    if (creds.kind === 'service_token') {
+      const decision = await this.d.access.exchange(app, creds.clientId, creds.secret);
+      if (decision.ok || !decision.guess) return { decision, via: mode };
+      const idWait = this.attempts.failedSecret(ip, creds.clientId, now);
+      return idWait ? { decision: { ...decision, detail: 'rate_limited_client_id' }, via: mode, retryAfter: idWait } : { decision, via: mode };
+    }
+    if (creds.kind === 'invalid') {
+      this.attempts.failed(ip, now);
+      return { decision: unauthorized(app, 'invalid_credentials', creds.reason, creds.clientId, true), via: mode };
+    }
+    const found = jwtOf(req.headers);
+    if (!found) return { decision: unauthorized(app, 'no_credentials', 'no_credentials', null, false), via: mode };
+    const via = mode === 'service_token' ? 'jwt' : mode;
+    const decision = 'invalid' in found ? unauthorized(app, 'invalid_jwt', 'malformed_jwt', null, true) : ((await this.d.access.checkJwt(app, found.jwt)) as Decision);
+    if (!decision.ok && decision.guess) this.attempts.failed(ip, now);
+    return { decision, via };
   }
 
   /** `CF_Authorization`, with the app's cookie attributes; SameSite=None is always Secure (browsers drop it otherwise). */

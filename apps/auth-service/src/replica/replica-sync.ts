@@ -2,6 +2,9 @@ import { ChangeFollower, ReplicaChanges, ReplicaHead } from '@gatehouse/contract
 import type { RpcClient } from '@gatehouse/nest-kit';
 import type { Replica, ReplicaEvent } from './replica.js';
 
+/** The gateway's log (bootstrap's consoleLog, or a test's). */
+export const GATEWAY_LOG = Symbol('GATEWAY_LOG');
+
 export interface Log {
   log(msg: string): void;
   warn(msg: string): void;

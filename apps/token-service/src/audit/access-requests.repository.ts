@@ -1,5 +1,6 @@
+import { Injectable } from '@nestjs/common';
 import type { AccessRequestRecord } from '@gatehouse/contracts';
-import type { DataSource } from 'typeorm';
+import { DataSource } from 'typeorm';
 
 export interface AccessRequestQuery {
   since?: Date;
@@ -33,6 +34,7 @@ const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
  * `rayId` filter scans the account's decisions in that window (give `since` to keep it short). The
  * app's domain comes from its current row (null once the app is deleted).
  */
+@Injectable()
 export class AccessRequestsRepository {
   constructor(private readonly dataSource: DataSource) {}
 
