@@ -83,7 +83,7 @@ export class AppModule {
               await keys.init();
             } catch (error) {
               await pool.end();
-              throw new Error(`auth-service: cannot load signing keys (did the migration run?): ${(error as Error).message}`);
+              throw new Error(`auth-service: cannot load signing keys (did the migration run?): ${(error as Error).message}`, { cause: error });
             }
             keys.start((e) => log.warn(`Signing key refresh failed (keeping the loaded keys): ${e.message}`));
             return keys;

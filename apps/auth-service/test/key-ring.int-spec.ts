@@ -1,5 +1,5 @@
 import { createTestDatabase, type TestDatabase } from '@gatehouse/testing';
-import pg from 'pg';
+import type pg from 'pg';
 import { createPool, migrate } from '../src/keys/database.js';
 import { deriveEncryptionKey } from '../src/keys/key-crypto.js';
 import { KeyRing, generateSigningKey } from '../src/keys/key-ring.js';

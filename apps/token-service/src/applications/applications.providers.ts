@@ -13,8 +13,6 @@ import { ApplicationsService } from './applications.service.js';
 import { PoliciesService } from './policies.service.js';
 import { ReplicaRepository } from './replica.repository.js';
 import { ReplicaService } from './replica.service.js';
-import { OrganizationsRepository } from '../organizations/organizations.repository.js';
-import { toOrganization } from '../organizations/organization.record.js';
 import { ReusablePoliciesRepository } from './reusable-policies.repository.js';
 import { ReusablePoliciesService } from './reusable-policies.service.js';
 
