@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type AccessDecisionsRecorded, type TokensSeen, type PayloadOf } from '@gatehouse/contracts';
+import type { AccessDecisionsRecorded, TokensSeen, PayloadOf } from '@gatehouse/contracts';
 
 type DecisionRecord = PayloadOf<typeof AccessDecisionsRecorded>['decisions'][number];
 type DecisionBatch = PayloadOf<typeof AccessDecisionsRecorded> & { batchId: string };
