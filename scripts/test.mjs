@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm test`: builds and type-checks every workspace, checks each service's migrations for drift
+// `npm test`: builds, type-checks and lints every workspace, checks each service's migrations for drift
 // against a fresh database, runs unit + integration tests of every workspace, then the
 // end-to-end tests, and closes with one line: "N passed, N failed, N skipped".
 // Needs PostgreSQL on TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres)
@@ -62,6 +62,9 @@ if (onProjectNode(join(ROOT, '.gatehouse'))) await new Promise(() => {});
 const started = Date.now();
 const ok = (await step('build', 'npx', ['turbo', 'run', 'build', '--output-logs=errors-only'])) && (await step('type-check', 'npx', ['turbo', 'run', 'typecheck', '--output-logs=errors-only']));
 if (ok) {
+  // Type-aware lint reads the libs' dist/*.d.ts, so it runs after the build. A finding fails the
+  // run but does not hold back the tests.
+  await step('lint', 'npm', ['run', 'lint', '--silent']);
   await driftChecks();
   await step('unit and integration tests', 'npx', ['turbo', 'run', 'test', '--concurrency=1', '--continue']);
   await step('end-to-end tests', 'npm', ['run', 'test:e2e', '-w', '@gatehouse/e2e']);

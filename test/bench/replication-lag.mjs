@@ -116,7 +116,13 @@ try {
     while (watching || pending.size) {
       const h = await health(gwUrl).catch(() => null);
       const now = performance.now();
-      if (h) for (const [rev, at] of pending) if (h.revision >= rev) (lags.push(now - at), pending.delete(rev));
+      if (h) {
+        for (const [rev, at] of pending) {
+          if (h.revision < rev) continue;
+          lags.push(now - at);
+          pending.delete(rev);
+        }
+      }
       await sleep(1);
     }
   })();

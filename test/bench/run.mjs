@@ -9,7 +9,6 @@
 // BENCH_SECONDS (default 5) sets the length of each load run, BENCH_ROUNDS (default 3) how many
 // interleaved rounds of all scenarios run; BENCH_CONNECTIONS (default 32, as `wrk -t1 -c32`).
 import { spawn, spawnSync } from 'node:child_process';
-import http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -121,7 +120,7 @@ async function onDedicatedCore(proxyPids, fn) {
 async function withPriority(proxyPids, fn) {
   const renice = (n) => {
     for (const pid of processTree(proxyPids)) {
-      let tids = [];
+      let tids;
       try {
         tids = readdirSync(`/proc/${pid}/task`);
       } catch {

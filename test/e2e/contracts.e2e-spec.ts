@@ -70,7 +70,7 @@ describe('NATS permissions', () => {
     open.push(nc);
     const errors: string[] = [];
     void (async () => {
-      for await (const s of nc.status()) if (s.type === 'error') errors.push(String((s as { error?: Error }).error?.message ?? JSON.stringify(s)));
+      for await (const s of nc.status()) if (s.type === 'error') errors.push((s as { error?: Error }).error?.message ?? JSON.stringify(s));
     })();
     return { nc, errors };
   }

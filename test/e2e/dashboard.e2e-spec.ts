@@ -22,7 +22,7 @@ async function signIn(page: Page, sys: System) {
 }
 
 /** Runs an expression in the page (a string: this tsconfig has no DOM types). */
-const inPage = <T>(page: Page, expression: string) => page.evaluate(expression) as Promise<T>;
+const inPage = <T>(page: Page, expression: string) => page.evaluate<T>(expression);
 
 /** The text of everything a user (or a script in the page) could read back. */
 const everythingVisible = (page: Page) =>

@@ -19,7 +19,7 @@ describe('npm start', () => {
   let output = '';
 
   /** Spawns `node scripts/start.mjs` (what `npm start` runs), collecting its output. */
-  const launch = ({ cwd = ROOT, args = [] as string[], stateDir = state as string | null, user = {} as { uid?: number; gid?: number } } = {}) => {
+  const launch = ({ cwd = ROOT, args = [], stateDir = state, user = {} }: { cwd?: string; args?: string[]; stateDir?: string | null; user?: { uid?: number; gid?: number } } = {}) => {
     output = '';
     child = spawn(process.execPath, ['scripts/start.mjs', ...args], {
       cwd,
@@ -113,7 +113,7 @@ describe('npm start', () => {
       });
     for (const [name, variable] of [['api', 'GATEHOUSE_API_PORT'], ['smtp', 'GATEHOUSE_MAILDEV_SMTP_PORT'], ['nats', 'GATEHOUSE_NATS_PORT']] as const) {
       const fresh = mkdtempSync(join(tmpdir(), 'gh-start-busy-'));
-      const server = await busy(ports[name]!);
+      const server = await busy(ports[name]);
       try {
         const started = launch({ stateDir: fresh });
         const code = await new Promise<number | null>((resolve) => started.once('exit', (c) => resolve(c)));

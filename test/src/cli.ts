@@ -14,7 +14,7 @@ export interface CliResult {
 export function spawnCli(args: string[], env: Record<string, string>, cwd = ROOT): ChildProcess & { stdoutText(): string } {
   const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
-  child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
   return Object.assign(child, { stdoutText: () => out });
 }
 

@@ -31,8 +31,8 @@ export function runService(name: string, env: Record<string, string>, entry = 'm
     size += text.length;
     while (size > 16 * 1024 * 1024) size -= output.shift()!.length;
   };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
   const waitExit = (signal: NodeJS.Signals) =>
     new Promise<void>((resolve) => {
       if (child.exitCode !== null || child.signalCode !== null) return resolve();

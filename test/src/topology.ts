@@ -242,7 +242,7 @@ export async function startTopology(options: { smtpUrl: string; env?: Record<str
   } catch (error) {
     const logs = topology.logs();
     await topology.stop();
-    throw new Error(`Topology did not start: ${(error as Error).message}\n${logs}`);
+    throw new Error(`Topology did not start: ${(error as Error).message}\n${logs}`, { cause: error });
   }
   return topology;
 }

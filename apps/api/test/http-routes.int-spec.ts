@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import type { Express } from 'express';
 import { startNats, type TestNats } from '@gatehouse/testing';
 import { startApi } from '../src/bootstrap.js';
 import { loadEnv } from '../src/config/env.js';
@@ -88,7 +87,7 @@ describe('API routes', () => {
 
   it('documents in the served OpenAPI document every route Nest registers, and no other', async () => {
     // What Nest mounted on Express, as "METHOD /path/{param}".
-    const stack = (app.getHttpAdapter().getInstance() as Express).router.stack;
+    const stack = app.getHttpAdapter().getInstance().router.stack;
     const registered = stack.flatMap((layer) => {
       const route = layer.route as { path: string; methods: Record<string, boolean> } | undefined;
       // Middleware has no route; a wildcard route is the catch-all 404 that Nest adds last.

@@ -35,7 +35,7 @@ class SharedKeyRing extends KeyRing implements OnModuleInit {
       await this.init();
     } catch (error) {
       await this.connections.end();
-      throw new Error(`auth-service: cannot load signing keys (did the migration run?): ${(error as Error).message}`);
+      throw new Error(`auth-service: cannot load signing keys (did the migration run?): ${(error as Error).message}`, { cause: error });
     }
     this.start((e) => this.log.warn(`Signing key refresh failed (keeping the loaded keys): ${e.message}`));
   }

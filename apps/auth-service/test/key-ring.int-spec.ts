@@ -1,5 +1,5 @@
 import { createTestDatabase, type TestDatabase } from '@gatehouse/testing';
-import pg from 'pg';
+import type pg from 'pg';
 import { migrate } from '../src/database/data-source.js';
 import { createPool } from '../src/database/pool.js';
 import { deriveEncryptionKey } from '../src/keys/key-crypto.js';

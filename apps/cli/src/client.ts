@@ -21,19 +21,19 @@ export class ApiClient {
   ) {}
 
   get<T>(path: string, query?: Query): Promise<T> {
-    return this.call<T>('GET', path, undefined, query).then((e) => e.result as T);
+    return this.call<T>('GET', path, undefined, query).then((e) => e.result);
   }
 
   post<T>(path: string, body: unknown = {}): Promise<T> {
-    return this.call<T>('POST', path, body).then((e) => e.result as T);
+    return this.call<T>('POST', path, body).then((e) => e.result);
   }
 
   put<T>(path: string, body: unknown): Promise<T> {
-    return this.call<T>('PUT', path, body).then((e) => e.result as T);
+    return this.call<T>('PUT', path, body).then((e) => e.result);
   }
 
   delete<T>(path: string): Promise<T> {
-    return this.call<T>('DELETE', path).then((e) => e.result as T);
+    return this.call<T>('DELETE', path).then((e) => e.result);
   }
 
   /** Every item of a paginated list (pages of 1000). */

@@ -47,11 +47,11 @@ describe('notification service: alerts over real PostgreSQL, NATS, SMTP and HTTP
     process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
       logs.push(String(chunk));
       return (writes.out as (...a: unknown[]) => boolean)(chunk, ...rest);
-    }) as typeof process.stdout.write;
+    });
     process.stderr.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
       logs.push(String(chunk));
       return (writes.err as (...a: unknown[]) => boolean)(chunk, ...rest);
-    }) as typeof process.stderr.write;
+    });
     nats = await startNats();
     db = await createTestDatabase(async (url) => void (await migrate(url)), 'gh_notify');
     sink = await new SmtpSink({ user: SMTP_USER, pass: SMTP_PASS }).start();

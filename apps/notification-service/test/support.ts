@@ -123,7 +123,8 @@ export class TokenServicePeer {
   ) {}
 
   async start(): Promise<this> {
-    const peer = this; // eslint-disable-line @typescript-eslint/no-this-alias
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- Nest instantiates the handler class below; it reaches this peer through the closure
+    const peer = this;
     @Controller()
     class PeerHandler {
       @MessagePattern(GetAccount.subject)

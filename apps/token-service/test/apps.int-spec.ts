@@ -23,17 +23,13 @@ import {
   type Actor,
   type PayloadInputOf,
 } from '@gatehouse/contracts';
-import { expectEventually, type TestDatabase } from '@gatehouse/testing';
-import { AuditRepository } from '../src/audit/audit.repository.js';
-import { createDataSource } from '../src/database/data-source.js';
-
+import { expectEventually } from '@gatehouse/testing';
 import { pullAll, startHarness, type TokenServiceHarness } from './support.js';
 const actor: Actor = { type: 'admin', id: 'apps-int-test' };
 const domainOf = (tag: string) => `${tag}-${randomUUID().slice(0, 8)}.example.com`;
 
 describe('access applications and policies over real NATS and PostgreSQL', () => {
   let h: TokenServiceHarness;
-  let db: TestDatabase;
   let rpc: TokenServiceHarness['rpc'];
   let events: TokenServiceHarness['events'];
   let accountId: string;
@@ -48,7 +44,7 @@ describe('access applications and policies over real NATS and PostgreSQL', () =>
 
   beforeAll(async () => {
     h = await startHarness(['apps.v1.changed', 'policies.v1.changed'], 'apps-int-test');
-    ({ db, rpc, events, defaultAccountId: accountId } = h);
+    ({ rpc, events, defaultAccountId: accountId } = h);
   });
 
   afterAll(async () => h?.stop());
@@ -103,7 +99,7 @@ describe('access applications and policies over real NATS and PostgreSQL', () =>
     const raced = domainOf('race');
     const results = await Promise.allSettled([0, 1, 2].map((i) => rpc.request(CreateApplication, { accountId, name: `race-${i}`, domain: raced, actor })));
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
-    for (const r of results.filter((r) => r.status === 'rejected')) expect((r as PromiseRejectedResult).reason).toMatchObject({ code: 'CONFLICT' });
+    for (const r of results.filter((r) => r.status === 'rejected')) expect(r.reason).toMatchObject({ code: 'CONFLICT' });
 
     const second = await rpc.request(CreateAccount, { name: `second-${randomUUID()}` });
     await expect(rpc.request(CreateApplication, { accountId: second.id, name: 'same domain elsewhere', domain, actor })).rejects.toMatchObject({ code: 'CONFLICT' });

@@ -71,8 +71,8 @@ export function createAccessVerifier(options: AccessVerifyOptions) {
         requiredClaims: ['exp', 'iat', 'aud', 'iss'],
       });
       return {
-        type: String(payload.type ?? ''),
-        commonName: String(payload.common_name ?? ''),
+        type: typeof payload.type === 'string' ? payload.type : '',
+        commonName: typeof payload.common_name === 'string' ? payload.common_name : '',
         audience: Array.isArray(payload.aud) ? payload.aud : [String(payload.aud)],
         issuer: payload.iss!,
         issuedAt: payload.iat!,

@@ -68,7 +68,7 @@ export function natsConnectionOptions(auth: NatsAuth): Partial<NodeConnectionOpt
     options.pass = auth.pass;
   }
   if (auth.credsFile) options.authenticator = credsAuthenticator(readFileSync(auth.credsFile));
-  if (auth.tls) options.tls = Object.fromEntries(Object.entries(auth.tls).filter(([, v]) => v)) as NodeConnectionOptions['tls'];
+  if (auth.tls) options.tls = Object.fromEntries(Object.entries(auth.tls).filter(([, v]) => v));
   return options;
 }
 

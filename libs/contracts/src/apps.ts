@@ -2,8 +2,6 @@ import { z } from 'zod';
 import { Actor, IsoDate, PageRequest, Uuid, pageOf } from './common.js';
 import { Duration } from './duration.js';
 import { defineEvent, defineRpc, register } from './rpc.js';
-import { VerifierToken } from './tokens.js';
-import { Organization } from './organizations.js';
 
 /**
  * Access applications and their Service Auth policies. Owned by the token service (its tables);

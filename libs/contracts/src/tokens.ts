@@ -8,6 +8,7 @@ export const TokenName = z
   .trim()
   .min(1, 'must not be empty')
   .max(255, 'must be at most 255 characters')
+  // eslint-disable-next-line no-control-regex -- control characters are what it refuses
   .refine((s) => !/[\u0000-\u001f\u007f]/.test(s), 'must not contain control characters');
 
 /** A service token as the admin sees it. Never carries the secret or its hash. */

@@ -72,6 +72,8 @@ export async function connectRpc(url: string, name = 'rpc-client', timeoutMs?: n
   const proxy = ClientProxyFactory.create(natsOptions(url, name, undefined, auth));
   await proxy.connect();
   const rpc = new RpcClient(proxy, timeoutMs) as RpcClient & { close(): Promise<void> };
-  rpc.close = () => proxy.close();
+  rpc.close = async () => {
+    await proxy.close();
+  };
   return rpc;
 }

@@ -51,7 +51,7 @@ describe('the shared logger', () => {
     const { logger, lines } = capture('log', 'pretty');
     logger.child({ context: 'Ctx' }).warn({ errorId: 'e2' }, 'something happened');
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^\d{4}-\d\d-\d\dT\S+ WARN  \[svc Ctx\] something happened errorId=e2$/);
+    expect(lines[0]).toMatch(/^\d{4}-\d\d-\d\dT\S+ WARN {2}\[svc Ctx\] something happened errorId=e2$/);
     expect(lines[0]).not.toContain('\x1b');
     expect(prettyLine('not json')).toBe('not json');
   });

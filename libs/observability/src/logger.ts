@@ -38,15 +38,18 @@ export function prettyLine(json: string): string {
   } catch {
     return json;
   }
-  const time = typeof entry.time === 'number' ? new Date(entry.time).toISOString() : String(entry.time ?? '');
+  const time = typeof entry.time === 'number' ? new Date(entry.time).toISOString() : text(entry.time);
   const level = LEVEL_NAMES[entry.level as number] ?? String(entry.level);
   const where = [entry.service, entry.context].filter(Boolean).join(' ');
   const rest = Object.entries(entry)
     .filter(([k]) => !SKIP.has(k))
     .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
     .join(' ');
-  return `${time} ${level.padEnd(5)} [${where}] ${entry.msg ?? ''}${rest ? ` ${rest}` : ''}`;
+  return `${time} ${level.padEnd(5)} [${where}] ${text(entry.msg)}${rest ? ` ${rest}` : ''}`;
 }
+
+/** A field of a parsed log line as text: strings as they are, nothing for null, the rest as JSON. */
+const text = (v: unknown): string => (typeof v === 'string' ? v : v === undefined || v === null ? '' : JSON.stringify(v));
 
 function prettyStream(out: NodeJS.WritableStream): DestinationStream {
   let buffered = '';
@@ -85,6 +88,6 @@ export function createLogger(settings: LoggerSettings): Logger {
   const out = settings.destination ?? process.stdout;
   const format = settings.format ?? defaultLogFormat(out as { isTTY?: boolean });
   // Through the stream (not its file descriptor), so whatever wraps process.stdout sees every line.
-  const stream: DestinationStream = format === 'pretty' ? prettyStream(out) : (out as DestinationStream);
+  const stream: DestinationStream = format === 'pretty' ? prettyStream(out) : out;
   return pino(loggerOptions(settings), stream);
 }

@@ -33,7 +33,7 @@ function withTimeout(check: ReadinessCheck, ms: number): Promise<void> {
       .then(check)
       .then(
         () => (clearTimeout(timer), resolve()),
-        (e: unknown) => (clearTimeout(timer), reject(e)),
+        (e: unknown) => (clearTimeout(timer), reject(e instanceof Error ? e : new Error(String(e)))),
       );
   });
 }

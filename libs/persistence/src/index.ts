@@ -12,13 +12,14 @@ export interface DatabaseDefinition {
   migrationsTableName: string;
 }
 
+/** Plain functions (they close over the definition), so they may be destructured. */
 export interface Database {
   /** A DataSource that never synchronizes: the schema comes from migrations only. */
-  createDataSource(url: string, options?: { poolSize?: number }): DataSource;
+  createDataSource: (url: string, options?: { poolSize?: number }) => DataSource;
   /** Runs pending migrations (each in its own transaction, one process at a time); returns their names. */
-  migrate(url: string): Promise<string[]>;
+  migrate: (url: string) => Promise<string[]>;
   /** SQL TypeORM would still run to match the entities: empty means no drift. */
-  pendingSchemaChanges(url: string): Promise<{ up: string[]; down: string[] }>;
+  pendingSchemaChanges: (url: string) => Promise<{ up: string[]; down: string[] }>;
 }
 
 export function defineDatabase(def: DatabaseDefinition): Database {

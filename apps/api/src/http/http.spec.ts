@@ -97,7 +97,7 @@ async function send(method: string, body: string | Buffer, contentType?: string,
   const req = Object.assign(new EventEmitter(), {
     method,
     headers: contentType ? { 'content-type': contentType } : {},
-    body: 'untouched' as unknown,
+    body: 'untouched',
     resume: () => undefined,
   });
   const res = { statusCode: 0, payload: undefined as unknown, status(code: number) { this.statusCode = code; return this; }, json(p: unknown) { this.payload = p; } };

@@ -1,5 +1,4 @@
 import { Uuid, parseOrThrow, DomainError } from '@gatehouse/contracts';
-import type { Request } from 'express';
 import { z } from 'zod';
 
 /** Validates a path parameter; a malformed id is a 400 that names the parameter. */

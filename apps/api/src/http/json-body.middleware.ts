@@ -42,7 +42,7 @@ export function jsonBody(limitBytes = 64 * 1024) {
         return reject(400, 'Content-Type must be application/json');
       }
       try {
-        req.body = JSON.parse(raw);
+        req.body = JSON.parse(raw) as unknown;
       } catch {
         return reject(400, 'Request body is not valid JSON');
       }

@@ -1,4 +1,4 @@
-import { RpcClient } from '@gatehouse/nest-kit';
+import type { RpcClient } from '@gatehouse/nest-kit';
 
 /** The API's one way out: typed NATS requests to the services. */
 export const RPC = Symbol('RPC');

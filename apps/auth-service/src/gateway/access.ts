@@ -75,7 +75,7 @@ export class AccessControl {
     const digest = this.digester.digest(secret);
     const current = digestMatchesHash(digest, token?.secretHash ?? DUMMY_HASH);
     const inGrace = !!token?.previousSecretHash && token.previousExpiresAtMs !== null && now < token.previousExpiresAtMs;
-    const previous = digestMatchesHash(digest, inGrace ? token!.previousSecretHash! : DUMMY_HASH) && inGrace;
+    const previous = digestMatchesHash(digest, inGrace ? token.previousSecretHash! : DUMMY_HASH) && inGrace;
     if (!token || (!current && !previous)) return this.refuse(app, 401, 'invalid_credentials', token ? 'wrong_secret' : 'unknown_client_id', token ?? null, clientId, true);
     const state = this.tokenState(token, now);
     if (state) return this.refuse(app, 401, 'invalid_credentials', state, token, clientId);

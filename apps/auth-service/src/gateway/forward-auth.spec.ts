@@ -6,7 +6,8 @@ function check(mode: ForwardAuthMode, raw: Array<[string, string]>, rest = '') {
   const headers: IncomingHttpHeaders = {};
   for (const [k, v] of raw) {
     const lower = k.toLowerCase();
-    headers[lower] = headers[lower] === undefined ? v : `${headers[lower]}, ${v}`;
+    const earlier = headers[lower];
+    headers[lower] = earlier === undefined ? v : `${String(earlier)}, ${v}`;
   }
   return originalRequest(mode, headers, raw.flat(), rest);
 }

@@ -2,17 +2,17 @@ import { Counter, Gauge, Histogram, type Registry } from '@gatehouse/observabili
 
 type Child = { inc(): void };
 
-/** What the gateway's state gauges read at each scrape (nothing is computed per request). */
+/** What the gateway's state gauges read at each scrape (nothing is computed per request); read unbound. */
 export interface GatewayState {
-  replicaRevision(): number;
+  replicaRevision: () => number;
   /** Changes seen beyond the applied watermark (a gap waiting for a resync). */
-  replicaRevisionLag(): number;
-  lastSyncAt(): number | null;
-  natsConnected(): boolean;
-  accessLogPending(): number;
-  accessLogDropped(): number;
-  openConnections(): Promise<number>;
-  openTunnels(): number;
+  replicaRevisionLag: () => number;
+  lastSyncAt: () => number | null;
+  natsConnected: () => boolean;
+  accessLogPending: () => number;
+  accessLogDropped: () => number;
+  openConnections: () => Promise<number>;
+  openTunnels: () => number;
 }
 
 const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -84,7 +84,7 @@ export class GatewayMetrics {
 
   decision(app: string, allowed: boolean, reason: string): void {
     let byReason = this.decisionChildren.get(app);
-    if (!byReason) this.decisionChildren.set(app, (byReason = new Map()));
+    if (!byReason) this.decisionChildren.set(app, (byReason = new Map<string, Child>()));
     const key = allowed ? 'admitted' : reason;
     let child = byReason.get(key);
     if (!child) byReason.set(key, (child = this.decisions.labels({ app, result: allowed ? 'allow' : 'deny', reason: key })));

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { AccessDecisionsRecorded, TokensSeen, type PayloadOf } from '@gatehouse/contracts';
+import type { AccessDecisionsRecorded, TokensSeen, PayloadOf } from '@gatehouse/contracts';
 
 type DecisionRecord = PayloadOf<typeof AccessDecisionsRecorded>['decisions'][number];
 type DecisionBatch = PayloadOf<typeof AccessDecisionsRecorded> & { batchId: string };
@@ -49,7 +49,8 @@ export class Recorder {
   ) {}
 
   start(): void {
-    this.timer = setInterval(() => this.flush(), this.flushMs);
+    // Fire and forget: send() keeps a batch it cannot publish and retries it next time; flush never rejects.
+    this.timer = setInterval(() => void this.flush(), this.flushMs);
     this.timer.unref();
   }
 

@@ -79,7 +79,6 @@ function gatewayFrame(bytes: Buffer, method: string, cuts: number[]): Framed | '
   let status = 0;
   let body = '';
   let end: number | null = null;
-  let fed = 0;
   let done = false;
   const parser = new ResponseParser({
     head: (head) => void (status = head.status),
@@ -92,7 +91,7 @@ function gatewayFrame(bytes: Buffer, method: string, cuts: number[]): Framed | '
     for (let i = 1; i < bounds.length && !done; i++) {
       const piece = bytes.subarray(bounds[i - 1], bounds[i]);
       parser.execute(piece);
-      fed = bounds[i]!;
+      const fed = bounds[i]!;
       if (done) {
         // Where in this read did it end? Bytes after it are flagged; find the offset by replay.
         end = parser.extraBytes ? endOffset(bytes, method) : fed;

@@ -56,9 +56,11 @@ const enum State {
 }
 
 const CRLFCRLF = Buffer.from('\r\n\r\n');
+/* eslint-disable no-control-regex -- the HTTP grammar: reason phrases, header values and chunk extensions exclude control characters */
 const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: [^\x00-\x08\x0a-\x1f\x7f]*)?$/;
 const HEADER_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*([^\x00-\x08\x0a-\x1f\x7f]*?)[ \t]*$/;
 const CHUNK_SIZE_LINE = /^([0-9a-fA-F]{1,13})(?:;[^\x00-\x08\x0a-\x1f\x7f]*)?$/;
+/* eslint-enable no-control-regex */
 const DIGITS = /^\d{1,15}$/;
 const MAX_LINE = 4096;
 

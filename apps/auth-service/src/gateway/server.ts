@@ -43,7 +43,7 @@ export interface GatewayDeps {
    * result, reason, the token's name and client id as presented, source and how it came. Never a
    * secret or a JWT.
    */
-  logDecision?(fields: Record<string, unknown>): void;
+  logDecision?: (fields: Record<string, unknown>) => void;
   upstreams?: UpstreamPoolOptions;
   metrics?: GatewayMetrics;
 }

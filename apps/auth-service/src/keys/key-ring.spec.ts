@@ -94,7 +94,7 @@ describe('KeyRing', () => {
     const generating = generateSigningKey(KEK, ISSUER, 30 * DAY, Date.now(), TEST_BITS).then((k) => ((settled = true), k));
     // A synchronous generation (generateKeyPairSync) would be done within these microtask turns;
     // work on libuv's thread pool can only complete in a later turn of the event loop.
-    for (let i = 0; i < 50; i++) await null;
+    for (let i = 0; i < 50; i++) await Promise.resolve();
     expect(settled).toBe(false);
     const key = await generating;
     expect(settled).toBe(true);

@@ -2,8 +2,6 @@ import 'reflect-metadata'; // @peculiar/x509 resolves its ASN.1 schemas through 
 import { webcrypto, type KeyObject } from 'node:crypto';
 import { X509CertificateGenerator, cryptoProvider } from '@peculiar/x509';
 
-type Params = Parameters<typeof X509CertificateGenerator.createSelfSigned>[0];
-
 cryptoProvider.set(webcrypto as unknown as Parameters<typeof cryptoProvider.set>[0]);
 
 const RSA_SHA256 = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' } as const;
@@ -24,7 +22,7 @@ export async function selfSignedCertificate(privateKey: KeyObject, publicKey: Ke
     notBefore,
     notAfter,
     signingAlgorithm: RSA_SHA256,
-    keys: keys as unknown as Params['keys'],
+    keys,
   });
   return `${cert.toString('pem')}\n`;
 }

@@ -1,6 +1,7 @@
 // Factories for unit tests (not built: tsconfig.build.json excludes *.fixture.ts).
 import { randomUUID } from 'node:crypto';
 import type { Application, Organization, Policy, VerifierToken } from '@gatehouse/contracts';
+import type { Replica } from './replica.js';
 
 const iso = (ms = Date.now()) => new Date(ms).toISOString();
 const accountId = randomUUID();
@@ -69,7 +70,7 @@ export function policyOf(appId: string, over: Partial<Policy> = {}): Policy {
 
 /** Loads a replica as a first pull would: every record at `revision`, then caught up. */
 export function loadInto(
-  replica: import('./replica.js').Replica,
+  replica: Replica,
   s: { revision: number; tokens: VerifierToken[]; apps: Application[]; policies: Policy[]; organizations?: Organization[] },
 ): void {
   const revision = s.revision;

@@ -124,7 +124,7 @@ function toApp(a: Application, revision: number): ReplicaApp {
   const host = (slash < 0 ? a.domain : a.domain.slice(0, slash)).toLowerCase();
   const pathPrefix = slash < 0 ? '' : a.domain.slice(slash).replace(/\/+$/, '');
   const sessionDurationMs = durationMs(a.sessionDuration, DEFAULT_SESSION_MS)!;
-  let upstreamUrl: URL | null = null;
+  let upstreamUrl: URL | null;
   try {
     upstreamUrl = a.upstream ? new URL(a.upstream) : null;
   } catch {

@@ -59,7 +59,10 @@ export function auditCommand(ctx: Ctx, stop: AbortSignal): Command {
       };
       const latest = await c.api.get<AuditEvent[]>(path, { per_page: Math.max(lines, 1), 'action.type': opts.action });
       if (lines > 0) take(latest);
-      else if (latest[0]) (seen.add(latest[0].id), (since = latest[0].when));
+      else if (latest[0]) {
+        seen.add(latest[0].id);
+        since = latest[0].when;
+      }
       if (!opts.follow) return;
       while (!stop.aborted) {
         await pause(interval, stop);

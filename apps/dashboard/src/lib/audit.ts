@@ -32,7 +32,7 @@ const LABELS: Record<string, string> = {
 
 /** "previousClientSecretExpiresAt" → "Previous client secret expires at" (unless named in LABELS). */
 export function labelOf(key: string): string {
-  if (LABELS[key]) return LABELS[key]!;
+  if (LABELS[key]) return LABELS[key];
   const words = key.replace(/([a-z0-9])([A-Z])/g, '$1 $2').replace(/[_.]/g, ' ').toLowerCase();
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
@@ -51,6 +51,7 @@ export function valueText(v: unknown, date: (iso: string) => string): string {
       .map(([k, x]) => `${labelOf(k)} ${valueText(x, date)}`)
       .join('; ');
   }
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- objects returned above: only a bigint, symbol or function gets here
   return String(v);
 }
 

@@ -41,7 +41,10 @@ export function AuditPage() {
 
   const set = (changes: Record<string, string>) => {
     const sp = new URLSearchParams(search);
-    for (const [k, v] of Object.entries(changes)) v ? sp.set(k, v) : sp.delete(k);
+    for (const [k, v] of Object.entries(changes)) {
+      if (v) sp.set(k, v);
+      else sp.delete(k);
+    }
     if (!('page' in changes)) sp.delete('page');
     const s = sp.toString();
     navigate(`/audit${s ? `?${s}` : ''}`, { replace: !('page' in changes) });

@@ -26,7 +26,7 @@ export function CreateTokenPage() {
     const next = { name: nameError(name, 'a name for the token'), duration: validateDuration(duration) };
     setErrors(next);
     if (next.name || next.duration) {
-      (document.querySelector('[aria-invalid="true"]') as HTMLElement | null)?.focus();
+      document.querySelector<HTMLElement>('[aria-invalid="true"]')?.focus();
       return;
     }
     await run(async () => {

@@ -151,6 +151,7 @@ function Webhooks({ hooks, onChanged }: { hooks: WebhookDestination[]; onChanged
 }
 
 type HistoryRow = Record<string, unknown> & { id: string };
+// eslint-disable-next-line @typescript-eslint/no-base-to-string -- history rows hold the API's scalar delivery fields, never objects
 const str = (v: unknown) => (typeof v === 'string' ? v : v == null ? '' : String(v));
 
 function History() {

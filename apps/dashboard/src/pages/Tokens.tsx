@@ -30,6 +30,7 @@ export function TokensPage() {
   useEffect(() => {
     if (debounced.trim() === q) return;
     setParams({ q: debounced.trim(), page: 1, per_page: perPage }, true);
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- on purpose: only the debounced text triggers it (see above)
   }, [debounced]);
 
   useEffect(() => {

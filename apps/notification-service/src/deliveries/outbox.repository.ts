@@ -27,6 +27,28 @@ const STILL_WANTED = `
 /** Rows a sender may take: due pending ones, and "sending" ones whose sender's lease ran out (it crashed). */
 const CLAIMABLE = `((d.status = 'pending' AND d.next_attempt_at <= $1) OR (d.status = 'sending' AND d.lease_until <= $1))`;
 
+/** A row of `alert_deliveries` as `SELECT *` returns it (pg parses timestamptz into Date). */
+interface DeliveryRow {
+  id: string;
+  account_id: string;
+  policy_id: string;
+  policy_name: string;
+  mechanism: AlertDelivery['mechanismType'];
+  target: string;
+  token_id: string;
+  token_name: string;
+  client_id: string;
+  expires_at: Date;
+  due_at: Date;
+  status: AlertDelivery['status'];
+  attempts: number;
+  next_attempt_at: Date;
+  last_error: string | null;
+  sent_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
 /**
  * The outbox. All state changes are single SQL statements, safe to run from several replicas at
  * once: materialising relies on the UNIQUE idempotency key, claiming on FOR UPDATE SKIP LOCKED.
@@ -138,21 +160,21 @@ export class OutboxRepository {
 
   /** What waits to be sent (pending or sending) and since when the oldest has been due, for the metrics. */
   async backlog(now: Date): Promise<{ depth: number; oldestDueAt: Date | null }> {
-    const [row] = (await sqlRows(
+    const [row] = await sqlRows<{ depth: number; oldest: Date | null }>(
       this.dataSource,
       `SELECT count(*)::int AS depth, min(due_at) FILTER (WHERE due_at <= $1) AS oldest
          FROM alert_deliveries WHERE status IN ('pending', 'sending')`,
       [now],
-    )) as Array<{ depth: number; oldest: Date | null }>;
+    );
     return { depth: row?.depth ?? 0, oldestDueAt: row?.oldest ?? null };
   }
 
   /** Earliest moment a pending delivery becomes due (to wake up for a retry). */
   async nextWakeUp(): Promise<Date | null> {
-    const [row] = (await sqlRows(this.dataSource, 
+    const [row] = await sqlRows<{ at: Date | null }>(this.dataSource, 
       `SELECT min(CASE WHEN status = 'pending' THEN next_attempt_at ELSE lease_until END) AS at
          FROM alert_deliveries WHERE status IN ('pending', 'sending')`,
-    )) as Array<{ at: Date | null }>;
+    );
     return row?.at ?? null;
   }
 
@@ -169,7 +191,7 @@ export class OutboxRepository {
     if (filter.before) where.push(`created_at < $${params.push(filter.before)}`);
     const clause = where.join(' AND ');
     const [{ count }] = (await sqlRows(this.dataSource, `SELECT count(*)::int AS count FROM alert_deliveries WHERE ${clause}`, params)) as [{ count: number }];
-    const rows: Array<Record<string, any>> = await sqlRows(this.dataSource, 
+    const rows = await sqlRows<DeliveryRow>(this.dataSource, 
       `SELECT * FROM alert_deliveries WHERE ${clause} ORDER BY created_at DESC, id DESC LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
       [...params, perPage, (page - 1) * perPage],
     );

@@ -92,7 +92,7 @@ export class TokenReplicaRepository {
 
   /** The revision the copy is complete to; -1 before the first complete pull. */
   async syncedRevision(): Promise<number> {
-    const [row] = (await sqlRows(this.dataSource, `SELECT revision, synced_at FROM alert_sync_state WHERE id = 1`)) as Array<{ revision: string; synced_at: Date | null }>;
+    const [row] = await sqlRows<{ revision: string; synced_at: Date | null }>(this.dataSource, `SELECT revision, synced_at FROM alert_sync_state WHERE id = 1`);
     return row?.synced_at ? Number(row.revision) : -1;
   }
 }

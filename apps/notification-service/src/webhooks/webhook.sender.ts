@@ -33,9 +33,13 @@ export class WebhookSender {
     try {
       res = await fetch(req.url, { method: 'POST', headers, body: req.body, redirect: 'manual', signal: AbortSignal.timeout(this.timeoutMs) });
     } catch (error) {
+      // No `cause`, on purpose: whatever logs this error must not print undici's error objects
+      // (they can carry the destination, whose URL may hold a secret); the code is enough.
+      /* eslint-disable preserve-caught-error -- see the comment above */
       const e = error as Error & { cause?: { code?: string } };
       if (e.name === 'TimeoutError') throw new Error(`webhook timed out after ${this.timeoutMs} ms`);
       throw new Error(`webhook request failed: ${e.cause?.code ?? e.message}`);
+      /* eslint-enable preserve-caught-error */
     }
     await res.body?.cancel().catch(() => undefined);
     if (res.status < 200 || res.status > 299) throw new Error(`webhook answered HTTP ${res.status}`);

@@ -106,10 +106,12 @@ export class ApplicationsRepository implements AppStore {
         .getMany();
       for (const l of links) {
         const list = byApp.get(l.appId) ?? [];
+        // eslint-disable-next-line @typescript-eslint/no-misused-spread -- an entity's columns into a plain record, on purpose
         list.push({ ...l.policy!, precedence: l.precedence });
         byApp.set(l.appId, list);
       }
     }
+    // eslint-disable-next-line @typescript-eslint/no-misused-spread -- an entity's columns into a plain record, on purpose
     return rows.map((r) => ({ ...r, linkedPolicies: byApp.get(r.id) ?? [] }));
   }
 }

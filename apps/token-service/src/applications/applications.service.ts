@@ -125,7 +125,7 @@ export class ApplicationsService {
 
   /** "Revoke existing sessions": JWTs for this app issued before now stop working. */
   async revokeSessions(accountId: string, appId: string, actor: Actor): Promise<Application> {
-    const app = await this.mutate(accountId, appId, 'sessions_revoked', actor, undefined, async (app) => {
+    const app = await this.mutate(accountId, appId, 'sessions_revoked', actor, undefined, (app) => {
       const from = app.sessionsRevokedAt?.toISOString() ?? null;
       app.sessionsRevokedAt = this.clock.now();
       return { sessionsRevokedAt: { from, to: app.sessionsRevokedAt.toISOString() } };
@@ -172,7 +172,7 @@ export class ApplicationsService {
     kind: AppChangeKind,
     actor: Actor,
     domain: string | undefined,
-    edit: (app: LinkedApplicationRecord, tx: Tx) => Promise<Record<string, unknown>>,
+    edit: (app: LinkedApplicationRecord, tx: Tx) => Record<string, unknown> | Promise<Record<string, unknown>>,
   ): Promise<LinkedApplicationRecord> {
     await requireAccount(this.accounts, accountId);
     const { app, event } = await this.write(domain, async (tx) => {

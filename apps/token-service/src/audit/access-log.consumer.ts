@@ -89,7 +89,7 @@ export class AccessLogConsumer implements OnApplicationBootstrap, OnApplicationS
   async handle(m: JsMsg): Promise<void> {
     let event: PayloadOf<typeof AccessDecisionsRecorded>;
     try {
-      event = parseOrThrow(AccessDecisionsRecorded.payload, m.json<{ data?: unknown }>().data, AccessDecisionsRecorded.subject) as PayloadOf<typeof AccessDecisionsRecorded>;
+      event = parseOrThrow(AccessDecisionsRecorded.payload, m.json<{ data?: unknown }>().data, AccessDecisionsRecorded.subject);
     } catch (error) {
       // Redelivering it would fail the same way; it is kept in the log, not silently skipped.
       this.log.error(`Discarded an invalid access-log batch (stream sequence ${m.seq}): ${(error as Error).message}`);

@@ -47,16 +47,16 @@ export class AccessRequestsRepository {
       AND ($2::timestamptz IS NULL OR e.occurred_at >= $2) AND ($3::timestamptz IS NULL OR e.occurred_at <= $3)
       AND ($4::text IS NULL OR e.metadata->>'rayId' = $4)`;
     const params = [accountId, q.since ?? null, q.until ?? null, q.rayId ?? null];
-    const [{ total }] = (await this.dataSource.query(`SELECT count(*)::int AS total FROM audit_events e WHERE ${where}`, params)) as [{ total: number }];
+    const [{ total }] = await this.dataSource.query<[{ total: number }]>(`SELECT count(*)::int AS total FROM audit_events e WHERE ${where}`, params);
     if (take === 0) return { items: [], total: Math.min(total, cap) };
-    const rows = (await this.dataSource.query(
+    const rows = await this.dataSource.query<Row[]>(
       `SELECT e.id, e.occurred_at, e.action, e.resource_id, e.resource_name, e.metadata, e.actor, a.domain AS app_domain
          FROM audit_events e LEFT JOIN access_apps a ON a.id::text = e.resource_id
         WHERE ${where}
         ORDER BY e.occurred_at ${dir}, e.id ${dir}
         OFFSET $5 LIMIT $6`,
       [...params, offset, take],
-    )) as Row[];
+    );
     return { items: rows.map(toRecord), total: Math.min(total, cap) };
   }
 }

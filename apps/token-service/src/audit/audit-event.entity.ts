@@ -33,6 +33,6 @@ export class AuditEventEntity {
   occurredAt!: Date;
 
   @Column({ type: 'jsonb', default: {} })
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- jsonb: TypeORM needs `any` here
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- jsonb: with `unknown`, TypeORM's insert() types refuse the entry
   metadata!: Record<string, any>;
 }

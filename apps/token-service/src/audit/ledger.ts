@@ -9,7 +9,7 @@ export interface AuditEntry {
   resourceId: string | null;
   resourceName: string | null;
   occurredAt: Date;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- stored as jsonb
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- stored as jsonb (the entity's type, see audit-event.entity.ts)
   metadata: Record<string, any>;
 }
 

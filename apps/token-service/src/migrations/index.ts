@@ -1,3 +1,4 @@
+import type { DatabaseDefinition } from '@gatehouse/persistence';
 import { Init1767225600000 } from './1767225600000-init.js';
 import { AccessApps1767400000000 } from './1767400000000-access-apps.js';
 import { AuditTokenIndex1767500000000 } from './1767500000000-audit-token-index.js';
@@ -10,7 +11,7 @@ import { ReusablePolicies1768100000000 } from './1768100000000-reusable-policies
 import { ReplicaOrganizations1768300000000 } from './1768300000000-replica-organizations.js';
 
 // Every migration, in order. Listed as imported classes (no globs: jest-ESM needs it).
-export const migrations: Function[] = [
+export const migrations: DatabaseDefinition['migrations'] = [
   Init1767225600000,
   AccessApps1767400000000,
   AuditTokenIndex1767500000000,
