@@ -31,6 +31,11 @@ const GATEWAY_NODE_ARGS = (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ')
 // BENCH_PARTS=load,latency (comma-separated): only these parts of the bench; the default runs all of
 // logic (decision logic without HTTP), load (throughput), workers (requests per CPU-second with
 // GATEHOUSE_GATEWAY_WORKERS=1 and =2), latency (fixed 1,000 req/s), revocation.
+// BENCH_COMPARE_DIST=.gatehouse/bench/dist-before: a second gateway from that build (a copy of an
+// earlier apps/auth-service/dist, anywhere inside the repository so that it finds the same
+// node_modules; the path is relative to the root) runs beside the current one, its proxied
+// scenarios interleaved with the current ones: before/after in the same conditions.
+const COMPARE_DIST = process.env.BENCH_COMPARE_DIST;
 // BENCH_WIRE_DUMP=<dir>: write each wire-measured run's [arrival ms, ms inside the proxy] series there.
 const WIRE_DUMP = process.env.BENCH_WIRE_DUMP;
 // BENCH_PRIORITY=-10: the proxy under test runs at this nice value during the latency runs.
@@ -42,8 +47,8 @@ for (const p of PARTS) if (!ALL_PARTS.includes(p)) throw new Error(`BENCH_PARTS:
 const children = [];
 const cleanups = [];
 
-function run(name, entry, env, nodeArgs = []) {
-  const child = spawn(process.execPath, [...nodeArgs, `apps/${name}/dist/${entry}`], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+function run(name, entry, env, nodeArgs = [], dist = `apps/${name}/dist`) {
+  const child = spawn(process.execPath, [...nodeArgs, `${dist}/${entry}`], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const output = [];
   child.stdout.on('data', (b) => output.push(b.toString()));
   child.stderr.on('data', (b) => output.push(b.toString()));
@@ -249,8 +254,11 @@ http { access_log off;
   const gw2Port = PARTS.has('workers') ? await freePort() : null;
   const gw2Url = `http://127.0.0.1:${gw2Port}`;
   const gateway2 = gw2Port ? run('auth-service', 'main.js', { ...shared, DATABASE_URL: authDb.url, GATEHOUSE_GATEWAY_PORT: String(gw2Port), GATEHOUSE_TEAM_URL: gwUrl, GATEHOUSE_GATEWAY_WORKERS: '2' }, GATEWAY_NODE_ARGS) : null;
-  await Promise.all([waitForPort(upstreamPort), waitForPort(nginxPort), waitForPort(apiPort, '127.0.0.1', 30_000), waitForPort(gwPort, '127.0.0.1', 30_000), gw2Port && waitForPort(gw2Port, '127.0.0.1', 30_000)]);
-  for (const url of gw2Port ? [gwUrl, gw2Url] : [gwUrl]) {
+  const gwBeforePort = COMPARE_DIST ? await freePort() : null;
+  const gwBeforeUrl = `http://127.0.0.1:${gwBeforePort}`;
+  const gatewayBefore = gwBeforePort ? run('auth-service', 'main.js', { ...shared, DATABASE_URL: authDb.url, GATEHOUSE_GATEWAY_PORT: String(gwBeforePort), GATEHOUSE_TEAM_URL: gwUrl }, GATEWAY_NODE_ARGS, COMPARE_DIST) : null;
+  await Promise.all([waitForPort(upstreamPort), waitForPort(nginxPort), waitForPort(apiPort, '127.0.0.1', 30_000), waitForPort(gwPort, '127.0.0.1', 30_000), gw2Port && waitForPort(gw2Port, '127.0.0.1', 30_000), gwBeforePort && waitForPort(gwBeforePort, '127.0.0.1', 30_000)]);
+  for (const url of [gwUrl, ...(gw2Port ? [gw2Url] : []), ...(gwBeforePort ? [gwBeforeUrl] : [])]) {
     await eventually(async () => {
       const h = await (await fetch(`${url}/cdn-cgi/access/health`)).json();
       if (h.status !== 'ok') throw new Error(JSON.stringify(h));
@@ -298,6 +306,12 @@ http { access_log off;
     ['forward-auth endpoint (headers)', `${gwUrl}/cdn-cgi/access/authorize`, { 'x-forwarded-host': host, ...creds }, [gateway.pid]],
     ['nginx + Gatehouse auth_request (headers)', `http://127.0.0.1:${nginxAuthPort}/`, { host, ...creds }, [nginxProc.pid, gateway.pid]],
     ['nginx + Gatehouse auth_request (JWT cookie)', `http://127.0.0.1:${nginxAuthPort}/`, { host, cookie: `CF_Authorization=${jwt}` }, [nginxProc.pid, gateway.pid]],
+    ...(gatewayBefore
+      ? [
+          [`gateway (${COMPARE_DIST}), JWT cookie`, `${gwBeforeUrl}/`, { host, cookie: `CF_Authorization=${jwt}` }, [gatewayBefore.pid]],
+          [`gateway (${COMPARE_DIST}), service-token headers`, `${gwBeforeUrl}/`, { host, ...creds }, [gatewayBefore.pid]],
+        ]
+      : []),
   ].filter(([title]) => !ONLY || title.includes(ONLY) || /^(direct|nginx plain)/.test(title));
   if (PARTS.has('load')) console.error(`Load runs: ${ROUNDS} rounds of ${scenarios.length} scenarios, ${SECONDS} s each, ${CONNECTIONS} connections, ${cpus().length} CPUs shared with everything else.`);
   // Rounds interleave the scenarios, so that a machine that slows down (or speeds up) during the
@@ -462,8 +476,21 @@ http { access_log off;
     lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
     for (const r of rows) {
       lines.push(
-        `| ${r.title} | ${Math.round(r.rps).toLocaleString('en-US')} | ${r.p50} | ${r.p99} | ${fmt(r.vsDirect)} | ${fmt(r.vsNginx)} (${fmt(r.vsNginxRange[0])}–${fmt(r.vsNginxRange[1])}) | ${fmt(r.cpu / SECONDS)} | ${Math.round(r.perCpuSecond).toLocaleString('en-US')} | ${fmt(r.cpuVsNginx)} |`,
+        `| ${r.title} | ${Math.round(r.rps).toLocaleString('en-US')} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${fmt(r.vsDirect)} | ${fmt(r.vsNginx)} (${fmt(r.vsNginxRange[0])}–${fmt(r.vsNginxRange[1])}) | ${fmt(r.cpu / SECONDS)} | ${Math.round(r.perCpuSecond).toLocaleString('en-US')} | ${fmt(r.cpuVsNginx)} |`,
       );
+    }
+    lines.push('');
+  }
+  if (PARTS.has('load') && COMPARE_DIST) {
+    // Within each round: the current build's figure over the earlier build's, then the median round.
+    lines.push(`| this build vs ${COMPARE_DIST} (median of ${ROUNDS} rounds) | req/s ratio (min–max) | req per CPU-second ratio (min–max) |`, '|---|---:|---:|');
+    for (const kind of ['JWT cookie', 'service-token headers']) {
+      const now = scenarios.findIndex(([t]) => t === `gateway, ${kind}`);
+      const before = scenarios.findIndex(([t]) => t === `gateway (${COMPARE_DIST}), ${kind}`);
+      if (now < 0 || before < 0) continue;
+      const rps = runs[now].map((r, k) => r.rps / runs[before][k].rps);
+      const cpu = runs[now].map((r, k) => r.perCpuSecond / runs[before][k].perCpuSecond);
+      lines.push(`| ${kind} | ${fmt(median(rps))} (${fmt(Math.min(...rps))}–${fmt(Math.max(...rps))}) | ${fmt(median(cpu))} (${fmt(Math.min(...cpu))}–${fmt(Math.max(...cpu))}) |`);
     }
     lines.push('');
   }
