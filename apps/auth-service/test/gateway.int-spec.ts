@@ -132,7 +132,7 @@ describe('auth-service gateway (real PostgreSQL, nats-server, upstream)', () => 
     expect(JSON.parse(identity.body)).toMatchObject({ token_id: token.id, name: 'int-token', client_id: token.clientId, app: { id: app.id } });
   });
 
-  it('judges every request of one keep-alive connection on its own credentials, and logs each (per-connection memos)', async () => {
+  it('judges every request of one keep-alive connection on its own credentials, and logs each', async () => {
     // From a loopback address of its own, so that this test's access-log entries are told apart.
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1, localAddress: '127.0.0.2' });
     const onOneConnection = (headers: Record<string, string>) =>

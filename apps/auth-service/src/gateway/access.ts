@@ -29,8 +29,6 @@ export interface Refused {
   guess: boolean;
 }
 export type Decision = Allowed | Refused;
-/** A JWT check: a decision, or a refusal with no application (get-identity: no audience matched). */
-export type JwtCheck = Decision | { ok: false; status: 401; reason: string; detail: string; app: null; guess: boolean };
 
 // Compared against when the client id is unknown, so an unknown id costs the same as a wrong secret.
 const DUMMY_HASH = '0'.repeat(64);
@@ -70,11 +68,7 @@ export class AccessControl {
     });
   }
 
-  /**
-   * Exchanges a service token's credentials. Synchronous (no promise, no microtask) whenever no
-   * new JWT has to be signed: the common case, an issued JWT reused.
-   */
-  exchange(app: ReplicaApp, clientId: string, secret: string): Decision | Promise<Decision> {
+  async exchange(app: ReplicaApp, clientId: string, secret: string): Promise<Decision> {
     const now = this.now();
     const token = this.replica.tokenByClientId(clientId);
     // One HMAC, then always two constant-time comparisons, whether or not the id exists.
@@ -95,10 +89,6 @@ export class AccessControl {
     if (cached && this.reusable(cached, app, now)) {
       return { ok: true, app, token, jwt: cached.jwt, claims: cached.claims, exchanged: true, policy };
     }
-    return this.issue(key, app, token, policy, secretVersion, lifetimeMs, now);
-  }
-
-  private async issue(key: string, app: ReplicaApp, token: ReplicaToken, policy: ReplicaPolicy, secretVersion: number, lifetimeMs: number, now: number): Promise<Decision> {
     const { jwt, claims } = await this.jwts.issue(app.aud, token.clientId, secretVersion, lifetimeMs, now);
     this.issued.set(key, { jwt, claims, appUpdatedAt: app.updatedAt });
     this.verified.set(jwt, claims);
@@ -109,28 +99,19 @@ export class AccessControl {
    * Checks a presented JWT for `app` (or, when `app` is null, for the application named by its
    * audience: get-identity on a host that is no application).
    */
-  checkJwt(app: ReplicaApp | null, jwt: string, resolveByAud?: (aud: string[]) => ReplicaApp | undefined): JwtCheck | Promise<JwtCheck> {
-    // A JWT verified before is judged synchronously (no promise, no microtask): the common case.
-    const claims = this.verified.get(jwt);
-    return claims ? this.judgeJwt(app, jwt, claims, this.now(), resolveByAud) : this.verifyJwt(app, jwt, resolveByAud);
-  }
-
-  private async verifyJwt(app: ReplicaApp | null, jwt: string, resolveByAud?: (aud: string[]) => ReplicaApp | undefined): Promise<JwtCheck> {
+  async checkJwt(app: ReplicaApp | null, jwt: string, resolveByAud?: (aud: string[]) => ReplicaApp | undefined): Promise<Decision | { ok: false; status: 401; reason: string; detail: string; app: null; guess: boolean }> {
     const now = this.now();
-    let claims: AppClaims;
-    try {
-      claims = await this.jwts.verify(jwt, now);
-    } catch (error) {
-      const detail = error instanceof JwtError ? error.reason : 'invalid_jwt';
-      const guess = detail !== 'jwt_expired';
-      return app ? this.refuse(app, 401, 'invalid_jwt', detail, null, null, guess) : { ok: false, status: 401, reason: 'invalid_jwt', detail, app: null, guess };
+    let claims = this.verified.get(jwt);
+    if (!claims) {
+      try {
+        claims = await this.jwts.verify(jwt, now);
+      } catch (error) {
+        const detail = error instanceof JwtError ? error.reason : 'invalid_jwt';
+        const guess = detail !== 'jwt_expired';
+        return app ? this.refuse(app, 401, 'invalid_jwt', detail, null, null, guess) : { ok: false, status: 401, reason: 'invalid_jwt', detail, app: null, guess };
+      }
+      this.verified.set(jwt, claims);
     }
-    this.verified.set(jwt, claims);
-    return this.judgeJwt(app, jwt, claims, now, resolveByAud);
-  }
-
-  /** Everything that can change after a JWT was verified: audience, expiry, revocations, token state, policy. */
-  private judgeJwt(app: ReplicaApp | null, jwt: string, claims: AppClaims, now: number, resolveByAud?: (aud: string[]) => ReplicaApp | undefined): JwtCheck {
     const target = app ?? resolveByAud?.(claims.aud);
     if (!target) return { ok: false, status: 401, reason: 'invalid_jwt', detail: 'unknown_audience', app: null, guess: false };
     const clientId = claims.commonName;

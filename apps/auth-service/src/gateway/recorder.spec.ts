@@ -57,25 +57,6 @@ describe('Recorder', () => {
     expect(pub.published[1]!.batchId).not.toBe(pub.published[0]!.batchId);
   });
 
-  it('repeat(key) counts a decision already in this window, and only then', async () => {
-    const pub = publisher();
-    const r = new Recorder(pub);
-    const key = r.decision(base, 1000);
-    expect(r.repeat(key)).toBe(true);
-    expect(r.repeat(key)).toBe(true);
-    expect(r.repeat(r.decision({ ...base, decision: 'deny', reason: 'wrong_secret' }, 1001))).toBe(true);
-    await r.flush();
-    expect(pub.published[0]!.decisions.map((d) => [d.decision, d.count])).toEqual([
-      ['allow', 3],
-      ['deny', 2],
-    ]);
-    // A new window does not hold it: the caller records it in full (with its new time).
-    expect(r.repeat(key)).toBe(false);
-    r.decision(base, 3000);
-    await r.flush();
-    expect(pub.published[1]!.decisions).toEqual([expect.objectContaining({ count: 1, occurredAt: new Date(3000).toISOString() })]);
-  });
-
   it('keeps batches that cannot be stored and sends them later, in order, under the same batch id', async () => {
     const pub = publisher();
     const r = new Recorder(pub);

@@ -57,31 +57,18 @@ export class Recorder {
     if (!this.seen.has(tokenId)) this.seen.set(tokenId, new Date(at).toISOString());
   }
 
-  /** Counts a decision into this window; returns its key (for `repeat`). */
-  decision(d: Omit<DecisionRecord, 'occurredAt' | 'count'>, at: number): string {
+  decision(d: Omit<DecisionRecord, 'occurredAt' | 'count'>, at: number): void {
     const key = `${d.appId}|${d.tokenId}|${d.clientId}|${d.sourceIp}|${d.via}|${d.decision}|${d.reason}`;
     const same = this.decisions.get(key);
     if (same) {
       same.count += 1;
-      return key;
+      return;
     }
     if (this.decisions.size >= this.limits.maxBatch) {
       this.dropped++;
-      return key;
+      return;
     }
     this.decisions.set(key, { ...d, occurredAt: new Date(at).toISOString(), count: 1 });
-    return key;
-  }
-
-  /**
-   * The decision of `key` (returned by `decision`) once more, when this window already holds it:
-   * true, counted. False when it does not (a new window): the caller then calls `decision`.
-   */
-  repeat(key: string): boolean {
-    const same = this.decisions.get(key);
-    if (!same) return false;
-    same.count += 1;
-    return true;
   }
 
   /** Decisions waiting to be stored (health). */

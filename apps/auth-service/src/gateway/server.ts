@@ -2,8 +2,8 @@ import { SECRET_PREFIX } from '@gatehouse/contracts';
 import http, { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { ReplicaApp, Replica, ReplicaPolicy, ReplicaToken } from '../replica/replica.js';
-import type { AccessControl, Allowed, Decision, JwtCheck, Via } from './access.js';
+import type { ReplicaApp, Replica } from '../replica/replica.js';
+import type { AccessControl, Allowed, Decision, Via } from './access.js';
 import type { GatewayMetrics } from './metrics.js';
 import { jwtOf, serviceCredentials } from './credentials.js';
 import { originalRequest, type ForwardAuthMode } from './forward-auth.js';
@@ -85,17 +85,6 @@ function headerValue(v: string | string[] | undefined): string | undefined {
 }
 
 /**
- * `f(value)`, now when `value` is already there, else when its promise resolves. The request path
- * is synchronous whenever the decision is (a reused JWT, a verified-JWT cache hit): no promise is
- * allocated and the request does not wait for a microtask turn at each step.
- */
-function then<T, R>(value: T | Promise<T>, f: (v: T) => R | Promise<R>): R | Promise<R> {
-  return value instanceof Promise ? value.then(f) : f(value);
-}
-
-type Admitted = { app: ReplicaApp; decision: Allowed; target: Omit<ProxyTarget, 'onError'> };
-
-/**
  * The data plane: Node's raw HTTP server (no framework on the hot path).
  * - `/cdn-cgi/access/certs`, `/get-identity`, `/health`, `/authorize[/…]` on every host;
  * - anything else: the application of the Host (and path prefix), authenticated, proxied.
@@ -106,26 +95,16 @@ export class Gateway {
   private readonly now: () => number;
   /** Open upgrade tunnels (client sockets), with what admitted them: re-checked on every change. */
   private readonly tunnels = new Map<Socket, { appId: string; jwt: string; timer: NodeJS.Timeout }>();
-  /** Per client connection: the JWT headers of its last request and what jwtOf made of them. */
-  /** Per client connection: its last admission's access-log key (Recorder.repeat). */
-  private readonly recordMemo = new WeakMap<Socket, { token: ReplicaToken; app: ReplicaApp; policy: ReplicaPolicy; via: Via; ip: string; key: string }>();
-  private readonly jwtMemo = new WeakMap<Socket, { token: string | string[] | undefined; cookie: string | undefined; found: ReturnType<typeof jwtOf> }>();
 
   constructor(private readonly d: GatewayDeps) {
     this.now = d.now ?? Date.now;
     this.upstreams = new UpstreamPool({ trustProxy: d.trustProxy, ...d.upstreams });
     d.replica.onChange(() => this.recheckTunnels());
-    const failed = (res: ServerResponse, error: Error) => {
-      d.onError?.(error);
-      send(res, 503, { error: 'unavailable', reason: 'internal' });
-    };
     this.server = http.createServer({ maxHeaderSize: 64 * 1024, keepAliveTimeout: 65_000, requestTimeout: 60_000 }, (req, res) => {
-      try {
-        const pending = this.handle(req, res);
-        if (pending) pending.catch((error: Error) => failed(res, error));
-      } catch (error) {
-        failed(res, error as Error);
-      }
+      this.handle(req, res).catch((error: Error) => {
+        d.onError?.(error);
+        send(res, 503, { error: 'unavailable', reason: 'internal' });
+      });
     });
     // Upgrades (WebSocket): authenticated like any request, then tunnelled to the upstream.
     this.server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
@@ -182,23 +161,21 @@ export class Gateway {
     return last && last.length <= 64 ? last : peer;
   }
 
-  /** Answers or forwards a request; a promise only when something had to wait (signing, a first JWT check). */
-  private handle(req: IncomingMessage, res: ServerResponse): void | Promise<void> {
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = req.url ?? '/';
     const metrics = this.d.metrics;
     const start = metrics ? performance.now() : 0;
     if (metrics) res.once('close', () => metrics.requestDone(start));
     if (url.startsWith(ACCESS_PREFIX)) return this.access(req, res, pathOf(url).slice(ACCESS_PREFIX.length));
-    return then(this.admit(req, (status, body, headers) => send(res, status, body, headers)), (admitted) => {
-      if (!admitted) return;
-      metrics?.forwarded(start);
-      this.upstreams.forward(req, res, {
-        ...admitted.target,
-        onError: (r, status, body) => {
-          if (metrics && status >= 502) metrics.upstreamError((body as { reason?: string }).reason ?? 'unknown');
-          send(r, status, body);
-        },
-      });
+    const admitted = await this.admit(req, (status, body, headers) => send(res, status, body, headers));
+    if (!admitted) return;
+    metrics?.forwarded(start);
+    this.upstreams.forward(req, res, {
+      ...admitted.target,
+      onError: (r, status, body) => {
+        if (metrics && status >= 502) metrics.upstreamError((body as { reason?: string }).reason ?? 'unknown');
+        send(r, status, body);
+      },
     });
   }
 
@@ -206,7 +183,7 @@ export class Gateway {
    * A request for an application (proxied or upgraded): its app by Host and path, authenticated,
    * and what the upstream is sent; or null, answered through `reply`.
    */
-  private admit(req: IncomingMessage, reply: Reply): Admitted | null | Promise<Admitted | null> {
+  private async admit(req: IncomingMessage, reply: Reply): Promise<{ app: ReplicaApp; decision: Allowed; target: Omit<ProxyTarget, 'onError'> } | null> {
     // One canonical path: the application is chosen by it and the upstream is sent it.
     const canonical = canonicalTarget(req.url ?? '/');
     if (!canonical.ok) return refused(reply, 400, { error: 'bad_request', reason: canonical.reason });
@@ -217,19 +194,18 @@ export class Gateway {
     const app = this.d.replica.findApp(headerValue(req.headers.host) ?? '', canonical.path);
     if (!app) return refused(reply, 404, { error: 'not_found', reason: 'no_application_for_host' });
     const ip = this.clientIp(req);
-    return then(this.authenticate(req, reply, app, ip, 'service_token'), (decision) => {
-      if (!decision) return null;
-      if (!app.upstreamUrl) return refused(reply, 502, { error: 'bad_gateway', reason: 'application_has_no_upstream' });
-      const target = {
-        upstream: app.upstreamUrl,
-        path: canonical.path + canonical.query,
-        jwt: decision.jwt,
-        singleHeader: app.readServiceTokensFromHeader,
-        setCookie: decision.exchanged && !strictFor(this.d.replica, app) ? this.cookie(app, decision.jwt, decision.claims.exp) : null,
-        clientIp: ip,
-      };
-      return { app, decision, target };
-    });
+    const decision = await this.authenticate(req, reply, app, ip, 'service_token');
+    if (!decision) return null;
+    if (!app.upstreamUrl) return refused(reply, 502, { error: 'bad_gateway', reason: 'application_has_no_upstream' });
+    const target = {
+      upstream: app.upstreamUrl,
+      path: canonical.path + canonical.query,
+      jwt: decision.jwt,
+      singleHeader: app.readServiceTokensFromHeader,
+      setCookie: decision.exchanged && !strictFor(this.d.replica, app) ? this.cookie(app, decision.jwt, decision.claims.exp) : null,
+      clientIp: ip,
+    };
+    return { app, decision, target };
   }
 
   private async access(req: IncomingMessage, res: ServerResponse, route: string): Promise<void> {
@@ -333,15 +309,15 @@ export class Gateway {
         socket.destroy();
         continue;
       }
-      new Promise<JwtCheck>((resolve) => resolve(this.d.access.checkJwt(app, t.jwt))).then(
+      this.d.access.checkJwt(app, t.jwt).then(
         (decision) => void (decision.ok || socket.destroy()),
         () => socket.destroy(),
       );
     }
   }
 
-  /** Authenticates for `app`; on refusal answers through `reply` and returns null (a promise only when the decision had to wait). */
-  private authenticate(req: IncomingMessage, reply: Reply, app: ReplicaApp, ip: string, mode: Via): Allowed | null | Promise<Allowed | null> {
+  /** Authenticates for `app`; on refusal answers through `reply` and returns null. */
+  private async authenticate(req: IncomingMessage, reply: Reply, app: ReplicaApp, ip: string, mode: Via) {
     const now = this.now();
     const ipKey = `ip:${addressKey(ip)}`;
     const ipWait = this.d.ipLimiter.retryAfter(ipKey, now);
@@ -359,64 +335,41 @@ export class Gateway {
       return null;
     }
     const creds = serviceCredentials(req.headers, app.readServiceTokensFromHeader);
+    let decision: Decision;
+    let via: Via = mode;
     if (creds.kind === 'service_token') {
-      return then(this.d.access.exchange(app, creds.clientId, creds.secret), (decision) => {
-        if (!decision.ok && decision.guess) {
-          const idKey = `id:${creds.clientId}`;
-          const idWait = this.d.limiter.retryAfter(idKey, now);
-          this.d.limiter.fail(idKey, now);
-          this.d.ipLimiter.fail(ipKey, now);
-          if (idWait) {
-            this.record({ ...decision, detail: 'rate_limited_client_id' }, ip, mode);
-            reply(429, { error: 'too_many_requests', reason: 'too_many_failed_attempts' }, { 'retry-after': String(idWait) });
-            return null;
-          }
+      decision = await this.d.access.exchange(app, creds.clientId, creds.secret);
+      if (!decision.ok && decision.guess) {
+        const idKey = `id:${creds.clientId}`;
+        const idWait = this.d.limiter.retryAfter(idKey, now);
+        this.d.limiter.fail(idKey, now);
+        this.d.ipLimiter.fail(ipKey, now);
+        if (idWait) {
+          this.record({ ...decision, detail: 'rate_limited_client_id' }, ip, via);
+          reply(429, { error: 'too_many_requests', reason: 'too_many_failed_attempts' }, { 'retry-after': String(idWait) });
+          return null;
         }
-        return this.decided(decision, reply, ip, mode, now, req.socket);
-      });
-    }
-    if (creds.kind === 'invalid') {
+      }
+    } else if (creds.kind === 'invalid') {
       this.d.ipLimiter.fail(ipKey, now);
-      return this.decided({ ok: false, status: 401, reason: 'invalid_credentials', detail: creds.reason, app, token: null, clientId: creds.clientId, guess: true }, reply, ip, mode, now, req.socket);
-    }
-    const found = this.jwtOfRequest(req);
-    if (!found) {
-      this.record({ ok: false, status: 401, reason: 'no_credentials', detail: 'no_credentials', app, token: null, clientId: null, guess: false }, ip, mode);
-      reply(401, { error: 'unauthorized', reason: 'no_credentials' });
-      return null;
-    }
-    const via: Via = mode === 'service_token' ? 'jwt' : mode;
-    if ('invalid' in found) {
-      this.d.ipLimiter.fail(ipKey, now);
-      return this.decided({ ok: false, status: 401, reason: 'invalid_jwt', detail: 'malformed_jwt', app, token: null, clientId: null, guess: true }, reply, ip, via, now, req.socket);
-    }
-    return then(this.d.access.checkJwt(app, found.jwt), (checked) => {
-      const decision = checked as Decision;
+      const refused: Decision = { ok: false, status: 401, reason: 'invalid_credentials', detail: creds.reason, app, token: null, clientId: creds.clientId, guess: true };
+      decision = refused;
+    } else {
+      const found = jwtOf(req.headers);
+      if (!found) {
+        this.record({ ok: false, status: 401, reason: 'no_credentials', detail: 'no_credentials', app, token: null, clientId: null, guess: false }, ip, via);
+        reply(401, { error: 'unauthorized', reason: 'no_credentials' });
+        return null;
+      }
+      if (mode === 'service_token') via = 'jwt';
+      if ('invalid' in found) {
+        decision = { ok: false, status: 401, reason: 'invalid_jwt', detail: 'malformed_jwt', app, token: null, clientId: null, guess: true };
+      } else {
+        decision = (await this.d.access.checkJwt(app, found.jwt)) as Decision;
+      }
       if (!decision.ok && decision.guess) this.d.ipLimiter.fail(ipKey, now);
-      return this.decided(decision, reply, ip, via, now, req.socket);
-    });
-  }
-
-  /**
-   * jwtOf(req.headers), remembered per client connection: a client sends the same cookie on every
-   * request of a keep-alive connection. The same header values (compared in full) give the same
-   * result; the JWT string is then the one seen before, whose hash the verified-JWT cache has
-   * already computed (about 900 characters hashed per request otherwise). Everything the JWT is
-   * judged on is still checked on every request.
-   */
-  private jwtOfRequest(req: IncomingMessage): ReturnType<typeof jwtOf> {
-    const token = req.headers['cf-access-token'];
-    const cookie = req.headers.cookie;
-    const memo = this.jwtMemo.get(req.socket);
-    if (memo && memo.token === token && memo.cookie === cookie) return memo.found;
-    const found = jwtOf(req.headers);
-    this.jwtMemo.set(req.socket, { token, cookie, found });
-    return found;
-  }
-
-  /** A decision is made: recorded; a refusal answered (null), an admission returned. */
-  private decided(decision: Decision, reply: Reply, ip: string, via: Via, now: number, socket: Socket): Allowed | null {
-    this.record(decision, ip, via, socket);
+    }
+    this.record(decision, ip, via);
     if (!decision.ok) {
       reply(decision.status, { error: decision.status === 401 ? 'unauthorized' : 'forbidden', reason: decision.reason });
       return null;
@@ -425,14 +378,10 @@ export class Gateway {
     return decision;
   }
 
-  private record(d: Decision, ip: string, via: Via, socket?: Socket): void {
+  private record(d: Decision, ip: string, via: Via): void {
     const token = d.token;
     this.d.metrics?.decision(d.app.name, d.ok, d.ok ? '' : d.detail);
-    // An admission like the connection's last one (the same replica objects, so the same record):
-    // counted by its key, without building the record and its key again.
-    const memo = d.ok && socket ? this.recordMemo.get(socket) : undefined;
-    if (memo && d.ok && memo.token === d.token && memo.app === d.app && memo.policy === d.policy && memo.via === via && memo.ip === ip && this.d.recorder.repeat(memo.key)) return;
-    const key = this.d.recorder.decision(
+    this.d.recorder.decision(
       {
         accountId: d.app.accountId,
         appId: d.app.id,
@@ -447,7 +396,6 @@ export class Gateway {
       },
       this.now(),
     );
-    if (d.ok && socket) this.recordMemo.set(socket, { token: d.token, app: d.app, policy: d.policy, via, ip, key });
   }
 
   /** `CF_Authorization`, with the app's cookie attributes; SameSite=None is always Secure (browsers drop it otherwise). */
