@@ -36,6 +36,8 @@ const GATEWAY_NODE_ARGS = (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ')
 // node_modules; the path is relative to the root) runs beside the current one, its proxied
 // scenarios interleaved with the current ones: before/after in the same conditions.
 const COMPARE_DIST = process.env.BENCH_COMPARE_DIST;
+// BENCH_COMPARE_NODE_ARGS: node arguments of that second gateway (default: BENCH_GATEWAY_NODE_ARGS's).
+const COMPARE_NODE_ARGS = process.env.BENCH_COMPARE_NODE_ARGS === undefined ? (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean) : process.env.BENCH_COMPARE_NODE_ARGS.split(' ').filter(Boolean);
 // BENCH_WIRE_DUMP=<dir>: write each wire-measured run's [arrival ms, ms inside the proxy] series there.
 const WIRE_DUMP = process.env.BENCH_WIRE_DUMP;
 // BENCH_PRIORITY=-10: the proxy under test runs at this nice value during the latency runs.
@@ -77,6 +79,23 @@ function cpuSeconds(rootPids) {
     if (f) ticks += Number(f[11]) + Number(f[12]);
   }
   return ticks / CLK_TCK;
+}
+
+/** Context switches (voluntary, involuntary) of these processes and their children, so far. */
+function contextSwitches(rootPids) {
+  let voluntary = 0;
+  let involuntary = 0;
+  for (const pid of processTree(rootPids)) {
+    let text = '';
+    try {
+      text = readFileSync(`/proc/${pid}/status`, 'utf8');
+    } catch {
+      continue;
+    }
+    voluntary += Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(text)?.[1] ?? 0);
+    involuntary += Number(/^nonvoluntary_ctxt_switches:\s+(\d+)/m.exec(text)?.[1] ?? 0);
+  }
+  return { voluntary, involuntary };
 }
 
 /** CPU seconds of one process alone (not its children). */
@@ -256,7 +275,7 @@ http { access_log off;
   const gateway2 = gw2Port ? run('auth-service', 'main.js', { ...shared, DATABASE_URL: authDb.url, GATEHOUSE_GATEWAY_PORT: String(gw2Port), GATEHOUSE_TEAM_URL: gwUrl, GATEHOUSE_GATEWAY_WORKERS: '2' }, GATEWAY_NODE_ARGS) : null;
   const gwBeforePort = COMPARE_DIST ? await freePort() : null;
   const gwBeforeUrl = `http://127.0.0.1:${gwBeforePort}`;
-  const gatewayBefore = gwBeforePort ? run('auth-service', 'main.js', { ...shared, DATABASE_URL: authDb.url, GATEHOUSE_GATEWAY_PORT: String(gwBeforePort), GATEHOUSE_TEAM_URL: gwUrl }, GATEWAY_NODE_ARGS, COMPARE_DIST) : null;
+  const gatewayBefore = gwBeforePort ? run('auth-service', 'main.js', { ...shared, DATABASE_URL: authDb.url, GATEHOUSE_GATEWAY_PORT: String(gwBeforePort), GATEHOUSE_TEAM_URL: gwUrl }, COMPARE_NODE_ARGS, COMPARE_DIST) : null;
   await Promise.all([waitForPort(upstreamPort), waitForPort(nginxPort), waitForPort(apiPort, '127.0.0.1', 30_000), waitForPort(gwPort, '127.0.0.1', 30_000), gw2Port && waitForPort(gw2Port, '127.0.0.1', 30_000), gwBeforePort && waitForPort(gwBeforePort, '127.0.0.1', 30_000)]);
   for (const url of [gwUrl, ...(gw2Port ? [gw2Url] : []), ...(gwBeforePort ? [gwBeforeUrl] : [])]) {
     await eventually(async () => {
@@ -292,11 +311,14 @@ http { access_log off;
     await wrk(url, headers, 1);
     const cpu0 = cpuSeconds(server);
     const alone0 = alone.map((pid) => ownCpuSeconds(pid));
+    const switches0 = contextSwitches(server);
     const r = await wrk(url, headers, SECONDS);
     const cpu = cpuSeconds(server) - cpu0;
+    const switches1 = contextSwitches(server);
+    const switches = { voluntary: switches1.voluntary - switches0.voluntary, involuntary: switches1.involuntary - switches0.involuntary };
     const aloneCpu = alone.map((pid, k) => ownCpuSeconds(pid) - alone0[k]);
     if (r.bad > 0) console.error(`  ! ${title}: ${r.bad} non-2xx or socket errors of ${r.total}`);
-    return { ...r, cpu, aloneCpu, perCpuSecond: cpu > 0 ? r.total / cpu : NaN };
+    return { ...r, cpu, aloneCpu, switches, perCpuSecond: cpu > 0 ? r.total / cpu : NaN };
   };
   const scenarios = [
     ['direct upstream', `http://127.0.0.1:${upstreamPort}/`, {}, [upstream.pid]],
@@ -379,6 +401,9 @@ http { access_log off;
         rps: median(wruns[i].map((r) => r.rps)),
         cores: median(wruns[i].map((r) => r.cpu)) / SECONDS,
         primaryCores: n > 1 ? median(wruns[i].map((r) => r.aloneCpu[0])) / SECONDS : null,
+        // Per 1,000 requests: a process that sleeps in epoll between fewer requests wakes more often.
+        voluntaryPerK: median(wruns[i].map((r) => (1000 * r.switches.voluntary) / r.total)),
+        involuntaryPerK: median(wruns[i].map((r) => (1000 * r.switches.involuntary) / r.total)),
         perCpuSecond: median(wruns[i].map((r) => r.perCpuSecond)),
         vsOne: median(wruns[i].map((r, k) => r.rps / wruns[one][k].rps)),
         perCpuVsOne: median(perCpu),
@@ -495,10 +520,10 @@ http { access_log off;
     lines.push('');
   }
   if (PARTS.has('workers')) {
-    lines.push(`| GATEHOUSE_GATEWAY_WORKERS (median of ${ROUNDS} rounds) | workers | req/s | req/s vs 1 worker | gateway CPU (cores, primary + workers) | of which the primary | req per gateway CPU-second | per CPU-s vs 1 worker (min–max) |`);
-    lines.push('|---|---:|---:|---:|---:|---:|---:|---:|');
+    lines.push(`| GATEHOUSE_GATEWAY_WORKERS (median of ${ROUNDS} rounds) | workers | req/s | req/s vs 1 worker | gateway CPU (cores, primary + workers) | of which the primary | req per gateway CPU-second | per CPU-s vs 1 worker (min–max) | context switches per 1,000 requests (voluntary / involuntary) |`);
+    lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
     for (const r of workerRows) {
-      lines.push(`| ${r.title} | ${r.workers} | ${Math.round(r.rps).toLocaleString('en-US')} | ${fmt(r.vsOne)} | ${fmt(r.cores)} | ${r.primaryCores === null ? '—' : fmt(r.primaryCores, 3)} | ${Math.round(r.perCpuSecond).toLocaleString('en-US')} | ${fmt(r.perCpuVsOne)} (${fmt(r.perCpuRange[0])}–${fmt(r.perCpuRange[1])}) |`);
+      lines.push(`| ${r.title} | ${r.workers} | ${Math.round(r.rps).toLocaleString('en-US')} | ${fmt(r.vsOne)} | ${fmt(r.cores)} | ${r.primaryCores === null ? '—' : fmt(r.primaryCores, 3)} | ${Math.round(r.perCpuSecond).toLocaleString('en-US')} | ${fmt(r.perCpuVsOne)} (${fmt(r.perCpuRange[0])}–${fmt(r.perCpuRange[1])}) | ${fmt(r.voluntaryPerK, 0)} / ${fmt(r.involuntaryPerK, 0)} |`);
     }
     lines.push('');
     lines.push(`(the load generator, the upstream and NATS share the same ${cpus().length} CPUs: req/s with 2 workers is capped by the cores left, so judge requests per CPU-second)`);
