@@ -1,2 +1,2 @@
 import { jestConfig } from '../../jest.base.mjs';
-export default jestConfig();
+export default jestConfig({ testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/test/**/*.int-spec.ts'] });

@@ -4,26 +4,9 @@ import Cloudflare from 'cloudflare';
 import pg from 'pg';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { expectEventually, freePort } from '@gatehouse/testing';
+import { request, type Reply } from '../src/raw-http.js';
 import { startSystem, type System } from '../src/system.js';
 
-interface Reply {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: string;
-}
-
-function request(url: string, host: string, headers: http.OutgoingHttpHeaders = {}, path = '/'): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(`${url}${path}`, { headers: { host, ...headers }, agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 /**
  * Access organization (strict mode at the gateway, inactivity settings), signing keys (rotate now)
@@ -179,11 +162,19 @@ describe('access organization, signing keys and access request logs (Cloudflare 
     const since = new Date(Date.now() - 60_000).toISOString();
     await request(gw, host, creds(admitted));
     await request(gw, host, creds(outsider));
+    // The decision id a refused client is answered with finds its record (a token no request
+    // used before: identical decisions in one second share the first one's record and id).
+    const stranger = await ok('/access/service_tokens', 'POST', { name: `stranger ${suffix}` });
+    let refused!: Reply;
+    await expectEventually(async () => expect((refused = await request(gw, host, creds(stranger))).status).toBe(403), { timeoutMs: 5000 });
+    const ray = refused.headers['cf-ray'] as string;
+    expect(ray).toMatch(/^[0-9a-f]{16}$/);
     let records: any[] = [];
     await expectEventually(
       async () => {
         records = (await cf.zeroTrust.access.logs.accessRequests.list({ account_id: accountId, since, limit: 1000, direction: 'desc' })) as any[];
         expect(records.some((r) => r.service_token_id === outsider.id && r.allowed === false)).toBe(true);
+        expect(records.some((r) => r.service_token_id === stranger.id)).toBe(true);
       },
       { timeoutMs: 10_000, intervalMs: 250 },
     );
@@ -199,6 +190,10 @@ describe('access organization, signing keys and access request logs (Cloudflare 
       service_token_client_id: admitted.client_id,
     });
     expect(allowed.ray_id).toMatch(/^[0-9a-f]{16}$/);
+    expect(records.find((r) => r.service_token_id === stranger.id)).toMatchObject({ ray_id: ray, allowed: false });
+    const byRay = await api(`/access/logs/access_requests?ray_id=${ray}&since=${encodeURIComponent(since)}`);
+    expect(byRay.status).toBe(200);
+    expect(byRay.body.result).toEqual([expect.objectContaining({ ray_id: ray, service_token_id: stranger.id, allowed: false })]);
     expect(Date.parse(allowed.created_at)).toBeGreaterThanOrEqual(Date.parse(since));
     const times = records.map((r) => Date.parse(r.created_at));
     expect([...times].sort((a, b) => b - a)).toEqual(times);
@@ -208,7 +203,7 @@ describe('access organization, signing keys and access request logs (Cloudflare 
     expect(asc.body.result_info).toMatchObject({ page: 1, per_page: 2, count: 2 });
     expect(Date.parse(asc.body.result[0].created_at)).toBeLessThanOrEqual(Date.parse(asc.body.result[1].created_at));
 
-    for (const bad of ['direction=sideways', 'since=yesterday', 'per_page=0', 'limit=-1', 'page=abc', 'email=a@b.c', `since=${encodeURIComponent(new Date().toISOString())}&until=${encodeURIComponent(since)}`]) {
+    for (const bad of ['direction=sideways', 'since=yesterday', 'per_page=0', 'limit=-1', 'page=abc', 'email=a@b.c', 'ray_id=not-a-ray', `since=${encodeURIComponent(new Date().toISOString())}&until=${encodeURIComponent(since)}`]) {
       const res = await api(`/access/logs/access_requests?${bad}`);
       expect({ bad, status: res.status, success: res.body.success }).toEqual({ bad, status: 400, success: false });
     }

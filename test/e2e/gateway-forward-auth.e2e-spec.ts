@@ -5,21 +5,12 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expectEventually, freePort, waitForPort } from '@gatehouse/testing';
+import { request as rawRequest } from '../src/raw-http.js';
 import { startSystem, type System } from '../src/system.js';
 
 const NGINX = process.env.NGINX_BIN ?? '/usr/sbin/nginx';
 
-function request(port: number, host: string, headers: Record<string, string> = {}, path = '/') {
-  return new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }>((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, path, headers: { host, ...headers }, agent: false }, (res) => {
-      let body = '';
-      res.on('data', (c) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
+const request = (port: number, host: string, headers: Record<string, string> = {}, path = '/') => rawRequest(`http://127.0.0.1:${port}`, host, headers, path);
 
 /** nginx (Debian's package) in front of an upstream, asking the gateway with auth_request. */
 async function startNginx(gatewayPort: number, upstreamPort: number): Promise<{ port: number; stop(): Promise<void>; log(): string }> {
@@ -46,6 +37,8 @@ http {
       proxy_pass_request_body off;
       proxy_set_header Content-Length "";
       proxy_set_header X-Original-URL $scheme://$http_host$request_uri;
+      proxy_set_header X-Forwarded-Host "";
+      proxy_set_header X-Forwarded-Uri "";
     }
     location / {
       auth_request /_gatehouse_auth;
@@ -56,6 +49,26 @@ http {
       proxy_set_header X-Gatehouse-Client-Id $gh_client_id;
       proxy_set_header Cf-Access-Client-Id "";
       proxy_set_header Cf-Access-Client-Secret "";
+      auth_request_set $gh_token_id $upstream_http_x_gatehouse_token_id;
+      auth_request_set $gh_token_name $upstream_http_x_gatehouse_token_name;
+      auth_request_set $gh_app_id $upstream_http_x_gatehouse_app_id;
+      proxy_set_header X-Gatehouse-Token-Id $gh_token_id;
+      proxy_set_header X-Gatehouse-Token-Name $gh_token_name;
+      proxy_set_header X-Gatehouse-App-Id $gh_app_id;
+      proxy_set_header X-Original-URL "";
+      proxy_set_header X-Rewrite-URL "";
+      proxy_set_header X-Forwarded-Host $http_host;
+      proxy_set_header X-Forwarded-Proto $scheme;
+      proxy_set_header X-Forwarded-For $remote_addr;
+      proxy_set_header X-Forwarded-Port "";
+      proxy_set_header X-Forwarded-Prefix "";
+      proxy_set_header X-Forwarded-Uri "";
+      proxy_set_header Forwarded "";
+      proxy_set_header X-Real-IP "";
+      proxy_set_header Cf-Access-Authenticated-User-Email "";
+      proxy_set_header Cf-Connecting-IP $remote_addr;
+      proxy_set_header True-Client-IP "";
+      proxy_set_header Cf-Visitor "";
       add_header Set-Cookie $gh_cookie;
       proxy_pass http://127.0.0.1:${upstreamPort};
     }
@@ -149,6 +162,38 @@ describe('gateway forward auth (nginx auth_request, Traefik/Envoy headers)', () 
     expect((await request(nginx.port, host, { 'cf-access-token': 'e.y.j' })).status).toBe(401);
     expect((await request(nginx.port, host, creds(otherToken))).status).toBe(403);
     expect(received.length).toBe(before);
+  });
+
+  it("nginx as documented: the client's identity, routing and forwarding headers never reach the service behind it", async () => {
+    // The check judges the request nginx forwards (/public); an upstream that routes by
+    // X-Original-URL (Symfony, IIS) or X-Forwarded-Host, or trusts X-Gatehouse-*, must not be
+    // handed the client's values for them next to this request's JWT.
+    const forged = {
+      'x-original-url': '/admin/users',
+      'x-rewrite-url': '/admin/users',
+      'x-forwarded-host': `admin-${suffix}.gateway.test`,
+      'x-forwarded-proto': 'https',
+      'x-forwarded-for': '203.0.113.66',
+      forwarded: 'for=203.0.113.66;host=evil.test',
+      'x-real-ip': '203.0.113.66',
+      'x-gatehouse-token-id': 'forged-token-id',
+      'x-gatehouse-token-name': 'forged-name',
+      'x-gatehouse-app-id': 'forged-app-id',
+      'x-gatehouse-client-id': 'forged-client-id',
+      'cf-access-jwt-assertion': 'forged.jwt.value',
+      'cf-access-authenticated-user-email': 'forged@admin.example',
+      'cf-connecting-ip': '203.0.113.66',
+      'true-client-ip': '203.0.113.66',
+      'cf-visitor': '{"scheme":"https","forged":1}',
+    };
+    const res = await request(nginx.port, host, { ...creds(admittedToken), ...forged }, '/public');
+    expect(res.status).toBe(200);
+    const fwd = received.at(-1)!;
+    expect(JSON.stringify(fwd)).not.toMatch(/forged|admin|203\.0\.113\.66|evil/);
+    expect(fwd['x-gatehouse-token-id']).toBe(admittedToken.id);
+    expect(fwd['x-gatehouse-client-id']).toBe(admittedToken.client_id);
+    expect(fwd['x-forwarded-host']).toBe(host);
+    expect(fwd['x-forwarded-proto']).toBe('http');
   });
 
   it('answers Traefik-style (X-Forwarded-Host/Uri) and Envoy-style (path suffix) checks with identity headers', async () => {

@@ -3,6 +3,7 @@ import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { expectEventually, freePort } from '@gatehouse/testing';
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
+import { request as rawRequest } from '../src/raw-http.js';
 import { startSystem, type System } from '../src/system.js';
 
 /**
@@ -26,25 +27,8 @@ interface Parsed {
   upgrade: boolean;
 }
 
-interface Reply {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: string;
-}
-
 /** A request through Node's client (paths it accepts; for the rest see `raw`). */
-function request(port: number, host: string, path: string, headers: Record<string, string> = {}, method = 'GET'): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, path, method, headers: { host, ...headers }, agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
+const request = (port: number, host: string, path: string, headers: Record<string, string> = {}, method = 'GET') => rawRequest(`http://127.0.0.1:${port}`, host, headers, path, method);
 
 /** Bytes on a socket of their own; everything the gateway answers until it closes (or 5 s). */
 function raw(port: number, bytes: string | Buffer): Promise<{ text: string; statuses: number[] }> {
@@ -158,6 +142,10 @@ describe('the gateway under a hostile client', () => {
   /** Every request the upstream parsed since the test began carries a JWT for the app it serves. */
   async function assertJudged(since: number): Promise<void> {
     for (const r of records.slice(since)) {
+      // CGI, WSGI and Rack read `X_Forwarded_Host` as `X-Forwarded-Host`: no such spelling of an
+      // identity, credential or forwarding header may reach the upstream.
+      const lookalike = Object.keys(r.headers).find((k) => k.includes('_') && /^(cf-access-|x-gatehouse-|x-forwarded-|x-original-url$|x-rewrite-url$|x-real-ip$|forwarded$|cf-ray$|host$)/.test(k.replace(/_/g, '-')));
+      if (lookalike) throw new Error(`the upstream parsed ${r.method} ${r.url} with a client's ${lookalike} header`);
       const { app, why } = expectedApp(r);
       if (!app) throw new Error(`the upstream parsed a request for no application (${why}): ${r.method} ${r.url}`);
       const jwt = String(r.headers['cf-access-jwt-assertion'] ?? '');
@@ -431,6 +419,34 @@ describe('the gateway under a hostile client', () => {
       expect(seen.headers['x-forwarded-proto']).toBe('http');
       // Not behind a trusted proxy (GATEHOUSE_TRUST_PROXY unset): the client's own value is replaced.
       expect(seen.headers['x-forwarded-for']).toBe('127.0.0.1');
+    });
+
+    it("a client's Cloudflare headers (Cf-Access-Authenticated-User-Email, CF-Connecting-IP, CF-Visitor…) never reach the upstream", async () => {
+      const forged = { 'cf-access-authenticated-user-email': 'admin@corp.example', 'cf-connecting-ip': '10.9.9.9', 'true-client-ip': '10.9.9.9', 'cf-visitor': '{"scheme":"https"}', 'cf-ipcountry': 'ZZ' };
+      expect((await at('/public', broad, host, forged)).status).toBe(200);
+      const seen = records.at(-1)!;
+      expect(Object.keys(seen.headers).filter((k) => k.startsWith('cf-') || k === 'true-client-ip').sort()).toEqual(['cf-access-jwt-assertion', 'cf-ray']);
+    });
+
+    it('underscore spellings of identity and forwarding headers never reach the upstream', async () => {
+      const forged = ['cf_access_jwt_assertion', 'X_Forwarded_Host', 'x_forwarded_for', 'x_gatehouse_app_id', 'x_original_url', 'cf_access_client_secret'];
+      const bytes = head('GET /public HTTP/1.1', [['Host', host], ...credLines(broad), ...forged.map((n): [string, string] => [n, otherHost]), ['x_custom', 'kept'], ['Connection', 'close']]) + '\r\n';
+      expect((await raw(gwPort, bytes)).statuses).toEqual([200]);
+      const seen = records.at(-1)!;
+      expect(Object.keys(seen.headers).filter((k) => k.includes('_'))).toEqual(['x_custom']);
+      expect(JSON.stringify(seen.headers)).not.toContain(otherHost);
+    });
+
+    it('a GET with a body goes upstream with Connection: close, on a connection no other request follows (CL.0 origins)', async () => {
+      const smuggled = head('GET /admin/users HTTP/1.1', [['Host', host]]) + '\r\n';
+      const bytes = head('GET /public HTTP/1.1', [['Host', host], ...credLines(broad), ['Content-Length', String(smuggled.length)]]) + `\r\n${smuggled}`;
+      const { statuses } = await raw(gwPort, bytes + head('GET /public/next HTTP/1.1', [['Host', host], ...credLines(broad), ['Connection', 'close']]) + '\r\n');
+      expect(statuses).toEqual([200, 200]);
+      const got = records.slice(mark);
+      expect(got.map((r) => [r.url, r.headers.connection, r.body])).toEqual([
+        ['/public', 'close', smuggled],
+        ['/public/next', undefined, ''],
+      ]);
     });
 
     it('a body that Connection tries to unframe is never parsed as a request of its own (item 1)', async () => {

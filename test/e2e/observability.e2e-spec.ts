@@ -223,6 +223,28 @@ describe('metrics, health and logs (real processes)', () => {
     expect(loud).toEqual([]);
   });
 
+  it('the gateway logs every decision at debug level with the ray id its answer carried in Cf-Ray', async () => {
+    const rayOf = (host: string, headers: Record<string, string>) =>
+      new Promise<{ status: number; ray: string }>((resolve, reject) => {
+        const req = http.request({ host: '127.0.0.1', port: gatewayPort, path: '/', headers: { host, ...headers } }, (res) => {
+          res.resume();
+          res.on('end', () => resolve({ status: res.statusCode!, ray: String(res.headers['cf-ray']) }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    const refused = await rayOf('metrics.localhost', { 'cf-access-client-id': 'not-a-client.access', 'cf-access-client-secret': 'nope' });
+    expect(refused.status).toBe(401);
+    expect(refused.ray).toMatch(/^[0-9a-f]{16}$/);
+    const line = await expectEventually(() => {
+      const found = sys.processes.get('auth-service')!.output.join('').split('\n').find((l) => l.includes(refused.ray));
+      expect(found).toBeDefined();
+      return JSON.parse(found!) as Record<string, unknown>;
+    });
+    expect(line).toMatchObject({ msg: 'access decision', ray_id: refused.ray, app: 'metrics-app', result: 'deny', via: 'service_token', client_id: 'not-a-client.access' });
+    expect(JSON.stringify(line)).not.toContain('nope');
+  });
+
   it('every service logs JSON lines (stdout is not a terminal) with level, time and service; no colour codes', () => {
     const names: Record<string, string> = { api: 'api', 'auth-service': 'gateway', 'token-service': 'token-service', 'notification-service': 'notification-service' };
     for (const [name, p] of sys.processes) {

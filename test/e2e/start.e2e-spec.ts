@@ -39,14 +39,23 @@ describe('npm start', () => {
     });
   };
 
+  /**
+   * Ctrl-C, then its exit code. A child that already exited (it crashed during start) answers at
+   * once: waiting for an 'exit' that came before would hang the test and hide the failure.
+   */
   const stop = async () => {
     const c = child!;
-    const code = await new Promise<number | null>((resolve) => {
-      c.once('exit', (exitCode) => resolve(exitCode));
+    child = undefined;
+    if (c.exitCode !== null || c.signalCode !== null) return c.exitCode;
+    return new Promise<number | null>((resolve) => {
+      // One that ignores Ctrl-C is killed, and its exit code (null) fails the test's expectation.
+      const kill = setTimeout(() => c.kill('SIGKILL'), 45_000);
+      c.once('exit', (exitCode) => {
+        clearTimeout(kill);
+        resolve(exitCode);
+      });
       c.kill('SIGINT');
     });
-    child = undefined;
-    return code;
   };
 
   beforeAll(async () => {

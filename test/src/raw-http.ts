@@ -7,10 +7,12 @@ export interface Reply {
   json(): any;
 }
 
-/** A raw HTTP request (so we control Host and odd header bytes exactly as an attacker would). */
-export function request(url: string, host: string, headers: Record<string, string> = {}, path = '/'): Promise<Reply> {
+/** A raw HTTP request on a connection of its own (so we control Host and odd header bytes exactly as an attacker would). */
+export function request(url: string, host: string, headers: http.OutgoingHttpHeaders = {}, path = '/', method = 'GET'): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = http.request(`${url}${path}`, { headers: { host, ...headers }, agent: false }, (res) => {
+    const { hostname, port } = new URL(url);
+    // The path as given (a URL string would be normalised: dot segments resolved, and so on).
+    const req = http.request({ host: hostname, port, path, method, headers: { host, ...headers }, agent: false }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c) => (body += c));

@@ -1,8 +1,8 @@
-import { Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
-import { ClientProxyFactory, type ClientProxy } from '@nestjs/microservices';
+import { Inject, Injectable, Module, type DynamicModule } from '@nestjs/common';
+import type { ClientNats } from '@nestjs/microservices';
 import { natsAuth } from '@gatehouse/config';
-import { ManagementLifecycle, RpcClient, loggingModule, natsOptions, natsReadiness } from '@gatehouse/nest-kit';
-import type { Registry } from '@gatehouse/observability';
+import { ManagementLifecycle, NATS_CLIENT, NatsClientModule, RpcClient, loggingModule, natsReadiness } from '@gatehouse/nest-kit';
+import { Registry } from '@gatehouse/observability';
 import { AccessRequestsController } from './access/access-requests.controller.js';
 import { KeysController } from './access/keys.controller.js';
 import { OrganizationsController } from './access/organizations.controller.js';
@@ -18,12 +18,11 @@ import { AdminAuthGuard } from './http/admin-auth.guard.js';
 import { RPC } from './http/rpc.provider.js';
 import { TokensController } from './tokens/tokens.controller.js';
 
-const NATS_CLIENT = Symbol('NATS_CLIENT');
-
-class Lifecycle implements OnApplicationShutdown {
-  constructor(@Inject(NATS_CLIENT) private readonly nats: ClientProxy) {}
-  async onApplicationShutdown(): Promise<void> {
-    await this.nats.close();
+/** The management port: metrics, and ready while NATS answers (the API has no database). */
+@Injectable()
+class Management extends ManagementLifecycle {
+  constructor(@Inject(API_ENV) env: ApiEnv, registry: Registry, @Inject(NATS_CLIENT) nats: ClientNats) {
+    super({ host: env.GATEHOUSE_MANAGEMENT_HOST, port: env.GATEHOUSE_API_MANAGEMENT_PORT, registry, readiness: { nats: natsReadiness(nats) } });
   }
 }
 
@@ -32,32 +31,17 @@ export class AppModule {
   static forRoot(env: ApiEnv, registry: Registry): DynamicModule {
     return {
       module: AppModule,
-      imports: [loggingModule({ service: 'api', level: env.GATEHOUSE_LOG_LEVEL, format: env.GATEHOUSE_LOG_FORMAT })],
+      imports: [
+        loggingModule({ service: 'api', level: env.GATEHOUSE_LOG_LEVEL, format: env.GATEHOUSE_LOG_FORMAT }),
+        NatsClientModule.forRoot({ url: env.NATS_URL, name: 'api', auth: natsAuth(env, 'api'), rpcTimeoutMs: env.GATEHOUSE_RPC_TIMEOUT_MS }),
+      ],
       controllers: [HealthController, DocsController, AccountsController, TokensController, AuditController, AppsController, TokenPoliciesController, ReusablePoliciesController, AlertingController, OrganizationsController, KeysController, AccessRequestsController],
       providers: [
         { provide: API_ENV, useValue: env },
-        {
-          provide: NATS_CLIENT,
-          useFactory: async () => {
-            const client = ClientProxyFactory.create(natsOptions(env.NATS_URL, 'api', undefined, natsAuth(env, 'api')));
-            await client.connect();
-            return client;
-          },
-        },
-        { provide: RPC, useFactory: (proxy: ClientProxy) => new RpcClient(proxy, env.GATEHOUSE_RPC_TIMEOUT_MS), inject: [NATS_CLIENT] },
+        { provide: Registry, useValue: registry },
+        { provide: RPC, useExisting: RpcClient },
         AdminAuthGuard,
-        Lifecycle,
-        {
-          provide: ManagementLifecycle,
-          useFactory: (nats: ClientProxy) =>
-            new ManagementLifecycle({
-              host: env.GATEHOUSE_MANAGEMENT_HOST,
-              port: env.GATEHOUSE_API_MANAGEMENT_PORT,
-              registry,
-              readiness: { nats: natsReadiness(nats) },
-            }),
-          inject: [NATS_CLIENT],
-        },
+        Management,
       ],
     };
   }

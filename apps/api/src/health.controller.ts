@@ -1,8 +1,11 @@
 import { Controller, Get, Inject } from '@nestjs/common';
 import { ListAccounts } from '@gatehouse/contracts';
 import type { RpcClient } from '@gatehouse/nest-kit';
+import { z } from 'zod';
 import { ok } from './http/envelope.js';
 import { RPC } from './http/rpc.provider.js';
+
+export const Health = z.object({ status: z.enum(['ok', 'degraded']), token_service: z.enum(['up', 'down']) }).meta({ id: 'Health' });
 
 /** Liveness plus reachability of the token service over NATS. Unauthenticated; reveals nothing. */
 @Controller('healthz')
@@ -15,6 +18,7 @@ export class HealthController {
       () => 'up' as const,
       () => 'down' as const,
     );
-    return ok({ status: tokenService === 'up' ? 'ok' : 'degraded', token_service: tokenService });
+    const health: z.infer<typeof Health> = { status: tokenService === 'up' ? 'ok' : 'degraded', token_service: tokenService };
+    return ok(health);
   }
 }

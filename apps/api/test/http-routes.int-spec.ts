@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { Express } from 'express';
 import { startNats, type TestNats } from '@gatehouse/testing';
 import { startApi } from '../src/bootstrap.js';
 import { loadEnv } from '../src/config/env.js';
@@ -83,6 +84,26 @@ describe('API routes', () => {
     const inApp = [...routes.matchAll(/path === '([^']+)'|match\('([^']+)'/g)].map((m) => m[1] ?? m[2]);
     expect(inApp.length).toBeGreaterThan(5);
     expect([...new Set(inApp)].sort()).toEqual([...DASHBOARD_ROUTES].sort());
+  });
+
+  it('documents in the served OpenAPI document every route Nest registers, and no other', async () => {
+    // What Nest mounted on Express, as "METHOD /path/{param}".
+    const stack = (app.getHttpAdapter().getInstance() as Express).router.stack;
+    const registered = stack.flatMap((layer) => {
+      const route = layer.route as { path: string; methods: Record<string, boolean> } | undefined;
+      // Middleware has no route; a wildcard route is the catch-all 404 that Nest adds last.
+      if (!route || route.path.includes('*')) return [];
+      return Object.keys(route.methods).map((method) => `${method.toUpperCase()} ${route.path.replace(/:(\w+)/g, '{$1}')}`);
+    });
+    const res = await fetch(`${url}/client/v4/openapi.json`);
+    expect(res.status).toBe(200);
+    const doc = (await res.json()) as { paths: Record<string, Record<string, unknown>> };
+    const documented = Object.entries(doc.paths).flatMap(([path, operations]) => Object.keys(operations).map((method) => `${method.toUpperCase()} ${path}`));
+    // The docs themselves: the document and the Swagger UI page.
+    const docs = ['GET /client/v4/openapi.json', 'GET /docs', 'GET /docs/init.js'];
+    expect(registered).toEqual(expect.arrayContaining(docs));
+    expect(registered.length).toBeGreaterThan(40);
+    expect(documented.sort()).toEqual(registered.filter((route) => !docs.includes(route)).sort());
   });
 
   it('accepts every token of GATEHOUSE_ADMIN_TOKENS over HTTP and refuses others', async () => {

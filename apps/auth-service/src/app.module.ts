@@ -1,68 +1,76 @@
-import { Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
-import { ClientProxyFactory, type ClientNats, type ClientProxy } from '@nestjs/microservices';
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/transport-node';
-import { AccessDecisionsRecorded, TokensSeen, ensureAccessLogStream, parseOrThrow } from '@gatehouse/contracts';
+import { Inject, Injectable, Module, type DynamicModule, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import type { ClientNats } from '@nestjs/microservices';
+import { TokensSeen } from '@gatehouse/contracts';
 import { natsAuth } from '@gatehouse/config';
-import { RpcClient, natsOptions } from '@gatehouse/nest-kit';
-import type pg from 'pg';
-import type { AuthServiceEnv } from './config/env.js';
-import { GatewayHost, type NatsLink } from './gateway/gateway.host.js';
+import { NATS_CLIENT, NatsClientModule, NatsServerLimits, RpcClient } from '@gatehouse/nest-kit';
+import pg from 'pg';
+import { AUTH_SERVICE_ENV, type AuthServiceEnv } from './config/env.js';
+import { createPool } from './database/pool.js';
+import { GatewayHost, NATS_LINK } from './gateway/gateway.host.js';
 import { DEFAULT_RECORDER_LIMITS, Recorder } from './gateway/recorder.js';
-import { createPool } from './keys/database.js';
 import { deriveEncryptionKey } from './keys/key-crypto.js';
 import { KeyRing } from './keys/key-ring.js';
 import { SigningKeysController, SigningKeysHandler } from './keys/keys.handler.js';
+import { NestNatsLink } from './nats/nest-nats-link.js';
 import { Replica } from './replica/replica.js';
 import { ReplicaEventsHandler } from './replica/replica-events.handler.js';
-import { ReplicaSync, type Log } from './replica/replica-sync.js';
+import { GATEWAY_LOG, ReplicaSync, type Log } from './replica/replica-sync.js';
 
-const POOL = Symbol('POOL');
-const NATS_CLIENT = Symbol('NATS_CLIENT');
-const NATS_LINK = Symbol('NATS_LINK');
-const RPC = Symbol('RPC');
+// The data plane's classes (KeyRing, ReplicaSync, Recorder) stay free of Nest; the subclasses
+// below are their wiring: what each takes from the environment and the other providers.
 
-/**
- * The NATS client connection of @nestjs/microservices, as the gateway uses it: RPCs and core
- * events through RpcClient; JetStream (the access log) on the same NatsConnection underneath,
- * because Nest's transport has no JetStream publish with acknowledgement.
- */
-class NestNatsLink implements NatsLink {
-  connected = true;
-
-  constructor(private readonly client: ClientNats) {
-    client.on('disconnect', () => (this.connected = false));
-    client.on('reconnect', () => (this.connected = true));
+/** The signing keys every replica shares, loaded before the gateway listens and refreshed after. */
+@Injectable()
+class SharedKeyRing extends KeyRing implements OnModuleInit {
+  constructor(
+    @Inject(pg.Pool) private readonly connections: pg.Pool, // explicit: tsc emits Object for pg's types
+    @Inject(AUTH_SERVICE_ENV) env: AuthServiceEnv,
+    @Inject(GATEWAY_LOG) private readonly log: Log,
+  ) {
+    super(connections, deriveEncryptionKey(env.GATEHOUSE_KEY_ENCRYPTION_KEY ?? env.GATEHOUSE_HASH_KEY), env.GATEHOUSE_KEY_ROTATION_INTERVAL, env.GATEHOUSE_TEAM_URL);
   }
 
-  get nc(): NatsConnection {
-    return this.client.unwrap<NatsConnection>();
-  }
-
-  maxPayload(): number {
-    return this.nc.info?.max_payload ?? 1_048_576;
-  }
-
-  async ensureAccessLogStream(replicas?: number): Promise<void> {
-    await ensureAccessLogStream((await jetstreamManager(this.nc)).streams, replicas);
-  }
-
-  /** Resolves once the stream stored the batch; `msgId` makes a re-publish in the duplicate window a no-op. */
-  async publishDurable(payload: unknown, msgId: string, timeoutMs = 5000): Promise<void> {
-    const data = parseOrThrow(AccessDecisionsRecorded.payload, payload);
-    // The packet format of @nestjs/microservices events ({ pattern, data }): the token service's consumer reads it.
-    await jetstream(this.nc).publish(AccessDecisionsRecorded.subject, JSON.stringify({ pattern: AccessDecisionsRecorded.subject, data }), { msgID: msgId, timeout: timeoutMs });
+  async onModuleInit(): Promise<void> {
+    try {
+      await this.init();
+    } catch (error) {
+      await this.connections.end();
+      throw new Error(`auth-service: cannot load signing keys (did the migration run?): ${(error as Error).message}`);
+    }
+    this.start((e) => this.log.warn(`Signing key refresh failed (keeping the loaded keys): ${e.message}`));
   }
 }
 
-class Lifecycle implements OnApplicationShutdown {
-  constructor(
-    @Inject(NATS_CLIENT) private readonly nats: ClientNats,
-    @Inject(POOL) private readonly pool: pg.Pool,
-  ) {}
+/** The replica's follower of the token service's change feed; pulls again after a NATS reconnect. */
+@Injectable()
+class FollowingReplicaSync extends ReplicaSync {
+  constructor(rpc: RpcClient, replica: Replica, limits: NatsServerLimits, @Inject(NATS_CLIENT) client: ClientNats, @Inject(AUTH_SERVICE_ENV) env: AuthServiceEnv, @Inject(GATEWAY_LOG) log: Log) {
+    super(rpc, replica, env.GATEHOUSE_RESYNC_INTERVAL_MS, () => limits.maxPayload(), log);
+    client.on('reconnect', () => this.onReconnect());
+  }
+}
+
+/** Last-seen times as core events (a lost one is resent with the next), decisions to the JetStream access log. */
+@Injectable()
+class NatsRecorder extends Recorder {
+  constructor(rpc: RpcClient, link: NestNatsLink, @Inject(AUTH_SERVICE_ENV) env: AuthServiceEnv, @Inject(GATEWAY_LOG) log: Log) {
+    super(
+      {
+        publishSeen: (p) => void rpc.publish(TokensSeen, p).catch((e: Error) => log.warn(`Could not publish last-seen times: ${e.message}`)),
+        publishDecisions: (p) => link.publishDurable(p, p.batchId),
+      },
+      1000,
+      { ...DEFAULT_RECORDER_LIMITS, maxBatch: env.GATEHOUSE_ACCESS_LOG_MAX_DISTINCT_PER_SECOND },
+    );
+  }
+}
+
+/** The PostgreSQL connections close last (NATS closes in NatsClientModule). */
+@Injectable()
+class PoolShutdown implements OnApplicationShutdown {
+  constructor(@Inject(pg.Pool) private readonly pool: pg.Pool) {}
 
   async onApplicationShutdown(): Promise<void> {
-    await this.nats.close();
     await this.pool.end();
   }
 }
@@ -72,62 +80,23 @@ export class AppModule {
   static forRoot(env: AuthServiceEnv, log: Log): DynamicModule {
     return {
       module: AppModule,
+      // Its own reply inbox prefix (natsAuth): the JetStream publishes on this connection use it too.
+      imports: [NatsClientModule.forRoot({ url: env.NATS_URL, name: 'auth-service-client', auth: natsAuth(env, 'auth-service') })],
       controllers: [ReplicaEventsHandler, SigningKeysController],
       providers: [
-        { provide: POOL, useFactory: () => createPool(env.DATABASE_URL) },
-        {
-          provide: KeyRing,
-          useFactory: async (pool: pg.Pool) => {
-            const keys = new KeyRing(pool, deriveEncryptionKey(env.GATEHOUSE_KEY_ENCRYPTION_KEY ?? env.GATEHOUSE_HASH_KEY), env.GATEHOUSE_KEY_ROTATION_INTERVAL, env.GATEHOUSE_TEAM_URL);
-            try {
-              await keys.init();
-            } catch (error) {
-              await pool.end();
-              throw new Error(`auth-service: cannot load signing keys (did the migration run?): ${(error as Error).message}`);
-            }
-            keys.start((e) => log.warn(`Signing key refresh failed (keeping the loaded keys): ${e.message}`));
-            return keys;
-          },
-          inject: [POOL],
-        },
-        {
-          provide: NATS_CLIENT,
-          useFactory: async () => {
-            // Its own reply inbox prefix (natsAuth): the JetStream publishes on this connection use it too.
-            const client = ClientProxyFactory.create(natsOptions(env.NATS_URL, 'auth-service-client', undefined, natsAuth(env, 'auth-service'))) as ClientNats;
-            await client.connect();
-            return client;
-          },
-        },
-        { provide: NATS_LINK, useFactory: (client: ClientNats) => new NestNatsLink(client), inject: [NATS_CLIENT] },
-        { provide: RPC, useFactory: (client: ClientNats) => new RpcClient(client as unknown as ClientProxy), inject: [NATS_CLIENT] },
-        { provide: Replica, useFactory: () => new Replica() },
-        {
-          provide: ReplicaSync,
-          useFactory: (rpc: RpcClient, replica: Replica, link: NestNatsLink, client: ClientNats) => {
-            const sync = new ReplicaSync(rpc, replica, env.GATEHOUSE_RESYNC_INTERVAL_MS, () => link.maxPayload(), log);
-            client.on('reconnect', () => sync.onReconnect());
-            return sync;
-          },
-          inject: [RPC, Replica, NATS_LINK, NATS_CLIENT],
-        },
-        {
-          provide: Recorder,
-          useFactory: (rpc: RpcClient, link: NestNatsLink) =>
-            new Recorder({
-              publishSeen: (p) => void rpc.publish(TokensSeen, p).catch((e: Error) => log.warn(`Could not publish last-seen times: ${e.message}`)),
-              publishDecisions: (p) => link.publishDurable(p, p.batchId),
-            }, 1000, { ...DEFAULT_RECORDER_LIMITS, maxBatch: env.GATEHOUSE_ACCESS_LOG_MAX_DISTINCT_PER_SECOND }),
-          inject: [RPC, NATS_LINK],
-        },
-        {
-          provide: GatewayHost,
-          useFactory: (keys: KeyRing, replica: Replica, sync: ReplicaSync, recorder: Recorder, link: NestNatsLink) => new GatewayHost(env, log, keys, replica, sync, recorder, link),
-          inject: [KeyRing, Replica, ReplicaSync, Recorder, NATS_LINK],
-        },
+        { provide: AUTH_SERVICE_ENV, useValue: env },
+        { provide: GATEWAY_LOG, useValue: log },
+        { provide: pg.Pool, useValue: createPool(env.DATABASE_URL) },
+        { provide: KeyRing, useClass: SharedKeyRing },
+        NestNatsLink,
+        { provide: NATS_LINK, useExisting: NestNatsLink },
+        Replica,
+        { provide: ReplicaSync, useClass: FollowingReplicaSync },
+        { provide: Recorder, useClass: NatsRecorder },
+        GatewayHost,
         // access/keys (get, interval, rotate now): answered by one gateway replica over NATS.
-        { provide: SigningKeysHandler, useFactory: (keys: KeyRing) => new SigningKeysHandler(keys, log), inject: [KeyRing] },
-        Lifecycle,
+        SigningKeysHandler,
+        PoolShutdown,
       ],
     };
   }

@@ -26,7 +26,12 @@ export interface RunningGateway {
 /** The gateway's log: the shared pino logger (JSON lines, or plain text with GATEHOUSE_LOG_FORMAT=pretty). */
 export function consoleLog(level: AuthServiceEnv['GATEHOUSE_LOG_LEVEL'], format?: AuthServiceEnv['GATEHOUSE_LOG_FORMAT']): Log {
   const logger = createLogger({ service: 'gateway', level, format });
-  return { log: (m) => logger.info(m), warn: (m) => logger.warn(m), error: (m) => logger.error(m) };
+  return {
+    log: (m) => logger.info(m),
+    warn: (m) => logger.warn(m),
+    error: (m) => logger.error(m),
+    ...(level === 'debug' ? { debug: (fields: Record<string, unknown>, m: string) => logger.debug(fields, m) } : {}),
+  };
 }
 
 /**

@@ -1,20 +1,16 @@
 import { X509Certificate } from 'node:crypto';
 import http from 'node:http';
 import net, { type Socket } from 'node:net';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { generateClientSecret, hashClientSecret, type Application, type Policy, type VerifierToken } from '@gatehouse/contracts';
-import { createTestDatabase, expectEventually, startNats, type TestDatabase, type TestNats } from '@gatehouse/testing';
+import { expectEventually, type TestNats } from '@gatehouse/testing';
 import { startGateway, type RunningGateway } from '../src/bootstrap.js';
-import { loadEnv } from '../src/config/env.js';
-import { migrate } from '../src/keys/database.js';
+import { UpstreamPool } from '../src/gateway/proxy.js';
 import { appOf, policyOf, tokenOf } from '../src/replica/replica.fixture.js';
-import { serveChangeFeed } from './change-feed.js';
-
-const HASH_KEY = 'h'.repeat(64);
-const silent = { log: () => undefined, warn: () => undefined, error: () => undefined };
+import { HASH_KEY, httpGet, silentLog as silent, startGatewayHarness, type GatewayHarness } from './gateway-harness.js';
 
 describe('auth-service gateway (real PostgreSQL, nats-server, upstream)', () => {
-  let db: TestDatabase;
+  let h: GatewayHarness;
   let nats: TestNats;
   let nc: NatsConnection;
   let gw: RunningGateway;
@@ -29,36 +25,22 @@ describe('auth-service gateway (real PostgreSQL, nats-server, upstream)', () => 
   let state: { revision: number; tokens: VerifierToken[]; apps: Application[]; policies: Policy[] };
   let pullRequests = 0;
 
-  const env = (over: Record<string, string> = {}) =>
-    loadEnv({
-      NATS_URL: nats.url,
-      DATABASE_URL: db.url,
-      GATEHOUSE_HASH_KEY: HASH_KEY,
-      GATEHOUSE_GATEWAY_PORT: '0',
-      GATEHOUSE_GATEWAY_MANAGEMENT_PORT: '0',
-      GATEHOUSE_RESYNC_INTERVAL_MS: '500',
-      GATEHOUSE_RATE_LIMIT_BURST: '5',
-      GATEHOUSE_RATE_LIMIT_PER_MINUTE: '6',
-      GATEHOUSE_TEAM_URL: 'http://team.test',
-      // This file reads the health detail (revision, keys, access-log counts).
-      GATEHOUSE_HEALTH_DETAILS: 'true',
-      ...over,
-    });
-  const emit = (subject: string, data: unknown) => nc.publish(subject, JSON.stringify({ pattern: subject, data }));
-  const get = (path: string, headers: Record<string, string> = {}, host = 'app.example.com', base = gw.url) =>
-    new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }>((resolve, reject) => {
-      const req = http.request(`${base}${path}`, { headers: { host, ...headers } }, (res) => {
-        let body = '';
-        res.on('data', (c) => (body += c));
-        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
-      });
-      req.on('error', reject);
-      req.end();
-    });
+  const env = (over: Record<string, string> = {}) => h.env(over);
+  const emit = (subject: string, data: unknown) => h.emit(subject, data);
+  const get = (path: string, headers: Record<string, string> = {}, host = 'app.example.com', base = gw.url) => httpGet(base, path, headers, host);
   const creds = (s = secret) => ({ 'cf-access-client-id': token.clientId, 'cf-access-client-secret': s });
 
   beforeAll(async () => {
-    [db, nats] = await Promise.all([createTestDatabase((url) => migrate(url).then(() => undefined)), startNats()]);
+    h = await startGatewayHarness(() => state, {
+      env: {
+        GATEHOUSE_RATE_LIMIT_BURST: '5',
+        GATEHOUSE_RATE_LIMIT_PER_MINUTE: '6',
+        // This file reads the health detail (revision, keys, access-log counts).
+        GATEHOUSE_HEALTH_DETAILS: 'true',
+      },
+      onPull: () => pullRequests++,
+    });
+    ({ nats, nc } = h);
     upstream = http.createServer((req, res) => {
       seenByUpstream.push(req.headers);
       let body = '';
@@ -84,8 +66,6 @@ describe('auth-service gateway (real PostgreSQL, nats-server, upstream)', () => 
     app = appOf({ upstream: upstreamUrl });
     policy = policyOf(app.id, { include: [{ serviceToken: { tokenId: token.id } }] });
     state = { revision: 10, tokens: [token], apps: [app], policies: [policy] };
-    nc = await connect({ servers: nats.url });
-    serveChangeFeed(nc, () => state, () => pullRequests++);
     for (const subject of ['gateway.v1.tokensSeen', 'audit.v1.accessDecisions']) {
       nc.subscribe(subject, { callback: (_e, m) => void published.push({ subject, data: m.json<{ data: unknown }>().data }) });
     }
@@ -95,9 +75,7 @@ describe('auth-service gateway (real PostgreSQL, nats-server, upstream)', () => 
 
   afterAll(async () => {
     await gw?.stop();
-    await nc?.close();
-    await nats?.stop();
-    await db?.drop();
+    await h?.stop();
     upstream?.closeAllConnections();
     upstream?.close();
   });
@@ -166,6 +144,57 @@ describe('auth-service gateway (real PostgreSQL, nats-server, upstream)', () => 
     );
   });
 
+  it('names every decision with its own ray id (Cf-Ray): on the answer, to the upstream and in the access log; a client\'s or upstream\'s Cf-Ray is never taken', async () => {
+    const ray = /^[0-9a-f]{16}$/;
+    const admitted = await get('/ray', { ...creds(), 'cf-ray': '0123456789abcdef' });
+    expect(admitted.status).toBe(200);
+    expect(admitted.headers['cf-ray']).toMatch(ray);
+    expect(admitted.headers['cf-ray']).not.toBe('0123456789abcdef');
+    expect(seenByUpstream.at(-1)!['cf-ray']).toBe(admitted.headers['cf-ray']);
+    // An unknown client id (not this token's: its failures would count toward the rate-limit test below).
+    const refused = await get('/ray', { 'cf-access-client-id': tokenOf().clientId, 'cf-access-client-secret': secret });
+    expect(refused.status).toBe(401);
+    expect(refused.headers['cf-ray']).toMatch(ray);
+    const other = await get('/ray', creds());
+    expect(new Set([admitted.headers['cf-ray'], refused.headers['cf-ray'], other.headers['cf-ray']]).size).toBe(3);
+    const forward = await get('/cdn-cgi/access/authorize', { ...creds(), 'x-forwarded-host': 'app.example.com', 'x-forwarded-uri': '/ray' }, 'team.test');
+    expect(forward.headers['cf-ray']).toMatch(ray);
+    await expectEventually(() => {
+      const decisions = published.filter((p) => p.subject === 'audit.v1.accessDecisions').flatMap((p) => p.data.decisions);
+      expect(decisions).toEqual(expect.arrayContaining([expect.objectContaining({ decision: 'deny', rayId: refused.headers['cf-ray'] })]));
+    }, { timeoutMs: 3000 });
+  });
+
+  it("replaces an upstream's own Cf-Ray with the gateway's", async () => {
+    const fake = http.createServer((_req, res) => {
+      res.setHeader('cf-ray', 'ffffffffffffffff');
+      res.end('ok');
+    });
+    await new Promise<void>((r) => fake.listen(0, '127.0.0.1', r));
+    try {
+      const pool = new UpstreamPool({ trustProxy: false });
+      const port = (fake.address() as { port: number }).port;
+      const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
+        const server = http.createServer((req, out) =>
+          pool.forward(req, out, { upstream: new URL(`http://127.0.0.1:${port}`), jwt: 'j', singleHeader: null, setCookie: null, clientIp: '127.0.0.1', rayId: '00000000000000aa', onError: () => out.end() }),
+        );
+        server.listen(0, '127.0.0.1', () => {
+          http.get(`http://127.0.0.1:${(server.address() as { port: number }).port}/`, (r) => {
+            r.resume();
+            r.on('end', () => {
+              server.close();
+              pool.close();
+              resolve(r);
+            });
+          }).on('error', reject);
+        });
+      });
+      expect(res.headers['cf-ray']).toBe('00000000000000aa');
+    } finally {
+      fake.close();
+    }
+  });
+
   describe('upgrades (WebSocket)', () => {
     it('authenticates the upgrade, relays the 101 with the cookie, and tunnels bytes both ways', async () => {
       const c = upgradeClient('/ws', creds(), 'early');
@@ -202,8 +231,8 @@ describe('auth-service gateway (real PostgreSQL, nats-server, upstream)', () => 
     it("relays an upstream's refusal of the upgrade and closes the connection after it", async () => {
       const c = upgradeClient('/ws-refused', creds());
       await c.closed;
-      // Relayed as parsed (hop-by-hop headers dropped), with the exchange's cookie, then closed.
-      expect(c.text()).toMatch(/^HTTP\/1\.1 403 Forbidden\r\nContent-Length: 4\r\nSet-Cookie: CF_Authorization=[^\r]+\r\nConnection: close\r\n\r\nnope$/);
+      // Relayed as parsed (hop-by-hop headers dropped), with the decision's id and the exchange's cookie, then closed.
+      expect(c.text()).toMatch(/^HTTP\/1\.1 403 Forbidden\r\nContent-Length: 4\r\nCf-Ray: [0-9a-f]{16}\r\nSet-Cookie: CF_Authorization=[^\r]+\r\nConnection: close\r\n\r\nnope$/);
     });
 
     it('does not upgrade the access endpoints', async () => {

@@ -1,6 +1,7 @@
 import { createTestDatabase, type TestDatabase } from '@gatehouse/testing';
 import pg from 'pg';
-import { createPool, migrate } from '../src/keys/database.js';
+import { migrate } from '../src/database/data-source.js';
+import { createPool } from '../src/database/pool.js';
 import { deriveEncryptionKey } from '../src/keys/key-crypto.js';
 import { KeyRing, generateSigningKey } from '../src/keys/key-ring.js';
 

@@ -76,6 +76,62 @@ describe('UpstreamPool: the forwarded request', () => {
     expect(got.head).not.toContain('forged');
   });
 
+  it("drops every Cloudflare header a client sends (origins moved from Cloudflare trust them: it sets or overwrites them)", async () => {
+    const up = await RawUpstream.start((r) => void r.socket.write(ok('fine')));
+    const front = await startFront(newPool({ trustProxy: true }), up.url);
+    const forged = {
+      host: 'app.example.test',
+      'cf-access-authenticated-user-email': 'admin@corp.example',
+      'cf-access-token': 'forged.jwt.value',
+      'cf-connecting-ip': '10.0.0.1',
+      'cf-connecting-ipv6': '2001:db8::1',
+      'true-client-ip': '10.0.0.1',
+      'cf-visitor': '{"scheme":"https"}',
+      'cf-ipcountry': 'US',
+      'cf-worker': 'forged.example',
+      'cf_connecting_ip': '10.0.0.1',
+      'x-custom': 'kept',
+    };
+    expect((await request(front, { headers: forged })).status).toBe(200);
+    const got = up.requests[0]!;
+    expect(got.headers.map(([k]) => k).filter((k) => /^cf[-_]|^true-client-ip$/.test(k))).toEqual(['cf-access-jwt-assertion']);
+    expect(valuesOf(got, 'cf-access-jwt-assertion')).toEqual([JWT]);
+    expect(valuesOf(got, 'x-custom')).toEqual(['kept']);
+  });
+
+  it("drops the underscore spellings of every header it strips or sets (CGI, WSGI and Rack read `X_Forwarded_Host` as `X-Forwarded-Host`)", async () => {
+    const up = await RawUpstream.start((r) => void r.socket.write(ok('fine')));
+    const front = await startFront(newPool({ trustProxy: true }), up.url, { singleHeader: 'X-App-Key' });
+    const forged = [
+      'cf_access_jwt_assertion',
+      'Cf_Access_Client_Id',
+      'cf_access_client_secret',
+      'x_gatehouse_token_id',
+      'X_Gatehouse_App_Id',
+      'x_app_key',
+      'x_forwarded_for',
+      'X_Forwarded_Host',
+      'x_forwarded_proto',
+      'x_forwarded-prefix',
+      'x_real_ip',
+      'x_original_url',
+      'X_Rewrite_Url',
+      'cf_ray',
+      'content_length',
+      'transfer_encoding',
+      'proxy_authorization',
+      'keep_alive',
+    ];
+    const text = await rawClient(front, `GET /x HTTP/1.1\r\nHost: app.example.test\r\n${forged.map((n) => `${n}: forged\r\n`).join('')}x_custom_header: kept\r\nConnection: close\r\n\r\n`);
+    expect(text.startsWith('HTTP/1.1 200 ')).toBe(true);
+    const got = up.requests[0]!;
+    expect(got.headers.filter(([k]) => k.includes('_'))).toEqual([['x_custom_header', 'kept']]);
+    expect(got.head).not.toContain('forged');
+    expect(valuesOf(got, 'x-forwarded-for')).toEqual(['127.0.0.1']);
+    expect(valuesOf(got, 'x-forwarded-proto')).toEqual(['http']);
+    expect(valuesOf(got, 'cf-access-jwt-assertion')).toEqual([JWT]);
+  });
+
   it('maps paths under a base without a trailing slash, and at the root unchanged', async () => {
     const up = await RawUpstream.start((r) => void r.socket.write(ok(r.target)));
     const pool = newPool();

@@ -1,5 +1,4 @@
 import http from 'node:http';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { createRemoteJWKSet, jwtVerify, decodeProtectedHeader } from 'jose';
 import {
   GetSigningKeys,
@@ -13,25 +12,18 @@ import {
   type VerifierToken,
 } from '@gatehouse/contracts';
 import { connectRpc } from '@gatehouse/nest-kit';
-import { createTestDatabase, expectEventually, startNats, type TestDatabase, type TestNats } from '@gatehouse/testing';
+import { expectEventually, type TestNats } from '@gatehouse/testing';
 import { startGateway, type RunningGateway } from '../src/bootstrap.js';
-import { loadEnv } from '../src/config/env.js';
-import { migrate } from '../src/keys/database.js';
 import { appOf, policyOf, tokenOf } from '../src/replica/replica.fixture.js';
-import { serveChangeFeed } from './change-feed.js';
-
-const HASH_KEY = 'h'.repeat(64);
-const silent = { log: () => undefined, warn: () => undefined, error: () => undefined };
-type Res = { status: number; headers: http.IncomingHttpHeaders; body: string };
+import { HASH_KEY, httpGet, silentLog as silent, startGatewayHarness, type GatewayHarness } from './gateway-harness.js';
 
 /**
  * strict_service_token_auth and the access/keys RPCs against real gateways (two replicas on one
  * database), a real nats-server and PostgreSQL; the token service is played by a change-feed responder (test/change-feed.ts).
  */
 describe('gateway: strict service-token mode and signing-key rotation', () => {
-  let db: TestDatabase;
+  let h: GatewayHarness;
   let nats: TestNats;
-  let nc: NatsConnection;
   let gw: RunningGateway;
   let gw2: RunningGateway;
   let upstream: http.Server;
@@ -52,56 +44,33 @@ describe('gateway: strict service-token mode and signing-key rotation', () => {
     createdAt: new Date().toISOString(),
     updatedAt: new Date().toISOString(),
   });
-  const env = () =>
-    loadEnv({
-      NATS_URL: nats.url,
-      DATABASE_URL: db.url,
-      GATEHOUSE_HASH_KEY: HASH_KEY,
-      GATEHOUSE_GATEWAY_PORT: '0',
-      GATEHOUSE_GATEWAY_MANAGEMENT_PORT: '0',
-      GATEHOUSE_RESYNC_INTERVAL_MS: '500',
-      GATEHOUSE_TEAM_URL: 'http://team.test',
-      // lead (publish → sign) 4 s, key refresh every 1 s
-      GATEHOUSE_KEY_ROTATION_INTERVAL: '16s',
-    });
-  const request = (base: string, path: string, headers: http.OutgoingHttpHeaders = {}) =>
-    new Promise<Res>((resolve, reject) => {
-      const req = http.request(`${base}${path}`, { headers: { host: 'strict.example.com', ...headers } }, (res) => {
-        let body = '';
-        res.on('data', (c) => (body += c));
-        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
-      });
-      req.on('error', reject);
-      req.end();
-    });
+  const env = () => h.env();
+  const request = (base: string, path: string, headers: http.OutgoingHttpHeaders = {}) => httpGet(base, path, headers, 'strict.example.com');
   const creds = (t = token, s = secret) => ({ 'cf-access-client-id': t.clientId, 'cf-access-client-secret': s });
   const setOrg = async (strict: boolean) => {
     state.revision++;
     const organization = org(strict);
-    nc.publish('organizations.v1.changed', JSON.stringify({ pattern: 'organizations.v1.changed', data: { revision: state.revision, occurredAt: new Date().toISOString(), organization } }));
+    h.emit('organizations.v1.changed', { revision: state.revision, occurredAt: new Date().toISOString(), organization });
     state.organizations = [organization];
     await expectEventually(() => expect(gw.replica.organization(token.accountId)?.strictServiceTokenAuth).toBe(strict));
   };
 
   beforeAll(async () => {
-    [db, nats] = await Promise.all([createTestDatabase((url) => migrate(url).then(() => undefined)), startNats()]);
+    // lead (publish → sign) 4 s, key refresh every 1 s
+    h = await startGatewayHarness(() => state, { env: { GATEHOUSE_KEY_ROTATION_INTERVAL: '16s' } });
+    ({ nats } = h);
     upstream = http.createServer((_req, res) => res.end('upstream'));
     await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
     app = appOf({ domain: 'strict.example.com', sessionDuration: '2s', upstream: `http://127.0.0.1:${(upstream.address() as { port: number }).port}` });
     policy = policyOf(app.id, { accountId: token.accountId, include: [{ serviceToken: { tokenId: token.id } }] });
     state = { revision: 5, tokens: [token, notAdmitted], apps: [app], policies: [policy], organizations: [] };
-    nc = await connect({ servers: nats.url });
-    serveChangeFeed(nc, () => state);
-    await nc.flush();
     gw = await startGateway(env(), silent);
     gw2 = await startGateway(env(), silent);
   });
   afterAll(async () => {
     await gw2?.stop();
     await gw?.stop();
-    await nc?.close();
-    await nats?.stop();
-    await db?.drop();
+    await h?.stop();
     upstream?.closeAllConnections();
     upstream?.close();
   });

@@ -1,8 +1,7 @@
 import 'reflect-metadata';
-import { NestFactory } from '@nestjs/core';
 import type { INestMicroservice } from '@nestjs/common';
 import { natsAuth } from '@gatehouse/config';
-import { PinoLogger, bootLogger, RpcErrorFilter, RpcMetrics, RpcMetricsInterceptor, natsOptions } from '@gatehouse/nest-kit';
+import { startRpcService } from '@gatehouse/nest-kit';
 import { createServiceRegistry } from '@gatehouse/observability';
 import { AppModule, type NotificationOptions } from './app.module.js';
 import type { NotificationEnv } from './config/env.js';
@@ -10,15 +9,12 @@ import type { NotificationEnv } from './config/env.js';
 /** Creates and starts the notification service (used by main.ts and by integration tests). */
 export async function startNotificationService(env: NotificationEnv, options: NotificationOptions = {}): Promise<INestMicroservice> {
   const registry = options.registry ?? createServiceRegistry('notification-service');
-  const app = await NestFactory.createMicroservice(AppModule.forRoot(env, { ...options, registry }), {
-    ...natsOptions(env.NATS_URL, 'notification-service', env.GATEHOUSE_NATS_QUEUE, natsAuth(env, 'notification-service')),
-    logger: bootLogger({ service: 'notification-service', level: env.GATEHOUSE_LOG_LEVEL, format: env.GATEHOUSE_LOG_FORMAT }),
-    abortOnError: false,
+  return startRpcService(AppModule.forRoot(env, { ...options, registry }), {
+    service: 'notification-service',
+    natsUrl: env.NATS_URL,
+    queue: env.GATEHOUSE_NATS_QUEUE,
+    auth: natsAuth(env, 'notification-service'),
+    log: { level: env.GATEHOUSE_LOG_LEVEL, format: env.GATEHOUSE_LOG_FORMAT },
+    registry,
   });
-  app.useLogger(app.get(PinoLogger));
-  app.useGlobalFilters(new RpcErrorFilter());
-  app.useGlobalInterceptors(new RpcMetricsInterceptor(new RpcMetrics(registry)));
-  app.enableShutdownHooks();
-  await app.listen();
-  return app;
 }

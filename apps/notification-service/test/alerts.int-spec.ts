@@ -13,13 +13,12 @@ import { connectRpc } from '@gatehouse/nest-kit';
 import { createTestDatabase, expectEventually, startNats, type TestDatabase, type TestNats } from '@gatehouse/testing';
 import pg from 'pg';
 import { startNotificationService } from '../src/bootstrap.js';
-import { OffsetClock } from '../src/clock.js';
 import { loadEnv } from '../src/config/env.js';
 import { migrate } from '../src/database/data-source.js';
 import { AlertScheduler } from '../src/deliveries/alert.scheduler.js';
 import { TokenReplicaService } from '../src/tokens/token-replica.service.js';
 import { verifyWebhookSignature } from '../src/webhooks/signature.js';
-import { SmtpSink, TokenServicePeer, startWebhookReceiver } from './support.js';
+import { OffsetClock, SmtpSink, TokenServicePeer, startWebhookReceiver } from './support.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;

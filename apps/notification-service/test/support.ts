@@ -15,11 +15,10 @@ import {
   type TokenChangeKind,
   type VerifierToken,
 } from '@gatehouse/contracts';
-import { ContractPipe, RpcErrorFilter, connectRpc, natsOptions } from '@gatehouse/nest-kit';
+import { ContractPipe, RpcErrorFilter, connectRpc, natsOptions, type Clock } from '@gatehouse/nest-kit';
 import { freePort } from '@gatehouse/testing';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
-import type { Clock } from '../src/clock.js';
 
 /** A real SMTP server (smtp-server) that parses what it accepts with mailparser. */
 export class SmtpSink {
@@ -225,5 +224,16 @@ export class TokenServicePeer {
       actor: { type: 'admin', id: 'int-test' },
       token,
     });
+  }
+}
+
+/** A clock tests can advance: real time plus an adjustable offset. */
+export class OffsetClock implements Clock {
+  private offsetMs = 0;
+  now(): Date {
+    return new Date(Date.now() + this.offsetMs);
+  }
+  advance(ms: number): void {
+    this.offsetMs += ms;
   }
 }

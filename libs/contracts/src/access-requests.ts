@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { IsoDate, Uuid, pageOf } from './common.js';
+import { RayId } from './audit.js';
 import { defineRpc, register } from './rpc.js';
 
 /**
@@ -22,6 +23,8 @@ export const AccessRequestRecord = z.object({
   reason: z.string(),
   /** How many identical decisions this record stands for (the gateway aggregates per second). */
   count: z.number().int(),
+  /** The decision id the gateway answered with (`Cf-Ray`); null for entries from older gateways. */
+  rayId: z.string().nullable(),
 });
 export type AccessRequestRecord = z.infer<typeof AccessRequestRecord>;
 
@@ -33,6 +36,8 @@ export const ListAccessRequests = register(
       since: IsoDate.optional(),
       until: IsoDate.optional(),
       direction: z.enum(['asc', 'desc']).default('desc'),
+      /** Only the entry of this decision (a `Cf-Ray` a client quoted). */
+      rayId: RayId.optional(),
       /** At most this many records in all (pages stop there). */
       limit: z.number().int().min(1).max(100_000).optional(),
       page: z.number().int().min(1).max(1_000_000).default(1),

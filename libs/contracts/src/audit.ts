@@ -37,6 +37,9 @@ export const ListAuditEvents = register(
   }),
 );
 
+/** A gateway decision's id, as Cloudflare's Ray ID: 16 lowercase hex digits. */
+export const RayId = z.string().regex(/^[0-9a-f]{16}$/, 'a ray id is 16 hex digits');
+
 /**
  * Authentication decisions from the gateway, batched. The token service appends them to the audit
  * log. Never carries a secret or a JWT. Carried durably by the JetStream stream below, so a batch
@@ -67,6 +70,11 @@ export const AccessDecisionsRecorded = register(
             via: z.enum(['service_token', 'jwt', 'forward_auth']),
             /** How many identical decisions this entry stands for (the gateway aggregates per second). */
             count: z.number().int().min(1).default(1),
+            /**
+             * The decision id the gateway answered with (`Cf-Ray`, 16 hex); for an aggregated
+             * entry, its first request's. Absent from gateways older than 0.2.
+             */
+            rayId: RayId.optional(),
           }),
         )
         .max(10_000),

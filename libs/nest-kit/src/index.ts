@@ -4,3 +4,6 @@ export * from './rpc.client.js';
 export * from './nats.js';
 export * from './management.js';
 export * from './logging.js';
+export * from './tokens.js';
+export * from './nats-client.module.js';
+export * from './microservice.js';

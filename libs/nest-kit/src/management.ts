@@ -29,7 +29,7 @@ interface PingableConnection {
 }
 
 /** Ready while the client's NATS connection answers a round trip (flush); a stopped server fails by timeout. */
-export function natsReadiness(client: ClientProxy): ReadinessCheck {
+export function natsReadiness(client: Pick<ClientProxy, 'unwrap'>): ReadinessCheck {
   return async () => {
     let nc: PingableConnection | null = null;
     try {

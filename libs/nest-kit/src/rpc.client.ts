@@ -1,5 +1,5 @@
 import type { NatsAuth } from '@gatehouse/config';
-import { Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import type { ClientProxy } from '@nestjs/microservices';
 import {
   DomainError,
@@ -12,17 +12,19 @@ import {
   type RpcContract,
 } from '@gatehouse/contracts';
 import { TimeoutError, firstValueFrom, timeout } from 'rxjs';
+import { NATS_CLIENT, RPC_TIMEOUT_MS } from './tokens.js';
 
 /**
  * The client side of the contracts: validates the request before sending and the response after,
  * applies a timeout, and turns remote errors back into DomainErrors.
  */
+@Injectable()
 export class RpcClient {
   private readonly logger = new Logger('RpcClient');
 
   constructor(
-    private readonly proxy: ClientProxy,
-    private readonly timeoutMs = 5000,
+    @Inject(NATS_CLIENT) private readonly proxy: ClientProxy,
+    @Optional() @Inject(RPC_TIMEOUT_MS) private readonly timeoutMs = 5000,
   ) {}
 
   async request<C extends RpcContract>(contract: C, payload: RequestOf<C>): Promise<ResponseOf<C>> {

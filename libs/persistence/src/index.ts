@@ -15,7 +15,7 @@ export interface DatabaseDefinition {
 export interface Database {
   /** A DataSource that never synchronizes: the schema comes from migrations only. */
   createDataSource(url: string, options?: { poolSize?: number }): DataSource;
-  /** Runs pending migrations (each in its own transaction); returns their names. */
+  /** Runs pending migrations (each in its own transaction, one process at a time); returns their names. */
   migrate(url: string): Promise<string[]>;
   /** SQL TypeORM would still run to match the entities: empty means no drift. */
   pendingSchemaChanges(url: string): Promise<{ up: string[]; down: string[] }>;
@@ -45,7 +45,19 @@ export function defineDatabase(def: DatabaseDefinition): Database {
   };
   return {
     createDataSource,
-    migrate: (url) => withDataSource(url, async (ds) => (await ds.runMigrations({ transaction: 'each' })).map((m) => m.name)),
+    migrate: (url) =>
+      withDataSource(url, async (ds) => {
+        // One migrator at a time (replicas may start together): a session lock, held on a connection of its own.
+        const lock = ds.createQueryRunner();
+        await lock.connect();
+        try {
+          await lock.query('SELECT pg_advisory_lock(hashtext($1))', [def.migrationsTableName]);
+          return (await ds.runMigrations({ transaction: 'each' })).map((m) => m.name);
+        } finally {
+          await lock.query('SELECT pg_advisory_unlock(hashtext($1))', [def.migrationsTableName]).catch(() => undefined);
+          await lock.release();
+        }
+      }),
     pendingSchemaChanges: (url) =>
       withDataSource(url, async (ds) => {
         const sql = await ds.driver.createSchemaBuilder().log();

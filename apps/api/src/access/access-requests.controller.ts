@@ -1,8 +1,7 @@
 import { Controller, Get, Inject, Param, Query, UseGuards } from '@nestjs/common';
-import { IsoDate, ListAccessRequests, type AccessRequestRecord } from '@gatehouse/contracts';
+import { IsoDate, ListAccessRequests, RayId, Uuid, type AccessRequestRecord } from '@gatehouse/contracts';
 import type { RpcClient } from '@gatehouse/nest-kit';
 import { z } from 'zod';
-import { describeRoutes } from '../docs/registry.js';
 import { AdminAuthGuard } from '../http/admin-auth.guard.js';
 import { okPage } from '../http/envelope.js';
 import { query, uuidParam } from '../http/input.js';
@@ -11,10 +10,33 @@ import { RPC } from '../http/rpc.provider.js';
 /**
  * One gateway decision in Cloudflare's access request record shape. Service Auth has no user:
  * the token is named in `service_token_*`; `connection` is always `service_token`; `via` says
- * how it was presented (`service_token` headers, a `jwt`, or `forward_auth`). `ray_id` is derived
- * from the record id (16 hex). `count` > 1: identical decisions the gateway aggregated in a second.
+ * how it was presented (`service_token` headers, a `jwt`, or `forward_auth`). `ray_id` is the
+ * decision id the gateway answered with in `Cf-Ray` (for an aggregated record, its first
+ * request's); records from gateways before 0.2 derive it from the record id (16 hex). `count`
+ * > 1: identical decisions the gateway aggregated in a second.
  */
-export function toCfAccessRequest(r: AccessRequestRecord) {
+export const CfAccessRequest = z
+  .object({
+    action: z.literal('login'),
+    allowed: z.boolean(),
+    app_domain: z.string().nullable(),
+    app_uid: Uuid.nullable(),
+    app_name: z.string().nullable(),
+    connection: z.literal('service_token'),
+    created_at: IsoDate,
+    ip_address: z.string().nullable(),
+    ray_id: z.string(),
+    user_email: z.null(),
+    service_token_id: Uuid.nullable(),
+    service_token_name: z.string().nullable(),
+    service_token_client_id: z.string().nullable(),
+    via: z.string(),
+    reason: z.string(),
+    count: z.number().int(),
+  })
+  .meta({ id: 'AccessRequest' });
+
+export function toCfAccessRequest(r: AccessRequestRecord): z.infer<typeof CfAccessRequest> {
   return {
     action: 'login',
     allowed: r.allowed,
@@ -24,7 +46,7 @@ export function toCfAccessRequest(r: AccessRequestRecord) {
     connection: 'service_token',
     created_at: r.occurredAt,
     ip_address: r.sourceIp,
-    ray_id: r.id.replace(/-/g, '').slice(0, 16),
+    ray_id: r.rayId ?? r.id.replace(/-/g, '').slice(0, 16),
     user_email: null,
     service_token_id: r.tokenId,
     service_token_name: r.tokenName,
@@ -42,6 +64,7 @@ export const AccessRequestsQuery = z
     until: IsoDate.optional(),
     direction: z.enum(['asc', 'desc'], { message: 'must be "asc" or "desc"' }).default('desc'),
     limit: Int(1, 100_000).optional(),
+    ray_id: RayId.optional(),
     page: Int(1, 1_000_000).default(1),
     per_page: Int(1, 1000).optional(),
   })
@@ -62,6 +85,7 @@ export class AccessRequestsController {
       since: q.since,
       until: q.until,
       direction: q.direction,
+      rayId: q.ray_id,
       limit: q.limit,
       page: q.page,
       perPage,
@@ -70,10 +94,3 @@ export class AccessRequestsController {
   }
 }
 
-describeRoutes({
-  method: 'get',
-  path: '/client/v4/accounts/{account_id}/access/logs/access_requests',
-  summary: "The gateway's access decisions (Service Auth) in Cloudflare's access request shape, with the service token named",
-  tag: 'Access logs',
-  query: AccessRequestsQuery,
-});

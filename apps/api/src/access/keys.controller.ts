@@ -1,9 +1,8 @@
 import { Body, Controller, Get, HttpCode, Inject, Param, Post, Put, Req, UseGuards } from '@nestjs/common';
-import { GetAccount, GetSigningKeys, KeyRotationIntervalDays, RotateSigningKeys, UpdateSigningKeys, type SigningKeysStatus } from '@gatehouse/contracts';
+import { GetAccount, GetSigningKeys, IsoDate, KeyRotationIntervalDays, RotateSigningKeys, UpdateSigningKeys, type SigningKeysStatus } from '@gatehouse/contracts';
 import type { RpcClient } from '@gatehouse/nest-kit';
 import type { Request } from 'express';
 import { z } from 'zod';
-import { describeRoutes } from '../docs/registry.js';
 import { actorOf } from '../http/actor.js';
 import { AdminAuthGuard } from '../http/admin-auth.guard.js';
 import { ok } from '../http/envelope.js';
@@ -11,7 +10,18 @@ import { body, uuidParam } from '../http/input.js';
 import { RPC } from '../http/rpc.provider.js';
 
 /** Cloudflare's access/keys fields, plus Gatehouse's view of each key (`keys`, `next_key_rotation_at`, `activation_delay_seconds`). */
-export function toCfKeys(s: SigningKeysStatus) {
+export const CfKeys = z
+  .object({
+    key_rotation_interval_days: z.number(),
+    days_until_next_rotation: z.number().int(),
+    last_key_rotation_at: IsoDate,
+    next_key_rotation_at: IsoDate,
+    activation_delay_seconds: z.number().int(),
+    keys: z.array(z.object({ kid: z.string(), state: z.enum(['pending', 'active', 'previous']), created_at: IsoDate, activates_at: IsoDate })),
+  })
+  .meta({ id: 'AccessKeys' });
+
+export function toCfKeys(s: SigningKeysStatus): z.infer<typeof CfKeys> {
   return {
     key_rotation_interval_days: s.keyRotationIntervalDays,
     days_until_next_rotation: s.daysUntilNextRotation,
@@ -23,7 +33,7 @@ export function toCfKeys(s: SigningKeysStatus) {
 }
 
 export const KeysBody = z.strictObject({ key_rotation_interval_days: KeyRotationIntervalDays });
-const RotateBody = z.strictObject({});
+export const RotateKeysBody = z.strictObject({});
 
 /**
  * The JWT signing keys. One key ring signs for every account of this Gatehouse, so these routes
@@ -51,7 +61,7 @@ export class KeysController {
   @HttpCode(200)
   async rotate(@Param('account_id') accountId: string, @Body() raw: unknown, @Req() req: Request) {
     await this.account(accountId);
-    body(RotateBody, raw);
+    body(RotateKeysBody, raw);
     return ok(toCfKeys(await this.rpc.request(RotateSigningKeys, { actor: actorOf(req) })));
   }
 
@@ -60,15 +70,3 @@ export class KeysController {
   }
 }
 
-const path = '/client/v4/accounts/{account_id}/access/keys';
-const tag = 'Access keys';
-describeRoutes(
-  { method: 'get', path, summary: 'Signing keys: rotation interval, days until the next rotation, last rotation, and each published key', tag },
-  { method: 'put', path, summary: 'Set key_rotation_interval_days (21–365); the keys are shared by every account of this Gatehouse', tag, body: KeysBody },
-  {
-    method: 'post',
-    path: `${path}/rotate`,
-    summary: 'Rotate now: the new key is published at once and signs new JWTs after activation_delay_seconds (once every gateway has it); the old key stays published',
-    tag,
-  },
-);

@@ -1,17 +1,28 @@
 import { Body, Controller, Get, HttpCode, Inject, Param, Patch, Post, Put, Req, UseGuards } from '@nestjs/common';
-import { AuthDomain, GetOrganization, InactivityAction, SessionDuration, UpdateOrganization, type Organization } from '@gatehouse/contracts';
+import { AuthDomain, GetOrganization, InactivityAction, IsoDate, SessionDuration, UpdateOrganization, type Organization } from '@gatehouse/contracts';
 import type { RpcClient } from '@gatehouse/nest-kit';
 import type { Request } from 'express';
 import { z } from 'zod';
-import { describeRoutes } from '../docs/registry.js';
 import { actorOf } from '../http/actor.js';
 import { AdminAuthGuard } from '../http/admin-auth.guard.js';
 import { ok } from '../http/envelope.js';
 import { body, uuidParam } from '../http/input.js';
 import { RPC } from '../http/rpc.provider.js';
 
-/** Cloudflare's Zero Trust organization shape (the fields Gatehouse has). */
-export function toCfOrganization(o: Organization) {
+/** Cloudflare's Zero Trust organization shape (the fields Gatehouse has); the dates are null until it is saved. */
+export const CfOrganization = z
+  .object({
+    name: z.string(),
+    auth_domain: z.string().nullable(),
+    session_duration: z.string(),
+    strict_service_token_auth: z.boolean(),
+    service_token_inactivity: z.object({ enabled: z.boolean(), inactivity_threshold_days: z.number().int(), action: z.enum(InactivityAction.options) }),
+    created_at: IsoDate.nullable(),
+    updated_at: IsoDate.nullable(),
+  })
+  .meta({ id: 'Organization' });
+
+export function toCfOrganization(o: Organization): z.infer<typeof CfOrganization> {
   return {
     name: o.name,
     auth_domain: o.authDomain,
@@ -84,11 +95,3 @@ export class OrganizationsController {
   }
 }
 
-const path = '/client/v4/accounts/{account_id}/access/organizations';
-const tag = 'Access organization';
-describeRoutes(
-  { method: 'get', path, summary: 'Get the Access organization (defaults until saved: strict_service_token_auth false, inactivity cleanup off)', tag },
-  { method: 'put', path, summary: 'Update the Access organization (omitted fields keep their value; a service_token_inactivity object is complete)', tag, body: OrganizationPutBody },
-  { method: 'post', path, summary: "Same as PUT (the SDK's organizations.create)", tag, body: OrganizationPutBody },
-  { method: 'patch', path, summary: 'Update some fields of the Access organization (service_token_inactivity may be partial)', tag, body: OrganizationPatchBody },
-);

@@ -1,14 +1,19 @@
 import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, UseGuards } from '@nestjs/common';
-import { AccountName, CreateAccount, GetAccount, ListAccounts, type Account } from '@gatehouse/contracts';
+import { AccountName, CreateAccount, GetAccount, IsoDate, ListAccounts, Uuid, type Account } from '@gatehouse/contracts';
 import type { RpcClient } from '@gatehouse/nest-kit';
 import { z } from 'zod';
 import { AdminAuthGuard } from '../http/admin-auth.guard.js';
 import { ok, okPage } from '../http/envelope.js';
 import { PageQuery, body, query, uuidParam } from '../http/input.js';
 import { RPC } from '../http/rpc.provider.js';
-import { describeRoutes } from '../docs/registry.js';
 
-const toCfAccount = (a: Account) => ({ id: a.id, name: a.name, type: 'standard', settings: {}, created_on: a.createdAt });
+export const CfAccount = z
+  .object({ id: Uuid, name: z.string(), type: z.literal('standard'), settings: z.object({}), created_on: IsoDate })
+  .meta({ id: 'Account' });
+export const ListAccountsQuery = z.strictObject({ ...PageQuery, name: z.string().max(255).optional(), direction: z.enum(['asc', 'desc']).optional() });
+export const CreateAccountBody = z.strictObject({ name: AccountName, type: z.literal('standard').optional() });
+
+const toCfAccount = (a: Account): z.infer<typeof CfAccount> => ({ id: a.id, name: a.name, type: 'standard', settings: {}, created_on: a.createdAt });
 
 @Controller('client/v4/accounts')
 @UseGuards(AdminAuthGuard)
@@ -17,7 +22,7 @@ export class AccountsController {
 
   @Get()
   async list(@Query() raw: unknown) {
-    const q = query(z.strictObject({ ...PageQuery, name: z.string().max(255).optional(), direction: z.enum(['asc', 'desc']).optional() }), raw);
+    const q = query(ListAccountsQuery, raw);
     let accounts = await this.rpc.request(ListAccounts, {});
     if (q.name) accounts = accounts.filter((a) => a.name.toLowerCase().includes(q.name!.toLowerCase()));
     if (q.direction === 'desc') accounts.reverse();
@@ -28,7 +33,7 @@ export class AccountsController {
   @Post()
   @HttpCode(200)
   async create(@Body() raw: unknown) {
-    const input = body(z.strictObject({ name: AccountName, type: z.literal('standard').optional() }), raw);
+    const input = body(CreateAccountBody, raw);
     return ok(toCfAccount(await this.rpc.request(CreateAccount, { name: input.name })));
   }
 
@@ -38,8 +43,3 @@ export class AccountsController {
   }
 }
 
-describeRoutes(
-  { method: 'get', path: '/client/v4/accounts', summary: 'List accounts', tag: 'Accounts' },
-  { method: 'post', path: '/client/v4/accounts', summary: 'Create an account', tag: 'Accounts', body: z.object({ name: AccountName }) },
-  { method: 'get', path: '/client/v4/accounts/{account_id}', summary: 'Get an account', tag: 'Accounts' },
-);

@@ -6,12 +6,14 @@ import {
   CreateWebhookDestination,
   DeleteAlertPolicy,
   DeleteWebhookDestination,
+  DeliveryStatuses,
   GetAlertPolicy,
   GetWebhookDestination,
   IsoDate,
   ListAlertHistory,
   ListAlertPolicies,
   ListWebhookDestinations,
+  Mechanisms,
   MechanismsInput,
   UpdateAlertPolicy,
   UpdateWebhookDestination,
@@ -24,14 +26,64 @@ import {
 } from '@gatehouse/contracts';
 import type { RpcClient } from '@gatehouse/nest-kit';
 import { z } from 'zod';
-import { describeRoutes } from '../docs/registry.js';
 import { AdminAuthGuard } from '../http/admin-auth.guard.js';
 import { ok, okPage } from '../http/envelope.js';
 import { PageQuery, body, query, uuidParam } from '../http/input.js';
 import { RPC } from '../http/rpc.provider.js';
 
-/** Cloudflare alerting v3 field names. */
-export function toCfPolicy(p: AlertPolicy) {
+/** An alert policy in Cloudflare's alerting v3 field names. */
+export const CfAlertPolicy = z
+  .object({
+    id: Uuid,
+    name: z.string(),
+    description: z.string(),
+    enabled: z.boolean(),
+    alert_type: AlertType,
+    mechanisms: Mechanisms,
+    filters: z.object({}),
+    created: IsoDate,
+    modified: IsoDate,
+  })
+  .meta({ id: 'AlertPolicy' });
+
+/** A webhook destination; the secret is write-only: `secret` is always null, `has_secret` says whether one is set. */
+export const CfWebhook = z
+  .object({
+    id: Uuid,
+    name: z.string(),
+    url: z.string(),
+    type: z.literal('generic'),
+    secret: z.null(),
+    has_secret: z.boolean(),
+    last_success: IsoDate.nullable(),
+    last_failure: IsoDate.nullable(),
+    created_at: IsoDate,
+    updated_at: IsoDate,
+  })
+  .meta({ id: 'WebhookDestination' });
+
+/** One delivery of an alert: its recipient, token, time and outcome. */
+export const CfAlertHistory = z
+  .object({
+    id: Uuid,
+    alert_type: AlertType,
+    name: z.string(),
+    policy_id: Uuid,
+    mechanism: z.string(),
+    mechanism_type: z.enum(['email', 'webhook']),
+    status: z.enum(DeliveryStatuses),
+    sent: IsoDate.nullable(),
+    attempts: z.number().int(),
+    last_error: z.string().nullable(),
+    token: z.object({ id: Uuid, name: z.string(), client_id: z.string(), expires_at: IsoDate }),
+    due_at: IsoDate,
+    next_attempt_at: IsoDate,
+    created: IsoDate,
+    modified: IsoDate,
+  })
+  .meta({ id: 'AlertHistoryItem' });
+
+export function toCfPolicy(p: AlertPolicy): z.infer<typeof CfAlertPolicy> {
   return {
     id: p.id,
     name: p.name,
@@ -45,12 +97,11 @@ export function toCfPolicy(p: AlertPolicy) {
   };
 }
 
-/** The secret is write-only: never returned, only whether one is set. */
-export function toCfWebhook(w: WebhookDestination) {
+export function toCfWebhook(w: WebhookDestination): z.infer<typeof CfWebhook> {
   return { id: w.id, name: w.name, url: w.url, type: 'generic', secret: null, has_secret: w.hasSecret, last_success: w.lastSuccess, last_failure: w.lastFailure, created_at: w.createdAt, updated_at: w.updatedAt };
 }
 
-export function toCfHistory(d: AlertDelivery) {
+export function toCfHistory(d: AlertDelivery): z.infer<typeof CfAlertHistory> {
   return {
     id: d.id,
     alert_type: d.alertType,
@@ -195,18 +246,3 @@ export class AlertingController {
   }
 }
 
-const base = '/client/v4/accounts/{account_id}/alerting/v3';
-const tag = 'Notifications';
-describeRoutes(
-  { method: 'get', path: `${base}/policies`, summary: 'List alert policies', tag },
-  { method: 'post', path: `${base}/policies`, summary: 'Create an alert policy (alert_type "expiring_service_token_alert")', tag, body: AlertPolicyBody },
-  { method: 'get', path: `${base}/policies/{policy_id}`, summary: 'Get an alert policy', tag },
-  { method: 'put', path: `${base}/policies/{policy_id}`, summary: 'Replace an alert policy', tag, body: AlertPolicyBody },
-  { method: 'delete', path: `${base}/policies/{policy_id}`, summary: 'Delete an alert policy (pending deliveries are cancelled)', tag },
-  { method: 'get', path: `${base}/destinations/webhooks`, summary: 'List webhook destinations (secrets are never returned)', tag },
-  { method: 'post', path: `${base}/destinations/webhooks`, summary: 'Create a webhook destination; bodies are signed with `secret` (X-Gatehouse-Signature)', tag, body: WebhookBody },
-  { method: 'get', path: `${base}/destinations/webhooks/{webhook_id}`, summary: 'Get a webhook destination', tag },
-  { method: 'put', path: `${base}/destinations/webhooks/{webhook_id}`, summary: 'Update a webhook destination (omit secret to keep it, null to remove it)', tag, body: WebhookBody },
-  { method: 'delete', path: `${base}/destinations/webhooks/{webhook_id}`, summary: 'Delete a webhook destination (409 while a policy uses it)', tag },
-  { method: 'get', path: `${base}/history`, summary: 'Alert history: every delivery, its recipient, token, time and outcome', tag, query: HistoryQuery },
-);

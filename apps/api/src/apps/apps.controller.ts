@@ -18,17 +18,16 @@ import {
 import type { RpcClient } from '@gatehouse/nest-kit';
 import type { Request } from 'express';
 import { z } from 'zod';
-import { describeRoutes } from '../docs/registry.js';
 import { actorOf } from '../http/actor.js';
 import { AdminAuthGuard } from '../http/admin-auth.guard.js';
 import { ok, okPage } from '../http/envelope.js';
 import { PageQuery, body, query, uuidParam } from '../http/input.js';
 import { RPC } from '../http/rpc.provider.js';
-import { AppBody, PolicyBody, appFields, policyFields, toCfApp, toCfPolicy, toCfReusablePolicy, withCfPaths } from './cf-apps.js';
+import { AppBody, PolicyBody, appFields, policyFields, toCfApp, toCfPolicy, toCfReusablePolicy, withCfPaths, type CfTokenPolicy } from './cf-apps.js';
 
 export const ListAppsQuery = z.strictObject({ ...PageQuery });
 export const ListPoliciesQuery = z.strictObject({ ...PageQuery });
-const NoBody = z.strictObject({});
+export const RevokeSessionsBody = z.strictObject({});
 
 /** One page of a list the token service returns whole (an app's policies are few). */
 function pageOfAll<T>(all: T[], raw: unknown) {
@@ -82,7 +81,7 @@ export class AppsController {
   @HttpCode(200)
   async revokeTokens(@Param('account_id') accountId: string, @Param('app_id') appId: string, @Body() raw: unknown, @Req() req: Request) {
     const scope = this.scope(accountId, appId);
-    body(NoBody, raw);
+    body(RevokeSessionsBody, raw);
     await this.rpc.request(RevokeApplicationSessions, { ...scope, actor: actorOf(req) });
     return ok(null);
   }
@@ -154,7 +153,7 @@ export class TokenPoliciesController {
     // NOT_FOUND from the app-scoped side means "no such token and no app-scoped policy naming it";
     // a reusable policy naming it (a deleted token's dangling rule) still answers.
     if (scoped.status === 'rejected' && !(reusable.value.length && scoped.reason instanceof DomainError && scoped.reason.code === 'NOT_FOUND')) throw scoped.reason;
-    const items = [
+    const items: Array<z.infer<typeof CfTokenPolicy>> = [
       ...(scoped.status === 'fulfilled' ? scoped.value : []).map((p) => ({ ...toCfPolicy(p), app_id: p.appId, app_name: p.appName })),
       ...reusable.value.map((p) => ({ ...toCfReusablePolicy(p), app_id: null, app_name: null })),
     ];
@@ -162,26 +161,3 @@ export class TokenPoliciesController {
   }
 }
 
-const apps = '/client/v4/accounts/{account_id}/access/apps';
-const policies = `${apps}/{app_id}/policies`;
-const tag = 'Access applications';
-describeRoutes(
-  { method: 'get', path: apps, summary: 'List Access applications', tag, query: ListAppsQuery },
-  { method: 'post', path: apps, summary: 'Create a self-hosted Access application (aud is generated; session_duration defaults to 24h; policies links reusable policies)', tag, body: AppBody },
-  { method: 'get', path: `${apps}/{app_id}`, summary: 'Get an Access application', tag },
-  { method: 'put', path: `${apps}/{app_id}`, summary: 'Update an Access application (omitted optional fields keep their value; null clears; policies replaces the links)', tag, body: AppBody },
-  { method: 'delete', path: `${apps}/{app_id}`, summary: 'Delete an Access application and its policies', tag },
-  { method: 'post', path: `${apps}/{app_id}/revoke_tokens`, summary: 'Revoke existing sessions: JWTs issued for this app before now stop working (result: null)', tag },
-  { method: 'get', path: policies, summary: 'List the Service Auth policies of an application, by precedence', tag: 'Access policies', query: ListPoliciesQuery },
-  { method: 'post', path: policies, summary: 'Create a Service Auth (non_identity) policy; precedence defaults to after the last', tag: 'Access policies', body: PolicyBody },
-  { method: 'get', path: `${policies}/{policy_id}`, summary: 'Get a policy', tag: 'Access policies' },
-  { method: 'put', path: `${policies}/{policy_id}`, summary: 'Update a policy (omitted precedence, require, exclude keep their value)', tag: 'Access policies', body: PolicyBody },
-  { method: 'delete', path: `${policies}/{policy_id}`, summary: 'Delete a policy', tag: 'Access policies' },
-  {
-    method: 'get',
-    path: '/client/v4/accounts/{account_id}/access/service_tokens/{token_id}/policies',
-    summary: 'Gatehouse extension: policies whose rules name this service token: app-scoped ones with their app (app_id, app_name), reusable ones (reusable: true, apps) — also after the token is deleted',
-    tag: 'Service tokens',
-    query: ListPoliciesQuery,
-  },
-);

@@ -1,8 +1,65 @@
-import { AppDomain, AppName, AppTag, DomainError, HeaderName, SameSiteAttribute, SessionDuration, Uuid, UpstreamUrl, type Application, type LinkedPolicy, type Policy, type PolicyRule, type ReusablePolicy } from '@gatehouse/contracts';
+import { AppDomain, AppName, AppTag, DomainError, HeaderName, IsoDate, SameSiteAttribute, SessionDuration, Uuid, UpstreamUrl, type Application, type LinkedPolicy, type Policy, type PolicyRule, type ReusablePolicy } from '@gatehouse/contracts';
 import { z } from 'zod';
 
-/** Cloudflare v4 field names of an Access application (self-hosted; Service Auth only). */
-export function toCfApp(a: Application) {
+/** A rule in an answer: exactly one of Cloudflare's Service Auth rule forms. */
+const CfRuleResult = z
+  .union([z.object({ service_token: z.object({ token_id: Uuid }) }), z.object({ any_valid_service_token: z.object({}) })])
+  .meta({ id: 'PolicyRule' });
+const rules = { include: z.array(CfRuleResult), require: z.array(CfRuleResult), exclude: z.array(CfRuleResult) };
+const policyCommon = { id: Uuid, name: z.string(), decision: z.literal('non_identity'), ...rules };
+
+/** A reusable policy as an application links it (`precedence` is the link's). */
+export const CfLinkedPolicy = z
+  .object({ ...policyCommon, precedence: z.number().int(), session_duration: z.string().nullable(), reusable: z.literal(true), created_at: IsoDate, updated_at: IsoDate })
+  .meta({ id: 'LinkedPolicy' });
+
+/** An Access application (self-hosted; Service Auth only) in Cloudflare's v4 field names. */
+export const CfApp = z
+  .object({
+    id: Uuid,
+    name: z.string(),
+    domain: z.string(),
+    destinations: z.array(z.object({ type: z.literal('public'), uri: z.string() })),
+    type: z.literal('self_hosted'),
+    session_duration: z.string(),
+    aud: z.string(),
+    upstream: z.string().nullable(),
+    read_service_tokens_from_header: z.string().nullable(),
+    sessions_revoked_at: IsoDate.nullable(),
+    http_only_cookie_attribute: z.boolean(),
+    same_site_cookie_attribute: z.enum(SameSiteAttribute.options).nullable(),
+    path_cookie_attribute: z.boolean(),
+    service_auth_401_redirect: z.boolean(),
+    tags: z.array(z.string()),
+    app_launcher_visible: z.boolean(),
+    policies: z.array(CfLinkedPolicy),
+    created_at: IsoDate,
+    updated_at: IsoDate,
+  })
+  .meta({ id: 'AccessApp' });
+
+/** An application's own (app-scoped) Service Auth policy. */
+export const CfPolicy = z.object({ ...policyCommon, precedence: z.number().int(), created_at: IsoDate, updated_at: IsoDate }).meta({ id: 'AccessPolicy' });
+
+/** A reusable (account-level) policy; `apps` is Gatehouse's list of the applications linking it. */
+export const CfReusablePolicy = z
+  .object({
+    ...policyCommon,
+    session_duration: z.string().nullable(),
+    reusable: z.literal(true),
+    app_count: z.number().int(),
+    apps: z.array(z.object({ id: Uuid, name: z.string(), precedence: z.number().int() })),
+    created_at: IsoDate,
+    updated_at: IsoDate,
+  })
+  .meta({ id: 'ReusablePolicy' });
+
+/** A policy naming a service token: an app-scoped one with its app, or a reusable one (no app). */
+export const CfTokenPolicy = z
+  .union([CfPolicy.extend({ app_id: Uuid, app_name: z.string() }), CfReusablePolicy.extend({ app_id: z.null(), app_name: z.null() })])
+  .meta({ id: 'TokenPolicy' });
+
+export function toCfApp(a: Application): z.infer<typeof CfApp> {
   return {
     id: a.id,
     name: a.name,
@@ -99,31 +156,29 @@ export type CfRule = z.infer<typeof CfRule>;
 
 const CfRules = z.array(CfRule).max(100, 'must have at most 100 rules');
 
-export const PolicyBody = z.strictObject({
+/** What an app-scoped and a reusable policy body have in common: a name, Service Auth, and rules. */
+const policyIdentity = {
   name: AppName,
   decision: z.literal('non_identity', { message: 'only "non_identity" (Service Auth) policies are supported' }),
-  precedence: z.number().int().min(1).max(10_000).optional(),
-  include: CfRules.min(1, 'must name at least one rule'),
-  require: CfRules.optional(),
-  exclude: CfRules.optional(),
+};
+const policyRules = { include: CfRules.min(1, 'must name at least one rule'), require: CfRules.optional(), exclude: CfRules.optional() };
+const ruleFields = (b: { include: CfRule[]; require?: CfRule[]; exclude?: CfRule[] }) => ({
+  include: b.include.map(toRule),
+  require: b.require?.map(toRule),
+  exclude: b.exclude?.map(toRule),
 });
+
+export const PolicyBody = z.strictObject({ ...policyIdentity, precedence: z.number().int().min(1).max(10_000).optional(), ...policyRules });
 export type PolicyBody = z.infer<typeof PolicyBody>;
 
 export const toRule = (r: CfRule): PolicyRule => (r.service_token ? { serviceToken: { tokenId: r.service_token.token_id } } : { anyValidServiceToken: {} });
-export const toCfRule = (r: PolicyRule) => ('serviceToken' in r ? { service_token: { token_id: r.serviceToken.tokenId } } : { any_valid_service_token: {} });
+export const toCfRule = (r: PolicyRule): z.infer<typeof CfRuleResult> => ('serviceToken' in r ? { service_token: { token_id: r.serviceToken.tokenId } } : { any_valid_service_token: {} });
 
 export function policyFields(b: PolicyBody) {
-  return {
-    name: b.name,
-    decision: b.decision,
-    precedence: b.precedence,
-    include: b.include.map(toRule),
-    require: b.require?.map(toRule),
-    exclude: b.exclude?.map(toRule),
-  };
+  return { name: b.name, decision: b.decision, precedence: b.precedence, ...ruleFields(b) };
 }
 
-export function toCfPolicy(p: Policy) {
+export function toCfPolicy(p: Policy): z.infer<typeof CfPolicy> {
   return {
     id: p.id,
     name: p.name,
@@ -136,25 +191,11 @@ export function toCfPolicy(p: Policy) {
 }
 
 /** A reusable policy body (Cloudflare's `access/policies`). PUT: omitted require, exclude, session_duration keep their value; null clears session_duration. */
-export const ReusablePolicyBody = z.strictObject({
-  name: AppName,
-  decision: z.literal('non_identity', { message: 'only "non_identity" (Service Auth) policies are supported' }),
-  include: CfRules.min(1, 'must name at least one rule'),
-  require: CfRules.optional(),
-  exclude: CfRules.optional(),
-  session_duration: SessionDuration.nullable().optional(),
-});
+export const ReusablePolicyBody = z.strictObject({ ...policyIdentity, ...policyRules, session_duration: SessionDuration.nullable().optional() });
 export type ReusablePolicyBody = z.infer<typeof ReusablePolicyBody>;
 
 export function reusablePolicyFields(b: ReusablePolicyBody) {
-  return {
-    name: b.name,
-    decision: b.decision,
-    include: b.include.map(toRule),
-    require: b.require?.map(toRule),
-    exclude: b.exclude?.map(toRule),
-    sessionDuration: b.session_duration,
-  };
+  return { name: b.name, decision: b.decision, ...ruleFields(b), sessionDuration: b.session_duration };
 }
 
 const cfRules = (p: Pick<LinkedPolicy, 'include' | 'require' | 'exclude'>) => ({
@@ -163,7 +204,7 @@ const cfRules = (p: Pick<LinkedPolicy, 'include' | 'require' | 'exclude'>) => ({
   exclude: p.exclude.map(toCfRule),
 });
 
-export function toCfReusablePolicy(p: ReusablePolicy) {
+export function toCfReusablePolicy(p: ReusablePolicy): z.infer<typeof CfReusablePolicy> {
   return {
     id: p.id,
     name: p.name,
@@ -179,7 +220,7 @@ export function toCfReusablePolicy(p: ReusablePolicy) {
   };
 }
 
-function toCfLinkedPolicy(p: LinkedPolicy) {
+function toCfLinkedPolicy(p: LinkedPolicy): z.infer<typeof CfLinkedPolicy> {
   return {
     id: p.id,
     name: p.name,

@@ -3,7 +3,6 @@ import { CreateReusablePolicy, DeleteReusablePolicy, GetReusablePolicy, ListReus
 import type { RpcClient } from '@gatehouse/nest-kit';
 import type { Request } from 'express';
 import { z } from 'zod';
-import { describeRoutes } from '../docs/registry.js';
 import { actorOf } from '../http/actor.js';
 import { AdminAuthGuard } from '../http/admin-auth.guard.js';
 import { ok, okPage } from '../http/envelope.js';
@@ -61,12 +60,3 @@ export class ReusablePoliciesController {
   }
 }
 
-const base = '/client/v4/accounts/{account_id}/access/policies';
-const tag = 'Access reusable policies';
-describeRoutes(
-  { method: 'get', path: base, summary: 'List reusable Service Auth policies (each with app_count and the apps linking it)', tag, query: ListReusablePoliciesQuery },
-  { method: 'post', path: base, summary: 'Create a reusable Service Auth (non_identity) policy; link it from an application\'s "policies"', tag, body: ReusablePolicyBody },
-  { method: 'get', path: `${base}/{policy_id}`, summary: 'Get a reusable policy', tag },
-  { method: 'put', path: `${base}/{policy_id}`, summary: 'Update a reusable policy; every application linking it applies the change at once (omitted require, exclude, session_duration keep their value)', tag, body: ReusablePolicyBody },
-  { method: 'delete', path: `${base}/{policy_id}`, summary: 'Delete a reusable policy (400 naming the applications while any links it)', tag },
-);

@@ -1,15 +1,25 @@
 import { Controller, Get, Inject, Param, Query, UseGuards } from '@nestjs/common';
-import { IsoDate, ListAuditEvents, type AuditEvent } from '@gatehouse/contracts';
+import { IsoDate, ListAuditEvents, Uuid, type AuditEvent } from '@gatehouse/contracts';
 import type { RpcClient } from '@gatehouse/nest-kit';
 import { z } from 'zod';
 import { AdminAuthGuard } from '../http/admin-auth.guard.js';
 import { okPage } from '../http/envelope.js';
 import { PageQuery, query, uuidParam } from '../http/input.js';
 import { RPC } from '../http/rpc.provider.js';
-import { describeRoutes } from '../docs/registry.js';
 
 /** Cloudflare's account audit-log shape, plus `resource.name` (the token's name at the time). */
-const toCfAudit = (e: AuditEvent) => ({
+export const CfAuditEntry = z
+  .object({
+    id: Uuid,
+    action: z.object({ type: z.string(), result: z.boolean() }),
+    actor: z.object({ type: z.enum(['admin', 'system', 'service_token']), id: z.string(), ip: z.string().nullable() }),
+    when: IsoDate,
+    resource: z.object({ type: z.string(), id: z.string().nullable(), name: z.string().nullable() }),
+    metadata: z.record(z.string(), z.unknown()),
+  })
+  .meta({ id: 'AuditEntry' });
+
+const toCfAudit = (e: AuditEvent): z.infer<typeof CfAuditEntry> => ({
   id: e.id,
   action: { type: e.action, result: true },
   actor: { type: e.actor.type, id: e.actor.id, ip: e.actor.ip ?? null },
@@ -18,7 +28,7 @@ const toCfAudit = (e: AuditEvent) => ({
   metadata: e.metadata,
 });
 
-const AuditQuery = z.strictObject({
+export const AuditQuery = z.strictObject({
   'action.type': z.string().max(64).optional(),
   resource_id: z.string().max(255).optional(),
   token_id: z.uuid({ message: 'must be a UUID' }).optional(),
@@ -49,4 +59,3 @@ export class AuditController {
   }
 }
 
-describeRoutes({ method: 'get', path: '/client/v4/accounts/{account_id}/audit_logs', summary: 'Audit log: every change and every access decision', tag: 'Audit log', query: AuditQuery });

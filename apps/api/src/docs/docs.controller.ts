@@ -1,5 +1,5 @@
 import { Controller, Get, Header } from '@nestjs/common';
-import { openApiDocument } from './registry.js';
+import { openApiDocument, type OpenApiDocument } from './openapi.js';
 
 const PAGE = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Gatehouse admin API</title>
@@ -15,7 +15,7 @@ const INIT = `window.ui = SwaggerUIBundle({ url: '/client/v4/openapi.json', dom_
 @Controller()
 export class DocsController {
   @Get('client/v4/openapi.json')
-  openapi() {
+  openapi(): OpenApiDocument {
     return openApiDocument();
   }
 

@@ -10,6 +10,7 @@ import {
   RotateServiceToken,
   TokenName,
   UpdateServiceToken,
+  Uuid,
   type ServiceToken,
   type ServiceTokenWithSecret,
 } from '@gatehouse/contracts';
@@ -21,10 +22,27 @@ import { AdminAuthGuard } from '../http/admin-auth.guard.js';
 import { ok, okPage } from '../http/envelope.js';
 import { PageQuery, body, query, uuidParam } from '../http/input.js';
 import { RPC } from '../http/rpc.provider.js';
-import { describeRoutes } from '../docs/registry.js';
 
-/** The Cloudflare v4 field names of a service token. */
-export function toCfToken(t: ServiceToken) {
+/** A service token in Cloudflare's v4 field names. */
+export const CfServiceToken = z
+  .object({
+    id: Uuid,
+    client_id: z.string(),
+    name: z.string(),
+    duration: z.string(),
+    created_at: IsoDate,
+    updated_at: IsoDate,
+    expires_at: IsoDate.nullable(),
+    last_seen_at: IsoDate.nullable(),
+    enabled: z.boolean(),
+    client_secret_version: z.number().int(),
+    previous_client_secret_expires_at: IsoDate.nullable(),
+  })
+  .meta({ id: 'ServiceToken' });
+/** What create and rotate answer (and an update that rotated): the only time the secret is shown. */
+export const CfServiceTokenWithSecret = CfServiceToken.extend({ client_secret: z.string() }).meta({ id: 'ServiceTokenWithSecret' });
+
+export function toCfToken(t: ServiceToken): z.infer<typeof CfServiceToken> {
   return {
     id: t.id,
     client_id: t.clientId,
@@ -39,7 +57,7 @@ export function toCfToken(t: ServiceToken) {
     previous_client_secret_expires_at: t.previousClientSecretExpiresAt,
   };
 }
-const withSecret = (t: ServiceTokenWithSecret) => ({ ...toCfToken(t), client_secret: t.clientSecret });
+const withSecret = (t: ServiceTokenWithSecret): z.infer<typeof CfServiceTokenWithSecret> => ({ ...toCfToken(t), client_secret: t.clientSecret });
 
 export const CreateTokenBody = z.strictObject({ name: TokenName, duration: Duration.optional(), enabled: z.boolean().optional() });
 export const UpdateTokenBody = z.strictObject({
@@ -50,6 +68,7 @@ export const UpdateTokenBody = z.strictObject({
   /** Greater than the current version: rotates (as POST …/rotate); equal: no change; lower: 400. */
   client_secret_version: z.number({ message: 'must be a number' }).int().min(1).max(2_147_483_647).optional(),
 });
+export const RefreshTokenBody = z.strictObject({});
 export const RotateTokenBody = z.strictObject({ previous_client_secret_expires_at: IsoDate.optional() });
 export const ListTokensQuery = z.strictObject({
   name: z.string().max(255).optional(),
@@ -132,7 +151,7 @@ export class TokensController {
   @Post(':token_id/refresh')
   @HttpCode(200)
   async refresh(@Param('account_id') accountId: string, @Param('token_id') tokenId: string, @Body() raw: unknown, @Req() req: Request) {
-    body(z.strictObject({}), raw);
+    body(RefreshTokenBody, raw);
     const token = await this.rpc.request(RefreshServiceToken, {
       accountId: uuidParam(accountId, 'account_id'),
       tokenId: uuidParam(tokenId, 'token_id'),
@@ -155,13 +174,3 @@ export class TokensController {
   }
 }
 
-const base = '/client/v4/accounts/{account_id}/access/service_tokens';
-describeRoutes(
-  { method: 'post', path: base, summary: 'Create a service token (the response holds client_secret, shown only this once)', tag: 'Service tokens', body: CreateTokenBody },
-  { method: 'get', path: base, summary: 'List service tokens', tag: 'Service tokens', query: ListTokensQuery },
-  { method: 'get', path: `${base}/{token_id}`, summary: 'Get a service token', tag: 'Service tokens' },
-  { method: 'put', path: `${base}/{token_id}`, summary: 'Update a service token (name, duration: expiry moves to now + duration at once, enabled, previous secret grace; client_secret_version above the current one rotates, and only then the response holds client_secret)', tag: 'Service tokens', body: UpdateTokenBody },
-  { method: 'delete', path: `${base}/{token_id}`, summary: 'Delete (revoke) a service token', tag: 'Service tokens' },
-  { method: 'post', path: `${base}/{token_id}/refresh`, summary: 'Refresh: expires_at becomes now + duration', tag: 'Service tokens' },
-  { method: 'post', path: `${base}/{token_id}/rotate`, summary: 'Rotate the secret (optional grace for the previous one)', tag: 'Service tokens', body: RotateTokenBody },
-);

@@ -85,6 +85,7 @@ export const Env = z
     };
   });
 export type AuthServiceEnv = z.infer<typeof Env>;
+export const AUTH_SERVICE_ENV = Symbol('AUTH_SERVICE_ENV');
 
 /** Parses the environment once at boot; throws listing every bad key (never a secret's value). */
 export function loadEnv(source: Record<string, string | undefined> = process.env): AuthServiceEnv {

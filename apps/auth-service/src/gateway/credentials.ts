@@ -13,7 +13,8 @@ export type ServiceCredentials =
 
 const PRINTABLE_ASCII = /^[\x21-\x7e]+$/;
 
-function one(value: string | string[] | undefined): string | undefined {
+/** A header's value; of a repeated one, the first. */
+export function headerValue(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
@@ -31,11 +32,11 @@ function clean(value: string | undefined, max: number): string | null {
  */
 export function serviceCredentials(headers: IncomingHttpHeaders, singleHeader: string | null): ServiceCredentials {
   if (singleHeader) {
-    const raw = one(headers[singleHeader.toLowerCase()]);
+    const raw = headerValue(headers[singleHeader.toLowerCase()]);
     if (raw !== undefined) return fromSingleHeader(raw);
   }
-  const rawId = one(headers['cf-access-client-id']);
-  const rawSecret = one(headers['cf-access-client-secret']);
+  const rawId = headerValue(headers['cf-access-client-id']);
+  const rawSecret = headerValue(headers['cf-access-client-secret']);
   if (rawId === undefined && rawSecret === undefined) return { kind: 'none' };
   const clientId = clean(rawId, MAX_CLIENT_ID);
   const secret = clean(rawSecret, MAX_SECRET);
@@ -62,7 +63,7 @@ function fromSingleHeader(raw: string): ServiceCredentials {
 
 /** The JWT of a request: the `cf-access-token` header, else the `CF_Authorization` cookie. */
 export function jwtOf(headers: IncomingHttpHeaders): { jwt: string } | { invalid: true } | null {
-  const header = one(headers['cf-access-token']);
+  const header = headerValue(headers['cf-access-token']);
   if (header !== undefined) return check(header);
   const cookie = headers.cookie;
   if (!cookie) return null;

@@ -1,15 +1,15 @@
 import cluster from 'node:cluster';
-import type { BeforeApplicationShutdown, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { createServiceRegistry, startManagementServer, type ManagementServer } from '@gatehouse/observability';
-import type { AuthServiceEnv } from '../config/env.js';
-import type { KeyRing } from '../keys/key-ring.js';
-import type { Replica } from '../replica/replica.js';
-import type { Log, ReplicaSync } from '../replica/replica-sync.js';
+import { AUTH_SERVICE_ENV, type AuthServiceEnv } from '../config/env.js';
+import { KeyRing } from '../keys/key-ring.js';
+import { Replica } from '../replica/replica.js';
+import { GATEWAY_LOG, ReplicaSync, type Log } from '../replica/replica-sync.js';
 import { AccessControl } from './access.js';
 import { JwtService } from './jwt.js';
 import { GatewayMetrics } from './metrics.js';
 import { RateLimiter } from './rate-limiter.js';
-import type { Recorder } from './recorder.js';
+import { Recorder } from './recorder.js';
 import { Gateway } from './server.js';
 import { reportReadiness, shareFailures, shareMetrics } from '../workers.js';
 
@@ -18,13 +18,15 @@ export interface NatsLink {
   readonly connected: boolean;
   ensureAccessLogStream(replicas?: number): Promise<void>;
 }
+export const NATS_LINK = Symbol('NATS_LINK');
 
 /**
  * The raw node:http data plane as a provider: built once from its decision objects (the request
  * path never touches DI or RxJS), listening in onApplicationBootstrap and stopped, in order, in
  * beforeApplicationShutdown: stop following, stop accepting and drain, flush the access log (NATS
- * is closed after, in the module's onApplicationShutdown).
+ * is closed after, by NatsClientModule).
  */
+@Injectable()
 export class GatewayHost implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
   readonly gateway: Gateway;
   port = 0;
@@ -36,13 +38,13 @@ export class GatewayHost implements OnApplicationBootstrap, BeforeApplicationShu
   private stopReporting?: () => void;
 
   constructor(
-    private readonly env: AuthServiceEnv,
-    private readonly log: Log,
+    @Inject(AUTH_SERVICE_ENV) private readonly env: AuthServiceEnv,
+    @Inject(GATEWAY_LOG) private readonly log: Log,
     private readonly keys: KeyRing,
     private readonly replica: Replica,
     private readonly sync: ReplicaSync,
     private readonly recorder: Recorder,
-    private readonly nats: NatsLink,
+    @Inject(NATS_LINK) private readonly nats: NatsLink,
   ) {
     const jwts = new JwtService(keys, env.GATEHOUSE_TEAM_URL);
     const staleAfter = 3 * env.GATEHOUSE_RESYNC_INTERVAL_MS;
@@ -78,7 +80,9 @@ export class GatewayHost implements OnApplicationBootstrap, BeforeApplicationShu
       trustProxy: env.GATEHOUSE_TRUST_PROXY,
       cookieSecure: env.cookieSecure,
       upstreams: { maxConnectionsPerOrigin: env.GATEHOUSE_UPSTREAM_MAX_CONNECTIONS, maxTunnels: env.GATEHOUSE_MAX_TUNNELS },
-      onError: (e) => log.error(`Unhandled error: ${e.stack ?? e.message}`),
+      onError: (e, ray) => log.error(`Unhandled error (ray ${ray}): ${e.stack ?? e.message}`),
+      // GATEHOUSE_LOG_LEVEL=debug: one line per decision, with its ray id.
+      logDecision: log.debug ? (fields) => log.debug!(fields, 'access decision') : undefined,
       metrics: this.metrics,
     });
     this.metrics.observe(this.registry, {

@@ -8,7 +8,7 @@ import { ResponseParser, type ResponseHead } from './response-parser.js';
  * upstream side is a small HTTP/1.1 client on pooled keep-alive sockets with a strict response
  * parser (./response-parser.ts). Node's own HTTP client (ClientRequest, Agent, IncomingMessage)
  * cost about as much CPU per proxied request as everything else in the gateway together; this one
- * does only what a reverse proxy needs (the measurements are in the docs' performance section).
+ * does only what a reverse proxy needs (measured in docs/performance.md).
  *
  * Reading order: UpstreamPool (the API: forward, tunnel) → Origin (connections per upstream, the
  * limit and its short queue) → Exchange (one proxied request, its explicit phases) →
@@ -41,12 +41,22 @@ const STRIPPED = new Set([
   // A path other than the one the gateway judged, honoured by some frameworks (IIS, Symfony).
   'x-original-url',
   'x-rewrite-url',
+  // The decision id: the gateway's own (ProxyTarget.rayId), never the client's.
+  'cf-ray',
 ]);
 
 /** Names a client's Connection header may never remove: routing and framing. */
 const NEVER_LISTED = new Set(['host', 'content-length', 'transfer-encoding']);
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+
+/**
+ * Methods whose body has no defined meaning (RFC 9110 §9.3): many origins read no body on them
+ * whatever the Content-Length ("CL.0"), and would parse it as the next request on the connection.
+ * Such a request that has a body is sent with `Connection: close` on a connection never reused,
+ * so its body can never meet another client's request or response.
+ */
+const BODYLESS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'DELETE']);
 
 export interface ProxyTarget {
   upstream: URL;
@@ -60,12 +70,27 @@ export interface ProxyTarget {
   singleHeader: string | null;
   setCookie: string | null;
   clientIp: string;
+  /**
+   * The decision's id: sent to the upstream and back to the client in `Cf-Ray` (the upstream's own
+   * Cf-Ray is dropped). The gateway always sets it; direct users of the pool (its tests) may not.
+   */
+  rayId?: string;
   onError(res: ServerResponse, status: number, body: unknown): void;
 }
 
 /** An upgrade (WebSocket) request: refusals go straight to the client's socket. */
 export interface TunnelTarget extends Omit<ProxyTarget, 'onError'> {
   refuse(status: number, body: unknown): void;
+  /** The application the tunnel was admitted for: the gateway re-checks open tunnels on every change (./server.ts). */
+  appId?: string;
+  /** Closed after this long: no longer than the JWT that admitted it lives. */
+  lifetimeMs?: number;
+}
+
+/** An open tunnel, as the gateway sees it: what admitted it, and the way to cut it. */
+export interface OpenTunnel {
+  readonly target: TunnelTarget;
+  close(): void;
 }
 
 export interface UpstreamPoolOptions {
@@ -127,7 +152,7 @@ export function plainResponse(req: IncomingMessage, socket: net.Socket): ServerR
 export class UpstreamPool {
   private readonly origins = new Map<string, Origin>();
   readonly settings: Required<Omit<UpstreamPoolOptions, 'ca'>> & { ca: string | Buffer | undefined };
-  /** Both sockets of every open tunnel (closed with the pool). */
+  /** Every open tunnel, both sockets (closed with the pool); the one record of them. */
   private readonly tunnels = new Set<Tunnel>();
 
   constructor(options: UpstreamPoolOptions = {}) {
@@ -150,9 +175,13 @@ export class UpstreamPool {
     return count;
   }
 
-  /** Open tunnels (tests and health). */
+  /** Open tunnels (metrics, tests). */
   tunnelCount(): number {
     return this.tunnels.size;
+  }
+
+  openTunnels(): Iterable<OpenTunnel> {
+    return this.tunnels;
   }
 
   close(): void {
@@ -170,7 +199,7 @@ export class UpstreamPool {
     // An upgrade request answered as a plain one (plainResponse): Node read no body after its head.
     if ((req as { upgrade?: boolean }).upgrade && framing !== 0) return target.onError(res, 400, badRequest('upgrade_with_body'));
     const method = req.method ?? 'GET';
-    const head = requestHead(req, target, method, url, framing, this.settings.trustProxy, false);
+    const head = requestHead(req, target, method, url, framing, this.settings.trustProxy, false, framing !== 0 && BODYLESS.has(method));
     // Two Host headers: the app was chosen by the first, an upstream might route by the second.
     if (head === null) return target.onError(res, 400, badRequest('duplicate_host_header'));
     new Exchange(this.originOf(target.upstream), req, res, target, head, method, framing).begin();
@@ -393,16 +422,17 @@ class Exchange {
   // The response, as the connection's parser reports it.
 
   onHead(head: ResponseHead): void {
-    this.reusable = head.keepAlive;
+    this.reusable = head.keepAlive && !(this.framing !== 0 && BODYLESS.has(this.method));
     const headers: string[] = [];
     const received = head.headers;
     for (let i = 0; i < received.length; i += 2) {
       const name = received[i]!;
       const lower = name.toLowerCase();
       if (lower === 'keep-alive') this.keepAliveHint(received[i + 1]!);
-      if (HOP_BY_HOP.has(lower) || (head.connection.size > 0 && head.connection.has(lower))) continue;
+      if (HOP_BY_HOP.has(lower) || (head.connection.size > 0 && head.connection.has(lower)) || lower === 'cf-ray') continue;
       headers.push(name, received[i + 1]!);
     }
+    if (this.target.rayId) headers.push('Cf-Ray', this.target.rayId);
     if (this.target.setCookie) headers.push('Set-Cookie', this.target.setCookie);
     // Written with the first body byte or at the end (Node sends it no earlier either), so that an
     // error in the body's framing before then (a bad first chunk size) still answers a clean 502.
@@ -607,16 +637,17 @@ const enum TunnelPhase {
 }
 
 /** An upgrade request's own connection to the upstream, then the byte tunnel it becomes. */
-class Tunnel {
+class Tunnel implements OpenTunnel {
   private phase = TunnelPhase.AwaitingAnswer;
   private readonly parser: ResponseParser;
+  private expiry?: NodeJS.Timeout;
 
   constructor(
     private readonly upstream: net.Socket,
     private readonly client: net.Socket,
     /** What the client sent after its request head: held until the upstream switches protocols. */
     private early: Buffer | null,
-    private readonly target: TunnelTarget,
+    readonly target: TunnelTarget,
     method: string,
     private readonly responseTimeoutMs: number,
     private readonly onClosed: () => void,
@@ -632,6 +663,10 @@ class Tunnel {
 
   begin(head: string): void {
     const { upstream, client } = this;
+    if (this.target.lifetimeMs !== undefined) {
+      this.expiry = setTimeout(() => this.close(), Math.max(0, Math.min(this.target.lifetimeMs, 2 ** 31 - 1)));
+      this.expiry.unref();
+    }
     client.setNoDelay(true);
     upstream.setTimeout(this.responseTimeoutMs, () => this.fail(504, 'upstream_timeout'));
     upstream.on('data', this.onUpstreamData);
@@ -654,6 +689,7 @@ class Tunnel {
   close(): void {
     if (this.phase === TunnelPhase.Closed) return;
     this.phase = TunnelPhase.Closed;
+    clearTimeout(this.expiry);
     this.upstream.destroy();
     if (!this.client.writableEnded) this.client.destroy();
     this.onClosed();
@@ -689,7 +725,8 @@ class Tunnel {
 
   private rawHead(status: number, headers: string[], extra: string): string {
     let text = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Unknown'}\r\n`;
-    for (let i = 0; i < headers.length; i += 2) text += `${headers[i]}: ${headers[i + 1]}\r\n`;
+    for (let i = 0; i < headers.length; i += 2) if (headers[i]!.toLowerCase() !== 'cf-ray') text += `${headers[i]}: ${headers[i + 1]}\r\n`;
+    if (this.target.rayId) text += `Cf-Ray: ${this.target.rayId}\r\n`;
     if (this.target.setCookie) text += `Set-Cookie: ${this.target.setCookie}\r\n`;
     return `${text}${extra}\r\n`;
   }
@@ -769,14 +806,14 @@ function peerAddress(req: IncomingMessage): string {
  * refused CR, LF, NUL and other control characters in them. Dropped: hop-by-hop headers, the
  * headers the client's Connection lists (never Host or framing), the credentials, any identity
  * header a client might forge, and the client's forwarding headers. Added by the gateway: the
- * framing (from requestFraming), Cf-Access-Jwt-Assertion, X-Forwarded-For/-Host/-Proto.
+ * framing (from requestFraming), Cf-Access-Jwt-Assertion, Cf-Ray, X-Forwarded-For/-Host/-Proto.
  * Null when the request has two Host headers (Node keeps the first in req.headers; both in
  * rawHeaders).
  */
-function requestHead(req: IncomingMessage, target: Omit<ProxyTarget, 'onError'>, method: string, url: string, framing: number, trustProxy: boolean, upgrade: boolean): string | null {
+function requestHead(req: IncomingMessage, target: Omit<ProxyTarget, 'onError'>, method: string, url: string, framing: number, trustProxy: boolean, upgrade: boolean, close = false): string | null {
   const base = target.upstream.pathname === '/' ? '' : target.upstream.pathname.replace(/\/+$/, '');
   let head = `${method} ${base}${url} HTTP/1.1\r\n`;
-  const single = target.singleHeader?.toLowerCase();
+  const single = target.singleHeader?.toLowerCase().replace(/_/g, '-');
   const listed = connectionListed(req.headers.connection);
   const raw = req.rawHeaders;
   let forwardedFor: string | undefined;
@@ -785,8 +822,15 @@ function requestHead(req: IncomingMessage, target: Omit<ProxyTarget, 'onError'>,
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     const lower = name.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || STRIPPED.has(lower) || lower === single || listed?.has(lower)) continue;
-    if (lower.startsWith('x-forwarded-')) {
+    // CGI, WSGI, Rack and PHP read `X_Forwarded_Host` as `X-Forwarded-Host` (both are
+    // HTTP_X_FORWARDED_HOST to them): what is stripped or set here is stripped in either spelling.
+    const key = lower.includes('_') ? lower.replace(/_/g, '-') : lower;
+    if (HOP_BY_HOP.has(key) || STRIPPED.has(key) || key === single || listed?.has(key)) continue;
+    // Cloudflare's own headers (Cf-Access-Authenticated-User-Email, Cf-Connecting-IP, Cf-Visitor,
+    // True-Client-IP…) are set or overwritten by Cloudflare, so origins moved from it trust them:
+    // a client's never reach the upstream (the gateway adds Cf-Ray and Cf-Access-Jwt-Assertion).
+    if (key.startsWith('cf-') || key === 'true-client-ip') continue;
+    if (key.startsWith('x-forwarded-')) {
       // A proxy the operator runs said who the client is and how it connected; anyone else's claim is dropped.
       if (trustProxy && lower === 'x-forwarded-for') forwardedFor = forwardedFor === undefined ? raw[i + 1] : `${forwardedFor}, ${raw[i + 1]}`;
       else if (trustProxy && lower === 'x-forwarded-proto') forwardedProto = raw[i + 1]!.trim().toLowerCase();
@@ -802,7 +846,9 @@ function requestHead(req: IncomingMessage, target: Omit<ProxyTarget, 'onError'>,
   if (framing === CHUNKED) head += 'Transfer-Encoding: chunked\r\n';
   else if (framing > 0 || req.headers['content-length'] !== undefined) head += `Content-Length: ${framing}\r\n`;
   if (upgrade) head += 'Connection: Upgrade\r\nUpgrade: websocket\r\n';
+  else if (close) head += 'Connection: close\r\n';
   const peer = peerAddress(req);
+  if (target.rayId) head += `Cf-Ray: ${target.rayId}\r\n`;
   head += `Cf-Access-Jwt-Assertion: ${target.jwt}\r\nX-Forwarded-For: ${forwardedFor ? `${forwardedFor}, ${peer}` : peer}\r\n`;
   head += `X-Forwarded-Proto: ${forwardedProto === 'https' ? 'https' : 'http'}\r\n`;
   if (req.headers.host) head += `X-Forwarded-Host: ${req.headers.host}\r\n`;

@@ -1,4 +1,4 @@
-import { RateLimiter, addressKey } from './rate-limiter.js';
+import { FailedAttempts, RateLimiter, addressKey } from './rate-limiter.js';
 
 describe('RateLimiter', () => {
   it('allows a burst of failures, then asks to wait, then refills', () => {
@@ -58,5 +58,30 @@ describe('RateLimiter', () => {
     for (let i = 1; i <= 3; i++) l.fail(`ip:${addressKey(`2001:db8:1:2::${i.toString(16)}`)}`, 0);
     expect(l.retryAfter(`ip:${addressKey('2001:db8:1:2:dead:beef::9')}`, 0)).toBeGreaterThan(0);
     expect(l.retryAfter(`ip:${addressKey('2001:db8:1:3::1')}`, 0)).toBe(0);
+  });
+});
+
+describe('FailedAttempts', () => {
+  const t = 1_000_000;
+
+  it('counts a wrong secret against the client id and the address; the id waits once over its limit', () => {
+    const attempts = new FailedAttempts(new RateLimiter(2, 60), new RateLimiter(10, 60));
+    expect(attempts.failedSecret('198.51.100.1', 'id-a', t)).toBe(0);
+    expect(attempts.failedSecret('198.51.100.2', 'id-a', t)).toBe(0);
+    // Over the id's burst of 2, from any address: it had to wait before this attempt.
+    expect(attempts.failedSecret('198.51.100.3', 'id-a', t)).toBeGreaterThan(0);
+    expect(attempts.failedSecret('198.51.100.3', 'id-b', t)).toBe(0);
+    // The addresses were charged too, but none is over its burst of 10.
+    expect(attempts.addressWait('198.51.100.3', t)).toBe(0);
+  });
+
+  it('makes an address wait after its burst of wrong guesses, and only that address', () => {
+    const attempts = new FailedAttempts(new RateLimiter(100, 60), new RateLimiter(3, 60));
+    attempts.failed('203.0.113.7', t);
+    attempts.failedSecret('203.0.113.7', 'id-a', t);
+    expect(attempts.addressWait('203.0.113.7', t)).toBe(0);
+    attempts.failed('203.0.113.7', t);
+    expect(attempts.addressWait('203.0.113.7', t)).toBeGreaterThan(0);
+    expect(attempts.addressWait('203.0.113.8', t)).toBe(0);
   });
 });

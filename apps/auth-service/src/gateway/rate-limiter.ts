@@ -91,3 +91,35 @@ function expandIPv6(addr: string): number[] {
   const fill = right === undefined ? [] : new Array<string>(8 - l.length - r.length).fill('0');
   return [...l, ...fill, ...r].map((g) => parseInt(g, 16));
 }
+
+/**
+ * The gateway's rule for failed attempts. Every wrong guess (malformed or unknown credentials, a
+ * wrong secret, a bad JWT) counts against the source address; a wrong secret counts against its
+ * client id too. An address or a client id over its limit waits (429 with Retry-After).
+ */
+export class FailedAttempts {
+  constructor(
+    /** Per client id. */
+    private readonly byClientId: RateLimiter,
+    /** Per source address (./rate-limiter.ts addressKey: an IPv6 client's /64 is one address). */
+    private readonly byAddress: RateLimiter,
+  ) {}
+
+  /** Seconds the address must wait before it may try again; 0: it may try now. */
+  addressWait(ip: string, now: number): number {
+    return this.byAddress.retryAfter(`ip:${addressKey(ip)}`, now);
+  }
+
+  failed(ip: string, now: number): void {
+    this.byAddress.fail(`ip:${addressKey(ip)}`, now);
+  }
+
+  /** A wrong secret for `clientId`, counted for the id and the address: the seconds the id had to wait already (0: none). */
+  failedSecret(ip: string, clientId: string, now: number): number {
+    const key = `id:${clientId}`;
+    const wait = this.byClientId.retryAfter(key, now);
+    this.byClientId.fail(key, now);
+    this.failed(ip, now);
+    return wait;
+  }
+}

@@ -1,15 +1,16 @@
-import { SECRET_PREFIX } from '@gatehouse/contracts';
 import http, { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ReplicaApp, Replica } from '../replica/replica.js';
-import type { AccessControl, Allowed, Decision, Via } from './access.js';
+import type { AccessControl, Allowed, Decision, Refused, Via } from './access.js';
 import type { GatewayMetrics } from './metrics.js';
-import { jwtOf, serviceCredentials } from './credentials.js';
+import { headerValue, jwtOf, serviceCredentials } from './credentials.js';
+import { DecisionLog } from './decision-log.js';
 import { originalRequest, type ForwardAuthMode } from './forward-auth.js';
 import { canonicalTarget } from './path.js';
+import { RayIds } from './ray.js';
 import { UpstreamPool, answerInProgress, isWebSocketUpgrade, plainResponse, type ProxyTarget, type UpstreamPoolOptions } from './proxy.js';
-import { addressKey, type RateLimiter } from './rate-limiter.js';
+import { FailedAttempts, type RateLimiter } from './rate-limiter.js';
 import type { Recorder } from './recorder.js';
 import { strictFor, strictRefusal } from './strict.js';
 
@@ -35,7 +36,14 @@ export interface GatewayDeps {
   trustProxy: boolean;
   cookieSecure: boolean;
   now?: () => number;
-  onError?(error: Error): void;
+  /** An unexpected error while answering the request with decision id `rayId`. */
+  onError?(error: Error, rayId: string): void;
+  /**
+   * Every decision, for the service log (set at GATEHOUSE_LOG_LEVEL=debug only): its id, app,
+   * result, reason, the token's name and client id as presented, source and how it came. Never a
+   * secret or a JWT.
+   */
+  logDecision?(fields: Record<string, unknown>): void;
   upstreams?: UpstreamPoolOptions;
   metrics?: GatewayMetrics;
 }
@@ -74,14 +82,30 @@ function pathOf(url: string): string {
   return q < 0 ? url : url.slice(0, q);
 }
 
-/** A client id as presented, for the log; a pasted secret (wrong header) is never recorded. */
-function loggableClientId(id: string | null): string | null {
-  if (!id) return null;
-  return id.startsWith(SECRET_PREFIX) ? '[redacted: looks like a secret]' : id.slice(0, 255);
+/**
+ * What authentication concluded for one request: the decision (recorded as it is) and how the
+ * client is answered when refused: after `retryAfter` seconds (429), or with `reason` when it
+ * differs from the decision's.
+ */
+interface Verdict {
+  decision: Decision;
+  via: Via;
+  retryAfter?: number;
+  reason?: string;
 }
 
-function headerValue(v: string | string[] | undefined): string | undefined {
-  return Array.isArray(v) ? v[0] : v;
+/** A 401 of the gateway's own (no token found for it). */
+function unauthorized(app: ReplicaApp, reason: string, detail: string, clientId: string | null, guess: boolean): Refused {
+  return { ok: false, status: 401, reason, detail, app, token: null, clientId, guess };
+}
+
+const TOO_MANY = { error: 'too_many_requests', reason: 'too_many_failed_attempts' };
+
+/** The answer to a refused request. */
+function refusal(v: Verdict & { decision: Refused }): [status: number, body: unknown, headers?: Record<string, string>] {
+  if (v.retryAfter) return [429, TOO_MANY, { 'retry-after': String(v.retryAfter) }];
+  const status = v.decision.status;
+  return [status, { error: status === 401 ? 'unauthorized' : 'forbidden', reason: v.reason ?? v.decision.reason }];
 }
 
 /**
@@ -93,17 +117,21 @@ export class Gateway {
   readonly server: http.Server;
   readonly upstreams: UpstreamPool;
   private readonly now: () => number;
-  /** Open upgrade tunnels (client sockets), with what admitted them: re-checked on every change. */
-  private readonly tunnels = new Map<Socket, { appId: string; jwt: string; timer: NodeJS.Timeout }>();
+  private readonly attempts: FailedAttempts;
+  private readonly log: DecisionLog;
+  private readonly rays = new RayIds();
 
   constructor(private readonly d: GatewayDeps) {
     this.now = d.now ?? Date.now;
+    this.attempts = new FailedAttempts(d.limiter, d.ipLimiter);
+    this.log = new DecisionLog(d.recorder, d.metrics, this.now, d.logDecision);
     this.upstreams = new UpstreamPool({ trustProxy: d.trustProxy, ...d.upstreams });
     d.replica.onChange(() => this.recheckTunnels());
     this.server = http.createServer({ maxHeaderSize: 64 * 1024, keepAliveTimeout: 65_000, requestTimeout: 60_000 }, (req, res) => {
-      this.handle(req, res).catch((error: Error) => {
-        d.onError?.(error);
-        send(res, 503, { error: 'unavailable', reason: 'internal' });
+      const ray = this.rays.next();
+      this.handle(req, res, ray).catch((error: Error) => {
+        d.onError?.(error, ray);
+        send(res, 503, { error: 'unavailable', reason: 'internal' }, { 'cf-ray': ray });
       });
     });
     // Upgrades (WebSocket): authenticated like any request, then tunnelled to the upstream.
@@ -114,9 +142,10 @@ export class Gateway {
       // Hold what the client sends early (a WebSocket frame) until the tunnel is joined.
       socket.pause();
       socket.on('error', () => socket.destroy());
-      this.upgrade(req, socket, head).catch((error: Error) => {
-        d.onError?.(error);
-        sendRaw(socket, 503, { error: 'unavailable', reason: 'internal' });
+      const ray = this.rays.next();
+      this.upgrade(req, socket, head, ray).catch((error: Error) => {
+        d.onError?.(error, ray);
+        sendRaw(socket, 503, { error: 'unavailable', reason: 'internal' }, { 'cf-ray': ray });
       });
     });
     // CONNECT (a tunnel to a host of the client's choosing) is no request for an application.
@@ -132,7 +161,7 @@ export class Gateway {
   }
 
   get openTunnels(): number {
-    return this.tunnels.size;
+    return this.upstreams.tunnelCount();
   }
 
   listen(port: number, host: string): Promise<number> {
@@ -161,20 +190,21 @@ export class Gateway {
     return last && last.length <= 64 ? last : peer;
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /** Every answer carries its decision id `ray` in `Cf-Ray` (the upstream is sent it too). */
+  private async handle(req: IncomingMessage, res: ServerResponse, ray: string): Promise<void> {
     const url = req.url ?? '/';
     const metrics = this.d.metrics;
     const start = metrics ? performance.now() : 0;
     if (metrics) res.once('close', () => metrics.requestDone(start));
-    if (url.startsWith(ACCESS_PREFIX)) return this.access(req, res, pathOf(url).slice(ACCESS_PREFIX.length));
-    const admitted = await this.admit(req, (status, body, headers) => send(res, status, body, headers));
+    if (url.startsWith(ACCESS_PREFIX)) return this.access(req, res, pathOf(url).slice(ACCESS_PREFIX.length), ray);
+    const admitted = await this.admit(req, (status, body, headers) => send(res, status, body, { ...headers, 'cf-ray': ray }), ray);
     if (!admitted) return;
     metrics?.forwarded(start);
     this.upstreams.forward(req, res, {
       ...admitted.target,
       onError: (r, status, body) => {
         if (metrics && status >= 502) metrics.upstreamError((body as { reason?: string }).reason ?? 'unknown');
-        send(r, status, body);
+        send(r, status, body, { 'cf-ray': ray });
       },
     });
   }
@@ -183,7 +213,7 @@ export class Gateway {
    * A request for an application (proxied or upgraded): its app by Host and path, authenticated,
    * and what the upstream is sent; or null, answered through `reply`.
    */
-  private async admit(req: IncomingMessage, reply: Reply): Promise<{ app: ReplicaApp; decision: Allowed; target: Omit<ProxyTarget, 'onError'> } | null> {
+  private async admit(req: IncomingMessage, reply: Reply, ray: string): Promise<{ app: ReplicaApp; decision: Allowed; target: Omit<ProxyTarget, 'onError'> } | null> {
     // One canonical path: the application is chosen by it and the upstream is sent it.
     const canonical = canonicalTarget(req.url ?? '/');
     if (!canonical.ok) return refused(reply, 400, { error: 'bad_request', reason: canonical.reason });
@@ -194,7 +224,7 @@ export class Gateway {
     const app = this.d.replica.findApp(headerValue(req.headers.host) ?? '', canonical.path);
     if (!app) return refused(reply, 404, { error: 'not_found', reason: 'no_application_for_host' });
     const ip = this.clientIp(req);
-    const decision = await this.authenticate(req, reply, app, ip, 'service_token');
+    const decision = await this.authenticate(req, reply, app, ip, 'service_token', ray);
     if (!decision) return null;
     if (!app.upstreamUrl) return refused(reply, 502, { error: 'bad_gateway', reason: 'application_has_no_upstream' });
     const target = {
@@ -204,11 +234,12 @@ export class Gateway {
       singleHeader: app.readServiceTokensFromHeader,
       setCookie: decision.exchanged && !strictFor(this.d.replica, app) ? this.cookie(app, decision.jwt, decision.claims.exp) : null,
       clientIp: ip,
+      rayId: ray,
     };
     return { app, decision, target };
   }
 
-  private async access(req: IncomingMessage, res: ServerResponse, route: string): Promise<void> {
+  private async access(req: IncomingMessage, res: ServerResponse, route: string, ray: string): Promise<void> {
     if (route === 'certs') {
       return send(res, 200, this.d.certs(), { 'cache-control': 'public, max-age=60' });
     }
@@ -217,13 +248,15 @@ export class Gateway {
       return send(res, 200, this.d.healthDetails ? health : { status: health.status });
     }
     if (!this.d.replica.loaded) return send(res, 503, { error: 'unavailable', reason: 'replica_loading' });
-    if (route === 'get-identity') return this.identity(req, res);
-    if (route === 'authorize' || route.startsWith('authorize/')) return this.forwardAuth(req, res, route.slice('authorize'.length));
+    // Decisions: every answer names its id (Node merges it into writeHead's headers).
+    res.setHeader('cf-ray', ray);
+    if (route === 'get-identity') return this.identity(req, res, ray);
+    if (route === 'authorize' || route.startsWith('authorize/')) return this.forwardAuth(req, res, route.slice('authorize'.length), ray);
     return send(res, 404, { error: 'not_found', reason: 'unknown_endpoint' });
   }
 
   /** GET /cdn-cgi/access/get-identity: who the presented JWT belongs to. */
-  private async identity(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  private async identity(req: IncomingMessage, res: ServerResponse, ray: string): Promise<void> {
     const found = jwtOf(req.headers);
     if (!found || 'invalid' in found) return send(res, 401, { error: 'unauthorized', reason: found ? 'invalid_jwt' : 'no_credentials' });
     // The JWT's own audience names the application (verified below: signature, revocations, policy).
@@ -235,7 +268,7 @@ export class Gateway {
       return undefined;
     };
     const decision = await this.d.access.checkJwt(null, found.jwt, byAud);
-    if (decision.app) this.record(decision, this.clientIp(req), 'jwt');
+    if (decision.app) this.log.record(decision, this.clientIp(req), 'jwt', ray);
     if (!decision.ok) return send(res, decision.status, { error: decision.status === 401 ? 'unauthorized' : 'forbidden', reason: decision.reason });
     const { token, app, claims } = decision;
     return send(res, 200, {
@@ -258,14 +291,14 @@ export class Gateway {
    * on the same canonical path as a proxied request. 200 with the JWT and identity headers, 400
    * when the original request cannot be known, or 401/403 (429 when rate limited).
    */
-  private async forwardAuth(req: IncomingMessage, res: ServerResponse, rest: string): Promise<void> {
+  private async forwardAuth(req: IncomingMessage, res: ServerResponse, rest: string, ray: string): Promise<void> {
     const original = originalRequest(this.d.forwardAuthHeaders ?? 'auto', req.headers, req.rawHeaders, rest);
     if ('reason' in original) return send(res, 400, { error: 'bad_request', reason: original.reason });
     const canonical = canonicalTarget(original.target);
     if (!canonical.ok) return send(res, 400, { error: 'bad_request', reason: canonical.reason });
     const app = this.d.replica.findApp(original.host, canonical.path);
     if (!app) return send(res, 404, { error: 'not_found', reason: 'no_application_for_host' });
-    const decision = await this.authenticate(req, (status, body, headers) => send(res, status, body, headers), app, this.clientIp(req), 'forward_auth');
+    const decision = await this.authenticate(req, (status, body, headers) => send(res, status, body, headers), app, this.clientIp(req), 'forward_auth', ray);
     if (!decision) return;
     const headers: Record<string, string | string[]> = {
       'cf-access-jwt-assertion': decision.jwt,
@@ -283,119 +316,72 @@ export class Gateway {
    * An upgrade request (WebSocket) on an application's host: the same authentication as any
    * request, then a byte tunnel to the upstream once it answers 101. Access endpoints never upgrade.
    */
-  private async upgrade(req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
-    const reply: Reply = (status, body, headers) => sendRaw(socket, status, body, headers);
+  private async upgrade(req: IncomingMessage, socket: Socket, head: Buffer, ray: string): Promise<void> {
+    const reply: Reply = (status, body, headers) => sendRaw(socket, status, body, { ...headers, 'cf-ray': ray });
     if ((req.url ?? '/').startsWith(ACCESS_PREFIX)) return reply(400, { error: 'bad_request', reason: 'upgrade_not_supported' });
-    const admitted = await this.admit(req, reply);
+    const admitted = await this.admit(req, reply, ray);
     if (!admitted) return;
     const { app, decision, target } = admitted;
     // A tunnel lives no longer than the JWT that admitted it, and is cut as soon as that JWT would
-    // be refused (token deleted or disabled, sessions revoked, policy changed).
-    const lifetime = Math.min(decision.claims.exp * 1000 - this.now(), 2 ** 31 - 1);
-    const timer = setTimeout(() => socket.destroy(), Math.max(0, lifetime));
-    timer.unref();
-    this.tunnels.set(socket, { appId: app.id, jwt: decision.jwt, timer });
-    socket.on('close', () => {
-      clearTimeout(timer);
-      this.tunnels.delete(socket);
-    });
-    this.upstreams.tunnel(req, socket, head, { ...target, refuse: reply });
+    // be refused (token deleted or disabled, sessions revoked, policy changed: recheckTunnels).
+    this.upstreams.tunnel(req, socket, head, { ...target, refuse: reply, appId: app.id, lifetimeMs: decision.claims.exp * 1000 - this.now() });
   }
 
   private recheckTunnels(): void {
-    for (const [socket, t] of this.tunnels) {
-      const app = this.d.replica.app(t.appId);
+    for (const tunnel of this.upstreams.openTunnels()) {
+      const { appId, jwt } = tunnel.target;
+      const app = appId === undefined ? undefined : this.d.replica.app(appId);
       if (!app) {
-        socket.destroy();
+        tunnel.close();
         continue;
       }
-      this.d.access.checkJwt(app, t.jwt).then(
-        (decision) => void (decision.ok || socket.destroy()),
-        () => socket.destroy(),
+      this.d.access.checkJwt(app, jwt).then(
+        (decision) => void (decision.ok || tunnel.close()),
+        () => tunnel.close(),
       );
     }
   }
 
-  /** Authenticates for `app`; on refusal answers through `reply` and returns null. */
-  private async authenticate(req: IncomingMessage, reply: Reply, app: ReplicaApp, ip: string, mode: Via) {
+  /** Authenticates for `app`: the verdict is recorded; a refusal is answered through `reply` (null). */
+  private async authenticate(req: IncomingMessage, reply: Reply, app: ReplicaApp, ip: string, mode: Via, ray: string): Promise<Allowed | null> {
     const now = this.now();
-    const ipKey = `ip:${addressKey(ip)}`;
-    const ipWait = this.d.ipLimiter.retryAfter(ipKey, now);
-    if (ipWait) {
-      this.d.metrics?.decision(app.name, false, 'rate_limited_ip');
-      this.d.recorder.decision({ accountId: app.accountId, appId: app.id, appName: app.name, tokenId: null, tokenName: null, clientId: null, decision: 'deny', reason: 'rate_limited_ip', sourceIp: ip, via: mode }, now);
-      reply(429, { error: 'too_many_requests', reason: 'too_many_failed_attempts' }, { 'retry-after': String(ipWait) });
-      return null;
-    }
-    const strict = strictFor(this.d.replica, app) ? strictRefusal(req, app.readServiceTokensFromHeader) : null;
-    if (strict) {
-      this.d.ipLimiter.fail(ipKey, now);
-      this.record({ ok: false, status: 401, reason: 'invalid_credentials', detail: strict, app, token: null, clientId: null, guess: true }, ip, mode);
-      reply(401, { error: 'unauthorized', reason: strict });
-      return null;
-    }
-    const creds = serviceCredentials(req.headers, app.readServiceTokensFromHeader);
-    let decision: Decision;
-    let via: Via = mode;
-    if (creds.kind === 'service_token') {
-      decision = await this.d.access.exchange(app, creds.clientId, creds.secret);
-      if (!decision.ok && decision.guess) {
-        const idKey = `id:${creds.clientId}`;
-        const idWait = this.d.limiter.retryAfter(idKey, now);
-        this.d.limiter.fail(idKey, now);
-        this.d.ipLimiter.fail(ipKey, now);
-        if (idWait) {
-          this.record({ ...decision, detail: 'rate_limited_client_id' }, ip, via);
-          reply(429, { error: 'too_many_requests', reason: 'too_many_failed_attempts' }, { 'retry-after': String(idWait) });
-          return null;
-        }
-      }
-    } else if (creds.kind === 'invalid') {
-      this.d.ipLimiter.fail(ipKey, now);
-      const refused: Decision = { ok: false, status: 401, reason: 'invalid_credentials', detail: creds.reason, app, token: null, clientId: creds.clientId, guess: true };
-      decision = refused;
-    } else {
-      const found = jwtOf(req.headers);
-      if (!found) {
-        this.record({ ok: false, status: 401, reason: 'no_credentials', detail: 'no_credentials', app, token: null, clientId: null, guess: false }, ip, via);
-        reply(401, { error: 'unauthorized', reason: 'no_credentials' });
-        return null;
-      }
-      if (mode === 'service_token') via = 'jwt';
-      if ('invalid' in found) {
-        decision = { ok: false, status: 401, reason: 'invalid_jwt', detail: 'malformed_jwt', app, token: null, clientId: null, guess: true };
-      } else {
-        decision = (await this.d.access.checkJwt(app, found.jwt)) as Decision;
-      }
-      if (!decision.ok && decision.guess) this.d.ipLimiter.fail(ipKey, now);
-    }
-    this.record(decision, ip, via);
+    const verdict = await this.judge(req, app, ip, mode, now);
+    const { decision } = verdict;
+    this.log.record(decision, ip, verdict.via, ray);
     if (!decision.ok) {
-      reply(decision.status, { error: decision.status === 401 ? 'unauthorized' : 'forbidden', reason: decision.reason });
+      reply(...refusal({ ...verdict, decision }));
       return null;
     }
-    this.d.recorder.tokenSeen(decision.token.id, now);
+    this.log.seen(decision.token.id, now);
     return decision;
   }
 
-  private record(d: Decision, ip: string, via: Via): void {
-    const token = d.token;
-    this.d.metrics?.decision(d.app.name, d.ok, d.ok ? '' : d.detail);
-    this.d.recorder.decision(
-      {
-        accountId: d.app.accountId,
-        appId: d.app.id,
-        appName: d.app.name,
-        tokenId: token?.id ?? null,
-        tokenName: token?.name ?? null,
-        clientId: loggableClientId(d.ok ? d.token.clientId : d.clientId),
-        decision: d.ok ? 'allow' : 'deny',
-        reason: d.ok ? `admitted_by_policy:${d.policy.name}`.slice(0, 255) : d.detail,
-        sourceIp: ip.slice(0, 64) || null,
-        via,
-      },
-      this.now(),
-    );
+  /** The credentials of the request judged for `app`, failed attempts counted (./rate-limiter.ts FailedAttempts). */
+  private async judge(req: IncomingMessage, app: ReplicaApp, ip: string, mode: Via, now: number): Promise<Verdict> {
+    const addressWait = this.attempts.addressWait(ip, now);
+    if (addressWait) return { decision: unauthorized(app, 'too_many_failed_attempts', 'rate_limited_ip', null, false), via: mode, retryAfter: addressWait };
+    const strict = strictFor(this.d.replica, app) ? strictRefusal(req, app.readServiceTokensFromHeader) : null;
+    if (strict) {
+      this.attempts.failed(ip, now);
+      return { decision: unauthorized(app, 'invalid_credentials', strict, null, true), via: mode, reason: strict };
+    }
+    const creds = serviceCredentials(req.headers, app.readServiceTokensFromHeader);
+    if (creds.kind === 'service_token') {
+      const decision = await this.d.access.exchange(app, creds.clientId, creds.secret);
+      if (decision.ok || !decision.guess) return { decision, via: mode };
+      const idWait = this.attempts.failedSecret(ip, creds.clientId, now);
+      return idWait ? { decision: { ...decision, detail: 'rate_limited_client_id' }, via: mode, retryAfter: idWait } : { decision, via: mode };
+    }
+    if (creds.kind === 'invalid') {
+      this.attempts.failed(ip, now);
+      return { decision: unauthorized(app, 'invalid_credentials', creds.reason, creds.clientId, true), via: mode };
+    }
+    const found = jwtOf(req.headers);
+    if (!found) return { decision: unauthorized(app, 'no_credentials', 'no_credentials', null, false), via: mode };
+    const via = mode === 'service_token' ? 'jwt' : mode;
+    const decision = 'invalid' in found ? unauthorized(app, 'invalid_jwt', 'malformed_jwt', null, true) : ((await this.d.access.checkJwt(app, found.jwt)) as Decision);
+    if (!decision.ok && decision.guess) this.attempts.failed(ip, now);
+    return { decision, via };
   }
 
   /** `CF_Authorization`, with the app's cookie attributes; SameSite=None is always Secure (browsers drop it otherwise). */

@@ -1,8 +1,9 @@
-import { Controller, Inject } from '@nestjs/common';
+import { Controller, Inject, Injectable } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { DomainError, GetSigningKeys, RotateSigningKeys, UpdateSigningKeys, type RequestOf, type SigningKeysStatus } from '@gatehouse/contracts';
 import { ContractPipe } from '@gatehouse/nest-kit';
-import type { KeyRing } from './key-ring.js';
+import { GATEWAY_LOG } from '../replica/replica-sync.js';
+import { KeyRing } from './key-ring.js';
 
 const DAY_MS = 86_400_000;
 /** Every gateway replica may answer; one of them does (a queue group). */
@@ -32,10 +33,11 @@ export function toSigningKeysStatus(s: Status): SigningKeysStatus {
 }
 
 /** The keys.v1.* requests: plain methods over the key ring (no framework). */
+@Injectable()
 export class SigningKeysHandler {
   constructor(
-    private readonly ring: Pick<KeyRing, 'status' | 'rotateNow' | 'setRotationInterval'>,
-    private readonly log: { log(msg: string): void },
+    @Inject(KeyRing) private readonly ring: Pick<KeyRing, 'status' | 'rotateNow' | 'setRotationInterval'>,
+    @Inject(GATEWAY_LOG) private readonly log: { log(msg: string): void },
   ) {}
 
   async get(): Promise<SigningKeysStatus> {

@@ -2,10 +2,15 @@ import { ChangeFollower, ReplicaChanges, ReplicaHead } from '@gatehouse/contract
 import type { RpcClient } from '@gatehouse/nest-kit';
 import type { Replica, ReplicaEvent } from './replica.js';
 
+/** The gateway's log (bootstrap's consoleLog, or a test's). */
+export const GATEWAY_LOG = Symbol('GATEWAY_LOG');
+
 export interface Log {
   log(msg: string): void;
   warn(msg: string): void;
   error(msg: string): void;
+  /** Structured fields at debug level; absent when the level is above debug (nothing to format). */
+  debug?(fields: Record<string, unknown>, msg: string): void;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { useEffect, useState, type FormEvent } from 'react';
-import { errorText } from '../lib/api';
 import { durationError, nameError } from '../lib/format';
 import type { Api } from '../lib/session';
+import { useAction } from '../lib/use-action';
 import type { PolicyRule, ServiceToken } from '../lib/types';
 import { TokenPicker } from './token-picker';
 import { ErrorBox, Field } from './ui';
@@ -65,8 +65,7 @@ export function PolicyForm({
   );
   const [session, setSession] = useState(policy?.session_duration ?? '');
   const [errors, setErrors] = useState<Record<string, string | null>>({});
-  const [apiError, setApiError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error: apiError, run } = useAction();
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     const next = {
@@ -80,15 +79,7 @@ export function PolicyForm({
     const body: Record<string, unknown> = { name: name.trim(), decision: 'non_identity', include };
     if (policy?.precedence !== undefined) body.precedence = policy.precedence;
     if (sessionDuration) body.session_duration = session.trim() || null;
-    setBusy(true);
-    setApiError(null);
-    try {
-      onSaved(await save(body));
-    } catch (err) {
-      setApiError(errorText(err));
-    } finally {
-      setBusy(false);
-    }
+    await run(async () => onSaved(await save(body)));
   };
   return (
     <form className="subform" onSubmit={submit} noValidate aria-labelledby="policy-form-title">

@@ -219,3 +219,50 @@ export function PageTitle({ children, parent }: { children: ReactNode; parent?: 
     </header>
   );
 }
+
+/** The page shown when the resource a page is about could not be loaded. */
+export function LoadFailed({ title, error, back }: { title: string; error: string; back: { to: string; label: string } }) {
+  return (
+    <div className="page">
+      <PageTitle>{title}</PageTitle>
+      <ErrorBox error={error} />
+      <Link to={back.to}>{back.label}</Link>
+    </div>
+  );
+}
+
+/** A confirmation dialog: what happens, the failure if any, the (dangerous) action and Cancel. */
+export function ConfirmDialog({
+  title,
+  children,
+  action,
+  onConfirm,
+  onClose,
+  busy = false,
+  error = null,
+  errorTitle,
+}: {
+  title: string;
+  children: ReactNode;
+  action: string;
+  onConfirm(): void;
+  onClose(): void;
+  busy?: boolean;
+  error?: string | null;
+  errorTitle?: string;
+}) {
+  return (
+    <Dialog title={title} onClose={onClose}>
+      {children}
+      <ErrorBox error={error} title={errorTitle} />
+      <div className="actions">
+        <button type="button" className="btn btn-danger" onClick={onConfirm} disabled={busy}>
+          {action}
+        </button>
+        <button type="button" className="btn" onClick={onClose} autoFocus>
+          Cancel
+        </button>
+      </div>
+    </Dialog>
+  );
+}

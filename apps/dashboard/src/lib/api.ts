@@ -1,14 +1,10 @@
 /** The REST client: same origin, admin bearer token, Cloudflare v4 envelope. */
+import type { ResultInfo as ApiResultInfo } from './api-schema.gen';
 
-export interface ResultInfo {
-  page: number;
-  per_page: number;
-  count: number;
-  total_count: number;
-  total_pages: number;
+export type ResultInfo = ApiResultInfo & {
   /** Set here, not by the API: the API's messages say total_count is a lower bound (a broad search). */
   total_is_lower_bound?: boolean;
-}
+};
 
 /** The API's `messages[].code` for "total_count is a lower bound" (apps/api envelope.ts). */
 const TOTAL_COUNT_LOWER_BOUND = 10_001;

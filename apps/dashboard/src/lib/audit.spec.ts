@@ -4,7 +4,7 @@ import type { AuditEntry } from './types';
 
 const entry = (over: Partial<AuditEntry>): AuditEntry => ({
   id: 'e1',
-  action: { type: 'access.allowed' },
+  action: { type: 'access.allowed', result: true },
   actor: { type: 'service_token', id: 'abc.access', ip: null },
   when: '2026-06-01T12:00:00Z',
   resource: { type: 'access_app', id: 'app-1', name: 'api' },

@@ -1,35 +1,17 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
-import { errorText, isAbort } from '../lib/api';
+import { errorText } from '../lib/api';
 import { ALERT_LEAD_DAYS, EXPIRING_SOON_DAYS, nameError, recipientErrors } from '../lib/format';
 import { setFlash } from '../lib/flash';
 import { Link, navigate } from '../lib/router';
-import { useApi } from '../lib/session';
+import { useApi, useGet } from '../lib/session';
+import { useAction } from '../lib/use-action';
 import type { AlertPolicy, WebhookDestination } from '../lib/types';
-import { Dialog, ErrorBox, Field, PageTitle } from '../components/ui';
+import { ConfirmDialog, ErrorBox, Field, LoadFailed, PageTitle } from '../components/ui';
 import { ALERT_TYPE } from './Notifications';
 
 export function AlertEditPage({ id }: { id?: string }) {
-  const api = useApi();
-  const [policy, setPolicy] = useState<AlertPolicy | null>(null);
-  const [loadError, setLoadError] = useState<string | null>(null);
-  useEffect(() => {
-    if (!id) return;
-    const ctl = new AbortController();
-    api
-      .get<AlertPolicy>(`/alerting/v3/policies/${id}`, undefined, ctl.signal)
-      .then(({ result }) => setPolicy(result))
-      .catch((e) => !isAbort(e) && setLoadError(errorText(e)));
-    return () => ctl.abort();
-  }, [api, id]);
-  if (id && loadError) {
-    return (
-      <div className="page">
-        <PageTitle>Alert</PageTitle>
-        <ErrorBox error={loadError} />
-        <Link to="/notifications">Back to Notifications</Link>
-      </div>
-    );
-  }
+  const { result: policy, error: loadError } = useGet<AlertPolicy>(id ? `/alerting/v3/policies/${id}` : null);
+  if (id && loadError) return <LoadFailed title="Alert" error={loadError} back={{ to: '/notifications', label: 'Back to Notifications' }} />;
   if (id && !policy) return <p role="status">Loading…</p>;
   return (
     <div className="page">
@@ -48,8 +30,9 @@ function AlertForm({ policy }: { policy: AlertPolicy | null }) {
   const [hooks, setHooks] = useState<WebhookDestination[]>([]);
   const [chosen, setChosen] = useState<string[]>(policy?.mechanisms.webhooks?.map((m) => m.id) ?? []);
   const [errors, setErrors] = useState<{ name?: string | null; emails?: Array<string | null>; mechanisms?: string | null }>({});
-  const [apiError, setApiError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error: saveError, run } = useAction();
+  const [deleteError, setDeleteError] = useState<string | null>(null);
+  const apiError = deleteError ?? saveError;
   const [deleting, setDeleting] = useState(false);
   const lastEmail = useRef<HTMLInputElement>(null);
   const [focusNew, setFocusNew] = useState(false);
@@ -81,16 +64,12 @@ function AlertForm({ policy }: { policy: AlertPolicy | null }) {
       alert_type: ALERT_TYPE,
       mechanisms: { email: list.map((id) => ({ id })), webhooks: chosen.map((id) => ({ id })) },
     };
-    setBusy(true);
-    setApiError(null);
-    try {
+    setDeleteError(null);
+    await run(async () => {
       const { result } = policy ? await api.put<AlertPolicy>(`/alerting/v3/policies/${policy.id}`, body) : await api.post<AlertPolicy>('/alerting/v3/policies', body);
       setFlash(`${policy ? 'Saved' : 'Created'} alert ${result.name ?? body.name}.`);
       navigate('/notifications');
-    } catch (err) {
-      setApiError(errorText(err));
-      setBusy(false);
-    }
+    });
   };
   const remove = async () => {
     try {
@@ -98,7 +77,7 @@ function AlertForm({ policy }: { policy: AlertPolicy | null }) {
       setFlash(`Deleted alert ${policy!.name}.`);
       navigate('/notifications', { replace: true });
     } catch (err) {
-      setApiError(errorText(err));
+      setDeleteError(errorText(err));
       setDeleting(false);
     }
   };
@@ -186,17 +165,9 @@ function AlertForm({ policy }: { policy: AlertPolicy | null }) {
         ) : null}
       </div>
       {deleting ? (
-        <Dialog title={`Delete ${policy!.name}?`} onClose={() => setDeleting(false)}>
+        <ConfirmDialog title={`Delete ${policy!.name}?`} action="Delete alert" onConfirm={remove} onClose={() => setDeleting(false)}>
           <p>No more alerts will be sent for this policy.</p>
-          <div className="actions">
-            <button type="button" className="btn btn-danger" onClick={remove}>
-              Delete alert
-            </button>
-            <button type="button" className="btn" onClick={() => setDeleting(false)} autoFocus>
-              Cancel
-            </button>
-          </div>
-        </Dialog>
+        </ConfirmDialog>
       ) : null}
     </form>
   );

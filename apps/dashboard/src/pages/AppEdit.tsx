@@ -1,40 +1,22 @@
 import { useEffect, useState, type FormEvent } from 'react';
-import { errorText, isAbort } from '../lib/api';
+import { errorText } from '../lib/api';
 import { domainError, durationError, formatDate, nameError, urlError } from '../lib/format';
 import { setFlash, takeFlash } from '../lib/flash';
 import { Link, navigate } from '../lib/router';
-import { useApi } from '../lib/session';
+import { useApi, useGet } from '../lib/session';
+import { useAction } from '../lib/use-action';
 import type { AccessApp, AccessPolicy, ReusablePolicy } from '../lib/types';
 import { PolicyForm, ruleText, useTokenNames } from '../components/policy-form';
-import { CopyButton, Dialog, ErrorBox, Field, Live, PageTitle } from '../components/ui';
+import { ConfirmDialog, CopyButton, ErrorBox, Field, LoadFailed, Live, PageTitle } from '../components/ui';
 
 const HEADER = /^[A-Za-z0-9-]+$/;
 
 export function AppEditPage({ id }: { id?: string }) {
-  const api = useApi();
-  const [app, setApp] = useState<AccessApp | null>(null);
-  const [loadError, setLoadError] = useState<string | null>(null);
+  const { result: app, error: loadError, setResult: setApp } = useGet<AccessApp>(id ? `/access/apps/${id}` : null);
   const [message, setMessage] = useState(() => takeFlash() ?? '');
   const [confirm, setConfirm] = useState<'revoke' | 'delete' | null>(null);
-  useEffect(() => {
-    if (!id) return;
-    const ctl = new AbortController();
-    api
-      .get<AccessApp>(`/access/apps/${id}`, undefined, ctl.signal)
-      .then(({ result }) => setApp(result))
-      .catch((e) => !isAbort(e) && setLoadError(errorText(e)));
-    return () => ctl.abort();
-  }, [api, id]);
 
-  if (id && loadError) {
-    return (
-      <div className="page">
-        <PageTitle>Application</PageTitle>
-        <ErrorBox error={loadError} />
-        <Link to="/apps">Back to Applications</Link>
-      </div>
-    );
-  }
+  if (id && loadError) return <LoadFailed title="Application" error={loadError} back={{ to: '/apps', label: 'Back to Applications' }} />;
   if (id && !app) return <p role="status">Loading…</p>;
 
   return (
@@ -82,12 +64,9 @@ export function AppEditPage({ id }: { id?: string }) {
 
 function ConfirmAppAction({ app, kind, onClose, onDone }: { app: AccessApp; kind: 'revoke' | 'delete'; onClose(): void; onDone(m: string): void }) {
   const api = useApi();
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-  const run = async () => {
-    setBusy(true);
-    setError(null);
-    try {
+  const { busy, error, run } = useAction();
+  const confirmed = () =>
+    run(async () => {
       if (kind === 'revoke') {
         await api.post(`/access/apps/${app.id}/revoke_tokens`);
         onDone('Existing sessions revoked: every access JWT issued for this application before now is refused.');
@@ -96,28 +75,22 @@ function ConfirmAppAction({ app, kind, onClose, onDone }: { app: AccessApp; kind
         setFlash(`Deleted application ${app.name}.`);
         navigate('/apps', { replace: true });
       }
-    } catch (e) {
-      setError(errorText(e));
-      setBusy(false);
-    }
-  };
+    });
   return (
-    <Dialog title={kind === 'revoke' ? 'Revoke existing sessions?' : `Delete ${app.name}?`} onClose={onClose}>
+    <ConfirmDialog
+      title={kind === 'revoke' ? 'Revoke existing sessions?' : `Delete ${app.name}?`}
+      action={kind === 'revoke' ? 'Revoke sessions' : 'Delete application'}
+      onConfirm={confirmed}
+      onClose={onClose}
+      busy={busy}
+      error={error}
+    >
       <p>
         {kind === 'revoke'
           ? 'Every session (access JWT) already issued for this application stops working. Service tokens can still sign in again.'
           : 'The application and its policies are removed; the gateway stops serving its domain.'}
       </p>
-      <ErrorBox error={error} />
-      <div className="actions">
-        <button type="button" className="btn btn-danger" onClick={run} disabled={busy}>
-          {kind === 'revoke' ? 'Revoke sessions' : 'Delete application'}
-        </button>
-        <button type="button" className="btn" onClick={onClose} autoFocus>
-          Cancel
-        </button>
-      </div>
-    </Dialog>
+    </ConfirmDialog>
   );
 }
 
@@ -129,8 +102,7 @@ function AppForm({ app, onSaved }: { app: AccessApp | null; onSaved(a: AccessApp
   const [session, setSession] = useState(app?.session_duration ?? '24h');
   const [header, setHeader] = useState(app?.read_service_tokens_from_header ?? '');
   const [errors, setErrors] = useState<Record<string, string | null>>({});
-  const [apiError, setApiError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error: apiError, run } = useAction();
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     const next = {
@@ -142,8 +114,6 @@ function AppForm({ app, onSaved }: { app: AccessApp | null; onSaved(a: AccessApp
     };
     setErrors(next);
     if (Object.values(next).some(Boolean)) return;
-    setBusy(true);
-    setApiError(null);
     const body = {
       name: name.trim(),
       domain: domain.trim(),
@@ -152,14 +122,10 @@ function AppForm({ app, onSaved }: { app: AccessApp | null; onSaved(a: AccessApp
       upstream: upstream.trim() || null,
       read_service_tokens_from_header: header.trim() || null,
     };
-    try {
+    await run(async () => {
       const { result } = app ? await api.put<AccessApp>(`/access/apps/${app.id}`, body) : await api.post<AccessApp>('/access/apps', body);
       onSaved(result);
-    } catch (err) {
-      setApiError(errorText(err));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   return (
     <form className="card form" onSubmit={submit} noValidate aria-labelledby="app-form-title">
@@ -269,33 +235,18 @@ function Policies({ app }: { app: AccessApp }) {
  */
 function LinkedPolicies({ app, onSaved }: { app: AccessApp; onSaved(a: AccessApp): void }) {
   const api = useApi();
-  const [all, setAll] = useState<ReusablePolicy[] | null>(null);
   const [picked, setPicked] = useState<string[]>(() => (app.policies ?? []).map((p) => p.id));
-  const [error, setError] = useState<string | null>(null);
+  const { result: all, error: loadError } = useGet<ReusablePolicy[]>('/access/policies', { per_page: 200 });
+  const { busy, error: saveError, run } = useAction();
   const [message, setMessage] = useState('');
-  const [busy, setBusy] = useState(false);
-  useEffect(() => {
-    const ctl = new AbortController();
-    api
-      .get<ReusablePolicy[]>('/access/policies', { per_page: 200 }, ctl.signal)
-      .then(({ result }) => setAll(result))
-      .catch((e) => !isAbort(e) && setError(errorText(e)));
-    return () => ctl.abort();
-  }, [api]);
+  const error = saveError ?? loadError;
   const toggle = (id: string) => setPicked((now) => (now.includes(id) ? now.filter((x) => x !== id) : [...now, id]));
-  const save = async () => {
-    setBusy(true);
-    setError(null);
-    try {
+  const save = () =>
+    run(async () => {
       const { result } = await api.put<AccessApp>(`/access/apps/${app.id}`, { name: app.name, domain: app.domain, policies: picked.map((id, i) => ({ id, precedence: i + 1 })) });
       onSaved(result);
       setMessage(picked.length ? `Linked ${picked.length} reusable ${picked.length === 1 ? 'policy' : 'policies'}.` : 'No reusable policy linked.');
-    } catch (e) {
-      setError(errorText(e));
-    } finally {
-      setBusy(false);
-    }
-  };
+    });
   const linked = app.policies ?? [];
   return (
     <section className="card" aria-labelledby="linked-title">

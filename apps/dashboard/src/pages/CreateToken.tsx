@@ -1,8 +1,8 @@
 import { useState, type FormEvent } from 'react';
-import { errorText } from '../lib/api';
 import { describeDuration, nameError } from '../lib/format';
 import { Link, navigate } from '../lib/router';
 import { useApi } from '../lib/session';
+import { useAction } from '../lib/use-action';
 import type { ServiceTokenWithSecret } from '../lib/types';
 import { DurationPicker, validateDuration } from '../components/duration-picker';
 import { SecretReveal } from '../components/secret';
@@ -18,8 +18,7 @@ export function CreateTokenPage() {
   const [name, setName] = useState('');
   const [duration, setDuration] = useState('8760h');
   const [errors, setErrors] = useState<{ name?: string | null; duration?: string | null }>({});
-  const [apiError, setApiError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error: apiError, run } = useAction();
   const [created, setCreated] = useState<ServiceTokenWithSecret | null>(null);
 
   const submit = async (e: FormEvent) => {
@@ -30,16 +29,10 @@ export function CreateTokenPage() {
       (document.querySelector('[aria-invalid="true"]') as HTMLElement | null)?.focus();
       return;
     }
-    setBusy(true);
-    setApiError(null);
-    try {
+    await run(async () => {
       const { result } = await api.post<ServiceTokenWithSecret>('/access/service_tokens', { name: name.trim(), duration: duration.trim() });
       setCreated(result);
-    } catch (err) {
-      setApiError(errorText(err));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   if (created) {

@@ -1,12 +1,12 @@
 import { useState } from 'react';
-import { errorText } from '../lib/api';
 import { formatDate } from '../lib/format';
 import { setFlash } from '../lib/flash';
 import { Link, navigate } from '../lib/router';
 import { useApi, useGet } from '../lib/session';
+import { useAction } from '../lib/use-action';
 import type { ReusablePolicy } from '../lib/types';
 import { PolicyForm, useTokenNames } from '../components/policy-form';
-import { Dialog, ErrorBox, Live, PageTitle } from '../components/ui';
+import { ConfirmDialog, LoadFailed, Live, PageTitle } from '../components/ui';
 
 /** One reusable policy: its rules, the applications linking it, delete (refused while linked). */
 export function PolicyEditPage({ id }: { id?: string }) {
@@ -16,15 +16,7 @@ export function PolicyEditPage({ id }: { id?: string }) {
   const [confirm, setConfirm] = useState(false);
   const names = useTokenNames(api, policy ? [policy] : null);
 
-  if (id && loadError) {
-    return (
-      <div className="page">
-        <PageTitle>Policy</PageTitle>
-        <ErrorBox error={loadError} />
-        <Link to="/policies">Back to Policies</Link>
-      </div>
-    );
-  }
+  if (id && loadError) return <LoadFailed title="Policy" error={loadError} back={{ to: '/policies', label: 'Back to Policies' }} />;
   if (id && (!policy || (policy.include.some((r) => 'service_token' in r) && names.size === 0))) return <p role="status">Loading…</p>;
 
   return (
@@ -79,36 +71,20 @@ export function PolicyEditPage({ id }: { id?: string }) {
 
 function ConfirmDelete({ policy, onClose }: { policy: ReusablePolicy; onClose(): void }) {
   const api = useApi();
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-  const run = async () => {
-    setBusy(true);
-    setError(null);
-    try {
+  const { busy, error, run } = useAction();
+  const remove = () =>
+    run(async () => {
       await api.del(`/access/policies/${policy.id}`);
       setFlash(`Deleted policy ${policy.name}.`);
       navigate('/policies', { replace: true });
-    } catch (e) {
-      setError(errorText(e));
-      setBusy(false);
-    }
-  };
+    });
   return (
-    <Dialog title={`Delete ${policy.name}?`} onClose={onClose}>
+    <ConfirmDialog title={`Delete ${policy.name}?`} action="Delete policy" onConfirm={remove} onClose={onClose} busy={busy} error={error} errorTitle="Not deleted.">
       <p>
         {policy.apps.length
           ? `It is still used by ${policy.apps.map((a) => a.name).join(', ')}: remove it from those applications first (a linked policy cannot be deleted).`
           : 'No application uses it; it is removed for good.'}
       </p>
-      <ErrorBox error={error} title="Not deleted." />
-      <div className="actions">
-        <button type="button" className="btn btn-danger" onClick={run} disabled={busy}>
-          Delete policy
-        </button>
-        <button type="button" className="btn" onClick={onClose} autoFocus>
-          Cancel
-        </button>
-      </div>
-    </Dialog>
+    </ConfirmDialog>
   );
 }

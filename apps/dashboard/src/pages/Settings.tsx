@@ -2,7 +2,8 @@ import { useEffect, useId, useState, type FormEvent } from 'react';
 import { errorText, isAbort } from '../lib/api';
 import { formatDate } from '../lib/format';
 import { useApi } from '../lib/session';
-import type { AccessOrganization, SigningKeys } from '../lib/settings';
+import { useAction } from '../lib/use-action';
+import type { AccessOrganization, SigningKeys } from '../lib/types';
 import { Dialog, ErrorBox, Live, PageTitle } from '../components/ui';
 
 /** Account-wide Access settings: strict service-token mode, inactivity cleanup, signing keys. */
@@ -237,21 +238,13 @@ function SigningKeysCard({ keys, onChanged }: { keys: SigningKeys; onChanged(k: 
 
 /** One save action's state: busy, the error in words, the success message. */
 function useSaver() {
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const action = useAction();
   const [message, setMessage] = useState('');
   const run = async (fn: () => Promise<string>) => {
-    setBusy(true);
-    setError(null);
     setMessage('');
-    try {
-      setMessage(await fn());
-    } catch (err) {
-      setError(errorText(err));
-    } finally {
-      setBusy(false);
-    }
+    await action.run(async () => setMessage(await fn()));
   };
+  const { busy, error } = action;
   const feedback = (
     <>
       <ErrorBox error={error} />

@@ -4,12 +4,13 @@ import { auditKind, describeAction } from '../lib/audit';
 import { describeDuration, formatDate, nameError, relativeTime } from '../lib/format';
 import { setFlash } from '../lib/flash';
 import { Link, navigate } from '../lib/router';
-import { useApi } from '../lib/session';
-import type { AccessPolicy, AuditEntry, ServiceToken, ServiceTokenWithSecret } from '../lib/types';
+import { useApi, useGet } from '../lib/session';
+import { useAction } from '../lib/use-action';
+import type { AuditEntry, ServiceToken, ServiceTokenWithSecret, TokenPolicy } from '../lib/types';
 import { UsageChart } from '../components/charts';
 import { DurationPicker, validateDuration } from '../components/duration-picker';
 import { SecretReveal } from '../components/secret';
-import { CopyButton, Dialog, ErrorBox, Field, Live, PageTitle, StatusBadge } from '../components/ui';
+import { ConfirmDialog, CopyButton, Dialog, ErrorBox, Field, LoadFailed, Live, PageTitle, StatusBadge } from '../components/ui';
 
 const GRACE = [
   { value: '0', label: 'None: the old secret stops working now' },
@@ -29,8 +30,7 @@ function When({ iso, never = 'Never' }: { iso: string | null; never?: string }) 
 
 export function TokenDetailPage({ id }: { id: string }) {
   const api = useApi();
-  const [token, setToken] = useState<ServiceToken | null>(null);
-  const [loadError, setLoadError] = useState<string | null>(null);
+  const { result: token, error: loadError, setResult: setToken } = useGet<ServiceToken>(`/access/service_tokens/${id}`);
   const [message, setMessage] = useState<string>('');
   const [actionError, setActionError] = useState<string | null>(null);
   const [busy, setBusy] = useState<string | null>(null);
@@ -38,15 +38,6 @@ export function TokenDetailPage({ id }: { id: string }) {
   const [deleting, setDeleting] = useState(false);
   const [secret, setSecret] = useState<ServiceTokenWithSecret | null>(null);
   const [usageVersion, setUsageVersion] = useState(0);
-
-  useEffect(() => {
-    const ctl = new AbortController();
-    api
-      .get<ServiceToken>(`/access/service_tokens/${id}`, undefined, ctl.signal)
-      .then(({ result }) => setToken(result))
-      .catch((e) => !isAbort(e) && setLoadError(errorText(e)));
-    return () => ctl.abort();
-  }, [api, id]);
 
   async function act(label: string, fn: () => Promise<string>) {
     setBusy(label);
@@ -75,15 +66,7 @@ export function TokenDetailPage({ id }: { id: string }) {
       return result.enabled ? 'Enabled: the token is accepted again.' : 'Disabled: requests with this token are refused.';
     });
 
-  if (loadError) {
-    return (
-      <div className="page">
-        <PageTitle>Service token</PageTitle>
-        <ErrorBox error={loadError} />
-        <Link to="/tokens">Back to Service Tokens</Link>
-      </div>
-    );
-  }
+  if (loadError) return <LoadFailed title="Service token" error={loadError} back={{ to: '/tokens', label: 'Back to Service Tokens' }} />;
   if (!token) return <p role="status">Loading…</p>;
 
   if (secret) {
@@ -200,26 +183,19 @@ function EditToken({ token, onSaved }: { token: ServiceToken; onSaved(t: Service
   const [name, setName] = useState(token.name);
   const [duration, setDuration] = useState(token.duration);
   const [errors, setErrors] = useState<{ name?: string | null; duration?: string | null }>({});
-  const [apiError, setApiError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error: apiError, run } = useAction();
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     const next = { name: nameError(name, 'a name'), duration: validateDuration(duration) };
     setErrors(next);
     if (next.name || next.duration) return;
-    setBusy(true);
-    setApiError(null);
-    try {
+    await run(async () => {
       const body: Record<string, string> = {};
       if (name.trim() !== token.name) body.name = name.trim();
       if (duration.trim() !== token.duration) body.duration = duration.trim();
       const { result } = await api.put<ServiceToken>(`/access/service_tokens/${token.id}`, body);
       onSaved(result);
-    } catch (err) {
-      setApiError(errorText(err));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   return (
     <form className="card form" onSubmit={submit} noValidate aria-labelledby="edit-title">
@@ -241,21 +217,15 @@ function EditToken({ token, onSaved }: { token: ServiceToken; onSaved(t: Service
 function RotateDialog({ tokenId, onClose, onRotated }: { tokenId: string; onClose(): void; onRotated(t: ServiceTokenWithSecret): void }) {
   const api = useApi();
   const [grace, setGrace] = useState('0');
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run } = useAction();
   const rotate = async (e: FormEvent) => {
     e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
+    await run(async () => {
       const ms = Number(grace);
       const body = ms > 0 ? { previous_client_secret_expires_at: new Date(Date.now() + ms).toISOString() } : {};
       const { result } = await api.post<ServiceTokenWithSecret>(`/access/service_tokens/${tokenId}/rotate`, body);
       onRotated(result);
-    } catch (err) {
-      setError(errorText(err));
-      setBusy(false);
-    }
+    });
   };
   return (
     <Dialog title="Rotate secret" onClose={onClose}>
@@ -287,30 +257,23 @@ function RotateDialog({ tokenId, onClose, onRotated }: { tokenId: string; onClos
 
 function DeleteDialog({ token, onClose }: { token: ServiceToken; onClose(): void }) {
   const api = useApi();
-  const [policies, setPolicies] = useState<AccessPolicy[] | null>(null);
+  const [policies, setPolicies] = useState<TokenPolicy[] | null>(null);
   const [policyError, setPolicyError] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run } = useAction();
   useEffect(() => {
     api
-      .get<AccessPolicy[]>(`/access/service_tokens/${token.id}/policies`)
+      .get<TokenPolicy[]>(`/access/service_tokens/${token.id}/policies`)
       .then(({ result }) => setPolicies(result))
       .catch((e) => setPolicyError(e instanceof ApiError && e.status === 404 ? 'Could not check which policies use this token.' : errorText(e)));
   }, [api, token.id]);
-  const remove = async () => {
-    setBusy(true);
-    setError(null);
-    try {
+  const remove = () =>
+    run(async () => {
       await api.del(`/access/service_tokens/${token.id}`);
       setFlash(`Deleted service token ${token.name}.`);
       navigate('/tokens', { replace: true });
-    } catch (e) {
-      setError(errorText(e));
-      setBusy(false);
-    }
-  };
+    });
   return (
-    <Dialog title={`Delete ${token.name}?`} onClose={onClose}>
+    <ConfirmDialog title={`Delete ${token.name}?`} action="Delete token" onConfirm={remove} onClose={onClose} busy={busy} error={error}>
       <p>Requests that present this token will be refused at once. This cannot be undone.</p>
       {policyError ? <p className="field-error">{policyError}</p> : null}
       {policies === null && !policyError ? <p role="status">Checking which policies use this token…</p> : null}
@@ -326,22 +289,13 @@ function DeleteDialog({ token, onClose }: { token: ServiceToken; onClose(): void
           <ul>
             {policies.map((p) => (
               <li key={p.id}>
-                {p.reusable ? `Reusable policy ${p.name} (${p.apps?.length ? `used by ${p.apps.map((a) => a.name).join(', ')}` : 'used by no application'})` : `${p.app_name ?? 'Application'} › ${p.name}`}
+                {'reusable' in p ? `Reusable policy ${p.name} (${p.apps.length ? `used by ${p.apps.map((a) => a.name).join(', ')}` : 'used by no application'})` : `${p.app_name} › ${p.name}`}
               </li>
             ))}
           </ul>
         </div>
       ) : null}
-      <ErrorBox error={error} />
-      <div className="actions">
-        <button type="button" className="btn btn-danger" onClick={remove} disabled={busy}>
-          Delete token
-        </button>
-        <button type="button" className="btn" onClick={onClose} autoFocus>
-          Cancel
-        </button>
-      </div>
-    </Dialog>
+    </ConfirmDialog>
   );
 }
 

@@ -1,17 +1,17 @@
 import { DomainError, GetAccount, type Account } from '@gatehouse/contracts';
-import type { RpcClient } from '@gatehouse/nest-kit';
+import { Inject, Injectable } from '@nestjs/common';
+import { RpcClient } from '@gatehouse/nest-kit';
 
 /**
  * Accounts live in the token service; this asks it over NATS (`accounts.v1.get`). Found accounts
  * are cached briefly (names go into emails); a missing account is a NOT_FOUND DomainError.
  */
+@Injectable()
 export class AccountDirectory {
   private readonly cache = new Map<string, { account: Account; until: number }>();
+  private readonly ttlMs = 60_000;
 
-  constructor(
-    private readonly rpc: Pick<RpcClient, 'request'>,
-    private readonly ttlMs = 60_000,
-  ) {}
+  constructor(@Inject(RpcClient) private readonly rpc: Pick<RpcClient, 'request'>) {}
 
   async require(accountId: string): Promise<Account> {
     const hit = this.cache.get(accountId);

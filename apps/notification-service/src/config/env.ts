@@ -62,3 +62,9 @@ export function redactUrl(url: string): string {
     return '(unparseable URL)';
   }
 }
+
+/** SMTP user and password, as they appear in the URL and decoded: never stored in errors or logs. */
+export function smtpSecrets(url: string): string[] {
+  const u = new URL(url);
+  return [u.password, decodeURIComponent(u.password), u.username, decodeURIComponent(u.username)].filter(Boolean);
+}

@@ -1,15 +1,17 @@
-import { Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { createHash } from 'node:crypto';
-import type { AccountDirectory } from '../accounts/account-directory.js';
-import type { Clock } from '../clock.js';
+import { AccountDirectory } from '../accounts/account-directory.js';
+import { NOTIFICATION_ENV, smtpSecrets, type NotificationEnv } from '../config/env.js';
+import { CLOCK, type Clock } from '@gatehouse/nest-kit';
 import { idempotencyKey, messageIdFor, renderEmail, webhookPayload, type ExpiringTokenAlert } from '../mail/alert-message.js';
-import type { Mailer } from '../mail/mailer.port.js';
-import type { PoliciesRepository } from '../policies/policies.repository.js';
+import { MAILER, type Mailer } from '../mail/mailer.port.js';
+import { PoliciesRepository } from '../policies/policies.repository.js';
 import type { Kickable } from '../tokens/token-replica.service.js';
-import type { SecretBox } from '../webhooks/secret-box.js';
-import type { WebhookSender } from '../webhooks/webhook.sender.js';
-import type { DeliveryObserver } from './delivery.metrics.js';
-import type { ClaimedDelivery, OutboxRepository } from './outbox.repository.js';
+import { SyncGate } from '../tokens/sync-gate.js';
+import { SecretBox } from '../webhooks/secret-box.js';
+import { WebhookSender } from '../webhooks/webhook.sender.js';
+import { DeliveryMetrics, type DeliveryObserver } from './delivery.metrics.js';
+import { OutboxRepository, type ClaimedDelivery } from './outbox.repository.js';
 
 export interface SchedulerOptions {
   tickMs: number;
@@ -21,6 +23,20 @@ export interface SchedulerOptions {
   concurrency: number;
   publicUrl: string;
   mailFrom: string;
+}
+
+export function schedulerOptions(env: NotificationEnv): SchedulerOptions {
+  return {
+    tickMs: env.GATEHOUSE_NOTIFY_TICK_MS,
+    leaseMs: env.GATEHOUSE_NOTIFY_LEASE_MS,
+    retryBaseMs: env.GATEHOUSE_NOTIFY_RETRY_BASE_MS,
+    retryMaxMs: env.GATEHOUSE_NOTIFY_RETRY_MAX_MS,
+    maxAttempts: env.GATEHOUSE_NOTIFY_MAX_ATTEMPTS,
+    batch: env.GATEHOUSE_NOTIFY_BATCH,
+    concurrency: env.GATEHOUSE_NOTIFY_CONCURRENCY,
+    publicUrl: env.GATEHOUSE_PUBLIC_URL,
+    mailFrom: env.GATEHOUSE_MAIL_FROM,
+  };
 }
 
 /** Delay before attempt n+1 after n failed ones: base·2^(n-1), capped, ±20 % jitter. */
@@ -47,26 +63,32 @@ const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * the due ones (idempotent), then claim batches (FOR UPDATE SKIP LOCKED, with a lease), send and
  * mark each. Runs on a timer and whenever something changes (kick). Safe with several replicas.
  */
+@Injectable()
 export class AlertScheduler implements Kickable {
   private readonly logger = new Logger('AlertScheduler');
   private timer: NodeJS.Timeout | undefined;
   private current: Promise<void> | undefined;
   private again = false;
   private stopping = false;
+  private readonly options: SchedulerOptions;
+  private readonly redact: (text: string) => string;
 
   constructor(
     private readonly outbox: OutboxRepository,
-    private readonly policies: Pick<PoliciesRepository, 'findWebhookById' | 'recordWebhookOutcome'>,
-    private readonly accounts: Pick<AccountDirectory, 'nameOf'>,
-    private readonly mailer: Mailer,
+    @Inject(PoliciesRepository) private readonly policies: Pick<PoliciesRepository, 'findWebhookById' | 'recordWebhookOutcome'>,
+    @Inject(AccountDirectory) private readonly accounts: Pick<AccountDirectory, 'nameOf'>,
+    @Inject(MAILER) private readonly mailer: Mailer,
     private readonly webhooks: WebhookSender,
     private readonly secrets: SecretBox,
-    private readonly clock: Clock,
-    private readonly isReady: () => boolean,
-    private readonly options: SchedulerOptions,
-    private readonly redact: (text: string) => string,
-    private readonly observer?: DeliveryObserver,
-  ) {}
+    @Inject(CLOCK) private readonly clock: Clock,
+    /** Opened by the token replica once its copy is current. */
+    private readonly gate: SyncGate,
+    @Inject(NOTIFICATION_ENV) env: NotificationEnv,
+    @Inject(DeliveryMetrics) private readonly observer: DeliveryObserver,
+  ) {
+    this.options = schedulerOptions(env);
+    this.redact = redactor(smtpSecrets(env.SMTP_URL));
+  }
 
   start(): void {
     this.stopping = false;
@@ -107,7 +129,7 @@ export class AlertScheduler implements Kickable {
   }
 
   private async pass(): Promise<void> {
-    if (!this.isReady()) return; // until the first snapshot, the token copy may be stale
+    if (!this.gate.synced) return; // until the first snapshot, the token copy may be stale
     const now = this.clock.now();
     const cancelled = await this.outbox.cancelUnwanted(now);
     const created = await this.outbox.materialise(now);
@@ -130,12 +152,12 @@ export class AlertScheduler implements Kickable {
       const next = final ? null : new Date(now.getTime() + backoffMs(d.attempts, this.options.retryBaseMs, this.options.retryMaxMs));
       this.logger.warn(`Delivery ${d.id} (${d.mechanism}) attempt ${d.attempts} failed: ${message}${final ? ' — giving up' : ''}`);
       await this.withRetries(() => this.outbox.markFailed(d.id, now, message, next));
-      this.observer?.attempted(d.mechanism, final ? 'failed' : 'retry');
+      this.observer.attempted(d.mechanism, final ? 'failed' : 'retry');
       return;
     }
     // Sent: record it at once (group commit: marks that arrive while one is being written go in the next statement).
     await this.recordSent(d.id);
-    this.observer?.attempted(d.mechanism, 'sent');
+    this.observer.attempted(d.mechanism, 'sent');
   }
 
   private readonly sentQueue: Array<{ id: string; done: () => void }> = [];

@@ -1,6 +1,7 @@
-import { Counter, Gauge, type Registry } from '@gatehouse/observability';
-import type { Clock } from '../clock.js';
-import type { OutboxRepository } from './outbox.repository.js';
+import { Inject, Injectable } from '@nestjs/common';
+import { Counter, Gauge, Registry } from '@gatehouse/observability';
+import { CLOCK, type Clock } from '@gatehouse/nest-kit';
+import { OutboxRepository } from './outbox.repository.js';
 
 export type DeliveryResult = 'sent' | 'retry' | 'failed';
 
@@ -13,10 +14,11 @@ export interface DeliveryObserver {
  * The notification service's series: deliveries by mechanism and result (counted as they
  * happen), outbox depth and the oldest due delivery's age (read from the outbox at each scrape).
  */
+@Injectable()
 export class DeliveryMetrics implements DeliveryObserver {
   private readonly deliveries: Counter<'mechanism' | 'result'>;
 
-  constructor(registry: Registry, outbox: Pick<OutboxRepository, 'backlog'>, clock: Clock) {
+  constructor(registry: Registry, @Inject(OutboxRepository) outbox: Pick<OutboxRepository, 'backlog'>, @Inject(CLOCK) clock: Clock) {
     this.deliveries = new Counter({
       name: 'gatehouse_alert_deliveries_total',
       help: 'Alert delivery attempts by mechanism (email, webhook) and result (sent; retry: failed, will retry; failed: gave up)',

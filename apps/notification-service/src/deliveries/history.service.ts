@@ -1,12 +1,14 @@
 import type { AlertDelivery, Page } from '@gatehouse/contracts';
-import type { AccountDirectory } from '../accounts/account-directory.js';
-import type { OutboxRepository } from './outbox.repository.js';
+import { Inject, Injectable } from '@nestjs/common';
+import { AccountDirectory } from '../accounts/account-directory.js';
+import { OutboxRepository } from './outbox.repository.js';
 
 /** What was sent, to whom, when, for which token, and how it went. */
+@Injectable()
 export class HistoryService {
   constructor(
-    private readonly outbox: Pick<OutboxRepository, 'history'>,
-    private readonly accounts: Pick<AccountDirectory, 'require'>,
+    @Inject(OutboxRepository) private readonly outbox: Pick<OutboxRepository, 'history'>,
+    @Inject(AccountDirectory) private readonly accounts: Pick<AccountDirectory, 'require'>,
   ) {}
 
   async list(

@@ -1,5 +1,6 @@
 import { ALERT_LEAD_MS, EXPIRING_SERVICE_TOKEN_ALERT, type AlertDelivery, type Page } from '@gatehouse/contracts';
-import type { DataSource } from 'typeorm';
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
 import { sqlRows } from '../database/sql.js';
 
 export interface ClaimedDelivery {
@@ -30,6 +31,7 @@ const CLAIMABLE = `((d.status = 'pending' AND d.next_attempt_at <= $1) OR (d.sta
  * The outbox. All state changes are single SQL statements, safe to run from several replicas at
  * once: materialising relies on the UNIQUE idempotency key, claiming on FOR UPDATE SKIP LOCKED.
  */
+@Injectable()
 export class OutboxRepository {
   constructor(private readonly dataSource: DataSource) {}
 

@@ -8,6 +8,9 @@ export interface OutgoingEmail {
   headers: Record<string, string>;
 }
 
+/** The service's Mailer (SmtpMailer, or a test's). */
+export const MAILER = Symbol('MAILER');
+
 export interface Mailer {
   /** Resolves once the SMTP server accepted the message (250 after DATA). */
   send(email: OutgoingEmail): Promise<void>;

@@ -1,7 +1,9 @@
-import type { DataSource } from 'typeorm';
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
 import { AlertPolicyEntity, WebhookDestinationEntity } from './alert-policy.entity.js';
 
 /** Alert policies and webhook destinations; every method takes the account it is scoped to. */
+@Injectable()
 export class PoliciesRepository {
   constructor(private readonly dataSource: DataSource) {}
 

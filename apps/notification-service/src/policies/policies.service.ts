@@ -8,12 +8,14 @@ import {
   type UpdateWebhookDestination,
   type WebhookDestination,
 } from '@gatehouse/contracts';
-import type { AccountDirectory } from '../accounts/account-directory.js';
-import type { Clock } from '../clock.js';
+import { Inject, Injectable } from '@nestjs/common';
+import { AccountDirectory } from '../accounts/account-directory.js';
+import { AlertScheduler } from '../deliveries/alert.scheduler.js';
+import { CLOCK, type Clock } from '@gatehouse/nest-kit';
 import type { Kickable } from '../tokens/token-replica.service.js';
-import type { SecretBox } from '../webhooks/secret-box.js';
+import { SecretBox } from '../webhooks/secret-box.js';
 import type { AlertPolicyEntity, WebhookDestinationEntity } from './alert-policy.entity.js';
-import type { PoliciesRepository } from './policies.repository.js';
+import { PoliciesRepository } from './policies.repository.js';
 
 type PolicyInput = Omit<RequestOf<typeof CreateAlertPolicy>, 'accountId'>;
 type WebhookInput = Omit<RequestOf<typeof CreateWebhookDestination>, 'accountId'> & Pick<RequestOf<typeof UpdateWebhookDestination>, 'secret'>;
@@ -49,13 +51,14 @@ export function toWebhookDestination(w: WebhookDestinationEntity): WebhookDestin
 const unique = <T>(items: T[]) => [...new Set(items)];
 
 /** Alert policies and webhook destinations of an account (which must exist in the token service). */
+@Injectable()
 export class PoliciesService {
   constructor(
     private readonly repo: PoliciesRepository,
-    private readonly accounts: Pick<AccountDirectory, 'require'>,
+    @Inject(AccountDirectory) private readonly accounts: Pick<AccountDirectory, 'require'>,
     private readonly secrets: SecretBox,
-    private readonly clock: Clock,
-    private readonly scheduler: Kickable,
+    @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(AlertScheduler) private readonly scheduler: Kickable,
   ) {}
 
   async listPolicies(accountId: string): Promise<AlertPolicy[]> {

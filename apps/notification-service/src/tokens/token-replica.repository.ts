@@ -1,5 +1,6 @@
 import type { ChangeRecord, VerifierToken } from '@gatehouse/contracts';
-import type { DataSource } from 'typeorm';
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
 import { sqlRows } from '../database/sql.js';
 
 export interface ReplicaToken {
@@ -31,6 +32,7 @@ export function toReplicaToken(t: VerifierToken): ReplicaToken {
  * the same change twice, out of order, or at two replicas at once leaves the newest state.
  * Deleted tokens stay as tombstone rows.
  */
+@Injectable()
 export class TokenReplicaRepository {
   constructor(private readonly dataSource: DataSource) {}
 

@@ -3,7 +3,8 @@ import { Logger } from '@nestjs/common';
 import { STARTUP_GRACE_MS } from '@gatehouse/contracts';
 import { expectEventually } from '@gatehouse/testing';
 import type { TokenReplicaRepository } from './token-replica.repository.js';
-import { SyncGate, TokenReplicaService } from './token-replica.service.js';
+import { SyncGate } from './sync-gate.js';
+import { TokenReplicaService } from './token-replica.service.js';
 
 describe('TokenReplicaService start-up', () => {
   const clock = { now: () => new Date() };
@@ -19,7 +20,7 @@ describe('TokenReplicaService start-up', () => {
   afterEach(() => jest.restoreAllMocks());
 
   it('does not warn while the token service is not answering yet at start, and warns once the grace time is over', async () => {
-    const replica = new TokenReplicaService(repo, down as never, clock, { kick: () => undefined }, 60_000, new SyncGate());
+    const replica = new TokenReplicaService(repo, down as never, clock, { kick: () => undefined }, { GATEHOUSE_NOTIFY_RESYNC_MS: 60_000 }, new SyncGate());
     await replica.start();
     await expectEventually(() => expect(log).toHaveBeenCalledWith(expect.stringMatching(/^Replication pull failed \(No service answers on replica\.v2\.changes\); retrying \(starting up\)$/)));
     expect(warn).not.toHaveBeenCalled();

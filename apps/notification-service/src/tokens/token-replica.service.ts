@@ -1,17 +1,13 @@
-import { Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { ChangeFollower, ReplicaChanges, ReplicaHead, type ChangeRecord, type ChangeSink, type TokenChanged } from '@gatehouse/contracts';
-import type { RpcClient } from '@gatehouse/nest-kit';
-import type { Clock } from '../clock.js';
-import { toReplicaToken, type TokenReplicaRepository } from './token-replica.repository.js';
+import { CLOCK, NatsServerLimits, RpcClient, type Clock } from '@gatehouse/nest-kit';
+import { AlertScheduler } from '../deliveries/alert.scheduler.js';
+import { NOTIFICATION_ENV, type NotificationEnv } from '../config/env.js';
+import { SyncGate } from './sync-gate.js';
+import { TokenReplicaRepository, toReplicaToken } from './token-replica.repository.js';
 
 export interface Kickable {
   kick(): void;
-}
-
-/** Shared by the replica (which opens it) and the scheduler (which waits for it). */
-export class SyncGate {
-  /** True once the copy caught up with the token service's head since start: only then is it known to be current. */
-  synced = false;
 }
 
 /**
@@ -20,6 +16,7 @@ export class SyncGate {
  * (idempotent, revision guarded) and is a hint: a gap, a NATS reconnect, or a newer head seen by
  * the slow poll makes it pull what it missed. The scheduler opens once the copy caught up.
  */
+@Injectable()
 export class TokenReplicaService implements ChangeSink {
   private readonly logger = new Logger('TokenReplica');
   private readonly follower: ChangeFollower;
@@ -27,17 +24,18 @@ export class TokenReplicaService implements ChangeSink {
 
   constructor(
     private readonly repo: TokenReplicaRepository,
-    rpc: Pick<RpcClient, 'request'>,
-    private readonly clock: Clock,
-    private readonly scheduler: Kickable,
-    pollMs: number,
-    private readonly gate: SyncGate = new SyncGate(),
-    maxPayload: () => number = () => 1_048_576,
+    @Inject(RpcClient) rpc: Pick<RpcClient, 'request'>,
+    @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(AlertScheduler) private readonly scheduler: Kickable,
+    @Inject(NOTIFICATION_ENV) env: Pick<NotificationEnv, 'GATEHOUSE_NOTIFY_RESYNC_MS'>,
+    private readonly gate: SyncGate,
+    /** Its max_payload bounds the pages asked for; NATS's default (1 MB) without it. */
+    @Optional() @Inject(NatsServerLimits) nats?: Pick<NatsServerLimits, 'maxPayload'>,
   ) {
     this.follower = new ChangeFollower(
       { changes: (request) => rpc.request(ReplicaChanges, request), head: async () => (await rpc.request(ReplicaHead, {})).head },
       this,
-      { entities: ['token'], maxPayload, pollMs, log: this.logger },
+      { entities: ['token'], maxPayload: () => nats?.maxPayload() ?? 1_048_576, pollMs: env.GATEHOUSE_NOTIFY_RESYNC_MS, log: this.logger },
     );
   }
 

@@ -1,6 +1,8 @@
-import type { DataSource } from 'typeorm';
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
 import { AccountEntity } from './account.entity.js';
 
+@Injectable()
 export class AccountsRepository {
   constructor(private readonly dataSource: DataSource) {}
 

@@ -1,6 +1,6 @@
-import { Logger } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { ApplicationChangedEvent, PolicyChangedEvent, type AppChanged, type PolicyChanged } from '@gatehouse/contracts';
-import type { RpcClient } from '@gatehouse/nest-kit';
+import { RpcClient } from '@gatehouse/nest-kit';
 
 /**
  * Announces committed app and policy changes on NATS, after the commit. A publish that fails is
@@ -11,6 +11,7 @@ export interface AppChangePublisher {
   policyChanged(event: PolicyChanged): Promise<void>;
 }
 
+@Injectable()
 export class NatsAppChangePublisher implements AppChangePublisher {
   private readonly logger = new Logger('AppChangePublisher');
 

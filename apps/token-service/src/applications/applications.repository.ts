@@ -1,4 +1,5 @@
-import type { DataSource } from 'typeorm';
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
 import { managerOf, type Tx } from '../database/unit-of-work.js';
 import { ServiceTokenEntity } from '../tokens/token.entity.js';
 import { ApplicationEntity } from './application.entity.js';
@@ -33,6 +34,7 @@ export interface AppStore {
   replaceLinks(appId: string, links: Array<{ policyId: string; precedence: number }>, tx: Tx): Promise<void>;
 }
 
+@Injectable()
 export class ApplicationsRepository implements AppStore {
   constructor(private readonly dataSource: DataSource) {}
 
@@ -132,6 +134,7 @@ function appColumns(app: ApplicationRecord): ApplicationRecord {
   return columns;
 }
 
+@Injectable()
 export class PoliciesRepository implements PolicyStore {
   constructor(private readonly dataSource: DataSource) {}
 

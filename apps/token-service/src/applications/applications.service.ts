@@ -1,15 +1,17 @@
+import { Inject, Injectable } from '@nestjs/common';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { DomainError, type Actor, type AppChanged, type Application, type CreateApplication, type Page, type UpdateApplication } from '@gatehouse/contracts';
 import type { z } from 'zod';
-import type { AccountsRepository } from '../accounts/accounts.repository.js';
+import { AccountsRepository } from '../accounts/accounts.repository.js';
+import { AuditRepository } from '../audit/audit.repository.js';
 import type { Ledger, Touched } from '../audit/ledger.js';
-import type { Tx, UnitOfWork } from '../database/unit-of-work.js';
-import type { Clock } from '../events/change-publisher.js';
-import type { AppChangePublisher } from './app-change.publisher.js';
+import { UNIT_OF_WORK, type Tx, type UnitOfWork } from '../database/unit-of-work.js';
+import { CLOCK, type Clock } from '@gatehouse/nest-kit';
+import { NatsAppChangePublisher, type AppChangePublisher } from './app-change.publisher.js';
 import { DEFAULT_SESSION_DURATION, toApplication, type LinkedApplicationRecord } from './application.record.js';
-import { DOMAIN_UNIQUE, isUniqueViolation, type AppStore, type PolicyStore } from './applications.repository.js';
+import { ApplicationsRepository, DOMAIN_UNIQUE, PoliciesRepository, isUniqueViolation, type AppStore, type PolicyStore } from './applications.repository.js';
 import { requireAccount } from '../accounts/require-account.js';
-import type { ReusablePolicyStore } from './reusable-policies.repository.js';
+import { ReusablePoliciesRepository, type ReusablePolicyStore } from './reusable-policies.repository.js';
 
 type CreateRequest = z.infer<typeof CreateApplication.request>;
 type UpdateRequest = z.infer<typeof UpdateApplication.request>;
@@ -30,16 +32,17 @@ const SETTABLE = [
   'appLauncherVisible',
 ] as const;
 
+@Injectable()
 export class ApplicationsService {
   constructor(
-    private readonly uow: UnitOfWork,
-    private readonly apps: AppStore,
-    private readonly policies: PolicyStore,
-    private readonly reusable: Pick<ReusablePolicyStore, 'lockExisting'>,
-    private readonly accounts: Pick<AccountsRepository, 'findById'>,
-    private readonly ledger: Ledger,
-    private readonly publisher: AppChangePublisher,
-    private readonly clock: Clock,
+    @Inject(UNIT_OF_WORK) private readonly uow: UnitOfWork,
+    @Inject(ApplicationsRepository) private readonly apps: AppStore,
+    @Inject(PoliciesRepository) private readonly policies: PolicyStore,
+    @Inject(ReusablePoliciesRepository) private readonly reusable: Pick<ReusablePolicyStore, 'lockExisting'>,
+    @Inject(AccountsRepository) private readonly accounts: Pick<AccountsRepository, 'findById'>,
+    @Inject(AuditRepository) private readonly ledger: Ledger,
+    @Inject(NatsAppChangePublisher) private readonly publisher: AppChangePublisher,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   async create(req: CreateRequest): Promise<Application> {

@@ -1,28 +1,31 @@
+import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { DomainError, type Actor, type CreatePolicy, type Policy, type PolicyChanged, type UpdatePolicy } from '@gatehouse/contracts';
 import type { z } from 'zod';
-import type { AccountsRepository } from '../accounts/accounts.repository.js';
+import { AccountsRepository } from '../accounts/accounts.repository.js';
+import { AuditRepository } from '../audit/audit.repository.js';
 import type { Ledger } from '../audit/ledger.js';
-import type { Tx, UnitOfWork } from '../database/unit-of-work.js';
-import type { Clock } from '../events/change-publisher.js';
-import type { AppChangePublisher } from './app-change.publisher.js';
+import { UNIT_OF_WORK, type Tx, type UnitOfWork } from '../database/unit-of-work.js';
+import { CLOCK, type Clock } from '@gatehouse/nest-kit';
+import { NatsAppChangePublisher, type AppChangePublisher } from './app-change.publisher.js';
 import { namedTokens, toPolicy, type ApplicationRecord, type LinkedApplicationRecord, type PolicyRecord } from './application.record.js';
-import type { AppStore, PolicyStore } from './applications.repository.js';
+import { ApplicationsRepository, PoliciesRepository, type AppStore, type PolicyStore } from './applications.repository.js';
 import { requireAccount } from '../accounts/require-account.js';
 
 type CreateRequest = z.infer<typeof CreatePolicy.request>;
 type UpdateRequest = z.infer<typeof UpdatePolicy.request>;
 type PolicyChangeKind = 'created' | 'updated' | 'deleted';
 
+@Injectable()
 export class PoliciesService {
   constructor(
-    private readonly uow: UnitOfWork,
-    private readonly apps: AppStore,
-    private readonly policies: PolicyStore,
-    private readonly accounts: Pick<AccountsRepository, 'findById'>,
-    private readonly ledger: Ledger,
-    private readonly publisher: AppChangePublisher,
-    private readonly clock: Clock,
+    @Inject(UNIT_OF_WORK) private readonly uow: UnitOfWork,
+    @Inject(ApplicationsRepository) private readonly apps: AppStore,
+    @Inject(PoliciesRepository) private readonly policies: PolicyStore,
+    @Inject(AccountsRepository) private readonly accounts: Pick<AccountsRepository, 'findById'>,
+    @Inject(AuditRepository) private readonly ledger: Ledger,
+    @Inject(NatsAppChangePublisher) private readonly publisher: AppChangePublisher,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   /** Precedence omitted: after the app's last policy. */

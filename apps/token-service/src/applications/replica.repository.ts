@@ -1,5 +1,6 @@
+import { Injectable } from '@nestjs/common';
 import type { ChangeCursor, ChangeRecord, ReplicatedEntity } from '@gatehouse/contracts';
-import type { DataSource } from 'typeorm';
+import { DataSource } from 'typeorm';
 
 /** One record with its position in the change order. */
 export interface Positioned {
@@ -96,6 +97,7 @@ const SOURCES = [
  * consistent with the head it returns without a transaction, and each source is an index range
  * scan on (revision, id).
  */
+@Injectable()
 export class ReplicaRepository implements ChangeStore {
   constructor(private readonly dataSource: DataSource) {}
 

@@ -8,7 +8,9 @@ import {
   type ChangesPage,
   type ChangesRequest,
 } from '@gatehouse/contracts';
-import type { ChangeStore, Positioned } from './replica.repository.js';
+import { Inject, Injectable } from '@nestjs/common';
+import { NatsServerLimits } from '@gatehouse/nest-kit';
+import { ReplicaRepository, type ChangeStore, type Positioned } from './replica.repository.js';
 
 const LAST_ID = 'ffffffff-ffff-ffff-ffff-ffffffffffff';
 /** Smallest JSON a token record takes (bounds how many rows a page reads per source). */
@@ -19,11 +21,12 @@ const DEFAULT_RECORDS = 1_000;
  * Pages of "what changed after a position", read in one statement (one snapshot) with its head revision. Pages are
  * bounded by records and by bytes of JSON; the last record's position is the next page's start.
  */
+@Injectable()
 export class ReplicaService {
   constructor(
-    private readonly store: ChangeStore,
-    /** The server's max_payload: a page never exceeds it, whatever the client asked. */
-    private readonly maxPayload: () => number = () => 1_048_576,
+    @Inject(ReplicaRepository) private readonly store: ChangeStore,
+    /** Replies leave through the same nats-server: its max_payload bounds a page too, whatever the client asked. */
+    @Inject(NatsServerLimits) private readonly nats: Pick<NatsServerLimits, 'maxPayload'>,
   ) {}
 
   async head(): Promise<{ head: number }> {
@@ -32,7 +35,7 @@ export class ReplicaService {
 
   async changes(req: ChangesRequest): Promise<ChangesPage> {
     const entities = req.entities ?? [...ReplicatedEntities];
-    const maxBytes = Math.min(req.maxBytes ?? MAX_PAGE_BYTES, MAX_PAGE_BYTES, this.maxPayload() - PAGE_ENVELOPE_BYTES);
+    const maxBytes = Math.min(req.maxBytes ?? MAX_PAGE_BYTES, MAX_PAGE_BYTES, this.nats.maxPayload() - PAGE_ENVELOPE_BYTES);
     const maxRecords = Math.min(req.maxRecords ?? DEFAULT_RECORDS, MAX_PAGE_RECORDS);
     const limit = Math.min(maxRecords, Math.ceil(maxBytes / MIN_RECORD_BYTES) + 1);
     const after: ChangeCursor = req.after ?? [req.since, TOMBSTONE_SOURCE, LAST_ID];

@@ -1,4 +1,5 @@
-import type { DataSource } from 'typeorm';
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
 import { managerOf, type Tx } from '../database/unit-of-work.js';
 import { ApplicationEntity } from './application.entity.js';
 import type { PolicyUser, ReusablePolicyRecord } from './application.record.js';
@@ -19,6 +20,7 @@ export interface ReusablePolicyStore {
   users(policyIds: string[], tx?: Tx): Promise<Map<string, PolicyUser[]>>;
 }
 
+@Injectable()
 export class ReusablePoliciesRepository implements ReusablePolicyStore {
   constructor(private readonly dataSource: DataSource) {}
 

@@ -1,16 +1,18 @@
+import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { DomainError, type Actor, type AppChanged, type CreateReusablePolicy, type Page, type ReusablePolicy, type UpdateReusablePolicy } from '@gatehouse/contracts';
 import type { z } from 'zod';
-import type { AccountsRepository } from '../accounts/accounts.repository.js';
+import { AccountsRepository } from '../accounts/accounts.repository.js';
+import { AuditRepository } from '../audit/audit.repository.js';
 import { requireAccount } from '../accounts/require-account.js';
 import type { Ledger } from '../audit/ledger.js';
-import type { Tx, UnitOfWork } from '../database/unit-of-work.js';
-import type { Clock } from '../events/change-publisher.js';
-import type { AppChangePublisher } from './app-change.publisher.js';
+import { UNIT_OF_WORK, type Tx, type UnitOfWork } from '../database/unit-of-work.js';
+import { CLOCK, type Clock } from '@gatehouse/nest-kit';
+import { NatsAppChangePublisher, type AppChangePublisher } from './app-change.publisher.js';
 import { namedTokens, toApplication, toReusablePolicy, type PolicyUser, type ReusablePolicyRecord } from './application.record.js';
-import type { AppStore, PolicyStore } from './applications.repository.js';
+import { ApplicationsRepository, PoliciesRepository, type AppStore, type PolicyStore } from './applications.repository.js';
 import { checkRuleTokens } from './policies.service.js';
-import type { ReusablePolicyStore } from './reusable-policies.repository.js';
+import { ReusablePoliciesRepository, type ReusablePolicyStore } from './reusable-policies.repository.js';
 
 type CreateRequest = z.infer<typeof CreateReusablePolicy.request>;
 type UpdateRequest = z.infer<typeof UpdateReusablePolicy.request>;
@@ -21,16 +23,17 @@ type UpdateRequest = z.infer<typeof UpdateReusablePolicy.request>;
  * with its own revision, in the policy's transaction; a policy no app links changes no replica
  * and bumps no revision (it is audited only).
  */
+@Injectable()
 export class ReusablePoliciesService {
   constructor(
-    private readonly uow: UnitOfWork,
-    private readonly store: ReusablePolicyStore,
-    private readonly apps: AppStore,
-    private readonly tokens: Pick<PolicyStore, 'existingTokenIds'>,
-    private readonly accounts: Pick<AccountsRepository, 'findById'>,
-    private readonly ledger: Ledger,
-    private readonly publisher: AppChangePublisher,
-    private readonly clock: Clock,
+    @Inject(UNIT_OF_WORK) private readonly uow: UnitOfWork,
+    @Inject(ReusablePoliciesRepository) private readonly store: ReusablePolicyStore,
+    @Inject(ApplicationsRepository) private readonly apps: AppStore,
+    @Inject(PoliciesRepository) private readonly tokens: Pick<PolicyStore, 'existingTokenIds'>,
+    @Inject(AccountsRepository) private readonly accounts: Pick<AccountsRepository, 'findById'>,
+    @Inject(AuditRepository) private readonly ledger: Ledger,
+    @Inject(NatsAppChangePublisher) private readonly publisher: AppChangePublisher,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   async create(req: CreateRequest): Promise<ReusablePolicy> {

@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
-import { Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { AckPolicy, jetstream, jetstreamManager, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
-import { natsConnectionOptions, type NatsAuth } from '@gatehouse/config';
+import { natsAuth, natsConnectionOptions } from '@gatehouse/config';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { ACCESS_LOG_STREAM, AccessDecisionsRecorded, ensureAccessLogStream, parseOrThrow, type PayloadOf } from '@gatehouse/contracts';
-import type { AuditRepository } from './audit.repository.js';
+import { TOKEN_SERVICE_ENV, type TokenServiceEnv } from '../config/env.js';
+import { AuditRepository } from './audit.repository.js';
 import type { AuditEntry } from './ledger.js';
 
 type Decision = PayloadOf<typeof AccessDecisionsRecorded>['decisions'][number];
@@ -19,7 +20,7 @@ export function toAuditEntry(d: Decision): AuditEntry {
     resourceId: d.appId,
     resourceName: d.appName,
     occurredAt: new Date(d.occurredAt),
-    metadata: { tokenId: d.tokenId, tokenName: d.tokenName, reason: d.reason, sourceIp: d.sourceIp, via: d.via, count: d.count },
+    metadata: { tokenId: d.tokenId, tokenName: d.tokenName, reason: d.reason, sourceIp: d.sourceIp, via: d.via, count: d.count, ...(d.rayId ? { rayId: d.rayId } : {}) },
   };
 }
 
@@ -40,25 +41,25 @@ export function auditRowId(batchKey: string, index: number): string {
  * committed; while PostgreSQL fails it is redelivered, and rows already written are not written
  * twice. So a decision the gateway handed to NATS is never lost to a restart or an outage here.
  */
+@Injectable()
 export class AccessLogConsumer implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly log = new Logger('AccessLog');
+  /** How long a batch that failed to commit waits before it is redelivered. */
+  private readonly retryDelayMs = 1000;
   private nc?: NatsConnection;
   private messages?: ConsumerMessages;
   private loop?: Promise<void>;
   private stopping = false;
 
   constructor(
-    private readonly natsUrl: string,
-    private readonly natsAuth: NatsAuth,
+    @Inject(TOKEN_SERVICE_ENV) private readonly env: TokenServiceEnv,
     private readonly audit: AuditRepository,
-    private readonly streamReplicas = 1,
-    private readonly retryDelayMs = 1000,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    this.nc = await connect({ servers: this.natsUrl.split(',').map((s) => s.trim()), name: 'token-service-access-log', maxReconnectAttempts: -1, reconnectTimeWait: 250, ...natsConnectionOptions(this.natsAuth) });
+    this.nc = await connect({ servers: this.env.NATS_URL.split(',').map((s) => s.trim()), name: 'token-service-access-log', maxReconnectAttempts: -1, reconnectTimeWait: 250, ...natsConnectionOptions(natsAuth(this.env, 'token-service')) });
     const jsm = await jetstreamManager(this.nc);
-    await ensureAccessLogStream(jsm.streams, this.streamReplicas);
+    await ensureAccessLogStream(jsm.streams, this.env.GATEHOUSE_ACCESS_LOG_REPLICAS);
     await jsm.consumers.add(ACCESS_LOG_STREAM.name, { durable_name: ACCESS_LOG_STREAM.consumer, ack_policy: AckPolicy.Explicit, ack_wait: 30_000 * 1_000_000, max_deliver: -1 });
     this.loop = this.run();
   }

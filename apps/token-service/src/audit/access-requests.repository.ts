@@ -1,10 +1,13 @@
+import { Injectable } from '@nestjs/common';
 import type { AccessRequestRecord } from '@gatehouse/contracts';
-import type { DataSource } from 'typeorm';
+import { DataSource } from 'typeorm';
 
 export interface AccessRequestQuery {
   since?: Date;
   until?: Date;
   direction: 'asc' | 'desc';
+  /** Only the entry of this decision id (the gateway's `Cf-Ray`). */
+  rayId?: string;
   /** Caps the records listed in all (pages stop there). */
   limit?: number;
   page: number;
@@ -27,9 +30,11 @@ const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 
 /**
  * The gateway's decisions (audit actions `access.allowed` / `access.denied`), newest or oldest
- * first, read through the partial index `audit_events_access_requests` (account, time, id). The
+ * first, read through the partial index `audit_events_access_requests` (account, time, id); a
+ * `rayId` filter scans the account's decisions in that window (give `since` to keep it short). The
  * app's domain comes from its current row (null once the app is deleted).
  */
+@Injectable()
 export class AccessRequestsRepository {
   constructor(private readonly dataSource: DataSource) {}
 
@@ -39,8 +44,9 @@ export class AccessRequestsRepository {
     const cap = q.limit ?? Number.MAX_SAFE_INTEGER;
     const take = Math.max(0, Math.min(q.perPage, cap - offset));
     const where = `e.account_id = $1 AND e.action IN ('access.allowed', 'access.denied')
-      AND ($2::timestamptz IS NULL OR e.occurred_at >= $2) AND ($3::timestamptz IS NULL OR e.occurred_at <= $3)`;
-    const params = [accountId, q.since ?? null, q.until ?? null];
+      AND ($2::timestamptz IS NULL OR e.occurred_at >= $2) AND ($3::timestamptz IS NULL OR e.occurred_at <= $3)
+      AND ($4::text IS NULL OR e.metadata->>'rayId' = $4)`;
+    const params = [accountId, q.since ?? null, q.until ?? null, q.rayId ?? null];
     const [{ total }] = (await this.dataSource.query(`SELECT count(*)::int AS total FROM audit_events e WHERE ${where}`, params)) as [{ total: number }];
     if (take === 0) return { items: [], total: Math.min(total, cap) };
     const rows = (await this.dataSource.query(
@@ -48,7 +54,7 @@ export class AccessRequestsRepository {
          FROM audit_events e LEFT JOIN access_apps a ON a.id::text = e.resource_id
         WHERE ${where}
         ORDER BY e.occurred_at ${dir}, e.id ${dir}
-        OFFSET $4 LIMIT $5`,
+        OFFSET $5 LIMIT $6`,
       [...params, offset, take],
     )) as Row[];
     return { items: rows.map(toRecord), total: Math.min(total, cap) };
@@ -72,5 +78,6 @@ function toRecord(r: Row): AccessRequestRecord {
     via: str(m.via) ?? 'service_token',
     reason: str(m.reason) ?? '',
     count: typeof m.count === 'number' ? m.count : 1,
+    rayId: str(m.rayId),
   };
 }

@@ -1,4 +1,5 @@
-import type { DataSource } from 'typeorm';
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
 import { managerOf, type Tx } from '../database/unit-of-work.js';
 import { ReplicationStateEntity } from '../database/revision.entity.js';
 import { AuditEventEntity } from './audit-event.entity.js';
@@ -23,6 +24,7 @@ export interface AuditFilter {
   before?: Date;
 }
 
+@Injectable()
 export class AuditRepository implements Ledger {
   constructor(private readonly dataSource: DataSource) {}
 

@@ -1,4 +1,5 @@
-import type { DataSource, EntityManager } from 'typeorm';
+import { Injectable } from '@nestjs/common';
+import { DataSource, type EntityManager } from 'typeorm';
 
 /** An open transaction, opaque to services; repositories unwrap it. */
 export type Tx = { readonly __brand: 'Tx' };
@@ -9,6 +10,7 @@ export interface UnitOfWork {
 
 export const UNIT_OF_WORK = Symbol('UNIT_OF_WORK');
 
+@Injectable()
 export class TypeOrmUnitOfWork implements UnitOfWork {
   constructor(private readonly dataSource: DataSource) {}
 

@@ -8,9 +8,4 @@ import type { TokenChanged } from '@gatehouse/contracts';
 export interface ChangePublisher {
   tokenChanged(event: TokenChanged): Promise<void>;
 }
-
-export interface Clock {
-  now(): Date;
-}
-export const CLOCK = Symbol('CLOCK');
-export const systemClock: Clock = { now: () => new Date() };
+export const CHANGE_PUBLISHER = Symbol('CHANGE_PUBLISHER');

@@ -1,8 +1,9 @@
-import { Logger } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { TokenEventByKind, type TokenChanged } from '@gatehouse/contracts';
-import type { RpcClient } from '@gatehouse/nest-kit';
+import { RpcClient } from '@gatehouse/nest-kit';
 import type { ChangePublisher } from './change-publisher.js';
 
+@Injectable()
 export class NatsChangePublisher implements ChangePublisher {
   private readonly logger = new Logger('ChangePublisher');
 

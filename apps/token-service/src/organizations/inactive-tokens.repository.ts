@@ -1,10 +1,12 @@
-import type { DataSource } from 'typeorm';
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
 
 /**
  * Tokens of an account unused since `cutoff`: last_seen_at (else created_at) before it, and no
  * admitted access decision naming the token in the audit log since then (the access log is
  * durable, last_seen_at is best effort; either proves use). For `disable`, enabled ones only.
  */
+@Injectable()
 export class InactiveTokensRepository {
   constructor(private readonly dataSource: DataSource) {}
 

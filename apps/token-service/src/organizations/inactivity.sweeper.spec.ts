@@ -3,6 +3,8 @@ import type { OrganizationEntity } from './organization.entity.js';
 import { INACTIVITY_ACTOR, InactivitySweeper, type InactivityDeps } from './inactivity.sweeper.js';
 
 const DAY = 86_400_000;
+/** No sweep of its own: the tests call sweep(). */
+const NO_TIMER = { GATEHOUSE_INACTIVITY_SWEEP_INTERVAL_MS: 0 };
 const now = Date.parse('2027-05-01T00:00:00Z');
 
 function org(over: Partial<OrganizationEntity>): OrganizationEntity {
@@ -48,14 +50,14 @@ describe('InactivitySweeper', () => {
     const idle = { id: randomUUID(), name: 'idle' };
     const o = org({ inactivityThresholdDays: 45 });
     const { d, retired } = deps([o], [...named, idle]);
-    await expect(new InactivitySweeper(d, 0).sweep()).resolves.toEqual({ disabled: 1, deleted: 0 });
+    await expect(new InactivitySweeper(d, NO_TIMER).sweep()).resolves.toEqual({ disabled: 1, deleted: 0 });
     expect(retired).toEqual([{ accountId: o.accountId, tokenId: idle.id, cutoff: new Date(now - 45 * DAY), action: 'disable' }]);
   });
 
   it('counts deletions, and shares one pass between concurrent callers', async () => {
     const tokens = [{ id: randomUUID(), name: 'a' }, { id: randomUUID(), name: 'b' }];
     const { d, retired } = deps([org({ inactivityAction: 'delete' })], tokens);
-    const sweeper = new InactivitySweeper(d, 0);
+    const sweeper = new InactivitySweeper(d, NO_TIMER);
     const [a, b] = await Promise.all([sweeper.sweep(), sweeper.sweep()]);
     expect(a).toEqual({ disabled: 0, deleted: 2 });
     expect(b).toBe(a);
@@ -70,7 +72,7 @@ describe('InactivitySweeper', () => {
       seen.push(tokenId);
       return tokenId !== tokens[0]!.id;
     };
-    await expect(new InactivitySweeper(d, 0).sweep()).resolves.toEqual({ disabled: 1, deleted: 0 });
+    await expect(new InactivitySweeper(d, NO_TIMER).sweep()).resolves.toEqual({ disabled: 1, deleted: 0 });
     expect(seen).toEqual(tokens.map((t) => t.id));
   });
 });

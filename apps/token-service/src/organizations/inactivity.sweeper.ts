@@ -1,8 +1,12 @@
-import { Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { Actor } from '@gatehouse/contracts';
-import type { Clock } from '../events/change-publisher.js';
-import type { InactiveCandidate, InactiveTokensRepository } from './inactive-tokens.repository.js';
-import type { OrganizationStore } from './organizations.repository.js';
+import { CLOCK, type Clock } from '@gatehouse/nest-kit';
+import { PoliciesService } from '../applications/policies.service.js';
+import { ReusablePoliciesService } from '../applications/reusable-policies.service.js';
+import { TOKEN_SERVICE_ENV, type TokenServiceEnv } from '../config/env.js';
+import { TokensService } from '../tokens/tokens.service.js';
+import { InactiveTokensRepository, type InactiveCandidate } from './inactive-tokens.repository.js';
+import { OrganizationsRepository, type OrganizationStore } from './organizations.repository.js';
 
 const DAY_MS = 86_400_000;
 const BATCH = 200;
@@ -18,21 +22,48 @@ export interface InactivityDeps {
   clock: Clock;
 }
 
+/** What the sweeper reads and does, from the service's repositories and services. */
+@Injectable()
+export class InactivitySources implements InactivityDeps {
+  constructor(
+    @Inject(OrganizationsRepository) readonly orgs: OrganizationStore,
+    readonly inactive: InactiveTokensRepository,
+    private readonly tokens: TokensService,
+    private readonly policies: PoliciesService,
+    private readonly reusable: ReusablePoliciesService,
+    @Inject(CLOCK) readonly clock: Clock,
+  ) {}
+
+  /** Cloudflare's rule: a token a policy names directly is never cleaned up (app-scoped or reusable). */
+  async namedByPolicy(accountId: string, tokenId: string): Promise<boolean> {
+    return (await this.policies.usingToken(accountId, tokenId)).length > 0 || (await this.reusable.usingToken(accountId, tokenId)).length > 0;
+  }
+
+  retire(accountId: string, tokenId: string, cutoff: Date, action: 'disable' | 'delete', actor: Actor): Promise<boolean> {
+    return this.tokens.retireInactive(accountId, tokenId, cutoff, action, actor);
+  }
+}
+
 /**
  * Applies each organization's `service_token_inactivity`: tokens unused for the threshold are
  * disabled or deleted (each change audited with actor `system` and published). Runs every
- * `intervalMs`; every token-service replica may run it (each token is re-checked under its row
+ * `GATEHOUSE_INACTIVITY_SWEEP_INTERVAL_MS` (an hour by default, 0: never by itself); every token-service replica may run it (each token is re-checked under its row
  * lock, so two sweeps never act twice).
  */
+@Injectable()
 export class InactivitySweeper implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly log = new Logger('InactivitySweeper');
   private timer?: NodeJS.Timeout;
   private running: Promise<{ disabled: number; deleted: number }> | null = null;
 
+  private readonly intervalMs: number;
+
   constructor(
-    private readonly d: InactivityDeps,
-    private readonly intervalMs: number,
-  ) {}
+    @Inject(InactivitySources) private readonly d: InactivityDeps,
+    @Inject(TOKEN_SERVICE_ENV) env: Pick<TokenServiceEnv, 'GATEHOUSE_INACTIVITY_SWEEP_INTERVAL_MS'>,
+  ) {
+    this.intervalMs = env.GATEHOUSE_INACTIVITY_SWEEP_INTERVAL_MS ?? 3_600_000;
+  }
 
   onApplicationBootstrap(): void {
     if (this.intervalMs <= 0) return;

@@ -36,6 +36,7 @@ export class OrganizationsHandler {
       since: req.since ? new Date(req.since) : undefined,
       until: req.until ? new Date(req.until) : undefined,
       direction: req.direction,
+      rayId: req.rayId,
       limit: req.limit,
       page: req.page,
       perPage: req.perPage,

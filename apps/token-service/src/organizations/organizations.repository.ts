@@ -1,4 +1,5 @@
-import type { DataSource } from 'typeorm';
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
 import { managerOf, type Tx } from '../database/unit-of-work.js';
 import { OrganizationEntity } from './organization.entity.js';
 
@@ -12,6 +13,7 @@ export interface OrganizationStore {
   withInactivityEnabled(): Promise<OrganizationEntity[]>;
 }
 
+@Injectable()
 export class OrganizationsRepository implements OrganizationStore {
   constructor(private readonly dataSource: DataSource) {}
 

@@ -1,15 +1,15 @@
-import { Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { OrganizationChangedEvent, type Organization, type OrganizationChanged, type UpdateOrganization } from '@gatehouse/contracts';
-import type { RpcClient } from '@gatehouse/nest-kit';
+import { CLOCK, RpcClient, type Clock } from '@gatehouse/nest-kit';
 import type { z } from 'zod';
-import type { AccountsRepository } from '../accounts/accounts.repository.js';
+import { AccountsRepository } from '../accounts/accounts.repository.js';
+import { AuditRepository } from '../audit/audit.repository.js';
 import { requireAccount } from '../accounts/require-account.js';
 import type { Ledger } from '../audit/ledger.js';
-import type { UnitOfWork } from '../database/unit-of-work.js';
-import type { Clock } from '../events/change-publisher.js';
+import { UNIT_OF_WORK, type UnitOfWork } from '../database/unit-of-work.js';
 import type { OrganizationEntity } from './organization.entity.js';
 import { defaultOrganization, toOrganization } from './organization.record.js';
-import type { OrganizationStore } from './organizations.repository.js';
+import { OrganizationsRepository, type OrganizationStore } from './organizations.repository.js';
 
 type UpdateRequest = z.infer<typeof UpdateOrganization.request>;
 
@@ -18,6 +18,7 @@ export interface OrganizationPublisher {
 }
 
 /** Announces a committed change; a lost publish is healed by the replicas' resync (revision gap). */
+@Injectable()
 export class NatsOrganizationPublisher implements OrganizationPublisher {
   private readonly logger = new Logger('OrganizationPublisher');
   constructor(private readonly rpc: RpcClient) {}
@@ -31,14 +32,15 @@ export class NatsOrganizationPublisher implements OrganizationPublisher {
 }
 
 /** The Access organization of each account: read (defaults until saved), update, audited and replicated. */
+@Injectable()
 export class OrganizationsService {
   constructor(
-    private readonly uow: UnitOfWork,
-    private readonly orgs: OrganizationStore,
-    private readonly accounts: Pick<AccountsRepository, 'findById'>,
-    private readonly ledger: Ledger,
-    private readonly publisher: OrganizationPublisher,
-    private readonly clock: Clock,
+    @Inject(UNIT_OF_WORK) private readonly uow: UnitOfWork,
+    @Inject(OrganizationsRepository) private readonly orgs: OrganizationStore,
+    @Inject(AccountsRepository) private readonly accounts: Pick<AccountsRepository, 'findById'>,
+    @Inject(AuditRepository) private readonly ledger: Ledger,
+    @Inject(NatsOrganizationPublisher) private readonly publisher: OrganizationPublisher,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   async get(accountId: string): Promise<Organization> {

@@ -1,4 +1,5 @@
-import type { DataSource } from 'typeorm';
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
 import { managerOf, type Tx } from '../database/unit-of-work.js';
 import { ServiceTokenEntity } from './token.entity.js';
 import type { TokenRecord } from './token.record.js';
@@ -35,6 +36,7 @@ export interface TokenStore {
   markSeen(seen: Array<{ tokenId: string; at: Date }>): Promise<number>;
 }
 
+@Injectable()
 export class TokensRepository implements TokenStore {
   constructor(private readonly dataSource: DataSource) {}
 

@@ -34,7 +34,7 @@ function setup() {
     ledger,
     { tokenChanged: async (e) => void events.push(e) },
     { now: () => now },
-    KEY,
+    { GATEHOUSE_HASH_KEY: KEY },
   );
   return { service, rows, audit, events, advance: (ms: number) => (now = new Date(now.getTime() + ms)) };
 }

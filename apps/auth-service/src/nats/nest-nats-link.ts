@@ -1,0 +1,37 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { ClientNats } from '@nestjs/microservices';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { AccessDecisionsRecorded, ensureAccessLogStream, parseOrThrow } from '@gatehouse/contracts';
+import { NATS_CLIENT } from '@gatehouse/nest-kit';
+import type { NatsLink } from '../gateway/gateway.host.js';
+
+/**
+ * The NATS client connection of @nestjs/microservices, as the gateway uses it: RPCs and core
+ * events through RpcClient; JetStream (the access log) on the same NatsConnection underneath,
+ * because Nest's transport has no JetStream publish with acknowledgement.
+ */
+@Injectable()
+export class NestNatsLink implements NatsLink {
+  connected = true;
+
+  constructor(@Inject(NATS_CLIENT) private readonly client: ClientNats) {
+    client.on('disconnect', () => (this.connected = false));
+    client.on('reconnect', () => (this.connected = true));
+  }
+
+  get nc(): NatsConnection {
+    return this.client.unwrap<NatsConnection>();
+  }
+
+  async ensureAccessLogStream(replicas?: number): Promise<void> {
+    await ensureAccessLogStream((await jetstreamManager(this.nc)).streams, replicas);
+  }
+
+  /** Resolves once the stream stored the batch; `msgId` makes a re-publish in the duplicate window a no-op. */
+  async publishDurable(payload: unknown, msgId: string, timeoutMs = 5000): Promise<void> {
+    const data = parseOrThrow(AccessDecisionsRecorded.payload, payload);
+    // The packet format of @nestjs/microservices events ({ pattern, data }): the token service's consumer reads it.
+    await jetstream(this.nc).publish(AccessDecisionsRecorded.subject, JSON.stringify({ pattern: AccessDecisionsRecorded.subject, data }), { msgID: msgId, timeout: timeoutMs });
+  }
+}
