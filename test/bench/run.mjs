@@ -28,20 +28,28 @@ const NGINX = process.env.NGINX_BIN ?? '/usr/sbin/nginx';
 const ONLY = process.env.BENCH_ONLY;
 const GATEWAY_NODE_ARGS = (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
 // BENCH_PARTS=load,latency (comma-separated): only these parts of the bench; the default runs all of
-// logic (decision logic without HTTP), load (throughput), latency (fixed 1,000 req/s), revocation.
+// logic (decision logic without HTTP), load (throughput), workers (requests per CPU-second with
+// GATEHOUSE_GATEWAY_WORKERS=1 and =2), latency (fixed 1,000 req/s), revocation.
+// BENCH_COMPARE_DIST=.gatehouse/bench/dist-before: a second gateway from that build (a copy of an
+// earlier apps/auth-service/dist, anywhere inside the repository so that it finds the same
+// node_modules; the path is relative to the root) runs beside the current one, its proxied
+// scenarios interleaved with the current ones: before/after in the same conditions.
+const COMPARE_DIST = process.env.BENCH_COMPARE_DIST;
+// BENCH_COMPARE_NODE_ARGS: node arguments of that second gateway (default: BENCH_GATEWAY_NODE_ARGS's).
+const COMPARE_NODE_ARGS = process.env.BENCH_COMPARE_NODE_ARGS === undefined ? (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean) : process.env.BENCH_COMPARE_NODE_ARGS.split(' ').filter(Boolean);
 // BENCH_WIRE_DUMP=<dir>: write each wire-measured run's [arrival ms, ms inside the proxy] series there.
 const WIRE_DUMP = process.env.BENCH_WIRE_DUMP;
 // BENCH_PRIORITY=-10: the proxy under test runs at this nice value during the latency runs.
 const PRIORITY = process.env.BENCH_PRIORITY ? Number(process.env.BENCH_PRIORITY) : 0;
 if (!Number.isInteger(PRIORITY) || PRIORITY < -20 || PRIORITY > 19) throw new Error('BENCH_PRIORITY must be a nice value, -20 to 19');
-const ALL_PARTS = ['logic', 'load', 'latency', 'revocation'];
+const ALL_PARTS = ['logic', 'load', 'workers', 'latency', 'revocation'];
 const PARTS = new Set((process.env.BENCH_PARTS ?? ALL_PARTS.join(',')).split(',').map((p) => p.trim()).filter(Boolean));
 for (const p of PARTS) if (!ALL_PARTS.includes(p)) throw new Error(`BENCH_PARTS: unknown part "${p}" (known: ${ALL_PARTS.join(', ')})`);
 const children = [];
 const cleanups = [];
 
-function run(name, entry, env, nodeArgs = []) {
-  const child = spawn(process.execPath, [...nodeArgs, `apps/${name}/dist/${entry}`], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+function run(name, entry, env, nodeArgs = [], dist = `apps/${name}/dist`) {
+  const child = spawn(process.execPath, [...nodeArgs, `${dist}/${entry}`], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const output = [];
   child.stdout.on('data', (b) => output.push(b.toString()));
   child.stderr.on('data', (b) => output.push(b.toString()));
@@ -70,6 +78,29 @@ function cpuSeconds(rootPids) {
     if (f) ticks += Number(f[11]) + Number(f[12]);
   }
   return ticks / CLK_TCK;
+}
+
+/** Context switches (voluntary, involuntary) of these processes and their children, so far. */
+function contextSwitches(rootPids) {
+  let voluntary = 0;
+  let involuntary = 0;
+  for (const pid of processTree(rootPids)) {
+    let text = '';
+    try {
+      text = readFileSync(`/proc/${pid}/status`, 'utf8');
+    } catch {
+      continue;
+    }
+    voluntary += Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(text)?.[1] ?? 0);
+    involuntary += Number(/^nonvoluntary_ctxt_switches:\s+(\d+)/m.exec(text)?.[1] ?? 0);
+  }
+  return { voluntary, involuntary };
+}
+
+/** CPU seconds of one process alone (not its children). */
+function ownCpuSeconds(pid) {
+  const f = statOf(pid);
+  return f ? (Number(f[11]) + Number(f[12])) / CLK_TCK : 0;
 }
 
 /** These processes and every process they started, transitively (nginx's worker, generators, tcpdump). */
@@ -236,11 +267,21 @@ http { access_log off;
   run('api', 'main.js', shared);
   const gwUrl = `http://127.0.0.1:${gwPort}`;
   const gateway = run('auth-service', 'main.js', { ...shared, DATABASE_URL: authDb.url, GATEHOUSE_GATEWAY_PORT: String(gwPort), GATEHOUSE_TEAM_URL: gwUrl }, GATEWAY_NODE_ARGS);
-  await Promise.all([waitForPort(upstreamPort), waitForPort(nginxPort), waitForPort(apiPort, '127.0.0.1', 30_000), waitForPort(gwPort, '127.0.0.1', 30_000)]);
-  await eventually(async () => {
-    const h = await (await fetch(`${gwUrl}/cdn-cgi/access/health`)).json();
-    if (h.status !== 'ok') throw new Error(JSON.stringify(h));
-  });
+  // The workers part: a second gateway with GATEHOUSE_GATEWAY_WORKERS=2 (a primary and two
+  // workers on one port), same database and NATS, beside the single-process one above.
+  const gw2Port = PARTS.has('workers') ? await freePort() : null;
+  const gw2Url = `http://127.0.0.1:${gw2Port}`;
+  const gateway2 = gw2Port ? run('auth-service', 'main.js', { ...shared, DATABASE_URL: authDb.url, GATEHOUSE_GATEWAY_PORT: String(gw2Port), GATEHOUSE_TEAM_URL: gwUrl, GATEHOUSE_GATEWAY_WORKERS: '2' }, GATEWAY_NODE_ARGS) : null;
+  const gwBeforePort = COMPARE_DIST ? await freePort() : null;
+  const gwBeforeUrl = `http://127.0.0.1:${gwBeforePort}`;
+  const gatewayBefore = gwBeforePort ? run('auth-service', 'main.js', { ...shared, DATABASE_URL: authDb.url, GATEHOUSE_GATEWAY_PORT: String(gwBeforePort), GATEHOUSE_TEAM_URL: gwUrl }, COMPARE_NODE_ARGS, COMPARE_DIST) : null;
+  await Promise.all([waitForPort(upstreamPort), waitForPort(nginxPort), waitForPort(apiPort, '127.0.0.1', 30_000), waitForPort(gwPort, '127.0.0.1', 30_000), gw2Port && waitForPort(gw2Port, '127.0.0.1', 30_000), gwBeforePort && waitForPort(gwBeforePort, '127.0.0.1', 30_000)]);
+  for (const url of [gwUrl, ...(gw2Port ? [gw2Url] : []), ...(gwBeforePort ? [gwBeforeUrl] : [])]) {
+    await eventually(async () => {
+      const h = await (await fetch(`${url}/cdn-cgi/access/health`)).json();
+      if (h.status !== 'ok') throw new Error(JSON.stringify(h));
+    });
+  }
 
   const api = async (path, method = 'GET', json) => {
     const res = await fetch(`http://127.0.0.1:${apiPort}${path}`, { method, headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' }, body: json === undefined ? undefined : JSON.stringify(json) });
@@ -263,14 +304,20 @@ http { access_log off;
   });
 
   if (process.env.BENCH_WIRE_DETAIL) console.error(`  pids: gateway ${gateway.pid}, upstream ${upstream.pid}, nginx ${nginxProc.pid}, bench ${process.pid}`);
-  const load = async (title, url, headers, server) => {
-    // 1 s warm-up, then the measured run; `server` are the processes whose CPU the run counts.
+  const load = async (title, url, headers, server, alone = []) => {
+    // 1 s warm-up, then the measured run; `server` are the processes whose CPU the run counts
+    // (with their children); `alone` are processes whose own CPU is also reported apart.
     await wrk(url, headers, 1);
     const cpu0 = cpuSeconds(server);
+    const alone0 = alone.map((pid) => ownCpuSeconds(pid));
+    const switches0 = contextSwitches(server);
     const r = await wrk(url, headers, SECONDS);
     const cpu = cpuSeconds(server) - cpu0;
+    const switches1 = contextSwitches(server);
+    const switches = { voluntary: switches1.voluntary - switches0.voluntary, involuntary: switches1.involuntary - switches0.involuntary };
+    const aloneCpu = alone.map((pid, k) => ownCpuSeconds(pid) - alone0[k]);
     if (r.bad > 0) console.error(`  ! ${title}: ${r.bad} non-2xx or socket errors of ${r.total}`);
-    return { ...r, cpu, perCpuSecond: cpu > 0 ? r.total / cpu : NaN };
+    return { ...r, cpu, aloneCpu, switches, perCpuSecond: cpu > 0 ? r.total / cpu : NaN };
   };
   const scenarios = [
     ['direct upstream', `http://127.0.0.1:${upstreamPort}/`, {}, [upstream.pid]],
@@ -280,6 +327,12 @@ http { access_log off;
     ['forward-auth endpoint (headers)', `${gwUrl}/cdn-cgi/access/authorize`, { 'x-forwarded-host': host, ...creds }, [gateway.pid]],
     ['nginx + Gatehouse auth_request (headers)', `http://127.0.0.1:${nginxAuthPort}/`, { host, ...creds }, [nginxProc.pid, gateway.pid]],
     ['nginx + Gatehouse auth_request (JWT cookie)', `http://127.0.0.1:${nginxAuthPort}/`, { host, cookie: `CF_Authorization=${jwt}` }, [nginxProc.pid, gateway.pid]],
+    ...(gatewayBefore
+      ? [
+          [`gateway (${COMPARE_DIST}), JWT cookie`, `${gwBeforeUrl}/`, { host, cookie: `CF_Authorization=${jwt}` }, [gatewayBefore.pid]],
+          [`gateway (${COMPARE_DIST}), service-token headers`, `${gwBeforeUrl}/`, { host, ...creds }, [gatewayBefore.pid]],
+        ]
+      : []),
   ].filter(([title]) => !ONLY || title.includes(ONLY) || /^(direct|nginx plain)/.test(title));
   if (PARTS.has('load')) console.error(`Load runs: ${ROUNDS} rounds of ${scenarios.length} scenarios, ${SECONDS} s each, ${CONNECTIONS} connections, ${cpus().length} CPUs shared with everything else.`);
   // Rounds interleave the scenarios, so that a machine that slows down (or speeds up) during the
@@ -311,6 +364,54 @@ http { access_log off;
       bad: rs.reduce((n, r) => n + r.bad, 0),
     };
   });
+
+  // Workers (issue 14): the same load against GATEHOUSE_GATEWAY_WORKERS=1 (the gateway above) and
+  // =2, CPU summed over the primary and its workers (/proc, the whole process tree). Per-worker
+  // efficiency is requests per CPU-second: if it holds at 2, a machine with more cores (and a load
+  // generator elsewhere) scales about linearly. Interleaved rounds, ratios within a round.
+  const workerRows = [];
+  if (PARTS.has('workers')) {
+    const jwt2 = await eventually(async () => {
+      const fa = await fetch(`${gw2Url}/cdn-cgi/access/authorize`, { headers: { 'x-forwarded-host': host, ...creds } });
+      if (fa.status !== 200) throw new Error(`exchange: ${fa.status}`);
+      return fa.headers.get('cf-access-jwt-assertion');
+    });
+    const workerScenarios = [
+      ['JWT cookie', 1, `${gwUrl}/`, { host, cookie: `CF_Authorization=${jwt}` }, [gateway.pid]],
+      ['JWT cookie', 2, `${gw2Url}/`, { host, cookie: `CF_Authorization=${jwt2}` }, [gateway2.pid]],
+      ['service-token headers', 1, `${gwUrl}/`, { host, ...creds }, [gateway.pid]],
+      ['service-token headers', 2, `${gw2Url}/`, { host, ...creds }, [gateway2.pid]],
+    ];
+    const processes = (pids) => processTree(pids).size;
+    console.error(`Workers runs: ${ROUNDS} rounds of ${workerScenarios.length} scenarios (1 worker: ${processes([gateway.pid])} process; 2 workers: ${processes([gateway2.pid])} processes, primary included).`);
+    const wruns = workerScenarios.map(() => []);
+    for (let round = 0; round < ROUNDS; round++) {
+      for (let i = 0; i < workerScenarios.length; i++) {
+        const [title, n, url, headers, pids] = workerScenarios[i];
+        wruns[i].push(await load(`${title}, ${n} worker(s)`, url, headers, pids, n > 1 ? pids : []));
+      }
+    }
+    workerScenarios.forEach(([title, n], i) => {
+      const one = workerScenarios.findIndex(([t, m]) => t === title && m === 1);
+      const perCpu = wruns[i].map((r, k) => r.perCpuSecond / wruns[one][k].perCpuSecond);
+      workerRows.push({
+        title,
+        workers: n,
+        rps: median(wruns[i].map((r) => r.rps)),
+        cores: median(wruns[i].map((r) => r.cpu)) / SECONDS,
+        primaryCores: n > 1 ? median(wruns[i].map((r) => r.aloneCpu[0])) / SECONDS : null,
+        // Per 1,000 requests: a process that sleeps in epoll between fewer requests wakes more often.
+        voluntaryPerK: median(wruns[i].map((r) => (1000 * r.switches.voluntary) / r.total)),
+        involuntaryPerK: median(wruns[i].map((r) => (1000 * r.switches.involuntary) / r.total)),
+        perCpuSecond: median(wruns[i].map((r) => r.perCpuSecond)),
+        vsOne: median(wruns[i].map((r, k) => r.rps / wruns[one][k].rps)),
+        perCpuVsOne: median(perCpu),
+        perCpuRange: [Math.min(...perCpu), Math.max(...perCpu)],
+        total: wruns[i].reduce((m, r) => m + r.total, 0),
+        bad: wruns[i].reduce((m, r) => m + r.bad, 0),
+      });
+    });
+  }
 
   // Added latency at a fixed 1,000 req/s (open loop, microsecond timing), each path once per
   // round, interleaved, so that background noise hits them alike; the median round is reported.
@@ -399,9 +500,32 @@ http { access_log off;
     lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
     for (const r of rows) {
       lines.push(
-        `| ${r.title} | ${Math.round(r.rps).toLocaleString('en-US')} | ${r.p50} | ${r.p99} | ${fmt(r.vsDirect)} | ${fmt(r.vsNginx)} (${fmt(r.vsNginxRange[0])}–${fmt(r.vsNginxRange[1])}) | ${fmt(r.cpu / SECONDS)} | ${Math.round(r.perCpuSecond).toLocaleString('en-US')} | ${fmt(r.cpuVsNginx)} |`,
+        `| ${r.title} | ${Math.round(r.rps).toLocaleString('en-US')} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${fmt(r.vsDirect)} | ${fmt(r.vsNginx)} (${fmt(r.vsNginxRange[0])}–${fmt(r.vsNginxRange[1])}) | ${fmt(r.cpu / SECONDS)} | ${Math.round(r.perCpuSecond).toLocaleString('en-US')} | ${fmt(r.cpuVsNginx)} |`,
       );
     }
+    lines.push('');
+  }
+  if (PARTS.has('load') && COMPARE_DIST) {
+    // Within each round: the current build's figure over the earlier build's, then the median round.
+    lines.push(`| this build vs ${COMPARE_DIST} (median of ${ROUNDS} rounds) | req/s ratio (min–max) | req per CPU-second ratio (min–max) |`, '|---|---:|---:|');
+    for (const kind of ['JWT cookie', 'service-token headers']) {
+      const now = scenarios.findIndex(([t]) => t === `gateway, ${kind}`);
+      const before = scenarios.findIndex(([t]) => t === `gateway (${COMPARE_DIST}), ${kind}`);
+      if (now < 0 || before < 0) continue;
+      const rps = runs[now].map((r, k) => r.rps / runs[before][k].rps);
+      const cpu = runs[now].map((r, k) => r.perCpuSecond / runs[before][k].perCpuSecond);
+      lines.push(`| ${kind} | ${fmt(median(rps))} (${fmt(Math.min(...rps))}–${fmt(Math.max(...rps))}) | ${fmt(median(cpu))} (${fmt(Math.min(...cpu))}–${fmt(Math.max(...cpu))}) |`);
+    }
+    lines.push('');
+  }
+  if (PARTS.has('workers')) {
+    lines.push(`| GATEHOUSE_GATEWAY_WORKERS (median of ${ROUNDS} rounds) | workers | req/s | req/s vs 1 worker | gateway CPU (cores, primary + workers) | of which the primary | req per gateway CPU-second | per CPU-s vs 1 worker (min–max) | context switches per 1,000 requests (voluntary / involuntary) |`);
+    lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+    for (const r of workerRows) {
+      lines.push(`| ${r.title} | ${r.workers} | ${Math.round(r.rps).toLocaleString('en-US')} | ${fmt(r.vsOne)} | ${fmt(r.cores)} | ${r.primaryCores === null ? '—' : fmt(r.primaryCores, 3)} | ${Math.round(r.perCpuSecond).toLocaleString('en-US')} | ${fmt(r.perCpuVsOne)} (${fmt(r.perCpuRange[0])}–${fmt(r.perCpuRange[1])}) | ${fmt(r.voluntaryPerK, 0)} / ${fmt(r.involuntaryPerK, 0)} |`);
+    }
+    lines.push('');
+    lines.push(`(the load generator, the upstream and NATS share the same ${cpus().length} CPUs: req/s with 2 workers is capped by the cores left, so judge requests per CPU-second)`);
     lines.push('');
   }
   if (PARTS.has('latency')) {
@@ -445,6 +569,10 @@ http { access_log off;
       targets.push(`| requests per server CPU-second ≥ 0.5 of nginx | ${r.title}: ${fmt(r.cpuVsNginx)} of nginx's | ${verdict(r.cpuVsNginx >= 0.5)} |`);
     }
   }
+  // Per-worker efficiency must not drop: 2 workers' requests per CPU-second within 10 % of one's.
+  for (const r of workerRows.filter((x) => x.workers === 2)) {
+    targets.push(`| per-worker efficiency holds with 2 workers (≥ 0.9 of 1 worker's req per CPU-second) | ${r.title}: ${fmt(r.perCpuVsOne)} (rounds ${fmt(r.perCpuRange[0])}–${fmt(r.perCpuRange[1])}) | ${verdict(r.perCpuVsOne >= 0.9)} |`);
+  }
   if (PARTS.has('latency')) {
     for (const r of fixedRows.filter((x) => x.title.startsWith('gateway,'))) {
       if (r.wire.length) {
@@ -461,7 +589,7 @@ http { access_log off;
   console.log(lines.join('\n'));
   if (process.env.BENCH_GATEWAY_LOG) writeFileSync(process.env.BENCH_GATEWAY_LOG, gateway.output.join(''));
   // A stray connection reset at the end of a run is noise; more than 0.1 % failures is a bug.
-  const failed = rows.filter((r) => r.bad > r.total / 1000).concat(fixedRows.filter((r) => r.failed > 0));
+  const failed = rows.filter((r) => r.bad > r.total / 1000).concat(workerRows.filter((r) => r.bad > r.total / 1000), fixedRows.filter((r) => r.failed > 0));
   if (failed.length) throw new Error(`Some runs had failed requests: ${failed.map((r) => r.title).join(', ')}`);
 }
 

@@ -110,6 +110,40 @@ describe('auth-service gateway (real PostgreSQL, nats-server, upstream)', () => 
     expect(JSON.parse(identity.body)).toMatchObject({ token_id: token.id, name: 'int-token', client_id: token.clientId, app: { id: app.id } });
   });
 
+  it('judges every request of one keep-alive connection on its own credentials, and logs each', async () => {
+    // From a loopback address of its own, so that this test's access-log entries are told apart.
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1, localAddress: '127.0.0.2' });
+    const onOneConnection = (headers: Record<string, string>) =>
+      new Promise<{ status: number; reused: boolean; headers: http.IncomingHttpHeaders }>((resolve, reject) => {
+        const req = http.request(`${gw.url}/memo`, { agent, headers: { host: 'app.example.com', ...headers } }, (res) => {
+          res.resume();
+          res.on('end', () => resolve({ status: res.statusCode!, reused: req.reusedSocket, headers: res.headers }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    const first = await onOneConnection(creds());
+    const jwt = /CF_Authorization=([^;]+)/.exec(first.headers['set-cookie']![1]!)![1]!;
+    const tampered = `${jwt.slice(0, -4)}${jwt.slice(-4) === 'AAAA' ? 'BBBB' : 'AAAA'}`;
+    const results = [first];
+    const sequence: Record<string, string>[] = [{ cookie: `CF_Authorization=${jwt}` }, { cookie: `CF_Authorization=${jwt}` }, { cookie: `CF_Authorization=${tampered}` }, {}, { 'cf-access-token': tampered, cookie: `CF_Authorization=${jwt}` }, { cookie: `CF_Authorization=${jwt}` }, { 'cf-access-client-id': `${'f'.repeat(32)}.access`, 'cf-access-client-secret': secret }, creds()];
+    for (const headers of sequence) {
+      results.push(await onOneConnection(headers));
+    }
+    agent.destroy();
+    expect(results.map((r) => r.status)).toEqual([200, 200, 200, 401, 401, 401, 200, 401, 200]);
+    expect(results.slice(1).every((r) => r.reused)).toBe(true);
+    // The access log counts each decision: every admission by the same JWT on this connection too.
+    await expectEventually(
+      () => {
+        const decisions = published.filter((p) => p.subject === 'audit.v1.accessDecisions').flatMap((p) => p.data.decisions) as Array<{ decision: string; via: string; count: number; sourceIp: string }>;
+        const count = (decision: string, via: string) => decisions.filter((d) => d.sourceIp === '127.0.0.2' && d.decision === decision && d.via === via).reduce((n, d) => n + d.count, 0);
+        expect([count('allow', 'jwt'), count('deny', 'jwt'), count('allow', 'service_token'), count('deny', 'service_token')]).toEqual([3, 2, 2, 2]);
+      },
+      { timeoutMs: 3000 },
+    );
+  });
+
   it('names every decision with its own ray id (Cf-Ray): on the answer, to the upstream and in the access log; a client\'s or upstream\'s Cf-Ray is never taken', async () => {
     const ray = /^[0-9a-f]{16}$/;
     const admitted = await get('/ray', { ...creds(), 'cf-ray': '0123456789abcdef' });
