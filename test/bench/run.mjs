@@ -85,7 +85,7 @@ function contextSwitches(rootPids) {
   let voluntary = 0;
   let involuntary = 0;
   for (const pid of processTree(rootPids)) {
-    let text = '';
+    let text;
     try {
       text = readFileSync(`/proc/${pid}/status`, 'utf8');
     } catch {
