@@ -28,6 +28,8 @@ describe('API routes', () => {
     const env = loadEnv({
       NATS_URL: nats.url,
       GATEHOUSE_API_PORT: '0',
+      // Its management port too: the default (9461) may be another test's or a running system's.
+      GATEHOUSE_API_MANAGEMENT_PORT: '0',
       GATEHOUSE_ADMIN_TOKENS: `${OLD},${NEW}`,
       GATEHOUSE_DASHBOARD_DIR: dir,
       GATEHOUSE_RPC_TIMEOUT_MS: '200',
