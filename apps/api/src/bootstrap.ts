@@ -8,7 +8,7 @@ import { getAbsoluteFSPath } from 'swagger-ui-dist';
 import { AppModule } from './app.module.js';
 import type { ApiEnv } from './config/env.js';
 import { dashboardHandlers } from './http/dashboard.js';
-import { PinoLogger, bootLogger } from '@gatehouse/nest-kit';
+import { PinoLogger, bootLogger, listenOrClose } from '@gatehouse/nest-kit';
 import { createServiceRegistry } from '@gatehouse/observability';
 import { httpMetrics } from './http/http-metrics.js';
 import { HttpErrorFilter } from './http/http-error.filter.js';
@@ -36,7 +36,7 @@ export async function startApi(env: ApiEnv): Promise<{ app: NestExpressApplicati
     for (const handler of dashboardHandlers(dashboard)) app.use(handler);
   }
   app.enableShutdownHooks();
-  await app.listen(env.GATEHOUSE_API_PORT, env.GATEHOUSE_API_HOST);
+  await listenOrClose(app, () => app.listen(env.GATEHOUSE_API_PORT, env.GATEHOUSE_API_HOST));
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address ? address.port : env.GATEHOUSE_API_PORT;
   return { app, url: `http://${env.GATEHOUSE_API_HOST}:${port}` };

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { startNats, type TestNats } from '@gatehouse/testing';
+import net from 'node:net';
+import { expectEventually, startNats, type TestNats } from '@gatehouse/testing';
 import { startApi } from '../src/bootstrap.js';
 import { loadEnv } from '../src/config/env.js';
 import { DASHBOARD_ROUTES } from '../src/http/dashboard.js';
@@ -113,5 +114,20 @@ describe('API routes', () => {
     await expect(status(OLD)).resolves.toBe(503);
     await expect(status(NEW)).resolves.toBe(503);
     await expect(status('x'.repeat(40))).resolves.toBe(403);
+  });
+
+  it('a start that fails (its management port in use) closes its NATS connection and throws', async () => {
+    const busy = net.createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
+    const port = (busy.address() as { port: number }).port;
+    const connections = async () => ((await (await fetch(`${nats.monitorUrl}/connz`)).json()) as { num_connections: number }).num_connections;
+    const before = await connections();
+    try {
+      const env = loadEnv({ NATS_URL: nats.url, GATEHOUSE_API_PORT: '0', GATEHOUSE_API_MANAGEMENT_PORT: String(port), GATEHOUSE_ADMIN_TOKENS: OLD, GATEHOUSE_LOG_LEVEL: 'error' });
+      await expect(startApi(env)).rejects.toThrow(/EADDRINUSE/);
+      await expectEventually(async () => expect(await connections()).toBe(before));
+    } finally {
+      busy.close();
+    }
   });
 });

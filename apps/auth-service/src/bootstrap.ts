@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { natsAuth } from '@gatehouse/config';
-import { RpcErrorFilter, bootLogger, natsOptions } from '@gatehouse/nest-kit';
+import { RpcErrorFilter, bootLogger, listenOrClose, natsOptions } from '@gatehouse/nest-kit';
 import { createLogger } from '@gatehouse/observability';
 import { AppModule } from './app.module.js';
 import type { AuthServiceEnv } from './config/env.js';
@@ -47,7 +47,7 @@ export async function startGateway(env: AuthServiceEnv, log: Log = consoleLog(en
     abortOnError: false,
   });
   app.useGlobalFilters(new RpcErrorFilter());
-  await app.listen();
+  await listenOrClose(app, () => app.listen());
   const host = app.get(GatewayHost);
   const replica = app.get(Replica);
   const sync = app.get(ReplicaSync);

@@ -33,6 +33,21 @@ export async function startRpcService(module: DynamicModule, s: RpcServiceSettin
   app.useGlobalFilters(new RpcErrorFilter());
   app.useGlobalInterceptors(new RpcMetricsInterceptor(new RpcMetrics(s.registry)));
   app.enableShutdownHooks();
-  await app.listen();
+  await listenOrClose(app, () => app.listen());
   return app;
+}
+
+/**
+ * Runs `listen` (which boots the app's modules: NATS connected, database pooled, timers started);
+ * when it fails (a port in use, a database that refuses) closes what did start before the error
+ * goes on, so a failed start leaves no connection or timer behind (a test's process can exit, a
+ * caller can retry).
+ */
+export async function listenOrClose(app: { close(): Promise<void> }, listen: () => Promise<unknown>): Promise<void> {
+  try {
+    await listen();
+  } catch (error) {
+    await app.close().catch(() => undefined);
+    throw error;
+  }
 }
