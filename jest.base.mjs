@@ -20,6 +20,9 @@ export function jestConfig({ testMatch = ['<rootDir>/src/**/*.spec.ts'], ...rest
       ],
     },
     testMatch,
+    // Hooks and tests that start real servers (a database, a nats-server, gateways) take longer than
+    // jest's 5 s on a loaded 2-core CI machine; a test that needs more sets its own.
+    testTimeout: 30_000,
     ...rest,
   };
 }
