@@ -163,7 +163,7 @@ async function seed(url) {
       const [a, b] = share(total);
       return i < a ? 0 : i < a + b ? 1 : 2;
     };
-    const { rows: revRows } = await db.query(`SELECT revision FROM replication_state WHERE id = 1`);
+    const { rows: revRows } = await db.query(`SELECT last_value AS revision FROM replica_revision_seq`);
     const revisions = { next: Number(revRows[0].revision) };
     const now = Date.now();
     const day = 86_400_000;
@@ -257,7 +257,7 @@ async function seed(url) {
       revisions,
     );
     // One revision per seeded row, as if each had been its own change.
-    await db.query(`UPDATE replication_state SET revision = $1 WHERE id = 1`, [revisions.next]);
+    await db.query(`SELECT setval('replica_revision_seq', $1, true)`, [revisions.next]);
     await db.query('COMMIT');
     const seededRest = Date.now() - t0;
     t0 = Date.now();

@@ -9,9 +9,10 @@ import { VerifierToken } from './tokens.js';
  * Revision-ordered incremental replication of what the token service owns (tokens, applications,
  * policies) to its replicas (gateways, notifiers). See docs/replication.md.
  *
- * Every replicated row carries the revision of the change that last wrote it, assigned in the
- * change's own transaction under the single `replication_state` row lock: commit order is
- * revision order, so "every record after position P" read in one snapshot never skips a commit.
+ * Every replicated row carries the revision of the change that last wrote it, taken from a
+ * sequence in the change's own transaction. Concurrent changes commit in any order, so the feed
+ * serves records only up to its head, the *safe* revision below every one still in flight: "every
+ * record after position P" up to the head never skips a commit.
  * Deletions leave a tombstone row with their revision. Records are ordered by
  * (revision, source, id); a page ends at a cursor, the next page starts after it. Core-NATS change
  * events are hints only: a replica that sees a gap, reconnects, or polls a newer head pulls.
@@ -115,6 +116,8 @@ export interface FollowerOptions {
 
 /** Services start in any order: until this long after start, a source not answering yet is no warning. */
 export const STARTUP_GRACE_MS = 30_000;
+/** How soon a follower whose pull ended below a hinted revision pulls again. */
+const WANTED_RETRY_MS = 20;
 
 /**
  * Keeps a ChangeSink current: pages from its revision to the head on start, on a hint that shows
@@ -132,6 +135,8 @@ export class ChangeFollower {
   private isReady = false;
   private startedAt = 0;
   private readyResolve!: () => void;
+  /** Highest revision a hint named: a pull that ends below it (a lower revision still in flight) looks again soon. */
+  private wanted = -1;
   /** Resolves once the copy first caught up with the head. */
   readonly ready = new Promise<void>((r) => (this.readyResolve = r));
 
@@ -160,6 +165,7 @@ export class ChangeFollower {
   /** A change event or status says the head may be at `revision` (undefined: unknown, e.g. reconnect). */
   hint(revision?: number): void {
     if (this.stopped) return;
+    if (revision !== undefined && revision > this.wanted) this.wanted = revision;
     if (revision === undefined || revision > this.sink.watermark()) void this.pull();
   }
 
@@ -176,6 +182,9 @@ export class ChangeFollower {
           await this.catchUp();
         } while (this.again && !this.stopped);
         this.lastError = null;
+        // The head stopped below a hinted revision: a lower one is still being committed (or
+        // rolled back). It is usually milliseconds: look again shortly, not at the slow poll.
+        if (this.wanted > this.sink.watermark() && !this.stopped) setTimeout(() => this.hint(), WANTED_RETRY_MS).unref?.();
       } catch (error) {
         this.lastError = (error as Error).message;
         if (this.stopped) return;

@@ -92,40 +92,47 @@ const SOURCES = [
 ] as const;
 
 /**
- * Reads one page of the replicated tables in revision order, in ONE statement: its snapshot is
- * consistent with the head it returns without a transaction, and each source is an index range
- * scan on (revision, id).
+ * Reads one page of the replicated tables in revision order up to the safe revision (the page's
+ * head), in one statement after it: each source is an index range scan on (revision, id).
  */
 export class ReplicaRepository implements ChangeStore {
   constructor(private readonly dataSource: DataSource) {}
 
+  /**
+   * The safe revision: every revision up to it has committed or aborted (writers take revisions from
+   * a sequence and commit in any order; see migration 1768400000000 and docs/replication.md).
+   */
   async head(): Promise<number> {
-    const rows: Array<{ revision: string }> = await this.dataSource.query(`SELECT revision FROM replication_state WHERE id = 1`);
-    return Number(rows[0]!.revision);
+    const rows: Array<{ head: string }> = await this.dataSource.query(`SELECT replica_safe_revision() AS head`);
+    return Number(rows[0]!.head);
   }
 
   async read([revision, k, id]: ChangeCursor, limit: number, entities: ReplicatedEntity[]): Promise<PageRows> {
     // Position order is (revision, source, id): sources before the cursor's need a higher revision,
     // the cursor's own continues after its id, later sources may share the cursor's revision.
+    // The safe revision first, then the page in a later statement (a later snapshot): every
+    // revision up to it that committed is visible to the page, and no page reaches past it, so a
+    // lower revision committing after a higher one is never skipped.
+    const safe = await this.head();
     const parts = SOURCES.flatMap((s, source) => {
       if (s.entity && !entities.includes(s.entity)) return [];
       const key = `e.${s.key}`;
       const after = source < k ? 'e.revision > $1' : source === k ? `(e.revision, ${key}) > ($1, $2::uuid)` : 'e.revision >= $1';
       const only = s.entity ? '' : ' AND e.entity = ANY($4::text[])';
-      return [`(SELECT ${source} AS source, e.revision, ${key} AS id, ${s.record} AS record FROM "${s.table}" e WHERE ${after}${only} ORDER BY e.revision, ${key} LIMIT $3)`];
+      return [`(SELECT ${source} AS source, e.revision, ${key} AS id, ${s.record} AS record FROM "${s.table}" e WHERE ${after} AND e.revision <= $5${only} ORDER BY e.revision, ${key} LIMIT $3)`];
     });
-    const rows: Array<{ head: string; floor: string; source: number | null; revision: string | null; id: string | null; record: ChangeRecord | null }> = await this.dataSource.query(
-      `SELECT st.revision AS head, st.floor, x.source, x.revision, x.id, x.record
+    const rows: Array<{ floor: string; source: number | null; revision: string | null; id: string | null; record: ChangeRecord | null }> = await this.dataSource.query(
+      `SELECT st.floor, x.source, x.revision, x.id, x.record
          FROM replication_state st LEFT JOIN (${parts.join(' UNION ALL ')}) x ON true
         WHERE st.id = 1`,
-      [revision, id, limit, entities],
+      [revision, id, limit, entities, safe],
     );
     const sources: Positioned[][] = SOURCES.map(() => []);
     for (const r of rows) {
       if (r.source === null || !r.record) continue;
       sources[r.source]!.push({ at: [Number(r.revision), r.source, r.id!], record: r.record });
     }
-    return { head: Number(rows[0]?.head ?? 0), floor: Number(rows[0]?.floor ?? 0), sources };
+    return { head: safe, floor: Number(rows[0]?.floor ?? 0), sources };
   }
 
   /** Drops tombstones older than `before` and raises the floor to the highest dropped revision. */

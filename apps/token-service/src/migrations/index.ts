@@ -8,6 +8,7 @@ import { TokenCounts1768000100000 } from './1768000100000-token-counts.js';
 import { AccessOrganizations1768200000000 } from './1768200000000-access-organizations.js';
 import { ReusablePolicies1768100000000 } from './1768100000000-reusable-policies.js';
 import { ReplicaOrganizations1768300000000 } from './1768300000000-replica-organizations.js';
+import { ReplicaRevisionSequence1768400000000 } from './1768400000000-replica-revision-sequence.js';
 
 // Every migration, in order. Listed as imported classes (no globs: jest-ESM needs it).
 export const migrations: Function[] = [
@@ -21,4 +22,5 @@ export const migrations: Function[] = [
   ReusablePolicies1768100000000,
   AccessOrganizations1768200000000,
   ReplicaOrganizations1768300000000,
+  ReplicaRevisionSequence1768400000000,
 ];
