@@ -93,7 +93,7 @@ describe('replica.v2 change feed with concurrent writers', () => {
     });
     // The follower: from its watermark to the head, page by page, over and over (as ChangeFollower).
     const seen = new Set<string>();
-    let pulls = 0;
+    let pullsWhileWriting = 0;
     const follow = (async () => {
       for (;;) {
         const last = !writing;
@@ -107,7 +107,7 @@ describe('replica.v2 change feed with concurrent writers', () => {
           }
           after = page.next;
         }
-        pulls++;
+        if (writing) pullsWhileWriting++;
         if (last) return;
         await sleep(Math.random() * 5);
       }
@@ -117,7 +117,7 @@ describe('replica.v2 change feed with concurrent writers', () => {
     await follow;
 
     expect(committed).toHaveLength(6 * 40 + 4 * 40);
-    expect(pulls).toBeGreaterThan(5);
+    expect(pullsWhileWriting).toBeGreaterThan(1); // it did follow while they wrote
     expect(watermark).toBeGreaterThan(start);
     // The writers did commit out of revision order (else this test would prove nothing).
     const direct_ = committed.filter((t) => t.revision >= 0).map((t) => t.revision);

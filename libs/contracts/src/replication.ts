@@ -43,7 +43,7 @@ export const ChangeRecord = z.discriminatedUnion('type', [
 export type ChangeRecord = z.infer<typeof ChangeRecord>;
 
 /** Hard ceilings of one page, whatever a client asks: well below NATS's 256 KB design limit. */
-export const MAX_PAGE_BYTES = 200_000;
+export const MAX_PAGE_BYTES = 250_000;
 export const MAX_PAGE_RECORDS = 2_000;
 /** Room left in a NATS message for the reply envelope around a page's records. */
 export const PAGE_ENVELOPE_BYTES = 2_048;
@@ -202,23 +202,31 @@ export class ChangeFollower {
   private async catchUp(): Promise<void> {
     const started = this.sink.watermark();
     let since = started;
-    let after: ChangeCursor | undefined;
     let count = 0;
-    for (;;) {
+    const request = (after?: ChangeCursor) => {
       const maxBytes = Math.max(1_024, Math.min(MAX_PAGE_BYTES, this.options.maxPayload() - PAGE_ENVELOPE_BYTES));
-      const page = await this.source.changes({
+      return this.source.changes({
         since,
         ...(after ? { after } : {}),
         ...(this.options.entities ? { entities: this.options.entities } : {}),
         ...(this.options.maxRecords ? { maxRecords: this.options.maxRecords } : {}),
         maxBytes,
       });
+    };
+    let pending = request();
+    for (;;) {
+      const page = await pending;
       if (since >= 0 && since < page.floor) {
         this.options.log.warn(`Replica at revision ${since} is behind the tombstone floor ${page.floor}: reloading`);
         await this.sink.reset();
         since = -1;
-        after = undefined;
+        pending = request();
         continue;
+      }
+      // The next page is asked for before this one is applied: the source reads it meanwhile.
+      if (page.next && !this.stopped) {
+        pending = request(page.next);
+        pending.catch(() => undefined); // awaited next turn; a stop leaves it unawaited
       }
       if (page.records.length) await this.sink.apply(page.records);
       count += page.records.length;
@@ -231,7 +239,6 @@ export class ChangeFollower {
         return;
       }
       if (this.stopped) return;
-      after = page.next;
     }
   }
 
