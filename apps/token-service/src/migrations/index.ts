@@ -9,6 +9,7 @@ import { AccessOrganizations1768200000000 } from './1768200000000-access-organiz
 import { ReusablePolicies1768100000000 } from './1768100000000-reusable-policies.js';
 import { ReplicaOrganizations1768300000000 } from './1768300000000-replica-organizations.js';
 import { ReplicaRevisionSequence1768400000000 } from './1768400000000-replica-revision-sequence.js';
+import { TokenDayCounts1768500000000 } from './1768500000000-token-day-counts.js';
 
 // Every migration, in order. Listed as imported classes (no globs: jest-ESM needs it).
 export const migrations: Function[] = [
@@ -23,4 +24,5 @@ export const migrations: Function[] = [
   AccessOrganizations1768200000000,
   ReplicaOrganizations1768300000000,
   ReplicaRevisionSequence1768400000000,
+  TokenDayCounts1768500000000,
 ];
