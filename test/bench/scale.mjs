@@ -262,7 +262,7 @@ async function seed(url) {
     const seededRest = Date.now() - t0;
     t0 = Date.now();
     // What autovacuum does on a live database: statistics and the visibility map.
-    await db.query('VACUUM (ANALYZE) service_tokens, access_apps, access_policies, service_token_counts');
+    await db.query('VACUUM (ANALYZE) service_tokens, access_apps, access_policies, service_token_counts, service_token_day_counts');
     const vacuumed = Date.now() - t0;
     const token = (i) => ({ id: ids[i], clientId: clientIdOf(i), secret: known.get(i) });
     return {
