@@ -111,11 +111,18 @@ export interface FollowerOptions {
   pollMs: number;
   /** Wait before retrying a failed pull. */
   retryMs?: number;
+  /**
+   * A cold start (from -1) reads this many revision ranges at the same time (default 1). Only for
+   * a sink whose `apply` may take pages in any order (it keeps the newest record per entity).
+   */
+  coldStartChains?: number;
   log: FollowerLog;
 }
 
 /** Services start in any order: until this long after start, a source not answering yet is no warning. */
 export const STARTUP_GRACE_MS = 30_000;
+/** Below this many revisions per range a cold start reads one range: splitting costs more than it saves. */
+const COLD_CHAIN_MIN_REVISIONS = 5_000;
 /** How soon a follower whose pull ended below a hinted revision pulls again. */
 const WANTED_RETRY_MS = 20;
 
@@ -203,31 +210,34 @@ export class ChangeFollower {
     const started = this.sink.watermark();
     let since = started;
     let count = 0;
-    const request = (after?: ChangeCursor) => {
-      const maxBytes = Math.max(1_024, Math.min(MAX_PAGE_BYTES, this.options.maxPayload() - PAGE_ENVELOPE_BYTES));
-      return this.source.changes({
-        since,
-        ...(after ? { after } : {}),
-        ...(this.options.entities ? { entities: this.options.entities } : {}),
-        ...(this.options.maxRecords ? { maxRecords: this.options.maxRecords } : {}),
-        maxBytes,
-      });
-    };
-    let pending = request();
+    const chains = this.options.coldStartChains ?? 1;
+    if (started < 0 && chains > 1) {
+      // A cold start of a big copy: the revisions up to the head are split into `chains` ranges,
+      // read at the same time (each range page after page). Every revision up to `head` has
+      // committed (it is a safe revision), so the ranges together hold every record up to it;
+      // what changes meanwhile moves to a higher revision, read by the pass from `head` below.
+      // Records are applied in any order: the sink keeps the newest per entity.
+      const head = await this.source.head();
+      if (head >= chains * COLD_CHAIN_MIN_REVISIONS) {
+        const bounds = [-1, ...Array.from({ length: chains - 1 }, (_, i) => Math.floor((head * (i + 1)) / chains)), head];
+        const counts = await Promise.all(bounds.slice(0, -1).map((from, i) => this.range(from, bounds[i + 1]!)));
+        if (this.stopped) return;
+        count = counts.reduce((a, b) => a + b, 0);
+        since = head;
+      }
+    }
+    let pending = this.page(since);
     for (;;) {
       const page = await pending;
       if (since >= 0 && since < page.floor) {
         this.options.log.warn(`Replica at revision ${since} is behind the tombstone floor ${page.floor}: reloading`);
         await this.sink.reset();
         since = -1;
-        pending = request();
+        pending = this.page(since);
         continue;
       }
       // The next page is asked for before this one is applied: the source reads it meanwhile.
-      if (page.next && !this.stopped) {
-        pending = request(page.next);
-        pending.catch(() => undefined); // awaited next turn; a stop leaves it unawaited
-      }
+      if (page.next && !this.stopped) pending = this.prefetch(since, page.next);
       if (page.records.length) await this.sink.apply(page.records);
       count += page.records.length;
       if (!page.next) {
@@ -240,6 +250,39 @@ export class ChangeFollower {
       }
       if (this.stopped) return;
     }
+  }
+
+  /** Every record with a revision in (from, to] (and perhaps a few past it); returns how many were applied. */
+  private async range(from: number, to: number): Promise<number> {
+    let count = 0;
+    let pending = this.page(from);
+    for (;;) {
+      const page = await pending;
+      // Records at `to` itself belong to this range: the next one starts after every record of `to`.
+      const more = !!page.next && page.next[0] <= to && !this.stopped;
+      if (more) pending = this.prefetch(from, page.next!);
+      if (page.records.length) await this.sink.apply(page.records);
+      count += page.records.length;
+      if (!more) return count;
+    }
+  }
+
+  private page(since: number, after?: ChangeCursor): Promise<ChangesPage> {
+    const maxBytes = Math.max(1_024, Math.min(MAX_PAGE_BYTES, this.options.maxPayload() - PAGE_ENVELOPE_BYTES));
+    return this.source.changes({
+      since,
+      ...(after ? { after } : {}),
+      ...(this.options.entities ? { entities: this.options.entities } : {}),
+      ...(this.options.maxRecords ? { maxRecords: this.options.maxRecords } : {}),
+      maxBytes,
+    });
+  }
+
+  /** A page asked for ahead: awaited on the next turn; a stop may leave it unawaited. */
+  private prefetch(since: number, after: ChangeCursor): Promise<ChangesPage> {
+    const p = this.page(since, after);
+    p.catch(() => undefined);
+    return p;
   }
 
   private schedule(ms = this.options.pollMs): void {
