@@ -37,7 +37,9 @@ export class TokenReplicaService implements ChangeSink {
     this.follower = new ChangeFollower(
       { changes: (request) => rpc.request(ReplicaChanges, request), head: async () => (await rpc.request(ReplicaHead, {})).head },
       this,
-      { entities: ['token'], maxPayload, pollMs, log: this.logger },
+      // Pages may be applied in any order (revision-guarded upserts, in id order: no deadlock), so a
+      // cold start reads three revision ranges at once; the watermark moves only when caught up.
+      { entities: ['token'], maxPayload, pollMs, log: this.logger, coldStartChains: 3 },
     );
   }
 
