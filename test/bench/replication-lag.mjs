@@ -70,7 +70,7 @@ try {
   await c.connect();
   const accountId = (await c.query('SELECT id FROM accounts LIMIT 1')).rows[0].id;
   await c.query('BEGIN');
-  const { rows } = await c.query('UPDATE replication_state SET revision = revision + 1 WHERE id = 1 RETURNING revision');
+  const { rows } = await c.query('SELECT replica_next_revision() AS revision');
   await c.query(
     `INSERT INTO service_tokens (account_id, name, client_id, duration, secret_hash, expires_at, created_at, updated_at, revision)
      SELECT $1, 'bench-' || g, md5(g::text) || '.access', '8760h', encode(sha256(g::text::bytea), 'hex'), now() + interval '365 days', now(), now(), $2

@@ -13,6 +13,7 @@
 //   SCALE_TOKENS (1000000), SCALE_APPS (10000), SCALE_POLICIES (50000)
 //   SCALE_LOAD_TIMEOUT_S (120): how long a gateway or notifier may take to catch up
 //   SCALE_CREATE_SECONDS (10), SCALE_LAG_SECONDS (20), SCALE_IDLE_SECONDS (60)
+//   SCALE_GATEWAY_NODE_OPTIONS ('--max-semi-space-size=2 --max-old-space-size=192'): the gateway's NODE_OPTIONS
 //   SCALE_DOCS=0: print the figures without writing docs/performance.md
 import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -41,6 +42,7 @@ const CREATE_SECONDS = int('SCALE_CREATE_SECONDS', 10);
 const LAG_SECONDS = int('SCALE_LAG_SECONDS', 20);
 const IDLE_SECONDS = int('SCALE_IDLE_SECONDS', 60);
 const LAG_RATE = 100;
+const GATEWAY_NODE_OPTIONS = process.env.SCALE_GATEWAY_NODE_OPTIONS ?? '--max-semi-space-size=2 --max-old-space-size=192';
 if (TOKENS < 10 || APPS < 3 || POLICIES < APPS) throw new Error('need SCALE_TOKENS >= 10, SCALE_APPS >= 3, SCALE_POLICIES >= SCALE_APPS');
 const HASH_KEY = randomBytes(32).toString('hex');
 const RECIPIENT = 'scale-bench@example.com';
@@ -163,7 +165,7 @@ async function seed(url) {
       const [a, b] = share(total);
       return i < a ? 0 : i < a + b ? 1 : 2;
     };
-    const { rows: revRows } = await db.query(`SELECT revision FROM replication_state WHERE id = 1`);
+    const { rows: revRows } = await db.query(`SELECT last_value AS revision FROM replica_revision_seq`);
     const revisions = { next: Number(revRows[0].revision) };
     const now = Date.now();
     const day = 86_400_000;
@@ -257,12 +259,12 @@ async function seed(url) {
       revisions,
     );
     // One revision per seeded row, as if each had been its own change.
-    await db.query(`UPDATE replication_state SET revision = $1 WHERE id = 1`, [revisions.next]);
+    await db.query(`SELECT setval('replica_revision_seq', $1, true)`, [revisions.next]);
     await db.query('COMMIT');
     const seededRest = Date.now() - t0;
     t0 = Date.now();
     // What autovacuum does on a live database: statistics and the visibility map.
-    await db.query('VACUUM (ANALYZE) service_tokens, access_apps, access_policies, service_token_counts');
+    await db.query('VACUUM (ANALYZE) service_tokens, access_apps, access_policies, service_token_counts, service_token_day_counts');
     const vacuumed = Date.now() - t0;
     const token = (i) => ({ id: ids[i], clientId: clientIdOf(i), secret: known.get(i) });
     return {
@@ -321,7 +323,7 @@ async function main() {
   log('seeding with COPY…');
   const seeded = await seed(tokenDb.url);
   log(`seeded: tokens ${s(seeded.timings.tokensMs)}, apps and policies ${s(seeded.timings.appsAndPoliciesMs)}, vacuum ${s(seeded.timings.vacuumMs)}; revision ${n(seeded.revision)}`);
-  const result = { tokens: TOKENS, apps: APPS, policies: POLICIES, machine, seed: seeded.timings };
+  const result = { tokens: TOKENS, apps: APPS, policies: POLICIES, machine, seed: seeded.timings, gatewayNodeOptions: GATEWAY_NODE_OPTIONS };
 
   const tokenService = run('token-service', 'main.js', { ...shared, DATABASE_URL: tokenDb.url });
   run('api', 'main.js', shared);
@@ -408,6 +410,10 @@ async function main() {
     DATABASE_URL: authDb.url,
     GATEHOUSE_GATEWAY_PORT: String(gwPort),
     GATEHOUSE_TEAM_URL: gwUrl,
+    // The gateway's recommended V8 heap settings for a big fleet (docs/replication.md, "Gateway
+    // memory"): its tokens live outside the JS heap, and V8's default young generation and heap
+    // growth kept ~100 MB of garbage resident during a cold load.
+    NODE_OPTIONS: GATEWAY_NODE_OPTIONS,
     // The lag probe asks about tokens the gateway does not know yet: no throttling of failures.
     GATEHOUSE_RATE_LIMIT_BURST: '1000000',
     GATEHOUSE_RATE_LIMIT_PER_MINUTE: '1000000',
@@ -567,7 +573,7 @@ function writeDocs(r) {
   ];
   const block = [
     '<!-- bench:scale:start (written by `npm run bench:scale`; edits inside are overwritten) -->',
-    `Last run: ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, ${n(r.tokens)} tokens, ${n(r.apps)} applications, ${n(r.policies)} policies (90 % in one account); ${r.machine.cpus} CPUs, ${r.machine.memoryGb} GB, load average ${r.machine.loadAtStart} at the start and ${r.loadAtEnd} at the end; ${r.seconds} s in all. Seeding with COPY: tokens ${s(r.seed.tokensMs)}, applications and policies ${s(r.seed.appsAndPoliciesMs)}, VACUUM ANALYZE ${s(r.seed.vacuumMs)}.`,
+    `Last run: ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, ${n(r.tokens)} tokens, ${n(r.apps)} applications, ${n(r.policies)} policies (90 % in one account); ${r.machine.cpus} CPUs, ${r.machine.memoryGb} GB, load average ${r.machine.loadAtStart} at the start and ${r.loadAtEnd} at the end; ${r.seconds} s in all. Seeding with COPY: tokens ${s(r.seed.tokensMs)}, applications and policies ${s(r.seed.appsAndPoliciesMs)}, VACUUM ANALYZE ${s(r.seed.vacuumMs)}. Gateway started with \`NODE_OPTIONS=${r.gatewayNodeOptions || '(none)'}\`.`,
     '',
     '| figure | measured | target | |',
     '|---|---|---|---|',

@@ -106,7 +106,7 @@ describe(`fleet replication (${SEEDED} tokens, max_payload 65536, real processes
     // Seed through the token service's schema: one revision for the whole batch, as one change would.
     [firstId, lastId] = await withDb(async (c) => {
       await c.query('BEGIN');
-      const { rows } = await c.query(`UPDATE replication_state SET revision = revision + 1 WHERE id = 1 RETURNING revision`);
+      const { rows } = await c.query(`SELECT replica_next_revision() AS revision`);
       const ids = await c.query(
         `INSERT INTO service_tokens (account_id, name, client_id, duration, secret_hash, expires_at, created_at, updated_at, revision)
          SELECT $1, 'fleet-' || g, 'fleet' || lpad(g::text, 8, '0') || '.access', '8760h', $2, now() + interval '365 days', now(), now(), $3
@@ -203,7 +203,7 @@ describe(`fleet replication (${SEEDED} tokens, max_payload 65536, real processes
     expect((await seeded(victim)).status).toBe(200);
     await withDb(async (c) => {
       await c.query('BEGIN');
-      const { rows } = await c.query(`UPDATE replication_state SET revision = revision + 1 WHERE id = 1 RETURNING revision`);
+      const { rows } = await c.query(`SELECT replica_next_revision() AS revision`);
       const gone = await c.query(`DELETE FROM service_tokens WHERE client_id = $1 RETURNING id`, [victim]);
       await c.query(`INSERT INTO replica_tombstones (id, entity, revision, deleted_at) VALUES ($1, 'token', $2, now())`, [gone.rows[0].id, rows[0].revision]);
       await c.query('COMMIT');

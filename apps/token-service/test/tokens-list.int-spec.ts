@@ -74,6 +74,33 @@ describe('tokens list: totals and paging', () => {
     expect(past).toMatchObject({ items: [], totalCount: total, totalCountExact: true });
   });
 
+  it('pages a list spread over many days exactly (each page starts at the day holding its offset), also after deletes and inserts in old days', async () => {
+    const spread = (await h.rpc.request(CreateAccount, { name: 'list-days' })).id;
+    // 2,000 tokens, two per created_at, 25 minutes apart: about 17 days, pages straddle midnights.
+    await db.query(
+      `INSERT INTO service_tokens (account_id, name, client_id, duration, secret_hash, created_at, updated_at)
+       SELECT $1, 'day-' || g, 'd' || md5(g::text) || '.access', '8760h', md5('d' || g), now() - ((g / 2) * interval '25 minutes'), now()
+         FROM generate_series(1, 2000) g`,
+      [spread],
+    );
+    const everyPage = async (perPage: number) => {
+      const last = Math.ceil((await countOf(spread)) / perPage);
+      for (let page = 1; page <= last; page++) await expect(ids(spread, perPage, page)).resolves.toEqual(await reference(spread, perPage, page));
+    };
+    await everyPage(37);
+    // A whole day gone, one old day thinned out, and late inserts into old days.
+    await db.query(`DELETE FROM service_tokens WHERE account_id = $1 AND created_at >= now() - interval '6 days' AND created_at < now() - interval '5 days'`, [spread]);
+    await db.query(`DELETE FROM service_tokens WHERE account_id = $1 AND name LIKE 'day-1%' AND created_at < now() - interval '10 days'`, [spread]);
+    await db.query(
+      `INSERT INTO service_tokens (account_id, name, client_id, duration, secret_hash, created_at, updated_at)
+       SELECT $1, 'late-' || g, 'l' || md5(g::text) || '.access', '8760h', md5('l' || g), now() - (g * interval '7 hours'), now() FROM generate_series(1, 50) g`,
+      [spread],
+    );
+    await everyPage(50);
+    const total = await countOf(spread);
+    await expect(h.rpc.request(ListServiceTokens, { accountId: spread, page: Math.ceil(total / 50) + 1, perPage: 50 })).resolves.toMatchObject({ items: [], totalCount: total });
+  }, 120_000);
+
   it('counts a filter exactly up to 1,000 past the page, and flags a lower bound beyond', async () => {
     const broad = await h.rpc.request(ListServiceTokens, { accountId, search: 'bulk-', perPage: 20 });
     expect(broad).toMatchObject({ totalCount: 1020, totalCountExact: false });

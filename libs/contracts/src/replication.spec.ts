@@ -102,3 +102,59 @@ describe('ChangeFollower', () => {
     expect(s.rev).toBe(7);
   });
 });
+
+describe('ChangeFollower cold start in parallel ranges', () => {
+  /** A source over tombstones of revisions 1..n (several per revision), pages of 49 (they split a revision's records), with a head poll. */
+  function big(n: number, perRevision = 3) {
+    const records: ChangeRecord[] = [];
+    for (let r = 1; r <= n; r++) for (let k = 0; k < perRevision; k++) records.push({ type: 'tombstone', entity: 'token', id: `00000000-0000-4000-8000-${String(r * 10 + k).padStart(12, '0')}`, revision: r });
+    const key = (r: ChangeRecord) => [r.revision, (r as { id: string }).id] as const;
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const src = {
+      maxInFlight: () => maxInFlight,
+      async changes(req: ChangesRequest): Promise<ChangesPage> {
+        inFlight++;
+        maxInFlight = Math.max(maxInFlight, inFlight);
+        await new Promise((r) => setTimeout(r, 1));
+        inFlight--;
+        const after = req.after ?? [req.since, TOMBSTONE_SOURCE, 'ffffffff-ffff-ffff-ffff-ffffffffffff'];
+        const start = records.findIndex((r) => {
+          const [rev, id] = key(r);
+          return rev > after[0] || (rev === after[0] && id > after[2]);
+        });
+        const page = start < 0 ? [] : records.slice(start, start + 49);
+        const last = page.at(-1);
+        const more = start >= 0 && start + 49 < records.length;
+        return { head: n, floor: 0, records: page, next: more && last ? [last.revision, TOMBSTONE_SOURCE, (last as { id: string }).id] : null };
+      },
+      async head() {
+        return n;
+      },
+    };
+    return { src, records };
+  }
+
+  it('reads every record up to the head in ranges at once, records at a range bound included', async () => {
+    // 15,045 revisions: a page of both first ranges ends inside the three records of its bound revision.
+    const { src, records } = big(15_045);
+    const s = sink();
+    const f = new ChangeFollower(src, s, { maxPayload: () => 65_536, pollMs: 60_000, log: quiet, coldStartChains: 3 });
+    await f.start();
+    await f.stop();
+    const got = new Set(s.applied.map((r) => (r as { id: string }).id));
+    expect(records.filter((r) => !got.has((r as { id: string }).id))).toEqual([]);
+    expect(s.rev).toBe(15_045);
+    expect(src.maxInFlight()).toBeGreaterThanOrEqual(3);
+  });
+
+  it('reads one range when the copy is small', async () => {
+    const { src } = big(100);
+    const s = sink();
+    const f = new ChangeFollower(src, s, { maxPayload: () => 65_536, pollMs: 60_000, log: quiet, coldStartChains: 3 });
+    await f.start();
+    await f.stop();
+    expect(s.applied).toHaveLength(300);
+    expect(src.maxInFlight()).toBeLessThanOrEqual(2);
+  });
+});

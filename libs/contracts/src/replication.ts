@@ -9,9 +9,10 @@ import { VerifierToken } from './tokens.js';
  * Revision-ordered incremental replication of what the token service owns (tokens, applications,
  * policies) to its replicas (gateways, notifiers). See docs/replication.md.
  *
- * Every replicated row carries the revision of the change that last wrote it, assigned in the
- * change's own transaction under the single `replication_state` row lock: commit order is
- * revision order, so "every record after position P" read in one snapshot never skips a commit.
+ * Every replicated row carries the revision of the change that last wrote it, taken from a
+ * sequence in the change's own transaction. Concurrent changes commit in any order, so the feed
+ * serves records only up to its head, the *safe* revision below every one still in flight: "every
+ * record after position P" up to the head never skips a commit.
  * Deletions leave a tombstone row with their revision. Records are ordered by
  * (revision, source, id); a page ends at a cursor, the next page starts after it. Core-NATS change
  * events are hints only: a replica that sees a gap, reconnects, or polls a newer head pulls.
@@ -42,7 +43,7 @@ export const ChangeRecord = z.discriminatedUnion('type', [
 export type ChangeRecord = z.infer<typeof ChangeRecord>;
 
 /** Hard ceilings of one page, whatever a client asks: well below NATS's 256 KB design limit. */
-export const MAX_PAGE_BYTES = 200_000;
+export const MAX_PAGE_BYTES = 250_000;
 export const MAX_PAGE_RECORDS = 2_000;
 /** Room left in a NATS message for the reply envelope around a page's records. */
 export const PAGE_ENVELOPE_BYTES = 2_048;
@@ -110,11 +111,20 @@ export interface FollowerOptions {
   pollMs: number;
   /** Wait before retrying a failed pull. */
   retryMs?: number;
+  /**
+   * A cold start (from -1) reads this many revision ranges at the same time (default 1). Only for
+   * a sink whose `apply` may take pages in any order (it keeps the newest record per entity).
+   */
+  coldStartChains?: number;
   log: FollowerLog;
 }
 
 /** Services start in any order: until this long after start, a source not answering yet is no warning. */
 export const STARTUP_GRACE_MS = 30_000;
+/** Below this many revisions per range a cold start reads one range: splitting costs more than it saves. */
+const COLD_CHAIN_MIN_REVISIONS = 5_000;
+/** How soon a follower whose pull ended below a hinted revision pulls again. */
+const WANTED_RETRY_MS = 20;
 
 /**
  * Keeps a ChangeSink current: pages from its revision to the head on start, on a hint that shows
@@ -132,6 +142,8 @@ export class ChangeFollower {
   private isReady = false;
   private startedAt = 0;
   private readyResolve!: () => void;
+  /** Highest revision a hint named: a pull that ends below it (a lower revision still in flight) looks again soon. */
+  private wanted = -1;
   /** Resolves once the copy first caught up with the head. */
   readonly ready = new Promise<void>((r) => (this.readyResolve = r));
 
@@ -160,6 +172,7 @@ export class ChangeFollower {
   /** A change event or status says the head may be at `revision` (undefined: unknown, e.g. reconnect). */
   hint(revision?: number): void {
     if (this.stopped) return;
+    if (revision !== undefined && revision > this.wanted) this.wanted = revision;
     if (revision === undefined || revision > this.sink.watermark()) void this.pull();
   }
 
@@ -176,6 +189,9 @@ export class ChangeFollower {
           await this.catchUp();
         } while (this.again && !this.stopped);
         this.lastError = null;
+        // The head stopped below a hinted revision: a lower one is still being committed (or
+        // rolled back). It is usually milliseconds: look again shortly, not at the slow poll.
+        if (this.wanted > this.sink.watermark() && !this.stopped) setTimeout(() => this.hint(), WANTED_RETRY_MS).unref?.();
       } catch (error) {
         this.lastError = (error as Error).message;
         if (this.stopped) return;
@@ -193,24 +209,35 @@ export class ChangeFollower {
   private async catchUp(): Promise<void> {
     const started = this.sink.watermark();
     let since = started;
-    let after: ChangeCursor | undefined;
     let count = 0;
+    const chains = this.options.coldStartChains ?? 1;
+    if (started < 0 && chains > 1) {
+      // A cold start of a big copy: the revisions up to the head are split into `chains` ranges,
+      // read at the same time (each range page after page). Every revision up to `head` has
+      // committed (it is a safe revision), so the ranges together hold every record up to it;
+      // what changes meanwhile moves to a higher revision, read by the pass from `head` below.
+      // Records are applied in any order: the sink keeps the newest per entity.
+      const head = await this.source.head();
+      if (head >= chains * COLD_CHAIN_MIN_REVISIONS) {
+        const bounds = [-1, ...Array.from({ length: chains - 1 }, (_, i) => Math.floor((head * (i + 1)) / chains)), head];
+        const counts = await Promise.all(bounds.slice(0, -1).map((from, i) => this.range(from, bounds[i + 1]!)));
+        if (this.stopped) return;
+        count = counts.reduce((a, b) => a + b, 0);
+        since = head;
+      }
+    }
+    let pending = this.page(since);
     for (;;) {
-      const maxBytes = Math.max(1_024, Math.min(MAX_PAGE_BYTES, this.options.maxPayload() - PAGE_ENVELOPE_BYTES));
-      const page = await this.source.changes({
-        since,
-        ...(after ? { after } : {}),
-        ...(this.options.entities ? { entities: this.options.entities } : {}),
-        ...(this.options.maxRecords ? { maxRecords: this.options.maxRecords } : {}),
-        maxBytes,
-      });
+      const page = await pending;
       if (since >= 0 && since < page.floor) {
         this.options.log.warn(`Replica at revision ${since} is behind the tombstone floor ${page.floor}: reloading`);
         await this.sink.reset();
         since = -1;
-        after = undefined;
+        pending = this.page(since);
         continue;
       }
+      // The next page is asked for before this one is applied: the source reads it meanwhile.
+      if (page.next && !this.stopped) pending = this.prefetch(since, page.next);
       if (page.records.length) await this.sink.apply(page.records);
       count += page.records.length;
       if (!page.next) {
@@ -222,8 +249,40 @@ export class ChangeFollower {
         return;
       }
       if (this.stopped) return;
-      after = page.next;
     }
+  }
+
+  /** Every record with a revision in (from, to] (and perhaps a few past it); returns how many were applied. */
+  private async range(from: number, to: number): Promise<number> {
+    let count = 0;
+    let pending = this.page(from);
+    for (;;) {
+      const page = await pending;
+      // Records at `to` itself belong to this range: the next one starts after every record of `to`.
+      const more = !!page.next && page.next[0] <= to && !this.stopped;
+      if (more) pending = this.prefetch(from, page.next!);
+      if (page.records.length) await this.sink.apply(page.records);
+      count += page.records.length;
+      if (!more) return count;
+    }
+  }
+
+  private page(since: number, after?: ChangeCursor): Promise<ChangesPage> {
+    const maxBytes = Math.max(1_024, Math.min(MAX_PAGE_BYTES, this.options.maxPayload() - PAGE_ENVELOPE_BYTES));
+    return this.source.changes({
+      since,
+      ...(after ? { after } : {}),
+      ...(this.options.entities ? { entities: this.options.entities } : {}),
+      ...(this.options.maxRecords ? { maxRecords: this.options.maxRecords } : {}),
+      maxBytes,
+    });
+  }
+
+  /** A page asked for ahead: awaited on the next turn; a stop may leave it unawaited. */
+  private prefetch(since: number, after: ChangeCursor): Promise<ChangesPage> {
+    const p = this.page(since, after);
+    p.catch(() => undefined);
+    return p;
   }
 
   private schedule(ms = this.options.pollMs): void {

@@ -5,6 +5,13 @@ import type { Replica, ReplicaEvent } from './replica.js';
 /** The gateway's log (bootstrap's consoleLog, or a test's). */
 export const GATEWAY_LOG = Symbol('GATEWAY_LOG');
 
+/**
+ * A cold start reads this many revision ranges at once: the token service and PostgreSQL work on
+ * the next pages while the gateway applies others (the replica keeps the newest record per entity,
+ * so the order does not matter).
+ */
+const COLD_START_CHAINS = 3;
+
 export interface Log {
   log(msg: string): void;
   warn(msg: string): void;
@@ -31,7 +38,7 @@ export class ReplicaSync {
     this.follower = new ChangeFollower(
       { changes: (request) => rpc.request(ReplicaChanges, request), head: async () => (await rpc.request(ReplicaHead, {})).head },
       replica,
-      { maxPayload, pollMs, log },
+      { maxPayload, pollMs, log, coldStartChains: COLD_START_CHAINS },
     );
   }
 

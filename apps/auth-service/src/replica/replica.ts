@@ -10,28 +10,11 @@ import {
   type Policy,
   type PolicyChanged,
   type TokenChanged,
-  type VerifierToken,
 } from '@gatehouse/contracts';
 import { canonicalHost, canonicalTarget } from '../gateway/path.js';
+import { TokenStore, type ReplicaToken } from './token-store.js';
 
-/**
- * What the gateway keeps of a token: only what a decision reads (a million of them must fit in a
- * few hundred MB: no display-only fields, dates as numbers, the account id shared).
- */
-export interface ReplicaToken {
-  id: string;
-  accountId: string;
-  name: string;
-  clientId: string;
-  enabled: boolean;
-  secretHash: string;
-  clientSecretVersion: number;
-  previousSecretHash: string | null;
-  /** Revision of the change that last set it. */
-  revision: number;
-  expiresAtMs: number | null;
-  previousExpiresAtMs: number | null;
-}
+export type { ReplicaToken } from './token-store.js';
 
 export interface ReplicaApp extends Application {
   revision: number;
@@ -64,30 +47,6 @@ type VersionedOrganization = Organization & { revision: number };
 const DEFAULT_SESSION_MS = 24 * 3_600_000;
 /** Where a path prefix ends: `/`, `.`, or the end of the path. */
 const PREFIX_END = new Set([0x2f, 0x2e]);
-
-/** Account ids repeat across a fleet: one string per account, not one per token. */
-const accountIds = new Map<string, string>();
-function shared(accountId: string): string {
-  let s = accountIds.get(accountId);
-  if (s === undefined) accountIds.set(accountId, (s = accountId));
-  return s;
-}
-
-function toToken(t: VerifierToken, revision: number): ReplicaToken {
-  return {
-    id: t.id,
-    accountId: shared(t.accountId),
-    name: t.name,
-    clientId: t.clientId,
-    enabled: t.enabled,
-    secretHash: t.secretHash,
-    clientSecretVersion: t.clientSecretVersion,
-    previousSecretHash: t.previousSecretHash,
-    revision,
-    expiresAtMs: t.expiresAt ? Date.parse(t.expiresAt) : null,
-    previousExpiresAtMs: t.previousClientSecretExpiresAt ? Date.parse(t.previousClientSecretExpiresAt) : null,
-  };
-}
 
 function durationMs(value: string | null, fallback: number | null): number | null {
   if (!value) return fallback;
@@ -165,8 +124,7 @@ export class Replica implements ChangeSink {
   /** Bumped on every change: caches of derived decisions compare it. */
   generation = 0;
   lastSyncAt: number | null = null;
-  private tokens = new Map<string, ReplicaToken>();
-  private byClientId = new Map<string, ReplicaToken>();
+  private tokens = new TokenStore();
   private apps = new Map<string, ReplicaApp>();
   private policies = new Map<string, ReplicaPolicy>();
   private policiesOfApp = new Map<string, ReplicaPolicy[]>();
@@ -176,6 +134,8 @@ export class Replica implements ChangeSink {
   private appsByAud = new Map<string, ReplicaApp>();
   private tombstones = new Map<string, number>();
   private isLoaded = false;
+  /** Apps or policies changed since the indexes were last built (only while loading). */
+  private indexesStale = false;
   private listeners: Array<(e: ReplicaEvent | null) => void> = [];
   private canonicalPrefixes = new WeakMap<ReplicaApp, string | null>();
   /** Highest revision seen (in an event or a page) but not yet covered by the watermark. */
@@ -196,7 +156,7 @@ export class Replica implements ChangeSink {
   }
 
   tokenByClientId(clientId: string): ReplicaToken | undefined {
-    return this.byClientId.get(clientId);
+    return this.tokens.byClient(clientId);
   }
 
   token(id: string): ReplicaToken | undefined {
@@ -291,7 +251,10 @@ export class Replica implements ChangeSink {
         if (r.type === 'app' || r.type === 'policy' || (r.type === 'tombstone' && (r.entity === 'app' || r.entity === 'policy'))) indexes = true;
       }
     }
-    if (indexes) this.rebuildIndexes();
+    // Until first loaded nothing is served: the app and policy indexes are built once, at the end
+    // of the load (rebuilding them for each of hundreds of pages cost time and garbage).
+    if (indexes) this.indexesStale = true;
+    if (this.indexesStale && this.isLoaded) this.rebuildIndexes();
     if (changed) this.changed(null);
   }
 
@@ -301,14 +264,14 @@ export class Replica implements ChangeSink {
     for (const [id, rev] of this.tombstones) if (rev <= this.revision) this.tombstones.delete(id);
     if (!this.isLoaded) {
       this.isLoaded = true;
+      if (this.indexesStale) this.rebuildIndexes();
       this.changed(null);
     }
   }
 
   /** Behind the feed's tombstone floor: forget everything (the follower reloads from -1). */
   reset(): void {
-    this.tokens = new Map();
-    this.byClientId = new Map();
+    this.tokens = new TokenStore();
     this.apps = new Map();
     this.policies = new Map();
     this.organizations = new Map();
@@ -344,7 +307,7 @@ export class Replica implements ChangeSink {
   }
 
   private known(id: string): number | undefined {
-    return this.tokens.get(id)?.revision ?? this.apps.get(id)?.revision ?? this.policies.get(id)?.revision ?? this.tombstones.get(id);
+    return this.tokens.revisionOf(id) ?? this.apps.get(id)?.revision ?? this.policies.get(id)?.revision ?? this.tombstones.get(id);
   }
 
   private recordId(r: ChangeRecord): string {
@@ -366,21 +329,13 @@ export class Replica implements ChangeSink {
     const id = this.recordId(r);
     const known = this.known(id);
     if (known !== undefined && known >= r.revision) return false;
-    if (r.type === 'token') {
-      const old = this.tokens.get(id);
-      if (old) this.byClientId.delete(old.clientId);
-      const t = toToken(r.token, r.revision);
-      this.tokens.set(id, t);
-      this.byClientId.set(t.clientId, t);
-    } else if (r.type === 'app') this.apps.set(id, toApp(r.app, r.revision));
+    if (r.type === 'token') this.tokens.set(r.token, r.revision);
+    else if (r.type === 'app') this.apps.set(id, toApp(r.app, r.revision));
     else if (r.type === 'policy') this.policies.set(id, { ...r.policy, revision: r.revision, sessionDurationMs: null });
     else {
       this.tombstones.set(id, r.revision);
-      if (r.entity === 'token') {
-        const old = this.tokens.get(id);
-        if (old) this.byClientId.delete(old.clientId);
-        this.tokens.delete(id);
-      } else if (r.entity === 'app') {
+      if (r.entity === 'token') this.tokens.delete(id);
+      else if (r.entity === 'app') {
         this.apps.delete(id);
         // Deleting an app deletes its policies (one event for both; see contracts/apps.ts).
         for (const [pid, p] of this.policies) if (p.appId === id) this.policies.delete(pid);
@@ -390,6 +345,7 @@ export class Replica implements ChangeSink {
   }
 
   private rebuildIndexes(): void {
+    this.indexesStale = false;
     const byHost = new Map<string, ReplicaApp[]>();
     for (const app of this.apps.values()) {
       const list = byHost.get(app.host) ?? [];

@@ -35,7 +35,9 @@ export class TokenReplicaService implements ChangeSink {
     this.follower = new ChangeFollower(
       { changes: (request) => rpc.request(ReplicaChanges, request), head: async () => (await rpc.request(ReplicaHead, {})).head },
       this,
-      { entities: ['token'], maxPayload: () => nats?.maxPayload() ?? 1_048_576, pollMs: env.GATEHOUSE_NOTIFY_RESYNC_MS, log: this.logger },
+      // Pages may be applied in any order (revision-guarded upserts, in id order: no deadlock), so a
+      // cold start reads three revision ranges at once; the watermark moves only when caught up.
+      { entities: ['token'], maxPayload: () => nats?.maxPayload() ?? 1_048_576, pollMs: env.GATEHOUSE_NOTIFY_RESYNC_MS, log: this.logger, coldStartChains: 3 },
     );
   }
 

@@ -131,8 +131,7 @@ export class ReusablePoliciesService {
 
   /** One AppChanged (and revision) per linking app, with the app's current state. */
   private async announce(tx: Tx, accountId: string, users: PolicyUser[]): Promise<AppChanged[]> {
-    // Every app row is locked before the first revision bump: the revision row stays locked until
-    // commit, so locking anything after it could deadlock with a writer holding an app row.
+    // Every app row is locked first, in id order: two policy changes sharing apps cannot deadlock.
     const apps = [];
     for (const user of [...users].sort((a, b) => a.id.localeCompare(b.id))) {
       const app = await this.apps.findForUpdate(accountId, user.id, tx);

@@ -1,17 +1,10 @@
 import { Injectable } from '@nestjs/common';
+import type { ReplicatedEntity } from '@gatehouse/contracts';
 import { DataSource } from 'typeorm';
 import { managerOf, type Tx } from '../database/unit-of-work.js';
-import { ReplicationStateEntity } from '../database/revision.entity.js';
 import { AuditEventEntity } from './audit-event.entity.js';
 import type { AuditEntry, Ledger, Touched } from './ledger.js';
 
-/** Each replicated entity's table and key column (an organization is keyed by its account). */
-const TABLE_OF = {
-  token: { table: 'service_tokens', key: 'id' },
-  app: { table: 'access_apps', key: 'id' },
-  policy: { table: 'access_policies', key: 'id' },
-  organization: { table: 'access_organizations', key: 'account_id' },
-} as const;
 
 /** Rows per INSERT: 9 columns × 1000 rows stays well under PostgreSQL's 65,535 bind parameters. */
 const CHUNK = 1000;
@@ -29,32 +22,16 @@ export class AuditRepository implements Ledger {
   constructor(private readonly dataSource: DataSource) {}
 
   async bumpRevision(tx: Tx, touched: Touched[]): Promise<number> {
-    const m = managerOf(this.dataSource, tx);
-    // For UPDATE … RETURNING, TypeORM's postgres driver answers [rows, affectedCount].
-    const [rows]: [Array<{ revision: string }>, number] = await m.query(
-      `UPDATE "replication_state" SET "revision" = "revision" + 1 WHERE "id" = 1 RETURNING "revision"`,
-    );
-    const revision = rows[0]!.revision;
-    for (const entity of Object.keys(TABLE_OF) as Array<keyof typeof TABLE_OF>) {
-      const live = touched.filter((t) => t.entity === entity && !t.deleted).map((t) => t.id);
-      const { table, key } = TABLE_OF[entity];
-      if (live.length) await m.query(`UPDATE "${table}" SET "revision" = $1 WHERE "${key}" = ANY($2::uuid[])`, [revision, live]);
-    }
+    // One round trip: replica_bump locks the touched rows, takes the next revision from the
+    // sequence (no lock shared by all writers), stamps the rows and writes the tombstones
+    // (migration 1768400000000; the feed serves only up to replica_safe_revision()).
+    const live = (entity: ReplicatedEntity) => touched.filter((t) => t.entity === entity && !t.deleted).map((t) => t.id);
     const dead = touched.filter((t) => t.deleted);
-    if (dead.length) {
-      await m.query(
-        `INSERT INTO "replica_tombstones" ("id", "entity", "revision", "deleted_at")
-         SELECT u.id, u.entity, $3, now() FROM unnest($1::uuid[], $2::text[]) AS u(id, entity)
-         ON CONFLICT ("id") DO UPDATE SET "revision" = EXCLUDED."revision", "deleted_at" = EXCLUDED."deleted_at"`,
-        [dead.map((t) => t.id), dead.map((t) => t.entity), revision],
-      );
-    }
-    return Number(revision);
-  }
-
-  async currentRevision(tx?: Tx): Promise<number> {
-    const row = await managerOf(this.dataSource, tx).findOneByOrFail(ReplicationStateEntity, { id: 1 });
-    return Number(row.revision);
+    const rows: Array<{ revision: string }> = await managerOf(this.dataSource, tx).query(
+      `SELECT replica_bump($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::uuid[], $6::text[]) AS "revision"`,
+      [live('token'), live('app'), live('policy'), live('organization'), dead.map((t) => t.id), dead.map((t) => t.entity)],
+    );
+    return Number(rows[0]!.revision);
   }
 
   async append(tx: Tx | undefined, entry: AuditEntry): Promise<void> {

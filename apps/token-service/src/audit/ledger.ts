@@ -21,10 +21,11 @@ export interface Touched {
 }
 
 /**
- * Inside a change's transaction: bumps the replication revision, stamps it on the rows the change
- * touched (tombstones for deleted ones) and appends the audit event, so a change, its audit line
- * and its revision commit together or not at all. The revision row's lock serialises writers:
- * commit order is revision order, which replicas' "changes since R" pulls rely on.
+ * Inside a change's transaction: takes the change's replication revision, stamps it on the rows the
+ * change touched (tombstones for deleted ones) and appends the audit event, so a change, its audit
+ * line and its revision commit together or not at all. Writers do not wait for each other:
+ * revisions may commit out of order, and the feed serves only up to the safe revision below every
+ * one still in flight (docs/replication.md, "Concurrent writers").
  */
 export interface Ledger {
   bumpRevision(tx: Tx, touched: Touched[]): Promise<number>;

@@ -1,17 +1,13 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 
 /**
- * One row: the revision of everything replicas copy (tokens, applications, policies). Each change
- * bumps it inside its own transaction, so a snapshot and its revision are always consistent and
- * replicas can tell from an event's revision whether they missed one.
+ * One row of replication state. Revisions themselves come from the `replica_revision_seq` sequence
+ * (`replica_bump`, `replica_safe_revision`: migration 1768400000000, docs/replication.md).
  */
 @Entity('replication_state')
 export class ReplicationStateEntity {
   @PrimaryColumn({ type: 'integer' })
   id!: number;
-
-  @Column({ type: 'bigint', default: 0 })
-  revision!: string;
 
   /** Tombstones at or below this revision were purged: a replica behind it must reload. */
   @Column({ type: 'bigint', default: 0 })

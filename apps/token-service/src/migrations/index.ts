@@ -9,6 +9,8 @@ import { TokenCounts1768000100000 } from './1768000100000-token-counts.js';
 import { AccessOrganizations1768200000000 } from './1768200000000-access-organizations.js';
 import { ReusablePolicies1768100000000 } from './1768100000000-reusable-policies.js';
 import { ReplicaOrganizations1768300000000 } from './1768300000000-replica-organizations.js';
+import { ReplicaRevisionSequence1768400000000 } from './1768400000000-replica-revision-sequence.js';
+import { TokenDayCounts1768500000000 } from './1768500000000-token-day-counts.js';
 
 // Every migration, in order. Listed as imported classes (no globs: jest-ESM needs it).
 export const migrations: DatabaseDefinition['migrations'] = [
@@ -22,4 +24,6 @@ export const migrations: DatabaseDefinition['migrations'] = [
   ReusablePolicies1768100000000,
   AccessOrganizations1768200000000,
   ReplicaOrganizations1768300000000,
+  ReplicaRevisionSequence1768400000000,
+  TokenDayCounts1768500000000,
 ];

@@ -55,8 +55,7 @@ export class TokensRepository implements TokenStore {
   /**
    * One page, newest first (soonest expiry first with an expiry bound), and the number of matches.
    * Without a filter the total is exact and costs nothing that grows with the account (the trigger-
-   * kept counts), and a page past the middle is read from the other end, so even the last page of
-   * a million skips at most half of them, on the index alone. With a filter, matches are counted
+   * kept counts), and any page skips at most one day's tokens on the index (the day counts). With a filter, matches are counted
    * only up to COUNT_AHEAD past the end of the page: a broad search ("a") over a million tokens
    * would otherwise count them all on every page; `exact: false` then says `total` is a lower bound.
    */
@@ -94,20 +93,27 @@ export class TokensRepository implements TokenStore {
   }
 
   /**
-   * One statement, so the total and the page come from one snapshot in one round trip: the page's
-   * ids from whichever end of the (account_id, created_at, id) index is nearer, then their rows.
+   * One statement, so the total and the page come from one snapshot in one round trip. The page's
+   * ids come from the (account_id, created_at, id) index, starting at the end of the UTC day that
+   * holds the offset: the trigger-kept day counts say how many tokens are newer than that day, so
+   * at most one day's tokens are skipped (migration 1768500000000), not up to the whole list.
    */
   private async unfilteredPage(accountId: string, offset: number, perPage: number): Promise<TokenPage> {
     const total = `(SELECT coalesce(sum(c.count), 0) FROM service_token_counts c WHERE c.account_id = :accountId)`;
-    const front = `SELECT s.id FROM service_tokens s WHERE s.account_id = :accountId AND CAST(:offset AS bigint) <= ${total} / 2
-      ORDER BY s.created_at DESC, s.id DESC OFFSET CAST(:offset AS bigint) LIMIT CAST(:limit AS bigint)`;
-    // Newest first is oldest first read backwards: the far half of the list is near its other end.
-    const back = `SELECT s.id FROM service_tokens s WHERE s.account_id = :accountId AND CAST(:offset AS bigint) > ${total} / 2
-      ORDER BY s.created_at ASC, s.id ASC OFFSET greatest(0, ${total} - CAST(:offset AS bigint) - CAST(:limit AS bigint)) LIMIT greatest(0, least(CAST(:limit AS bigint), ${total} - CAST(:offset AS bigint)))`;
+    // Days newest first, each with the number of tokens in newer days; the page starts in the
+    // oldest day that has at most `offset` tokens before it.
+    const start = `(SELECT d.day, d.before FROM (
+        SELECT b.day, sum(b.n) OVER (ORDER BY b.day DESC) - b.n AS before
+          FROM (SELECT day, sum(count) AS n FROM service_token_day_counts WHERE account_id = :accountId GROUP BY day HAVING sum(count) > 0) b
+      ) d WHERE d.before <= CAST(:offset AS bigint) ORDER BY d.day ASC LIMIT 1)`;
+    const ids = `SELECT s.id FROM service_tokens s WHERE s.account_id = :accountId
+        AND s.created_at < (SELECT st.day FROM ${start} st) + interval '24 hours'
+      ORDER BY s.created_at DESC, s.id DESC
+      OFFSET CAST(:offset AS bigint) - (SELECT st.before FROM ${start} st) LIMIT CAST(:limit AS bigint)`;
     const { entities, raw } = await this.dataSource.manager
       .createQueryBuilder(ServiceTokenEntity, 't')
       .addSelect(`${total}::bigint`, 'total')
-      .where(`t.id IN ((${front}) UNION ALL (${back}))`, { accountId, offset, limit: perPage })
+      .where(`t.id IN (${ids})`, { accountId, offset, limit: perPage })
       .orderBy('t.created_at', 'DESC')
       .addOrderBy('t.id', 'DESC')
       .getRawAndEntities<{ total: string }>();

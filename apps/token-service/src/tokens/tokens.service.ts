@@ -245,8 +245,7 @@ export class TokensService {
       occurredAt,
       metadata: { clientId: token.clientId, ...metadata },
     });
-    // Last before the commit: the revision row's lock serialises every change, so each statement
-    // after the bump is time all other writers wait (docs/performance.md, "Creates").
+    // Last before the commit: the row locks it takes are held until then.
     const revision = await this.ledger.bumpRevision(tx, [{ entity: 'token', id: token.id, deleted: kind === 'deleted' }]);
     return { kind, revision, occurredAt: occurredAt.toISOString(), actor, token: toVerifierToken(token) };
   }

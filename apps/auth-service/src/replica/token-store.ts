@@ -1,0 +1,388 @@
+import type { VerifierToken } from '@gatehouse/contracts';
+
+/**
+ * What the gateway keeps of a token: only what a decision reads. A plain object, built from the
+ * store on a lookup (and kept in a bounded cache), never held per token.
+ */
+export interface ReplicaToken {
+  id: string;
+  accountId: string;
+  name: string;
+  clientId: string;
+  enabled: boolean;
+  secretHash: string;
+  clientSecretVersion: number;
+  previousSecretHash: string | null;
+  /** Revision of the change that last set it. */
+  revision: number;
+  expiresAtMs: number | null;
+  previousExpiresAtMs: number | null;
+}
+
+const ID_BYTES = 16;
+const HASH_BYTES = 32;
+const HEX64 = /^[0-9a-f]{64}$/i;
+const LIVE = 1;
+const ENABLED = 2;
+/** The stored hash was not 64 hex digits: it matches nothing (the token service never sends one). */
+const BAD_HASH = 4;
+const EMPTY = 0;
+const DELETED = -1;
+/** Lookups served from materialised objects (a hot token costs no allocation). */
+const VIEW_CACHE = 20_000;
+
+/** 32-bit FNV-1a over bytes. */
+function fnv(buf: Buffer, off: number, len: number): number {
+  let h = 0x811c9dc5;
+  for (let i = off; i < off + len; i++) h = Math.imul(h ^ buf[i]!, 0x01000193);
+  return h >>> 0;
+}
+
+function uuidBytes(id: string, into: Buffer, at: number): boolean {
+  const hex = id.length === 36 ? id.slice(0, 8) + id.slice(9, 13) + id.slice(14, 18) + id.slice(19, 23) + id.slice(24) : '';
+  return into.write(hex, at, ID_BYTES, 'hex') === ID_BYTES;
+}
+
+function uuidString(buf: Buffer, at: number): string {
+  const h = buf.toString('hex', at, at + ID_BYTES);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+/** How a SlotIndex reaches the key bytes of a slot (they live in the store). */
+interface KeySource {
+  hashOf(slot: number): number;
+  matches(slot: number, key: Buffer, len: number): boolean;
+}
+
+/**
+ * Open addressing from a key's bytes to a slot (Int32Array of slot + 1; linear probing; deleted
+ * entries marked until the next rebuild; load at most one half).
+ */
+class SlotIndex {
+  private table = new Int32Array(1024);
+  private used = 0; // live + deleted entries
+  private live = 0;
+
+  constructor(private readonly keys: KeySource) {}
+
+  find(key: Buffer, len: number): number {
+    const mask = this.table.length - 1;
+    for (let i = fnv(key, 0, len) & mask; ; i = (i + 1) & mask) {
+      const e = this.table[i]!;
+      if (e === EMPTY) return -1;
+      if (e > 0 && this.keys.matches(e - 1, key, len)) return e - 1;
+    }
+  }
+
+  /** Adds a key known to be absent. */
+  insert(slot: number): void {
+    if ((this.used + 1) * 2 > this.table.length) this.rebuild(this.live + 1);
+    const mask = this.table.length - 1;
+    let i = this.keys.hashOf(slot) & mask;
+    while (this.table[i]! > 0) i = (i + 1) & mask;
+    if (this.table[i] === EMPTY) this.used++;
+    this.table[i] = slot + 1;
+    this.live++;
+  }
+
+  remove(slot: number): void {
+    const mask = this.table.length - 1;
+    for (let i = this.keys.hashOf(slot) & mask; ; i = (i + 1) & mask) {
+      const e = this.table[i]!;
+      if (e === EMPTY) return;
+      if (e === slot + 1) {
+        this.table[i] = DELETED;
+        this.live--;
+        return;
+      }
+    }
+  }
+
+  private rebuild(atLeast: number): void {
+    const old = this.table;
+    let size = 1024;
+    while (size < atLeast * 2) size *= 2;
+    this.table = new Int32Array(size);
+    this.used = 0;
+    this.live = 0;
+    for (const e of old) if (e > 0) this.insert(e - 1);
+  }
+}
+
+/** Slots per chunk: every column of a chunk is one allocation of CHUNK_SLOTS × 85 bytes. */
+const CHUNK_BITS = 14;
+const CHUNK_SLOTS = 1 << CHUNK_BITS;
+const SLOT_MASK = CHUNK_SLOTS - 1;
+/** Client ids and names: UTF-8 in 1 MB heap chunks (a string never spans two). */
+const HEAP_BITS = 20;
+const HEAP_CHUNK = 1 << HEAP_BITS;
+
+/** The columns of CHUNK_SLOTS tokens, as views of one ArrayBuffer. */
+class Chunk {
+  readonly revisions: Float64Array;
+  readonly expires: Float64Array;
+  readonly accounts: Uint32Array;
+  readonly clientIdAt: Uint32Array;
+  readonly nameAt: Uint32Array;
+  readonly versions: Int32Array;
+  readonly clientIdLen: Uint16Array;
+  readonly nameLen: Uint16Array;
+  readonly flags: Uint8Array;
+  readonly ids: Buffer;
+  readonly hashes: Buffer;
+
+  constructor() {
+    const n = CHUNK_SLOTS;
+    const b = new ArrayBuffer(n * (8 + 8 + 4 + 4 + 4 + 4 + 2 + 2 + 1 + ID_BYTES + HASH_BYTES));
+    let at = 0;
+    const take = <T>(make: (buf: ArrayBuffer, at: number, n: number) => T, bytes: number): T => {
+      const v = make(b, at, n);
+      at += n * bytes;
+      return v;
+    };
+    this.revisions = take((x, o, k) => new Float64Array(x, o, k), 8);
+    this.expires = take((x, o, k) => new Float64Array(x, o, k), 8);
+    this.accounts = take((x, o, k) => new Uint32Array(x, o, k), 4);
+    this.clientIdAt = take((x, o, k) => new Uint32Array(x, o, k), 4);
+    this.nameAt = take((x, o, k) => new Uint32Array(x, o, k), 4);
+    this.versions = take((x, o, k) => new Int32Array(x, o, k), 4);
+    this.clientIdLen = take((x, o, k) => new Uint16Array(x, o, k), 2);
+    this.nameLen = take((x, o, k) => new Uint16Array(x, o, k), 2);
+    this.flags = take((x, o, k) => new Uint8Array(x, o, k), 1);
+    this.ids = take((x, o, k) => Buffer.from(x, o, k * ID_BYTES), ID_BYTES);
+    this.hashes = take((x, o, k) => Buffer.from(x, o, k * HASH_BYTES), HASH_BYTES);
+  }
+}
+
+/** Where a string of the heap is: its chunk and the offset inside it. */
+const heapChunkOf = (at: number) => at >>> HEAP_BITS;
+const heapOffsetOf = (at: number) => at & (HEAP_CHUNK - 1);
+
+/**
+ * Every token of the replica in columns (typed arrays and byte slabs indexed by a slot number)
+ * instead of an object and four strings per token (docs/replication.md, "Gateway memory").
+ * Columns grow by fixed chunks that are never copied or freed (growing by copying left the freed
+ * arrays as malloc fragmentation: ~2× the RSS). Client ids and names are UTF-8 in a chunked byte
+ * heap; ids are 16 bytes, hashes 32. Lookups by client id and by id are open-addressing tables.
+ */
+export class TokenStore {
+  private count = 0;
+  private slots = 0; // high-water mark
+  private free: number[] = [];
+  private chunks: Chunk[] = [];
+  private heap: Buffer[] = [];
+  /** Global offset of the heap's end (chunk × HEAP_CHUNK + offset). */
+  private heapEnd = 0;
+  private heapUsed = 0;
+  private heapGarbage = 0;
+  /** Account ids repeat across a fleet: one string per account. */
+  private accountIds: string[] = [];
+  private accountIndex = new Map<string, number>();
+  /** The rare tokens inside a rotation's grace period. */
+  private previous = new Map<number, { hash: string; expiresAtMs: number | null }>();
+  private views = new Map<number, ReplicaToken>();
+  private readonly scratch = Buffer.allocUnsafe(1024);
+  private readonly byClientId = new SlotIndex({
+    hashOf: (s) => {
+      const c = this.chunks[s >>> CHUNK_BITS]!;
+      const at = c.clientIdAt[s & SLOT_MASK]!;
+      return fnv(this.heap[heapChunkOf(at)]!, heapOffsetOf(at), c.clientIdLen[s & SLOT_MASK]!);
+    },
+    matches: (s, key, len) => {
+      const c = this.chunks[s >>> CHUNK_BITS]!;
+      if (c.clientIdLen[s & SLOT_MASK] !== len) return false;
+      const at = c.clientIdAt[s & SLOT_MASK]!;
+      const off = heapOffsetOf(at);
+      return this.heap[heapChunkOf(at)]!.compare(key, 0, len, off, off + len) === 0;
+    },
+  });
+  private readonly byId = new SlotIndex({
+    hashOf: (s) => fnv(this.chunks[s >>> CHUNK_BITS]!.ids, (s & SLOT_MASK) * ID_BYTES, ID_BYTES),
+    matches: (s, key, len) => {
+      const at = (s & SLOT_MASK) * ID_BYTES;
+      return len === ID_BYTES && this.chunks[s >>> CHUNK_BITS]!.ids.compare(key, 0, ID_BYTES, at, at + ID_BYTES) === 0;
+    },
+  });
+
+  get size(): number {
+    return this.count;
+  }
+
+  byClient(clientId: string): ReplicaToken | undefined {
+    const len = this.key(clientId);
+    if (len < 0) return undefined;
+    const slot = this.byClientId.find(this.scratch, len);
+    return slot < 0 ? undefined : this.view(slot, clientId);
+  }
+
+  get(id: string): ReplicaToken | undefined {
+    const slot = this.slotOfId(id);
+    return slot < 0 ? undefined : this.view(slot);
+  }
+
+  revisionOf(id: string): number | undefined {
+    const slot = this.slotOfId(id);
+    return slot < 0 ? undefined : this.chunks[slot >>> CHUNK_BITS]!.revisions[slot & SLOT_MASK];
+  }
+
+  /** Sets a token (replacing its older state). */
+  set(t: VerifierToken, revision: number): void {
+    let slot = this.slotOfId(t.id);
+    if (slot >= 0) {
+      this.byClientId.remove(slot);
+      this.views.delete(slot);
+    } else {
+      slot = this.allocate();
+      if (!uuidBytes(t.id, this.chunks[slot >>> CHUNK_BITS]!.ids, (slot & SLOT_MASK) * ID_BYTES)) {
+        this.free.push(slot);
+        throw new Error(`token id ${t.id} is not a UUID`);
+      }
+      this.byId.insert(slot);
+      this.count++;
+    }
+    const c = this.chunks[slot >>> CHUNK_BITS]!;
+    const i = slot & SLOT_MASK;
+    const hashOk = HEX64.test(t.secretHash);
+    if (hashOk) c.hashes.write(t.secretHash, i * HASH_BYTES, HASH_BYTES, 'hex');
+    c.flags[i] = LIVE | (t.enabled ? ENABLED : 0) | (hashOk ? 0 : BAD_HASH);
+    c.revisions[i] = revision;
+    c.expires[i] = t.expiresAt ? Date.parse(t.expiresAt) : NaN;
+    c.versions[i] = t.clientSecretVersion;
+    c.accounts[i] = this.account(t.accountId);
+    [c.clientIdAt[i], c.clientIdLen[i]] = this.store(t.clientId, c.clientIdAt[i]!, c.clientIdLen[i]!);
+    [c.nameAt[i], c.nameLen[i]] = this.store(t.name, c.nameAt[i]!, c.nameLen[i]!);
+    if (t.previousSecretHash) {
+      this.previous.set(slot, { hash: t.previousSecretHash, expiresAtMs: t.previousClientSecretExpiresAt ? Date.parse(t.previousClientSecretExpiresAt) : null });
+    } else this.previous.delete(slot);
+    this.byClientId.insert(slot);
+    this.compactIfWasteful();
+  }
+
+  delete(id: string): boolean {
+    const slot = this.slotOfId(id);
+    if (slot < 0) return false;
+    this.byClientId.remove(slot);
+    this.byId.remove(slot);
+    const c = this.chunks[slot >>> CHUNK_BITS]!;
+    const i = slot & SLOT_MASK;
+    this.heapGarbage += c.clientIdLen[i]! + c.nameLen[i]!;
+    c.clientIdLen[i] = 0;
+    c.nameLen[i] = 0;
+    c.flags[i] = 0;
+    this.previous.delete(slot);
+    this.views.delete(slot);
+    this.free.push(slot);
+    this.count--;
+    return true;
+  }
+
+  private slotOfId(id: string): number {
+    if (!uuidBytes(id, this.scratch, 0)) return -1;
+    return this.byId.find(this.scratch, ID_BYTES);
+  }
+
+  /** The key's UTF-8 bytes in the scratch buffer; -1 if too long to be stored. */
+  private key(s: string): number {
+    if (s.length > this.scratch.length / 3) return -1;
+    return this.scratch.write(s, 0, 'utf8');
+  }
+
+  private text(at: number, len: number): string {
+    const off = heapOffsetOf(at);
+    return this.heap[heapChunkOf(at)]!.toString('utf8', off, off + len);
+  }
+
+  private view(slot: number, clientId?: string): ReplicaToken {
+    const cached = this.views.get(slot);
+    if (cached) return cached;
+    const c = this.chunks[slot >>> CHUNK_BITS]!;
+    const i = slot & SLOT_MASK;
+    const f = c.flags[i]!;
+    const exp = c.expires[i]!;
+    const prev = this.previous.get(slot);
+    const v: ReplicaToken = {
+      id: uuidString(c.ids, i * ID_BYTES),
+      accountId: this.accountIds[c.accounts[i]!]!,
+      name: this.text(c.nameAt[i]!, c.nameLen[i]!),
+      clientId: clientId ?? this.text(c.clientIdAt[i]!, c.clientIdLen[i]!),
+      enabled: (f & ENABLED) !== 0,
+      secretHash: f & BAD_HASH ? '' : c.hashes.toString('hex', i * HASH_BYTES, (i + 1) * HASH_BYTES),
+      clientSecretVersion: c.versions[i]!,
+      previousSecretHash: prev?.hash ?? null,
+      revision: c.revisions[i]!,
+      expiresAtMs: Number.isNaN(exp) ? null : exp,
+      previousExpiresAtMs: prev?.expiresAtMs ?? null,
+    };
+    if (this.views.size >= VIEW_CACHE) this.views.clear();
+    this.views.set(slot, v);
+    return v;
+  }
+
+  private account(accountId: string): number {
+    let i = this.accountIndex.get(accountId);
+    if (i === undefined) {
+      i = this.accountIds.push(accountId) - 1;
+      this.accountIndex.set(accountId, i);
+    }
+    return i;
+  }
+
+  /** Writes a string into the heap (in place when it fits the old one's room); returns [offset, length]. */
+  private store(s: string, oldAt: number, oldLen: number): [number, number] {
+    const len = Buffer.byteLength(s, 'utf8');
+    if (len > 0xffff) throw new Error('string too long for the token store');
+    if (len <= oldLen) {
+      this.heap[heapChunkOf(oldAt)]!.write(s, heapOffsetOf(oldAt), len, 'utf8');
+      this.heapGarbage += oldLen - len;
+      this.heapUsed -= oldLen - len;
+      return [oldAt, len];
+    }
+    this.heapGarbage += oldLen;
+    this.heapUsed -= oldLen;
+    const at = this.append(s, len);
+    this.heapUsed += len;
+    return [at, len];
+  }
+
+  /** Appends at the heap's end; a string that does not fit the last chunk starts a new one. */
+  private append(s: string, len: number): number {
+    const last = this.heap.length - 1;
+    const fill = this.heapEnd - last * HEAP_CHUNK;
+    if (last < 0 || fill + len > HEAP_CHUNK) {
+      if (last >= 0) this.heapGarbage += HEAP_CHUNK - fill;
+      this.heap.push(Buffer.allocUnsafeSlow(HEAP_CHUNK));
+      this.heapEnd = last < 0 ? 0 : (last + 1) * HEAP_CHUNK;
+    }
+    const at = this.heapEnd;
+    this.heap[heapChunkOf(at)]!.write(s, heapOffsetOf(at), len, 'utf8');
+    this.heapEnd += len;
+    return at;
+  }
+
+  /** Rewrites the heap without the bytes of replaced and deleted strings once they are most of it. */
+  private compactIfWasteful(): void {
+    if (this.heapGarbage < HEAP_CHUNK * 4 || this.heapGarbage < this.heapUsed) return;
+    const old = this.heap;
+    this.heap = [];
+    this.heapEnd = 0;
+    this.heapGarbage = 0;
+    const move = (at: Uint32Array, len: Uint16Array, i: number) => {
+      const off = heapOffsetOf(at[i]!);
+      at[i] = this.append(old[heapChunkOf(at[i]!)]!.toString('utf8', off, off + len[i]!), len[i]!);
+    };
+    for (let s = 0; s < this.slots; s++) {
+      const c = this.chunks[s >>> CHUNK_BITS]!;
+      const i = s & SLOT_MASK;
+      if (!(c.flags[i]! & LIVE)) continue;
+      move(c.clientIdAt, c.clientIdLen, i);
+      move(c.nameAt, c.nameLen, i);
+    }
+  }
+
+  private allocate(): number {
+    const reused = this.free.pop();
+    if (reused !== undefined) return reused;
+    if (this.slots === this.chunks.length * CHUNK_SLOTS) this.chunks.push(new Chunk());
+    return this.slots++;
+  }
+}
