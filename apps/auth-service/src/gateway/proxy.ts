@@ -323,7 +323,7 @@ class Origin {
 
 /** Where an exchange is. The request body streams alongside (`requestComplete`). */
 const enum Phase {
-  /** Waiting for a connection of an origin at its limit. */
+  /** Not started: waiting for its turn on the client connection (pipelined), or for a connection of an origin at its limit. */
   Queued,
   /** The request head is written; no response head yet. */
   AwaitingHead,
@@ -372,7 +372,16 @@ class Exchange {
       if (this.phase !== Phase.Finished) this.abandon();
     });
     if (this.framing === 0) this.req.resume();
-    this.origin.assign(this);
+    if (this.res.socket) return this.origin.assign(this);
+    // Pipelined behind a request of the same client connection still being answered: Node gives
+    // this response the socket only once that one has finished, and only then can its answer be
+    // written. It takes an upstream connection no earlier (as nginx does), so that one write of a
+    // thousand requests holds one connection, not all of the origin's. A client that goes away
+    // meanwhile closes this response ('close' above: abandoned, still Queued in no origin queue),
+    // and it never gets the socket.
+    this.res.once('socket', () => {
+      if (this.phase === Phase.Queued) this.origin.assign(this);
+    });
   }
 
   queue(timeoutMs: number): void {
