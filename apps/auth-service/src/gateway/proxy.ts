@@ -350,6 +350,8 @@ class Exchange {
   private idleMs: number;
   private retried = false;
   private queueTimer: NodeJS.Timeout | null = null;
+  /** The upstream socket is paused for the client's backpressure, and a 'drain' listener waits. */
+  private awaitingDrain = false;
 
   constructor(
     private readonly origin: Origin,
@@ -470,10 +472,16 @@ class Exchange {
       this.res.end(chunk);
       return;
     }
-    if (!this.res.write(chunk)) {
+    // Paused until the client takes what it was sent: one 'drain' listener, however many of the
+    // body's pieces in the same read reported backpressure.
+    if (!this.res.write(chunk) && !this.awaitingDrain) {
       const socket = this.connection!.socket;
       socket.pause();
-      this.res.once('drain', () => socket.resume());
+      this.awaitingDrain = true;
+      this.res.once('drain', () => {
+        this.awaitingDrain = false;
+        socket.resume();
+      });
     }
   }
 
