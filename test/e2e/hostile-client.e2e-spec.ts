@@ -102,6 +102,9 @@ describe('the gateway under a hostile client', () => {
   let upstream: http.Server;
   const records: Parsed[] = [];
   let mark = 0;
+  /** Answers the upstream holds back (`/slow…`) until a test releases them, and its connections open now and at most. */
+  const heldSlow: Array<() => void> = [];
+  const upstreamConnections = { open: 0, most: 0 };
   const suffix = randomBytes(4).toString('hex');
   const host = `site-${suffix}.hostile.test`;
   const otherHost = `other-${suffix}.hostile.test`;
@@ -165,8 +168,13 @@ describe('the gateway under a hostile client', () => {
       req.on('data', (c) => (body += c));
       req.on('end', () => {
         records.push({ method: req.method!, url: req.url!, headers: req.headers, body, upgrade: false });
+        if (req.url!.startsWith('/slow')) return void heldSlow.push(() => res.end(`upstream ${req.method} ${req.url}`));
         res.end(`upstream ${req.method} ${req.url}`);
       });
+    });
+    upstream.on('connection', (socket: net.Socket) => {
+      upstreamConnections.most = Math.max(upstreamConnections.most, ++upstreamConnections.open);
+      socket.on('close', () => upstreamConnections.open--);
     });
     // An upstream that accepts every upgrade, h2c included: only the gateway can keep h2c out.
     upstream.on('upgrade', (req: http.IncomingMessage, socket: net.Socket) => {
@@ -457,6 +465,36 @@ describe('the gateway under a hostile client', () => {
       const urls = records.slice(mark).map((r) => `${r.method} ${r.url}`);
       expect(urls.filter((u) => u.includes('/admin'))).toEqual([]);
       expect(records.slice(mark).find((r) => r.method === 'POST')?.body ?? smuggled).toBe(smuggled);
+    });
+
+    it('one connection pipelining 1,100 slow requests holds one upstream connection: another token is still served', async () => {
+      // The review's finding: Node parses pipelined requests ahead, and each took an upstream
+      // connection at once, filling the origin's limit (512) and its queue: 503 for everyone else.
+      const slow = `${head('GET /slow HTTP/1.1', [['Host', host], ...credLines(broad)])}\r\n`;
+      const client = net.connect(gwPort, '127.0.0.1');
+      let text = '';
+      client.on('data', (d: Buffer) => (text += d.toString('latin1')));
+      client.on('error', () => undefined);
+      upstreamConnections.most = upstreamConnections.open;
+      const before = upstreamConnections.open;
+      client.write(slow.repeat(1100));
+      await expectEventually(() => expect(heldSlow).toHaveLength(1));
+      await new Promise((r) => setTimeout(r, 300));
+      expect(heldSlow).toHaveLength(1);
+      const other = await at('/admin/ready', admin);
+      expect([other.status, other.body]).toEqual([200, 'upstream GET /admin/ready']);
+      // The next one goes up once the first is answered.
+      heldSlow.shift()!();
+      await expectEventually(() => expect(heldSlow).toHaveLength(1));
+      expect(text.match(/HTTP\/1\.1 \d{3} /g)).toEqual(['HTTP/1.1 200 ']);
+      // The client goes away: the one in flight is abandoned, the 1,098 others never go up.
+      client.destroy();
+      await new Promise((r) => setTimeout(r, 300));
+      heldSlow.splice(0).forEach((answer) => answer());
+      expect(records.slice(mark).filter((r) => r.url === '/slow')).toHaveLength(2);
+      // The pipelining client never held more than one upstream connection (the other token's
+      // request took at most one more).
+      expect(upstreamConnections.most - before).toBeLessThanOrEqual(2);
     });
 
     it('Upgrade: h2c never gets a raw tunnel (item 5); a WebSocket upgrade is judged like any request', async () => {

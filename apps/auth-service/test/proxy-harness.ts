@@ -347,11 +347,17 @@ export interface ParsedRequest {
   complete: boolean;
 }
 
-function recordInto(list: ParsedRequest[], req: http.IncomingMessage, done?: (r: ParsedRequest) => void): void {
+/** A request's method, target and headers as parsed, added to `list`; its body is recorded by the caller. */
+function recorded(list: ParsedRequest[], req: http.IncomingMessage): ParsedRequest {
   const headers: Array<[string, string]> = [];
   for (let i = 0; i < req.rawHeaders.length; i += 2) headers.push([req.rawHeaders[i]!.toLowerCase(), req.rawHeaders[i + 1]!]);
   const r: ParsedRequest = { method: req.method!, url: req.url!, headers, body: '', complete: false };
   list.push(r);
+  return r;
+}
+
+function recordInto(list: ParsedRequest[], req: http.IncomingMessage, done?: (r: ParsedRequest) => void): void {
+  const r = recorded(list, req);
   req.setEncoding('latin1');
   req.on('data', (d: string) => (r.body += d));
   req.on('end', () => {
@@ -380,12 +386,27 @@ export async function startRecordingUpstream(): Promise<{ url: string; requests:
   return { url: `http://127.0.0.1:${port}`, requests, errors };
 }
 
+/**
+ * Records a request as Node's parser pushes it into the request stream (its body, and its end),
+ * without reading the stream: the proxy alone decides when the body is read (a pipelined request's
+ * only once its turn comes) and how (bytes, not decoded text).
+ */
+function recordPushed(list: ParsedRequest[], req: http.IncomingMessage): void {
+  const r = recorded(list, req);
+  const push = req.push.bind(req);
+  req.push = (chunk: unknown, encoding?: BufferEncoding) => {
+    if (chunk === null) r.complete = true;
+    else if (Buffer.isBuffer(chunk)) r.body += chunk.toString('latin1');
+    return push(chunk, encoding);
+  };
+}
+
 /** startFront, recording every request the front admitted (as Node parsed it) before forwarding it. */
 export async function startRecordingFront(pool: UpstreamPool, upstream: string, extra: Partial<ProxyTarget> = {}): Promise<{ port: number; admitted: ParsedRequest[] }> {
   const admitted: ParsedRequest[] = [];
   const forwarded = target(upstream, extra);
   const server = http.createServer((req, res) => {
-    recordInto(admitted, req);
+    recordPushed(admitted, req);
     pool.forward(req, res, forwarded);
   });
   const port = await listen(server);

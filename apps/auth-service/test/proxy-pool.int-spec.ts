@@ -4,7 +4,22 @@ import https from 'node:https';
 import net from 'node:net';
 import { expectEventually } from '@gatehouse/testing';
 import { selfSignedCertificate } from '../src/keys/x509.js';
-import { JWT, RawUpstream, closeServer, closedPort, json, newPool, ok, onCleanup, request, runCleanups, startFront } from './proxy-harness.js';
+import {
+  JWT,
+  RawUpstream,
+  closeServer,
+  closedPort,
+  json,
+  listen,
+  newPool,
+  ok,
+  onCleanup,
+  rawConnection,
+  request,
+  runCleanups,
+  startFront,
+  target,
+} from './proxy-harness.js';
 
 /*
  * UpstreamPool (src/gateway/proxy.ts): upstream connections (keep-alive, failures, clients going away, TLS, limits).
@@ -307,5 +322,108 @@ describe('UpstreamPool: connection limit per origin', () => {
     const [dies, next] = await Promise.all([request(front, { method: 'POST', path: '/dies', body: 'x' }), request(front, { path: '/next' })]);
     expect(dies.status).toBe(502);
     expect(next.body.toString()).toBe('/next on 2');
+  });
+});
+
+describe('UpstreamPool: pipelined client requests', () => {
+  /** An upstream that answers each request only when the test says so, and records how many were out at once. */
+  async function heldUpstream() {
+    const held: Array<{ target: string; answer: () => void }> = [];
+    let mostOut = 0;
+    const up = await RawUpstream.start((r) => {
+      held.push({ target: r.target, answer: () => void r.socket.write(ok(`${r.target} on ${r.conn}`)) });
+      mostOut = Math.max(mostOut, held.filter((h) => h.target.startsWith('/p')).length);
+    });
+    const answer = (path: string) => {
+      const at = held.findIndex((h) => h.target === path);
+      expect(at).toBeGreaterThanOrEqual(0);
+      held.splice(at, 1)[0]!.answer();
+    };
+    return { up, held, answer, mostOut: () => mostOut };
+  }
+
+  /** A front that counts its responses closed (finished, or their client gone). */
+  async function countingFront(pool: ReturnType<typeof newPool>, upstream: string) {
+    let closed = 0;
+    const server = http.createServer((req, res) => {
+      res.on('close', () => closed++);
+      pool.forward(req, res, target(upstream));
+    });
+    const port = await listen(server);
+    onCleanup(async () => {
+      server.closeAllConnections();
+      await closeServer(server);
+    });
+    return { port, closed: () => closed };
+  }
+
+  const pipeline = (count: number) => Array.from({ length: count }, (_, i) => `GET /p${i} HTTP/1.1\r\nHost: a\r\n\r\n`).join('');
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 100));
+
+  it('take one upstream connection at a time, in order, each once the one before it is answered', async () => {
+    const { up, held, answer, mostOut } = await heldUpstream();
+    // 40 requests in one write, far beyond the limit and its queue (2 + 2).
+    const pool = newPool({ maxConnectionsPerOrigin: 2, queueTimeoutMs: 5_000 });
+    const front = await startFront(pool, up.url);
+    const client = rawConnection(front, pipeline(40));
+    await expectEventually(() => expect(held.map((h) => h.target)).toEqual(['/p0']));
+    await settle();
+    expect(up.requests.map((r) => r.target)).toEqual(['/p0']);
+    for (let i = 0; i < 40; i++) {
+      await expectEventually(() => expect(held.map((h) => h.target)).toEqual([`/p${i}`]));
+      answer(`/p${i}`);
+    }
+    await expectEventually(() => expect(client.received().match(/HTTP\/1\.1 200 /g)).toHaveLength(40));
+    expect(mostOut()).toBe(1);
+    // In order, each on the connection the one before it gave back.
+    const bodies = client.received().match(/\/p\d+ on \d+/g);
+    expect(bodies).toEqual(Array.from({ length: 40 }, (_, i) => `/p${i} on 1`));
+    expect(up.conns).toHaveLength(1);
+  });
+
+  it('another client is served while one connection pipelines many slow requests', async () => {
+    const { up, held, answer } = await heldUpstream();
+    const pool = newPool({ maxConnectionsPerOrigin: 2, queueTimeoutMs: 5_000 });
+    const front = await startFront(pool, up.url);
+    const client = rawConnection(front, pipeline(200));
+    await expectEventually(() => expect(held).toHaveLength(1));
+    const other = request(front, { path: '/other' });
+    await expectEventually(() => expect(held.map((h) => h.target)).toEqual(['/p0', '/other']));
+    answer('/other');
+    const reply = await other;
+    expect([reply.status, reply.body.toString()]).toEqual([200, '/other on 2']);
+    expect(client.received()).toBe(''); // nothing refused: the rest simply waits its turn
+    answer('/p0');
+    await expectEventually(() => expect(held.map((h) => h.target)).toEqual(['/p1']));
+    expect(client.received()).toMatch(/^HTTP\/1\.1 200 OK\r\n[^]*\/p0 on 1$/);
+  });
+
+  it('a client that goes away mid-pipeline leaves no waiting exchange and no upstream connection behind', async () => {
+    const { up, held, answer } = await heldUpstream();
+    const pool = newPool({ maxConnectionsPerOrigin: 1, queueTimeoutMs: 5_000 });
+    const front = await countingFront(pool, up.url);
+    const client = rawConnection(front.port, pipeline(20));
+    await expectEventually(() => expect(held).toHaveLength(1));
+    answer('/p0'); // /p1 goes up once /p0 is answered
+    await expectEventually(() => expect(held.map((h) => h.target)).toEqual(['/p1']));
+    client.socket.destroy();
+    // Every response is closed (the 18 never started too), the one in flight abandoned with its connection.
+    await expectEventually(() => expect(front.closed()).toBe(20));
+    await expectEventually(() => expect(up.conns[0]!.closed).toBe(true));
+    await settle();
+    expect(up.requests.map((r) => r.target)).toEqual(['/p0', '/p1']);
+    expect(pool.idleCount()).toBe(0);
+    // The origin's one place is free and its queue is empty: a request takes the place, a second
+    // one waits in the queue (of one) instead of being refused, and both are served.
+    held.length = 0;
+    const first = request(front.port, { path: '/first' });
+    await expectEventually(() => expect(held.map((h) => h.target)).toEqual(['/first']));
+    const second = request(front.port, { path: '/second' });
+    await settle();
+    answer('/first');
+    expect((await first).body.toString()).toBe('/first on 2');
+    await expectEventually(() => expect(held.map((h) => h.target)).toEqual(['/second']));
+    answer('/second');
+    expect((await second).body.toString()).toBe('/second on 2');
   });
 });

@@ -323,7 +323,7 @@ class Origin {
 
 /** Where an exchange is. The request body streams alongside (`requestComplete`). */
 const enum Phase {
-  /** Waiting for a connection of an origin at its limit. */
+  /** Not started: waiting for its turn on the client connection (pipelined), or for a connection of an origin at its limit. */
   Queued,
   /** The request head is written; no response head yet. */
   AwaitingHead,
@@ -350,6 +350,8 @@ class Exchange {
   private idleMs: number;
   private retried = false;
   private queueTimer: NodeJS.Timeout | null = null;
+  /** The upstream socket is paused for the client's backpressure, and a 'drain' listener waits. */
+  private awaitingDrain = false;
 
   constructor(
     private readonly origin: Origin,
@@ -372,7 +374,16 @@ class Exchange {
       if (this.phase !== Phase.Finished) this.abandon();
     });
     if (this.framing === 0) this.req.resume();
-    this.origin.assign(this);
+    if (this.res.socket) return this.origin.assign(this);
+    // Pipelined behind a request of the same client connection still being answered: Node gives
+    // this response the socket only once that one has finished, and only then can its answer be
+    // written. It takes an upstream connection no earlier (as nginx does), so that one write of a
+    // thousand requests holds one connection, not all of the origin's. A client that goes away
+    // meanwhile closes this response ('close' above: abandoned, still Queued in no origin queue),
+    // and it never gets the socket.
+    this.res.once('socket', () => {
+      if (this.phase === Phase.Queued) this.origin.assign(this);
+    });
   }
 
   queue(timeoutMs: number): void {
@@ -461,10 +472,16 @@ class Exchange {
       this.res.end(chunk);
       return;
     }
-    if (!this.res.write(chunk)) {
+    // Paused until the client takes what it was sent: one 'drain' listener, however many of the
+    // body's pieces in the same read reported backpressure.
+    if (!this.res.write(chunk) && !this.awaitingDrain) {
       const socket = this.connection!.socket;
       socket.pause();
-      this.res.once('drain', () => socket.resume());
+      this.awaitingDrain = true;
+      this.res.once('drain', () => {
+        this.awaitingDrain = false;
+        socket.resume();
+      });
     }
   }
 
