@@ -16,7 +16,17 @@ const tests = ['**/*.spec.ts', '**/*.int-spec.ts', '**/*.e2e-spec.ts', 'apps/*/t
 
 export default defineConfig(
   // Build output, dependencies, caches and anything generated.
-  globalIgnores(['**/node_modules/', '**/dist/', '**/coverage/', '**/.turbo/', '.gatehouse/', 'test-artifacts/', '**/*.gen.ts', '**/*.generated.*', '**/generated/']),
+  globalIgnores([
+    '**/node_modules/',
+    '**/dist/',
+    '**/coverage/',
+    '**/.turbo/',
+    '.gatehouse/',
+    'test-artifacts/',
+    '**/*.gen.ts',
+    '**/*.generated.*',
+    '**/generated/',
+  ]),
   js.configs.recommended,
   tseslint.configs.recommendedTypeChecked,
   {

@@ -63,7 +63,10 @@ async function waitTokenService(apiUrl, timeoutMs = 60_000) {
   for (;;) {
     const up = await fetch(`${apiUrl}/healthz`)
       .then((r) => r.json())
-      .then((b) => b?.result?.token_service === 'up', () => false);
+      .then(
+        (b) => b?.result?.token_service === 'up',
+        () => false,
+      );
     if (up) return;
     if (Date.now() > deadline) throw new Error(`the token service did not answer within ${timeoutMs / 1000}s`);
     await new Promise((r) => setTimeout(r, 100));
@@ -208,7 +211,6 @@ async function checkPorts() {
   process.exit(1);
 }
 
-
 async function ensurePostgres() {
   if (process.env.DATABASE_URL) {
     log(`using DATABASE_URL from the environment`);
@@ -284,7 +286,13 @@ async function ensureSmtp() {
   } catch {
     throw new Error('maildev is not installed (npm ci installs it); or set SMTP_URL');
   }
-  startChild('maildev', process.execPath, [bin, '--smtp', String(smtpPort), '--ip', '127.0.0.1', '--web', String(webPort), '--web-ip', '127.0.0.1', '--silent'], {}, '90');
+  startChild(
+    'maildev',
+    process.execPath,
+    [bin, '--smtp', String(smtpPort), '--ip', '127.0.0.1', '--web', String(webPort), '--web-ip', '127.0.0.1', '--silent'],
+    {},
+    '90',
+  );
   await waitPort(smtpPort, 'maildev');
   return { url: `smtp://127.0.0.1:${smtpPort}`, web: `http://127.0.0.1:${webPort}` };
 }
@@ -345,7 +353,8 @@ async function main() {
     }
   }
   const colors = ['32', '33', '35', '34'];
-  const launch = (name) => startChild(name, process.execPath, [join('apps', name, 'dist', 'main.js')], { ...env, ...natsEnv(name) }, colors[services.indexOf(name) % colors.length]);
+  const launch = (name) =>
+    startChild(name, process.execPath, [join('apps', name, 'dist', 'main.js')], { ...env, ...natsEnv(name) }, colors[services.indexOf(name) % colors.length]);
   // The token service answers first: the gateway and the notifier ask it for a snapshot as they
   // start, and would otherwise log that nobody answers yet.
   for (const name of ['token-service', 'api']) if (services.includes(name)) launch(name);

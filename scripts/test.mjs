@@ -60,7 +60,9 @@ async function driftChecks() {
 // Every step runs on the project's Node (`npm test` finds it on PATH; `node scripts/test.mjs` too).
 if (onProjectNode(join(ROOT, '.gatehouse'))) await new Promise(() => {});
 const started = Date.now();
-const ok = (await step('build', 'npx', ['turbo', 'run', 'build', '--output-logs=errors-only'])) && (await step('type-check', 'npx', ['turbo', 'run', 'typecheck', '--output-logs=errors-only']));
+const ok =
+  (await step('build', 'npx', ['turbo', 'run', 'build', '--output-logs=errors-only'])) &&
+  (await step('type-check', 'npx', ['turbo', 'run', 'typecheck', '--output-logs=errors-only']));
 if (ok) {
   // Type-aware lint reads the libs' dist/*.d.ts, so it runs after the build. A finding fails the
   // run but does not hold back the tests.

@@ -106,7 +106,14 @@ export async function startEmbeddedPostgres({ state, port, password, log, onExit
       if (dir.startsWith(state + '/')) chmodSync(state, 0o755);
     }
     try {
-      await runAs(user, join(native, 'bin', 'initdb'), [`--pgdata=${dir}`, '--auth=scram-sha-256', '--username=gatehouse', `--pwfile=${pwfile}`, '--encoding=UTF8', '--no-locale']);
+      await runAs(user, join(native, 'bin', 'initdb'), [
+        `--pgdata=${dir}`,
+        '--auth=scram-sha-256',
+        '--username=gatehouse',
+        `--pwfile=${pwfile}`,
+        '--encoding=UTF8',
+        '--no-locale',
+      ]);
     } finally {
       rmSync(secrets, { recursive: true, force: true });
     }

@@ -37,9 +37,12 @@ export function runtimeBinDir(state = join(ROOT, '.gatehouse')) {
   // The package's install script fetches the platform binary's package: allowed by name.
   writeFileSync(join(prefix, 'package.json'), JSON.stringify({ private: true, allowScripts: { node: true } }) + '\n');
   console.error(`[gatehouse] Node ${process.version} is not the project's Node ${want}: installing it from the npm registry into ${prefix}`);
-  const r = spawnSync('npm', ['install', '--prefix', prefix, '--no-save', '--no-audit', '--no-fund', '--no-package-lock', `node@${want}`], { stdio: ['ignore', 2, 2] });
+  const r = spawnSync('npm', ['install', '--prefix', prefix, '--no-save', '--no-audit', '--no-fund', '--no-package-lock', `node@${want}`], {
+    stdio: ['ignore', 2, 2],
+  });
   const dir = join(prefix, 'node_modules', '.bin');
-  if (r.status !== 0 || !versionOf(join(dir, 'node'))) throw new Error(`could not install node@${want} (npm install exited ${r.status}); install Node ${major(want)} and retry`);
+  if (r.status !== 0 || !versionOf(join(dir, 'node')))
+    throw new Error(`could not install node@${want} (npm install exited ${r.status}); install Node ${major(want)} and retry`);
   return dir;
 }
 

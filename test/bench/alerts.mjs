@@ -71,7 +71,13 @@ await new Promise((resolve) => smtp.listen(smtpPort, '127.0.0.1', resolve));
 const nats = await startNats();
 const tokenDb = await createTestDatabase(undefined, 'gh_bench_tokens');
 const notifyDb = await createTestDatabase(undefined, 'gh_bench_notify');
-const shared = { NATS_URL: nats.url, GATEHOUSE_HASH_KEY: 'b'.repeat(64), GATEHOUSE_LOG_LEVEL: 'warn', GATEHOUSE_TOKEN_SERVICE_MANAGEMENT_PORT: '0', GATEHOUSE_NOTIFICATION_SERVICE_MANAGEMENT_PORT: '0' };
+const shared = {
+  NATS_URL: nats.url,
+  GATEHOUSE_HASH_KEY: 'b'.repeat(64),
+  GATEHOUSE_LOG_LEVEL: 'warn',
+  GATEHOUSE_TOKEN_SERVICE_MANAGEMENT_PORT: '0',
+  GATEHOUSE_NOTIFICATION_SERVICE_MANAGEMENT_PORT: '0',
+};
 const children = [];
 const notifyClient = new pg.Client({ connectionString: notifyDb.url });
 let rpc;
@@ -91,14 +97,19 @@ try {
   rpc = await connectRpc(nats.url, 'bench-alerts', 30_000);
   await notifyClient.connect();
   let accountId;
-  await until('the token service', async () => {
-    try {
-      [{ id: accountId }] = await rpc.request(ListAccounts, {});
-      return true;
-    } catch {
-      return false;
-    }
-  }, 30_000, 200);
+  await until(
+    'the token service',
+    async () => {
+      try {
+        [{ id: accountId }] = await rpc.request(ListAccounts, {});
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    30_000,
+    200,
+  );
 
   let t0 = Date.now();
   for (let i = 0; i < TOKENS; i += 50) {
@@ -109,10 +120,15 @@ try {
     );
   }
   console.log(`setup: ${TOKENS} tokens created in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-  await until('the notification service to know every token', async () => {
-    const { rows } = await notifyClient.query('SELECT count(*)::int AS n FROM alert_tokens WHERE NOT deleted');
-    return rows[0].n >= TOKENS;
-  }, 120_000, 200);
+  await until(
+    'the notification service to know every token',
+    async () => {
+      const { rows } = await notifyClient.query('SELECT count(*)::int AS n FROM alert_tokens WHERE NOT deleted');
+      return rows[0].n >= TOKENS;
+    },
+    120_000,
+    200,
+  );
 
   t0 = Date.now();
   await rpc.request(CreateAlertPolicy, {
@@ -124,10 +140,14 @@ try {
   await until(`${EXPECTED} accepted messages`, () => accepted.size >= EXPECTED, 300_000, 20);
   const seconds = (Date.now() - t0) / 1000;
   // Every delivery recorded as sent: nothing is left that could still send a late duplicate.
-  await until('every delivery marked sent', async () => {
-    const { rows } = await notifyClient.query(`SELECT count(*)::int AS n FROM alert_deliveries WHERE status = 'sent'`);
-    return rows[0].n === EXPECTED;
-  }, 30_000);
+  await until(
+    'every delivery marked sent',
+    async () => {
+      const { rows } = await notifyClient.query(`SELECT count(*)::int AS n FROM alert_deliveries WHERE status = 'sent'`);
+      return rows[0].n === EXPECTED;
+    },
+    30_000,
+  );
   const duplicates = total - accepted.size;
   const result = {
     benchmark: 'alerts',

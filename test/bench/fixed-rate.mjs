@@ -131,4 +131,16 @@ await finished;
 for (const c of idle) c.socket.destroy();
 const sorted = latencies.subarray(0, n).sort();
 const pct = (p) => sorted[Math.min(n - 1, Math.ceil((p / 100) * n) - 1)];
-process.stdout.write(JSON.stringify({ p50: pct(50), p90: pct(90), p95: pct(95), p99: pct(99), p999: pct(99.9), max: sorted[n - 1], n, failed, cpuMs: (({ user, system }) => (user + system) / 1000)(process.cpuUsage()) }));
+process.stdout.write(
+  JSON.stringify({
+    p50: pct(50),
+    p90: pct(90),
+    p95: pct(95),
+    p99: pct(99),
+    p999: pct(99.9),
+    max: sorted[n - 1],
+    n,
+    failed,
+    cpuMs: (({ user, system }) => (user + system) / 1000)(process.cpuUsage()),
+  }),
+);

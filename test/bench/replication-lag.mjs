@@ -23,7 +23,11 @@ const IDLE_SECONDS = Number(process.env.BENCH_REPL_IDLE_SECONDS ?? 30);
 const actor = { type: 'admin', id: 'bench' };
 
 function run(name, entry, env) {
-  const child = spawn(process.execPath, [`apps/${name}/dist/${entry}`], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [`apps/${name}/dist/${entry}`], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   child.output = [];
   child.stdout.on('data', (b) => child.output.push(b.toString()));
   child.stderr.on('data', (b) => child.output.push(b.toString()));
@@ -134,7 +138,9 @@ try {
     const due = t0 + i * interval;
     const wait = due - performance.now();
     if (wait > 0) await sleep(wait);
-    void rpc.request(UpdateServiceToken, { accountId, tokenId: token.id, name: `bench-lag-${i}`, actor }).then(() => pending.set(++expected, performance.now()));
+    void rpc
+      .request(UpdateServiceToken, { accountId, tokenId: token.id, name: `bench-lag-${i}`, actor })
+      .then(() => pending.set(++expected, performance.now()));
   }
   await sleep(3000);
   watching = false;
@@ -161,7 +167,10 @@ try {
     }),
   );
   // Whatever the gateway warned about (failed pulls would explain a lag outlier).
-  const warnings = gateway.output.join('').split('\n').filter((l) => /WARN|ERROR/.test(l));
+  const warnings = gateway.output
+    .join('')
+    .split('\n')
+    .filter((l) => /WARN|ERROR/.test(l));
   if (warnings.length) console.error(warnings.slice(0, 20).join('\n'));
   await rpc.close();
 } finally {

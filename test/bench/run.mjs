@@ -36,20 +36,32 @@ const GATEWAY_NODE_ARGS = (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ')
 // scenarios interleaved with the current ones: before/after in the same conditions.
 const COMPARE_DIST = process.env.BENCH_COMPARE_DIST;
 // BENCH_COMPARE_NODE_ARGS: node arguments of that second gateway (default: BENCH_GATEWAY_NODE_ARGS's).
-const COMPARE_NODE_ARGS = process.env.BENCH_COMPARE_NODE_ARGS === undefined ? (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean) : process.env.BENCH_COMPARE_NODE_ARGS.split(' ').filter(Boolean);
+const COMPARE_NODE_ARGS =
+  process.env.BENCH_COMPARE_NODE_ARGS === undefined
+    ? (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean)
+    : process.env.BENCH_COMPARE_NODE_ARGS.split(' ').filter(Boolean);
 // BENCH_WIRE_DUMP=<dir>: write each wire-measured run's [arrival ms, ms inside the proxy] series there.
 const WIRE_DUMP = process.env.BENCH_WIRE_DUMP;
 // BENCH_PRIORITY=-10: the proxy under test runs at this nice value during the latency runs.
 const PRIORITY = process.env.BENCH_PRIORITY ? Number(process.env.BENCH_PRIORITY) : 0;
 if (!Number.isInteger(PRIORITY) || PRIORITY < -20 || PRIORITY > 19) throw new Error('BENCH_PRIORITY must be a nice value, -20 to 19');
 const ALL_PARTS = ['logic', 'load', 'workers', 'latency', 'revocation'];
-const PARTS = new Set((process.env.BENCH_PARTS ?? ALL_PARTS.join(',')).split(',').map((p) => p.trim()).filter(Boolean));
+const PARTS = new Set(
+  (process.env.BENCH_PARTS ?? ALL_PARTS.join(','))
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean),
+);
 for (const p of PARTS) if (!ALL_PARTS.includes(p)) throw new Error(`BENCH_PARTS: unknown part "${p}" (known: ${ALL_PARTS.join(', ')})`);
 const children = [];
 const cleanups = [];
 
 function run(name, entry, env, nodeArgs = [], dist = `apps/${name}/dist`) {
-  const child = spawn(process.execPath, [...nodeArgs, `${dist}/${entry}`], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeArgs, `${dist}/${entry}`], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const output = [];
   child.stdout.on('data', (b) => output.push(b.toString()));
   child.stderr.on('data', (b) => output.push(b.toString()));
@@ -112,7 +124,7 @@ function processTree(roots) {
     if (f) parentOf.set(Number(entry), Number(f[1]));
   }
   const tree = new Set(roots);
-  for (let grew = true; grew; ) {
+  for (let grew = true; grew;) {
     grew = false;
     for (const [pid, ppid] of parentOf) {
       if (tree.has(ppid) && !tree.has(pid)) {
@@ -219,7 +231,11 @@ async function main() {
 
   // Upstream: a trivial node http server in its own process.
   const upstreamPort = await freePort();
-  const upstream = spawn(process.execPath, ['-e', `require('http').createServer((q,s)=>{q.resume();s.setHeader('content-type','text/plain');s.end('ok')}).listen(${upstreamPort},'127.0.0.1')`], { stdio: 'ignore' });
+  const upstream = spawn(
+    process.execPath,
+    ['-e', `require('http').createServer((q,s)=>{q.resume();s.setHeader('content-type','text/plain');s.end('ok')}).listen(${upstreamPort},'127.0.0.1')`],
+    { stdio: 'ignore' },
+  );
   children.push(upstream);
 
   // nginx: plain reverse proxy to the same upstream (keepalive to the upstream, like the gateway).
@@ -257,25 +273,66 @@ http { access_log off;
   cleanups.push(() => nats.stop());
   const tokenDb = await createTestDatabase(undefined, 'gh_bench_tokens');
   const authDb = await createTestDatabase(undefined, 'gh_bench_auth');
-  cleanups.push(() => tokenDb.drop(), () => authDb.drop());
+  cleanups.push(
+    () => tokenDb.drop(),
+    () => authDb.drop(),
+  );
   const adminToken = randomBytes(24).toString('hex');
   const apiPort = await freePort();
-  const shared = { NATS_URL: nats.url, GATEHOUSE_HASH_KEY: randomBytes(32).toString('hex'), GATEHOUSE_ADMIN_TOKEN: adminToken, GATEHOUSE_API_PORT: String(apiPort), GATEHOUSE_API_HOST: '127.0.0.1', GATEHOUSE_LOG_LEVEL: 'warn', GATEHOUSE_API_MANAGEMENT_PORT: '0', GATEHOUSE_GATEWAY_MANAGEMENT_PORT: '0', GATEHOUSE_TOKEN_SERVICE_MANAGEMENT_PORT: '0', GATEHOUSE_NOTIFICATION_SERVICE_MANAGEMENT_PORT: '0' };
+  const shared = {
+    NATS_URL: nats.url,
+    GATEHOUSE_HASH_KEY: randomBytes(32).toString('hex'),
+    GATEHOUSE_ADMIN_TOKEN: adminToken,
+    GATEHOUSE_API_PORT: String(apiPort),
+    GATEHOUSE_API_HOST: '127.0.0.1',
+    GATEHOUSE_LOG_LEVEL: 'warn',
+    GATEHOUSE_API_MANAGEMENT_PORT: '0',
+    GATEHOUSE_GATEWAY_MANAGEMENT_PORT: '0',
+    GATEHOUSE_TOKEN_SERVICE_MANAGEMENT_PORT: '0',
+    GATEHOUSE_NOTIFICATION_SERVICE_MANAGEMENT_PORT: '0',
+  };
   await runOnce('token-service', 'migrate.js', { DATABASE_URL: tokenDb.url });
   await runOnce('auth-service', 'migrate.js', { DATABASE_URL: authDb.url });
   run('token-service', 'main.js', { ...shared, DATABASE_URL: tokenDb.url });
   run('api', 'main.js', shared);
   const gwUrl = `http://127.0.0.1:${gwPort}`;
-  const gateway = run('auth-service', 'main.js', { ...shared, DATABASE_URL: authDb.url, GATEHOUSE_GATEWAY_PORT: String(gwPort), GATEHOUSE_TEAM_URL: gwUrl }, GATEWAY_NODE_ARGS);
+  const gateway = run(
+    'auth-service',
+    'main.js',
+    { ...shared, DATABASE_URL: authDb.url, GATEHOUSE_GATEWAY_PORT: String(gwPort), GATEHOUSE_TEAM_URL: gwUrl },
+    GATEWAY_NODE_ARGS,
+  );
   // The workers part: a second gateway with GATEHOUSE_GATEWAY_WORKERS=2 (a primary and two
   // workers on one port), same database and NATS, beside the single-process one above.
   const gw2Port = PARTS.has('workers') ? await freePort() : null;
   const gw2Url = `http://127.0.0.1:${gw2Port}`;
-  const gateway2 = gw2Port ? run('auth-service', 'main.js', { ...shared, DATABASE_URL: authDb.url, GATEHOUSE_GATEWAY_PORT: String(gw2Port), GATEHOUSE_TEAM_URL: gwUrl, GATEHOUSE_GATEWAY_WORKERS: '2' }, GATEWAY_NODE_ARGS) : null;
+  const gateway2 = gw2Port
+    ? run(
+        'auth-service',
+        'main.js',
+        { ...shared, DATABASE_URL: authDb.url, GATEHOUSE_GATEWAY_PORT: String(gw2Port), GATEHOUSE_TEAM_URL: gwUrl, GATEHOUSE_GATEWAY_WORKERS: '2' },
+        GATEWAY_NODE_ARGS,
+      )
+    : null;
   const gwBeforePort = COMPARE_DIST ? await freePort() : null;
   const gwBeforeUrl = `http://127.0.0.1:${gwBeforePort}`;
-  const gatewayBefore = gwBeforePort ? run('auth-service', 'main.js', { ...shared, DATABASE_URL: authDb.url, GATEHOUSE_GATEWAY_PORT: String(gwBeforePort), GATEHOUSE_TEAM_URL: gwUrl }, COMPARE_NODE_ARGS, COMPARE_DIST) : null;
-  await Promise.all([waitForPort(upstreamPort), waitForPort(nginxPort), waitForPort(apiPort, '127.0.0.1', 30_000), waitForPort(gwPort, '127.0.0.1', 30_000), gw2Port && waitForPort(gw2Port, '127.0.0.1', 30_000), gwBeforePort && waitForPort(gwBeforePort, '127.0.0.1', 30_000)]);
+  const gatewayBefore = gwBeforePort
+    ? run(
+        'auth-service',
+        'main.js',
+        { ...shared, DATABASE_URL: authDb.url, GATEHOUSE_GATEWAY_PORT: String(gwBeforePort), GATEHOUSE_TEAM_URL: gwUrl },
+        COMPARE_NODE_ARGS,
+        COMPARE_DIST,
+      )
+    : null;
+  await Promise.all([
+    waitForPort(upstreamPort),
+    waitForPort(nginxPort),
+    waitForPort(apiPort, '127.0.0.1', 30_000),
+    waitForPort(gwPort, '127.0.0.1', 30_000),
+    gw2Port && waitForPort(gw2Port, '127.0.0.1', 30_000),
+    gwBeforePort && waitForPort(gwBeforePort, '127.0.0.1', 30_000),
+  ]);
   for (const url of [gwUrl, ...(gw2Port ? [gw2Url] : []), ...(gwBeforePort ? [gwBeforeUrl] : [])]) {
     await eventually(async () => {
       const h = await (await fetch(`${url}/cdn-cgi/access/health`)).json();
@@ -284,7 +341,11 @@ http { access_log off;
   }
 
   const api = async (path, method = 'GET', json) => {
-    const res = await fetch(`http://127.0.0.1:${apiPort}${path}`, { method, headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' }, body: json === undefined ? undefined : JSON.stringify(json) });
+    const res = await fetch(`http://127.0.0.1:${apiPort}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+      body: json === undefined ? undefined : JSON.stringify(json),
+    });
     const body = await res.json();
     if (res.status !== 200) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(body)}`);
     return body.result;
@@ -326,7 +387,12 @@ http { access_log off;
     ['gateway, service-token headers', `${gwUrl}/`, { host, ...creds }, [gateway.pid]],
     ['forward-auth endpoint (headers)', `${gwUrl}/cdn-cgi/access/authorize`, { 'x-forwarded-host': host, ...creds }, [gateway.pid]],
     ['nginx + Gatehouse auth_request (headers)', `http://127.0.0.1:${nginxAuthPort}/`, { host, ...creds }, [nginxProc.pid, gateway.pid]],
-    ['nginx + Gatehouse auth_request (JWT cookie)', `http://127.0.0.1:${nginxAuthPort}/`, { host, cookie: `CF_Authorization=${jwt}` }, [nginxProc.pid, gateway.pid]],
+    [
+      'nginx + Gatehouse auth_request (JWT cookie)',
+      `http://127.0.0.1:${nginxAuthPort}/`,
+      { host, cookie: `CF_Authorization=${jwt}` },
+      [nginxProc.pid, gateway.pid],
+    ],
     ...(gatewayBefore
       ? [
           [`gateway (${COMPARE_DIST}), JWT cookie`, `${gwBeforeUrl}/`, { host, cookie: `CF_Authorization=${jwt}` }, [gatewayBefore.pid]],
@@ -334,7 +400,10 @@ http { access_log off;
         ]
       : []),
   ].filter(([title]) => !ONLY || title.includes(ONLY) || /^(direct|nginx plain)/.test(title));
-  if (PARTS.has('load')) console.error(`Load runs: ${ROUNDS} rounds of ${scenarios.length} scenarios, ${SECONDS} s each, ${CONNECTIONS} connections, ${cpus().length} CPUs shared with everything else.`);
+  if (PARTS.has('load'))
+    console.error(
+      `Load runs: ${ROUNDS} rounds of ${scenarios.length} scenarios, ${SECONDS} s each, ${CONNECTIONS} connections, ${cpus().length} CPUs shared with everything else.`,
+    );
   // Rounds interleave the scenarios, so that a machine that slows down (or speeds up) during the
   // bench affects them alike; each ratio is taken within a round, and the median round reported.
   const runs = scenarios.map(() => []);
@@ -383,7 +452,9 @@ http { access_log off;
       ['service-token headers', 2, `${gw2Url}/`, { host, ...creds }, [gateway2.pid]],
     ];
     const processes = (pids) => processTree(pids).size;
-    console.error(`Workers runs: ${ROUNDS} rounds of ${workerScenarios.length} scenarios (1 worker: ${processes([gateway.pid])} process; 2 workers: ${processes([gateway2.pid])} processes, primary included).`);
+    console.error(
+      `Workers runs: ${ROUNDS} rounds of ${workerScenarios.length} scenarios (1 worker: ${processes([gateway.pid])} process; 2 workers: ${processes([gateway2.pid])} processes, primary included).`,
+    );
     const wruns = workerScenarios.map(() => []);
     for (let round = 0; round < ROUNDS; round++) {
       for (let i = 0; i < workerScenarios.length; i++) {
@@ -444,10 +515,17 @@ http { access_log off;
           const measure = () => wireLatency({ frontPort, upstreamPort, url, headers, rate: 1000, seconds: FIXED_SECONDS, series: Boolean(WIRE_DUMP) });
           const proxyPids = [frontPort === gwPort ? gateway.pid : nginxProc.pid];
           const w = process.env.BENCH_PIN ? await onDedicatedCore(proxyPids, measure) : PRIORITY ? await withPriority(proxyPids, measure) : await measure();
-          if (WIRE_DUMP) writeFileSync(join(WIRE_DUMP, `round${round}-${paths[i][0].replace(/[^a-z]+/g, '-')}.json`), JSON.stringify({ epochMs: w.seriesEpochMs, series: w.series }));
+          if (WIRE_DUMP)
+            writeFileSync(
+              join(WIRE_DUMP, `round${round}-${paths[i][0].replace(/[^a-z]+/g, '-')}.json`),
+              JSON.stringify({ epochMs: w.seriesEpochMs, series: w.series }),
+            );
           fixedRows[i].runs.push(w.endToEnd);
           fixedRows[i].wire.push(w);
-          if (process.env.BENCH_WIRE_DETAIL) console.error(`  wire ${paths[i][0]}: ${JSON.stringify({ proxyMs: w.proxyMs, legsMs: w.legsMs, detail: w.detail, generatorCpuMs: w.endToEnd.cpuMs })}`);
+          if (process.env.BENCH_WIRE_DETAIL)
+            console.error(
+              `  wire ${paths[i][0]}: ${JSON.stringify({ proxyMs: w.proxyMs, legsMs: w.legsMs, detail: w.detail, generatorCpuMs: w.endToEnd.cpuMs })}`,
+            );
           continue;
         } catch (error) {
           wireSkipped = error.message;
@@ -470,10 +548,14 @@ http { access_log off;
   // Revocation propagation: delete (admin API) -> first refused request at the gateway.
   const tokens = [];
   for (let i = 0; i < (PARTS.has('revocation') ? TRIALS : 0); i++) tokens.push(await api(`${base}/service_tokens`, 'POST', { name: `revoke-${i}` }));
-  const check = (t) => fetch(`${gwUrl}/cdn-cgi/access/authorize`, { headers: { 'x-forwarded-host': host, 'cf-access-client-id': t.client_id, 'cf-access-client-secret': t.client_secret } }).then((r) => r.status);
-  if (tokens.length) await eventually(async () => {
-    if ((await check(tokens.at(-1))) !== 200) throw new Error('not replicated yet');
-  });
+  const check = (t) =>
+    fetch(`${gwUrl}/cdn-cgi/access/authorize`, {
+      headers: { 'x-forwarded-host': host, 'cf-access-client-id': t.client_id, 'cf-access-client-secret': t.client_secret },
+    }).then((r) => r.status);
+  if (tokens.length)
+    await eventually(async () => {
+      if ((await check(tokens.at(-1))) !== 200) throw new Error('not replicated yet');
+    });
   const afterReturn = [];
   const fromCall = [];
   for (const t of tokens) {
@@ -496,7 +578,9 @@ http { access_log off;
 
   const lines = [];
   if (PARTS.has('load')) {
-    lines.push(`| scenario (median of ${ROUNDS} rounds) | req/s | p50 ms | p99 ms | vs direct | vs nginx (min–max) | server CPU (cores) | req per server CPU-second | per CPU-s vs nginx |`);
+    lines.push(
+      `| scenario (median of ${ROUNDS} rounds) | req/s | p50 ms | p99 ms | vs direct | vs nginx (min–max) | server CPU (cores) | req per server CPU-second | per CPU-s vs nginx |`,
+    );
     lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
     for (const r of rows) {
       lines.push(
@@ -507,43 +591,62 @@ http { access_log off;
   }
   if (PARTS.has('load') && COMPARE_DIST) {
     // Within each round: the current build's figure over the earlier build's, then the median round.
-    lines.push(`| this build vs ${COMPARE_DIST} (median of ${ROUNDS} rounds) | req/s ratio (min–max) | req per CPU-second ratio (min–max) |`, '|---|---:|---:|');
+    lines.push(
+      `| this build vs ${COMPARE_DIST} (median of ${ROUNDS} rounds) | req/s ratio (min–max) | req per CPU-second ratio (min–max) |`,
+      '|---|---:|---:|',
+    );
     for (const kind of ['JWT cookie', 'service-token headers']) {
       const now = scenarios.findIndex(([t]) => t === `gateway, ${kind}`);
       const before = scenarios.findIndex(([t]) => t === `gateway (${COMPARE_DIST}), ${kind}`);
       if (now < 0 || before < 0) continue;
       const rps = runs[now].map((r, k) => r.rps / runs[before][k].rps);
       const cpu = runs[now].map((r, k) => r.perCpuSecond / runs[before][k].perCpuSecond);
-      lines.push(`| ${kind} | ${fmt(median(rps))} (${fmt(Math.min(...rps))}–${fmt(Math.max(...rps))}) | ${fmt(median(cpu))} (${fmt(Math.min(...cpu))}–${fmt(Math.max(...cpu))}) |`);
+      lines.push(
+        `| ${kind} | ${fmt(median(rps))} (${fmt(Math.min(...rps))}–${fmt(Math.max(...rps))}) | ${fmt(median(cpu))} (${fmt(Math.min(...cpu))}–${fmt(Math.max(...cpu))}) |`,
+      );
     }
     lines.push('');
   }
   if (PARTS.has('workers')) {
-    lines.push(`| GATEHOUSE_GATEWAY_WORKERS (median of ${ROUNDS} rounds) | workers | req/s | req/s vs 1 worker | gateway CPU (cores, primary + workers) | of which the primary | req per gateway CPU-second | per CPU-s vs 1 worker (min–max) | context switches per 1,000 requests (voluntary / involuntary) |`);
+    lines.push(
+      `| GATEHOUSE_GATEWAY_WORKERS (median of ${ROUNDS} rounds) | workers | req/s | req/s vs 1 worker | gateway CPU (cores, primary + workers) | of which the primary | req per gateway CPU-second | per CPU-s vs 1 worker (min–max) | context switches per 1,000 requests (voluntary / involuntary) |`,
+    );
     lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
     for (const r of workerRows) {
-      lines.push(`| ${r.title} | ${r.workers} | ${Math.round(r.rps).toLocaleString('en-US')} | ${fmt(r.vsOne)} | ${fmt(r.cores)} | ${r.primaryCores === null ? '—' : fmt(r.primaryCores, 3)} | ${Math.round(r.perCpuSecond).toLocaleString('en-US')} | ${fmt(r.perCpuVsOne)} (${fmt(r.perCpuRange[0])}–${fmt(r.perCpuRange[1])}) | ${fmt(r.voluntaryPerK, 0)} / ${fmt(r.involuntaryPerK, 0)} |`);
+      lines.push(
+        `| ${r.title} | ${r.workers} | ${Math.round(r.rps).toLocaleString('en-US')} | ${fmt(r.vsOne)} | ${fmt(r.cores)} | ${r.primaryCores === null ? '—' : fmt(r.primaryCores, 3)} | ${Math.round(r.perCpuSecond).toLocaleString('en-US')} | ${fmt(r.perCpuVsOne)} (${fmt(r.perCpuRange[0])}–${fmt(r.perCpuRange[1])}) | ${fmt(r.voluntaryPerK, 0)} / ${fmt(r.involuntaryPerK, 0)} |`,
+      );
     }
     lines.push('');
-    lines.push(`(the load generator, the upstream and NATS share the same ${cpus().length} CPUs: req/s with 2 workers is capped by the cores left, so judge requests per CPU-second)`);
+    lines.push(
+      `(the load generator, the upstream and NATS share the same ${cpus().length} CPUs: req/s with 2 workers is capped by the cores left, so judge requests per CPU-second)`,
+    );
     lines.push('');
   }
   if (PARTS.has('latency')) {
-    lines.push(`| at a fixed 1,000 req/s, client side (${FIXED_SECONDS} s per run, median of ${ROUNDS} rounds) | p50 ms | p99 ms | p99 per round | added p50 vs direct | added p99 vs direct |`);
+    lines.push(
+      `| at a fixed 1,000 req/s, client side (${FIXED_SECONDS} s per run, median of ${ROUNDS} rounds) | p50 ms | p99 ms | p99 per round | added p50 vs direct | added p99 vs direct |`,
+    );
     lines.push('|---|---:|---:|---:|---:|---:|');
     for (const r of fixedRows) {
       const first = r === fixedRows[0];
-      lines.push(`| ${r.title} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${r.p99s.map((x) => fmt(x)).join(' / ')} | ${first ? '—' : `${fmt(r.added50)} ms`} | ${first ? '—' : `${fmt(r.added99)} ms`} |`);
+      lines.push(
+        `| ${r.title} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${r.p99s.map((x) => fmt(x)).join(' / ')} | ${first ? '—' : `${fmt(r.added50)} ms`} | ${first ? '—' : `${fmt(r.added99)} ms`} |`,
+      );
     }
     lines.push('');
     if (wireSkipped) {
       lines.push(`(time inside the proxy on the wire: not measured — ${wireSkipped})`);
     } else {
-      lines.push(`| time inside the proxy, on the wire (tcpdump, ${FIXED_SECONDS} s at 1,000 req/s, median of ${ROUNDS} rounds) | p50 ms | p90 ms | p99 ms | p99.9 ms | p99 per round | matched |`);
+      lines.push(
+        `| time inside the proxy, on the wire (tcpdump, ${FIXED_SECONDS} s at 1,000 req/s, median of ${ROUNDS} rounds) | p50 ms | p90 ms | p99 ms | p99.9 ms | p99 per round | matched |`,
+      );
       lines.push('|---|---:|---:|---:|---:|---:|---:|');
       for (const r of fixedRows.filter((x) => x.wire.length)) {
         const m = (k) => median(r.wire.map((w) => w.proxyMs[k]));
-        lines.push(`| ${r.title} | ${fmt(m('p50'), 3)} | ${fmt(m('p90'), 3)} | ${fmt(m('p99'), 3)} | ${fmt(m('p999'), 3)} | ${r.wire.map((w) => fmt(w.proxyMs.p99)).join(' / ')} | ${r.wire.reduce((n, w) => n + w.n, 0)} of ${r.wire.length * FIXED_SECONDS * 1000} |`);
+        lines.push(
+          `| ${r.title} | ${fmt(m('p50'), 3)} | ${fmt(m('p90'), 3)} | ${fmt(m('p99'), 3)} | ${fmt(m('p999'), 3)} | ${r.wire.map((w) => fmt(w.proxyMs.p99)).join(' / ')} | ${r.wire.reduce((n, w) => n + w.n, 0)} of ${r.wire.length * FIXED_SECONDS * 1000} |`,
+        );
       }
     }
     lines.push('');
@@ -560,18 +663,25 @@ http { access_log off;
   const verdict = (ok) => (ok ? 'met' : '**not met**');
   if (PARTS.has('load')) {
     const fa = rows.find((r) => r.title.startsWith('forward-auth'));
-    if (fa) targets.push(`| ≥ 10,000 service-token exchanges/s per core | forward-auth: ${Math.round(fa.perCpuSecond).toLocaleString('en-US')} exchanges per gateway CPU-second | ${verdict(fa.perCpuSecond >= 10_000)} |`);
+    if (fa)
+      targets.push(
+        `| ≥ 10,000 service-token exchanges/s per core | forward-auth: ${Math.round(fa.perCpuSecond).toLocaleString('en-US')} exchanges per gateway CPU-second | ${verdict(fa.perCpuSecond >= 10_000)} |`,
+      );
     // Issue 14's targets, with wrk: ≥ 0.6 of nginx with headers, ≥ 0.7 with the cookie, and ≥ 0.5
     // of nginx's requests per server CPU-second.
     for (const r of rows.filter((x) => x.title.startsWith('gateway,'))) {
       const want = r.title.includes('cookie') ? 0.7 : 0.6;
-      targets.push(`| authenticated proxying ≥ ${want} of nginx (wrk) | ${r.title}: ${fmt(r.vsNginx)} of nginx's req/s (rounds ${fmt(r.vsNginxRange[0])}–${fmt(r.vsNginxRange[1])}) | ${verdict(r.vsNginx >= want)} |`);
+      targets.push(
+        `| authenticated proxying ≥ ${want} of nginx (wrk) | ${r.title}: ${fmt(r.vsNginx)} of nginx's req/s (rounds ${fmt(r.vsNginxRange[0])}–${fmt(r.vsNginxRange[1])}) | ${verdict(r.vsNginx >= want)} |`,
+      );
       targets.push(`| requests per server CPU-second ≥ 0.5 of nginx | ${r.title}: ${fmt(r.cpuVsNginx)} of nginx's | ${verdict(r.cpuVsNginx >= 0.5)} |`);
     }
   }
   // Per-worker efficiency must not drop: 2 workers' requests per CPU-second within 10 % of one's.
   for (const r of workerRows.filter((x) => x.workers === 2)) {
-    targets.push(`| per-worker efficiency holds with 2 workers (≥ 0.9 of 1 worker's req per CPU-second) | ${r.title}: ${fmt(r.perCpuVsOne)} (rounds ${fmt(r.perCpuRange[0])}–${fmt(r.perCpuRange[1])}) | ${verdict(r.perCpuVsOne >= 0.9)} |`);
+    targets.push(
+      `| per-worker efficiency holds with 2 workers (≥ 0.9 of 1 worker's req per CPU-second) | ${r.title}: ${fmt(r.perCpuVsOne)} (rounds ${fmt(r.perCpuRange[0])}–${fmt(r.perCpuRange[1])}) | ${verdict(r.perCpuVsOne >= 0.9)} |`,
+    );
   }
   if (PARTS.has('latency')) {
     for (const r of fixedRows.filter((x) => x.title.startsWith('gateway,'))) {
@@ -583,13 +693,21 @@ http { access_log off;
       }
     }
   }
-  if (PARTS.has('revocation')) targets.push(`| revocation within 1 s | p99 ${fmt(pct(fromCall, 99))} ms from the admin API call | ${verdict(pct(fromCall, 99) <= 1000)} |`);
+  if (PARTS.has('revocation'))
+    targets.push(`| revocation within 1 s | p99 ${fmt(pct(fromCall, 99))} ms from the admin API call | ${verdict(pct(fromCall, 99) <= 1000)} |`);
   if (targets.length) lines.push('| target (issues 3, 14) | this run | |', '|---|---|---|', ...targets, '');
-  lines.push(`(${CONNECTIONS} connections, ${SECONDS} s per run, wrk -t1 for throughput; ${cpus().length} shared CPUs; total bench time ${Math.round((Date.now() - started) / 1000)} s)`);
+  lines.push(
+    `(${CONNECTIONS} connections, ${SECONDS} s per run, wrk -t1 for throughput; ${cpus().length} shared CPUs; total bench time ${Math.round((Date.now() - started) / 1000)} s)`,
+  );
   console.log(lines.join('\n'));
   if (process.env.BENCH_GATEWAY_LOG) writeFileSync(process.env.BENCH_GATEWAY_LOG, gateway.output.join(''));
   // A stray connection reset at the end of a run is noise; more than 0.1 % failures is a bug.
-  const failed = rows.filter((r) => r.bad > r.total / 1000).concat(workerRows.filter((r) => r.bad > r.total / 1000), fixedRows.filter((r) => r.failed > 0));
+  const failed = rows
+    .filter((r) => r.bad > r.total / 1000)
+    .concat(
+      workerRows.filter((r) => r.bad > r.total / 1000),
+      fixedRows.filter((r) => r.failed > 0),
+    );
   if (failed.length) throw new Error(`Some runs had failed requests: ${failed.map((r) => r.title).join(', ')}`);
 }
 
@@ -611,9 +729,48 @@ async function decisionLogicPerCore() {
   const secret = generateClientSecret();
   const acc = randomUUID();
   const now = new Date().toISOString();
-  const token = { id: randomUUID(), accountId: acc, name: 't', clientId: `${'a'.repeat(32)}.access`, duration: '8760h', enabled: true, expiresAt: null, secretHash: hashClientSecret(KEY, secret), clientSecretVersion: 1, previousSecretHash: null, previousClientSecretExpiresAt: null, createdAt: now, updatedAt: now };
-  const app = { id: randomUUID(), accountId: acc, name: 'a', domain: 'a.test', type: 'self_hosted', sessionDuration: '24h', aud: 'f'.repeat(64), upstream: 'http://127.0.0.1:1', readServiceTokensFromHeader: null, sessionsRevokedAt: null, createdAt: now, updatedAt: now };
-  const policy = { id: randomUUID(), accountId: acc, appId: app.id, name: 'p', decision: 'non_identity', precedence: 1, include: [{ anyValidServiceToken: {} }], require: [], exclude: [], createdAt: now, updatedAt: now };
+  const token = {
+    id: randomUUID(),
+    accountId: acc,
+    name: 't',
+    clientId: `${'a'.repeat(32)}.access`,
+    duration: '8760h',
+    enabled: true,
+    expiresAt: null,
+    secretHash: hashClientSecret(KEY, secret),
+    clientSecretVersion: 1,
+    previousSecretHash: null,
+    previousClientSecretExpiresAt: null,
+    createdAt: now,
+    updatedAt: now,
+  };
+  const app = {
+    id: randomUUID(),
+    accountId: acc,
+    name: 'a',
+    domain: 'a.test',
+    type: 'self_hosted',
+    sessionDuration: '24h',
+    aud: 'f'.repeat(64),
+    upstream: 'http://127.0.0.1:1',
+    readServiceTokensFromHeader: null,
+    sessionsRevokedAt: null,
+    createdAt: now,
+    updatedAt: now,
+  };
+  const policy = {
+    id: randomUUID(),
+    accountId: acc,
+    appId: app.id,
+    name: 'p',
+    decision: 'non_identity',
+    precedence: 1,
+    include: [{ anyValidServiceToken: {} }],
+    require: [],
+    exclude: [],
+    createdAt: now,
+    updatedAt: now,
+  };
   const replica = new Replica();
   replica.loadSnapshot({ revision: 1, tokens: [token], apps: [app], policies: [policy] });
   const access = new AccessControl(replica, new JwtService(keys, 'http://bench'), KEY, (k) => k === 'k');

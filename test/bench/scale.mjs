@@ -50,7 +50,11 @@ const RECIPIENT = 'scale-bench@example.com';
 const children = [];
 const cleanups = [];
 function run(name, entry, env) {
-  const child = spawn(process.execPath, [`apps/${name}/dist/${entry}`], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [`apps/${name}/dist/${entry}`], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const output = [];
   const keep = (b) => {
     output.push(b.toString());
@@ -310,19 +314,32 @@ async function main() {
   const tokenDb = await createTestDatabase(undefined, 'gh_scale_tokens');
   const authDb = await createTestDatabase(undefined, 'gh_scale_auth');
   const notifyDb = await createTestDatabase(undefined, 'gh_scale_notify');
-  cleanups.push(() => tokenDb.drop(), () => authDb.drop(), () => notifyDb.drop());
+  cleanups.push(
+    () => tokenDb.drop(),
+    () => authDb.drop(),
+    () => notifyDb.drop(),
+  );
   const adminToken = randomBytes(24).toString('hex');
   const apiPort = await freePort();
   const gwPort = await freePort();
   const gwUrl = `http://127.0.0.1:${gwPort}`;
-  const shared = { NATS_URL: nats.url, GATEHOUSE_HASH_KEY: HASH_KEY, GATEHOUSE_ADMIN_TOKEN: adminToken, GATEHOUSE_API_PORT: String(apiPort), GATEHOUSE_API_HOST: '127.0.0.1', GATEHOUSE_LOG_LEVEL: 'warn' };
+  const shared = {
+    NATS_URL: nats.url,
+    GATEHOUSE_HASH_KEY: HASH_KEY,
+    GATEHOUSE_ADMIN_TOKEN: adminToken,
+    GATEHOUSE_API_PORT: String(apiPort),
+    GATEHOUSE_API_HOST: '127.0.0.1',
+    GATEHOUSE_LOG_LEVEL: 'warn',
+  };
   await runOnce('token-service', 'migrate.js', { DATABASE_URL: tokenDb.url });
   await runOnce('auth-service', 'migrate.js', { DATABASE_URL: authDb.url });
   await runOnce('notification-service', 'migrate.js', { DATABASE_URL: notifyDb.url });
 
   log('seeding with COPY…');
   const seeded = await seed(tokenDb.url);
-  log(`seeded: tokens ${s(seeded.timings.tokensMs)}, apps and policies ${s(seeded.timings.appsAndPoliciesMs)}, vacuum ${s(seeded.timings.vacuumMs)}; revision ${n(seeded.revision)}`);
+  log(
+    `seeded: tokens ${s(seeded.timings.tokensMs)}, apps and policies ${s(seeded.timings.appsAndPoliciesMs)}, vacuum ${s(seeded.timings.vacuumMs)}; revision ${n(seeded.revision)}`,
+  );
   const result = { tokens: TOKENS, apps: APPS, policies: POLICIES, machine, seed: seeded.timings, gatewayNodeOptions: GATEWAY_NODE_OPTIONS };
 
   const tokenService = run('token-service', 'main.js', { ...shared, DATABASE_URL: tokenDb.url });
@@ -338,7 +355,10 @@ async function main() {
     if (res.status !== 200) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(body).slice(0, 300)}`);
     return body;
   };
-  const up = await until(async () => ((await (await fetch(`http://127.0.0.1:${apiPort}/healthz`)).json()).result.token_service === 'up' ? true : undefined), 60_000);
+  const up = await until(
+    async () => ((await (await fetch(`http://127.0.0.1:${apiPort}/healthz`)).json()).result.token_service === 'up' ? true : undefined),
+    60_000,
+  );
   if (!up) throw new Error(`the token service did not come up:\n${tokenService.output.join('').slice(-3000)}`);
   const base = `/client/v4/accounts/${seeded.accountId}/access/service_tokens`;
 
@@ -377,7 +397,9 @@ async function main() {
     search: { p50: pct(searchAll, 50), p99: pct(searchAll, 99), lowerBoundTotals: lowerBounds },
     searchByKind: Object.fromEntries(Object.entries(searches).map(([k, v]) => [k, { p50: pct(v, 50), p99: pct(v, 99) }])),
   };
-  log(`list p99 ${ms(result.api.listFirst50Pages.p99)} (first 50 pages), ${ms(result.api.listAnyPage.p99)} (any page); search p99 ${ms(result.api.search.p99)}`);
+  log(
+    `list p99 ${ms(result.api.listFirst50Pages.p99)} (first 50 pages), ${ms(result.api.listAnyPage.p99)} (any page); search p99 ${ms(result.api.search.p99)}`,
+  );
 
   log(`admin API: creates for ${CREATE_SECONDS} s…`);
   let created = 0;
@@ -399,7 +421,12 @@ async function main() {
       }
     }),
   );
-  result.api.creates = { perSecond: created / ((performance.now() - createStart) / 1000), errors: createErrors, p50: pct(createLatency, 50), p99: pct(createLatency, 99) };
+  result.api.creates = {
+    perSecond: created / ((performance.now() - createStart) / 1000),
+    errors: createErrors,
+    p50: pct(createLatency, 50),
+    p99: pct(createLatency, 99),
+  };
   log(`creates: ${n(result.api.creates.perSecond)}/s (${createErrors} errors)`);
 
   // ---- gateway cold start
@@ -439,7 +466,10 @@ async function main() {
   };
   const [firstAt, lastAt] = await Promise.all([until(() => admitted(seeded.first), LOAD_TIMEOUT_MS), until(() => admitted(seeded.last), LOAD_TIMEOUT_MS)]);
   const gwMemory = rssOf(gateway.pid);
-  const health = await fetch(`${gwUrl}/cdn-cgi/access/health`).then((r) => r.json(), () => null);
+  const health = await fetch(`${gwUrl}/cdn-cgi/access/health`).then(
+    (r) => r.json(),
+    () => null,
+  );
   const loaded = firstAt !== null && lastAt !== null;
   result.gateway = {
     loaded,
@@ -453,7 +483,11 @@ async function main() {
     health: health && { status: health.status, last_sync_error: health.last_sync_error ?? null },
     exited: gateway.exitCode !== null || gateway.signalCode !== null,
   };
-  log(loaded ? `gateway loaded: first ${s(result.gateway.firstAdmittedMs)}, last ${s(result.gateway.lastAdmittedMs)}; RSS ${mb(gwMemory.rss)}` : `gateway NOT loaded within ${s(LOAD_TIMEOUT_MS)}: ${lastRefusal}`);
+  log(
+    loaded
+      ? `gateway loaded: first ${s(result.gateway.firstAdmittedMs)}, last ${s(result.gateway.lastAdmittedMs)}; RSS ${mb(gwMemory.rss)}`
+      : `gateway NOT loaded within ${s(LOAD_TIMEOUT_MS)}: ${lastRefusal}`,
+  );
 
   // ---- notification service cold start: the alert for the token expiring in 72 h
   log('notification service: cold start…');
@@ -508,8 +542,19 @@ async function main() {
     await Promise.all(inFlight);
     // The rate the API really sustained: below 100/s, creates queue and the lag includes that wait.
     const achieved = createdAtRate / ((performance.now() - lagStart) / 1000);
-    result.lag = { rate: LAG_RATE, achievedRate: achieved, changes: LAG_RATE * LAG_SECONDS, p50: pct(lags, 50), p99: pct(lags, 99), max: pct(lags, 100), notAdmittedIn5s: missed, createFailed };
-    log(`lag p50 ${ms(result.lag.p50)}, p99 ${ms(result.lag.p99)}; ${missed} not admitted within 5 s, ${createFailed} creates failed; ${achieved.toFixed(0)} creates/s achieved`);
+    result.lag = {
+      rate: LAG_RATE,
+      achievedRate: achieved,
+      changes: LAG_RATE * LAG_SECONDS,
+      p50: pct(lags, 50),
+      p99: pct(lags, 99),
+      max: pct(lags, 100),
+      notAdmittedIn5s: missed,
+      createFailed,
+    };
+    log(
+      `lag p50 ${ms(result.lag.p50)}, p99 ${ms(result.lag.p99)}; ${missed} not admitted within 5 s, ${createFailed} creates failed; ${achieved.toFixed(0)} creates/s achieved`,
+    );
   } else {
     result.lag = null;
   }
@@ -529,7 +574,11 @@ async function main() {
   };
   result.gateway.rssAtEndBytes = rssOf(gateway.pid).rss;
   const tokenLog = tokenService.output.join('');
-  result.tokenService = { maxPayloadExceeded: /max_payload/i.test(tokenLog), rssAtEndBytes: rssOf(tokenService.pid).rss, exited: tokenService.exitCode !== null || tokenService.signalCode !== null };
+  result.tokenService = {
+    maxPayloadExceeded: /max_payload/i.test(tokenLog),
+    rssAtEndBytes: rssOf(tokenService.pid).rss,
+    exited: tokenService.exitCode !== null || tokenService.signalCode !== null,
+  };
   result.seconds = Math.round((Date.now() - started) / 1000);
   result.loadAtEnd = loadavg()[0].toFixed(2);
   console.log(JSON.stringify(result));
@@ -542,9 +591,24 @@ const verdict = (ok) => (ok === null ? 'n/a' : ok ? 'met' : '**missed**');
 function writeDocs(r) {
   const gw = r.gateway;
   const rows = [
-    ['Gateway: first seeded token admitted', gw.firstAdmittedMs === null ? `not within ${s(LOAD_TIMEOUT_MS)} (${gw.refusedWith})` : s(gw.firstAdmittedMs), '', ''],
-    ['Gateway: last seeded token admitted (loaded)', gw.lastAdmittedMs === null ? 'never' : s(gw.lastAdmittedMs), '≤ 10 s', verdict(gw.lastAdmittedMs !== null && gw.lastAdmittedMs <= 10_000)],
-    ['Gateway resident memory (when loaded, or at the end of the wait; peak)', `${mb(gw.rssBytes)}; peak ${mb(gw.peakRssBytes)}`, '≤ 300 MB', verdict(gw.loaded ? gw.peakRssBytes <= 300 * 2 ** 20 : null)],
+    [
+      'Gateway: first seeded token admitted',
+      gw.firstAdmittedMs === null ? `not within ${s(LOAD_TIMEOUT_MS)} (${gw.refusedWith})` : s(gw.firstAdmittedMs),
+      '',
+      '',
+    ],
+    [
+      'Gateway: last seeded token admitted (loaded)',
+      gw.lastAdmittedMs === null ? 'never' : s(gw.lastAdmittedMs),
+      '≤ 10 s',
+      verdict(gw.lastAdmittedMs !== null && gw.lastAdmittedMs <= 10_000),
+    ],
+    [
+      'Gateway resident memory (when loaded, or at the end of the wait; peak)',
+      `${mb(gw.rssBytes)}; peak ${mb(gw.peakRssBytes)}`,
+      '≤ 300 MB',
+      verdict(gw.loaded ? gw.peakRssBytes <= 300 * 2 ** 20 : null),
+    ],
     [
       'Gateway memory per token ((RSS − RSS at its first answer) / tokens)',
       gw.loaded && gw.bytesPerToken !== null ? `${n(gw.bytesPerToken)} bytes (baseline ${mb(gw.baselineRssBytes)})` : 'n/a',
@@ -553,14 +617,34 @@ function writeDocs(r) {
     ],
     [
       'Notification service: first alert after start',
-      !r.notifier.policyCreated ? 'none: its alert policy could not be created through the API within 60 s' : r.notifier.alertMs === null ? `none within ${s(LOAD_TIMEOUT_MS)}` : s(r.notifier.alertMs),       'within its tick (5 s) of catching up',
+      !r.notifier.policyCreated
+        ? 'none: its alert policy could not be created through the API within 60 s'
+        : r.notifier.alertMs === null
+          ? `none within ${s(LOAD_TIMEOUT_MS)}`
+          : s(r.notifier.alertMs),
+      'within its tick (5 s) of catching up',
       verdict(r.notifier.alertMs === null ? false : null),
     ],
-    ['API list, first 50 pages (p50 / p99)', `${ms(r.api.listFirst50Pages.p50)} / ${ms(r.api.listFirst50Pages.p99)}`, 'p99 ≤ 100 ms', verdict(r.api.listFirst50Pages.p99 <= 100)],
+    [
+      'API list, first 50 pages (p50 / p99)',
+      `${ms(r.api.listFirst50Pages.p50)} / ${ms(r.api.listFirst50Pages.p99)}`,
+      'p99 ≤ 100 ms',
+      verdict(r.api.listFirst50Pages.p99 <= 100),
+    ],
     ['API list, any page (p50 / p99)', `${ms(r.api.listAnyPage.p50)} / ${ms(r.api.listAnyPage.p99)}`, 'p99 ≤ 100 ms', verdict(r.api.listAnyPage.p99 <= 100)],
     ['API search (p50 / p99)', `${ms(r.api.search.p50)} / ${ms(r.api.search.p99)}`, 'p99 ≤ 100 ms', verdict(r.api.search.p99 <= 100)],
-    ...Object.entries(r.api.searchByKind).map(([k, v]) => [`— search by ${k === 'clientId' ? 'client id fragment' : k === 'name' ? 'name fragment' : 'broad term'} (p50 / p99)`, `${ms(v.p50)} / ${ms(v.p99)}`, '', '']),
-    ['API creates', `${n(r.api.creates.perSecond)}/s (p99 ${ms(r.api.creates.p99)}, ${r.api.creates.errors} errors)`, '≥ 500/s', verdict(r.api.creates.perSecond >= 500)],
+    ...Object.entries(r.api.searchByKind).map(([k, v]) => [
+      `— search by ${k === 'clientId' ? 'client id fragment' : k === 'name' ? 'name fragment' : 'broad term'} (p50 / p99)`,
+      `${ms(v.p50)} / ${ms(v.p99)}`,
+      '',
+      '',
+    ]),
+    [
+      'API creates',
+      `${n(r.api.creates.perSecond)}/s (p99 ${ms(r.api.creates.p99)}, ${r.api.creates.errors} errors)`,
+      '≥ 500/s',
+      verdict(r.api.creates.perSecond >= 500),
+    ],
     [
       'Replication lag at 100 changes/s (p50 / p99)',
       r.lag
@@ -569,7 +653,12 @@ function writeDocs(r) {
       'p99 ≤ 50 ms, all within 1 s',
       verdict(r.lag ? r.lag.p99 <= 50 && r.lag.notAdmittedIn5s === 0 && r.lag.createFailed === 0 : false),
     ],
-    ['NATS bytes per minute, idle (in / out)', `${n(r.idleNats.inBytesPerMinute)} / ${n(r.idleNats.outBytesPerMinute)} (${n(r.idleNats.messagesPerMinute)} messages)`, 'nothing that grows with the fleet', ''],
+    [
+      'NATS bytes per minute, idle (in / out)',
+      `${n(r.idleNats.inBytesPerMinute)} / ${n(r.idleNats.outBytesPerMinute)} (${n(r.idleNats.messagesPerMinute)} messages)`,
+      'nothing that grows with the fleet',
+      '',
+    ],
   ];
   const block = [
     '<!-- bench:scale:start (written by `npm run bench:scale`; edits inside are overwritten) -->',

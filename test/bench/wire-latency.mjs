@@ -128,7 +128,7 @@ export function parsePcap(buf) {
   const linkType = u32(20) & 0x0fffffff;
   const packets = [];
   let sec0 = null;
-  for (let o = 24; o + 16 <= buf.length; ) {
+  for (let o = 24; o + 16 <= buf.length;) {
     const sec = u32(o);
     const frac = u32(o + 4);
     const incl = u32(o + 8);

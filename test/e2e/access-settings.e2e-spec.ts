@@ -7,7 +7,6 @@ import { expectEventually, freePort } from '@gatehouse/testing';
 import { request, type Reply } from '../src/raw-http.js';
 import { startSystem, type System } from '../src/system.js';
 
-
 /**
  * Access organization (strict mode at the gateway, inactivity settings), signing keys (rotate now)
  * and the access request log, end to end with the official Cloudflare SDK (raw HTTP for PATCH and
@@ -32,7 +31,8 @@ describe('access organization, signing keys and access request logs (Cloudflare 
     return res.body.result;
   };
   const creds = (t: { client_id: string; client_secret: string }) => ({ 'cf-access-client-id': t.client_id, 'cf-access-client-secret': t.client_secret });
-  const jwtFor = async (t: any) => String((await request(gw, 'x', { ...creds(t), 'x-original-url': `http://${host}/` }, '/cdn-cgi/access/authorize')).headers['cf-access-jwt-assertion']);
+  const jwtFor = async (t: any) =>
+    String((await request(gw, 'x', { ...creds(t), 'x-original-url': `http://${host}/` }, '/cdn-cgi/access/authorize')).headers['cf-access-jwt-assertion']);
 
   beforeAll(async () => {
     upstream = http.createServer((_req, res) => res.end('upstream'));
@@ -51,13 +51,24 @@ describe('access organization, signing keys and access request logs (Cloudflare 
         },
       ],
     });
-    await expectEventually(async () => expect(JSON.parse((await request(gw, 'x', {}, '/cdn-cgi/access/health')).body)).toMatchObject({ status: 'ok' }), { timeoutMs: 20_000, intervalMs: 100 });
+    await expectEventually(async () => expect(JSON.parse((await request(gw, 'x', {}, '/cdn-cgi/access/health')).body)).toMatchObject({ status: 'ok' }), {
+      timeoutMs: 20_000,
+      intervalMs: 100,
+    });
     cf = new Cloudflare({ apiToken: sys.adminToken, baseURL: `${sys.apiUrl}/client/v4`, maxRetries: 0 });
     accountId = await sys.defaultAccountId();
-    app = await ok('/access/apps', 'POST', { name: `strict ${suffix}`, domain: host, upstream: `http://127.0.0.1:${(upstream.address() as { port: number }).port}` });
+    app = await ok('/access/apps', 'POST', {
+      name: `strict ${suffix}`,
+      domain: host,
+      upstream: `http://127.0.0.1:${(upstream.address() as { port: number }).port}`,
+    });
     admitted = await ok('/access/service_tokens', 'POST', { name: `admitted ${suffix}` });
     outsider = await ok('/access/service_tokens', 'POST', { name: `outsider ${suffix}` });
-    await ok(`/access/apps/${app.id}/policies`, 'POST', { name: 'one token', decision: 'non_identity', include: [{ service_token: { token_id: admitted.id } }] });
+    await ok(`/access/apps/${app.id}/policies`, 'POST', {
+      name: 'one token',
+      decision: 'non_identity',
+      include: [{ service_token: { token_id: admitted.id } }],
+    });
     await expectEventually(async () => expect((await request(gw, host, creds(admitted))).status).toBe(200), { timeoutMs: 5000 });
   });
   afterAll(async () => {
@@ -68,14 +79,22 @@ describe('access organization, signing keys and access request logs (Cloudflare 
 
   it('reads and writes the organization with the SDK (list, update, create) and PATCH; bad values are a 400 in the envelope', async () => {
     const initial = await cf.zeroTrust.organizations.list({ account_id: accountId });
-    expect(initial).toMatchObject({ strict_service_token_auth: false, session_duration: '24h', service_token_inactivity: { enabled: false, inactivity_threshold_days: 90, action: 'disable' } });
+    expect(initial).toMatchObject({
+      strict_service_token_auth: false,
+      session_duration: '24h',
+      service_token_inactivity: { enabled: false, inactivity_threshold_days: 90, action: 'disable' },
+    });
     const created = await cf.zeroTrust.organizations.create({ account_id: accountId, name: 'Widget Corps', auth_domain: `team-${suffix}.example.com` });
     expect(created).toMatchObject({ name: 'Widget Corps', auth_domain: `team-${suffix}.example.com` });
     const updated = await cf.zeroTrust.organizations.update({
       account_id: accountId,
       service_token_inactivity: { enabled: true, inactivity_threshold_days: 120, action: 'delete' },
     });
-    expect(updated).toMatchObject({ name: 'Widget Corps', strict_service_token_auth: false, service_token_inactivity: { enabled: true, inactivity_threshold_days: 120, action: 'delete' } });
+    expect(updated).toMatchObject({
+      name: 'Widget Corps',
+      strict_service_token_auth: false,
+      service_token_inactivity: { enabled: true, inactivity_threshold_days: 120, action: 'delete' },
+    });
     const patched = await ok('/access/organizations', 'PATCH', { service_token_inactivity: { enabled: false } });
     expect(patched.service_token_inactivity).toEqual({ enabled: false, inactivity_threshold_days: 120, action: 'delete' });
 
@@ -91,7 +110,12 @@ describe('access organization, signing keys and access request logs (Cloudflare 
       expect(res.status).toBe(400);
       expect(res.body).toMatchObject({ success: false, errors: expect.arrayContaining([expect.objectContaining({ code: 10001 })]) });
     }
-    await expect(cf.zeroTrust.organizations.update({ account_id: accountId, service_token_inactivity: { enabled: true, inactivity_threshold_days: 29, action: 'disable' } })).rejects.toMatchObject({ status: 400 });
+    await expect(
+      cf.zeroTrust.organizations.update({
+        account_id: accountId,
+        service_token_inactivity: { enabled: true, inactivity_threshold_days: 29, action: 'disable' },
+      }),
+    ).rejects.toMatchObject({ status: 400 });
   });
 
   it('strict_service_token_auth at the gateway: no cookie, mixed or repeated credentials refused, 401 vs 403', async () => {
@@ -101,7 +125,9 @@ describe('access organization, signing keys and access request logs (Cloudflare 
     // Not strict yet: a service token with a JWT is decided by the service token.
     await expect(request(gw, host, { ...creds(admitted), 'cf-access-token': jwt })).resolves.toMatchObject({ status: 200 });
 
-    await expect(cf.zeroTrust.organizations.update({ account_id: accountId, strict_service_token_auth: true })).resolves.toMatchObject({ strict_service_token_auth: true });
+    await expect(cf.zeroTrust.organizations.update({ account_id: accountId, strict_service_token_auth: true })).resolves.toMatchObject({
+      strict_service_token_auth: true,
+    });
     await expectEventually(async () => expect((await request(gw, host, creds(admitted))).headers['set-cookie']).toBeUndefined(), { timeoutMs: 2000 });
     const res = await request(gw, host, creds(admitted));
     expect(res.status).toBe(200);
@@ -109,7 +135,10 @@ describe('access organization, signing keys and access request logs (Cloudflare 
     expect(mixed.status).toBe(401);
     expect(JSON.parse(mixed.body).reason).toBe('service_token_with_jwt');
     await expect(request(gw, host, { ...creds(admitted), cookie: `CF_Authorization=${jwt}` })).resolves.toMatchObject({ status: 401 });
-    const twice = await request(gw, host, { 'cf-access-client-id': [admitted.client_id, admitted.client_id], 'cf-access-client-secret': admitted.client_secret });
+    const twice = await request(gw, host, {
+      'cf-access-client-id': [admitted.client_id, admitted.client_id],
+      'cf-access-client-secret': admitted.client_secret,
+    });
     expect(twice.status).toBe(401);
     expect(JSON.parse(twice.body).reason).toBe('duplicate_credential_header');
     await expect(request(gw, host, { 'cf-access-token': jwt })).resolves.toMatchObject({ status: 200 });
@@ -117,12 +146,18 @@ describe('access organization, signing keys and access request logs (Cloudflare 
     await expect(request(gw, host, creds(outsider))).resolves.toMatchObject({ status: 403 });
 
     await ok('/access/organizations', 'PATCH', { strict_service_token_auth: false });
-    await expectEventually(async () => expect(String((await request(gw, host, creds(admitted))).headers['set-cookie'])).toContain('CF_Authorization='), { timeoutMs: 2000 });
+    await expectEventually(async () => expect(String((await request(gw, host, creds(admitted))).headers['set-cookie'])).toContain('CF_Authorization='), {
+      timeoutMs: 2000,
+    });
   });
 
   it('rotates the signing key with the SDK: both keys in the certs at once, new JWTs carry the new kid once it is active', async () => {
     const before = await cf.zeroTrust.access.keys.get({ account_id: accountId });
-    expect(before).toMatchObject({ key_rotation_interval_days: expect.any(Number), days_until_next_rotation: expect.any(Number), last_key_rotation_at: expect.any(String) });
+    expect(before).toMatchObject({
+      key_rotation_interval_days: expect.any(Number),
+      days_until_next_rotation: expect.any(Number),
+      last_key_rotation_at: expect.any(String),
+    });
     const oldKid = decodeProtectedHeader(await jwtFor(admitted)).kid;
 
     const rotated = (await cf.zeroTrust.access.keys.rotate({ account_id: accountId })) as any;
@@ -132,14 +167,20 @@ describe('access organization, signing keys and access request logs (Cloudflare 
     expect(Date.parse(rotated.last_key_rotation_at)).toBeGreaterThan(Date.parse(before.last_key_rotation_at!));
     const certs = JSON.parse((await request(gw, 'x', {}, '/cdn-cgi/access/certs')).body) as { keys: Array<{ kid: string }> };
     expect(certs.keys.map((k) => k.kid)).toEqual(expect.arrayContaining([oldKid, newKid]));
-    expect(Date.parse(rotated.keys[0].activates_at) - Date.parse(rotated.last_key_rotation_at)).toBeGreaterThanOrEqual(rotated.activation_delay_seconds * 1000 - 1000);
+    expect(Date.parse(rotated.keys[0].activates_at) - Date.parse(rotated.last_key_rotation_at)).toBeGreaterThanOrEqual(
+      rotated.activation_delay_seconds * 1000 - 1000,
+    );
 
     let jwt = '';
     await expectEventually(
       async () => {
         // A fresh token each time: a new JWT is signed (issued JWTs are reused while fresh).
         const t = await ok('/access/service_tokens', 'POST', { name: `kid probe ${randomBytes(3).toString('hex')}` });
-        await ok(`/access/apps/${app.id}/policies`, 'POST', { name: `probe ${t.id}`, decision: 'non_identity', include: [{ service_token: { token_id: t.id } }] });
+        await ok(`/access/apps/${app.id}/policies`, 'POST', {
+          name: `probe ${t.id}`,
+          decision: 'non_identity',
+          include: [{ service_token: { token_id: t.id } }],
+        });
         await expectEventually(async () => expect((await request(gw, host, creds(t))).status).toBe(200), { timeoutMs: 3000 });
         jwt = await jwtFor(t);
         expect(decodeProtectedHeader(jwt).kid).toBe(newKid);
@@ -203,7 +244,16 @@ describe('access organization, signing keys and access request logs (Cloudflare 
     expect(asc.body.result_info).toMatchObject({ page: 1, per_page: 2, count: 2 });
     expect(Date.parse(asc.body.result[0].created_at)).toBeLessThanOrEqual(Date.parse(asc.body.result[1].created_at));
 
-    for (const bad of ['direction=sideways', 'since=yesterday', 'per_page=0', 'limit=-1', 'page=abc', 'email=a@b.c', 'ray_id=not-a-ray', `since=${encodeURIComponent(new Date().toISOString())}&until=${encodeURIComponent(since)}`]) {
+    for (const bad of [
+      'direction=sideways',
+      'since=yesterday',
+      'per_page=0',
+      'limit=-1',
+      'page=abc',
+      'email=a@b.c',
+      'ray_id=not-a-ray',
+      `since=${encodeURIComponent(new Date().toISOString())}&until=${encodeURIComponent(since)}`,
+    ]) {
       const res = await api(`/access/logs/access_requests?${bad}`);
       expect({ bad, status: res.status, success: res.body.success }).toEqual({ bad, status: 400, success: false });
     }
@@ -215,7 +265,10 @@ describe('access organization, signing keys and access request logs (Cloudflare 
     await ok(`/access/apps/${anyApp.id}/policies`, 'POST', { name: 'any token', decision: 'non_identity', include: [{ any_valid_service_token: {} }] });
     const stale = await ok('/access/service_tokens', 'POST', { name: `stale ${suffix}` });
     await expectEventually(async () => expect((await request(gw, anyHost, creds(stale))).status).toBe(200), { timeoutMs: 5000 });
-    await cf.zeroTrust.organizations.update({ account_id: accountId, service_token_inactivity: { enabled: true, inactivity_threshold_days: 30, action: 'disable' } });
+    await cf.zeroTrust.organizations.update({
+      account_id: accountId,
+      service_token_inactivity: { enabled: true, inactivity_threshold_days: 30, action: 'disable' },
+    });
     // 40 days without use: rewind both tokens' times in the token service's own database, again
     // on each try (a sighting or access-log entry from the requests above may still land).
     const db = new pg.Client({ connectionString: sys.tokenDb.url });

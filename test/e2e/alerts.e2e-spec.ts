@@ -142,7 +142,12 @@ describe('expiration alerts (real processes)', () => {
     expect(JSON.stringify(fetched.body)).not.toContain('whsec_e2e_secret');
 
     const created = await sys.api(`${base()}/policies`, { method: 'POST', json: { ...policy, enabled: false } });
-    expect(created.body.result).toMatchObject({ name: 'p', enabled: false, alert_type: 'expiring_service_token_alert', mechanisms: { email: [{ id: 'ops@example.com' }], webhooks: [] } });
+    expect(created.body.result).toMatchObject({
+      name: 'p',
+      enabled: false,
+      alert_type: 'expiring_service_token_alert',
+      mechanisms: { email: [{ id: 'ops@example.com' }], webhooks: [] },
+    });
     const id = created.body.result.id;
     const updated = await sys.api(`${base()}/policies/${id}`, { method: 'PUT', json: { ...policy, name: 'renamed', enabled: false } });
     expect(updated.body.result).toMatchObject({ id, name: 'renamed' });
@@ -163,15 +168,18 @@ describe('expiration alerts (real processes)', () => {
       },
     });
     expect(policy.status).toBe(200);
-    const token = (await sys.api(`/client/v4/accounts/${accountId}/access/service_tokens`, { method: 'POST', json: { name: 'deploy-bot', duration: '72h' } })).body
-      .result;
+    const token = (await sys.api(`/client/v4/accounts/${accountId}/access/service_tokens`, { method: 'POST', json: { name: 'deploy-bot', duration: '72h' } }))
+      .body.result;
     const expires = (token.expires_at as string).replace(/\.\d{3}Z$/, 'Z');
 
-    await expectEventually(() => {
-      expect(sink.to('e2e-a@example.com').filter((m) => tokenOf(m) === token.id)).toHaveLength(1);
-      expect(sink.to('e2e-b@example.com').filter((m) => tokenOf(m) === token.id)).toHaveLength(1);
-      expect(hooks.filter((h) => h.body.includes(token.id))).toHaveLength(1);
-    }, { timeoutMs: 15_000 });
+    await expectEventually(
+      () => {
+        expect(sink.to('e2e-a@example.com').filter((m) => tokenOf(m) === token.id)).toHaveLength(1);
+        expect(sink.to('e2e-b@example.com').filter((m) => tokenOf(m) === token.id)).toHaveLength(1);
+        expect(hooks.filter((h) => h.body.includes(token.id))).toHaveLength(1);
+      },
+      { timeoutMs: 15_000 },
+    );
     const mail = sink.to('e2e-a@example.com').find((m) => tokenOf(m) === token.id)!;
     expect(mail.subject).toBe(`[Gatehouse] Service token "deploy-bot" expires on ${expires}`);
     expect(mail.text).toContain('Alerts E2E');
@@ -206,31 +214,45 @@ describe('expiration alerts (real processes)', () => {
 
     const rows = (await history()).filter((r) => r.token.id === token.id);
     expect(rows.map((r) => r.status)).toEqual(['sent', 'sent', 'sent']);
-    expect(rows[0]).toMatchObject({ alert_type: 'expiring_service_token_alert', name: 'Expiring tokens', token: { name: 'deploy-bot', client_id: token.client_id } });
+    expect(rows[0]).toMatchObject({
+      alert_type: 'expiring_service_token_alert',
+      name: 'Expiring tokens',
+      token: { name: 'deploy-bot', client_id: token.client_id },
+    });
 
     // Refresh: a new expiry is a new alert for every recipient.
     const refreshed = (await sys.api(`/client/v4/accounts/${accountId}/access/service_tokens/${token.id}/refresh`, { method: 'POST' })).body.result;
     expect(refreshed.expires_at).not.toBe(token.expires_at);
-    await expectEventually(() => {
-      expect(sink.to('e2e-a@example.com').filter((m) => tokenOf(m) === token.id)).toHaveLength(2);
-      expect(sink.to('e2e-b@example.com').filter((m) => tokenOf(m) === token.id)).toHaveLength(2);
-    }, { timeoutMs: 15_000 });
+    await expectEventually(
+      () => {
+        expect(sink.to('e2e-a@example.com').filter((m) => tokenOf(m) === token.id)).toHaveLength(2);
+        expect(sink.to('e2e-b@example.com').filter((m) => tokenOf(m) === token.id)).toHaveLength(2);
+      },
+      { timeoutMs: 15_000 },
+    );
     expect(sink.to('e2e-a@example.com').filter((m) => tokenOf(m) === token.id)[1]!.subject).toContain(refreshed.expires_at.replace(/\.\d{3}Z$/, 'Z'));
 
     // Delete while the webhook is failing: its pending retry is cancelled, nothing more is sent.
     hookStatus = 500;
     try {
-      const doomed = (await sys.api(`/client/v4/accounts/${accountId}/access/service_tokens`, { method: 'POST', json: { name: 'doomed', duration: '24h' } })).body.result;
-      await expectEventually(async () => {
-        const row = (await history()).find((r) => r.token.id === doomed.id && r.mechanism_type === 'webhook');
-        expect(row).toMatchObject({ status: 'pending', last_error: 'webhook answered HTTP 500' });
-      }, { timeoutMs: 15_000 });
+      const doomed = (await sys.api(`/client/v4/accounts/${accountId}/access/service_tokens`, { method: 'POST', json: { name: 'doomed', duration: '24h' } }))
+        .body.result;
+      await expectEventually(
+        async () => {
+          const row = (await history()).find((r) => r.token.id === doomed.id && r.mechanism_type === 'webhook');
+          expect(row).toMatchObject({ status: 'pending', last_error: 'webhook answered HTTP 500' });
+        },
+        { timeoutMs: 15_000 },
+      );
       await expect(sys.api(`${base()}/destinations/webhooks/${hook.id}`)).resolves.toMatchObject({ body: { result: { last_failure: expect.any(String) } } });
       await sys.api(`/client/v4/accounts/${accountId}/access/service_tokens/${doomed.id}`, { method: 'DELETE' });
-      await expectEventually(async () => {
-        const row = (await history()).find((r) => r.token.id === doomed.id && r.mechanism_type === 'webhook');
-        expect(row).toMatchObject({ status: 'cancelled', last_error: 'token deleted' });
-      }, { timeoutMs: 15_000 });
+      await expectEventually(
+        async () => {
+          const row = (await history()).find((r) => r.token.id === doomed.id && r.mechanism_type === 'webhook');
+          expect(row).toMatchObject({ status: 'cancelled', last_error: 'token deleted' });
+        },
+        { timeoutMs: 15_000 },
+      );
     } finally {
       hookStatus = 204;
     }
@@ -261,12 +283,15 @@ describe('expiration alerts (real processes)', () => {
     const crashRows = async () => (await history()).filter((r) => r.name === 'Crash test' && tokens.includes(r.token.id));
     await expectEventually(() => expect(sink.held).toBeGreaterThan(0), { timeoutMs: 15_000 });
     // Every accepted message is recorded as sent before the crash; the held ones are "sending".
-    await expectEventually(async () => {
-      const rows = await crashRows();
-      expect(rows).toHaveLength(2 * N);
-      expect(rows.filter((r) => r.status === 'sent')).toHaveLength(ours().length);
-      expect(rows.filter((r) => r.status === 'sending').length).toBeGreaterThan(0);
-    }, { timeoutMs: 15_000 });
+    await expectEventually(
+      async () => {
+        const rows = await crashRows();
+        expect(rows).toHaveLength(2 * N);
+        expect(rows.filter((r) => r.status === 'sent')).toHaveLength(ours().length);
+        expect(rows.filter((r) => r.status === 'sending').length).toBeGreaterThan(0);
+      },
+      { timeoutMs: 15_000 },
+    );
     const sentBeforeCrash = ours().length;
     expect(sentBeforeCrash).toBeGreaterThan(0);
     expect(sentBeforeCrash).toBeLessThan(2 * N);
@@ -281,6 +306,14 @@ describe('expiration alerts (real processes)', () => {
     const mails = ours();
     expect(mails).toHaveLength(2 * N);
     expect(new Set(mails.map((m) => m.messageId)).size).toBe(2 * N);
-    for (const r of recipients) expect(new Set(sink.to(r).filter((m) => tokens.includes(tokenOf(m))).map(tokenOf))).toEqual(new Set(tokens));
+    for (const r of recipients)
+      expect(
+        new Set(
+          sink
+            .to(r)
+            .filter((m) => tokens.includes(tokenOf(m)))
+            .map(tokenOf),
+        ),
+      ).toEqual(new Set(tokens));
   }, 90_000);
 });

@@ -31,7 +31,7 @@ describe('access applications and policies over the admin REST API', () => {
     expect(res.body.errors.map((e: { message: string }) => e.message).join('\n')).toMatch(pattern);
   };
 
-  it('creates, gets, lists, updates and deletes an application in Cloudflare\'s shape', async () => {
+  it("creates, gets, lists, updates and deletes an application in Cloudflare's shape", async () => {
     const d = domain('crud');
     const created = (await ok(apps, { method: 'POST', json: { name: 'Internal API', domain: d, type: 'self_hosted', upstream: 'http://127.0.0.1:9' } })).result;
     expect(created).toEqual({
@@ -60,8 +60,20 @@ describe('access applications and policies over the admin REST API', () => {
     expect(listed.result.map((a: { id: string }) => a.id)).toContain(created.id);
     expect(listed.result_info).toMatchObject({ page: 1, per_page: 100 });
 
-    const updated = (await ok(`${apps}/${created.id}`, { method: 'PUT', json: { name: 'Renamed', domain: `${d}/v2`, session_duration: '1h', read_service_tokens_from_header: 'X-Gatehouse-Token' } })).result;
-    expect(updated).toMatchObject({ name: 'Renamed', domain: `${d}/v2`, session_duration: '1h', read_service_tokens_from_header: 'X-Gatehouse-Token', upstream: 'http://127.0.0.1:9', aud: created.aud });
+    const updated = (
+      await ok(`${apps}/${created.id}`, {
+        method: 'PUT',
+        json: { name: 'Renamed', domain: `${d}/v2`, session_duration: '1h', read_service_tokens_from_header: 'X-Gatehouse-Token' },
+      })
+    ).result;
+    expect(updated).toMatchObject({
+      name: 'Renamed',
+      domain: `${d}/v2`,
+      session_duration: '1h',
+      read_service_tokens_from_header: 'X-Gatehouse-Token',
+      upstream: 'http://127.0.0.1:9',
+      aud: created.aud,
+    });
 
     // Same domain twice in one account: 409.
     expectError(await sys.api(apps, { method: 'POST', json: { name: 'dup', domain: `${d}/v2` } }), 409, /domain/);
@@ -104,7 +116,10 @@ describe('access applications and policies over the admin REST API', () => {
       [{ name: 'p', decision: 'non_identity', include: [{ service_token: { token_id: 'nope' } }] }, /^include\.0\.service_token\.token_id:/m],
       [{ name: 'p', decision: 'non_identity', include: [{ any_valid_service_token: {} }], precedence: 0 }, /^precedence:/m],
       // A token id that is well-formed but not a token of this account names the rule.
-      [{ name: 'p', decision: 'non_identity', include: [{ service_token: { token_id: token.id } }], exclude: [{ service_token: { token_id: randomUUID() } }] }, /^exclude\.0\.service_token\.token_id: names no service token/m],
+      [
+        { name: 'p', decision: 'non_identity', include: [{ service_token: { token_id: token.id } }], exclude: [{ service_token: { token_id: randomUUID() } }] },
+        /^exclude\.0\.service_token\.token_id: names no service token/m,
+      ],
     ];
     for (const [json, pattern] of policyCases) expectError(await sys.api(policies, { method: 'POST', json }), 400, pattern);
     expectError(await sys.api(`${policies}/${randomUUID()}`), 404, /not found/);
@@ -117,7 +132,9 @@ describe('access applications and policies over the admin REST API', () => {
     const app = await newApp('policies');
     const policies = `${apps}/${app.id}/policies`;
     const token = await newToken(`policy-${randomUUID()}`);
-    const first = (await ok(policies, { method: 'POST', json: { name: 'ci only', decision: 'non_identity', include: [{ service_token: { token_id: token.id } }] } })).result;
+    const first = (
+      await ok(policies, { method: 'POST', json: { name: 'ci only', decision: 'non_identity', include: [{ service_token: { token_id: token.id } }] } })
+    ).result;
     expect(first).toEqual({
       id: expect.any(String),
       name: 'ci only',
@@ -129,7 +146,12 @@ describe('access applications and policies over the admin REST API', () => {
       created_at: expect.any(String),
       updated_at: expect.any(String),
     });
-    const second = (await ok(policies, { method: 'POST', json: { name: 'anyone', decision: 'non_identity', include: [{ any_valid_service_token: {} }], exclude: [{ service_token: { token_id: token.id } }] } })).result;
+    const second = (
+      await ok(policies, {
+        method: 'POST',
+        json: { name: 'anyone', decision: 'non_identity', include: [{ any_valid_service_token: {} }], exclude: [{ service_token: { token_id: token.id } }] },
+      })
+    ).result;
     expect(second.precedence).toBe(2);
 
     const listed = await ok(policies);
@@ -140,12 +162,20 @@ describe('access applications and policies over the admin REST API', () => {
     await expect(ok(`${policies}?page=3&per_page=1`)).resolves.toMatchObject({ result: [] });
     await expect(ok(`${policies}/${second.id}`)).resolves.toMatchObject({ result: second });
 
-    const updated = (await ok(`${policies}/${first.id}`, { method: 'PUT', json: { name: 'ci only (v2)', decision: 'non_identity', precedence: 5, include: [{ service_token: { token_id: token.id } }] } })).result;
+    const updated = (
+      await ok(`${policies}/${first.id}`, {
+        method: 'PUT',
+        json: { name: 'ci only (v2)', decision: 'non_identity', precedence: 5, include: [{ service_token: { token_id: token.id } }] },
+      })
+    ).result;
     expect(updated).toMatchObject({ name: 'ci only (v2)', precedence: 5, include: [{ service_token: { token_id: token.id } }] });
 
     const using = await ok(`/client/v4/accounts/${accountId}/access/service_tokens/${token.id}/policies`);
     expect(using.result.map((p: { id: string; app_id: string; app_name: string }) => [p.id, p.app_id, p.app_name]).sort()).toEqual(
-      [[first.id, app.id, 'policies'], [second.id, app.id, 'policies']].sort(),
+      [
+        [first.id, app.id, 'policies'],
+        [second.id, app.id, 'policies'],
+      ].sort(),
     );
 
     // The token goes; its rules stay (they match nothing) and are still listed for it.
@@ -177,7 +207,13 @@ describe('access applications and policies over the admin REST API', () => {
   it('works with the official Cloudflare SDK (which pages until an empty page)', async () => {
     const cf = new Cloudflare({ apiToken: sys.adminToken, baseURL: `${sys.apiUrl}/client/v4`, maxRetries: 0 });
     const d = domain('sdk');
-    const created = await cf.zeroTrust.access.applications.create({ account_id: accountId, name: 'sdk app', domain: d, type: 'self_hosted', session_duration: '12h' });
+    const created = await cf.zeroTrust.access.applications.create({
+      account_id: accountId,
+      name: 'sdk app',
+      domain: d,
+      type: 'self_hosted',
+      session_duration: '12h',
+    });
     expect(created).toMatchObject({ name: 'sdk app', domain: d, session_duration: '12h' });
     const appId = (created as { id: string }).id;
     const listed = [];

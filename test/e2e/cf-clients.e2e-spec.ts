@@ -34,7 +34,12 @@ describe('Cloudflare clients: reusable policies, rotation by PUT, application fi
   };
   const creds = (t: { client_id: string; client_secret: string }) => ({ 'cf-access-client-id': t.client_id, 'cf-access-client-secret': t.client_secret });
   const at = (h: string, headers: Record<string, string> = {}, path = '/') => request(gw, h, headers, path);
-  const newToken = (name: string) => cf.zeroTrust.access.serviceTokens.create({ account_id: accountId, name: `${name}-${suffix}` }) as Promise<{ id: string; client_id: string; client_secret: string }>;
+  const newToken = (name: string) =>
+    cf.zeroTrust.access.serviceTokens.create({ account_id: accountId, name: `${name}-${suffix}` }) as Promise<{
+      id: string;
+      client_id: string;
+      client_secret: string;
+    }>;
 
   beforeAll(async () => {
     upstream = http.createServer((req, res) => res.end(`upstream ${req.url}`));
@@ -47,13 +52,21 @@ describe('Cloudflare clients: reusable policies, rotation by PUT, application fi
         {
           name: 'auth-service',
           migrate: true,
-          env: { GATEHOUSE_GATEWAY_PORT: String(port), GATEHOUSE_TEAM_URL: gw, GATEHOUSE_RATE_LIMIT_BURST: '1000', GATEHOUSE_RATE_LIMIT_IP_BURST: '100000', GATEHOUSE_RESYNC_INTERVAL_MS: '600000' },
+          env: {
+            GATEHOUSE_GATEWAY_PORT: String(port),
+            GATEHOUSE_TEAM_URL: gw,
+            GATEHOUSE_RATE_LIMIT_BURST: '1000',
+            GATEHOUSE_RATE_LIMIT_IP_BURST: '100000',
+            GATEHOUSE_RESYNC_INTERVAL_MS: '600000',
+          },
         },
       ],
     });
-    await expectEventually(async () => expect((await at('x', {}, '/cdn-cgi/access/health')).status).toBe(200), { timeoutMs: 20_000, intervalMs: 100 }).catch((e) => {
-      throw new Error(`gateway did not become healthy: ${(e as Error).message}\n${sys.logs()}`);
-    });
+    await expectEventually(async () => expect((await at('x', {}, '/cdn-cgi/access/health')).status).toBe(200), { timeoutMs: 20_000, intervalMs: 100 }).catch(
+      (e) => {
+        throw new Error(`gateway did not become healthy: ${(e as Error).message}\n${sys.logs()}`);
+      },
+    );
     accountId = await sys.defaultAccountId();
     cf = new Cloudflare({ apiToken: sys.adminToken, baseURL: `${sys.apiUrl}/client/v4`, maxRetries: 0 });
   });
@@ -67,16 +80,43 @@ describe('Cloudflare clients: reusable policies, rotation by PUT, application fi
     const first = await newToken('first');
     const second = await newToken('second');
     const policies = cf.zeroTrust.access.policies;
-    const created = await policies.create({ account_id: accountId, name: `shared ${suffix}`, decision: 'non_identity', include: [{ service_token: { token_id: first.id } }], session_duration: '30m' });
-    expect(created).toMatchObject({ name: `shared ${suffix}`, decision: 'non_identity', reusable: true, app_count: 0, session_duration: '30m', include: [{ service_token: { token_id: first.id } }], exclude: [], require: [] });
+    const created = await policies.create({
+      account_id: accountId,
+      name: `shared ${suffix}`,
+      decision: 'non_identity',
+      include: [{ service_token: { token_id: first.id } }],
+      session_duration: '30m',
+    });
+    expect(created).toMatchObject({
+      name: `shared ${suffix}`,
+      decision: 'non_identity',
+      reusable: true,
+      app_count: 0,
+      session_duration: '30m',
+      include: [{ service_token: { token_id: first.id } }],
+      exclude: [],
+      require: [],
+    });
     expect(created.created_at).toEqual(expect.any(String));
     expect(created.updated_at).toEqual(expect.any(String));
     const policyId = created.id!;
 
     // Both link forms: { id, precedence } and the plain id.
-    const x = await cf.zeroTrust.access.applications.create({ account_id: accountId, name: `X ${suffix}`, domain: host('x'), type: 'self_hosted', policies: [{ id: policyId, precedence: 1 }], upstream: upstreamUrl } as never);
-    const y = (await ok('/access/apps', 'POST', { name: `Y ${suffix}`, domain: host('y'), upstream: upstreamUrl, policies: [policyId] })) as { id: string; policies: unknown[] };
-    expect((x as { policies: unknown[] }).policies).toEqual([expect.objectContaining({ id: policyId, precedence: 1, reusable: true, include: [{ service_token: { token_id: first.id } }] })]);
+    const x = await cf.zeroTrust.access.applications.create({
+      account_id: accountId,
+      name: `X ${suffix}`,
+      domain: host('x'),
+      type: 'self_hosted',
+      policies: [{ id: policyId, precedence: 1 }],
+      upstream: upstreamUrl,
+    } as never);
+    const y = (await ok('/access/apps', 'POST', { name: `Y ${suffix}`, domain: host('y'), upstream: upstreamUrl, policies: [policyId] })) as {
+      id: string;
+      policies: unknown[];
+    };
+    expect((x as { policies: unknown[] }).policies).toEqual([
+      expect.objectContaining({ id: policyId, precedence: 1, reusable: true, include: [{ service_token: { token_id: first.id } }] }),
+    ]);
     expect(y.policies).toEqual([expect.objectContaining({ id: policyId, precedence: 1 })]);
     await expect(policies.get(policyId, { account_id: accountId })).resolves.toMatchObject({ app_count: 2 });
     const listed = [];
@@ -95,7 +135,12 @@ describe('Cloudflare clients: reusable policies, rotation by PUT, application fi
 
     // Move the policy from the first token to the second: both apps follow within 1 s.
     const started = Date.now();
-    await policies.update(policyId, { account_id: accountId, name: `shared ${suffix}`, decision: 'non_identity', include: [{ service_token: { token_id: second.id } }] });
+    await policies.update(policyId, {
+      account_id: accountId,
+      name: `shared ${suffix}`,
+      decision: 'non_identity',
+      include: [{ service_token: { token_id: second.id } }],
+    });
     await expectEventually(
       async () => {
         for (const h of [host('x'), host('y')]) {
@@ -122,7 +167,13 @@ describe('Cloudflare clients: reusable policies, rotation by PUT, application fi
     expect((await at(host('y'), creds(second))).status).toBe(200);
 
     // Unlinked, an app admits nobody (never "anything"); then the policy can go.
-    await cf.zeroTrust.access.applications.update((x as { id: string }).id, { account_id: accountId, name: `X ${suffix}`, domain: host('x'), type: 'self_hosted', policies: [] } as never);
+    await cf.zeroTrust.access.applications.update((x as { id: string }).id, {
+      account_id: accountId,
+      name: `X ${suffix}`,
+      domain: host('x'),
+      type: 'self_hosted',
+      policies: [],
+    } as never);
     await ok(`/access/apps/${y.id}`, 'PUT', { name: `Y ${suffix}`, domain: host('y'), policies: [] });
     await expectEventually(async () => expect((await at(host('x'), creds(second))).status).toBe(403), { timeoutMs: 1000, intervalMs: 20 });
     expect((await at(host('y'), creds(second))).status).toBe(403);
@@ -136,7 +187,18 @@ describe('Cloudflare clients: reusable policies, rotation by PUT, application fi
     expect(Object.keys(doc.paths[`${base}/policies`]!).sort()).toEqual(['get', 'post']);
     expect(Object.keys(doc.paths[`${base}/policies/{policy_id}`]!).sort()).toEqual(['delete', 'get', 'put']);
     const appFields = Object.keys(doc.paths[`${base}/apps`]!.post.requestBody.content['application/json'].schema.properties);
-    expect(appFields).toEqual(expect.arrayContaining(['destinations', 'http_only_cookie_attribute', 'same_site_cookie_attribute', 'path_cookie_attribute', 'service_auth_401_redirect', 'tags', 'app_launcher_visible', 'policies']));
+    expect(appFields).toEqual(
+      expect.arrayContaining([
+        'destinations',
+        'http_only_cookie_attribute',
+        'same_site_cookie_attribute',
+        'path_cookie_attribute',
+        'service_auth_401_redirect',
+        'tags',
+        'app_launcher_visible',
+        'policies',
+      ]),
+    );
     const tokenFields = Object.keys(doc.paths[`${base}/service_tokens/{token_id}`]!.put.requestBody.content['application/json'].schema.properties);
     expect(tokenFields).toContain('client_secret_version');
   });
@@ -145,13 +207,23 @@ describe('Cloudflare clients: reusable policies, rotation by PUT, application fi
     const p = await ok('/access/policies', 'POST', { name: 'p', decision: 'non_identity', include: [{ any_valid_service_token: {} }] });
     await expect400('/access/policies', 'POST', { name: 'p', decision: 'allow', include: [{ any_valid_service_token: {} }] }, /decision:.*non_identity/);
     await expect400('/access/policies', 'POST', { name: 'p', decision: 'non_identity', include: [{ email: { email: 'a@b.c' } }] }, /include\.0/);
-    await expect400('/access/policies', 'POST', { name: 'p', decision: 'non_identity', include: [{ any_valid_service_token: {} }], approval_required: true }, /approval_required/);
+    await expect400(
+      '/access/policies',
+      'POST',
+      { name: 'p', decision: 'non_identity', include: [{ any_valid_service_token: {} }], approval_required: true },
+      /approval_required/,
+    );
     // Linked and app-scoped policies are mutually exclusive, both ways.
     const inline = await ok('/access/apps', 'POST', { name: 'inline', domain: host('inline') });
     await ok(`/access/apps/${inline.id}/policies`, 'POST', { name: 'scoped', decision: 'non_identity', include: [{ any_valid_service_token: {} }] });
     await expect400(`/access/apps/${inline.id}`, 'PUT', { name: 'inline', domain: host('inline'), policies: [p.id] }, /app-scoped/);
     const linked = await ok('/access/apps', 'POST', { name: 'linked', domain: host('linked'), policies: [{ id: p.id, precedence: 1 }] });
-    await expect400(`/access/apps/${linked.id}/policies`, 'POST', { name: 'scoped', decision: 'non_identity', include: [{ any_valid_service_token: {} }] }, /reusable/);
+    await expect400(
+      `/access/apps/${linked.id}/policies`,
+      'POST',
+      { name: 'scoped', decision: 'non_identity', include: [{ any_valid_service_token: {} }] },
+      /reusable/,
+    );
     await expect400('/access/apps', 'POST', { name: 'bad', domain: host('bad'), policies: ['00000000-0000-4000-8000-000000000000'] }, /policies\.0\.id/);
     await expect400('/access/apps', 'POST', { name: 'bad', domain: host('bad'), policies: [{ id: p.id, precedence: 1, decision: 'allow' }] }, /policies\.0/);
   });
@@ -164,7 +236,12 @@ describe('Cloudflare clients: reusable policies, rotation by PUT, application fi
 
     const tokens = cf.zeroTrust.access.serviceTokens;
     const grace = new Date(Date.now() + 3_600_000).toISOString();
-    const rotated = (await tokens.update(t.id, { account_id: accountId, name: `put-rotate-${suffix}`, client_secret_version: 2, previous_client_secret_expires_at: grace })) as unknown as {
+    const rotated = (await tokens.update(t.id, {
+      account_id: accountId,
+      name: `put-rotate-${suffix}`,
+      client_secret_version: 2,
+      previous_client_secret_expires_at: grace,
+    })) as unknown as {
       client_secret: string;
       client_secret_version: number;
       previous_client_secret_expires_at: string;
@@ -216,7 +293,10 @@ describe('Cloudflare clients: reusable policies, rotation by PUT, application fi
       app_launcher_visible: false,
       policies: [],
     });
-    await expect(cf.zeroTrust.access.applications.get(created.id, { account_id: accountId })).resolves.toMatchObject({ tags: ['engineering', 'ci'], app_launcher_visible: false });
+    await expect(cf.zeroTrust.access.applications.get(created.id, { account_id: accountId })).resolves.toMatchObject({
+      tags: ['engineering', 'ci'],
+      app_launcher_visible: false,
+    });
     await ok(`/access/apps/${created.id}/policies`, 'POST', { name: 'f', decision: 'non_identity', include: [{ service_token: { token_id: t.id } }] });
 
     const res = await expectEventually(
@@ -234,15 +314,38 @@ describe('Cloudflare clients: reusable policies, rotation by PUT, application fi
     // service_auth_401_redirect: a valid token no policy admits gets 401 (else 403).
     const stranger = await newToken('stranger');
     expect((await at(host('fields'), creds(stranger), '/api/x')).status).toBe(401);
-    await ok(`/access/apps/${created.id}`, 'PUT', { name: `F ${suffix}`, domain: uri, service_auth_401_redirect: false, same_site_cookie_attribute: 'none', http_only_cookie_attribute: true, path_cookie_attribute: false });
+    await ok(`/access/apps/${created.id}`, 'PUT', {
+      name: `F ${suffix}`,
+      domain: uri,
+      service_auth_401_redirect: false,
+      same_site_cookie_attribute: 'none',
+      http_only_cookie_attribute: true,
+      path_cookie_attribute: false,
+    });
     await expectEventually(async () => expect((await at(host('fields'), creds(stranger), '/api/x')).status).toBe(403), { timeoutMs: 1000, intervalMs: 20 });
     // SameSite=None is always Secure (browsers drop it otherwise).
     expect(String((await at(host('fields'), creds(t), '/api/x')).headers['set-cookie'])).toMatch(/; Path=\/; HttpOnly; SameSite=None; Secure$/);
 
     // What stays a 400: more than one destination, a private one, domain and destination disagreeing, unknown keys.
-    await expect400('/access/apps', 'POST', { name: 'd', destinations: [{ type: 'public', uri: host('d1') }, { type: 'public', uri: host('d2') }] }, /destinations:.*one destination/);
+    await expect400(
+      '/access/apps',
+      'POST',
+      {
+        name: 'd',
+        destinations: [
+          { type: 'public', uri: host('d1') },
+          { type: 'public', uri: host('d2') },
+        ],
+      },
+      /destinations:.*one destination/,
+    );
     await expect400('/access/apps', 'POST', { name: 'd', destinations: [{ type: 'private', cidr: '10.0.0.0/8' }] }, /destinations\.0/);
-    await expect400('/access/apps', 'POST', { name: 'd', domain: host('d3'), destinations: [{ type: 'public', uri: host('d4') }] }, /destinations\.0\.uri:.*must equal domain/);
+    await expect400(
+      '/access/apps',
+      'POST',
+      { name: 'd', domain: host('d3'), destinations: [{ type: 'public', uri: host('d4') }] },
+      /destinations\.0\.uri:.*must equal domain/,
+    );
     await expect400('/access/apps', 'POST', { name: 'd', domain: host('d5'), same_site_cookie_attribute: 'sometimes' }, /same_site_cookie_attribute/);
     await expect400('/access/apps', 'POST', { name: 'd', domain: host('d6'), skip_interstitial: true }, /skip_interstitial/);
     await expect400('/access/apps', 'POST', { name: 'd' }, /^domain:/m);

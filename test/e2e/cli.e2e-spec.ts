@@ -15,7 +15,12 @@ describe('gatehouse CLI (real processes)', () => {
   beforeAll(async () => {
     sys = await startSystem();
     const notifyDb = await createTestDatabase(undefined, 'gh_e2e_cli_notify');
-    const notifyEnv = { ...sys.serviceEnv('notification-service'), DATABASE_URL: notifyDb.url, SMTP_URL: `smtp://127.0.0.1:${await freePort()}`, GATEHOUSE_NOTIFY_TICK_MS: '200' };
+    const notifyEnv = {
+      ...sys.serviceEnv('notification-service'),
+      DATABASE_URL: notifyDb.url,
+      SMTP_URL: `smtp://127.0.0.1:${await freePort()}`,
+      GATEHOUSE_NOTIFY_TICK_MS: '200',
+    };
     await runOnce('notification-service', 'migrate.js', notifyEnv);
     sys.processes.set('notification-service', runService('notification-service', notifyEnv));
     const stop = sys.stop;
@@ -123,7 +128,11 @@ describe('gatehouse CLI (real processes)', () => {
   it('creates an expiring-token alert with email recipients and lists its history', async () => {
     await expectEventually(async () => expect((await gatehouse('alerts', 'list')).code).toBe(0), { timeoutMs: 30_000, intervalMs: 200 });
     const policy = await okJson('alerts', 'create', '--name', 'cli ops', '--email', 'ops@example.test', '--email', 'sre@example.test');
-    expect(policy).toMatchObject({ alert_type: 'expiring_service_token_alert', enabled: true, mechanisms: { email: [{ id: 'ops@example.test' }, { id: 'sre@example.test' }] } });
+    expect(policy).toMatchObject({
+      alert_type: 'expiring_service_token_alert',
+      enabled: true,
+      mechanisms: { email: [{ id: 'ops@example.test' }, { id: 'sre@example.test' }] },
+    });
     expect((await ok('alerts', 'list')).stdout).toMatch(/cli ops\s+yes\s+ops@example\.test, sre@example\.test/);
 
     const expiring = await okJson('tokens', 'create', '--name', 'cli-alerted', '--duration', '24h');

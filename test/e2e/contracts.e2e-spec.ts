@@ -91,7 +91,11 @@ describe('NATS permissions', () => {
     const before = (await sys.api(`/client/v4/accounts/${await sys.defaultAccountId()}/access/service_tokens`)).body.result.length;
     const { nc, errors } = await as('auth-service');
     const accountId = await sys.defaultAccountId();
-    await expect(nc.request(CreateServiceToken.subject, packet(CreateServiceToken.subject, { accountId, name: 'minted-by-gateway', actor: { type: 'admin', id: 'x' } }), { timeout: 1500 })).rejects.toThrow();
+    await expect(
+      nc.request(CreateServiceToken.subject, packet(CreateServiceToken.subject, { accountId, name: 'minted-by-gateway', actor: { type: 'admin', id: 'x' } }), {
+        timeout: 1500,
+      }),
+    ).rejects.toThrow();
     nc.subscribe(CreateServiceToken.subject);
     nc.publish(TokenDeleted.subject, packet(TokenDeleted.subject, {}));
     await nc.flush();

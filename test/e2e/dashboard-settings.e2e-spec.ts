@@ -22,7 +22,10 @@ describe('dashboard: Settings', () => {
       extra: [{ name: 'auth-service', migrate: true, env: { GATEHOUSE_GATEWAY_PORT: String(port), GATEHOUSE_TEAM_URL: `http://127.0.0.1:${port}` } }],
     });
     accountId = await sys.defaultAccountId();
-    await expectEventually(async () => expect((await sys.api(`/client/v4/accounts/${accountId}/access/keys`)).status).toBe(200), { timeoutMs: 20_000, intervalMs: 200 });
+    await expectEventually(async () => expect((await sys.api(`/client/v4/accounts/${accountId}/access/keys`)).status).toBe(200), {
+      timeoutMs: 20_000,
+      intervalMs: 200,
+    });
     browser = await launchBrowser(sys.apiUrl);
     page = await browser.newPage({ width: 1280, height: 860 });
     await page.goto(`${sys.apiUrl}/`);
@@ -57,7 +60,10 @@ describe('dashboard: Settings', () => {
     await page.getByLabel('Action on inactive tokens').selectOption('delete');
     await page.getByRole('button', { name: 'Save inactivity cleanup' }).click();
     await page.getByText('Inactivity cleanup is on: tokens unused for 60 days are deleted.').waitFor();
-    await expect(org()).resolves.toMatchObject({ strict_service_token_auth: true, service_token_inactivity: { enabled: true, inactivity_threshold_days: 60, action: 'delete' } });
+    await expect(org()).resolves.toMatchObject({
+      strict_service_token_auth: true,
+      service_token_inactivity: { enabled: true, inactivity_threshold_days: 60, action: 'delete' },
+    });
     // A reload shows what was saved.
     await page.reload();
     await page.getByRole('heading', { level: 1, name: 'Settings' }).waitFor();

@@ -219,7 +219,10 @@ describe('dashboard: service tokens', () => {
   it('the audit log: a deleted token can still be chosen as a filter; details read as words; times in UTC', async () => {
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Audit log' }).click();
     await page.getByRole('heading', { level: 1, name: 'Audit log' }).waitFor();
-    await page.getByRole('button', { name: /^Only this token \(e2e-ci-deploy\)$/ }).first().click();
+    await page
+      .getByRole('button', { name: /^Only this token \(e2e-ci-deploy\)$/ })
+      .first()
+      .click();
     await expectEventually(async () => {
       expect(page.url()).toContain(`token_id=${tokenId}`);
       expect(await page.locator('table[aria-busy="true"]').count()).toBe(0);
@@ -378,7 +381,10 @@ describe('dashboard: applications, gateway and notifications', () => {
     await page.getByRole('button', { name: 'Save policy' }).click();
     await page.getByText('Pick at least one service token, or allow any valid service token.').waitFor();
     await page.getByLabel('Service tokens: search by name or client ID').fill('gw-token');
-    await page.getByRole('list', { name: 'Matching tokens' }).getByLabel(/gw-token/).check();
+    await page
+      .getByRole('list', { name: 'Matching tokens' })
+      .getByLabel(/gw-token/)
+      .check();
     await page.getByRole('button', { name: 'Save policy' }).click();
     await page.getByText('Saved policy allow-gw.').waitFor();
     await page.getByText('Include: Service token gw-token').waitFor();
@@ -453,7 +459,10 @@ describe('dashboard: applications, gateway and notifications', () => {
 
   it('manages a reusable policy on the Policies page, links it from an application, and lists the apps using it', async () => {
     const upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
-    const linked = await sys.api(`/client/v4/accounts/${accountId}/access/apps`, { method: 'POST', json: { name: 'e2e-linked', domain: 'e2e-linked.test', upstream: upstreamUrl } });
+    const linked = await sys.api(`/client/v4/accounts/${accountId}/access/apps`, {
+      method: 'POST',
+      json: { name: 'e2e-linked', domain: 'e2e-linked.test', upstream: upstreamUrl },
+    });
     expect(linked.status).toBe(200);
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Policies' }).click();
     await page.getByRole('heading', { level: 1, name: 'Policies' }).waitFor();
@@ -461,7 +470,10 @@ describe('dashboard: applications, gateway and notifications', () => {
     await page.getByRole('link', { name: 'Add a policy' }).click();
     await page.getByLabel(/Policy name/).fill('shared-gw');
     await page.getByLabel('Service tokens: search by name or client ID').fill('gw-token');
-    await page.getByRole('list', { name: 'Matching tokens' }).getByLabel(/gw-token/).check();
+    await page
+      .getByRole('list', { name: 'Matching tokens' })
+      .getByLabel(/gw-token/)
+      .check();
     await page.getByLabel('Session duration (optional)').fill('soon');
     await page.getByRole('button', { name: 'Save policy' }).click();
     await page.getByText(/Use hours, minutes or seconds/).waitFor();
@@ -472,12 +484,19 @@ describe('dashboard: applications, gateway and notifications', () => {
 
     await page.goto(`${sys.apiUrl}/apps/${linked.body.result.id}`);
     await page.getByRole('heading', { level: 1, name: 'e2e-linked' }).waitFor();
-    await page.getByRole('group', { name: 'Linked reusable policies' }).getByLabel(/shared-gw/).check();
+    await page
+      .getByRole('group', { name: 'Linked reusable policies' })
+      .getByLabel(/shared-gw/)
+      .check();
     await page.getByRole('button', { name: 'Save linked policies' }).click();
     await page.getByText('Linked 1 reusable policy.').waitFor();
     await page.getByRole('list', { name: 'Linked policies' }).getByRole('link', { name: 'shared-gw' }).waitFor();
     await expectEventually(
-      async () => expect(await viaGateway(gatewayPort, 'e2e-linked.test', { 'CF-Access-Client-Id': clientId, 'CF-Access-Client-Secret': clientSecret })).toEqual({ status: 200, body: 'hello from upstream' }),
+      async () =>
+        expect(await viaGateway(gatewayPort, 'e2e-linked.test', { 'CF-Access-Client-Id': clientId, 'CF-Access-Client-Secret': clientSecret })).toEqual({
+          status: 200,
+          body: 'hello from upstream',
+        }),
       { timeoutMs: 5000 },
     );
 

@@ -17,7 +17,13 @@ interface Example {
  * (commands for another machine, such as a production backup) is listed apart.
  */
 function examples() {
-  const files = ['README.md', ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).sort().map((f) => `docs/${f}`)];
+  const files = [
+    'README.md',
+    ...readdirSync(join(ROOT, 'docs'))
+      .filter((f) => f.endsWith('.md'))
+      .sort()
+      .map((f) => `docs/${f}`),
+  ];
   const run: Example[] = [];
   const noRun: Example[] = [];
   for (const file of files) {
@@ -90,19 +96,33 @@ describe('documentation examples', () => {
     expect(noRun.length).toBeLessThanOrEqual(Math.max(3, Math.floor(run.length / 3)));
   });
 
-  it.each(files)('%s: every shell example runs as written', async (file) => {
-    const blocks = run.filter((e) => e.file === file);
-    const script = blocks.map((e) => `echo "--- ${file}:${e.line}" >&2\n${pointedAtThisSystem(e.code)}`).join('\n');
-    const result = await new Promise<{ code: number | null; out: string }>((resolve) => {
-      const bash = spawn('bash', ['-euo', 'pipefail', '-c', script], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', GATEHOUSE_STATE_DIR: state, GATEHOUSE_API_URL: `http://127.0.0.1:${ports.api}` }, stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
-      bash.stdout.on('data', (d) => (out += d));
-      bash.stderr.on('data', (d) => (out += d));
-      const timer = setTimeout(() => bash.kill('SIGKILL'), 90_000);
-      bash.on('exit', (code) => (clearTimeout(timer), resolve({ code, out })));
-    });
-    if (result.code !== 0) throw new Error(`an example of ${file} failed (exit ${result.code}); the last "---" line names its block:\n${result.out.slice(-3000)}`);
-  }, 120_000);
+  it.each(files)(
+    '%s: every shell example runs as written',
+    async (file) => {
+      const blocks = run.filter((e) => e.file === file);
+      const script = blocks.map((e) => `echo "--- ${file}:${e.line}" >&2\n${pointedAtThisSystem(e.code)}`).join('\n');
+      const result = await new Promise<{ code: number | null; out: string }>((resolve) => {
+        const bash = spawn('bash', ['-euo', 'pipefail', '-c', script], {
+          cwd: ROOT,
+          env: {
+            PATH: process.env.PATH ?? '',
+            HOME: process.env.HOME ?? '/tmp',
+            GATEHOUSE_STATE_DIR: state,
+            GATEHOUSE_API_URL: `http://127.0.0.1:${ports.api}`,
+          },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        let out = '';
+        bash.stdout.on('data', (d) => (out += d));
+        bash.stderr.on('data', (d) => (out += d));
+        const timer = setTimeout(() => bash.kill('SIGKILL'), 90_000);
+        bash.on('exit', (code) => (clearTimeout(timer), resolve({ code, out })));
+      });
+      if (result.code !== 0)
+        throw new Error(`an example of ${file} failed (exit ${result.code}); the last "---" line names its block:\n${result.out.slice(-3000)}`);
+    },
+    120_000,
+  );
 
   it('the banner, the README and the JWT iss agree on one host', async () => {
     const gateway = `http://127.0.0.1:${ports.gateway}`;
@@ -111,7 +131,11 @@ describe('documentation examples', () => {
 
     const adminToken = readFileSync(join(state, 'admin-token'), 'utf8').trim();
     const api = async (path: string, json: unknown) => {
-      const res = await fetch(`http://127.0.0.1:${ports.api}/client/v4${path}`, { method: json ? 'POST' : 'GET', headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' }, body: json ? JSON.stringify(json) : undefined });
+      const res = await fetch(`http://127.0.0.1:${ports.api}/client/v4${path}`, {
+        method: json ? 'POST' : 'GET',
+        headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+        body: json ? JSON.stringify(json) : undefined,
+      });
       expect(res.status).toBe(200);
       return ((await res.json()) as { result: any }).result;
     };
@@ -119,13 +143,22 @@ describe('documentation examples', () => {
     const token = await api(`/accounts/${account}/access/service_tokens`, { name: `iss-check-${Date.now()}` });
     const domain = `iss-${Date.now()}.example.com`;
     const app = await api(`/accounts/${account}/access/apps`, { name: 'iss check', domain });
-    await api(`/accounts/${account}/access/apps/${app.id}/policies`, { name: 'iss check', decision: 'non_identity', include: [{ service_token: { token_id: token.id } }] });
+    await api(`/accounts/${account}/access/apps/${app.id}/policies`, {
+      name: 'iss check',
+      decision: 'non_identity',
+      include: [{ service_token: { token_id: token.id } }],
+    });
     let jwt = '';
-    await expectEventually(async () => {
-      const res = await fetch(`${gateway}/cdn-cgi/access/authorize`, { headers: { 'x-original-url': `http://${domain}/`, 'cf-access-client-id': token.client_id, 'cf-access-client-secret': token.client_secret } });
-      expect(res.status).toBe(200);
-      jwt = res.headers.get('cf-access-jwt-assertion')!;
-    }, { timeoutMs: 5000 });
+    await expectEventually(
+      async () => {
+        const res = await fetch(`${gateway}/cdn-cgi/access/authorize`, {
+          headers: { 'x-original-url': `http://${domain}/`, 'cf-access-client-id': token.client_id, 'cf-access-client-secret': token.client_secret },
+        });
+        expect(res.status).toBe(200);
+        jwt = res.headers.get('cf-access-jwt-assertion')!;
+      },
+      { timeoutMs: 5000 },
+    );
     expect(JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString())).toMatchObject({ iss: gateway, aud: [app.aud] });
   }, 30_000);
 });

@@ -71,8 +71,10 @@ describe('failover: the production topology under load', () => {
       return res.body.result;
     });
   const creds = (t: { client_id: string; client_secret: string }) => ({ 'cf-access-client-id': t.client_id, 'cf-access-client-secret': t.client_secret });
-  const app = (name: string, upstreamUrl: string) => ok('/access/apps', 'POST', { name: `${name} ${suffix}`, domain: `${name}-${suffix}.failover.test`, upstream: upstreamUrl });
-  const admit = (appId: string, tokenId: string, name: string) => ok(`/access/apps/${appId}/policies`, 'POST', { name, decision: 'non_identity', include: [{ service_token: { token_id: tokenId } }] });
+  const app = (name: string, upstreamUrl: string) =>
+    ok('/access/apps', 'POST', { name: `${name} ${suffix}`, domain: `${name}-${suffix}.failover.test`, upstream: upstreamUrl });
+  const admit = (appId: string, tokenId: string, name: string) =>
+    ok(`/access/apps/${appId}/policies`, 'POST', { name, decision: 'non_identity', include: [{ service_token: { token_id: tokenId } }] });
   const everyGateway = (host: string, headers: Record<string, string>, status: number) =>
     Promise.all(topo.gateways.map(async (gw) => expect(await get(`${gw}/probe`, host, headers)).toBe(status)));
 
@@ -80,7 +82,11 @@ describe('failover: the production topology under load', () => {
     upstream = http.createServer((req, res) => res.end('ok'));
     await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
     const smtpPort = await freePort();
-    smtp = new SMTPServer({ disabledCommands: ['STARTTLS', 'AUTH'], logger: false, onData: (stream, _s, cb) => void simpleParser(stream).then((m) => (mail.push(m), cb()), cb) });
+    smtp = new SMTPServer({
+      disabledCommands: ['STARTTLS', 'AUTH'],
+      logger: false,
+      onData: (stream, _s, cb) => void simpleParser(stream).then((m) => (mail.push(m), cb()), cb),
+    });
     await new Promise<void>((r) => smtp.listen(smtpPort, '127.0.0.1', () => r()));
     topo = await startTopology({ smtpUrl: `smtp://127.0.0.1:${smtpPort}` });
     accountId = (await topo.api('/client/v4/accounts')).body.result[0].id;
@@ -117,7 +123,11 @@ describe('failover: the production topology under load', () => {
       const fresh = await change('/access/service_tokens', 'POST', { name: `fresh-${suffix}` });
       await expectEventually(() => everyGateway(probeApp.domain, creds(fresh), 403), { timeoutMs: 5000, intervalMs: 20 });
       let t0 = Date.now();
-      await change(`/access/apps/${probeApp.id}/policies`, 'POST', { name: 'fresh', decision: 'non_identity', include: [{ service_token: { token_id: fresh.id } }] });
+      await change(`/access/apps/${probeApp.id}/policies`, 'POST', {
+        name: 'fresh',
+        decision: 'non_identity',
+        include: [{ service_token: { token_id: fresh.id } }],
+      });
       await expectEventually(() => everyGateway(probeApp.domain, creds(fresh), 200), { timeoutMs: 5000, intervalMs: 20 });
       lags.push(Date.now() - t0);
       t0 = Date.now();
@@ -129,7 +139,10 @@ describe('failover: the production topology under load', () => {
     await topo.nats.nodes[0]!.start();
 
     const served = counts.get(200) ?? 0;
-    const interrupted = topo.logs().split('\n').filter((l) => l.includes('Access-log consumer interrupted')).length;
+    const interrupted = topo
+      .logs()
+      .split('\n')
+      .filter((l) => l.includes('Access-log consumer interrupted')).length;
     console.log(`failover (NATS node killed): ${served} requests, all 200; change lags ${lags.join(' / ')} ms; access-log consumer restarts: ${interrupted}`);
     expect([...counts.keys()]).toEqual([200]);
     expect(served).toBeGreaterThan(50);
@@ -137,13 +150,18 @@ describe('failover: the production topology under load', () => {
     // Every decision of the load reaches the audit log exactly once (decisions are batched with counts).
     await expectEventually(
       async () => {
-        const r = await db.query<{ n: string | null }>(`SELECT sum((metadata->>'count')::int) AS n FROM audit_events WHERE action = 'access.allowed' AND resource_id = $1`, [loadApp.id]);
+        const r = await db.query<{ n: string | null }>(
+          `SELECT sum((metadata->>'count')::int) AS n FROM audit_events WHERE action = 'access.allowed' AND resource_id = $1`,
+          [loadApp.id],
+        );
         expect(Number(r.rows[0]?.n ?? 0)).toBe(served + 2); // + the two admission checks before the load
       },
       { timeoutMs: 30_000, intervalMs: 500 },
     ).catch(async (error: Error) => {
       // Where the decisions wait: the stream (not consumed) or nowhere (lost before it).
-      const jsz = (await fetch(`${topo.nats.nodes[1]!.monitorUrl}/jsz?streams=1&consumers=1`).then((r) => r.json()).catch(() => null)) as { account_details?: Array<{ stream_detail?: unknown }> } | null;
+      const jsz = (await fetch(`${topo.nats.nodes[1]!.monitorUrl}/jsz?streams=1&consumers=1`)
+        .then((r) => r.json())
+        .catch(() => null)) as { account_details?: Array<{ stream_detail?: unknown }> } | null;
       throw new Error(`${error.message}\nJetStream: ${JSON.stringify(jsz?.account_details?.[0]?.stream_detail ?? jsz)}\n${topo.logs().slice(-4000)}`);
     });
   }, 90_000);
@@ -172,7 +190,12 @@ describe('failover: the production topology under load', () => {
 
   it('PostgreSQL restarted: every service recovers by itself, and a 72h token alerts each recipient exactly once', async () => {
     const recipients = [`a-${suffix}@example.com`, `b-${suffix}@example.com`];
-    await ok('/alerting/v3/policies', 'POST', { name: `expiring ${suffix}`, alert_type: 'expiring_service_token_alert', enabled: true, mechanisms: { email: recipients.map((id) => ({ id })) } });
+    await ok('/alerting/v3/policies', 'POST', {
+      name: `expiring ${suffix}`,
+      alert_type: 'expiring_service_token_alert',
+      enabled: true,
+      mechanisms: { email: recipients.map((id) => ({ id })) },
+    });
     await topo.postgres.restart(1500);
 
     // The services reconnect on their own: a token can be created, and both gateways admit it.
@@ -183,9 +206,12 @@ describe('failover: the production topology under load', () => {
     await expectEventually(() => everyGateway(after.domain, creds(soon), 200), { timeoutMs: 10_000 });
 
     const mailsFor = (to: string) => mail.filter((m) => m.subject?.includes(soon.name) && JSON.stringify(m.to).includes(to));
-    await expectEventually(() => {
-      for (const r of recipients) expect(mailsFor(r)).toHaveLength(1);
-    }, { timeoutMs: 30_000, intervalMs: 250 });
+    await expectEventually(
+      () => {
+        for (const r of recipients) expect(mailsFor(r)).toHaveLength(1);
+      },
+      { timeoutMs: 30_000, intervalMs: 250 },
+    );
     // Both notifiers run: neither sends it a second time (a few more scheduler ticks).
     await new Promise((r) => setTimeout(r, 2000));
     for (const r of recipients) expect(mailsFor(r)).toHaveLength(1);

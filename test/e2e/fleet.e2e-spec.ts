@@ -124,10 +124,23 @@ describe(`fleet replication (${SEEDED} tokens, max_payload 65536, real processes
     const gwPort = await freePort();
     gw = `http://127.0.0.1:${gwPort}`;
     gwDb = await createTestDatabase();
-    gwEnv = { ...sys.serviceEnv('auth-service'), NATS_URL: `nats://127.0.0.1:${relay.port}`, DATABASE_URL: gwDb.url, GATEHOUSE_GATEWAY_PORT: String(gwPort), GATEHOUSE_TEAM_URL: gw, GATEHOUSE_RESYNC_INTERVAL_MS: '1000' };
+    gwEnv = {
+      ...sys.serviceEnv('auth-service'),
+      NATS_URL: `nats://127.0.0.1:${relay.port}`,
+      DATABASE_URL: gwDb.url,
+      GATEHOUSE_GATEWAY_PORT: String(gwPort),
+      GATEHOUSE_TEAM_URL: gw,
+      GATEHOUSE_RESYNC_INTERVAL_MS: '1000',
+    };
     await runOnce('auth-service', 'migrate.js', gwEnv);
     notifyDb = await createTestDatabase(undefined, 'gh_e2e_fleet_notify');
-    notifyEnv = { ...sys.serviceEnv('notification-service'), DATABASE_URL: notifyDb.url, SMTP_URL: `smtp://127.0.0.1:${smtpPort}`, GATEHOUSE_NOTIFY_TICK_MS: '200', GATEHOUSE_NOTIFY_RESYNC_MS: '1000' };
+    notifyEnv = {
+      ...sys.serviceEnv('notification-service'),
+      DATABASE_URL: notifyDb.url,
+      SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
+      GATEHOUSE_NOTIFY_TICK_MS: '200',
+      GATEHOUSE_NOTIFY_RESYNC_MS: '1000',
+    };
     await runOnce('notification-service', 'migrate.js', notifyEnv);
     const t0 = Date.now();
     startGateway();
@@ -166,10 +179,18 @@ describe(`fleet replication (${SEEDED} tokens, max_payload 65536, real processes
     console.log(`${SEEDED} tokens: first and last admitted ${Date.now() - restartedAt} ms after every service restarted`);
 
     const recipients = ['fleet-a@example.com', 'fleet-b@example.com'];
-    await expectEventually(() => ok('/alerting/v3/policies', 'POST', { name: 'fleet', alert_type: 'expiring_service_token_alert', mechanisms: { email: recipients.map((id) => ({ id })) } }), {
-      timeoutMs: 20_000,
-      intervalMs: 200,
-    });
+    await expectEventually(
+      () =>
+        ok('/alerting/v3/policies', 'POST', {
+          name: 'fleet',
+          alert_type: 'expiring_service_token_alert',
+          mechanisms: { email: recipients.map((id) => ({ id })) },
+        }),
+      {
+        timeoutMs: 20_000,
+        intervalMs: 200,
+      },
+    );
     const token = await ok('/access/service_tokens', 'POST', { name: 'fleet-72h', duration: '72h' });
     const forToken = () => mails.filter((m) => m.headers.get('x-gatehouse-token-id') === token.id);
     await expectEventually(() => expect(forToken()).toHaveLength(2), { timeoutMs: 20_000 });

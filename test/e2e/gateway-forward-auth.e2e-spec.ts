@@ -15,7 +15,8 @@ const request = (port: number, host: string, headers: Record<string, string> = {
 /** nginx (Debian's package) in front of an upstream, asking the gateway with auth_request. */
 async function startNginx(gatewayPort: number, upstreamPort: number): Promise<{ port: number; stop(): Promise<void>; log(): string }> {
   const probe = spawnSync(NGINX, ['-v']);
-  if (probe.error) throw new Error(`nginx is required for the forward-auth test and is not installed (${probe.error.message}); install it with: apt-get install -y nginx`);
+  if (probe.error)
+    throw new Error(`nginx is required for the forward-auth test and is not installed (${probe.error.message}); install it with: apt-get install -y nginx`);
   const dir = mkdtempSync(join(tmpdir(), 'gh-nginx-'));
   for (const d of ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(join(dir, d));
   const port = await freePort();
@@ -124,9 +125,14 @@ describe('gateway forward auth (nginx auth_request, Traefik/Envoy headers)', () 
     });
     await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
     gwPort = await freePort();
-    sys = await startSystem({ extra: [{ name: 'auth-service', migrate: true, env: { GATEHOUSE_GATEWAY_PORT: String(gwPort), GATEHOUSE_TEAM_URL: `http://127.0.0.1:${gwPort}` } }] });
+    sys = await startSystem({
+      extra: [{ name: 'auth-service', migrate: true, env: { GATEHOUSE_GATEWAY_PORT: String(gwPort), GATEHOUSE_TEAM_URL: `http://127.0.0.1:${gwPort}` } }],
+    });
     nginx = await startNginx(gwPort, (upstream.address() as { port: number }).port);
-    await expectEventually(async () => expect(JSON.parse((await request(gwPort, 'x', {}, '/cdn-cgi/access/health')).body).status).toBe('ok'), { timeoutMs: 20_000, intervalMs: 100 });
+    await expectEventually(async () => expect(JSON.parse((await request(gwPort, 'x', {}, '/cdn-cgi/access/health')).body).status).toBe('ok'), {
+      timeoutMs: 20_000,
+      intervalMs: 100,
+    });
     accountId = await sys.defaultAccountId();
     // No upstream: this application exists only for forward auth.
     const app = await ok('/access/apps', 'POST', { name: `FA ${suffix}`, domain: host });
@@ -197,7 +203,12 @@ describe('gateway forward auth (nginx auth_request, Traefik/Envoy headers)', () 
   });
 
   it('answers Traefik-style (X-Forwarded-Host/Uri) and Envoy-style (path suffix) checks with identity headers', async () => {
-    const traefik = await request(gwPort, '127.0.0.1', { 'x-forwarded-host': host, 'x-forwarded-uri': '/x', 'x-forwarded-method': 'GET', ...creds(admittedToken) }, '/cdn-cgi/access/authorize');
+    const traefik = await request(
+      gwPort,
+      '127.0.0.1',
+      { 'x-forwarded-host': host, 'x-forwarded-uri': '/x', 'x-forwarded-method': 'GET', ...creds(admittedToken) },
+      '/cdn-cgi/access/authorize',
+    );
     expect(traefik.status).toBe(200);
     expect(traefik.headers).toMatchObject({
       'cf-access-jwt-assertion': expect.stringMatching(/^eyJ/),

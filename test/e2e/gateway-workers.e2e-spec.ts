@@ -59,8 +59,16 @@ describe('gateway workers', () => {
       ],
     });
     accountId = await sys.defaultAccountId();
-    const app = (await sys.api(`/client/v4/accounts/${accountId}/access/apps`, { method: 'POST', json: { name: `w ${suffix}`, domain: host, upstream: `http://127.0.0.1:${(upstream.address() as { port: number }).port}` } })).body.result;
-    await sys.api(`/client/v4/accounts/${accountId}/access/apps/${app.id}/policies`, { method: 'POST', json: { name: 'any', decision: 'non_identity', include: [{ any_valid_service_token: {} }] } });
+    const app = (
+      await sys.api(`/client/v4/accounts/${accountId}/access/apps`, {
+        method: 'POST',
+        json: { name: `w ${suffix}`, domain: host, upstream: `http://127.0.0.1:${(upstream.address() as { port: number }).port}` },
+      })
+    ).body.result;
+    await sys.api(`/client/v4/accounts/${accountId}/access/apps/${app.id}/policies`, {
+      method: 'POST',
+      json: { name: 'any', decision: 'non_identity', include: [{ any_valid_service_token: {} }] },
+    });
     await expectEventually(async () => expect((await get(`${mgmt}/readyz`)).status).toBe(200), { timeoutMs: 30_000, intervalMs: 200 }).catch((e: Error) => {
       throw new Error(`${e.message}\n${sys.logs()}`);
     });

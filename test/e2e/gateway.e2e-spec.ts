@@ -50,11 +50,20 @@ describe('gateway: service-token exchange, JWTs, propagation', () => {
         {
           name: 'auth-service',
           migrate: true,
-          env: { GATEHOUSE_GATEWAY_PORT: String(port), GATEHOUSE_TEAM_URL: gw, GATEHOUSE_RATE_LIMIT_BURST: '1000', GATEHOUSE_RATE_LIMIT_IP_BURST: '100000', GATEHOUSE_RESYNC_INTERVAL_MS: '2000' },
+          env: {
+            GATEHOUSE_GATEWAY_PORT: String(port),
+            GATEHOUSE_TEAM_URL: gw,
+            GATEHOUSE_RATE_LIMIT_BURST: '1000',
+            GATEHOUSE_RATE_LIMIT_IP_BURST: '100000',
+            GATEHOUSE_RESYNC_INTERVAL_MS: '2000',
+          },
         },
       ],
     });
-    await expectEventually(async () => expect((await at('x', {}, '/cdn-cgi/access/health')).json()).toMatchObject({ status: 'ok' }), { timeoutMs: 20_000, intervalMs: 100 }).catch((e) => {
+    await expectEventually(async () => expect((await at('x', {}, '/cdn-cgi/access/health')).json()).toMatchObject({ status: 'ok' }), {
+      timeoutMs: 20_000,
+      intervalMs: 100,
+    }).catch((e) => {
       throw new Error(`gateway did not become healthy: ${(e as Error).message}\n${sys.logs()}`);
     });
     accountId = await sys.defaultAccountId();
@@ -71,7 +80,12 @@ describe('gateway: service-token exchange, JWTs, propagation', () => {
 
   async function admitted(name: string, apps: any[] = [appA]) {
     const t = await token(name);
-    for (const app of apps) await ok(`/access/apps/${app.id}/policies`, 'POST', { name: `${name} on ${app.name}`, decision: 'non_identity', include: [{ service_token: { token_id: t.id } }] });
+    for (const app of apps)
+      await ok(`/access/apps/${app.id}/policies`, 'POST', {
+        name: `${name} on ${app.name}`,
+        decision: 'non_identity',
+        include: [{ service_token: { token_id: t.id } }],
+      });
     await expectEventually(async () => expect((await at(apps[0].domain, creds(t))).status).toBe(200), { timeoutMs: 2000 });
     return t;
   }
@@ -85,7 +99,10 @@ describe('gateway: service-token exchange, JWTs, propagation', () => {
     expect(fwd['cf-access-client-secret']).toBeUndefined();
     expect(fwd['cf-access-jwt-assertion']).toBe(cookieJwt(res));
     expect(String(res.headers['set-cookie'])).toMatch(/^CF_Authorization=[^;]+; Max-Age=\d+; Path=\/; HttpOnly; SameSite=Lax/);
-    const [header, payload] = cookieJwt(res).split('.').slice(0, 2).map((p) => JSON.parse(Buffer.from(p, 'base64url').toString()));
+    const [header, payload] = cookieJwt(res)
+      .split('.')
+      .slice(0, 2)
+      .map((p) => JSON.parse(Buffer.from(p, 'base64url').toString()));
     expect(header).toMatchObject({ alg: 'RS256', kid: expect.any(String) });
     expect(payload).toMatchObject({ type: 'app', aud: [appA.aud], iss: gw, common_name: t.client_id, sub: '' });
     expect(payload.exp - payload.iat).toBe(24 * 3600);
@@ -166,13 +183,21 @@ describe('gateway: service-token exchange, JWTs, propagation', () => {
     await expectEventually(async () => expect((await at(hostB, creds(t))).status).toBe(401), { timeoutMs: 4000, intervalMs: 200 });
     // B's sessions last 3 s: a JWT from a long-lived token expires on its own.
     const long = await token('long-b');
-    const jwt = cookieJwt(await expectEventually(async () => {
-      const r = await at(hostB, creds(long));
-      expect(r.status).toBe(200);
-      return r;
-    }, { timeoutMs: 2000 }));
+    const jwt = cookieJwt(
+      await expectEventually(
+        async () => {
+          const r = await at(hostB, creds(long));
+          expect(r.status).toBe(200);
+          return r;
+        },
+        { timeoutMs: 2000 },
+      ),
+    );
     expect((await at(hostB, { 'cf-access-token': jwt })).status).toBe(200);
-    await expectEventually(async () => expect((await at(hostB, { 'cf-access-token': jwt })).json()).toEqual({ error: 'unauthorized', reason: 'invalid_jwt' }), { timeoutMs: 5000, intervalMs: 200 });
+    await expectEventually(async () => expect((await at(hostB, { 'cf-access-token': jwt })).json()).toEqual({ error: 'unauthorized', reason: 'invalid_jwt' }), {
+      timeoutMs: 5000,
+      intervalMs: 200,
+    });
   });
 
   it('applies disable, delete, rotation, policy change and revoke_tokens within 1 second', async () => {
@@ -215,10 +240,18 @@ describe('gateway: service-token exchange, JWTs, propagation', () => {
 
     // Policy change: the token's policy stops naming it -> 403, for its JWT too.
     const pTok = await token('policy');
-    const policy = await ok(`/access/apps/${appA.id}/policies`, 'POST', { name: 'policy-change', decision: 'non_identity', include: [{ service_token: { token_id: pTok.id } }] });
+    const policy = await ok(`/access/apps/${appA.id}/policies`, 'POST', {
+      name: 'policy-change',
+      decision: 'non_identity',
+      include: [{ service_token: { token_id: pTok.id } }],
+    });
     await expectEventually(async () => expect((await at(hostA, creds(pTok))).status).toBe(200), { timeoutMs: 1000 });
     const pJwt = cookieJwt(await at(hostA, creds(pTok)));
-    await ok(`/access/apps/${appA.id}/policies/${policy.id}`, 'PUT', { name: 'policy-change', decision: 'non_identity', include: [{ service_token: { token_id: d.id } }] });
+    await ok(`/access/apps/${appA.id}/policies/${policy.id}`, 'PUT', {
+      name: 'policy-change',
+      decision: 'non_identity',
+      include: [{ service_token: { token_id: d.id } }],
+    });
     await within1s(hostA, creds(pTok), 403);
     expect((await at(hostA, { 'cf-access-token': pJwt })).status).toBe(403);
 
@@ -235,13 +268,16 @@ describe('gateway: service-token exchange, JWTs, propagation', () => {
   it('records decisions in the audit log (token name, app, reason; never the secret) and updates last_seen_at', async () => {
     const t = await admitted('audited');
     await at(hostA, { 'cf-access-client-id': t.client_id, 'cf-access-client-secret': wrongSecret(t.client_secret) });
-    const events = await expectEventually(async () => {
-      const res = await api(`/audit_logs?token_id=${t.id}&per_page=100`);
-      expect(res.status).toBe(200);
-      const actions = res.body.result.map((e: any) => e.action.type);
-      expect(actions).toEqual(expect.arrayContaining(['access.allowed', 'access.denied']));
-      return res.body.result;
-    }, { timeoutMs: 5000, intervalMs: 200 });
+    const events = await expectEventually(
+      async () => {
+        const res = await api(`/audit_logs?token_id=${t.id}&per_page=100`);
+        expect(res.status).toBe(200);
+        const actions = res.body.result.map((e: any) => e.action.type);
+        expect(actions).toEqual(expect.arrayContaining(['access.allowed', 'access.denied']));
+        return res.body.result;
+      },
+      { timeoutMs: 5000, intervalMs: 200 },
+    );
     const allowed = events.find((e: any) => e.action.type === 'access.allowed');
     expect(allowed.resource).toMatchObject({ id: appA.id, name: appA.name });
     expect(JSON.stringify(events)).not.toContain(t.client_secret);

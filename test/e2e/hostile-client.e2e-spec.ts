@@ -28,7 +28,8 @@ interface Parsed {
 }
 
 /** A request through Node's client (paths it accepts; for the rest see `raw`). */
-const request = (port: number, host: string, path: string, headers: Record<string, string> = {}, method = 'GET') => rawRequest(`http://127.0.0.1:${port}`, host, headers, path, method);
+const request = (port: number, host: string, path: string, headers: Record<string, string> = {}, method = 'GET') =>
+  rawRequest(`http://127.0.0.1:${port}`, host, headers, path, method);
 
 /** Bytes on a socket of their own; everything the gateway answers until it closes (or 5 s). */
 function raw(port: number, bytes: string | Buffer): Promise<{ text: string; statuses: number[] }> {
@@ -125,7 +126,8 @@ describe('the gateway under a hostile client', () => {
   };
   const creds = (t: any): Record<string, string> => ({ 'cf-access-client-id': t.client_id, 'cf-access-client-secret': t.client_secret });
   const credLines = (t: any): Array<[string, string]> => Object.entries(creds(t));
-  const at = (path: string, t: any = broad, hostHeader = host, extra: Record<string, string> = {}) => request(gwPort, hostHeader, path, { ...creds(t), ...extra });
+  const at = (path: string, t: any = broad, hostHeader = host, extra: Record<string, string> = {}) =>
+    request(gwPort, hostHeader, path, { ...creds(t), ...extra });
 
   /** The application an origin would serve a parsed request from (the most sensitive reading wins). */
   function expectedApp(r: Parsed): { app: any; why: string } {
@@ -147,13 +149,18 @@ describe('the gateway under a hostile client', () => {
     for (const r of records.slice(since)) {
       // CGI, WSGI and Rack read `X_Forwarded_Host` as `X-Forwarded-Host`: no such spelling of an
       // identity, credential or forwarding header may reach the upstream.
-      const lookalike = Object.keys(r.headers).find((k) => k.includes('_') && /^(cf-access-|x-gatehouse-|x-forwarded-|x-original-url$|x-rewrite-url$|x-real-ip$|forwarded$|cf-ray$|host$)/.test(k.replace(/_/g, '-')));
+      const lookalike = Object.keys(r.headers).find(
+        (k) =>
+          k.includes('_') &&
+          /^(cf-access-|x-gatehouse-|x-forwarded-|x-original-url$|x-rewrite-url$|x-real-ip$|forwarded$|cf-ray$|host$)/.test(k.replace(/_/g, '-')),
+      );
       if (lookalike) throw new Error(`the upstream parsed ${r.method} ${r.url} with a client's ${lookalike} header`);
       const { app, why } = expectedApp(r);
       if (!app) throw new Error(`the upstream parsed a request for no application (${why}): ${r.method} ${r.url}`);
       const jwt = String(r.headers['cf-access-jwt-assertion'] ?? '');
       const verified = await jwtVerify(jwt, jwks, { issuer: gw, audience: app.aud, algorithms: ['RS256'] }).catch((e: Error) => e);
-      if (verified instanceof Error) throw new Error(`the upstream parsed ${r.method} ${r.url} (${why}: ${app.name}) without that application's JWT: ${verified.message}`);
+      if (verified instanceof Error)
+        throw new Error(`the upstream parsed ${r.method} ${r.url} (${why}: ${app.name}) without that application's JWT: ${verified.message}`);
       if (app === baseApp) {
         // The upstream's own base path can never be escaped.
         for (const p of originReadings(r.url)) if (!underPrefix(p, '/base')) throw new Error(`${r.url} escapes the upstream's base path (read as ${p})`);
@@ -192,11 +199,20 @@ describe('the gateway under a hostile client', () => {
         {
           name: 'auth-service',
           migrate: true,
-          env: { GATEHOUSE_GATEWAY_PORT: String(gwPort), GATEHOUSE_TEAM_URL: gw, GATEHOUSE_RATE_LIMIT_BURST: '10000', GATEHOUSE_RATE_LIMIT_IP_BURST: '100000', GATEHOUSE_RESYNC_INTERVAL_MS: '2000' },
+          env: {
+            GATEHOUSE_GATEWAY_PORT: String(gwPort),
+            GATEHOUSE_TEAM_URL: gw,
+            GATEHOUSE_RATE_LIMIT_BURST: '10000',
+            GATEHOUSE_RATE_LIMIT_IP_BURST: '100000',
+            GATEHOUSE_RESYNC_INTERVAL_MS: '2000',
+          },
         },
       ],
     });
-    await expectEventually(async () => expect(JSON.parse((await request(gwPort, 'x', '/cdn-cgi/access/health')).body)).toEqual({ status: 'ok' }), { timeoutMs: 20_000, intervalMs: 100 }).catch((e) => {
+    await expectEventually(async () => expect(JSON.parse((await request(gwPort, 'x', '/cdn-cgi/access/health')).body)).toEqual({ status: 'ok' }), {
+      timeoutMs: 20_000,
+      intervalMs: 100,
+    }).catch((e) => {
       throw new Error(`gateway did not become healthy: ${(e as Error).message}\n${sys.logs()}`);
     });
     accountId = await sys.defaultAccountId();
@@ -206,7 +222,12 @@ describe('the gateway under a hostile client', () => {
     baseApp = await ok('/access/apps', 'POST', { name: `Base ${suffix}`, domain: baseHost, upstream: `${upstreamUrl}/base/` });
     broad = await ok('/access/service_tokens', 'POST', { name: `broad-${suffix}` });
     admin = await ok('/access/service_tokens', 'POST', { name: `admin-${suffix}` });
-    const admit = (app: any, t: any) => ok(`/access/apps/${app.id}/policies`, 'POST', { name: `${t.name} on ${app.name}`, decision: 'non_identity', include: [{ service_token: { token_id: t.id } }] });
+    const admit = (app: any, t: any) =>
+      ok(`/access/apps/${app.id}/policies`, 'POST', {
+        name: `${t.name} on ${app.name}`,
+        decision: 'non_identity',
+        include: [{ service_token: { token_id: t.id } }],
+      });
     await Promise.all([admit(broadApp, broad), admit(baseApp, broad), admit(adminApp, admin), admit(otherApp, admin)]);
     await expectEventually(
       async () => {
@@ -274,10 +295,19 @@ describe('the gateway under a hostile client', () => {
       }
     });
 
-    it('what Node\'s client will not send goes on a raw socket: CONNECT, backslashes, raw Unicode, NUL, absolute form', async () => {
+    it("what Node's client will not send goes on a raw socket: CONNECT, backslashes, raw Unicode, NUL, absolute form", async () => {
       const connect = await raw(gwPort, `${head(`CONNECT ${host}:80 HTTP/1.1`, [['Host', `${host}:80`], ...credLines(broad)])}\r\n`);
       expect(connect.statuses).toEqual([405]);
-      const targets = ['/x\\..\\admin/users', '\\admin/users', '/\uff41dmin/users', '/admin\u0000/users', 'http://other.test/admin/users', `http://${host}/admin/users`, '*', `${host}:80`];
+      const targets = [
+        '/x\\..\\admin/users',
+        '\\admin/users',
+        '/\uff41dmin/users',
+        '/admin\u0000/users',
+        'http://other.test/admin/users',
+        `http://${host}/admin/users`,
+        '*',
+        `${host}:80`,
+      ];
       for (const target of targets) {
         const bytes = Buffer.from(`${head(`GET ${target} HTTP/1.1`, [['Host', host], ...credLines(broad), ['Connection', 'close']])}\r\n`, 'utf8');
         const { statuses } = await raw(gwPort, bytes);
@@ -342,12 +372,19 @@ describe('the gateway under a hostile client', () => {
   });
 
   describe('forward auth (item 4): the client never chooses the application', () => {
-    const authorize = (headers: Record<string, string>, path = '/cdn-cgi/access/authorize', hostHeader = `127.0.0.1:${gwPort}`) => request(gwPort, hostHeader, path, headers);
+    const authorize = (headers: Record<string, string>, path = '/cdn-cgi/access/authorize', hostHeader = `127.0.0.1:${gwPort}`) =>
+      request(gwPort, hostHeader, path, headers);
 
     it('a client-added X-Original-URL through Traefik-style forwarding is refused, not obeyed', async () => {
       // Traefik sets X-Forwarded-Host/-Uri and passes every client header on: the client adds
       // X-Original-URL naming the app its token is admitted to, for a request to another host.
-      const attack = await authorize({ 'x-forwarded-host': otherHost, 'x-forwarded-uri': '/', 'x-forwarded-proto': 'http', 'x-original-url': `http://${host}/`, ...creds(broad) });
+      const attack = await authorize({
+        'x-forwarded-host': otherHost,
+        'x-forwarded-uri': '/',
+        'x-forwarded-proto': 'http',
+        'x-original-url': `http://${host}/`,
+        ...creds(broad),
+      });
       expect([attack.status, JSON.parse(attack.body)]).toEqual([400, { error: 'bad_request', reason: 'forward_auth_sources_disagree' }]);
       expect(attack.headers['cf-access-jwt-assertion']).toBeUndefined();
       // The same through nginx-style (X-Original-URL set, the client adds X-Forwarded-*), and Envoy-style.
@@ -355,7 +392,10 @@ describe('the gateway under a hostile client', () => {
       expect((await authorize({ 'x-original-url': `http://${host}/admin`, 'x-forwarded-uri': '/public', ...creds(broad) })).status).toBe(400);
       expect((await authorize({ 'x-original-url': `http://${host}/`, ...creds(broad) }, '/cdn-cgi/access/authorize/', otherHost)).status).toBe(400);
       // Twice the same header: which one the proxy set cannot be known.
-      const twice = await raw(gwPort, `${head('GET /cdn-cgi/access/authorize HTTP/1.1', [['Host', '127.0.0.1'], ['X-Forwarded-Host', otherHost], ['X-Forwarded-Host', host], ['X-Forwarded-Uri', '/'], ...credLines(broad), ['Connection', 'close']])}\r\n`);
+      const twice = await raw(
+        gwPort,
+        `${head('GET /cdn-cgi/access/authorize HTTP/1.1', [['Host', '127.0.0.1'], ['X-Forwarded-Host', otherHost], ['X-Forwarded-Host', host], ['X-Forwarded-Uri', '/'], ...credLines(broad), ['Connection', 'close']])}\r\n`,
+      );
       expect(twice.statuses).toEqual([400]);
       // Without the attack, each proxy's own headers work.
       expect((await authorize({ 'x-forwarded-host': host, 'x-forwarded-uri': '/', ...creds(broad) })).status).toBe(200);
@@ -386,13 +426,25 @@ describe('the gateway under a hostile client', () => {
 
   describe('headers and credentials', () => {
     it('duplicate CF-Access-Client-* headers and huge header values are refused, never half-read', async () => {
-      const dupId = await raw(gwPort, `${head('GET / HTTP/1.1', [['Host', host], ['CF-Access-Client-Id', admin.client_id], ...credLines(broad), ['Connection', 'close']])}\r\n`);
+      const dupId = await raw(
+        gwPort,
+        `${head('GET / HTTP/1.1', [['Host', host], ['CF-Access-Client-Id', admin.client_id], ...credLines(broad), ['Connection', 'close']])}\r\n`,
+      );
       expect(dupId.statuses).toEqual([401]);
-      const dupSecret = await raw(gwPort, `${head('GET /admin HTTP/1.1', [['Host', host], ...credLines(admin), ['CF-Access-Client-Secret', broad.client_secret], ['Connection', 'close']])}\r\n`);
+      const dupSecret = await raw(
+        gwPort,
+        `${head('GET /admin HTTP/1.1', [['Host', host], ...credLines(admin), ['CF-Access-Client-Secret', broad.client_secret], ['Connection', 'close']])}\r\n`,
+      );
       expect(dupSecret.statuses).toEqual([401]);
-      const twoHosts = await raw(gwPort, `${head('GET /public HTTP/1.1', [['Host', host], ['Host', otherHost], ...credLines(broad), ['Connection', 'close']])}\r\n`);
+      const twoHosts = await raw(
+        gwPort,
+        `${head('GET /public HTTP/1.1', [['Host', host], ['Host', otherHost], ...credLines(broad), ['Connection', 'close']])}\r\n`,
+      );
       expect(twoHosts.statuses).toEqual([400]);
-      const huge = await raw(gwPort, `${head('GET / HTTP/1.1', [['Host', host], ...credLines(broad), ['X-Big', 'a'.repeat(70_000)], ['Connection', 'close']])}\r\n`);
+      const huge = await raw(
+        gwPort,
+        `${head('GET / HTTP/1.1', [['Host', host], ...credLines(broad), ['X-Big', 'a'.repeat(70_000)], ['Connection', 'close']])}\r\n`,
+      );
       expect(huge.statuses).toEqual([431]);
       const hugeId = await at('/', { client_id: 'x'.repeat(10_000), client_secret: 'y' });
       expect(hugeId.status).toBe(401);
@@ -430,15 +482,32 @@ describe('the gateway under a hostile client', () => {
     });
 
     it("a client's Cloudflare headers (Cf-Access-Authenticated-User-Email, CF-Connecting-IP, CF-Visitor…) never reach the upstream", async () => {
-      const forged = { 'cf-access-authenticated-user-email': 'admin@corp.example', 'cf-connecting-ip': '10.9.9.9', 'true-client-ip': '10.9.9.9', 'cf-visitor': '{"scheme":"https"}', 'cf-ipcountry': 'ZZ' };
+      const forged = {
+        'cf-access-authenticated-user-email': 'admin@corp.example',
+        'cf-connecting-ip': '10.9.9.9',
+        'true-client-ip': '10.9.9.9',
+        'cf-visitor': '{"scheme":"https"}',
+        'cf-ipcountry': 'ZZ',
+      };
       expect((await at('/public', broad, host, forged)).status).toBe(200);
       const seen = records.at(-1)!;
-      expect(Object.keys(seen.headers).filter((k) => k.startsWith('cf-') || k === 'true-client-ip').sort()).toEqual(['cf-access-jwt-assertion', 'cf-ray']);
+      expect(
+        Object.keys(seen.headers)
+          .filter((k) => k.startsWith('cf-') || k === 'true-client-ip')
+          .sort(),
+      ).toEqual(['cf-access-jwt-assertion', 'cf-ray']);
     });
 
     it('underscore spellings of identity and forwarding headers never reach the upstream', async () => {
       const forged = ['cf_access_jwt_assertion', 'X_Forwarded_Host', 'x_forwarded_for', 'x_gatehouse_app_id', 'x_original_url', 'cf_access_client_secret'];
-      const bytes = head('GET /public HTTP/1.1', [['Host', host], ...credLines(broad), ...forged.map((n): [string, string] => [n, otherHost]), ['x_custom', 'kept'], ['Connection', 'close']]) + '\r\n';
+      const bytes =
+        head('GET /public HTTP/1.1', [
+          ['Host', host],
+          ...credLines(broad),
+          ...forged.map((n): [string, string] => [n, otherHost]),
+          ['x_custom', 'kept'],
+          ['Connection', 'close'],
+        ]) + '\r\n';
       expect((await raw(gwPort, bytes)).statuses).toEqual([200]);
       const seen = records.at(-1)!;
       expect(Object.keys(seen.headers).filter((k) => k.includes('_'))).toEqual(['x_custom']);
@@ -448,7 +517,10 @@ describe('the gateway under a hostile client', () => {
     it('a GET with a body goes upstream with Connection: close, on a connection no other request follows (CL.0 origins)', async () => {
       const smuggled = head('GET /admin/users HTTP/1.1', [['Host', host]]) + '\r\n';
       const bytes = head('GET /public HTTP/1.1', [['Host', host], ...credLines(broad), ['Content-Length', String(smuggled.length)]]) + `\r\n${smuggled}`;
-      const { statuses } = await raw(gwPort, bytes + head('GET /public/next HTTP/1.1', [['Host', host], ...credLines(broad), ['Connection', 'close']]) + '\r\n');
+      const { statuses } = await raw(
+        gwPort,
+        bytes + head('GET /public/next HTTP/1.1', [['Host', host], ...credLines(broad), ['Connection', 'close']]) + '\r\n',
+      );
       expect(statuses).toEqual([200, 200]);
       const got = records.slice(mark);
       expect(got.map((r) => [r.url, r.headers.connection, r.body])).toEqual([
@@ -459,7 +531,13 @@ describe('the gateway under a hostile client', () => {
 
     it('a body that Connection tries to unframe is never parsed as a request of its own (item 1)', async () => {
       const smuggled = head('GET /admin/users HTTP/1.1', [['Host', host]]) + '\r\n';
-      const bytes = head('POST /public HTTP/1.1', [['Host', host], ...credLines(broad), ['Connection', 'keep-alive, Content-Length, Host'], ['Content-Length', String(smuggled.length)]]) + `\r\n${smuggled}`;
+      const bytes =
+        head('POST /public HTTP/1.1', [
+          ['Host', host],
+          ...credLines(broad),
+          ['Connection', 'keep-alive, Content-Length, Host'],
+          ['Content-Length', String(smuggled.length)],
+        ]) + `\r\n${smuggled}`;
       const { statuses } = await raw(gwPort, bytes + head('GET /public HTTP/1.1', [['Host', host], ...credLines(broad), ['Connection', 'close']]) + '\r\n');
       expect(statuses.every((s) => s < 500)).toBe(true);
       const urls = records.slice(mark).map((r) => `${r.method} ${r.url}`);
@@ -507,7 +585,10 @@ describe('the gateway under a hostile client', () => {
       expect(records.slice(mark).filter((r) => r.upgrade || r.headers.upgrade !== undefined || r.headers['http2-settings'] !== undefined)).toEqual([]);
       // WebSocket upgrades go through the same path judgement.
       const ws = (path: string) =>
-        raw(gwPort, `${head(`GET ${path} HTTP/1.1`, [['Host', host], ...credLines(broad), ['Connection', 'Upgrade'], ['Upgrade', 'websocket'], ['Sec-WebSocket-Version', '13'], ['Sec-WebSocket-Key', 'dGhlIHNhbXBsZSBub25jZQ==']])}\r\n`);
+        raw(
+          gwPort,
+          `${head(`GET ${path} HTTP/1.1`, [['Host', host], ...credLines(broad), ['Connection', 'Upgrade'], ['Upgrade', 'websocket'], ['Sec-WebSocket-Version', '13'], ['Sec-WebSocket-Key', 'dGhlIHNhbXBsZSBub25jZQ==']])}\r\n`,
+        );
       expect((await ws('/Admin/socket')).statuses).toEqual([403]);
       expect((await ws('/x/%2e%2e/admin/socket')).statuses).toEqual([403]);
       expect((await ws('/%2e%2e/socket')).statuses).toEqual([400]);

@@ -29,7 +29,13 @@ describe('NATS over TLS', () => {
 
   /** Connects the way a service does: its env keys, parsed by the shared helpers. */
   const connectWith = async (nats: TestNats, env: Record<string, string>, service = 'api') => {
-    const nc = await connect({ servers: nats.url, name: `tls-test-${service}`, reconnect: false, timeout: 3000, ...natsConnectionOptions(natsAuth(env, service)) });
+    const nc = await connect({
+      servers: nats.url,
+      name: `tls-test-${service}`,
+      reconnect: false,
+      timeout: 3000,
+      ...natsConnectionOptions(natsAuth(env, service)),
+    });
     open.push(nc);
     return nc;
   };
@@ -85,7 +91,13 @@ describe('NATS over TLS', () => {
     await expect(roundTrip(nc)).resolves.toBe('over tls');
     await expect(tlsVersionOf(mutual, 'tls-test-api')).resolves.toMatch(/^1\.[23]$/);
     await expect(connectWith(mutual, { GATEHOUSE_NATS_TLS_CA: ca.cert }, 'no-cert')).rejects.toThrow();
-    await expect(connectWith(mutual, { GATEHOUSE_NATS_TLS_CA: ca.cert, GATEHOUSE_NATS_TLS_CERT: strangerClient.cert, GATEHOUSE_NATS_TLS_KEY: strangerClient.key }, 'stranger')).rejects.toThrow();
+    await expect(
+      connectWith(
+        mutual,
+        { GATEHOUSE_NATS_TLS_CA: ca.cert, GATEHOUSE_NATS_TLS_CERT: strangerClient.cert, GATEHOUSE_NATS_TLS_KEY: strangerClient.key },
+        'stranger',
+      ),
+    ).rejects.toThrow();
     const connz = (await (await fetch(`${mutual.monitorUrl}/connz`)).json()) as { connections?: { name?: string }[] };
     expect((connz.connections ?? []).map((c) => c.name)).not.toEqual(expect.arrayContaining([expect.stringMatching(/no-cert|stranger/)]));
   });
@@ -108,7 +120,11 @@ describe('NATS over TLS', () => {
       });
       return `http://127.0.0.1:${managementPort}/readyz`;
     };
-    const status = (url: string) => fetch(url).then((r) => r.status, () => 0);
+    const status = (url: string) =>
+      fetch(url).then(
+        (r) => r.status,
+        () => 0,
+      );
 
     it('becomes ready over mutual TLS', async () => {
       const readyz = await startApi({ GATEHOUSE_NATS_TLS_CA: ca.cert, GATEHOUSE_NATS_TLS_CERT: client.cert, GATEHOUSE_NATS_TLS_KEY: client.key });

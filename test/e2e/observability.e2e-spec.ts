@@ -79,14 +79,21 @@ describe('metrics, health and logs (real processes)', () => {
       env,
       extra: [
         { name: 'auth-service', migrate: true, env: { GATEHOUSE_GATEWAY_PORT: String(gatewayPort), GATEHOUSE_RESYNC_INTERVAL_MS: '1000' } },
-        { name: 'notification-service', migrate: true, env: { SMTP_URL: `smtp://127.0.0.1:${await freePort()}`, GATEHOUSE_NOTIFY_TICK_MS: '200', GATEHOUSE_NOTIFY_RETRY_BASE_MS: '200' } },
+        {
+          name: 'notification-service',
+          migrate: true,
+          env: { SMTP_URL: `smtp://127.0.0.1:${await freePort()}`, GATEHOUSE_NOTIFY_TICK_MS: '200', GATEHOUSE_NOTIFY_RETRY_BASE_MS: '200' },
+        },
       ],
     });
     secrets.push(sys.adminToken, sys.hashKey);
     base = `/client/v4/accounts/${await sys.defaultAccountId()}`;
-    await expectEventually(async () => {
-      for (const s of SERVICES) expect([s, await ready(s)]).toEqual([s, 200]);
-    }, { timeoutMs: 30_000, intervalMs: 200 }).catch((e) => {
+    await expectEventually(
+      async () => {
+        for (const s of SERVICES) expect([s, await ready(s)]).toEqual([s, 200]);
+      },
+      { timeoutMs: 30_000, intervalMs: 200 },
+    ).catch((e) => {
       throw new Error(`not ready: ${(e as Error).message}\n${sys.logs()}`);
     });
     startup = [...sys.processes].map(([name, p]) => [name, p.output.join('')]);
@@ -108,9 +115,14 @@ describe('metrics, health and logs (real processes)', () => {
   it('gateway: decisions by app, result and reason; durations; upstream errors; replica and NATS state', async () => {
     const token = await ok('/access/service_tokens', 'POST', { name: 'metrics-token' });
     secrets.push(token.client_secret);
-    const app = await ok('/access/apps', 'POST', { name: 'metrics-app', domain: 'metrics.localhost', upstream: `http://127.0.0.1:${(upstream.address() as { port: number }).port}` });
+    const app = await ok('/access/apps', 'POST', {
+      name: 'metrics-app',
+      domain: 'metrics.localhost',
+      upstream: `http://127.0.0.1:${(upstream.address() as { port: number }).port}`,
+    });
     const broken = await ok('/access/apps', 'POST', { name: 'metrics-broken', domain: 'broken.localhost', upstream: `http://127.0.0.1:${await freePort()}` });
-    for (const a of [app, broken]) await ok(`/access/apps/${a.id}/policies`, 'POST', { name: 'm', decision: 'non_identity', include: [{ service_token: { token_id: token.id } }] });
+    for (const a of [app, broken])
+      await ok(`/access/apps/${a.id}/policies`, 'POST', { name: 'm', decision: 'non_identity', include: [{ service_token: { token_id: token.id } }] });
     const creds = { 'cf-access-client-id': token.client_id, 'cf-access-client-secret': token.client_secret };
     await expectEventually(async () => expect(await call('metrics.localhost', creds)).toBe(200), { timeoutMs: 10_000 });
 
@@ -127,7 +139,9 @@ describe('metrics, health and logs (real processes)', () => {
     const count = (t: string, n: string) => sample(t, n, { service: 'gateway' })!;
     expect(count(after, 'gatehouse_gateway_request_duration_seconds_count') - count(before, 'gatehouse_gateway_request_duration_seconds_count')).toBe(3);
     expect(count(after, 'gatehouse_gateway_added_seconds_count') - count(before, 'gatehouse_gateway_added_seconds_count')).toBe(2);
-    expect(sample(after, 'gatehouse_gateway_added_seconds_bucket', { le: '+Inf', service: 'gateway' })).toBe(count(after, 'gatehouse_gateway_added_seconds_count'));
+    expect(sample(after, 'gatehouse_gateway_added_seconds_bucket', { le: '+Inf', service: 'gateway' })).toBe(
+      count(after, 'gatehouse_gateway_added_seconds_count'),
+    );
     expect(count(after, 'gatehouse_gateway_replica_revision')).toBeGreaterThan(0);
     expect(count(after, 'gatehouse_gateway_replica_revision_lag')).toBe(0);
     expect(count(after, 'gatehouse_gateway_replica_sync_age_seconds')).toBeGreaterThanOrEqual(0);
@@ -153,17 +167,29 @@ describe('metrics, health and logs (real processes)', () => {
   });
 
   it('notification service: outbox depth, oldest pending age, deliveries by mechanism and result', async () => {
-    const hook = await ok('/alerting/v3/destinations/webhooks', 'POST', { name: 'm', url: `http://127.0.0.1:${await freePort()}/hook`, secret: 'whsec-metrics-e2e-0123456789abcdef' });
+    const hook = await ok('/alerting/v3/destinations/webhooks', 'POST', {
+      name: 'm',
+      url: `http://127.0.0.1:${await freePort()}/hook`,
+      secret: 'whsec-metrics-e2e-0123456789abcdef',
+    });
     secrets.push('whsec-metrics-e2e-0123456789abcdef');
-    await ok('/alerting/v3/policies', 'POST', { name: 'metrics', alert_type: 'expiring_service_token_alert', mechanisms: { email: [{ id: 'ops@example.test' }], webhooks: [{ id: hook.id }] } });
+    await ok('/alerting/v3/policies', 'POST', {
+      name: 'metrics',
+      alert_type: 'expiring_service_token_alert',
+      mechanisms: { email: [{ id: 'ops@example.test' }], webhooks: [{ id: hook.id }] },
+    });
     const expiring = await ok('/access/service_tokens', 'POST', { name: 'metrics-expiring', duration: '24h' });
     secrets.push(expiring.client_secret);
     await expectEventually(
       async () => {
         const text = await metrics('notification-service');
         // The mail server and the webhook are unreachable: attempts fail and are retried.
-        expect(sample(text, 'gatehouse_alert_deliveries_total', { mechanism: 'email', result: 'retry', service: 'notification-service' })).toBeGreaterThanOrEqual(1);
-        expect(sample(text, 'gatehouse_alert_deliveries_total', { mechanism: 'webhook', result: 'retry', service: 'notification-service' })).toBeGreaterThanOrEqual(1);
+        expect(
+          sample(text, 'gatehouse_alert_deliveries_total', { mechanism: 'email', result: 'retry', service: 'notification-service' }),
+        ).toBeGreaterThanOrEqual(1);
+        expect(
+          sample(text, 'gatehouse_alert_deliveries_total', { mechanism: 'webhook', result: 'retry', service: 'notification-service' }),
+        ).toBeGreaterThanOrEqual(1);
         expect(sample(text, 'gatehouse_alert_outbox_depth', { service: 'notification-service' })).toBe(2);
         expect(sample(text, 'gatehouse_alert_outbox_oldest_pending_age_seconds', { service: 'notification-service' })).toBeGreaterThan(0);
       },
@@ -187,9 +213,12 @@ describe('metrics, health and logs (real processes)', () => {
   it('/readyz answers 503 while NATS is down and 200 again once it is back; /healthz stays 200', async () => {
     await sys.nats.pause();
     try {
-      await expectEventually(async () => {
-        for (const s of SERVICES) expect([s, await ready(s)]).toEqual([s, 503]);
-      }, { timeoutMs: 20_000, intervalMs: 200 });
+      await expectEventually(
+        async () => {
+          for (const s of SERVICES) expect([s, await ready(s)]).toEqual([s, 503]);
+        },
+        { timeoutMs: 20_000, intervalMs: 200 },
+      );
       const body = await (await management('token-service', '/readyz')).json();
       expect(body).toMatchObject({ status: 'not ready', checks: { database: 'up', nats: expect.stringMatching(/^down/) } });
       for (const s of SERVICES) expect((await management(s, '/healthz')).status).toBe(200);
@@ -197,9 +226,12 @@ describe('metrics, health and logs (real processes)', () => {
     } finally {
       await sys.nats.resume();
     }
-    await expectEventually(async () => {
-      for (const s of SERVICES) expect([s, await ready(s)]).toEqual([s, 200]);
-    }, { timeoutMs: 30_000, intervalMs: 200 });
+    await expectEventually(
+      async () => {
+        for (const s of SERVICES) expect([s, await ready(s)]).toEqual([s, 200]);
+      },
+      { timeoutMs: 30_000, intervalMs: 200 },
+    );
   });
 
   it('the Grafana dashboard and the Prometheus rules in infra/ name only series the services expose', async () => {
@@ -237,16 +269,32 @@ describe('metrics, health and logs (real processes)', () => {
     expect(refused.status).toBe(401);
     expect(refused.ray).toMatch(/^[0-9a-f]{16}$/);
     const line = await expectEventually(() => {
-      const found = sys.processes.get('auth-service')!.output.join('').split('\n').find((l) => l.includes(refused.ray));
+      const found = sys.processes
+        .get('auth-service')!
+        .output.join('')
+        .split('\n')
+        .find((l) => l.includes(refused.ray));
       expect(found).toBeDefined();
       return JSON.parse(found!) as Record<string, unknown>;
     });
-    expect(line).toMatchObject({ msg: 'access decision', ray_id: refused.ray, app: 'metrics-app', result: 'deny', via: 'service_token', client_id: 'not-a-client.access' });
+    expect(line).toMatchObject({
+      msg: 'access decision',
+      ray_id: refused.ray,
+      app: 'metrics-app',
+      result: 'deny',
+      via: 'service_token',
+      client_id: 'not-a-client.access',
+    });
     expect(JSON.stringify(line)).not.toContain('nope');
   });
 
   it('every service logs JSON lines (stdout is not a terminal) with level, time and service; no colour codes', () => {
-    const names: Record<string, string> = { api: 'api', 'auth-service': 'gateway', 'token-service': 'token-service', 'notification-service': 'notification-service' };
+    const names: Record<string, string> = {
+      api: 'api',
+      'auth-service': 'gateway',
+      'token-service': 'token-service',
+      'notification-service': 'notification-service',
+    };
     for (const [name, p] of sys.processes) {
       const lines = p.output.join('').split('\n').filter(Boolean);
       expect([name, lines.length > 0]).toEqual([name, true]);

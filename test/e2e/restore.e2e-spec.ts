@@ -101,15 +101,22 @@ describe('backup and restore', () => {
     const token = await api(`/accounts/${accountId}/access/service_tokens`, { name: 'survives-a-restore' });
     const domain = `restore-${randomBytes(4).toString('hex')}.example.com`;
     const app = await api(`/accounts/${accountId}/access/apps`, { name: 'Reports', domain });
-    await api(`/accounts/${accountId}/access/apps/${app.id}/policies`, { name: 'the token', decision: 'non_identity', include: [{ service_token: { token_id: token.id } }] });
+    await api(`/accounts/${accountId}/access/apps/${app.id}/policies`, {
+      name: 'the token',
+      decision: 'non_identity',
+      include: [{ service_token: { token_id: token.id } }],
+    });
     const creds = { 'cf-access-client-id': token.client_id, 'cf-access-client-secret': token.client_secret };
 
     let jwt = '';
-    await expectEventually(async () => {
-      const res = await authorize(domain, creds);
-      expect(res.status).toBe(200);
-      jwt = res.headers.get('cf-access-jwt-assertion') ?? '';
-    }, { timeoutMs: 5000 });
+    await expectEventually(
+      async () => {
+        const res = await authorize(domain, creds);
+        expect(res.status).toBe(200);
+        jwt = res.headers.get('cf-access-jwt-assertion') ?? '';
+      },
+      { timeoutMs: 5000 },
+    );
     expect((await authorize(domain, { ...creds, 'cf-access-client-secret': wrongSecret(token.client_secret) })).status).toBe(401);
     const verifier = () => createAccessVerifier({ teamUrl: `http://127.0.0.1:${ports.gateway}`, audience: app.aud });
     await expect(verifier().verify(jwt)).resolves.toMatchObject({ commonName: token.client_id });

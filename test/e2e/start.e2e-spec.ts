@@ -19,7 +19,12 @@ describe('npm start', () => {
   let output = '';
 
   /** Spawns `node scripts/start.mjs` (what `npm start` runs), collecting its output. */
-  const launch = ({ cwd = ROOT, args = [], stateDir = state, user = {} }: { cwd?: string; args?: string[]; stateDir?: string | null; user?: { uid?: number; gid?: number } } = {}) => {
+  const launch = ({
+    cwd = ROOT,
+    args = [],
+    stateDir = state,
+    user = {},
+  }: { cwd?: string; args?: string[]; stateDir?: string | null; user?: { uid?: number; gid?: number } } = {}) => {
     output = '';
     child = spawn(process.execPath, ['scripts/start.mjs', ...args], {
       cwd,
@@ -79,7 +84,11 @@ describe('npm start', () => {
     const api = `http://127.0.0.1:${ports.api}/client/v4`;
     const headers = { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' };
     const accounts = (await (await fetch(`${api}/accounts`, { headers })).json()) as { result: Array<{ id: string }> };
-    const created = await fetch(`${api}/accounts/${accounts.result[0]!.id}/access/service_tokens`, { method: 'POST', headers, body: JSON.stringify({ name: 'from-npm-start' }) });
+    const created = await fetch(`${api}/accounts/${accounts.result[0]!.id}/access/service_tokens`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ name: 'from-npm-start' }),
+    });
     expect(created.status).toBe(200);
     expect((await fetch(`http://127.0.0.1:${ports.gateway}/cdn-cgi/access/certs`)).status).toBe(200);
     const mailPage = await fetch(`http://127.0.0.1:${ports.web}/`);
@@ -100,7 +109,9 @@ describe('npm start', () => {
     const api = `http://127.0.0.1:${ports.api}/client/v4`;
     const headers = { authorization: `Bearer ${adminToken}` };
     const accounts = (await (await fetch(`${api}/accounts`, { headers })).json()) as { result: Array<{ id: string }> };
-    const list = (await (await fetch(`${api}/accounts/${accounts.result[0]!.id}/access/service_tokens?name=from-npm-start`, { headers })).json()) as { result: unknown[] };
+    const list = (await (await fetch(`${api}/accounts/${accounts.result[0]!.id}/access/service_tokens?name=from-npm-start`, { headers })).json()) as {
+      result: unknown[];
+    };
     expect(list.result).toHaveLength(1);
     await expect(stop()).resolves.toBe(0);
   }, 240_000);
@@ -111,7 +122,11 @@ describe('npm start', () => {
         server.once('error', reject);
         server.listen(port, '127.0.0.1', () => resolve(server));
       });
-    for (const [name, variable] of [['api', 'GATEHOUSE_API_PORT'], ['smtp', 'GATEHOUSE_MAILDEV_SMTP_PORT'], ['nats', 'GATEHOUSE_NATS_PORT']] as const) {
+    for (const [name, variable] of [
+      ['api', 'GATEHOUSE_API_PORT'],
+      ['smtp', 'GATEHOUSE_MAILDEV_SMTP_PORT'],
+      ['nats', 'GATEHOUSE_NATS_PORT'],
+    ] as const) {
       const fresh = mkdtempSync(join(tmpdir(), 'gh-start-busy-'));
       const server = await busy(ports[name]);
       try {
@@ -163,7 +178,11 @@ describe('npm start', () => {
     const api = `http://127.0.0.1:${ports.api}/client/v4`;
     const headers = { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' };
     const accounts = (await (await fetch(`${api}/accounts`, { headers })).json()) as { result: Array<{ id: string }> };
-    const created = await fetch(`${api}/accounts/${accounts.result[0]!.id}/access/service_tokens`, { method: 'POST', headers, body: JSON.stringify({ name: 'from-a-private-clone' }) });
+    const created = await fetch(`${api}/accounts/${accounts.result[0]!.id}/access/service_tokens`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ name: 'from-a-private-clone' }),
+    });
     expect(created.status).toBe(200);
     await expect(stop()).resolves.toBe(0);
   }
@@ -183,7 +202,13 @@ describe('npm start', () => {
   }, 240_000);
 
   it('starts as a normal user from a clone inside a mode-0700 folder of its own (as root: as the user nobody)', async () => {
-    const nobody = process.getuid?.() === 0 ? { uid: Number(spawnSync('id', ['-u', 'nobody'], { encoding: 'utf8' }).stdout), gid: Number(spawnSync('id', ['-g', 'nobody'], { encoding: 'utf8' }).stdout) } : undefined;
+    const nobody =
+      process.getuid?.() === 0
+        ? {
+            uid: Number(spawnSync('id', ['-u', 'nobody'], { encoding: 'utf8' }).stdout),
+            gid: Number(spawnSync('id', ['-g', 'nobody'], { encoding: 'utf8' }).stdout),
+          }
+        : undefined;
     const { parent, clone } = privateClone({ copyPostgres: false, owner: nobody });
     try {
       await runsFrom(clone, nobody);

@@ -60,11 +60,7 @@ describe('service tokens over the admin REST API', () => {
     expect(Date.parse(created.created_at)).toBeGreaterThanOrEqual(before - 1000);
     const secret: string = created.client_secret;
 
-    const reads = [
-      await sys.api(`${base}/${created.id}`),
-      await sys.api(`${base}?per_page=100`),
-      await sys.api(`${base}?name=ci-deployer`),
-    ];
+    const reads = [await sys.api(`${base}/${created.id}`), await sys.api(`${base}?per_page=100`), await sys.api(`${base}?name=ci-deployer`)];
     for (const read of reads) {
       expect(read.status).toBe(200);
       expect(JSON.stringify(read.body)).not.toContain(secret);
@@ -217,7 +213,9 @@ describe('service tokens over the admin REST API', () => {
 
   it('stores no plaintext secret anywhere in the database', async () => {
     const a = await create({ name: 'plaintext-check' });
-    const b = (await sys.api(`${base}/${a.id}/rotate`, { method: 'POST', json: { previous_client_secret_expires_at: new Date(Date.now() + 60_000).toISOString() } })).body.result;
+    const b = (
+      await sys.api(`${base}/${a.id}/rotate`, { method: 'POST', json: { previous_client_secret_expires_at: new Date(Date.now() + 60_000).toISOString() } })
+    ).body.result;
     const db = new pg.Client({ connectionString: sys.tokenDb.url });
     await db.connect();
     try {
@@ -268,7 +266,10 @@ describe('service tokens over the admin REST API', () => {
     expect(deleted.id).toBe(created.id);
     await expect(cf.zeroTrust.access.serviceTokens.get(created.id!, { account_id: accountId })).rejects.toMatchObject({ status: 404 });
     await expect(
-      new Cloudflare({ apiToken: 'wrong-token-wrong-token-wrong', baseURL: `${sys.apiUrl}/client/v4`, maxRetries: 0 }).zeroTrust.access.serviceTokens.get(created.id!, { account_id: accountId }),
+      new Cloudflare({ apiToken: 'wrong-token-wrong-token-wrong', baseURL: `${sys.apiUrl}/client/v4`, maxRetries: 0 }).zeroTrust.access.serviceTokens.get(
+        created.id!,
+        { account_id: accountId },
+      ),
     ).rejects.toMatchObject({ status: 403 });
   });
 

@@ -1,7 +1,10 @@
 import { freePort } from '@gatehouse/testing';
 
 /** The ports `npm start` (scripts/start.mjs) listens on, each moved by its own variable. */
-export type StartPorts = Record<'pg' | 'nats' | 'api' | 'gateway' | 'smtp' | 'web' | 'apiManagement' | 'gatewayManagement' | 'tokenManagement' | 'notificationManagement', number>;
+export type StartPorts = Record<
+  'pg' | 'nats' | 'api' | 'gateway' | 'smtp' | 'web' | 'apiManagement' | 'gatewayManagement' | 'tokenManagement' | 'notificationManagement',
+  number
+>;
 
 export async function freeStartPorts(): Promise<StartPorts> {
   return {

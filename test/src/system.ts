@@ -59,8 +59,15 @@ export async function runOnce(name: string, entry: string, env: Record<string, s
  * NATS as production runs it: a user per service with a random password, the server's
  * authorization block generated from the contracts, and the env that gives a service its user.
  */
-export function natsSecurity(): { users: Record<ServiceName, { user: string; password: string }>; config: string; envFor(name: string): Record<string, string> } {
-  const users = Object.fromEntries(SERVICES.map((s) => [s, { user: s, password: randomBytes(18).toString('hex') }])) as Record<ServiceName, { user: string; password: string }>;
+export function natsSecurity(): {
+  users: Record<ServiceName, { user: string; password: string }>;
+  config: string;
+  envFor(name: string): Record<string, string>;
+} {
+  const users = Object.fromEntries(SERVICES.map((s) => [s, { user: s, password: randomBytes(18).toString('hex') }])) as Record<
+    ServiceName,
+    { user: string; password: string }
+  >;
   return {
     users,
     config: natsAuthorizationConfig(SERVICES.map((s) => ({ service: s, password: users[s].password }))),
@@ -96,7 +103,11 @@ export interface System {
  * `extra` starts more services after those (each receives the shared env plus its own).
  */
 export async function startSystem(
-  options: { extra?: Array<{ name: string; env?: Record<string, string>; migrate?: boolean }>; env?: Record<string, string>; nats?: { maxPayload?: number } } = {},
+  options: {
+    extra?: Array<{ name: string; env?: Record<string, string>; migrate?: boolean }>;
+    env?: Record<string, string>;
+    nats?: { maxPayload?: number };
+  } = {},
 ): Promise<System> {
   const { users: natsUsers, config: natsConfig, envFor: natsEnv } = natsSecurity();
   const nats = await startNats({ ...options.nats, config: natsConfig });

@@ -28,14 +28,39 @@ export interface NatsNode {
 
 export async function startNatsCluster(size: number, config: string): Promise<{ url: string; nodes: NatsNode[]; stop(): Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'gh-nats-cluster-'));
-  const ports = await Promise.all(Array.from({ length: size }, async () => ({ client: await freePort(), cluster: await freePort(), monitor: await freePort() })));
+  const ports = await Promise.all(
+    Array.from({ length: size }, async () => ({ client: await freePort(), cluster: await freePort(), monitor: await freePort() })),
+  );
   const file = join(dir, 'auth.conf');
   writeFileSync(file, config, { mode: 0o600 });
   const nodes: NatsNode[] = ports.map((p, i) => {
     let child: ChildProcess | undefined;
     const name = `nats-${i + 1}`;
-    const routes = ports.filter((_, j) => j !== i).map((o) => `nats://127.0.0.1:${o.cluster}`).join(',');
-    const args = ['-c', file, '-a', '127.0.0.1', '-p', String(p.client), '-m', String(p.monitor), '-n', name, '-js', '-sd', join(dir, name), '--cluster_name', 'gatehouse-test', '--cluster', `nats://127.0.0.1:${p.cluster}`, '--routes', routes];
+    const routes = ports
+      .filter((_, j) => j !== i)
+      .map((o) => `nats://127.0.0.1:${o.cluster}`)
+      .join(',');
+    const args = [
+      '-c',
+      file,
+      '-a',
+      '127.0.0.1',
+      '-p',
+      String(p.client),
+      '-m',
+      String(p.monitor),
+      '-n',
+      name,
+      '-js',
+      '-sd',
+      join(dir, name),
+      '--cluster_name',
+      'gatehouse-test',
+      '--cluster',
+      `nats://127.0.0.1:${p.cluster}`,
+      '--routes',
+      routes,
+    ];
     return {
       name,
       port: p.client,
@@ -111,7 +136,16 @@ export async function startOwnPostgres(): Promise<OwnPostgres> {
   }
   run('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync']);
   const start = async () => {
-    run('pg_ctl', ['-D', data, '-l', join(dir, 'log'), '-w', '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200`, 'start']);
+    run('pg_ctl', [
+      '-D',
+      data,
+      '-l',
+      join(dir, 'log'),
+      '-w',
+      '-o',
+      `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200`,
+      'start',
+    ]);
     await waitForPort(port);
   };
   const stopNow = () => run('pg_ctl', ['-D', data, '-m', 'immediate', 'stop']);
@@ -169,12 +203,22 @@ export async function startTopology(options: { smtpUrl: string; env?: Record<str
   };
   const own: Record<string, Record<string, string>> = {
     'token-service': {},
-    'notification-service': { SMTP_URL: options.smtpUrl, GATEHOUSE_NOTIFY_TICK_MS: '200', GATEHOUSE_NOTIFY_RETRY_BASE_MS: '200', GATEHOUSE_NOTIFY_RETRY_MAX_MS: '1000' },
+    'notification-service': {
+      SMTP_URL: options.smtpUrl,
+      GATEHOUSE_NOTIFY_TICK_MS: '200',
+      GATEHOUSE_NOTIFY_RETRY_BASE_MS: '200',
+      GATEHOUSE_NOTIFY_RETRY_MAX_MS: '1000',
+    },
     api: { GATEHOUSE_ADMIN_TOKEN: adminToken, GATEHOUSE_API_PORT: String(apiPort), GATEHOUSE_API_HOST: '127.0.0.1' },
   };
   // Settings that the schema of one service does not know stay with the services that use them.
   // Two replicas of a service on one machine: each management port is a free one.
-  const management = { GATEHOUSE_API_MANAGEMENT_PORT: '0', GATEHOUSE_GATEWAY_MANAGEMENT_PORT: '0', GATEHOUSE_TOKEN_SERVICE_MANAGEMENT_PORT: '0', GATEHOUSE_NOTIFICATION_SERVICE_MANAGEMENT_PORT: '0' };
+  const management = {
+    GATEHOUSE_API_MANAGEMENT_PORT: '0',
+    GATEHOUSE_GATEWAY_MANAGEMENT_PORT: '0',
+    GATEHOUSE_TOKEN_SERVICE_MANAGEMENT_PORT: '0',
+    GATEHOUSE_NOTIFICATION_SERVICE_MANAGEMENT_PORT: '0',
+  };
   const envOf = (name: string, extra: Record<string, string> = {}) => {
     const base = name === 'api' ? { NATS_URL: shared.NATS_URL!, GATEHOUSE_LOG_LEVEL: 'warn' } : shared;
     return { ...base, ...management, ...security.envFor(name), ...own[name], ...extra };
@@ -222,7 +266,14 @@ export async function startTopology(options: { smtpUrl: string; env?: Record<str
     for (let i = 0; i < 2; i++) topology.startReplica('token-service');
     for (let i = 0; i < 2; i++) topology.startReplica('notification-service');
     for (const port of gatewayPorts) {
-      const p = runService('auth-service', envOf('auth-service', { GATEHOUSE_GATEWAY_PORT: String(port), GATEHOUSE_TEAM_URL: `http://127.0.0.1:${gatewayPorts[0]}`, GATEHOUSE_RATE_LIMIT_IP_BURST: '100000' }));
+      const p = runService(
+        'auth-service',
+        envOf('auth-service', {
+          GATEHOUSE_GATEWAY_PORT: String(port),
+          GATEHOUSE_TEAM_URL: `http://127.0.0.1:${gatewayPorts[0]}`,
+          GATEHOUSE_RATE_LIMIT_IP_BURST: '100000',
+        }),
+      );
       processes.push(p);
     }
     topology.startReplica('api');

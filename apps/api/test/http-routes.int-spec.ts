@@ -47,15 +47,24 @@ describe('API routes', () => {
 
   const get = (path: string, init: RequestInit = {}) => fetch(`${url}${path}`, { headers: { accept: 'text/html,*/*' }, ...init });
 
-  it.each(['/', '/tokens', '/tokens/new', '/tokens/0d7c2f2e-1c1a-4e4e-9c1e-3f1b5a7f9a10', '/apps', '/apps/new', '/apps/x1/', '/notifications', '/notifications/new', '/notifications/n1', '/audit'])(
-    'serves index.html for the dashboard route %s',
-    async (path) => {
-      const res = await get(path);
-      expect(res.status).toBe(200);
-      expect(res.headers.get('content-type')).toMatch(/text\/html/);
-      await expect(res.text()).resolves.toContain('Gatehouse dashboard');
-    },
-  );
+  it.each([
+    '/',
+    '/tokens',
+    '/tokens/new',
+    '/tokens/0d7c2f2e-1c1a-4e4e-9c1e-3f1b5a7f9a10',
+    '/apps',
+    '/apps/new',
+    '/apps/x1/',
+    '/notifications',
+    '/notifications/new',
+    '/notifications/n1',
+    '/audit',
+  ])('serves index.html for the dashboard route %s', async (path) => {
+    const res = await get(path);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/text\/html/);
+    await expect(res.text()).resolves.toContain('Gatehouse dashboard');
+  });
 
   it('serves the dashboard assets as files', async () => {
     const res = await get('/assets/index-abc.js');
@@ -64,15 +73,29 @@ describe('API routes', () => {
     await expect(res.text()).resolves.toBe('console.log("dashboard")');
   });
 
-  it.each(['/metrics', '/health', '/readyz', '/livez', '/status', '/assets/missing.js', '/tokens/x/extra', '/auditlog', '/favicon.ico', '/client/v4/nope', '/.env'])(
-    'answers 404 in the v4 envelope for %s',
-    async (path) => {
-      const res = await get(path);
-      expect(res.status).toBe(404);
-      expect(res.headers.get('content-type')).toMatch(/application\/json/);
-      await expect(res.json()).resolves.toEqual({ success: false, errors: [{ code: 7003, message: 'No route matches this method and path' }], messages: [], result: null });
-    },
-  );
+  it.each([
+    '/metrics',
+    '/health',
+    '/readyz',
+    '/livez',
+    '/status',
+    '/assets/missing.js',
+    '/tokens/x/extra',
+    '/auditlog',
+    '/favicon.ico',
+    '/client/v4/nope',
+    '/.env',
+  ])('answers 404 in the v4 envelope for %s', async (path) => {
+    const res = await get(path);
+    expect(res.status).toBe(404);
+    expect(res.headers.get('content-type')).toMatch(/application\/json/);
+    await expect(res.json()).resolves.toEqual({
+      success: false,
+      errors: [{ code: 7003, message: 'No route matches this method and path' }],
+      messages: [],
+      result: null,
+    });
+  });
 
   it('answers 404 for a write to a dashboard route', async () => {
     const res = await get('/tokens', { method: 'POST' });
@@ -123,7 +146,13 @@ describe('API routes', () => {
     const connections = async () => ((await (await fetch(`${nats.monitorUrl}/connz`)).json()) as { num_connections: number }).num_connections;
     const before = await connections();
     try {
-      const env = loadEnv({ NATS_URL: nats.url, GATEHOUSE_API_PORT: '0', GATEHOUSE_API_MANAGEMENT_PORT: String(port), GATEHOUSE_ADMIN_TOKENS: OLD, GATEHOUSE_LOG_LEVEL: 'error' });
+      const env = loadEnv({
+        NATS_URL: nats.url,
+        GATEHOUSE_API_PORT: '0',
+        GATEHOUSE_API_MANAGEMENT_PORT: String(port),
+        GATEHOUSE_ADMIN_TOKENS: OLD,
+        GATEHOUSE_LOG_LEVEL: 'error',
+      });
       await expect(startApi(env)).rejects.toThrow(/EADDRINUSE/);
       await expectEventually(async () => expect(await connections()).toBe(before));
     } finally {

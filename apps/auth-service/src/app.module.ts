@@ -27,7 +27,12 @@ class SharedKeyRing extends KeyRing implements OnModuleInit {
     @Inject(AUTH_SERVICE_ENV) env: AuthServiceEnv,
     @Inject(GATEWAY_LOG) private readonly log: Log,
   ) {
-    super(connections, deriveEncryptionKey(env.GATEHOUSE_KEY_ENCRYPTION_KEY ?? env.GATEHOUSE_HASH_KEY), env.GATEHOUSE_KEY_ROTATION_INTERVAL, env.GATEHOUSE_TEAM_URL);
+    super(
+      connections,
+      deriveEncryptionKey(env.GATEHOUSE_KEY_ENCRYPTION_KEY ?? env.GATEHOUSE_HASH_KEY),
+      env.GATEHOUSE_KEY_ROTATION_INTERVAL,
+      env.GATEHOUSE_TEAM_URL,
+    );
   }
 
   async onModuleInit(): Promise<void> {
@@ -44,7 +49,14 @@ class SharedKeyRing extends KeyRing implements OnModuleInit {
 /** The replica's follower of the token service's change feed; pulls again after a NATS reconnect. */
 @Injectable()
 class FollowingReplicaSync extends ReplicaSync {
-  constructor(rpc: RpcClient, replica: Replica, limits: NatsServerLimits, @Inject(NATS_CLIENT) client: ClientNats, @Inject(AUTH_SERVICE_ENV) env: AuthServiceEnv, @Inject(GATEWAY_LOG) log: Log) {
+  constructor(
+    rpc: RpcClient,
+    replica: Replica,
+    limits: NatsServerLimits,
+    @Inject(NATS_CLIENT) client: ClientNats,
+    @Inject(AUTH_SERVICE_ENV) env: AuthServiceEnv,
+    @Inject(GATEWAY_LOG) log: Log,
+  ) {
     super(rpc, replica, env.GATEHOUSE_RESYNC_INTERVAL_MS, () => limits.maxPayload(), log);
     client.on('reconnect', () => this.onReconnect());
   }

@@ -64,4 +64,3 @@ export async function startGateway(env: AuthServiceEnv, log: Log = consoleLog(en
     stop: () => app.close(),
   };
 }
-

@@ -46,7 +46,10 @@ export interface GatewayHarness {
  * PostgreSQL), a nats-server of their own, and a stand-in token service serving `state()` as the
  * change feed (./change-feed.ts). Gateways are started by the file: `startGateway(h.env(), silentLog)`.
  */
-export async function startGatewayHarness(state: () => FeedState, options: { env?: Record<string, string>; onPull?: () => void } = {}): Promise<GatewayHarness> {
+export async function startGatewayHarness(
+  state: () => FeedState,
+  options: { env?: Record<string, string>; onPull?: () => void } = {},
+): Promise<GatewayHarness> {
   const [db, nats] = await Promise.all([createTestDatabase((url) => migrate(url).then(() => undefined)), startNats()]);
   const nc = await connect({ servers: nats.url });
   serveChangeFeed(nc, state, options.onPull);

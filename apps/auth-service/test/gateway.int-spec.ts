@@ -87,7 +87,14 @@ describe('auth-service gateway (real PostgreSQL, nats-server, upstream)', () => 
     const closed = new Promise<void>((r) => socket.on('close', () => r()));
     socket.on('data', (d) => (received += d.toString('latin1')));
     socket.on('error', () => undefined);
-    const lines = Object.entries({ host: 'app.example.com', connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==', ...headers }).map(([k, v]) => `${k}: ${v}\r\n`);
+    const lines = Object.entries({
+      host: 'app.example.com',
+      connection: 'Upgrade',
+      upgrade: 'websocket',
+      'sec-websocket-version': '13',
+      'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+      ...headers,
+    }).map(([k, v]) => `${k}: ${v}\r\n`);
     socket.write(`GET ${path} HTTP/1.1\r\n${lines.join('')}\r\n${early}`);
     return { socket, closed, text: () => received, until: (what: string) => expectEventually(() => expect(received).toContain(what)) };
   }
@@ -126,7 +133,16 @@ describe('auth-service gateway (real PostgreSQL, nats-server, upstream)', () => 
     const jwt = /CF_Authorization=([^;]+)/.exec(first.headers['set-cookie']![1]!)![1]!;
     const tampered = `${jwt.slice(0, -4)}${jwt.slice(-4) === 'AAAA' ? 'BBBB' : 'AAAA'}`;
     const results = [first];
-    const sequence: Record<string, string>[] = [{ cookie: `CF_Authorization=${jwt}` }, { cookie: `CF_Authorization=${jwt}` }, { cookie: `CF_Authorization=${tampered}` }, {}, { 'cf-access-token': tampered, cookie: `CF_Authorization=${jwt}` }, { cookie: `CF_Authorization=${jwt}` }, { 'cf-access-client-id': `${'f'.repeat(32)}.access`, 'cf-access-client-secret': secret }, creds()];
+    const sequence: Record<string, string>[] = [
+      { cookie: `CF_Authorization=${jwt}` },
+      { cookie: `CF_Authorization=${jwt}` },
+      { cookie: `CF_Authorization=${tampered}` },
+      {},
+      { 'cf-access-token': tampered, cookie: `CF_Authorization=${jwt}` },
+      { cookie: `CF_Authorization=${jwt}` },
+      { 'cf-access-client-id': `${'f'.repeat(32)}.access`, 'cf-access-client-secret': secret },
+      creds(),
+    ];
     for (const headers of sequence) {
       results.push(await onOneConnection(headers));
     }
@@ -136,15 +152,21 @@ describe('auth-service gateway (real PostgreSQL, nats-server, upstream)', () => 
     // The access log counts each decision: every admission by the same JWT on this connection too.
     await expectEventually(
       () => {
-        const decisions = published.filter((p) => p.subject === 'audit.v1.accessDecisions').flatMap((p) => p.data.decisions) as Array<{ decision: string; via: string; count: number; sourceIp: string }>;
-        const count = (decision: string, via: string) => decisions.filter((d) => d.sourceIp === '127.0.0.2' && d.decision === decision && d.via === via).reduce((n, d) => n + d.count, 0);
+        const decisions = published.filter((p) => p.subject === 'audit.v1.accessDecisions').flatMap((p) => p.data.decisions) as Array<{
+          decision: string;
+          via: string;
+          count: number;
+          sourceIp: string;
+        }>;
+        const count = (decision: string, via: string) =>
+          decisions.filter((d) => d.sourceIp === '127.0.0.2' && d.decision === decision && d.via === via).reduce((n, d) => n + d.count, 0);
         expect([count('allow', 'jwt'), count('deny', 'jwt'), count('allow', 'service_token'), count('deny', 'service_token')]).toEqual([3, 2, 2, 2]);
       },
       { timeoutMs: 3000 },
     );
   });
 
-  it('names every decision with its own ray id (Cf-Ray): on the answer, to the upstream and in the access log; a client\'s or upstream\'s Cf-Ray is never taken', async () => {
+  it("names every decision with its own ray id (Cf-Ray): on the answer, to the upstream and in the access log; a client's or upstream's Cf-Ray is never taken", async () => {
     const ray = /^[0-9a-f]{16}$/;
     const admitted = await get('/ray', { ...creds(), 'cf-ray': '0123456789abcdef' });
     expect(admitted.status).toBe(200);
@@ -159,10 +181,13 @@ describe('auth-service gateway (real PostgreSQL, nats-server, upstream)', () => 
     expect(new Set([admitted.headers['cf-ray'], refused.headers['cf-ray'], other.headers['cf-ray']]).size).toBe(3);
     const forward = await get('/cdn-cgi/access/authorize', { ...creds(), 'x-forwarded-host': 'app.example.com', 'x-forwarded-uri': '/ray' }, 'team.test');
     expect(forward.headers['cf-ray']).toMatch(ray);
-    await expectEventually(() => {
-      const decisions = published.filter((p) => p.subject === 'audit.v1.accessDecisions').flatMap((p) => p.data.decisions);
-      expect(decisions).toEqual(expect.arrayContaining([expect.objectContaining({ decision: 'deny', rayId: refused.headers['cf-ray'] })]));
-    }, { timeoutMs: 3000 });
+    await expectEventually(
+      () => {
+        const decisions = published.filter((p) => p.subject === 'audit.v1.accessDecisions').flatMap((p) => p.data.decisions);
+        expect(decisions).toEqual(expect.arrayContaining([expect.objectContaining({ decision: 'deny', rayId: refused.headers['cf-ray'] })]));
+      },
+      { timeoutMs: 3000 },
+    );
   });
 
   it("replaces an upstream's own Cf-Ray with the gateway's", async () => {
@@ -176,17 +201,27 @@ describe('auth-service gateway (real PostgreSQL, nats-server, upstream)', () => 
       const port = (fake.address() as { port: number }).port;
       const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
         const server = http.createServer((req, out) =>
-          pool.forward(req, out, { upstream: new URL(`http://127.0.0.1:${port}`), jwt: 'j', singleHeader: null, setCookie: null, clientIp: '127.0.0.1', rayId: '00000000000000aa', onError: () => out.end() }),
+          pool.forward(req, out, {
+            upstream: new URL(`http://127.0.0.1:${port}`),
+            jwt: 'j',
+            singleHeader: null,
+            setCookie: null,
+            clientIp: '127.0.0.1',
+            rayId: '00000000000000aa',
+            onError: () => out.end(),
+          }),
         );
         server.listen(0, '127.0.0.1', () => {
-          http.get(`http://127.0.0.1:${(server.address() as { port: number }).port}/`, (r) => {
-            r.resume();
-            r.on('end', () => {
-              server.close();
-              pool.close();
-              resolve(r);
-            });
-          }).on('error', reject);
+          http
+            .get(`http://127.0.0.1:${(server.address() as { port: number }).port}/`, (r) => {
+              r.resume();
+              r.on('end', () => {
+                server.close();
+                pool.close();
+                resolve(r);
+              });
+            })
+            .on('error', reject);
         });
       });
       expect(res.headers['cf-ray']).toBe('00000000000000aa');
@@ -232,7 +267,9 @@ describe('auth-service gateway (real PostgreSQL, nats-server, upstream)', () => 
       const c = upgradeClient('/ws-refused', creds());
       await c.closed;
       // Relayed as parsed (hop-by-hop headers dropped), with the decision's id and the exchange's cookie, then closed.
-      expect(c.text()).toMatch(/^HTTP\/1\.1 403 Forbidden\r\nContent-Length: 4\r\nCf-Ray: [0-9a-f]{16}\r\nSet-Cookie: CF_Authorization=[^\r]+\r\nConnection: close\r\n\r\nnope$/);
+      expect(c.text()).toMatch(
+        /^HTTP\/1\.1 403 Forbidden\r\nContent-Length: 4\r\nCf-Ray: [0-9a-f]{16}\r\nSet-Cookie: CF_Authorization=[^\r]+\r\nConnection: close\r\n\r\nnope$/,
+      );
     });
 
     it('does not upgrade the access endpoints', async () => {
@@ -243,15 +280,23 @@ describe('auth-service gateway (real PostgreSQL, nats-server, upstream)', () => 
   });
 
   it('streams request bodies to the upstream', async () => {
-    const res = await fetch(`${gw.url}/upload`, { method: 'POST', headers: { ...creds(), 'content-type': 'application/json' }, body: JSON.stringify({ a: 1 }) }).catch((e) => e);
+    const res = await fetch(`${gw.url}/upload`, {
+      method: 'POST',
+      headers: { ...creds(), 'content-type': 'application/json' },
+      body: JSON.stringify({ a: 1 }),
+    }).catch((e) => e);
     // fetch cannot set Host; the gateway answers 404 for its own address, which proves routing by Host.
     expect(res.status).toBe(404);
     const posted = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = http.request(`${gw.url}/upload`, { method: 'POST', headers: { host: 'app.example.com', ...creds(), 'content-type': 'application/json' } }, (r) => {
-        let body = '';
-        r.on('data', (c) => (body += c));
-        r.on('end', () => resolve({ status: r.statusCode!, body }));
-      });
+      const req = http.request(
+        `${gw.url}/upload`,
+        { method: 'POST', headers: { host: 'app.example.com', ...creds(), 'content-type': 'application/json' } },
+        (r) => {
+          let body = '';
+          r.on('data', (c) => (body += c));
+          r.on('end', () => resolve({ status: r.statusCode!, body }));
+        },
+      );
       req.on('error', reject);
       req.write('{"a":');
       req.end('1}');
@@ -287,7 +332,8 @@ describe('auth-service gateway (real PostgreSQL, nats-server, upstream)', () => 
     try {
       await expectEventually(() => expect(gateways.every((g) => g.replica.loaded)).toBe(true), { timeoutMs: 5000 });
       const [nginx, traefik, envoy] = gateways as [RunningGateway, RunningGateway, RunningGateway];
-      const ask = (g: RunningGateway, headers: Record<string, string>, host = 'gateway.internal', path = '/cdn-cgi/access/authorize') => get(path, { ...creds(), ...headers }, host, g.url).then((r) => r.status);
+      const ask = (g: RunningGateway, headers: Record<string, string>, host = 'gateway.internal', path = '/cdn-cgi/access/authorize') =>
+        get(path, { ...creds(), ...headers }, host, g.url).then((r) => r.status);
       const own = {
         nginx: { 'x-original-url': 'http://app.example.com/x' },
         traefik: { 'x-forwarded-host': 'app.example.com', 'x-forwarded-uri': '/x' },
@@ -316,7 +362,13 @@ describe('auth-service gateway (real PostgreSQL, nats-server, upstream)', () => 
   it('applies a change event within a second (open WebSocket tunnels too), and heals a lost one by resync', async () => {
     const tunnel = upgradeClient('/ws', creds());
     await tunnel.until('101 Switching Protocols');
-    emit('tokens.v1.updated', { kind: 'updated', revision: 11, occurredAt: new Date().toISOString(), actor: { type: 'admin', id: 'x' }, token: { ...token, enabled: false } });
+    emit('tokens.v1.updated', {
+      kind: 'updated',
+      revision: 11,
+      occurredAt: new Date().toISOString(),
+      actor: { type: 'admin', id: 'x' },
+      token: { ...token, enabled: false },
+    });
     await expectEventually(async () => expect((await get('/', creds())).status).toBe(401), { timeoutMs: 1000 });
     // The tunnel that the now-disabled token opened is cut, not left running.
     let cut = false;
@@ -358,7 +410,9 @@ describe('auth-service gateway (real PostgreSQL, nats-server, upstream)', () => 
     await expectEventually(
       () => {
         const decisions = published.filter((p) => p.subject === 'audit.v1.accessDecisions').flatMap((p) => p.data.decisions);
-        expect(decisions).toEqual(expect.arrayContaining([expect.objectContaining({ decision: 'allow', tokenId: token.id, appId: app.id, via: 'service_token' })]));
+        expect(decisions).toEqual(
+          expect.arrayContaining([expect.objectContaining({ decision: 'allow', tokenId: token.id, appId: app.id, via: 'service_token' })]),
+        );
         expect(decisions).toEqual(expect.arrayContaining([expect.objectContaining({ decision: 'deny', via: 'service_token' })]));
         expect(published.some((p) => p.subject === 'gateway.v1.tokensSeen' && p.data.seen.some((s: { tokenId: string }) => s.tokenId === token.id))).toBe(true);
       },

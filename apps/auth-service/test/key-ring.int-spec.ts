@@ -23,7 +23,15 @@ describe('KeyRing (real PostgreSQL)', () => {
     let now = Date.parse('2030-01-01T00:00:00Z');
     const kek = deriveEncryptionKey('x'.repeat(64));
     // 1024-bit keys: the same code paths as the gateway's 2048, a fraction of the CPU.
-    const ring = () => new KeyRing(pool, kek, 30 * DAY, 'https://team.example.com', () => now, (at) => generateSigningKey(kek, 'https://team.example.com', 30 * DAY, at, 1024));
+    const ring = () =>
+      new KeyRing(
+        pool,
+        kek,
+        30 * DAY,
+        'https://team.example.com',
+        () => now,
+        (at) => generateSigningKey(kek, 'https://team.example.com', 30 * DAY, at, 1024),
+      );
     const a = ring();
     await a.init();
     const [k1] = a.kids();
@@ -39,7 +47,11 @@ describe('KeyRing (real PostgreSQL)', () => {
     now += a.leadMs;
     const k2 = a.signingKey().kid;
     expect(k2).not.toBe(k1);
-    expect(JSON.parse(a.certs()).keys.map((k: { kid: string }) => k.kid).sort()).toEqual([k1, k2].sort());
+    expect(
+      JSON.parse(a.certs())
+        .keys.map((k: { kid: string }) => k.kid)
+        .sort(),
+    ).toEqual([k1, k2].sort());
     // Next rotation: k1 is retired once k3 signs.
     now += 30 * DAY;
     await a.rotateIfDue();

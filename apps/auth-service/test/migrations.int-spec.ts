@@ -23,7 +23,9 @@ async function prepareTheOldWay(url: string, applied: 1 | 2): Promise<void> {
         CONSTRAINT "signing_key_settings_one_row" CHECK ("id" = 1))`);
       await client.query(`INSERT INTO "${LEGACY_MIGRATIONS_TABLE}" (name) VALUES ('1768200000000-signing-key-settings')`);
     }
-    await client.query(`INSERT INTO signing_keys (kid, public_key_pem, certificate_pem, private_key_sealed, activates_at) VALUES ('k1', 'pem', 'cert', 'v1:sealed', now())`);
+    await client.query(
+      `INSERT INTO signing_keys (kid, public_key_pem, certificate_pem, private_key_sealed, activates_at) VALUES ('k1', 'pem', 'cert', 'v1:sealed', now())`,
+    );
   } finally {
     await client.end();
   }

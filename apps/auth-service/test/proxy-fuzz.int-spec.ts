@@ -84,7 +84,20 @@ async function startGateway(upstreamUrl: string) {
 
 const mostly = <T>(usual: fc.Arbitrary<T>, ...others: T[]) => fc.oneof({ weight: 5, arbitrary: usual }, fc.constantFrom(...others));
 
-const framings = ['none', 'length', 'chunked', 'lengthShort', 'lengthLong', 'lengthTwice', 'lengthConflict', 'lengthAndChunked', 'chunkedBadSize', 'chunkedExtras', 'otherCoding', 'codingTwice'] as const;
+const framings = [
+  'none',
+  'length',
+  'chunked',
+  'lengthShort',
+  'lengthLong',
+  'lengthTwice',
+  'lengthConflict',
+  'lengthAndChunked',
+  'chunkedBadSize',
+  'chunkedExtras',
+  'otherCoding',
+  'codingTwice',
+] as const;
 type Framing = (typeof framings)[number];
 
 const requestArb = fc.record({
@@ -94,8 +107,30 @@ const requestArb = fc.record({
   creds: mostly(fc.constant('valid' as const), 'missing', 'wrong'),
   framing: mostly(fc.constantFrom<Framing>('none', 'length', 'chunked'), ...framings),
   body: fc.string({ unit: fc.constantFrom('a', 'Z', '0', '\r\n', ' ', SMUGGLED), maxLength: 6 }),
-  connection: fc.subarray(['keep-alive', 'close', 'Content-Length', 'Transfer-Encoding', 'host', 'Cf-Access-Jwt-Assertion', 'X-Forwarded-For', 'x-drop-me', 'upgrade']),
-  extra: fc.subarray(['Expect: 100-continue', 'Upgrade: h2c', 'X-Drop-Me: 1', 'X-Forwarded-Host: evil.internal', 'Transfer-Encoding: identity', 'X-Folded: a\r\n b', 'X-Bare: a\nX-Next: b', 'X-Nul: a\0b'], { maxLength: 2 }),
+  connection: fc.subarray([
+    'keep-alive',
+    'close',
+    'Content-Length',
+    'Transfer-Encoding',
+    'host',
+    'Cf-Access-Jwt-Assertion',
+    'X-Forwarded-For',
+    'x-drop-me',
+    'upgrade',
+  ]),
+  extra: fc.subarray(
+    [
+      'Expect: 100-continue',
+      'Upgrade: h2c',
+      'X-Drop-Me: 1',
+      'X-Forwarded-Host: evil.internal',
+      'Transfer-Encoding: identity',
+      'X-Folded: a\r\n b',
+      'X-Bare: a\nX-Next: b',
+      'X-Nul: a\0b',
+    ],
+    { maxLength: 2 },
+  ),
 });
 type GenRequest = typeof requestArb extends fc.Arbitrary<infer T> ? T : never;
 
@@ -107,7 +142,8 @@ function serialize(r: GenRequest, path: string, creds: { id: string; secret: str
   const lines = [`${r.method} ${path} ${r.version}`];
   if (r.host !== 'none') lines.push(`Host: ${HOST}`);
   if (r.host === 'two') lines.push('Host: admin.internal');
-  if (r.creds !== 'missing') lines.push(`Cf-Access-Client-Id: ${creds.id}`, `Cf-Access-Client-Secret: ${r.creds === 'valid' ? creds.secret : generateClientSecret()}`);
+  if (r.creds !== 'missing')
+    lines.push(`Cf-Access-Client-Id: ${creds.id}`, `Cf-Access-Client-Secret: ${r.creds === 'valid' ? creds.secret : generateClientSecret()}`);
   if (r.connection.length) lines.push(`Connection: ${r.connection.join(', ')}`);
   lines.push(...r.extra);
   const length = Buffer.byteLength(r.body, 'latin1');
@@ -164,65 +200,77 @@ function serialize(r: GenRequest, path: string, creds: { id: string; secret: str
 const shape = (r: ParsedRequest) => ({ method: r.method, url: r.url, body: r.body, complete: r.complete });
 
 describe('the gateway against llhttp upstream (differential, property-based)', () => {
-  it('the upstream parses exactly the requests the gateway admitted, in order, and nothing else', async () => {
-    const upstream = await startRecordingUpstream();
-    const gateway = await startGateway(upstream.url);
-    let run = 0;
-    let admittedComplete = 0;
-    const runs = Number(process.env.FUZZ_RUNS) || 60;
-    await fc.assert(
-      fc.asyncProperty(fc.array(requestArb, { minLength: 1, maxLength: 3 }), async (requests) => {
-        run++;
-        const firstAdmitted = gateway.admitted.length;
-        const firstParsed = upstream.requests.length;
-        const bytes = requests.map((r, i) => serialize(r, `/r${run}-${i}`, gateway.creds)).join('');
-        const client = rawConnection(gateway.port, bytes);
-        let closed = false;
-        void client.closed.then(() => (closed = true));
-        // Settled: the gateway closed the connection, or answered every request it admitted. A
-        // request still waiting for its body never settles; the client then gives up on it.
-        await expectEventually(
-          () => {
-            const answered = client.received().match(/HTTP\/1\.1 [2-5]\d\d /g)?.length ?? 0;
-            const admitted = gateway.admitted.length - firstAdmitted;
-            expect(closed || (admitted > 0 && answered >= admitted)).toBe(true);
-          },
-          { timeoutMs: 300, intervalMs: 5 },
-        ).catch(() => undefined);
-        client.socket.destroy();
-        // Another client, after: on the same upstream connection if it survived. It must arrive as
-        // sent, with its own JWT, and be answered by the upstream's answer to it.
-        const after = await request(gateway.port, { path: `/after-${run}`, headers: { host: HOST, 'cf-access-client-id': gateway.creds.id, 'cf-access-client-secret': gateway.creds.secret } });
-        expect(after.status).toBe(200);
-        const admitted = gateway.admitted.slice(firstAdmitted).map(({ seen, req }) => ({ ...seen, body: gateway.bodies.get(req)?.text ?? '', complete: req.complete }));
-        const parsed = upstream.requests.slice(firstParsed);
-        expect(after.body.toString()).toBe(`seen ${upstream.requests.length}`);
-        const last = parsed.pop()!;
-        expect(shape(last)).toEqual({ method: 'GET', url: `/after-${run}`, body: '', complete: true });
-        expect(valuesOf(last, 'cf-access-jwt-assertion')).toHaveLength(1);
-        admitted.pop(); // the request after
-        // Every request the upstream parsed is one the gateway admitted, in the same order, with
-        // the body the gateway parsed; one the upstream parsed completely was complete at the
-        // gateway. Admitted requests the client abandoned before they were sent may be missing.
-        const context = { bytes, admitted: admitted.map(shape), parsed: parsed.map(shape) };
-        let next = 0;
-        for (const got of parsed) {
-          while (next < admitted.length && admitted[next]!.url !== got.url) next++;
-          expect({ ...context, unmatched: shape(got) }).toEqual({ ...context, unmatched: next < admitted.length ? { ...shape(got), url: admitted[next]!.url } : 'admitted' });
-          const want = admitted[next++]!;
-          if (got.complete) expect({ ...context, got: shape(got) }).toEqual({ ...context, got: shape(want) });
-          else expect(want.body.startsWith(got.body)).toBe(true);
-          expect(valuesOf(got, 'cf-access-jwt-assertion')).toHaveLength(1);
-          expect(valuesOf(got, 'host')).toEqual([HOST]);
-          if (got.complete) admittedComplete++;
-        }
-        expect(upstream.requests.some((r) => r.url === '/smuggled')).toBe(false);
-        expect({ ...context, upstreamErrors: upstream.errors }).toEqual({ ...context, upstreamErrors: [] });
-      }),
-      { numRuns: runs, seed: process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : undefined, endOnFailure: true },
-    );
-    // Not a property that holds because everything was refused.
-    expect(admittedComplete).toBeGreaterThan(runs / 4);
-    await gateway.close();
-  }, 60_000 + 1_000 * (Number(process.env.FUZZ_RUNS) || 60));
+  it(
+    'the upstream parses exactly the requests the gateway admitted, in order, and nothing else',
+    async () => {
+      const upstream = await startRecordingUpstream();
+      const gateway = await startGateway(upstream.url);
+      let run = 0;
+      let admittedComplete = 0;
+      const runs = Number(process.env.FUZZ_RUNS) || 60;
+      await fc.assert(
+        fc.asyncProperty(fc.array(requestArb, { minLength: 1, maxLength: 3 }), async (requests) => {
+          run++;
+          const firstAdmitted = gateway.admitted.length;
+          const firstParsed = upstream.requests.length;
+          const bytes = requests.map((r, i) => serialize(r, `/r${run}-${i}`, gateway.creds)).join('');
+          const client = rawConnection(gateway.port, bytes);
+          let closed = false;
+          void client.closed.then(() => (closed = true));
+          // Settled: the gateway closed the connection, or answered every request it admitted. A
+          // request still waiting for its body never settles; the client then gives up on it.
+          await expectEventually(
+            () => {
+              const answered = client.received().match(/HTTP\/1\.1 [2-5]\d\d /g)?.length ?? 0;
+              const admitted = gateway.admitted.length - firstAdmitted;
+              expect(closed || (admitted > 0 && answered >= admitted)).toBe(true);
+            },
+            { timeoutMs: 300, intervalMs: 5 },
+          ).catch(() => undefined);
+          client.socket.destroy();
+          // Another client, after: on the same upstream connection if it survived. It must arrive as
+          // sent, with its own JWT, and be answered by the upstream's answer to it.
+          const after = await request(gateway.port, {
+            path: `/after-${run}`,
+            headers: { host: HOST, 'cf-access-client-id': gateway.creds.id, 'cf-access-client-secret': gateway.creds.secret },
+          });
+          expect(after.status).toBe(200);
+          const admitted = gateway.admitted
+            .slice(firstAdmitted)
+            .map(({ seen, req }) => ({ ...seen, body: gateway.bodies.get(req)?.text ?? '', complete: req.complete }));
+          const parsed = upstream.requests.slice(firstParsed);
+          expect(after.body.toString()).toBe(`seen ${upstream.requests.length}`);
+          const last = parsed.pop()!;
+          expect(shape(last)).toEqual({ method: 'GET', url: `/after-${run}`, body: '', complete: true });
+          expect(valuesOf(last, 'cf-access-jwt-assertion')).toHaveLength(1);
+          admitted.pop(); // the request after
+          // Every request the upstream parsed is one the gateway admitted, in the same order, with
+          // the body the gateway parsed; one the upstream parsed completely was complete at the
+          // gateway. Admitted requests the client abandoned before they were sent may be missing.
+          const context = { bytes, admitted: admitted.map(shape), parsed: parsed.map(shape) };
+          let next = 0;
+          for (const got of parsed) {
+            while (next < admitted.length && admitted[next]!.url !== got.url) next++;
+            expect({ ...context, unmatched: shape(got) }).toEqual({
+              ...context,
+              unmatched: next < admitted.length ? { ...shape(got), url: admitted[next]!.url } : 'admitted',
+            });
+            const want = admitted[next++]!;
+            if (got.complete) expect({ ...context, got: shape(got) }).toEqual({ ...context, got: shape(want) });
+            else expect(want.body.startsWith(got.body)).toBe(true);
+            expect(valuesOf(got, 'cf-access-jwt-assertion')).toHaveLength(1);
+            expect(valuesOf(got, 'host')).toEqual([HOST]);
+            if (got.complete) admittedComplete++;
+          }
+          expect(upstream.requests.some((r) => r.url === '/smuggled')).toBe(false);
+          expect({ ...context, upstreamErrors: upstream.errors }).toEqual({ ...context, upstreamErrors: [] });
+        }),
+        { numRuns: runs, seed: process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : undefined, endOnFailure: true },
+      );
+      // Not a property that holds because everything was refused.
+      expect(admittedComplete).toBeGreaterThan(runs / 4);
+      await gateway.close();
+    },
+    60_000 + 1_000 * (Number(process.env.FUZZ_RUNS) || 60),
+  );
 });

@@ -2,7 +2,15 @@ import crypto from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { UpstreamPool, answerInProgress, isWebSocketUpgrade, plainResponse, type ProxyTarget, type TunnelTarget, type UpstreamPoolOptions } from '../src/gateway/proxy.js';
+import {
+  UpstreamPool,
+  answerInProgress,
+  isWebSocketUpgrade,
+  plainResponse,
+  type ProxyTarget,
+  type TunnelTarget,
+  type UpstreamPoolOptions,
+} from '../src/gateway/proxy.js';
 
 /*
  * What the proxy-*.int-spec.ts files share: UpstreamPool (src/gateway/proxy.ts) over real loopback
@@ -321,7 +329,8 @@ export async function writePieces(s: net.Socket, pieces: Array<string | Buffer>)
   }
 }
 
-export const ok = (body: string, extra = ''): string => `HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n${extra}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+export const ok = (body: string, extra = ''): string =>
+  `HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n${extra}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
 
 /** A Node http upstream (llhttp parses what the gateway sends). */
 export async function startHttpUpstream(handler: http.RequestListener): Promise<number> {
@@ -402,7 +411,11 @@ function recordPushed(list: ParsedRequest[], req: http.IncomingMessage): void {
 }
 
 /** startFront, recording every request the front admitted (as Node parsed it) before forwarding it. */
-export async function startRecordingFront(pool: UpstreamPool, upstream: string, extra: Partial<ProxyTarget> = {}): Promise<{ port: number; admitted: ParsedRequest[] }> {
+export async function startRecordingFront(
+  pool: UpstreamPool,
+  upstream: string,
+  extra: Partial<ProxyTarget> = {},
+): Promise<{ port: number; admitted: ParsedRequest[] }> {
   const admitted: ParsedRequest[] = [];
   const forwarded = target(upstream, extra);
   const server = http.createServer((req, res) => {

@@ -1,6 +1,20 @@
 import crypto from 'node:crypto';
 import http from 'node:http';
-import { JWT, RawUpstream, json, newPool, ok, rawClient, request, runCleanups, sha256, startFront, startHttpUpstream, valuesOf, type Reply } from './proxy-harness.js';
+import {
+  JWT,
+  RawUpstream,
+  json,
+  newPool,
+  ok,
+  rawClient,
+  request,
+  runCleanups,
+  sha256,
+  startFront,
+  startHttpUpstream,
+  valuesOf,
+  type Reply,
+} from './proxy-harness.js';
 
 /*
  * UpstreamPool (src/gateway/proxy.ts): the request the upstream is sent (target, headers, bodies).
@@ -76,7 +90,7 @@ describe('UpstreamPool: the forwarded request', () => {
     expect(got.head).not.toContain('forged');
   });
 
-  it("drops every Cloudflare header a client sends (origins moved from Cloudflare trust them: it sets or overwrites them)", async () => {
+  it('drops every Cloudflare header a client sends (origins moved from Cloudflare trust them: it sets or overwrites them)', async () => {
     const up = await RawUpstream.start((r) => void r.socket.write(ok('fine')));
     const front = await startFront(newPool({ trustProxy: true }), up.url);
     const forged = {
@@ -89,7 +103,7 @@ describe('UpstreamPool: the forwarded request', () => {
       'cf-visitor': '{"scheme":"https"}',
       'cf-ipcountry': 'US',
       'cf-worker': 'forged.example',
-      'cf_connecting_ip': '10.0.0.1',
+      cf_connecting_ip: '10.0.0.1',
       'x-custom': 'kept',
     };
     expect((await request(front, { headers: forged })).status).toBe(200);
@@ -99,7 +113,7 @@ describe('UpstreamPool: the forwarded request', () => {
     expect(valuesOf(got, 'x-custom')).toEqual(['kept']);
   });
 
-  it("drops the underscore spellings of every header it strips or sets (CGI, WSGI and Rack read `X_Forwarded_Host` as `X-Forwarded-Host`)", async () => {
+  it('drops the underscore spellings of every header it strips or sets (CGI, WSGI and Rack read `X_Forwarded_Host` as `X-Forwarded-Host`)', async () => {
     const up = await RawUpstream.start((r) => void r.socket.write(ok('fine')));
     const front = await startFront(newPool({ trustProxy: true }), up.url, { singleHeader: 'X-App-Key' });
     const forged = [
@@ -122,7 +136,10 @@ describe('UpstreamPool: the forwarded request', () => {
       'proxy_authorization',
       'keep_alive',
     ];
-    const text = await rawClient(front, `GET /x HTTP/1.1\r\nHost: app.example.test\r\n${forged.map((n) => `${n}: forged\r\n`).join('')}x_custom_header: kept\r\nConnection: close\r\n\r\n`);
+    const text = await rawClient(
+      front,
+      `GET /x HTTP/1.1\r\nHost: app.example.test\r\n${forged.map((n) => `${n}: forged\r\n`).join('')}x_custom_header: kept\r\nConnection: close\r\n\r\n`,
+    );
     expect(text.startsWith('HTTP/1.1 200 ')).toBe(true);
     const got = up.requests[0]!;
     expect(got.headers.filter(([k]) => k.includes('_'))).toEqual([['x_custom_header', 'kept']]);
@@ -182,10 +199,18 @@ describe('UpstreamPool: forwarding headers', () => {
   };
   const forwardingOf = (r: { headers: Array<[string, string]> }) =>
     Object.fromEntries(
-      ['x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-forwarded-port', 'x-forwarded-prefix', 'x-forwarded-server', 'forwarded', 'x-real-ip', 'x-original-url', 'x-rewrite-url'].map((n) => [
-        n,
-        valuesOf(r, n),
-      ]),
+      [
+        'x-forwarded-for',
+        'x-forwarded-host',
+        'x-forwarded-proto',
+        'x-forwarded-port',
+        'x-forwarded-prefix',
+        'x-forwarded-server',
+        'forwarded',
+        'x-real-ip',
+        'x-original-url',
+        'x-rewrite-url',
+      ].map((n) => [n, valuesOf(r, n)]),
     );
 
   it("by default: the client's claims are dropped; For is its address, Host its Host, Proto http", async () => {
@@ -279,7 +304,9 @@ describe('UpstreamPool: request bodies', () => {
         (res) => {
           const parts: Buffer[] = [];
           res.on('data', (d: Buffer) => parts.push(d));
-          res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, rawHeaders: res.rawHeaders, body: Buffer.concat(parts), informational: [] }));
+          res.on('end', () =>
+            resolve({ status: res.statusCode!, headers: res.headers, rawHeaders: res.rawHeaders, body: Buffer.concat(parts), informational: [] }),
+          );
         },
       );
       req.on('continue', () => req.end('go body'));

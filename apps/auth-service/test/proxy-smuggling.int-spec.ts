@@ -145,7 +145,12 @@ describe('request smuggling: the framing comes from the gateway, never from the 
   it.each([
     ['a Content-Length with leading zeros', 'Content-Length: 005\r\n\r\nhello', 'hello', ['content-length', '5']],
     ['Transfer-Encoding: Chunked (any case)', 'Transfer-Encoding: Chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n', 'hello', ['transfer-encoding', 'chunked']],
-    ['chunk extensions and trailers', 'Transfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n0\r\nX-Trailer: t\r\n\r\n', 'hello', ['transfer-encoding', 'chunked']],
+    [
+      'chunk extensions and trailers',
+      'Transfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n0\r\nX-Trailer: t\r\n\r\n',
+      'hello',
+      ['transfer-encoding', 'chunked'],
+    ],
   ])('%s: forwarded with the framing the gateway writes', async (_name, rest, body, [name, value]) => {
     const { upstream, front } = await setup();
     expect(rawReply(await send(front.port, `POST /x HTTP/1.1\r\nHost: a\r\n${rest}`)).status).toBe(200);
@@ -238,7 +243,10 @@ describe('request smuggling: the framing comes from the gateway, never from the 
   it('Expect: 100-continue with a request in the body: one request, the body as sent', async () => {
     const { upstream, front } = await setup();
     const inner = 'GET /admin HTTP/1.1\r\nHost: x\r\n\r\n';
-    const client = rawConnection(front.port, `POST /up HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nConnection: content-length\r\nContent-Length: ${inner.length}\r\n\r\n`);
+    const client = rawConnection(
+      front.port,
+      `POST /up HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nConnection: content-length\r\nContent-Length: ${inner.length}\r\n\r\n`,
+    );
     await expectEventually(() => expect(client.received()).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\n/));
     client.socket.write(inner);
     await expectEventually(() => expect(client.received()).toMatch(/HTTP\/1\.1 200 /));

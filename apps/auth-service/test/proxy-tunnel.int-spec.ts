@@ -11,7 +11,6 @@ afterEach(runCleanups);
 const upgradeRequest = 'GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nCf-Access-Client-Secret: s\r\n\r\n';
 
 describe('UpstreamPool: upgrade tunnels', () => {
-
   it('sends Connection: Upgrade and the Upgrade header, asserts the JWT, strips credentials', async () => {
     const up = await RawUpstream.start((r) => void r.socket.end('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\nbye'));
     const pool = newPool();
@@ -25,7 +24,9 @@ describe('UpstreamPool: upgrade tunnels', () => {
 
   it('answers 502 for an unreachable upstream or a malformed answer, 504 for none', async () => {
     const pool = newPool({ responseTimeoutMs: 100 });
-    expect(await rawClient(await startTunnelFront(pool, `http://127.0.0.1:${await closedPort()}`), upgradeRequest)).toMatch(/^HTTP\/1\.1 502 X\r\n[\s\S]*"upstream_unreachable"/);
+    expect(await rawClient(await startTunnelFront(pool, `http://127.0.0.1:${await closedPort()}`), upgradeRequest)).toMatch(
+      /^HTTP\/1\.1 502 X\r\n[\s\S]*"upstream_unreachable"/,
+    );
     const bad = await RawUpstream.start((r) => void r.socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade : websocket\r\n\r\n'));
     expect(await rawClient(await startTunnelFront(pool, bad.url), upgradeRequest)).toMatch(/^HTTP\/1\.1 502 X\r\n[\s\S]*"upstream_protocol_error"/);
     const silent = await RawUpstream.start(() => undefined);
@@ -63,7 +64,9 @@ describe('UpstreamPool: what is tunnelled, and when', () => {
   });
 
   it('never sends those bytes when the upstream refuses the upgrade; relays the refusal without hop-by-hop headers, then closes', async () => {
-    const up = await RawUpstream.start((r) => void r.socket.write('HTTP/1.1 403 Forbidden\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\nContent-Length: 4\r\n\r\nnope'));
+    const up = await RawUpstream.start(
+      (r) => void r.socket.write('HTTP/1.1 403 Forbidden\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\nContent-Length: 4\r\n\r\nnope'),
+    );
     const front = await startTunnelFront(newPool(), up.url, { setCookie: 'CF_Authorization=tok' });
     const text = await rawConnection(front, `${upgradeRequest}GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n`).closed;
     expect(text).toBe('HTTP/1.1 403 Forbidden\r\nContent-Length: 4\r\nSet-Cookie: CF_Authorization=tok\r\nConnection: close\r\n\r\nnope');
@@ -73,7 +76,9 @@ describe('UpstreamPool: what is tunnelled, and when', () => {
   });
 
   it('a 101 to another protocol than WebSocket is a 502, never joined', async () => {
-    const up = await RawUpstream.start((r) => void r.socket.write('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\nraw h2 bytes'));
+    const up = await RawUpstream.start(
+      (r) => void r.socket.write('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\nraw h2 bytes'),
+    );
     const front = await startTunnelFront(newPool(), up.url);
     const text = await rawConnection(front, `${upgradeRequest}early`).closed;
     expect(text).toMatch(/^HTTP\/1\.1 502 X\r\n[\s\S]*"upstream_protocol_error"/);
@@ -86,8 +91,8 @@ describe('UpstreamPool: what is tunnelled, and when', () => {
     ['a list naming websocket among others', 'Upgrade: websocket, h2c\r\n'],
     ['TLS/1.2', 'Upgrade: TLS/1.2\r\n'],
   ])('Upgrade: %s is forwarded as a plain request without Upgrade; a 101 from the upstream is a 502', async (_name, headers) => {
-    const up = await RawUpstream.start((r) =>
-      void r.socket.write(r.conn === 1 ? 'HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n' : ok('plain answer')),
+    const up = await RawUpstream.start(
+      (r) => void r.socket.write(r.conn === 1 ? 'HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n' : ok('plain answer')),
     );
     const pool = newPool();
     const front = await startTunnelFront(pool, up.url);

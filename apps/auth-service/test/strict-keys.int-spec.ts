@@ -127,14 +127,17 @@ describe('gateway: strict service-token mode and signing-key rotation', () => {
       const before = await rpc.request(GetSigningKeys, {});
       expect(before.keys.filter((k) => k.state === 'active')).toHaveLength(1);
       const oldKid = before.keys.find((k) => k.state === 'active')!.kid;
-      await expect(rpc.request(UpdateSigningKeys, { keyRotationIntervalDays: 7, actor: { type: 'admin', id: 't' } })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+      await expect(rpc.request(UpdateSigningKeys, { keyRotationIntervalDays: 7, actor: { type: 'admin', id: 't' } })).rejects.toMatchObject({
+        code: 'VALIDATION_FAILED',
+      });
 
       const rotated = await rpc.request(RotateSigningKeys, { actor: { type: 'admin', id: 'keys-int-test' } });
       const newKid = rotated.keys[0]!.kid;
       expect(rotated.keys[0]).toMatchObject({ state: 'pending' });
       expect(Date.parse(rotated.keys[0]!.activatesAt) - Date.now()).toBeGreaterThan(gw.keys.refreshMs);
       expect(Date.parse(rotated.lastKeyRotationAt)).toBeGreaterThan(Date.parse(before.lastKeyRotationAt));
-      const kidsOf = async (g: RunningGateway) => (JSON.parse((await request(g.url, '/cdn-cgi/access/certs')).body).keys as Array<{ kid: string }>).map((k) => k.kid);
+      const kidsOf = async (g: RunningGateway) =>
+        (JSON.parse((await request(g.url, '/cdn-cgi/access/certs')).body).keys as Array<{ kid: string }>).map((k) => k.kid);
 
       // Until it is active, new JWTs are signed with the old key; the moment one carries the new
       // kid, every gateway already publishes it.
@@ -155,11 +158,18 @@ describe('gateway: strict service-token mode and signing-key rotation', () => {
       const jwt = String(fa.headers['cf-access-jwt-assertion']);
       await expectEventually(() => expect(decodeProtectedHeader(jwt).kid).toBe(newKid));
       const jwks = createRemoteJWKSet(new URL(`${gw2.url}/cdn-cgi/access/certs`));
-      await expect(jwtVerify(jwt, jwks, { algorithms: ['RS256'], issuer: 'http://team.test', audience: app.aud })).resolves.toMatchObject({ protectedHeader: { kid: newKid } });
+      await expect(jwtVerify(jwt, jwks, { algorithms: ['RS256'], issuer: 'http://team.test', audience: app.aud })).resolves.toMatchObject({
+        protectedHeader: { kid: newKid },
+      });
       // The old key stays published for the overlap.
       expect(await kidsOf(gw)).toEqual(expect.arrayContaining([oldKid, newKid]));
       const after = await rpc.request(GetSigningKeys, {});
-      expect(after.keys.map((k) => [k.kid, k.state])).toEqual(expect.arrayContaining([[newKid, 'active'], [oldKid, 'previous']]));
+      expect(after.keys.map((k) => [k.kid, k.state])).toEqual(
+        expect.arrayContaining([
+          [newKid, 'active'],
+          [oldKid, 'previous'],
+        ]),
+      );
 
       const updated = await rpc.request(UpdateSigningKeys, { keyRotationIntervalDays: 30, actor: { type: 'admin', id: 'keys-int-test' } });
       expect(updated).toMatchObject({ keyRotationIntervalDays: 30, daysUntilNextRotation: 30 });

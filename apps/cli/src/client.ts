@@ -55,7 +55,10 @@ export class ApiClient {
     try {
       res = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(this.timeoutMs) });
     } catch (error) {
-      throw new CliError(`Cannot reach the admin API at ${this.connection.apiUrl}: ${reason(error, this.timeoutMs)}. Is Gatehouse running (npm start)? GATEHOUSE_API_URL sets the address.`, ExitCode.UNREACHABLE);
+      throw new CliError(
+        `Cannot reach the admin API at ${this.connection.apiUrl}: ${reason(error, this.timeoutMs)}. Is Gatehouse running (npm start)? GATEHOUSE_API_URL sets the address.`,
+        ExitCode.UNREACHABLE,
+      );
     }
     const text = await res.text().catch(() => '');
     let parsed: unknown;
@@ -65,7 +68,10 @@ export class ApiClient {
       parsed = undefined;
     }
     if (!isEnvelope(parsed)) {
-      throw new CliError(`${this.connection.apiUrl} answered ${method} ${url.pathname} with HTTP ${res.status}, but not as the Gatehouse admin API does; check GATEHOUSE_API_URL.`, ExitCode.UNREACHABLE);
+      throw new CliError(
+        `${this.connection.apiUrl} answered ${method} ${url.pathname} with HTTP ${res.status}, but not as the Gatehouse admin API does; check GATEHOUSE_API_URL.`,
+        ExitCode.UNREACHABLE,
+      );
     }
     if (!res.ok || !parsed.success) {
       const messages = parsed.errors.map((e) => e.message).filter(Boolean);

@@ -76,6 +76,11 @@ export function pickOne<T extends { id: string; name: string }>(
     throw usageError(`${exact.length} ${kind}s are named "${ref}"; use one of their ids:\n${exact.map((i) => `  ${describe(i)}`).join('\n')}`);
   }
   const close = items.filter((i) => i.name.toLowerCase().includes(ref.toLowerCase()));
-  const hint = close.length ? `; did you mean one of these?\n${close.slice(0, 10).map((i) => `  ${describe(i)}`).join('\n')}` : '';
+  const hint = close.length
+    ? `; did you mean one of these?\n${close
+        .slice(0, 10)
+        .map((i) => `  ${describe(i)}`)
+        .join('\n')}`
+    : '';
   throw new CliError(`No ${kind} is named or has the id "${ref}"${hint}`, ExitCode.REFUSED);
 }

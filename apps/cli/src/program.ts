@@ -34,7 +34,10 @@ export function buildProgram(runtime: Runtime, stop: AbortSignal): Command {
   }
   // Every level answers --help, usage errors exit 2, and a group without a subcommand shows its help.
   const configure = (cmd: Command) => {
-    cmd.exitOverride().showHelpAfterError('(add --help for usage)').configureOutput({ writeOut: (s) => runtime.output.out(s), writeErr: (s) => runtime.output.err(s) });
+    cmd
+      .exitOverride()
+      .showHelpAfterError('(add --help for usage)')
+      .configureOutput({ writeOut: (s) => runtime.output.out(s), writeErr: (s) => runtime.output.err(s) });
     cmd.commands.forEach(configure);
   };
   configure(program);

@@ -44,14 +44,14 @@ describe('notification service: alerts over real PostgreSQL, NATS, SMTP and HTTP
   const scheduler = () => app.get(AlertScheduler);
 
   beforeAll(async () => {
-    process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+    process.stdout.write = (chunk: string | Uint8Array, ...rest: unknown[]) => {
       logs.push(String(chunk));
       return (writes.out as (...a: unknown[]) => boolean)(chunk, ...rest);
-    });
-    process.stderr.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+    };
+    process.stderr.write = (chunk: string | Uint8Array, ...rest: unknown[]) => {
       logs.push(String(chunk));
       return (writes.err as (...a: unknown[]) => boolean)(chunk, ...rest);
-    });
+    };
     nats = await startNats();
     db = await createTestDatabase(async (url) => void (await migrate(url)), 'gh_notify');
     sink = await new SmtpSink({ user: SMTP_USER, pass: SMTP_PASS }).start();
@@ -148,7 +148,11 @@ describe('notification service: alerts over real PostgreSQL, NATS, SMTP and HTTP
     await expectEventually(async () => {
       const rows = await history(account.id, token.id);
       expect(rows.map((r) => [r.mechanismType, r.target, r.status]).sort()).toEqual(
-        [['email', 'ops@example.com', 'sent'], ['email', 'sec@example.com', 'sent'], ['webhook', hook.id, 'sent']].sort(),
+        [
+          ['email', 'ops@example.com', 'sent'],
+          ['email', 'sec@example.com', 'sent'],
+          ['webhook', hook.id, 'sent'],
+        ].sort(),
       );
     });
 
@@ -254,11 +258,17 @@ describe('notification service: alerts over real PostgreSQL, NATS, SMTP and HTTP
       expect(sink.to('refresh@example.com')[1]!.subject).toContain(refreshed.expiresAt!.replace(/\.\d{3}Z$/, 'Z'));
 
       // The webhook keeps failing (503): its deliveries retry with backoff, then the token is deleted.
-      await expectEventually(async () => {
-        const hooksRows = (await history(account.id, token.id)).filter((r) => r.mechanismType === 'webhook');
-        expect(hooksRows.some((r) => r.attempts >= 2 && r.lastError === 'webhook answered HTTP 503')).toBe(true);
-      }, { timeoutMs: 10_000 });
-      await expect(rpc.request(GetWebhookDestination, { accountId: account.id, webhookId: hook.id })).resolves.toMatchObject({ lastSuccess: null, lastFailure: expect.any(String) });
+      await expectEventually(
+        async () => {
+          const hooksRows = (await history(account.id, token.id)).filter((r) => r.mechanismType === 'webhook');
+          expect(hooksRows.some((r) => r.attempts >= 2 && r.lastError === 'webhook answered HTTP 503')).toBe(true);
+        },
+        { timeoutMs: 10_000 },
+      );
+      await expect(rpc.request(GetWebhookDestination, { accountId: account.id, webhookId: hook.id })).resolves.toMatchObject({
+        lastSuccess: null,
+        lastFailure: expect.any(String),
+      });
       // No secret: no cf-webhook-auth header, no signature.
       expect(failing.received[0]!.headers['cf-webhook-auth']).toBeUndefined();
       expect(failing.received[0]!.headers['x-gatehouse-signature']).toBeUndefined();
@@ -288,14 +298,19 @@ describe('notification service: alerts over real PostgreSQL, NATS, SMTP and HTTP
     });
     await sink.stop();
     const token = await peer.create(account.id, 'during-outage', 48 * HOUR);
-    await expectEventually(async () => {
-      const [row] = await history(account.id, token.id);
-      expect(row).toMatchObject({ status: 'pending' });
-      expect(row!.attempts).toBeGreaterThanOrEqual(2);
-      expect(row!.lastError).toMatch(/ECONNREFUSED|connect/i);
-    }, { timeoutMs: 10_000 });
+    await expectEventually(
+      async () => {
+        const [row] = await history(account.id, token.id);
+        expect(row).toMatchObject({ status: 'pending' });
+        expect(row!.attempts).toBeGreaterThanOrEqual(2);
+        expect(row!.lastError).toMatch(/ECONNREFUSED|connect/i);
+      },
+      { timeoutMs: 10_000 },
+    );
     await sink.start(sink.port);
-    await expectEventually(async () => expect((await history(account.id, token.id))[0]).toMatchObject({ status: 'sent', lastError: null }), { timeoutMs: 10_000 });
+    await expectEventually(async () => expect((await history(account.id, token.id))[0]).toMatchObject({ status: 'sent', lastError: null }), {
+      timeoutMs: 10_000,
+    });
     expect(sink.to('outage@example.com')).toHaveLength(1);
     const text = logs.join('');
     expect(text).toMatch(/Delivery [0-9a-f-]+ \(email\) attempt \d+ failed/);
@@ -364,6 +379,12 @@ describe('notification service: alerts over real PostgreSQL, NATS, SMTP and HTTP
   });
 });
 
-function policyInput(p: { name: string; description: string; enabled: boolean; alertType: 'expiring_service_token_alert'; mechanisms: { email: Array<{ id: string }>; webhooks: Array<{ id: string }> } }) {
+function policyInput(p: {
+  name: string;
+  description: string;
+  enabled: boolean;
+  alertType: 'expiring_service_token_alert';
+  mechanisms: { email: Array<{ id: string }>; webhooks: Array<{ id: string }> };
+}) {
   return { name: p.name, description: p.description, enabled: p.enabled, alertType: p.alertType, mechanisms: p.mechanisms };
 }

@@ -23,7 +23,16 @@ describe('access log over JetStream', () => {
   let js: JetStreamClient;
   let app: INestMicroservice | null = null;
   const start = async () => {
-    app = await startTokenService({ DATABASE_URL: db.url, NATS_URL: nats.url, GATEHOUSE_HASH_KEY: HASH_KEY, GATEHOUSE_NATS_QUEUE: 'token-service', GATEHOUSE_TOMBSTONE_RETENTION: 7 * 24 * 3_600_000, GATEHOUSE_LOG_LEVEL: 'error', GATEHOUSE_MANAGEMENT_HOST: '127.0.0.1', GATEHOUSE_TOKEN_SERVICE_MANAGEMENT_PORT: 0 });
+    app = await startTokenService({
+      DATABASE_URL: db.url,
+      NATS_URL: nats.url,
+      GATEHOUSE_HASH_KEY: HASH_KEY,
+      GATEHOUSE_NATS_QUEUE: 'token-service',
+      GATEHOUSE_TOMBSTONE_RETENTION: 7 * 24 * 3_600_000,
+      GATEHOUSE_LOG_LEVEL: 'error',
+      GATEHOUSE_MANAGEMENT_HOST: '127.0.0.1',
+      GATEHOUSE_TOKEN_SERVICE_MANAGEMENT_PORT: 0,
+    });
   };
   const stop = async () => {
     await app?.close();
@@ -125,10 +134,13 @@ describe('access log over JetStream', () => {
     try {
       await publish(b, b.batchId!);
       // Redelivered, never acknowledged while the table is away.
-      await expectEventually(async () => {
-        const c = await (await jetstreamManager(nc)).consumers.info(ACCESS_LOG_STREAM.name, ACCESS_LOG_STREAM.consumer);
-        expect(c.num_redelivered).toBeGreaterThan(0);
-      }, { timeoutMs: 15_000 });
+      await expectEventually(
+        async () => {
+          const c = await (await jetstreamManager(nc)).consumers.info(ACCESS_LOG_STREAM.name, ACCESS_LOG_STREAM.consumer);
+          expect(c.num_redelivered).toBeGreaterThan(0);
+        },
+        { timeoutMs: 15_000 },
+      );
     } finally {
       await sql('ALTER TABLE "audit_events_away" RENAME TO "audit_events"');
     }

@@ -35,9 +35,15 @@ describe('access applications and policies over real NATS and PostgreSQL', () =>
   let accountId: string;
 
   const appEvents = (appId: string) =>
-    events.filter((e) => e.subject === 'apps.v1.changed').map((e) => AppChanged.parse(e.data)).filter((e) => e.app.id === appId);
+    events
+      .filter((e) => e.subject === 'apps.v1.changed')
+      .map((e) => AppChanged.parse(e.data))
+      .filter((e) => e.app.id === appId);
   const policyEvents = (policyId: string) =>
-    events.filter((e) => e.subject === 'policies.v1.changed').map((e) => PolicyChanged.parse(e.data)).filter((e) => e.policy.id === policyId);
+    events
+      .filter((e) => e.subject === 'policies.v1.changed')
+      .map((e) => PolicyChanged.parse(e.data))
+      .filter((e) => e.policy.id === policyId);
   const newApp = (tag: string, extra: Partial<Parameters<typeof rpc.request<typeof CreateApplication>>[1]> = {}) =>
     rpc.request(CreateApplication, { accountId, name: tag, domain: domainOf(tag), actor, ...extra });
   const newToken = (name: string, account = accountId) => rpc.request(CreateServiceToken, { accountId: account, name, actor });
@@ -52,7 +58,15 @@ describe('access applications and policies over real NATS and PostgreSQL', () =>
   it('creates, reads, lists, updates and deletes an app; aud is generated once and never changes', async () => {
     const domain = domainOf('crud');
     const created = await rpc.request(CreateApplication, { accountId, name: 'CRUD app', domain: `${domain.toUpperCase()}/`, actor });
-    expect(created).toMatchObject({ name: 'CRUD app', domain, type: 'self_hosted', sessionDuration: '24h', upstream: null, readServiceTokensFromHeader: null, sessionsRevokedAt: null });
+    expect(created).toMatchObject({
+      name: 'CRUD app',
+      domain,
+      type: 'self_hosted',
+      sessionDuration: '24h',
+      upstream: null,
+      readServiceTokensFromHeader: null,
+      sessionsRevokedAt: null,
+    });
     expect(created.aud).toMatch(/^[0-9a-f]{64}$/);
 
     await expect(rpc.request(GetApplication, { accountId, appId: created.id })).resolves.toEqual(created);
@@ -102,10 +116,16 @@ describe('access applications and policies over real NATS and PostgreSQL', () =>
     for (const r of results.filter((r) => r.status === 'rejected')) expect(r.reason).toMatchObject({ code: 'CONFLICT' });
 
     const second = await rpc.request(CreateAccount, { name: `second-${randomUUID()}` });
-    await expect(rpc.request(CreateApplication, { accountId: second.id, name: 'same domain elsewhere', domain, actor })).rejects.toMatchObject({ code: 'CONFLICT' });
-    await expect(rpc.request(CreateApplication, { accountId: second.id, name: 'own domain', domain: domainOf('own'), actor })).resolves.toMatchObject({ accountId: second.id });
+    await expect(rpc.request(CreateApplication, { accountId: second.id, name: 'same domain elsewhere', domain, actor })).rejects.toMatchObject({
+      code: 'CONFLICT',
+    });
+    await expect(rpc.request(CreateApplication, { accountId: second.id, name: 'own domain', domain: domainOf('own'), actor })).resolves.toMatchObject({
+      accountId: second.id,
+    });
     await expect(rpc.request(GetApplication, { accountId: second.id, appId: first.id })).rejects.toMatchObject({ code: 'NOT_FOUND' });
-    await expect(rpc.request(CreateApplication, { accountId: randomUUID(), name: 'x', domain: domainOf('x'), actor })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(rpc.request(CreateApplication, { accountId: randomUUID(), name: 'x', domain: domainOf('x'), actor })).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+    });
   });
 
   it('revokes existing sessions by moving sessionsRevokedAt to now, and announces it', async () => {
@@ -130,32 +150,99 @@ describe('access applications and policies over real NATS and PostgreSQL', () =>
     const otherAccount = await rpc.request(CreateAccount, { name: `foreign-${randomUUID()}` });
     const foreign = await newToken('foreign-token', otherAccount.id);
 
-    const p1 = await rpc.request(CreatePolicy, { accountId, appId: target.id, name: 'one token', decision: 'non_identity', include: [{ serviceToken: { tokenId: token.id } }], actor });
+    const p1 = await rpc.request(CreatePolicy, {
+      accountId,
+      appId: target.id,
+      name: 'one token',
+      decision: 'non_identity',
+      include: [{ serviceToken: { tokenId: token.id } }],
+      actor,
+    });
     expect(p1).toMatchObject({ precedence: 1, require: [], exclude: [], appId: target.id, decision: 'non_identity' });
-    const p2 = await rpc.request(CreatePolicy, { accountId, appId: target.id, name: 'any', decision: 'non_identity', include: [{ anyValidServiceToken: {} }], actor });
+    const p2 = await rpc.request(CreatePolicy, {
+      accountId,
+      appId: target.id,
+      name: 'any',
+      decision: 'non_identity',
+      include: [{ anyValidServiceToken: {} }],
+      actor,
+    });
     expect(p2.precedence).toBe(2);
-    const p0 = await rpc.request(CreatePolicy, { accountId, appId: target.id, name: 'first', decision: 'non_identity', precedence: 1, include: [{ anyValidServiceToken: {} }], exclude: [{ serviceToken: { tokenId: token.id } }], actor });
-    const p3 = await rpc.request(CreatePolicy, { accountId, appId: target.id, name: 'after', decision: 'non_identity', include: [{ anyValidServiceToken: {} }], actor });
+    const p0 = await rpc.request(CreatePolicy, {
+      accountId,
+      appId: target.id,
+      name: 'first',
+      decision: 'non_identity',
+      precedence: 1,
+      include: [{ anyValidServiceToken: {} }],
+      exclude: [{ serviceToken: { tokenId: token.id } }],
+      actor,
+    });
+    const p3 = await rpc.request(CreatePolicy, {
+      accountId,
+      appId: target.id,
+      name: 'after',
+      decision: 'non_identity',
+      include: [{ anyValidServiceToken: {} }],
+      actor,
+    });
     expect(p3.precedence).toBe(3);
     const list = await rpc.request(ListPolicies, { accountId, appId: target.id });
     expect(list.map((p) => p.id)).toEqual([p1.id, p0.id, p2.id, p3.id]);
 
     // A token of another account, or no token at all: VALIDATION_FAILED naming the rule.
     await expect(
-      rpc.request(CreatePolicy, { accountId, appId: target.id, name: 'bad', decision: 'non_identity', include: [{ anyValidServiceToken: {} }], require: [{ serviceToken: { tokenId: token.id } }, { serviceToken: { tokenId: foreign.id } }], actor }),
+      rpc.request(CreatePolicy, {
+        accountId,
+        appId: target.id,
+        name: 'bad',
+        decision: 'non_identity',
+        include: [{ anyValidServiceToken: {} }],
+        require: [{ serviceToken: { tokenId: token.id } }, { serviceToken: { tokenId: foreign.id } }],
+        actor,
+      }),
     ).rejects.toMatchObject({ code: 'VALIDATION_FAILED', details: [{ path: 'require.1.serviceToken.tokenId', message: expect.stringContaining(foreign.id) }] });
     const ghost = randomUUID();
     await expect(
-      rpc.request(UpdatePolicy, { accountId, appId: target.id, policyId: p1.id, name: 'x', decision: 'non_identity', include: [{ serviceToken: { tokenId: ghost } }], actor }),
+      rpc.request(UpdatePolicy, {
+        accountId,
+        appId: target.id,
+        policyId: p1.id,
+        name: 'x',
+        decision: 'non_identity',
+        include: [{ serviceToken: { tokenId: ghost } }],
+        actor,
+      }),
     ).rejects.toMatchObject({ code: 'VALIDATION_FAILED', message: expect.stringContaining('include.0.serviceToken.tokenId') });
-    await expect(rpc.request(CreatePolicy, { accountId, appId: randomUUID(), name: 'x', decision: 'non_identity', include: [{ anyValidServiceToken: {} }], actor })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(
+      rpc.request(CreatePolicy, { accountId, appId: randomUUID(), name: 'x', decision: 'non_identity', include: [{ anyValidServiceToken: {} }], actor }),
+    ).rejects.toMatchObject({ code: 'NOT_FOUND' });
 
-    const updated = await rpc.request(UpdatePolicy, { accountId, appId: target.id, policyId: p1.id, name: 'renamed', decision: 'non_identity', include: [{ anyValidServiceToken: {} }], require: [{ serviceToken: { tokenId: token.id } }], actor });
-    expect(updated).toMatchObject({ name: 'renamed', precedence: 1, include: [{ anyValidServiceToken: {} }], require: [{ serviceToken: { tokenId: token.id } }] });
+    const updated = await rpc.request(UpdatePolicy, {
+      accountId,
+      appId: target.id,
+      policyId: p1.id,
+      name: 'renamed',
+      decision: 'non_identity',
+      include: [{ anyValidServiceToken: {} }],
+      require: [{ serviceToken: { tokenId: token.id } }],
+      actor,
+    });
+    expect(updated).toMatchObject({
+      name: 'renamed',
+      precedence: 1,
+      include: [{ anyValidServiceToken: {} }],
+      require: [{ serviceToken: { tokenId: token.id } }],
+    });
     await expect(rpc.request(GetPolicy, { accountId, appId: target.id, policyId: p1.id })).resolves.toEqual(updated);
 
     const using = await rpc.request(PoliciesUsingToken, { accountId, tokenId: token.id });
-    expect(using.map((p) => [p.id, p.appName]).sort()).toEqual([[p0.id, 'policies'], [p1.id, 'policies']].sort());
+    expect(using.map((p) => [p.id, p.appName]).sort()).toEqual(
+      [
+        [p0.id, 'policies'],
+        [p1.id, 'policies'],
+      ].sort(),
+    );
     await expect(rpc.request(PoliciesUsingToken, { accountId, tokenId: randomUUID() })).rejects.toMatchObject({ code: 'NOT_FOUND' });
     await expect(rpc.request(PoliciesUsingToken, { accountId: otherAccount.id, tokenId: token.id })).rejects.toMatchObject({ code: 'NOT_FOUND' });
 
@@ -180,9 +267,32 @@ describe('access applications and policies over real NATS and PostgreSQL', () =>
     const target = await newApp('dangling');
     const doomed = await newToken('doomed');
     const bystander = await newToken('bystander');
-    const onlyDoomed = await rpc.request(CreatePolicy, { accountId, appId: target.id, name: 'only doomed', decision: 'non_identity', include: [{ serviceToken: { tokenId: doomed.id } }], actor });
-    const requiresDoomed = await rpc.request(CreatePolicy, { accountId, appId: target.id, name: 'requires doomed', decision: 'non_identity', include: [{ anyValidServiceToken: {} }], require: [{ serviceToken: { tokenId: doomed.id } }], actor });
-    const excludesDoomed = await rpc.request(CreatePolicy, { accountId, appId: target.id, name: 'excludes doomed', decision: 'non_identity', include: [{ serviceToken: { tokenId: bystander.id } }], exclude: [{ serviceToken: { tokenId: doomed.id } }], actor });
+    const onlyDoomed = await rpc.request(CreatePolicy, {
+      accountId,
+      appId: target.id,
+      name: 'only doomed',
+      decision: 'non_identity',
+      include: [{ serviceToken: { tokenId: doomed.id } }],
+      actor,
+    });
+    const requiresDoomed = await rpc.request(CreatePolicy, {
+      accountId,
+      appId: target.id,
+      name: 'requires doomed',
+      decision: 'non_identity',
+      include: [{ anyValidServiceToken: {} }],
+      require: [{ serviceToken: { tokenId: doomed.id } }],
+      actor,
+    });
+    const excludesDoomed = await rpc.request(CreatePolicy, {
+      accountId,
+      appId: target.id,
+      name: 'excludes doomed',
+      decision: 'non_identity',
+      include: [{ serviceToken: { tokenId: bystander.id } }],
+      exclude: [{ serviceToken: { tokenId: doomed.id } }],
+      actor,
+    });
 
     await rpc.request(DeleteServiceToken, { accountId, tokenId: doomed.id, actor });
     const snapshot = await pullAll(rpc);
@@ -202,10 +312,25 @@ describe('access applications and policies over real NATS and PostgreSQL', () =>
     const using = await rpc.request(PoliciesUsingToken, { accountId, tokenId: doomed.id });
     expect(using.map((p) => p.id).sort()).toEqual([onlyDoomed.id, requiresDoomed.id, excludesDoomed.id].sort());
     await expect(
-      rpc.request(UpdatePolicy, { accountId, appId: target.id, policyId: onlyDoomed.id, name: 'only doomed (renamed)', decision: 'non_identity', include: [{ serviceToken: { tokenId: doomed.id } }], actor }),
+      rpc.request(UpdatePolicy, {
+        accountId,
+        appId: target.id,
+        policyId: onlyDoomed.id,
+        name: 'only doomed (renamed)',
+        decision: 'non_identity',
+        include: [{ serviceToken: { tokenId: doomed.id } }],
+        actor,
+      }),
     ).resolves.toMatchObject({ name: 'only doomed (renamed)' });
     await expect(
-      rpc.request(CreatePolicy, { accountId, appId: target.id, name: 'new', decision: 'non_identity', include: [{ serviceToken: { tokenId: doomed.id } }], actor }),
+      rpc.request(CreatePolicy, {
+        accountId,
+        appId: target.id,
+        name: 'new',
+        decision: 'non_identity',
+        include: [{ serviceToken: { tokenId: doomed.id } }],
+        actor,
+      }),
     ).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
   });
 
@@ -213,7 +338,9 @@ describe('access applications and policies over real NATS and PostgreSQL', () =>
     const isolated = await rpc.request(CreateAccount, { name: `snap-${randomUUID()}` });
     const base = await pullAll(rpc);
     expect(base.apps.filter((a) => a.accountId === isolated.id)).toEqual([]);
-    const writes = Array.from({ length: 20 }, (_, i) => rpc.request(CreateApplication, { accountId: isolated.id, name: `snap-${i}`, domain: domainOf(`snap${i}`), actor }));
+    const writes = Array.from({ length: 20 }, (_, i) =>
+      rpc.request(CreateApplication, { accountId: isolated.id, name: `snap-${i}`, domain: domainOf(`snap${i}`), actor }),
+    );
     const snaps = Array.from({ length: 20 }, () => pullAll(rpc));
     const [created, taken] = await Promise.all([Promise.all(writes), Promise.all(snaps)]);
     for (const s of taken) {
@@ -251,10 +378,13 @@ describe('access applications and policies over real NATS and PostgreSQL', () =>
       ...(i === 1 ? { count: 42 } : {}),
     }));
     await rpc.publish(AccessDecisionsRecorded, { decisions });
-    await expectEventually(async () => {
-      const all = await rpc.request(ListAuditEvents, { accountId: acct.id, perPage: 1 });
-      expect(all.totalCount).toBe(1500);
-    }, { timeoutMs: 10_000 });
+    await expectEventually(
+      async () => {
+        const all = await rpc.request(ListAuditEvents, { accountId: acct.id, perPage: 1 });
+        expect(all.totalCount).toBe(1500);
+      },
+      { timeoutMs: 10_000 },
+    );
     const denied = await rpc.request(ListAuditEvents, { accountId: acct.id, action: 'access.denied', perPage: 1000 });
     expect(denied.totalCount).toBe(500);
     const first = denied.items.find((e) => e.resourceId === null)!;
@@ -267,7 +397,12 @@ describe('access applications and policies over real NATS and PostgreSQL', () =>
     });
     const allowed = await rpc.request(ListAuditEvents, { accountId: acct.id, action: 'access.allowed', perPage: 1 });
     expect(allowed.totalCount).toBe(1000);
-    expect(allowed.items[0]).toMatchObject({ actor: { type: 'service_token', id: 'abc.access' }, resourceId: appId, resourceName: 'decided', metadata: { tokenId, tokenName: 'ci', reason: 'policy' } });
+    expect(allowed.items[0]).toMatchObject({
+      actor: { type: 'service_token', id: 'abc.access' },
+      resourceId: appId,
+      resourceName: 'decided',
+      metadata: { tokenId, tokenName: 'ci', reason: 'policy' },
+    });
     const aggregated = await rpc.request(ListAuditEvents, { accountId: acct.id, since: new Date(now - 1).toISOString(), before: new Date(now).toISOString() });
     expect(aggregated.items.map((e) => e.metadata.count)).toEqual([42]);
     // token_id finds a token's access decisions (recorded against the app) as well as its changes.

@@ -44,7 +44,17 @@ describe('access organization, inactivity cleanup, access request log', () => {
     nats = await startNats();
     db = await createTestDatabase(async (url) => void (await migrate(url)));
     app = await startTokenService(
-      { DATABASE_URL: db.url, NATS_URL: nats.url, GATEHOUSE_HASH_KEY: HASH_KEY, GATEHOUSE_NATS_QUEUE: 'token-service', GATEHOUSE_LOG_LEVEL: 'error', GATEHOUSE_TOMBSTONE_RETENTION: 7 * 86_400_000, GATEHOUSE_INACTIVITY_SWEEP_INTERVAL_MS: 0, GATEHOUSE_MANAGEMENT_HOST: '127.0.0.1', GATEHOUSE_TOKEN_SERVICE_MANAGEMENT_PORT: 0 },
+      {
+        DATABASE_URL: db.url,
+        NATS_URL: nats.url,
+        GATEHOUSE_HASH_KEY: HASH_KEY,
+        GATEHOUSE_NATS_QUEUE: 'token-service',
+        GATEHOUSE_LOG_LEVEL: 'error',
+        GATEHOUSE_TOMBSTONE_RETENTION: 7 * 86_400_000,
+        GATEHOUSE_INACTIVITY_SWEEP_INTERVAL_MS: 0,
+        GATEHOUSE_MANAGEMENT_HOST: '127.0.0.1',
+        GATEHOUSE_TOKEN_SERVICE_MANAGEMENT_PORT: 0,
+      },
       { clock: { now: () => new Date(now) } },
     );
     rpc = await connectRpc(nats.url, 'org-int-test');
@@ -87,21 +97,35 @@ describe('access organization, inactivity cleanup, access request log', () => {
     expect(saved).toMatchObject({ name: 'Widgets', authDomain: 'team.example.com', strictServiceTokenAuth: true });
     // A partial inactivity update keeps the other inactivity fields.
     const merged = await rpc.request(UpdateOrganization, { accountId, serviceTokenInactivity: { enabled: true, inactivityThresholdDays: 45 }, actor });
-    expect(merged).toMatchObject({ name: 'Widgets', strictServiceTokenAuth: true, serviceTokenInactivity: { enabled: true, inactivityThresholdDays: 45, action: 'disable' } });
+    expect(merged).toMatchObject({
+      name: 'Widgets',
+      strictServiceTokenAuth: true,
+      serviceTokenInactivity: { enabled: true, inactivityThresholdDays: 45, action: 'disable' },
+    });
     await expect(rpc.request(GetOrganization, { accountId })).resolves.toEqual(merged);
 
-    await expect(rpc.request(UpdateOrganization, { accountId, serviceTokenInactivity: { inactivityThresholdDays: 29 }, actor })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
-    await expect(rpc.request(UpdateOrganization, { accountId, serviceTokenInactivity: { action: 'archive' as 'delete' }, actor })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+    await expect(rpc.request(UpdateOrganization, { accountId, serviceTokenInactivity: { inactivityThresholdDays: 29 }, actor })).rejects.toMatchObject({
+      code: 'VALIDATION_FAILED',
+    });
+    await expect(rpc.request(UpdateOrganization, { accountId, serviceTokenInactivity: { action: 'archive' as 'delete' }, actor })).rejects.toMatchObject({
+      code: 'VALIDATION_FAILED',
+    });
     await expect(rpc.request(UpdateOrganization, { accountId: randomUUID(), name: 'x', actor })).rejects.toMatchObject({ code: 'NOT_FOUND' });
 
     await expectEventually(() => {
-      const mine = events.filter((e) => e.subject === 'organizations.v1.changed').map((e) => OrganizationChanged.parse(e.data)).filter((e) => e.organization.accountId === accountId);
+      const mine = events
+        .filter((e) => e.subject === 'organizations.v1.changed')
+        .map((e) => OrganizationChanged.parse(e.data))
+        .filter((e) => e.organization.accountId === accountId);
       expect(mine).toHaveLength(2);
       expect(mine[1]!.revision).toBeGreaterThan(mine[0]!.revision);
     });
     const audit = await rpc.request(ListAuditEvents, { accountId, action: 'access_organization.updated' });
     expect(audit.totalCount).toBe(2); // same clock instant: find each by what it changed
-    expect(audit.items.find((e) => 'serviceTokenInactivity.enabled' in e.metadata)).toMatchObject({ actor, metadata: { 'serviceTokenInactivity.enabled': { from: false, to: true } } });
+    expect(audit.items.find((e) => 'serviceTokenInactivity.enabled' in e.metadata)).toMatchObject({
+      actor,
+      metadata: { 'serviceTokenInactivity.enabled': { from: false, to: true } },
+    });
     expect(audit.items.find((e) => 'name' in e.metadata)).toMatchObject({ metadata: { strictServiceTokenAuth: { from: false, to: true } } });
     // The change feed carries the organization at its last change's revision (once: it moved).
     const pulled = await pullAll(rpc, { since: before.head });
@@ -124,8 +148,22 @@ describe('access organization, inactivity cleanup, access request log', () => {
     const usedInLog = await make('admitted lately (access log only)');
     const offAccount = await make('idle, cleanup off', other);
     const appRow = await rpc.request(CreateApplication, { accountId, name: 'app', domain: `sweep-${randomUUID().slice(0, 8)}.example.com`, actor });
-    await rpc.request(CreatePolicy, { accountId, appId: appRow.id, name: 'p', decision: 'non_identity', include: [{ anyValidServiceToken: {} }], exclude: [{ serviceToken: { tokenId: named.id } }], actor });
-    await rpc.request(CreateReusablePolicy, { accountId, name: 'reusable', decision: 'non_identity', include: [{ serviceToken: { tokenId: namedReusable.id } }], actor });
+    await rpc.request(CreatePolicy, {
+      accountId,
+      appId: appRow.id,
+      name: 'p',
+      decision: 'non_identity',
+      include: [{ anyValidServiceToken: {} }],
+      exclude: [{ serviceToken: { tokenId: named.id } }],
+      actor,
+    });
+    await rpc.request(CreateReusablePolicy, {
+      accountId,
+      name: 'reusable',
+      decision: 'non_identity',
+      include: [{ serviceToken: { tokenId: namedReusable.id } }],
+      actor,
+    });
     now += 40 * DAY;
     const recent = new Date(now - 2 * DAY);
     await sql.query('UPDATE service_tokens SET last_seen_at = $2 WHERE id = $1', [seenLately.id, recent]);
@@ -148,9 +186,15 @@ describe('access organization, inactivity cleanup, access request log', () => {
     expect(await state(offAccount.id, other)).toBe(true);
     // Audited with actor system, published like any change; a second pass does nothing.
     const audit = await rpc.request(ListAuditEvents, { accountId, resourceId: idle.id, action: 'service_token.updated' });
-    expect(audit.items[0]).toMatchObject({ actor: { type: 'system', id: 'service_token_inactivity' }, metadata: { enabled: { from: true, to: false }, cause: 'service_token_inactivity' } });
+    expect(audit.items[0]).toMatchObject({
+      actor: { type: 'system', id: 'service_token_inactivity' },
+      metadata: { enabled: { from: true, to: false }, cause: 'service_token_inactivity' },
+    });
     await expectEventually(() => {
-      const e = events.filter((x) => x.subject === 'tokens.v1.updated').map((x) => TokenChanged.parse(x.data)).find((x) => x.token.id === idle.id);
+      const e = events
+        .filter((x) => x.subject === 'tokens.v1.updated')
+        .map((x) => TokenChanged.parse(x.data))
+        .find((x) => x.token.id === idle.id);
       expect(e).toMatchObject({ actor: { type: 'system' }, token: { enabled: false } });
     });
     await expect(sweeper.sweep()).resolves.toEqual({ disabled: 0, deleted: 0 });
@@ -187,7 +231,14 @@ describe('access organization, inactivity cleanup, access request log', () => {
           JSON.stringify({ type: 'service_token', id: 'abc.access' }),
           appRow.id,
           new Date(base + i * 60_000),
-          JSON.stringify({ tokenId, tokenName: 'tok', sourceIp: '127.0.0.1', via: 'service_token', reason: i % 2 ? 'no_policy_admits' : 'admitted_by_policy:p', count: i + 1 }),
+          JSON.stringify({
+            tokenId,
+            tokenName: 'tok',
+            sourceIp: '127.0.0.1',
+            via: 'service_token',
+            reason: i % 2 ? 'no_policy_admits' : 'admitted_by_policy:p',
+            count: i + 1,
+          }),
         ],
       );
     }
@@ -196,8 +247,21 @@ describe('access organization, inactivity cleanup, access request log', () => {
     const all = await rpc.request(ListAccessRequests, { accountId });
     expect(all.totalCount).toBe(5);
     expect(all.items.map((r) => r.count)).toEqual([5, 4, 3, 2, 1]);
-    expect(all.items[0]).toMatchObject({ allowed: true, appId: appRow.id, appDomain: appRow.domain, tokenId, tokenName: 'tok', clientId: 'abc.access', sourceIp: '127.0.0.1' });
-    const asc = await rpc.request(ListAccessRequests, { accountId, direction: 'asc', since: new Date(base + 60_000).toISOString(), until: new Date(base + 180_000).toISOString() });
+    expect(all.items[0]).toMatchObject({
+      allowed: true,
+      appId: appRow.id,
+      appDomain: appRow.domain,
+      tokenId,
+      tokenName: 'tok',
+      clientId: 'abc.access',
+      sourceIp: '127.0.0.1',
+    });
+    const asc = await rpc.request(ListAccessRequests, {
+      accountId,
+      direction: 'asc',
+      since: new Date(base + 60_000).toISOString(),
+      until: new Date(base + 180_000).toISOString(),
+    });
     expect(asc.items.map((r) => r.count)).toEqual([2, 3, 4]);
     const page2 = await rpc.request(ListAccessRequests, { accountId, page: 2, perPage: 2 });
     expect(page2).toMatchObject({ totalCount: 5, page: 2 });

@@ -34,7 +34,10 @@ describe('reusable policies over real NATS and PostgreSQL', () => {
   let accountId: string;
 
   const appEvents = (appId: string) =>
-    h.events.filter((e) => e.subject === 'apps.v1.changed').map((e) => AppChanged.parse(e.data)).filter((e) => e.app.id === appId);
+    h.events
+      .filter((e) => e.subject === 'apps.v1.changed')
+      .map((e) => AppChanged.parse(e.data))
+      .filter((e) => e.app.id === appId);
   const newPolicy = (name: string, extra: Partial<Parameters<typeof rpc.request<typeof CreateReusablePolicy>>[1]> = {}) =>
     rpc.request(CreateReusablePolicy, { accountId, name, decision: 'non_identity', include: any, actor, ...extra });
   const newApp = (tag: string, policies?: Array<{ id: string; precedence: number }>) =>
@@ -60,12 +63,22 @@ describe('reusable policies over real NATS and PostgreSQL', () => {
       ['A', 2],
     ]);
     expect(app.linkedPolicies[1]).toMatchObject({ sessionDuration: '30m', exclude: [{ serviceToken: { tokenId: token.id } }] });
-    await expect(rpc.request(GetReusablePolicy, { accountId, policyId: a.id })).resolves.toMatchObject({ apps: [{ id: app.id, name: 'linked', precedence: 2 }] });
+    await expect(rpc.request(GetReusablePolicy, { accountId, policyId: a.id })).resolves.toMatchObject({
+      apps: [{ id: app.id, name: 'linked', precedence: 2 }],
+    });
     const listed = await rpc.request(ListReusablePolicies, { accountId, perPage: 1000 });
     expect(listed.items.find((p) => p.id === b.id)?.apps).toEqual([{ id: app.id, name: 'linked', precedence: 1 }]);
 
     // Omitted require/exclude/sessionDuration keep their value; null clears the duration.
-    const updated = await rpc.request(UpdateReusablePolicy, { accountId, policyId: a.id, name: 'A2', decision: 'non_identity', include: any, sessionDuration: null, actor });
+    const updated = await rpc.request(UpdateReusablePolicy, {
+      accountId,
+      policyId: a.id,
+      name: 'A2',
+      decision: 'non_identity',
+      include: any,
+      sessionDuration: null,
+      actor,
+    });
     expect(updated).toMatchObject({ name: 'A2', sessionDuration: null, exclude: [{ serviceToken: { tokenId: token.id } }] });
 
     const audit = await rpc.request(ListAuditEvents, { accountId, resourceId: a.id });
@@ -107,7 +120,9 @@ describe('reusable policies over real NATS and PostgreSQL', () => {
     const second = await newApp('second user', [{ id: p.id, precedence: 3 }]);
     const refused = rpc.request(DeleteReusablePolicy, { accountId, policyId: p.id, actor });
     await expect(refused).rejects.toMatchObject({ code: 'VALIDATION_FAILED', message: expect.stringContaining('"user"') });
-    await expect(rpc.request(DeleteReusablePolicy, { accountId, policyId: p.id, actor })).rejects.toMatchObject({ message: expect.stringContaining('"second user"') });
+    await expect(rpc.request(DeleteReusablePolicy, { accountId, policyId: p.id, actor })).rejects.toMatchObject({
+      message: expect.stringContaining('"second user"'),
+    });
     await expect(rpc.request(GetApplication, { accountId, appId: app.id })).resolves.toMatchObject({ linkedPolicies: [{ id: p.id }] });
 
     await rpc.request(UpdateApplication, { accountId, appId: app.id, name: 'user', domain: app.domain, policies: [], actor });
@@ -122,18 +137,33 @@ describe('reusable policies over real NATS and PostgreSQL', () => {
     await rpc.request(CreatePolicy, { accountId, appId: inlineApp.id, name: 'scoped', decision: 'non_identity', include: any, actor });
     const link = (app: typeof inlineApp, policies: Array<{ id: string; precedence: number }>) =>
       rpc.request(UpdateApplication, { accountId, appId: app.id, name: app.name, domain: app.domain, policies, actor });
-    await expect(link(inlineApp, [{ id: p.id, precedence: 1 }])).rejects.toMatchObject({ code: 'VALIDATION_FAILED', message: expect.stringMatching(/app-scoped/) });
+    await expect(link(inlineApp, [{ id: p.id, precedence: 1 }])).rejects.toMatchObject({
+      code: 'VALIDATION_FAILED',
+      message: expect.stringMatching(/app-scoped/),
+    });
 
     const linkedApp = await newApp('linked2', [{ id: p.id, precedence: 1 }]);
-    await expect(rpc.request(CreatePolicy, { accountId, appId: linkedApp.id, name: 'scoped', decision: 'non_identity', include: any, actor })).rejects.toMatchObject({
+    await expect(
+      rpc.request(CreatePolicy, { accountId, appId: linkedApp.id, name: 'scoped', decision: 'non_identity', include: any, actor }),
+    ).rejects.toMatchObject({
       code: 'VALIDATION_FAILED',
       message: expect.stringMatching(/reusable/),
     });
 
     await expect(link(linkedApp, [{ id: randomUUID(), precedence: 1 }])).rejects.toMatchObject({ details: [{ path: 'policies.0.id' }] });
-    await expect(link(linkedApp, [{ id: p.id, precedence: 1 }, { id: p.id, precedence: 2 }])).rejects.toMatchObject({ details: [{ path: 'policies.1.id' }] });
+    await expect(
+      link(linkedApp, [
+        { id: p.id, precedence: 1 },
+        { id: p.id, precedence: 2 },
+      ]),
+    ).rejects.toMatchObject({ details: [{ path: 'policies.1.id' }] });
     const q = await newPolicy('q');
-    await expect(link(linkedApp, [{ id: p.id, precedence: 1 }, { id: q.id, precedence: 1 }])).rejects.toMatchObject({ details: [{ path: 'policies.1.precedence' }] });
+    await expect(
+      link(linkedApp, [
+        { id: p.id, precedence: 1 },
+        { id: q.id, precedence: 1 },
+      ]),
+    ).rejects.toMatchObject({ details: [{ path: 'policies.1.precedence' }] });
     // Another account's policy is no policy of this account.
     const otherAccount = await rpc.request(CreateAccount, { name: `other-${randomUUID()}` });
     const foreign = await rpc.request(CreateReusablePolicy, { accountId: otherAccount.id, name: 'foreign', decision: 'non_identity', include: any, actor });
@@ -161,7 +191,9 @@ describe('reusable policies over real NATS and PostgreSQL', () => {
   });
 
   it('refuses rules naming unknown tokens, and decisions other than non_identity', async () => {
-    await expect(newPolicy('bad', { include: [{ serviceToken: { tokenId: randomUUID() } }] })).rejects.toMatchObject({ details: [{ path: 'include.0.serviceToken.tokenId' }] });
+    await expect(newPolicy('bad', { include: [{ serviceToken: { tokenId: randomUUID() } }] })).rejects.toMatchObject({
+      details: [{ path: 'include.0.serviceToken.tokenId' }],
+    });
     await expect(newPolicy('bad', { decision: 'allow' as 'non_identity' })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
   });
 });

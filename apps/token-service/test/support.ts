@@ -1,5 +1,14 @@
 import type { INestMicroservice } from '@nestjs/common';
-import { ListAccounts, ReplicaChanges, type Application, type ChangesRequest, type ChangeRecord, type Organization, type Policy, type VerifierToken } from '@gatehouse/contracts';
+import {
+  ListAccounts,
+  ReplicaChanges,
+  type Application,
+  type ChangesRequest,
+  type ChangeRecord,
+  type Organization,
+  type Policy,
+  type VerifierToken,
+} from '@gatehouse/contracts';
 import { connectRpc } from '@gatehouse/nest-kit';
 import { createTestDatabase, startNats, type TestDatabase, type TestNats } from '@gatehouse/testing';
 import { connect, type NatsConnection } from '@nats-io/transport-node';

@@ -24,8 +24,7 @@ describe('tokens list: totals and paging', () => {
         perPage,
       ])
     ).rows.map((r: { id: string }) => r.id);
-  const countOf = async (account: string) =>
-    Number((await db.query('SELECT count(*) FROM service_tokens WHERE account_id = $1', [account])).rows[0].count);
+  const countOf = async (account: string) => Number((await db.query('SELECT count(*) FROM service_tokens WHERE account_id = $1', [account])).rows[0].count);
 
   beforeAll(async () => {
     h = await startHarness([], 'int-list');
@@ -47,9 +46,7 @@ describe('tokens list: totals and paging', () => {
   });
 
   it('keeps the total exact through bulk inserts, concurrent creates and deletes, per account', async () => {
-    const created = await Promise.all(
-      Array.from({ length: 24 }, (_, i) => h.rpc.request(CreateServiceToken, { accountId, name: `api-${i}`, actor })),
-    );
+    const created = await Promise.all(Array.from({ length: 24 }, (_, i) => h.rpc.request(CreateServiceToken, { accountId, name: `api-${i}`, actor })));
     for (const t of created.slice(0, 5)) await h.rpc.request(DeleteServiceToken, { accountId, tokenId: t.id, actor });
     const page = await h.rpc.request(ListServiceTokens, { accountId, perPage: 20 });
     expect(page.totalCount).toBe(BULK + 19);
@@ -89,7 +86,9 @@ describe('tokens list: totals and paging', () => {
     };
     await everyPage(37);
     // A whole day gone, one old day thinned out, and late inserts into old days.
-    await db.query(`DELETE FROM service_tokens WHERE account_id = $1 AND created_at >= now() - interval '6 days' AND created_at < now() - interval '5 days'`, [spread]);
+    await db.query(`DELETE FROM service_tokens WHERE account_id = $1 AND created_at >= now() - interval '6 days' AND created_at < now() - interval '5 days'`, [
+      spread,
+    ]);
     await db.query(`DELETE FROM service_tokens WHERE account_id = $1 AND name LIKE 'day-1%' AND created_at < now() - interval '10 days'`, [spread]);
     await db.query(
       `INSERT INTO service_tokens (account_id, name, client_id, duration, secret_hash, created_at, updated_at)
@@ -98,16 +97,19 @@ describe('tokens list: totals and paging', () => {
     );
     await everyPage(50);
     const total = await countOf(spread);
-    await expect(h.rpc.request(ListServiceTokens, { accountId: spread, page: Math.ceil(total / 50) + 1, perPage: 50 })).resolves.toMatchObject({ items: [], totalCount: total });
+    await expect(h.rpc.request(ListServiceTokens, { accountId: spread, page: Math.ceil(total / 50) + 1, perPage: 50 })).resolves.toMatchObject({
+      items: [],
+      totalCount: total,
+    });
   }, 120_000);
 
   it('counts a filter exactly up to 1,000 past the page, and flags a lower bound beyond', async () => {
     const broad = await h.rpc.request(ListServiceTokens, { accountId, search: 'bulk-', perPage: 20 });
     expect(broad).toMatchObject({ totalCount: 1020, totalCountExact: false });
     expect(broad.items.map((t) => t.id)).toEqual(
-      (await db.query(`SELECT id FROM service_tokens WHERE account_id = $1 AND name LIKE 'bulk-%' ORDER BY created_at DESC, id DESC LIMIT 20`, [accountId])).rows.map(
-        (r: { id: string }) => r.id,
-      ),
+      (
+        await db.query(`SELECT id FROM service_tokens WHERE account_id = $1 AND name LIKE 'bulk-%' ORDER BY created_at DESC, id DESC LIMIT 20`, [accountId])
+      ).rows.map((r: { id: string }) => r.id),
     );
     // Deeper pages move the bound with them: "Next" stays possible while more match.
     const deeper = await h.rpc.request(ListServiceTokens, { accountId, search: 'bulk-', page: 60, perPage: 20 });

@@ -104,9 +104,7 @@ describe('token service over real NATS and PostgreSQL', () => {
     expect(audit.items.at(-1)!.resourceName).toBe(name);
     expect(audit.items[0]!.resourceName).toBe(`${name}-2`);
 
-    const revisions = events
-      .filter((e) => (e.data as TokenChanged).token?.id === created.id)
-      .map((e) => (e.data as TokenChanged).revision);
+    const revisions = events.filter((e) => (e.data as TokenChanged).token?.id === created.id).map((e) => (e.data as TokenChanged).revision);
     await expectEventually(() => expect(revisions.length).toBeGreaterThan(0));
     expect(snapshot.revision).toBeGreaterThanOrEqual(3);
   });
@@ -114,7 +112,13 @@ describe('token service over real NATS and PostgreSQL', () => {
   it('rotates on an update with a greater client_secret_version (secret only then); equal changes nothing, lower is refused', async () => {
     const created = await rpc.request(CreateServiceToken, { accountId, name: `put-rotate-${randomUUID()}`, actor });
     const grace = new Date(Date.now() + 3_600_000).toISOString();
-    const rotated = await rpc.request(UpdateServiceToken, { accountId, tokenId: created.id, clientSecretVersion: 3, previousClientSecretExpiresAt: grace, actor });
+    const rotated = await rpc.request(UpdateServiceToken, {
+      accountId,
+      tokenId: created.id,
+      clientSecretVersion: 3,
+      previousClientSecretExpiresAt: grace,
+      actor,
+    });
     expect(rotated).toMatchObject({ clientSecretVersion: 3, previousClientSecretExpiresAt: grace, clientSecret: expect.stringMatching(/^gatehouse_/) });
     expect(rotated.clientSecret).not.toBe(created.clientSecret);
     const verifier = (await pullAll(rpc, { since: -1, entities: ['token'] })).tokens.find((t) => t.id === created.id)!;

@@ -46,9 +46,19 @@ describe('framework adapters', () => {
     const req: { headers: Record<string, string>; accessIdentity?: AccessIdentity } = { headers: { 'cf-access-jwt-assertion': await sign() } };
     await new Promise<void>((resolve) => mw(req, { statusCode: 200, setHeader: () => undefined, end: () => undefined }, () => resolve()));
     expect(req.accessIdentity).toMatchObject({ commonName: 'abc.access' });
-    const res = { statusCode: 200, body: '', setHeader: () => undefined, end(b?: string) { this.body = b ?? ''; } };
+    const res = {
+      statusCode: 200,
+      body: '',
+      setHeader: () => undefined,
+      end(b?: string) {
+        this.body = b ?? '';
+      },
+    };
     await new Promise<void>((resolve) => {
-      res.end = function (b?: string) { this.body = b ?? ''; resolve(); };
+      res.end = function (b?: string) {
+        this.body = b ?? '';
+        resolve();
+      };
       mw({ headers: {} }, res, () => resolve());
     });
     expect(res.statusCode).toBe(401);
@@ -58,7 +68,19 @@ describe('framework adapters', () => {
   it('Fastify preHandler replies 401 on a bad assertion', async () => {
     const hook = accessPreHandler({ teamUrl: ISS, audience: AUD, keys });
     const sent: unknown[] = [];
-    const reply = { status: 0, code(s: number) { this.status = s; return this; }, header() { return this; }, send(b: unknown) { sent.push(b); } };
+    const reply = {
+      status: 0,
+      code(s: number) {
+        this.status = s;
+        return this;
+      },
+      header() {
+        return this;
+      },
+      send(b: unknown) {
+        sent.push(b);
+      },
+    };
     await hook({ headers: { 'cf-access-jwt-assertion': 'a.b.c' } }, reply);
     expect(reply.status).toBe(401);
     expect(sent).toHaveLength(1);

@@ -39,7 +39,8 @@ export function checkNatsEnv(env: Partial<NatsEnvValues>, ctx: z.RefinementCtx):
   if (env.GATEHOUSE_NATS_USER && !env.GATEHOUSE_NATS_PASSWORD) issue('GATEHOUSE_NATS_PASSWORD', 'required with GATEHOUSE_NATS_USER');
   if (env.GATEHOUSE_NATS_PASSWORD && !env.GATEHOUSE_NATS_USER) issue('GATEHOUSE_NATS_USER', 'required with GATEHOUSE_NATS_PASSWORD');
   if (env.GATEHOUSE_NATS_CREDS && env.GATEHOUSE_NATS_USER) issue('GATEHOUSE_NATS_CREDS', 'give a credentials file or a user and password, not both');
-  if (Boolean(env.GATEHOUSE_NATS_TLS_CERT) !== Boolean(env.GATEHOUSE_NATS_TLS_KEY)) issue('GATEHOUSE_NATS_TLS_KEY', 'GATEHOUSE_NATS_TLS_CERT and GATEHOUSE_NATS_TLS_KEY go together');
+  if (Boolean(env.GATEHOUSE_NATS_TLS_CERT) !== Boolean(env.GATEHOUSE_NATS_TLS_KEY))
+    issue('GATEHOUSE_NATS_TLS_KEY', 'GATEHOUSE_NATS_TLS_CERT and GATEHOUSE_NATS_TLS_KEY go together');
 }
 
 export function natsAuth(env: Partial<NatsEnvValues>, service: string): NatsAuth {
@@ -71,4 +72,3 @@ export function natsConnectionOptions(auth: NatsAuth): Partial<NodeConnectionOpt
   if (auth.tls) options.tls = Object.fromEntries(Object.entries(auth.tls).filter(([, v]) => v));
   return options;
 }
-

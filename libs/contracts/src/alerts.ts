@@ -51,8 +51,14 @@ export type Mechanisms = z.infer<typeof Mechanisms>;
 
 export const MechanismsInput = z
   .strictObject({
-    email: z.array(z.strictObject({ id: EmailAddress })).max(100, 'at most 100 email recipients').optional(),
-    webhooks: z.array(z.strictObject({ id: Uuid })).max(20, 'at most 20 webhooks').optional(),
+    email: z
+      .array(z.strictObject({ id: EmailAddress }))
+      .max(100, 'at most 100 email recipients')
+      .optional(),
+    webhooks: z
+      .array(z.strictObject({ id: Uuid }))
+      .max(20, 'at most 20 webhooks')
+      .optional(),
   })
   .refine((m) => (m.email?.length ?? 0) + (m.webhooks?.length ?? 0) > 0, 'must name at least one email recipient or webhook');
 

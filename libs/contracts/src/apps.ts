@@ -195,9 +195,7 @@ export const ListApplications = register(
     errors: ['NOT_FOUND'],
   }),
 );
-export const GetApplication = register(
-  defineRpc({ subject: 'apps.v1.get', request: z.strictObject(AppScoped), response: Application, errors: ['NOT_FOUND'] }),
-);
+export const GetApplication = register(defineRpc({ subject: 'apps.v1.get', request: z.strictObject(AppScoped), response: Application, errors: ['NOT_FOUND'] }));
 export const UpdateApplication = register(
   defineRpc({
     subject: 'apps.v1.update',
@@ -226,9 +224,7 @@ export const CreatePolicy = register(
 export const ListPolicies = register(
   defineRpc({ subject: 'policies.v1.list', request: z.strictObject(AppScoped), response: z.array(Policy), errors: ['NOT_FOUND'] }),
 );
-export const GetPolicy = register(
-  defineRpc({ subject: 'policies.v1.get', request: z.strictObject(PolicyScoped), response: Policy, errors: ['NOT_FOUND'] }),
-);
+export const GetPolicy = register(defineRpc({ subject: 'policies.v1.get', request: z.strictObject(PolicyScoped), response: Policy, errors: ['NOT_FOUND'] }));
 export const UpdatePolicy = register(
   defineRpc({
     subject: 'policies.v1.update',

@@ -4,14 +4,7 @@ import { z } from 'zod';
  * Every error code that may cross NATS. The API maps each one to an HTTP status in a single
  * exhaustive switch, so adding a code here fails the API's type-check until it is mapped.
  */
-export const ErrorCodes = [
-  'VALIDATION_FAILED',
-  'NOT_FOUND',
-  'CONFLICT',
-  'INVALID_DURATION',
-  'UNAVAILABLE',
-  'INTERNAL',
-] as const;
+export const ErrorCodes = ['VALIDATION_FAILED', 'NOT_FOUND', 'CONFLICT', 'INVALID_DURATION', 'UNAVAILABLE', 'INTERNAL'] as const;
 export type ErrorCode = (typeof ErrorCodes)[number];
 
 export const ErrorIssue = z.object({ path: z.string(), message: z.string() });

@@ -12,7 +12,9 @@ const perms = (s: (typeof SERVICES)[number]) => natsPermissions(s, `_INBOX_${s}`
 
 describe('NATS permissions from the contracts', () => {
   it('declare an owner for every subject', () => {
-    const missing = allContracts().filter((c) => !accessOf(c)).map((c) => c.subject);
+    const missing = allContracts()
+      .filter((c) => !accessOf(c))
+      .map((c) => c.subject);
     expect(missing).toEqual([]);
   });
 

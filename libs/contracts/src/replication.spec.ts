@@ -33,7 +33,9 @@ function source(records: ChangeRecord[], floor = 0) {
         throw new Error('no answer');
       }
       const head = records.at(-1)?.revision ?? 0;
-      const from = req.after ? records.findIndex((r) => r.type === 'tombstone' && r.id === req.after![2]) + 1 : records.findIndex((r) => r.revision > req.since);
+      const from = req.after
+        ? records.findIndex((r) => r.type === 'tombstone' && r.id === req.after![2]) + 1
+        : records.findIndex((r) => r.revision > req.since);
       const start = from < 0 ? records.length : from;
       const page = records.slice(start, start + 2);
       const last = page.at(-1);
@@ -107,7 +109,9 @@ describe('ChangeFollower cold start in parallel ranges', () => {
   /** A source over tombstones of revisions 1..n (several per revision), pages of 49 (they split a revision's records), with a head poll. */
   function big(n: number, perRevision = 3) {
     const records: ChangeRecord[] = [];
-    for (let r = 1; r <= n; r++) for (let k = 0; k < perRevision; k++) records.push({ type: 'tombstone', entity: 'token', id: `00000000-0000-4000-8000-${String(r * 10 + k).padStart(12, '0')}`, revision: r });
+    for (let r = 1; r <= n; r++)
+      for (let k = 0; k < perRevision; k++)
+        records.push({ type: 'tombstone', entity: 'token', id: `00000000-0000-4000-8000-${String(r * 10 + k).padStart(12, '0')}`, revision: r });
     const key = (r: ChangeRecord) => [r.revision, (r as { id: string }).id] as const;
     let inFlight = 0;
     let maxInFlight = 0;

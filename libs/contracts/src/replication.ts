@@ -76,9 +76,7 @@ export type ChangesRequest = z.input<typeof ReplicaChanges.request>;
 export type ChangesPage = z.infer<typeof ReplicaChanges.response>;
 
 /** The current revision only: what an idle replica polls (O(1) on both sides). */
-export const ReplicaHead = register(
-  defineRpc({ subject: 'replica.v2.head', request: z.strictObject({}), response: z.object({ head: Revision }) }),
-);
+export const ReplicaHead = register(defineRpc({ subject: 'replica.v2.head', request: z.strictObject({}), response: z.object({ head: Revision }) }));
 
 /** How a follower reaches the token service (an RpcClient in the services, a fake in tests). */
 export interface ChangeSource {

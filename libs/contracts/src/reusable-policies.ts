@@ -88,5 +88,10 @@ export const DeleteReusablePolicy = register(
 
 /** Reusable policies of an account with a rule naming the token (the dashboard's delete confirmation lists them). */
 export const ReusablePoliciesUsingToken = register(
-  defineRpc({ subject: 'policies.v1.reusable.usingToken', request: z.strictObject({ accountId: Uuid, tokenId: Uuid }), response: z.array(ReusablePolicy), errors: ['NOT_FOUND'] }),
+  defineRpc({
+    subject: 'policies.v1.reusable.usingToken',
+    request: z.strictObject({ accountId: Uuid, tokenId: Uuid }),
+    response: z.array(ReusablePolicy),
+    errors: ['NOT_FOUND'],
+  }),
 );

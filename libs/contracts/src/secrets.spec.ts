@@ -61,7 +61,24 @@ describe('client secrets', () => {
 
   it('SecretDigester computes exactly the HMAC-SHA256 that createHmac does, for any key and input', () => {
     const keys: Array<string | Buffer> = ['k'.repeat(32), 'h'.repeat(64), 'x'.repeat(65), 'short', '', 'clé-ünïcode', randomBytes(64), randomBytes(100)];
-    const inputs = ['', 'a', generateClientSecret(), generateClientSecret(), 'ünïcødé 🔑', 'x'.repeat(63), 'y'.repeat(64), 'z'.repeat(252), 'w'.repeat(253), 'v'.repeat(256), '€'.repeat(64), '€'.repeat(65), '𝄞'.repeat(32), '𝄞'.repeat(33), '𝄞'.repeat(70), 'q'.repeat(5000)];
+    const inputs = [
+      '',
+      'a',
+      generateClientSecret(),
+      generateClientSecret(),
+      'ünïcødé 🔑',
+      'x'.repeat(63),
+      'y'.repeat(64),
+      'z'.repeat(252),
+      'w'.repeat(253),
+      'v'.repeat(256),
+      '€'.repeat(64),
+      '€'.repeat(65),
+      '𝄞'.repeat(32),
+      '𝄞'.repeat(33),
+      '𝄞'.repeat(70),
+      'q'.repeat(5000),
+    ];
     for (const key of keys) {
       const d = new SecretDigester(key);
       for (const input of inputs) {

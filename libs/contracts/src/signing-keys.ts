@@ -40,6 +40,4 @@ export const UpdateSigningKeys = register(
   }),
 );
 /** Publishes a new key at once; it signs after `activationDelayMs` (every gateway has it by then). */
-export const RotateSigningKeys = register(
-  defineRpc({ subject: 'keys.v1.rotate', request: z.strictObject({ actor: Actor }), response: SigningKeysStatus }),
-);
+export const RotateSigningKeys = register(defineRpc({ subject: 'keys.v1.rotate', request: z.strictObject({ actor: Actor }), response: SigningKeysStatus }));

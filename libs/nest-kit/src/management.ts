@@ -1,7 +1,15 @@
 import type { CallHandler, ExecutionContext, NestInterceptor, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import type { ClientProxy, NatsContext } from '@nestjs/microservices';
 import { DomainError } from '@gatehouse/contracts';
-import { Counter, Histogram, startManagementServer, type ManagementOptions, type ManagementServer, type ReadinessCheck, type Registry } from '@gatehouse/observability';
+import {
+  Counter,
+  Histogram,
+  startManagementServer,
+  type ManagementOptions,
+  type ManagementServer,
+  type ReadinessCheck,
+  type Registry,
+} from '@gatehouse/observability';
 import { tap, type Observable } from 'rxjs';
 
 /** The management port as a Nest provider: listens once the app has booted, closes on shutdown. */

@@ -32,10 +32,7 @@ async function admin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
  * A fresh database of this test's own on the real PostgreSQL, optionally migrated by `migrate`.
  * Each test file gets its own, so files run in parallel without truncating each other's tables.
  */
-export async function createTestDatabase(
-  migrate?: (url: string) => Promise<void>,
-  prefix = 'gh_test',
-): Promise<TestDatabase> {
+export async function createTestDatabase(migrate?: (url: string) => Promise<void>, prefix = 'gh_test'): Promise<TestDatabase> {
   const name = `${prefix}_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
   await admin((c) => c.query(`CREATE DATABASE "${name}"`));
   const url = withDatabase(adminDatabaseUrl(), name);

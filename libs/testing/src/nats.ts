@@ -33,9 +33,7 @@ export async function startNats(
   const monitorPort = await freePort();
   const storeDir = mkdtempSync(join(tmpdir(), 'gh-nats-'));
   const configArgs: string[] = [];
-  const configText = [options.config, options.maxPayload ? `max_payload: ${options.maxPayload}` : undefined]
-    .filter((line) => line !== undefined)
-    .join('\n');
+  const configText = [options.config, options.maxPayload ? `max_payload: ${options.maxPayload}` : undefined].filter((line) => line !== undefined).join('\n');
   if (configText) {
     // No command-line flag for max_payload: both go in a config file.
     const file = join(storeDir, 'nats.conf');

@@ -93,4 +93,3 @@ export class AccessRequestsController {
     return okPage(page.items.map(toCfAccessRequest), page);
   }
 }
-

@@ -1,5 +1,13 @@
 import { Body, Controller, Get, HttpCode, Inject, Param, Post, Put, Req, UseGuards } from '@nestjs/common';
-import { GetAccount, GetSigningKeys, IsoDate, KeyRotationIntervalDays, RotateSigningKeys, UpdateSigningKeys, type SigningKeysStatus } from '@gatehouse/contracts';
+import {
+  GetAccount,
+  GetSigningKeys,
+  IsoDate,
+  KeyRotationIntervalDays,
+  RotateSigningKeys,
+  UpdateSigningKeys,
+  type SigningKeysStatus,
+} from '@gatehouse/contracts';
 import type { RpcClient } from '@gatehouse/nest-kit';
 import type { Request } from 'express';
 import { z } from 'zod';
@@ -69,4 +77,3 @@ export class KeysController {
     return this.rpc.request(GetAccount, { accountId: uuidParam(accountId, 'account_id') });
   }
 }
-

@@ -38,7 +38,11 @@ export function toCfOrganization(o: Organization): z.infer<typeof CfOrganization
   };
 }
 
-const Threshold = z.number({ message: 'must be a number of days' }).int('must be a whole number of days').min(30, 'must be at least 30').max(365, 'must be at most 365');
+const Threshold = z
+  .number({ message: 'must be a number of days' })
+  .int('must be a whole number of days')
+  .min(30, 'must be at least 30')
+  .max(365, 'must be at most 365');
 const Inactivity = z.strictObject({ enabled: z.boolean(), inactivity_threshold_days: Threshold, action: InactivityAction });
 const fields = {
   name: z.string().trim().min(1, 'must not be empty').max(255).optional(),
@@ -94,4 +98,3 @@ export class OrganizationsController {
     return ok(toCfOrganization(await this.rpc.request(UpdateOrganization, { accountId: id, ...toUpdate(input), actor: actorOf(req) })));
   }
 }
-

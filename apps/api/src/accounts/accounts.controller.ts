@@ -42,4 +42,3 @@ export class AccountsController {
     return ok(toCfAccount(await this.rpc.request(GetAccount, { accountId: uuidParam(accountId, 'account_id') })));
   }
 }
-

@@ -98,7 +98,18 @@ export function toCfPolicy(p: AlertPolicy): z.infer<typeof CfAlertPolicy> {
 }
 
 export function toCfWebhook(w: WebhookDestination): z.infer<typeof CfWebhook> {
-  return { id: w.id, name: w.name, url: w.url, type: 'generic', secret: null, has_secret: w.hasSecret, last_success: w.lastSuccess, last_failure: w.lastFailure, created_at: w.createdAt, updated_at: w.updatedAt };
+  return {
+    id: w.id,
+    name: w.name,
+    url: w.url,
+    type: 'generic',
+    secret: null,
+    has_secret: w.hasSecret,
+    last_success: w.lastSuccess,
+    last_failure: w.lastFailure,
+    created_at: w.createdAt,
+    updated_at: w.updatedAt,
+  };
 }
 
 export function toCfHistory(d: AlertDelivery): z.infer<typeof CfAlertHistory> {
@@ -245,4 +256,3 @@ export class AlertingController {
     return okPage(page.items.map(toCfHistory), page);
   }
 }
-

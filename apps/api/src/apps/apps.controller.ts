@@ -152,7 +152,8 @@ export class TokenPoliciesController {
     if (reusable.status === 'rejected') throw reusable.reason;
     // NOT_FOUND from the app-scoped side means "no such token and no app-scoped policy naming it";
     // a reusable policy naming it (a deleted token's dangling rule) still answers.
-    if (scoped.status === 'rejected' && !(reusable.value.length && scoped.reason instanceof DomainError && scoped.reason.code === 'NOT_FOUND')) throw scoped.reason;
+    if (scoped.status === 'rejected' && !(reusable.value.length && scoped.reason instanceof DomainError && scoped.reason.code === 'NOT_FOUND'))
+      throw scoped.reason;
     const items: Array<z.infer<typeof CfTokenPolicy>> = [
       ...(scoped.status === 'fulfilled' ? scoped.value : []).map((p) => ({ ...toCfPolicy(p), app_id: p.appId, app_name: p.appName })),
       ...reusable.value.map((p) => ({ ...toCfReusablePolicy(p), app_id: null, app_name: null })),
@@ -160,4 +161,3 @@ export class TokenPoliciesController {
     return pageOfAll(items, raw);
   }
 }
-

@@ -1,4 +1,20 @@
-import { AppDomain, AppName, AppTag, DomainError, HeaderName, IsoDate, SameSiteAttribute, SessionDuration, Uuid, UpstreamUrl, type Application, type LinkedPolicy, type Policy, type PolicyRule, type ReusablePolicy } from '@gatehouse/contracts';
+import {
+  AppDomain,
+  AppName,
+  AppTag,
+  DomainError,
+  HeaderName,
+  IsoDate,
+  SameSiteAttribute,
+  SessionDuration,
+  Uuid,
+  UpstreamUrl,
+  type Application,
+  type LinkedPolicy,
+  type Policy,
+  type PolicyRule,
+  type ReusablePolicy,
+} from '@gatehouse/contracts';
 import { z } from 'zod';
 
 /** A rule in an answer: exactly one of Cloudflare's Service Auth rule forms. */
@@ -10,7 +26,14 @@ const policyCommon = { id: Uuid, name: z.string(), decision: z.literal('non_iden
 
 /** A reusable policy as an application links it (`precedence` is the link's). */
 export const CfLinkedPolicy = z
-  .object({ ...policyCommon, precedence: z.number().int(), session_duration: z.string().nullable(), reusable: z.literal(true), created_at: IsoDate, updated_at: IsoDate })
+  .object({
+    ...policyCommon,
+    precedence: z.number().int(),
+    session_duration: z.string().nullable(),
+    reusable: z.literal(true),
+    created_at: IsoDate,
+    updated_at: IsoDate,
+  })
   .meta({ id: 'LinkedPolicy' });
 
 /** An Access application (self-hosted; Service Auth only) in Cloudflare's v4 field names. */
@@ -103,7 +126,11 @@ export const AppBody = z
   .strictObject({
     name: AppName,
     domain: AppDomain.optional(),
-    destinations: z.array(PublicDestination).min(1, 'must name one public destination').max(1, 'Gatehouse routes one destination per application (create one application per host)').optional(),
+    destinations: z
+      .array(PublicDestination)
+      .min(1, 'must name one public destination')
+      .max(1, 'Gatehouse routes one destination per application (create one application per host)')
+      .optional(),
     type: z.literal('self_hosted', { message: 'only "self_hosted" applications are supported' }).optional(),
     session_duration: SessionDuration.optional(),
     upstream: UpstreamUrl.nullable().optional(),
@@ -118,7 +145,8 @@ export const AppBody = z
   })
   .superRefine((b, ctx) => {
     const uri = b.destinations?.[0]?.uri;
-    if (b.domain === undefined && uri === undefined) ctx.addIssue({ code: 'custom', path: ['domain'], message: 'is required (or give "destinations": [{"type": "public", "uri": …}])' });
+    if (b.domain === undefined && uri === undefined)
+      ctx.addIssue({ code: 'custom', path: ['domain'], message: 'is required (or give "destinations": [{"type": "public", "uri": …}])' });
     if (b.domain !== undefined && uri !== undefined && b.domain !== uri) {
       ctx.addIssue({ code: 'custom', path: ['destinations', 0, 'uri'], message: `must equal domain ("${b.domain}") when both are given` });
     }
@@ -172,7 +200,8 @@ export const PolicyBody = z.strictObject({ ...policyIdentity, precedence: z.numb
 export type PolicyBody = z.infer<typeof PolicyBody>;
 
 export const toRule = (r: CfRule): PolicyRule => (r.service_token ? { serviceToken: { tokenId: r.service_token.token_id } } : { anyValidServiceToken: {} });
-export const toCfRule = (r: PolicyRule): z.infer<typeof CfRuleResult> => ('serviceToken' in r ? { service_token: { token_id: r.serviceToken.tokenId } } : { any_valid_service_token: {} });
+export const toCfRule = (r: PolicyRule): z.infer<typeof CfRuleResult> =>
+  'serviceToken' in r ? { service_token: { token_id: r.serviceToken.tokenId } } : { any_valid_service_token: {} };
 
 export function policyFields(b: PolicyBody) {
   return { name: b.name, decision: b.decision, precedence: b.precedence, ...ruleFields(b) };
@@ -242,7 +271,12 @@ export async function withCfPaths<T>(call: Promise<T>): Promise<T> {
     return await call;
   } catch (error) {
     if (error instanceof DomainError && error.code === 'VALIDATION_FAILED') {
-      throw new DomainError(error.code, cfPath(error.message), error.details?.map((d) => ({ path: cfPath(d.path), message: d.message })), error.errorId);
+      throw new DomainError(
+        error.code,
+        cfPath(error.message),
+        error.details?.map((d) => ({ path: cfPath(d.path), message: d.message })),
+        error.errorId,
+      );
     }
     throw error;
   }

@@ -59,4 +59,3 @@ export class ReusablePoliciesController {
     return { accountId: uuidParam(accountId, 'account_id'), policyId: uuidParam(policyId, 'policy_id') };
   }
 }
-

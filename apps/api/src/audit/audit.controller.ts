@@ -58,4 +58,3 @@ export class AuditController {
     return okPage(page.items.map(toCfAudit), page);
   }
 }
-

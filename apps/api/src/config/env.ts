@@ -16,7 +16,12 @@ export const Env = z.object({
   GATEHOUSE_ADMIN_TOKENS: z
     .string()
     .optional()
-    .transform((list) => (list ?? '').split(',').map((t) => t.trim()).filter(Boolean))
+    .transform((list) =>
+      (list ?? '')
+        .split(',')
+        .map((t) => t.trim())
+        .filter(Boolean),
+    )
     .pipe(z.array(AdminToken)),
   /** Folder with the dashboard's built files, served at `/`; unset to serve none. */
   GATEHOUSE_DASHBOARD_DIR: z.string().optional(),
@@ -32,7 +37,11 @@ export const Env = z.object({
 const CheckedEnv = Env.superRefine((env, ctx) => {
   checkNatsEnv(env, ctx);
   if (!env.GATEHOUSE_ADMIN_TOKEN && env.GATEHOUSE_ADMIN_TOKENS.length === 0) {
-    ctx.addIssue({ code: 'custom', path: ['GATEHOUSE_ADMIN_TOKEN'], message: 'set GATEHOUSE_ADMIN_TOKEN or GATEHOUSE_ADMIN_TOKENS (generate with: openssl rand -hex 32)' });
+    ctx.addIssue({
+      code: 'custom',
+      path: ['GATEHOUSE_ADMIN_TOKEN'],
+      message: 'set GATEHOUSE_ADMIN_TOKEN or GATEHOUSE_ADMIN_TOKENS (generate with: openssl rand -hex 32)',
+    });
   }
 });
 export type ApiEnv = z.infer<typeof Env>;

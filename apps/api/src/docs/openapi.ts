@@ -21,7 +21,11 @@ import { tokensOpenApi } from '../tokens/tokens.openapi.js';
 export function buildOpenApiDocument(): OpenApiDocument {
   return createDocument({
     openapi: '3.1.0',
-    info: { title: 'Gatehouse admin API', version: '1', description: "Cloudflare v4-compatible admin API: point a Cloudflare client's base URL at /client/v4." },
+    info: {
+      title: 'Gatehouse admin API',
+      version: '1',
+      description: "Cloudflare v4-compatible admin API: point a Cloudflare client's base URL at /client/v4.",
+    },
     servers: [{ url: '/' }],
     security: [{ bearer: [] }],
     components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'GATEHOUSE_ADMIN_TOKEN' } } },

@@ -15,7 +15,8 @@ export const ErrorEnvelope = z
   .meta({ id: 'ErrorEnvelope', description: "Cloudflare's v4 envelope of a failure" });
 
 /** Cloudflare's v4 envelope of a success around `result` (see `ok` in ../http/envelope.ts). */
-export const envelope = <T extends z.ZodType>(result: T) => z.object({ success: z.literal(true), errors: z.array(Message), messages: z.array(Message), result });
+export const envelope = <T extends z.ZodType>(result: T) =>
+  z.object({ success: z.literal(true), errors: z.array(Message), messages: z.array(Message), result });
 
 /** The envelope of one page of a list (see `okPage` in ../http/envelope.ts). */
 export const pageEnvelope = <T extends z.ZodType>(item: T) => envelope(z.array(item)).extend({ result_info: ResultInfo });
@@ -54,7 +55,10 @@ export function openApiPaths(tag: string, routes: Route[]): ZodOpenApiPathsObjec
       // A missing body counts as `{}` (see `body` in ../http/input.ts): required when `{}` is refused.
       ...(r.body ? { requestBody: { required: !r.body.safeParse({}).success, content: { 'application/json': { schema: r.body } } } } : {}),
       responses: {
-        '200': { description: 'Success, in the v4 envelope', content: { 'application/json': { schema: r.page ? pageEnvelope(r.result) : envelope(r.result) } } },
+        '200': {
+          description: 'Success, in the v4 envelope',
+          content: { 'application/json': { schema: r.page ? pageEnvelope(r.result) : envelope(r.result) } },
+        },
         '4XX': { description: 'Error, in the v4 envelope', content: { 'application/json': { schema: ErrorEnvelope } } },
         '5XX': { description: 'A service did not answer (503) or failed, in the v4 envelope', content: { 'application/json': { schema: ErrorEnvelope } } },
       },

@@ -31,7 +31,7 @@ export function isDashboardRoute(path: string): boolean {
     if (!route.includes(':')) return path === route;
     const want = route.split('/');
     const got = path.replace(/\/+$/, '').split('/');
-    return want.length === got.length && want.every((part, i) => part.startsWith(':') ? got[i] !== '' : part === got[i]);
+    return want.length === got.length && want.every((part, i) => (part.startsWith(':') ? got[i] !== '' : part === got[i]));
   });
 }
 

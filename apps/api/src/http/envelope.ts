@@ -23,7 +23,12 @@ export function okPage<T>(items: T[], page: { page: number; perPage: number; tot
     success: true,
     errors: [],
     messages: bounded
-      ? [{ code: TOTAL_COUNT_LOWER_BOUND, message: `At least ${page.totalCount} results match; total_count is a lower bound (narrow the filter for an exact count).` }]
+      ? [
+          {
+            code: TOTAL_COUNT_LOWER_BOUND,
+            message: `At least ${page.totalCount} results match; total_count is a lower bound (narrow the filter for an exact count).`,
+          },
+        ]
       : [],
     result: items,
     result_info: {

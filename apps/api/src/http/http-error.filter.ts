@@ -20,9 +20,7 @@ export class HttpErrorFilter implements ExceptionFilter {
   private describe(exception: unknown) {
     if (exception instanceof DomainError) {
       const { status, cfCode } = statusOf(exception.code);
-      const messages = exception.details?.length
-        ? exception.details.map((d) => (d.path ? `${d.path}: ${d.message}` : d.message))
-        : [exception.message];
+      const messages = exception.details?.length ? exception.details.map((d) => (d.path ? `${d.path}: ${d.message}` : d.message)) : [exception.message];
       return { status, body: failure(cfCode, messages) };
     }
     if (exception instanceof HttpProblem) {

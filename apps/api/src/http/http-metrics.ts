@@ -22,7 +22,8 @@ export function httpMetrics(registry: Registry) {
       // Matched routes only: a path never becomes a label (unknown paths are one series).
       // (Nest answers unknown paths from a catch-all route: that one counts as unmatched too.)
       const pattern: unknown = (req.route as { path?: unknown } | undefined)?.path;
-      const route = typeof pattern === 'string' && !pattern.includes('*') ? `${req.baseUrl}${pattern}` : req.path.startsWith('/client/') ? 'unmatched' : 'other';
+      const route =
+        typeof pattern === 'string' && !pattern.includes('*') ? `${req.baseUrl}${pattern}` : req.path.startsWith('/client/') ? 'unmatched' : 'other';
       requests.inc({ method: req.method, route, status: String(res.statusCode) });
       duration.observe({ method: req.method, route }, (performance.now() - start) / 1000);
     });

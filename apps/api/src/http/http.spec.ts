@@ -69,8 +69,8 @@ describe('AdminAuthGuard with GATEHOUSE_ADMIN_TOKENS (rotation without downtime)
     }
     expect(message).toMatch(/GATEHOUSE_ADMIN_TOKENS\.1: must be at least 24 characters/);
     expect(message).not.toContain('short-secret-value');
-    });
   });
+});
 
 describe('okPage', () => {
   it("keeps Cloudflare's result_info, and says so in messages when total_count is a lower bound", () => {
@@ -100,7 +100,17 @@ async function send(method: string, body: string | Buffer, contentType?: string,
     body: 'untouched',
     resume: () => undefined,
   });
-  const res = { statusCode: 0, payload: undefined as unknown, status(code: number) { this.statusCode = code; return this; }, json(p: unknown) { this.payload = p; } };
+  const res = {
+    statusCode: 0,
+    payload: undefined as unknown,
+    status(code: number) {
+      this.statusCode = code;
+      return this;
+    },
+    json(p: unknown) {
+      this.payload = p;
+    },
+  };
   const outcome = new Promise<'next' | 'responded'>((resolve) => {
     const origJson = res.json.bind(res);
     res.json = (p: unknown) => (origJson(p), resolve('responded'));

@@ -24,4 +24,3 @@ export const PageQuery = {
   page: z.coerce.number({ message: 'must be a number' }).int().min(1).max(1_000_000).default(1),
   per_page: z.coerce.number({ message: 'must be a number' }).int().min(1).max(1000).default(20),
 };
-

@@ -173,4 +173,3 @@ export class TokensController {
     return ok(withSecret(token));
   }
 }
-

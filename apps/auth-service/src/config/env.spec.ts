@@ -13,7 +13,8 @@ describe('auth-service environment', () => {
 
   it('GATEHOUSE_FORWARD_AUTH_HEADERS is auto, nginx, traefik or envoy (default auto); GATEHOUSE_HEALTH_DETAILS is off by default', () => {
     expect(loadEnv(base)).toMatchObject({ GATEHOUSE_FORWARD_AUTH_HEADERS: 'auto', GATEHOUSE_HEALTH_DETAILS: false });
-    for (const mode of ['auto', 'nginx', 'traefik', 'envoy']) expect(loadEnv({ ...base, GATEHOUSE_FORWARD_AUTH_HEADERS: mode }).GATEHOUSE_FORWARD_AUTH_HEADERS).toBe(mode);
+    for (const mode of ['auto', 'nginx', 'traefik', 'envoy'])
+      expect(loadEnv({ ...base, GATEHOUSE_FORWARD_AUTH_HEADERS: mode }).GATEHOUSE_FORWARD_AUTH_HEADERS).toBe(mode);
     expect(() => loadEnv({ ...base, GATEHOUSE_FORWARD_AUTH_HEADERS: 'haproxy' })).toThrow(/GATEHOUSE_FORWARD_AUTH_HEADERS/);
     expect(loadEnv({ ...base, GATEHOUSE_HEALTH_DETAILS: 'true' }).GATEHOUSE_HEALTH_DETAILS).toBe(true);
     expect(() => loadEnv({ ...base, GATEHOUSE_HEALTH_DETAILS: 'yes' })).toThrow(/GATEHOUSE_HEALTH_DETAILS/);

@@ -54,7 +54,10 @@ export const Env = z
      * `true`: /cdn-cgi/access/health answers its whole detail (revision, signing key ids, last
      * sync error, access-log pending and dropped counts) to anyone; otherwise only `{ status }`.
      */
-    GATEHOUSE_HEALTH_DETAILS: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+    GATEHOUSE_HEALTH_DETAILS: z
+      .enum(['true', 'false'])
+      .default('false')
+      .transform((v) => v === 'true'),
     /** Connections (busy and idle) the gateway opens to one upstream origin; beyond, a request waits briefly, then 503. */
     GATEHOUSE_UPSTREAM_MAX_CONNECTIONS: Int(512),
     /** Open upgrade (WebSocket) tunnels, all applications together; beyond, 503. */
@@ -65,7 +68,10 @@ export const Env = z
      */
     GATEHOUSE_GATEWAY_WORKERS: z.union([z.literal('auto'), z.coerce.number().int().min(1).max(64)]).default(1),
     /** Trust X-Forwarded-For (appended to) and X-Forwarded-Proto from the peer (only behind a proxy you run). */
-    GATEHOUSE_TRUST_PROXY: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+    GATEHOUSE_TRUST_PROXY: z
+      .enum(['true', 'false'])
+      .default('false')
+      .transform((v) => v === 'true'),
     /** Secure flag on CF_Authorization; defaults to true when the team URL is https. */
     GATEHOUSE_COOKIE_SECURE: z.enum(['true', 'false']).optional(),
     /** The management port (/metrics, /healthz, /readyz): keep it off the internet. 0 picks a free port. */

@@ -20,7 +20,13 @@ const keys = {
 function setup() {
   let now = Date.parse('2030-01-01T00:00:00Z');
   const replica = new Replica();
-  const access = new AccessControl(replica, new JwtService(keys, ISS), HASH_KEY, (kid) => kid === 'kid1', () => now);
+  const access = new AccessControl(
+    replica,
+    new JwtService(keys, ISS),
+    HASH_KEY,
+    (kid) => kid === 'kid1',
+    () => now,
+  );
   const secret = generateClientSecret();
   const token = tokenOf({ secretHash: hashClientSecret(HASH_KEY, secret) });
   const app = appOf();
@@ -29,7 +35,11 @@ function setup() {
   const policyB = policyOf(appB.id);
   let revision = 1;
   loadInto(replica, { revision, tokens: [token], apps: [app, appB], policies: [policy, policyB] });
-  const setToken = (t: VerifierToken) => replica.applyEvent({ type: 'token', payload: { kind: 'updated', revision: ++revision, occurredAt: new Date(now).toISOString(), actor: { type: 'admin', id: 'x' }, token: t } });
+  const setToken = (t: VerifierToken) =>
+    replica.applyEvent({
+      type: 'token',
+      payload: { kind: 'updated', revision: ++revision, occurredAt: new Date(now).toISOString(), actor: { type: 'admin', id: 'x' }, token: t },
+    });
   const appOfId = (id: string) => replica.app(id)!;
   return {
     replica,
@@ -42,8 +52,10 @@ function setup() {
     setToken,
     appOfId,
     clock: { advance: (ms: number) => (now += ms), now: () => now },
-    setApp: (a: typeof app) => replica.applyEvent({ type: 'app', payload: { kind: 'upserted', revision: ++revision, occurredAt: new Date(now).toISOString(), app: a } }),
-    setPolicy: (p: typeof policy) => replica.applyEvent({ type: 'policy', payload: { kind: 'upserted', revision: ++revision, occurredAt: new Date(now).toISOString(), policy: p } }),
+    setApp: (a: typeof app) =>
+      replica.applyEvent({ type: 'app', payload: { kind: 'upserted', revision: ++revision, occurredAt: new Date(now).toISOString(), app: a } }),
+    setPolicy: (p: typeof policy) =>
+      replica.applyEvent({ type: 'policy', payload: { kind: 'upserted', revision: ++revision, occurredAt: new Date(now).toISOString(), policy: p } }),
   };
 }
 
@@ -61,7 +73,10 @@ describe('AccessControl.exchange', () => {
     const d = await s.access.exchange(s.appOfId(s.app.id), s.token.clientId, s.secret);
     expect(d.ok).toBe(true);
     if (!d.ok) return;
-    const [h, p] = d.jwt.split('.').slice(0, 2).map((x) => JSON.parse(Buffer.from(x, 'base64url').toString()));
+    const [h, p] = d.jwt
+      .split('.')
+      .slice(0, 2)
+      .map((x) => JSON.parse(Buffer.from(x, 'base64url').toString()));
     expect(h).toMatchObject({ alg: 'RS256', kid: 'kid1' });
     expect(p).toMatchObject({ type: 'app', aud: [s.app.aud], iss: ISS, common_name: s.token.clientId, sub: '' });
     expect(p.exp - p.iat).toBe(24 * 3600);
@@ -218,7 +233,14 @@ describe('AccessControl.checkJwt', () => {
     const s = setup();
     const payload = { type: 'app', common_name: s.token.clientId, sub: '' };
     const t = Math.floor(s.clock.now() / 1000);
-    const future = await new SignJWT(payload).setProtectedHeader({ alg: 'RS256', kid: 'kid1' }).setIssuer(ISS).setAudience([s.app.aud]).setIssuedAt(t).setNotBefore(t + 600).setExpirationTime(t + 3600).sign(pair.privateKey);
+    const future = await new SignJWT(payload)
+      .setProtectedHeader({ alg: 'RS256', kid: 'kid1' })
+      .setIssuer(ISS)
+      .setAudience([s.app.aud])
+      .setIssuedAt(t)
+      .setNotBefore(t + 600)
+      .setExpirationTime(t + 3600)
+      .sign(pair.privateKey);
     expectRefused((await s.access.checkJwt(s.appOfId(s.app.id), future)) as Decision, 401);
   });
 
@@ -235,7 +257,13 @@ describe('AccessControl.checkJwt', () => {
     expect(fresh).not.toBe(jwt);
     expect((await s.access.checkJwt(app(), fresh)).ok).toBe(true);
     // Rotation with a grace period keeps the session; the end of the grace ends it.
-    s.setToken({ ...s.token, clientSecretVersion: 2, secretHash: 'b'.repeat(64), previousSecretHash: s.token.secretHash, previousClientSecretExpiresAt: new Date(s.clock.now() + 1000).toISOString() });
+    s.setToken({
+      ...s.token,
+      clientSecretVersion: 2,
+      secretHash: 'b'.repeat(64),
+      previousSecretHash: s.token.secretHash,
+      previousClientSecretExpiresAt: new Date(s.clock.now() + 1000).toISOString(),
+    });
     expect((await s.access.checkJwt(app(), fresh)).ok).toBe(true);
     s.clock.advance(1001);
     expectRefused((await s.access.checkJwt(app(), fresh)) as Decision, 401, 'secret_rotated');
@@ -244,7 +272,10 @@ describe('AccessControl.checkJwt', () => {
     const jwt2 = await issued(s2);
     s2.setToken({ ...s2.token, enabled: false });
     expectRefused((await s2.access.checkJwt(s2.appOfId(s2.app.id), jwt2)) as Decision, 401, 'token_disabled');
-    s2.replica.applyEvent({ type: 'token', payload: { kind: 'deleted', revision: s2.replica.revision + 1, occurredAt: new Date().toISOString(), actor: { type: 'admin', id: 'x' }, token: s2.token } });
+    s2.replica.applyEvent({
+      type: 'token',
+      payload: { kind: 'deleted', revision: s2.replica.revision + 1, occurredAt: new Date().toISOString(), actor: { type: 'admin', id: 'x' }, token: s2.token },
+    });
     expectRefused((await s2.access.checkJwt(s2.appOfId(s2.app.id), jwt2)) as Decision, 401, 'token_deleted');
   });
 });

@@ -76,7 +76,8 @@ export class AccessControl {
     const current = digestMatchesHash(digest, token?.secretHash ?? DUMMY_HASH);
     const inGrace = !!token?.previousSecretHash && token.previousExpiresAtMs !== null && now < token.previousExpiresAtMs;
     const previous = digestMatchesHash(digest, inGrace ? token.previousSecretHash! : DUMMY_HASH) && inGrace;
-    if (!token || (!current && !previous)) return this.refuse(app, 401, 'invalid_credentials', token ? 'wrong_secret' : 'unknown_client_id', token ?? null, clientId, true);
+    if (!token || (!current && !previous))
+      return this.refuse(app, 401, 'invalid_credentials', token ? 'wrong_secret' : 'unknown_client_id', token ?? null, clientId, true);
     const state = this.tokenState(token, now);
     if (state) return this.refuse(app, 401, 'invalid_credentials', state, token, clientId);
     const policy = this.admission(app, token);
@@ -99,7 +100,11 @@ export class AccessControl {
    * Checks a presented JWT for `app` (or, when `app` is null, for the application named by its
    * audience: get-identity on a host that is no application).
    */
-  async checkJwt(app: ReplicaApp | null, jwt: string, resolveByAud?: (aud: string[]) => ReplicaApp | undefined): Promise<Decision | { ok: false; status: 401; reason: string; detail: string; app: null; guess: boolean }> {
+  async checkJwt(
+    app: ReplicaApp | null,
+    jwt: string,
+    resolveByAud?: (aud: string[]) => ReplicaApp | undefined,
+  ): Promise<Decision | { ok: false; status: 401; reason: string; detail: string; app: null; guess: boolean }> {
     const now = this.now();
     let claims = this.verified.get(jwt);
     if (!claims) {
@@ -108,7 +113,9 @@ export class AccessControl {
       } catch (error) {
         const detail = error instanceof JwtError ? error.reason : 'invalid_jwt';
         const guess = detail !== 'jwt_expired';
-        return app ? this.refuse(app, 401, 'invalid_jwt', detail, null, null, guess) : { ok: false, status: 401, reason: 'invalid_jwt', detail, app: null, guess };
+        return app
+          ? this.refuse(app, 401, 'invalid_jwt', detail, null, null, guess)
+          : { ok: false, status: 401, reason: 'invalid_jwt', detail, app: null, guess };
       }
       this.verified.set(jwt, claims);
     }
@@ -183,7 +190,15 @@ export class AccessControl {
     return c.claims.exp * 1000 - now > lifetime * REUSE_FRACTION;
   }
 
-  private refuse(app: ReplicaApp, status: 401 | 403, reason: string, detail: string, token: ReplicaToken | null, clientId: string | null, guess = false): Refused {
+  private refuse(
+    app: ReplicaApp,
+    status: 401 | 403,
+    reason: string,
+    detail: string,
+    token: ReplicaToken | null,
+    clientId: string | null,
+    guess = false,
+  ): Refused {
     return { ok: false, status, reason, detail, app, token, clientId, guess };
   }
 }

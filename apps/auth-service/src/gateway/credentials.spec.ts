@@ -5,7 +5,11 @@ const SECRET = 'gatehouse_' + 'a'.repeat(49);
 
 describe('serviceCredentials', () => {
   it('reads the two headers', () => {
-    expect(serviceCredentials({ 'cf-access-client-id': ID, 'cf-access-client-secret': SECRET }, null)).toEqual({ kind: 'service_token', clientId: ID, secret: SECRET });
+    expect(serviceCredentials({ 'cf-access-client-id': ID, 'cf-access-client-secret': SECRET }, null)).toEqual({
+      kind: 'service_token',
+      clientId: ID,
+      secret: SECRET,
+    });
   });
 
   it('reports none, one header only, empty, huge and non-ASCII values as refusals', () => {
@@ -21,7 +25,10 @@ describe('serviceCredentials', () => {
     const h = { authorization: JSON.stringify({ 'cf-access-client-id': ID, 'cf-access-client-secret': SECRET }) };
     expect(serviceCredentials(h, 'Authorization')).toEqual({ kind: 'service_token', clientId: ID, secret: SECRET });
     expect(serviceCredentials({ authorization: 'Bearer x' }, 'Authorization')).toMatchObject({ kind: 'invalid', reason: 'malformed_credentials' });
-    expect(serviceCredentials({ authorization: JSON.stringify({ 'cf-access-client-id': ID }) }, 'Authorization')).toMatchObject({ kind: 'invalid', reason: 'incomplete_credentials' });
+    expect(serviceCredentials({ authorization: JSON.stringify({ 'cf-access-client-id': ID }) }, 'Authorization')).toMatchObject({
+      kind: 'invalid',
+      reason: 'incomplete_credentials',
+    });
     expect(serviceCredentials({ authorization: '[1]' }, 'Authorization')).toMatchObject({ kind: 'invalid' });
     // Without that setting the header means nothing to us.
     expect(serviceCredentials(h, null)).toEqual({ kind: 'none' });

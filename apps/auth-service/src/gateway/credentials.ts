@@ -7,9 +7,7 @@ export const MAX_JWT = 8192;
 const MAX_SINGLE_HEADER = 2048;
 
 export type ServiceCredentials =
-  | { kind: 'none' }
-  | { kind: 'invalid'; reason: string; clientId: string | null }
-  | { kind: 'service_token'; clientId: string; secret: string };
+  { kind: 'none' } | { kind: 'invalid'; reason: string; clientId: string | null } | { kind: 'service_token'; clientId: string; secret: string };
 
 const PRINTABLE_ASCII = /^[\x21-\x7e]+$/;
 

@@ -36,7 +36,16 @@ export class DecisionLog {
       via,
       rayId: ray,
     };
-    this.logDecision?.({ ray_id: ray, app: entry.appName, result: entry.decision, reason: entry.reason, token_name: entry.tokenName, client_id: entry.clientId, source_ip: entry.sourceIp, via });
+    this.logDecision?.({
+      ray_id: ray,
+      app: entry.appName,
+      result: entry.decision,
+      reason: entry.reason,
+      token_name: entry.tokenName,
+      client_id: entry.clientId,
+      source_ip: entry.sourceIp,
+      via,
+    });
     this.recorder.decision(entry, this.now());
   }
 

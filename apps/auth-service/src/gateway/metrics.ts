@@ -70,7 +70,11 @@ export class GatewayMetrics {
       });
     gauge('gatehouse_gateway_replica_revision', 'Revision of the in-memory replica (-1 until the first snapshot)', state.replicaRevision);
     gauge('gatehouse_gateway_replica_revision_lag', 'Revisions seen but not yet applied (a gap waiting for a resync)', state.replicaRevisionLag);
-    gauge('gatehouse_gateway_replica_last_sync_timestamp_seconds', 'When the replica last synced with the token service (Unix time; 0 never)', () => (state.lastSyncAt() ?? 0) / 1000);
+    gauge(
+      'gatehouse_gateway_replica_last_sync_timestamp_seconds',
+      'When the replica last synced with the token service (Unix time; 0 never)',
+      () => (state.lastSyncAt() ?? 0) / 1000,
+    );
     gauge('gatehouse_gateway_replica_sync_age_seconds', 'Seconds since the replica last synced (-1 never)', () => {
       const at = state.lastSyncAt();
       return at === null ? -1 : (Date.now() - at) / 1000;

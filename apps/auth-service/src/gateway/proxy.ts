@@ -18,7 +18,17 @@ import { ResponseParser, type ResponseHead } from './response-parser.js';
  */
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1): never relayed in either direction. */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+]);
 
 /** Request headers a client must never get through to the upstream. */
 const STRIPPED = new Set([
@@ -224,7 +234,9 @@ export class UpstreamPool {
     const head = requestHead(req, target, method, url, 0, this.settings.trustProxy, true);
     if (head === null) return target.refuse(400, badRequest('duplicate_host_header'));
     if (this.tunnels.size >= this.settings.maxTunnels) return target.refuse(503, upstreamError(503, 'tunnel_limit'));
-    const tunnel = new Tunnel(this.originOf(target.upstream).connect(), client, early, target, method, this.settings.responseTimeoutMs, () => this.tunnels.delete(tunnel));
+    const tunnel = new Tunnel(this.originOf(target.upstream).connect(), client, early, target, method, this.settings.responseTimeoutMs, () =>
+      this.tunnels.delete(tunnel),
+    );
     this.tunnels.add(tunnel);
     tunnel.begin(head);
   }
@@ -827,7 +839,16 @@ function peerAddress(req: IncomingMessage): string {
  * Null when the request has two Host headers (Node keeps the first in req.headers; both in
  * rawHeaders).
  */
-function requestHead(req: IncomingMessage, target: Omit<ProxyTarget, 'onError'>, method: string, url: string, framing: number, trustProxy: boolean, upgrade: boolean, close = false): string | null {
+function requestHead(
+  req: IncomingMessage,
+  target: Omit<ProxyTarget, 'onError'>,
+  method: string,
+  url: string,
+  framing: number,
+  trustProxy: boolean,
+  upgrade: boolean,
+  close = false,
+): string | null {
   const base = target.upstream.pathname === '/' ? '' : target.upstream.pathname.replace(/\/+$/, '');
   let head = `${method} ${base}${url} HTTP/1.1\r\n`;
   const single = target.singleHeader?.toLowerCase().replace(/_/g, '-');

@@ -127,8 +127,18 @@ const mostly = <T>(usual: fc.Arbitrary<T>, ...others: T[]) => fc.oneof({ weight:
 const eol = mostly(fc.constant('\r\n'), '\n', '\r');
 const token = mostly(fc.constantFrom('X-A', 'Content-Type', 'Set-Cookie', 'Cache-Control', 'ETag', 'X-Weird_Name'), 'Bad Name', 'X:Colon', '');
 const value = mostly(fc.constantFrom('1', 'text/plain', 'a=b; Path=/', ' padded ', '', 'tab\there', 'obs\xe9text'), 'nul\x00byte', 'del\x7f', 'cr\rhere');
-const length = (body: string) => mostly(fc.constant(String(Buffer.byteLength(body, 'latin1'))), '0', '5', '005', '+5', '-1', '0x5', '5, 5', ' 5', '99999999999999999999', '');
-const codings = mostly(fc.constantFrom('chunked', 'Chunked', ' chunked'), 'gzip, chunked', 'chunked, gzip', 'identity', 'chunked, chunked', '', 'xchunked', 'gzip');
+const length = (body: string) =>
+  mostly(fc.constant(String(Buffer.byteLength(body, 'latin1'))), '0', '5', '005', '+5', '-1', '0x5', '5, 5', ' 5', '99999999999999999999', '');
+const codings = mostly(
+  fc.constantFrom('chunked', 'Chunked', ' chunked'),
+  'gzip, chunked',
+  'chunked, gzip',
+  'identity',
+  'chunked, chunked',
+  '',
+  'xchunked',
+  'gzip',
+);
 
 /** A chunked encoding of `body`, with valid or invalid sizes, extensions, trailers and line ends. */
 const chunked = (body: string) =>
@@ -145,7 +155,15 @@ const chunked = (body: string) =>
       for (let at = 0; at < body.length; at += step) {
         const piece = body.slice(at, at + step);
         const hex = piece.length.toString(16);
-        const line = { hex, HEX: hex.toUpperCase(), wrong: (piece.length + 1).toString(16), space: `${hex} `, ext: `${hex};name=value`, badext: `${hex};\x01`, negative: `-${hex}` }[size];
+        const line = {
+          hex,
+          HEX: hex.toUpperCase(),
+          wrong: (piece.length + 1).toString(16),
+          space: `${hex} `,
+          ext: `${hex};name=value`,
+          badext: `${hex};\x01`,
+          negative: `-${hex}`,
+        }[size];
         out += `${line}\r\n${piece}${dataEnd}`;
       }
       return out + last;
@@ -154,7 +172,10 @@ const chunked = (body: string) =>
 const responseArb = fc
   .record({
     method: fc.constantFrom('GET', 'GET', 'HEAD'),
-    interim: fc.array(fc.constantFrom('HTTP/1.1 100 Continue\r\n\r\n', 'HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n', 'HTTP/1.1 102 Processing\r\n\r\n'), { maxLength: 2 }),
+    interim: fc.array(
+      fc.constantFrom('HTTP/1.1 100 Continue\r\n\r\n', 'HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n', 'HTTP/1.1 102 Processing\r\n\r\n'),
+      { maxLength: 2 },
+    ),
     version: mostly(fc.constantFrom('HTTP/1.1', 'HTTP/1.0'), 'HTTP/1.2', 'HTTP/2', 'http/1.1'),
     status: mostly(fc.constantFrom('200', '201', '204', '206', '301', '304', '404', '500'), '101', '1000', '099', '2x0'),
     reason: mostly(fc.constantFrom(' OK', ' ', ' Reason With Spaces'), '', ' bad\x01'),

@@ -222,20 +222,28 @@ describe('ResponseParser (upstream responses, strict HTTP/1.1)', () => {
 });
 
 describe('ResponseParser: the answer to an upgrade request', () => {
-  const switched = 'HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n';
+  const switched =
+    'HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n';
 
   it('reads a 101 head however the bytes are split, and hands over the bytes after it (another protocol)', () => {
     const bytes = Buffer.from(`${switched}\x81\x05hello`, 'latin1');
     for (let cut = 0; cut <= bytes.length; cut++) {
       const heads: ResponseHead[] = [];
       const rest: string[] = [];
-      const p = new ResponseParser({ head: (h) => heads.push(h), body: () => undefined, done: () => undefined, switched: (r) => rest.push(r.toString('latin1')) });
+      const p = new ResponseParser({
+        head: (h) => heads.push(h),
+        body: () => undefined,
+        done: () => undefined,
+        switched: (r) => rest.push(r.toString('latin1')),
+      });
       p.start('GET', true);
       p.execute(bytes.subarray(0, cut));
       p.execute(bytes.subarray(cut));
       expect(heads.map((h) => [h.status, h.headers.length, [...h.connection]])).toEqual([[101, 6, ['upgrade']]]);
       // What came after the head in the read that completed it; later reads are not the parser's.
-      expect(rest).toEqual([cut < switched.length ? bytes.subarray(switched.length).toString('latin1') : bytes.subarray(switched.length, cut).toString('latin1')]);
+      expect(rest).toEqual([
+        cut < switched.length ? bytes.subarray(switched.length).toString('latin1') : bytes.subarray(switched.length, cut).toString('latin1'),
+      ]);
     }
   });
 

@@ -269,7 +269,8 @@ export class ResponseParser {
       if (lower === 'content-length') {
         if (!DIGITS.test(value)) throw new UpstreamProtocolError('invalid content-length');
         // Two, even equal: llhttp (and so a Node upstream's own client) refuses them too.
-        if (contentLength !== null) throw new UpstreamProtocolError(Number(value) === contentLength ? 'duplicate content-length' : 'conflicting content-length');
+        if (contentLength !== null)
+          throw new UpstreamProtocolError(Number(value) === contentLength ? 'duplicate content-length' : 'conflicting content-length');
         contentLength = Number(value);
       } else if (lower === 'transfer-encoding') {
         // An empty coding (`Transfer-Encoding:` or `chunked, ,`) frames nothing: llhttp (Node 24's

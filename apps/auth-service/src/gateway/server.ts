@@ -73,7 +73,12 @@ function refused(reply: Reply, status: number, body: unknown): null {
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string | string[]> = {}): void {
   if (res.headersSent) return void res.destroy();
   const text = typeof body === 'string' ? body : JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text), ...headers });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'cache-control': 'no-store',
+    'content-length': Buffer.byteLength(text),
+    ...headers,
+  });
   res.end(text);
 }
 
@@ -213,7 +218,11 @@ export class Gateway {
    * A request for an application (proxied or upgraded): its app by Host and path, authenticated,
    * and what the upstream is sent; or null, answered through `reply`.
    */
-  private async admit(req: IncomingMessage, reply: Reply, ray: string): Promise<{ app: ReplicaApp; decision: Allowed; target: Omit<ProxyTarget, 'onError'> } | null> {
+  private async admit(
+    req: IncomingMessage,
+    reply: Reply,
+    ray: string,
+  ): Promise<{ app: ReplicaApp; decision: Allowed; target: Omit<ProxyTarget, 'onError'> } | null> {
     // One canonical path: the application is chosen by it and the upstream is sent it.
     const canonical = canonicalTarget(req.url ?? '/');
     if (!canonical.ok) return refused(reply, 400, { error: 'bad_request', reason: canonical.reason });
@@ -379,7 +388,8 @@ export class Gateway {
     const found = jwtOf(req.headers);
     if (!found) return { decision: unauthorized(app, 'no_credentials', 'no_credentials', null, false), via: mode };
     const via = mode === 'service_token' ? 'jwt' : mode;
-    const decision = 'invalid' in found ? unauthorized(app, 'invalid_jwt', 'malformed_jwt', null, true) : ((await this.d.access.checkJwt(app, found.jwt)) as Decision);
+    const decision =
+      'invalid' in found ? unauthorized(app, 'invalid_jwt', 'malformed_jwt', null, true) : ((await this.d.access.checkJwt(app, found.jwt)) as Decision);
     if (!decision.ok && decision.guess) this.attempts.failed(ip, now);
     return { decision, via };
   }

@@ -24,14 +24,30 @@ describe('strict service-token mode', () => {
     // A cookie merely named like it is not a JWT.
     expect(strictRefusal(req([ID, SECRET, ['Cookie', 'MY_CF_Authorization=1']]), null)).toBeNull();
     // The app's single credential header counts as service-token headers.
-    expect(strictRefusal(req([['Authorization', '{"cf-access-client-id":"a"}'], ['cf-access-token', 'a.b.c']]), 'Authorization')).toBe('service_token_with_jwt');
+    expect(
+      strictRefusal(
+        req([
+          ['Authorization', '{"cf-access-client-id":"a"}'],
+          ['cf-access-token', 'a.b.c'],
+        ]),
+        'Authorization',
+      ),
+    ).toBe('service_token_with_jwt');
   });
 
   it('refuses any CF-Access-Client-* header given twice, whatever its case', () => {
     expect(strictRefusal(req([ID, ['cf-access-client-id', 'abc.access'], SECRET]), null)).toBe('duplicate_credential_header');
     expect(strictRefusal(req([ID, SECRET, ['CF-ACCESS-CLIENT-SECRET', 'x']]), null)).toBe('duplicate_credential_header');
     expect(strictRefusal(req([ID, SECRET, ['cf-access-client-anything', '1'], ['cf-access-client-anything', '2']]), null)).toBe('duplicate_credential_header');
-    expect(strictRefusal(req([['cf-access-token', 'a'], ['cf-access-token', 'b']]), null)).toBe('duplicate_credential_header');
+    expect(
+      strictRefusal(
+        req([
+          ['cf-access-token', 'a'],
+          ['cf-access-token', 'b'],
+        ]),
+        null,
+      ),
+    ).toBe('duplicate_credential_header');
     expect(strictRefusal(req([ID, SECRET, ['Accept', 'a'], ['Accept', 'b']]), null)).toBeNull();
   });
 

@@ -81,10 +81,17 @@ describe('KeyRing', () => {
     expect(log).not.toContain('INSERT');
     // Due, but another replica inserts its key while this one generates: this one's is discarded.
     now += 30 * DAY;
-    const racing = new KeyRing(pool, KEK, 30 * DAY, ISSUER, () => now, async (at) => {
-      rows.push(rowOf(b, at));
-      return { ...a, kid: 'mine' };
-    });
+    const racing = new KeyRing(
+      pool,
+      KEK,
+      30 * DAY,
+      ISSUER,
+      () => now,
+      async (at) => {
+        rows.push(rowOf(b, at));
+        return { ...a, kid: 'mine' };
+      },
+    );
     await expect(racing.rotateIfDue()).resolves.toBe(false);
     expect(rows.map((r) => r.kid)).toEqual([a.kid, b.kid]);
   });

@@ -32,7 +32,13 @@ const generateRsa = promisify(generateKeyPair);
  * (`generateKeyPair`), not on the event loop: RSA generation takes tens to hundreds of
  * milliseconds, which `generateKeyPairSync` would take from every request in flight.
  */
-export async function generateSigningKey(encryptionKey: Buffer, issuer: string, rotationMs: number, activatesAt: number, modulusLength = 2048): Promise<NewSigningKey> {
+export async function generateSigningKey(
+  encryptionKey: Buffer,
+  issuer: string,
+  rotationMs: number,
+  activatesAt: number,
+  modulusLength = 2048,
+): Promise<NewSigningKey> {
   const { publicKey, privateKey } = await generateRsa('rsa', { modulusLength });
   const kid = randomBytes(16).toString('hex');
   const from = new Date(activatesAt - 60_000);
@@ -195,12 +201,17 @@ export class KeyRing {
     const now = this.now();
     const newest = rows[0];
     if (!newest) return now;
-    if (newest.activates_at.getTime() + this.rotationMs - this.leadMs <= now) return Math.max(now + this.leadMs, newest.activates_at.getTime() + this.rotationMs);
+    if (newest.activates_at.getTime() + this.rotationMs - this.leadMs <= now)
+      return Math.max(now + this.leadMs, newest.activates_at.getTime() + this.rotationMs);
     return null;
   }
 
   async load(): Promise<void> {
-    const rows = (await this.pool.query<SigningKeyRow>('SELECT kid, public_key_pem, certificate_pem, private_key_sealed, activates_at FROM signing_keys ORDER BY activates_at DESC')).rows;
+    const rows = (
+      await this.pool.query<SigningKeyRow>(
+        'SELECT kid, public_key_pem, certificate_pem, private_key_sealed, activates_at FROM signing_keys ORDER BY activates_at DESC',
+      )
+    ).rows;
     const known = new Map(this.keys.map((k) => [k.kid, k]));
     this.keys = rows.map((r) => known.get(r.kid) ?? keyOfRow(this.encryptionKey, r));
     if (!this.keys.length) throw new Error('No signing keys in the database');
@@ -247,8 +258,17 @@ export class KeyRing {
     const client = await this.pool.connect();
     try {
       await this.readRotationInterval(client);
-      const rows = (await client.query<{ kid: string; created_at: Date; activates_at: Date }>('SELECT kid, created_at, activates_at FROM signing_keys ORDER BY activates_at DESC')).rows;
-      return { rotationMs: this.rotationMs, leadMs: this.leadMs, now: this.now(), keys: rows.map((r) => ({ kid: r.kid, createdAt: r.created_at.getTime(), activatesAt: r.activates_at.getTime() })) };
+      const rows = (
+        await client.query<{ kid: string; created_at: Date; activates_at: Date }>(
+          'SELECT kid, created_at, activates_at FROM signing_keys ORDER BY activates_at DESC',
+        )
+      ).rows;
+      return {
+        rotationMs: this.rotationMs,
+        leadMs: this.leadMs,
+        now: this.now(),
+        keys: rows.map((r) => ({ kid: r.kid, createdAt: r.created_at.getTime(), activatesAt: r.activates_at.getTime() })),
+      };
     } finally {
       client.release();
     }
@@ -274,5 +294,4 @@ export class KeyRing {
       client.release();
     }
   }
-
 }

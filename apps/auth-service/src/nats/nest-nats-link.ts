@@ -32,6 +32,9 @@ export class NestNatsLink implements NatsLink {
   async publishDurable(payload: unknown, msgId: string, timeoutMs = 5000): Promise<void> {
     const data = parseOrThrow(AccessDecisionsRecorded.payload, payload);
     // The packet format of @nestjs/microservices events ({ pattern, data }): the token service's consumer reads it.
-    await jetstream(this.nc).publish(AccessDecisionsRecorded.subject, JSON.stringify({ pattern: AccessDecisionsRecorded.subject, data }), { msgID: msgId, timeout: timeoutMs });
+    await jetstream(this.nc).publish(AccessDecisionsRecorded.subject, JSON.stringify({ pattern: AccessDecisionsRecorded.subject, data }), {
+      msgID: msgId,
+      timeout: timeoutMs,
+    });
   }
 }

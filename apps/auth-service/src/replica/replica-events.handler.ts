@@ -1,6 +1,19 @@
 import { Controller, Inject } from '@nestjs/common';
 import { EventPattern, Payload } from '@nestjs/microservices';
-import { AppChanged, ApplicationChangedEvent, OrganizationChanged, OrganizationChangedEvent, PolicyChanged, PolicyChangedEvent, TokenChanged, TokenCreated, TokenDeleted, TokenRefreshed, TokenRotated, TokenUpdated } from '@gatehouse/contracts';
+import {
+  AppChanged,
+  ApplicationChangedEvent,
+  OrganizationChanged,
+  OrganizationChangedEvent,
+  PolicyChanged,
+  PolicyChangedEvent,
+  TokenChanged,
+  TokenCreated,
+  TokenDeleted,
+  TokenRefreshed,
+  TokenRotated,
+  TokenUpdated,
+} from '@gatehouse/contracts';
 import { ContractPipe } from '@gatehouse/nest-kit';
 import { ReplicaSync } from './replica-sync.js';
 

@@ -67,7 +67,6 @@ export function policyOf(appId: string, over: Partial<Policy> = {}): Policy {
   };
 }
 
-
 /** Loads a replica as a first pull would: every record at `revision`, then caught up. */
 export function loadInto(
   replica: Replica,

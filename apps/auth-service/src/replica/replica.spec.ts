@@ -99,7 +99,8 @@ describe('Replica', () => {
     const admin = appOf({ domain: 'example.com/admin' });
     const encoded = appOf({ domain: 'example.com/%7euser' });
     loadInto(r, { revision: 1, tokens: [], apps: [broad, admin, encoded], policies: [] });
-    for (const p of ['/admin', '/Admin/users', '/ADMIN', '/admin/', '/admin.json', '/Admin.']) expect([p, r.findApp('example.com', p)?.id]).toEqual([p, admin.id]);
+    for (const p of ['/admin', '/Admin/users', '/ADMIN', '/admin/', '/admin.json', '/Admin.'])
+      expect([p, r.findApp('example.com', p)?.id]).toEqual([p, admin.id]);
     for (const p of ['/administrator', '/x/admin', '/']) expect([p, r.findApp('example.com', p)?.id]).toEqual([p, broad.id]);
     // An app's own prefix is held in canonical form too (`%7e` is `~`).
     expect(r.findApp('example.com', '/~User/x')?.id).toBe(encoded.id);

@@ -104,10 +104,16 @@ function toApp(a: Application, revision: number): ReplicaApp {
 /** A change event as the record it carries (events are hints that happen to carry the record). */
 function recordOf(e: ReplicaEvent): ChangeRecord {
   const revision = e.payload.revision;
-  if (e.type === 'token') return e.payload.kind === 'deleted' ? { type: 'tombstone', entity: 'token', id: e.payload.token.id, revision } : { type: 'token', revision, token: e.payload.token };
-  if (e.type === 'app') return e.payload.kind === 'deleted' ? { type: 'tombstone', entity: 'app', id: e.payload.app.id, revision } : { type: 'app', revision, app: e.payload.app };
+  if (e.type === 'token')
+    return e.payload.kind === 'deleted'
+      ? { type: 'tombstone', entity: 'token', id: e.payload.token.id, revision }
+      : { type: 'token', revision, token: e.payload.token };
+  if (e.type === 'app')
+    return e.payload.kind === 'deleted' ? { type: 'tombstone', entity: 'app', id: e.payload.app.id, revision } : { type: 'app', revision, app: e.payload.app };
   if (e.type === 'organization') return { type: 'organization', revision, organization: e.payload.organization };
-  return e.payload.kind === 'deleted' ? { type: 'tombstone', entity: 'policy', id: e.payload.policy.id, revision } : { type: 'policy', revision, policy: e.payload.policy };
+  return e.payload.kind === 'deleted'
+    ? { type: 'tombstone', entity: 'policy', id: e.payload.policy.id, revision }
+    : { type: 'policy', revision, policy: e.payload.policy };
 }
 
 /**

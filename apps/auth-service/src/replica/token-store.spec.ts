@@ -5,7 +5,14 @@ import { TokenStore } from './token-store.js';
 describe('TokenStore', () => {
   it('gives back every field a decision reads, by client id and by id', () => {
     const s = new TokenStore();
-    const t = tokenOf({ name: 'ünïcode name', expiresAt: '2030-01-02T03:04:05.678Z', clientSecretVersion: 3, previousSecretHash: 'b'.repeat(64), previousClientSecretExpiresAt: '2029-01-01T00:00:00.000Z', enabled: false });
+    const t = tokenOf({
+      name: 'ünïcode name',
+      expiresAt: '2030-01-02T03:04:05.678Z',
+      clientSecretVersion: 3,
+      previousSecretHash: 'b'.repeat(64),
+      previousClientSecretExpiresAt: '2029-01-01T00:00:00.000Z',
+      enabled: false,
+    });
     s.set(t, 42);
     const want = {
       id: t.id,

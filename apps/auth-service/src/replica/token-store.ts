@@ -252,7 +252,10 @@ export class TokenStore {
     [c.clientIdAt[i], c.clientIdLen[i]] = this.store(t.clientId, c.clientIdAt[i]!, c.clientIdLen[i]!);
     [c.nameAt[i], c.nameLen[i]] = this.store(t.name, c.nameAt[i]!, c.nameLen[i]!);
     if (t.previousSecretHash) {
-      this.previous.set(slot, { hash: t.previousSecretHash, expiresAtMs: t.previousClientSecretExpiresAt ? Date.parse(t.previousClientSecretExpiresAt) : null });
+      this.previous.set(slot, {
+        hash: t.previousSecretHash,
+        expiresAtMs: t.previousClientSecretExpiresAt ? Date.parse(t.previousClientSecretExpiresAt) : null,
+      });
     } else this.previous.delete(slot);
     this.byClientId.insert(slot);
     this.compactIfWasteful();

@@ -29,7 +29,8 @@ interface Delivery {
 
 type Ctx = () => Context;
 const collect = (v: string, prev: string[] = []) => [...prev, v];
-const recipients = (p: AlertPolicy) => [...(p.mechanisms.email ?? []).map((e) => e.id), ...(p.mechanisms.webhooks ?? []).map((w) => `webhook ${w.id}`)].join(', ');
+const recipients = (p: AlertPolicy) =>
+  [...(p.mechanisms.email ?? []).map((e) => e.id), ...(p.mechanisms.webhooks ?? []).map((w) => `webhook ${w.id}`)].join(', ');
 
 export function alertsCommand(ctx: Ctx): Command {
   const alerts = new Command('alerts').description('alert policies ("Expiring Access Service Token") and their delivery history');
@@ -42,7 +43,12 @@ export function alertsCommand(ctx: Ctx): Command {
       const items = await c.api.get<AlertPolicy[]>(await c.path('/alerting/v3/policies'));
       if (c.json) return c.out(json(items));
       if (items.length === 0) return c.out('No alert policies yet.');
-      c.out(table(['ID', 'NAME', 'ENABLED', 'RECIPIENTS'], items.map((p) => [p.id, p.name, p.enabled ? 'yes' : 'no', recipients(p)])));
+      c.out(
+        table(
+          ['ID', 'NAME', 'ENABLED', 'RECIPIENTS'],
+          items.map((p) => [p.id, p.name, p.enabled ? 'yes' : 'no', recipients(p)]),
+        ),
+      );
     });
 
   alerts

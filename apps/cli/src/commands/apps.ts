@@ -64,7 +64,12 @@ export function appsCommand(ctx: Ctx): Command {
       const items = await c.api.all<App>(await c.path('/access/apps'));
       if (c.json) return c.out(json(items));
       if (items.length === 0) return c.out('No applications yet.');
-      c.out(table(['ID', 'NAME', 'DOMAIN', 'UPSTREAM', 'AUD'], items.map((a) => [a.id, a.name, a.domain, a.upstream, a.aud])));
+      c.out(
+        table(
+          ['ID', 'NAME', 'DOMAIN', 'UPSTREAM', 'AUD'],
+          items.map((a) => [a.id, a.name, a.domain, a.upstream, a.aud]),
+        ),
+      );
     });
 
   apps
@@ -127,7 +132,12 @@ export function policiesCommand(ctx: Ctx): Command {
       const items = await c.api.all<Policy>(`${await c.path('/access/apps')}/${app.id}/policies`);
       if (c.json) return c.out(json(items));
       if (items.length === 0) return c.out(`Application "${app.name}" has no policies: the gateway refuses every request to it.`);
-      c.out(table(['ID', 'NAME', 'PRECEDENCE', 'INCLUDE'], items.map((p) => [p.id, p.name, p.precedence, p.include.map(ruleText).join(', ')])));
+      c.out(
+        table(
+          ['ID', 'NAME', 'PRECEDENCE', 'INCLUDE'],
+          items.map((p) => [p.id, p.name, p.precedence, p.include.map(ruleText).join(', ')]),
+        ),
+      );
     });
 
   policies
@@ -156,7 +166,11 @@ export function policiesCommand(ctx: Ctx): Command {
         include,
         ...(precedence !== undefined ? { precedence } : {}),
       });
-      c.out(c.json ? json(policy) : `Created policy "${policy.name}" (${policy.id}) on "${app.name}", precedence ${policy.precedence}: ${policy.include.map(ruleText).join(', ')}.`);
+      c.out(
+        c.json
+          ? json(policy)
+          : `Created policy "${policy.name}" (${policy.id}) on "${app.name}", precedence ${policy.precedence}: ${policy.include.map(ruleText).join(', ')}.`,
+      );
     });
 
   policies

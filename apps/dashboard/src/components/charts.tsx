@@ -46,7 +46,14 @@ export function ExpiryTimeline({ expiries, days = 90, now = Date.now() }: { expi
       </text>
       {buckets.map((names, i) =>
         names.length ? (
-          <rect key={i} x={pad.l + i * bw + 1} width={Math.max(1, bw - 2)} y={y(names.length)} height={H - pad.b - y(names.length)} className={i < 7 ? 'bar bar-urgent' : i < 30 ? 'bar bar-soon' : 'bar'}>
+          <rect
+            key={i}
+            x={pad.l + i * bw + 1}
+            width={Math.max(1, bw - 2)}
+            y={y(names.length)}
+            height={H - pad.b - y(names.length)}
+            className={i < 7 ? 'bar bar-urgent' : i < 30 ? 'bar bar-soon' : 'bar'}
+          >
             <title>{`${formatDay(start + i * DAY_MS)}: ${names.length} expiring (${names.slice(0, 5).join(', ')}${names.length > 5 ? ', …' : ''})`}</title>
           </rect>
         ) : null,
@@ -61,8 +68,22 @@ export function ExpiryTimeline({ expiries, days = 90, now = Date.now() }: { expi
 }
 
 /** Recent usage of one token: allowed / denied / other events per day (stacked bars). */
-export function UsageChart({ events, days = 14, now = Date.now() }: { events: Array<{ at: number; kind: 'allow' | 'deny' | 'change' }>; days?: number; now?: number }) {
-  const series = (['allow', 'deny', 'change'] as const).map((k) => dailyCounts(events.filter((e) => e.kind === k).map((e) => e.at), days, now));
+export function UsageChart({
+  events,
+  days = 14,
+  now = Date.now(),
+}: {
+  events: Array<{ at: number; kind: 'allow' | 'deny' | 'change' }>;
+  days?: number;
+  now?: number;
+}) {
+  const series = (['allow', 'deny', 'change'] as const).map((k) =>
+    dailyCounts(
+      events.filter((e) => e.kind === k).map((e) => e.at),
+      days,
+      now,
+    ),
+  );
   const totals = series[0]!.map((_, i) => series[0]![i]! + series[1]![i]! + series[2]![i]!);
   const max = Math.max(1, ...totals);
   const [ref, W] = useWidth(560);

@@ -25,11 +25,18 @@ export function useTokenNames(api: Api, policies: Array<{ include: PolicyRule[] 
   const [names, setNames] = useState(new Map<string, string>());
   const key = JSON.stringify(policies?.map((p) => p.include) ?? []);
   useEffect(() => {
-    const ids = [...new Set((JSON.parse(key) as PolicyRule[][]).flatMap((rules) => rules.flatMap((r) => ('service_token' in r ? [r.service_token.token_id] : []))))];
+    const ids = [
+      ...new Set((JSON.parse(key) as PolicyRule[][]).flatMap((rules) => rules.flatMap((r) => ('service_token' in r ? [r.service_token.token_id] : [])))),
+    ];
     let live = true;
-    void Promise.all(ids.map((i) => api.get<ServiceToken>(`/access/service_tokens/${i}`).then((r) => [i, r.result.name] as const, () => [i, 'deleted token'] as const))).then(
-      (found) => live && setNames(new Map(found)),
-    );
+    void Promise.all(
+      ids.map((i) =>
+        api.get<ServiceToken>(`/access/service_tokens/${i}`).then(
+          (r) => [i, r.result.name] as const,
+          () => [i, 'deleted token'] as const,
+        ),
+      ),
+    ).then((found) => live && setNames(new Map(found)));
     return () => {
       live = false;
     };
@@ -61,7 +68,9 @@ export function PolicyForm({
   const [name, setName] = useState(policy?.name ?? '');
   const [any, setAny] = useState(policy?.include.some((r) => 'any_valid_service_token' in r) ?? false);
   const [tokens, setTokens] = useState<Array<{ id: string; name: string }>>(
-    policy?.include.flatMap((r) => ('service_token' in r ? [{ id: r.service_token.token_id, name: names.get(r.service_token.token_id) ?? r.service_token.token_id }] : [])) ?? [],
+    policy?.include.flatMap((r) =>
+      'service_token' in r ? [{ id: r.service_token.token_id, name: names.get(r.service_token.token_id) ?? r.service_token.token_id }] : [],
+    ) ?? [],
   );
   const [session, setSession] = useState(policy?.session_duration ?? '');
   const [errors, setErrors] = useState<Record<string, string | null>>({});
@@ -71,7 +80,8 @@ export function PolicyForm({
     const next = {
       name: nameError(name, 'a policy name'),
       rules: !any && tokens.length === 0 ? 'Pick at least one service token, or allow any valid service token.' : null,
-      session: sessionDuration && session.trim() ? (session.trim() === 'forever' ? 'A session needs a finite duration, such as 24h.' : durationError(session)) : null,
+      session:
+        sessionDuration && session.trim() ? (session.trim() === 'forever' ? 'A session needs a finite duration, such as 24h.' : durationError(session)) : null,
     };
     setErrors(next);
     if (Object.values(next).some(Boolean)) return;

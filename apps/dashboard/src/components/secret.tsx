@@ -15,8 +15,8 @@ export function SecretReveal({ clientId, clientSecret, onClose, title }: { clien
         {title}
       </h2>
       <p className="warning" role="note">
-        <strong>Copy the Client Secret now.</strong> This is the only time it is shown: Gatehouse stores only a hash of it. If you
-        lose it, rotate the secret to issue a new one.
+        <strong>Copy the Client Secret now.</strong> This is the only time it is shown: Gatehouse stores only a hash of it. If you lose it, rotate the secret to
+        issue a new one.
       </p>
       <div className="secret-field">
         <span className="secret-label" id="client-id-label">

@@ -113,7 +113,16 @@ export function CopyButton({ text, label }: { text: string; label: string }) {
   }, [state]);
   return (
     <span className="copy">
-      <button type="button" className="btn btn-small" onClick={() => writeClipboard(text).then(() => setState('copied'), () => setState('failed'))}>
+      <button
+        type="button"
+        className="btn btn-small"
+        onClick={() =>
+          writeClipboard(text).then(
+            () => setState('copied'),
+            () => setState('failed'),
+          )
+        }
+      >
         {label}
       </button>
       <span role="status" aria-live="polite" className="copy-status">

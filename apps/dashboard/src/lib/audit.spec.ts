@@ -18,7 +18,15 @@ describe('audit rendering', () => {
     expect(labelOf('policiesDeleted')).toBe('Policies deleted');
     expect(
       auditDetails(
-        { reason: 'admitted_by_policy:ci', count: 1200, duration: { from: '720h', to: '8760h' }, expiresAt: '2026-12-04T22:15:00.000Z', enabled: false, changed: ['name', 'include'], tokenName: 'shown as actor' },
+        {
+          reason: 'admitted_by_policy:ci',
+          count: 1200,
+          duration: { from: '720h', to: '8760h' },
+          expiresAt: '2026-12-04T22:15:00.000Z',
+          enabled: false,
+          changed: ['name', 'include'],
+          tokenName: 'shown as actor',
+        },
         formatDate,
       ),
     ).toEqual([

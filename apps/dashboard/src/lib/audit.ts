@@ -33,7 +33,10 @@ const LABELS: Record<string, string> = {
 /** "previousClientSecretExpiresAt" → "Previous client secret expires at" (unless named in LABELS). */
 export function labelOf(key: string): string {
   if (LABELS[key]) return LABELS[key];
-  const words = key.replace(/([a-z0-9])([A-Z])/g, '$1 $2').replace(/[_.]/g, ' ').toLowerCase();
+  const words = key
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .replace(/[_.]/g, ' ')
+    .toLowerCase();
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
 

@@ -110,8 +110,7 @@ export function urlError(input: string, { required = true } = {}): string | null
   }
 }
 
-const DOMAIN =
-  /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*(?::\d{1,5})?(?:\/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)*$/;
+const DOMAIN = /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*(?::\d{1,5})?(?:\/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)*$/;
 export function domainError(input: string): string | null {
   const text = input.trim().toLowerCase().replace(/\/+$/, '');
   if (!text) return 'Enter the domain the application is served on.';

@@ -59,7 +59,10 @@ export type Api = ReturnType<typeof useApi>;
  * GETs `path` (with `query`) whenever either changes, aborting the previous request: the result,
  * its page info, and the error in words. `path` null: nothing to load.
  */
-export function useGet<T>(path: string | null, query?: RequestOptions['query']): { result: T | null; info?: ResultInfo; error: string | null; setResult(r: T): void } {
+export function useGet<T>(
+  path: string | null,
+  query?: RequestOptions['query'],
+): { result: T | null; info?: ResultInfo; error: string | null; setResult(r: T): void } {
   const api = useApi();
   const [state, setState] = useState<{ result: T | null; info?: ResultInfo; error: string | null }>({ result: null, error: null });
   const key = JSON.stringify(query ?? {});

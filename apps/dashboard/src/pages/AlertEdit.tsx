@@ -66,7 +66,9 @@ function AlertForm({ policy }: { policy: AlertPolicy | null }) {
     };
     setDeleteError(null);
     await run(async () => {
-      const { result } = policy ? await api.put<AlertPolicy>(`/alerting/v3/policies/${policy.id}`, body) : await api.post<AlertPolicy>('/alerting/v3/policies', body);
+      const { result } = policy
+        ? await api.put<AlertPolicy>(`/alerting/v3/policies/${policy.id}`, body)
+        : await api.post<AlertPolicy>('/alerting/v3/policies', body);
       setFlash(`${policy ? 'Saved' : 'Created'} alert ${result.name ?? body.name}.`);
       navigate('/notifications');
     });
@@ -143,7 +145,11 @@ function AlertForm({ policy }: { policy: AlertPolicy | null }) {
         ) : (
           hooks.map((h) => (
             <label className="check" key={h.id}>
-              <input type="checkbox" checked={chosen.includes(h.id)} onChange={(e) => setChosen(e.target.checked ? [...chosen, h.id] : chosen.filter((x) => x !== h.id))} />
+              <input
+                type="checkbox"
+                checked={chosen.includes(h.id)}
+                onChange={(e) => setChosen(e.target.checked ? [...chosen, h.id] : chosen.filter((x) => x !== h.id))}
+              />
               {h.name} <span className="muted">{h.url}</span>
             </label>
           ))

@@ -131,10 +131,36 @@ function AppForm({ app, onSaved }: { app: AccessApp | null; onSaved(a: AccessApp
     <form className="card form" onSubmit={submit} noValidate aria-labelledby="app-form-title">
       <h2 id="app-form-title">{app ? 'Settings' : 'Application'}</h2>
       <Field label="Application name" value={name} onChange={setName} error={errors.name} required />
-      <Field label="Domain" value={domain} onChange={setDomain} error={errors.domain} required hint='Host and optional path, e.g. "api.example.com" or "example.com/api".' />
-      <Field label="Upstream URL" value={upstream} onChange={setUpstream} error={errors.upstream} inputMode="url" hint="Where the gateway forwards admitted requests, e.g. http://10.0.0.5:8080. Leave empty for forward-auth only." />
-      <Field label="Session duration" value={session} onChange={setSession} error={errors.session} hint="How long an access JWT issued to a token stays valid, e.g. 24h or 30m." />
-      <Field label="Read service tokens from header" value={header} onChange={setHeader} error={errors.header} hint="Optional: one header carrying both client id and secret as JSON." />
+      <Field
+        label="Domain"
+        value={domain}
+        onChange={setDomain}
+        error={errors.domain}
+        required
+        hint='Host and optional path, e.g. "api.example.com" or "example.com/api".'
+      />
+      <Field
+        label="Upstream URL"
+        value={upstream}
+        onChange={setUpstream}
+        error={errors.upstream}
+        inputMode="url"
+        hint="Where the gateway forwards admitted requests, e.g. http://10.0.0.5:8080. Leave empty for forward-auth only."
+      />
+      <Field
+        label="Session duration"
+        value={session}
+        onChange={setSession}
+        error={errors.session}
+        hint="How long an access JWT issued to a token stays valid, e.g. 24h or 30m."
+      />
+      <Field
+        label="Read service tokens from header"
+        value={header}
+        onChange={setHeader}
+        error={errors.header}
+        hint="Optional: one header carrying both client id and secret as JSON."
+      />
       {app ? (
         <p className="hint">
           Application audience (AUD) tag: <code className="break">{app.aud}</code> <CopyButton text={app.aud} label="Copy AUD" />
@@ -211,7 +237,10 @@ function Policies({ app }: { app: AccessApp }) {
           policy={editing === 'new' ? null : editing}
           names={names}
           save={async (body) =>
-            (editing === 'new' ? await api.post<AccessPolicy>(`/access/apps/${app.id}/policies`, body) : await api.put<AccessPolicy>(`/access/apps/${app.id}/policies/${editing.id}`, body)).result
+            (editing === 'new'
+              ? await api.post<AccessPolicy>(`/access/apps/${app.id}/policies`, body)
+              : await api.put<AccessPolicy>(`/access/apps/${app.id}/policies/${editing.id}`, body)
+            ).result
           }
           onCancel={() => setEditing(null)}
           onSaved={(p) => {
@@ -243,7 +272,11 @@ function LinkedPolicies({ app, onSaved }: { app: AccessApp; onSaved(a: AccessApp
   const toggle = (id: string) => setPicked((now) => (now.includes(id) ? now.filter((x) => x !== id) : [...now, id]));
   const save = () =>
     run(async () => {
-      const { result } = await api.put<AccessApp>(`/access/apps/${app.id}`, { name: app.name, domain: app.domain, policies: picked.map((id, i) => ({ id, precedence: i + 1 })) });
+      const { result } = await api.put<AccessApp>(`/access/apps/${app.id}`, {
+        name: app.name,
+        domain: app.domain,
+        policies: picked.map((id, i) => ({ id, precedence: i + 1 })),
+      });
       onSaved(result);
       setMessage(picked.length ? `Linked ${picked.length} reusable ${picked.length === 1 ? 'policy' : 'policies'}.` : 'No reusable policy linked.');
     });
@@ -253,8 +286,8 @@ function LinkedPolicies({ app, onSaved }: { app: AccessApp; onSaved(a: AccessApp
       <h2 id="linked-title">Reusable policies</h2>
       <Live>{message}</Live>
       <p className="muted">
-        Link policies kept on the <Link to="/policies">Policies</Link> page; they apply in the order picked. An application uses either reusable policies or its own
-        policies below, not both.
+        Link policies kept on the <Link to="/policies">Policies</Link> page; they apply in the order picked. An application uses either reusable policies or its
+        own policies below, not both.
       </p>
       {linked.length ? (
         <ol className="policy-list" aria-label="Linked policies">

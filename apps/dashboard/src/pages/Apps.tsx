@@ -14,7 +14,9 @@ export function AppsPage() {
     <div className="page">
       <PageTitle>Applications</PageTitle>
       {flash ? <Live className="notice">{flash}</Live> : null}
-      <p className="lede">An application is a host (and optional path) behind the Gatehouse gateway, with Service Auth policies that say which tokens get in.</p>
+      <p className="lede">
+        An application is a host (and optional path) behind the Gatehouse gateway, with Service Auth policies that say which tokens get in.
+      </p>
       <div className="toolbar">
         <Link to="/apps/new" className="btn btn-primary">
           Add an application
@@ -41,7 +43,9 @@ export function AppsPage() {
                   <td data-label="Domain">
                     <code>{a.domain}</code>
                   </td>
-                  <td data-label="Upstream">{a.upstream ? <code className="clip">{a.upstream}</code> : <span className="muted">none (forward-auth only)</span>}</td>
+                  <td data-label="Upstream">
+                    {a.upstream ? <code className="clip">{a.upstream}</code> : <span className="muted">none (forward-auth only)</span>}
+                  </td>
                   <td data-label="Session duration">{describeDuration(a.session_duration)}</td>
                 </tr>
               ))}

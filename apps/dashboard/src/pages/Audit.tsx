@@ -64,7 +64,15 @@ export function AuditPage() {
     api
       .get<AuditEntry[]>(
         '/audit_logs',
-        { resource_id: resourceId, token_id: tokenId, 'action.type': action, since: localInputToIso(since), before: localInputToIso(before), page, per_page: 50 },
+        {
+          resource_id: resourceId,
+          token_id: tokenId,
+          'action.type': action,
+          since: localInputToIso(since),
+          before: localInputToIso(before),
+          page,
+          per_page: 50,
+        },
         ctl.signal,
       )
       .then(({ result, info }) => {
@@ -115,7 +123,13 @@ export function AuditPage() {
           </div>
           <div className="field">
             <label htmlFor="f-before">Until</label>
-            <input id="f-before" type="datetime-local" value={before} aria-invalid={rangeError ? true : undefined} onChange={(e) => set({ before: e.target.value })} />
+            <input
+              id="f-before"
+              type="datetime-local"
+              value={before}
+              aria-invalid={rangeError ? true : undefined}
+              onChange={(e) => set({ before: e.target.value })}
+            />
             {rangeError ? <p className="field-error">{rangeError}</p> : null}
           </div>
         </div>

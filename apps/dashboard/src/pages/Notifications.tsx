@@ -138,8 +138,23 @@ function Webhooks({ hooks, onChanged }: { hooks: WebhookDestination[]; onChanged
         <h3>Add a webhook destination</h3>
         <div className="grid3">
           <Field label="Webhook name" value={name} onChange={setName} error={errors.name} required />
-          <Field label="Webhook URL" value={url} onChange={setUrl} error={errors.url} required inputMode="url" placeholder="https://hooks.example.com/gatehouse" />
-          <Field label="Signing secret (optional)" type="password" value={secret} onChange={setSecret} error={errors.secret} hint="At least 16 characters; bodies are signed with HMAC-SHA256." />
+          <Field
+            label="Webhook URL"
+            value={url}
+            onChange={setUrl}
+            error={errors.url}
+            required
+            inputMode="url"
+            placeholder="https://hooks.example.com/gatehouse"
+          />
+          <Field
+            label="Signing secret (optional)"
+            type="password"
+            value={secret}
+            onChange={setSecret}
+            error={errors.secret}
+            hint="At least 16 characters; bodies are signed with HMAC-SHA256."
+          />
         </div>
         <ErrorBox error={apiError} />
         <button type="submit" className="btn">
@@ -193,7 +208,15 @@ function History() {
                 const token = r.token as { name?: string } | undefined;
                 return (
                   <tr key={r.id}>
-                    <td data-label="When">{when ? <time dateTime={when} title={formatDate(when)}>{relativeTime(when)}</time> : '—'}</td>
+                    <td data-label="When">
+                      {when ? (
+                        <time dateTime={when} title={formatDate(when)}>
+                          {relativeTime(when)}
+                        </time>
+                      ) : (
+                        '—'
+                      )}
+                    </td>
                     <td data-label="Alert">{str(r.name ?? r.policy_name)}</td>
                     <td data-label="Sent to">
                       {str(r.mechanism_type)} {str(r.mechanism ?? r.target)}

@@ -46,7 +46,9 @@ export function PoliciesPage() {
                     <Link to={`/policies/${p.id}`}>{p.name}</Link>
                   </td>
                   <td data-label="Include">{p.include.map((r) => ruleText(r, names)).join(' or ')}</td>
-                  <td data-label="Session duration">{p.session_duration ? describeDuration(p.session_duration) : <span className="muted">each application's</span>}</td>
+                  <td data-label="Session duration">
+                    {p.session_duration ? describeDuration(p.session_duration) : <span className="muted">each application's</span>}
+                  </td>
                   <td data-label="Used by">
                     {p.apps.length ? (
                       <ul className="inline-list" aria-label={`Applications using ${p.name}`}>

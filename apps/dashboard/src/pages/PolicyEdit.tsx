@@ -51,7 +51,9 @@ export function PolicyEditPage({ id }: { id?: string }) {
           policy={policy}
           names={names}
           sessionDuration
-          save={async (body) => (policy ? await api.put<ReusablePolicy>(`/access/policies/${policy.id}`, body) : await api.post<ReusablePolicy>('/access/policies', body)).result}
+          save={async (body) =>
+            (policy ? await api.put<ReusablePolicy>(`/access/policies/${policy.id}`, body) : await api.post<ReusablePolicy>('/access/policies', body)).result
+          }
           onSaved={(p) => {
             if (!policy) {
               setFlash(`Created policy ${p.name}. Link it from an application to let its tokens in.`);
@@ -79,7 +81,15 @@ function ConfirmDelete({ policy, onClose }: { policy: ReusablePolicy; onClose():
       navigate('/policies', { replace: true });
     });
   return (
-    <ConfirmDialog title={`Delete ${policy.name}?`} action="Delete policy" onConfirm={remove} onClose={onClose} busy={busy} error={error} errorTitle="Not deleted.">
+    <ConfirmDialog
+      title={`Delete ${policy.name}?`}
+      action="Delete policy"
+      onConfirm={remove}
+      onClose={onClose}
+      busy={busy}
+      error={error}
+      errorTitle="Not deleted."
+    >
       <p>
         {policy.apps.length
           ? `It is still used by ${policy.apps.map((a) => a.name).join(', ')}: remove it from those applications first (a linked policy cannot be deleted).`

@@ -65,8 +65,12 @@ function StrictMode({ org, onSaved }: { org: AccessOrganization; onSaved(o: Acce
           <input type="checkbox" checked={strict} onChange={(e) => setStrict(e.target.checked)} /> Strict service-token authentication
         </label>
         <ul className="hint">
-          <li>Successful requests get no <code>CF_Authorization</code> cookie: clients send their service token (or a JWT) every time.</li>
-          <li>A request carrying service-token headers together with a JWT, or any <code>CF-Access-Client-*</code> header twice, is refused (401).</li>
+          <li>
+            Successful requests get no <code>CF_Authorization</code> cookie: clients send their service token (or a JWT) every time.
+          </li>
+          <li>
+            A request carrying service-token headers together with a JWT, or any <code>CF-Access-Client-*</code> header twice, is refused (401).
+          </li>
           <li>401 when the credential cannot authenticate, 403 when it is valid but no policy admits it. Only Service Auth policies apply.</li>
         </ul>
         {feedback}
@@ -102,7 +106,9 @@ function InactivityCleanup({ org, onSaved }: { org: AccessOrganization; onSaved(
       });
       onSaved(result);
       const s = result.service_token_inactivity;
-      return s.enabled ? `Inactivity cleanup is on: tokens unused for ${s.inactivity_threshold_days} days are ${s.action === 'delete' ? 'deleted' : 'disabled'}.` : 'Inactivity cleanup is off.';
+      return s.enabled
+        ? `Inactivity cleanup is on: tokens unused for ${s.inactivity_threshold_days} days are ${s.action === 'delete' ? 'deleted' : 'disabled'}.`
+        : 'Inactivity cleanup is off.';
     });
   };
   return (
@@ -154,7 +160,9 @@ function SigningKeysCard({ keys, onChanged }: { keys: SigningKeys; onChanged(k: 
       const { result } = await api.post<SigningKeys>('/access/keys/rotate');
       onChanged(result);
       const fresh = result.keys[0];
-      return fresh ? `New key ${fresh.kid.slice(0, 8)}… published. It signs new JWTs from ${formatDate(fresh.activates_at)}, once every gateway has it; the old key stays published.` : 'Rotated.';
+      return fresh
+        ? `New key ${fresh.kid.slice(0, 8)}… published. It signs new JWTs from ${formatDate(fresh.activates_at)}, once every gateway has it; the old key stays published.`
+        : 'Rotated.';
     });
   const saveInterval = (e: FormEvent) => {
     e.preventDefault();
@@ -170,7 +178,9 @@ function SigningKeysCard({ keys, onChanged }: { keys: SigningKeys; onChanged(k: 
   return (
     <section className="card" aria-labelledby={headingId}>
       <h2 id={headingId}>Signing keys</h2>
-      <p className="hint">The gateway signs every access JWT with these keys (shared by all accounts of this Gatehouse). Applications verify them at /cdn-cgi/access/certs.</p>
+      <p className="hint">
+        The gateway signs every access JWT with these keys (shared by all accounts of this Gatehouse). Applications verify them at /cdn-cgi/access/certs.
+      </p>
       <dl className="details">
         <dt>Rotation interval</dt>
         <dd>{keys.key_rotation_interval_days} days</dd>
@@ -196,7 +206,9 @@ function SigningKeysCard({ keys, onChanged }: { keys: SigningKeys; onChanged(k: 
               <td data-label="Key ID">
                 <code>{k.kid}</code>
               </td>
-              <td data-label="State">{k.state === 'active' ? 'Signing' : k.state === 'pending' ? 'Published, not signing yet' : 'Previous (still accepted)'}</td>
+              <td data-label="State">
+                {k.state === 'active' ? 'Signing' : k.state === 'pending' ? 'Published, not signing yet' : 'Previous (still accepted)'}
+              </td>
               <td data-label="Signs from">{formatDate(k.activates_at)}</td>
             </tr>
           ))}
@@ -219,8 +231,8 @@ function SigningKeysCard({ keys, onChanged }: { keys: SigningKeys; onChanged(k: 
       {confirm ? (
         <Dialog title="Rotate the signing key now?" onClose={() => setConfirm(false)}>
           <p>
-            A new key is published at once and signs new JWTs after {keys.activation_delay_seconds} seconds, once every gateway has it. JWTs already issued stay valid:
-            the current key stays published until the next rotation.
+            A new key is published at once and signs new JWTs after {keys.activation_delay_seconds} seconds, once every gateway has it. JWTs already issued stay
+            valid: the current key stays published until the next rotation.
           </p>
           <div className="actions">
             <button type="button" className="btn btn-primary" onClick={() => void rotate()} disabled={busy}>
@@ -261,7 +273,16 @@ function daysError(text: string, min: number, max: number): string | null {
 }
 
 /** A number-of-days input with its hint and inline error (aria-describedby / aria-invalid). */
-function DaysField(props: { id: string; label: string; value: string; onChange(v: string): void; min: number; max: number; error: string | null; hint?: string }) {
+function DaysField(props: {
+  id: string;
+  label: string;
+  value: string;
+  onChange(v: string): void;
+  min: number;
+  max: number;
+  error: string | null;
+  hint?: string;
+}) {
   const describedBy = [props.hint ? `${props.id}-hint` : '', props.error ? `${props.id}-err` : ''].filter(Boolean).join(' ') || undefined;
   return (
     <div className="field">

@@ -43,8 +43,8 @@ export function SignIn({ onSignedIn, notice }: { onSignedIn(token: string, accou
           required
           hint={
             <>
-              The value of <code>GATEHOUSE_ADMIN_TOKEN</code>; after <code>npm start</code> without it, the file <code>.gatehouse/admin-token</code> holds the token
-              generated for you. It is kept only for this browser tab's session.
+              The value of <code>GATEHOUSE_ADMIN_TOKEN</code>; after <code>npm start</code> without it, the file <code>.gatehouse/admin-token</code> holds the
+              token generated for you. It is kept only for this browser tab's session.
             </>
           }
         />

@@ -57,7 +57,9 @@ export function TokenDetailPage({ id }: { id: string }) {
     act('refresh', async () => {
       const { result } = await api.post<ServiceToken>(`/access/service_tokens/${id}/refresh`);
       setToken(result);
-      return result.expires_at ? `Refreshed: now expires ${formatDate(result.expires_at)} (${relativeTime(result.expires_at)}).` : 'Refreshed: this token never expires.';
+      return result.expires_at
+        ? `Refreshed: now expires ${formatDate(result.expires_at)} (${relativeTime(result.expires_at)}).`
+        : 'Refreshed: this token never expires.';
     });
   const toggle = () =>
     act('toggle', async () => {
@@ -203,8 +205,7 @@ function EditToken({ token, onSaved }: { token: ServiceToken; onSaved(t: Service
       <Field label="Name" value={name} onChange={setName} error={errors.name} required />
       <DurationPicker legend="Duration" value={duration} onChange={setDuration} error={errors.duration} />
       <p className="hint">
-        Saving a new duration moves the expiry at once: the token then expires that long from now (as a Refresh would). Renaming alone keeps the
-        current expiry.
+        Saving a new duration moves the expiry at once: the token then expires that long from now (as a Refresh would). Renaming alone keeps the current expiry.
       </p>
       <ErrorBox error={apiError} />
       <button className="btn" type="submit" disabled={busy || (name.trim() === token.name && duration.trim() === token.duration)}>
@@ -289,7 +290,9 @@ function DeleteDialog({ token, onClose }: { token: ServiceToken; onClose(): void
           <ul>
             {policies.map((p) => (
               <li key={p.id}>
-                {'reusable' in p ? `Reusable policy ${p.name} (${p.apps.length ? `used by ${p.apps.map((a) => a.name).join(', ')}` : 'used by no application'})` : `${p.app_name} › ${p.name}`}
+                {'reusable' in p
+                  ? `Reusable policy ${p.name} (${p.apps.length ? `used by ${p.apps.map((a) => a.name).join(', ')}` : 'used by no application'})`
+                  : `${p.app_name} › ${p.name}`}
               </li>
             ))}
           </ul>
@@ -322,7 +325,6 @@ function RecentUsage({ tokenId, version }: { tokenId: string; version: number })
           <UsageChart events={events.map((e) => ({ at: Date.parse(e.when), kind: auditKind(e) }))} />
           <p className="legend">
             <span className="key key-allow" /> allowed <span className="key key-deny" /> denied <span className="key key-change" /> changes
-            
           </p>
           <ul className="events" aria-label="Latest events">
             {events.slice(0, 8).map((e) => (

@@ -60,8 +60,7 @@ export function TokensPage() {
       <PageTitle>Service Tokens</PageTitle>
       {flash ? <Live className="notice">{flash}</Live> : null}
       <p className="lede">
-        Service tokens let machines reach your applications: a request carries <code>CF-Access-Client-Id</code> and{' '}
-        <code>CF-Access-Client-Secret</code>.
+        Service tokens let machines reach your applications: a request carries <code>CF-Access-Client-Id</code> and <code>CF-Access-Client-Secret</code>.
       </p>
       <div className="toolbar">
         <Link to="/tokens/new" className="btn btn-primary">
@@ -139,9 +138,7 @@ export function TokensPage() {
               ))}
             </tbody>
           </table>
-          {rows.length === 0 ? (
-            <p className="empty">{q ? `No token matches "${q}".` : 'No service tokens yet. Create one to let a machine in.'}</p>
-          ) : null}
+          {rows.length === 0 ? <p className="empty">{q ? `No token matches "${q}".` : 'No service tokens yet. Create one to let a machine in.'}</p> : null}
           <Pager info={info} noun="tokens" onPage={(p) => setParams({ q, page: p, per_page: perPage })} />
         </>
       ) : !error ? (

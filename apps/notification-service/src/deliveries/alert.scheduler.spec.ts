@@ -21,9 +21,9 @@ describe('error redaction', () => {
   });
 
   it('never echoes SMTP_URL in configuration errors', () => {
-    expect(() => loadEnv({ DATABASE_URL: 'postgres://h/db', NATS_URL: 'nats://h', GATEHOUSE_HASH_KEY: 'k'.repeat(32), SMTP_URL: 'http://user:hunter2@mail' })).toThrow(
-      /SMTP_URL: must be an smtp:\/\/ or smtps:\/\/ URL/,
-    );
+    expect(() =>
+      loadEnv({ DATABASE_URL: 'postgres://h/db', NATS_URL: 'nats://h', GATEHOUSE_HASH_KEY: 'k'.repeat(32), SMTP_URL: 'http://user:hunter2@mail' }),
+    ).toThrow(/SMTP_URL: must be an smtp:\/\/ or smtps:\/\/ URL/);
     let message = '';
     try {
       loadEnv({ SMTP_URL: 'http://user:hunter2@mail' });

@@ -175,7 +175,12 @@ export class AlertScheduler implements Kickable {
     while (this.sentQueue.length) {
       const batch = this.sentQueue.splice(0, 1000);
       // Retrying the mark narrows the one window that could repeat a message (a send not yet recorded).
-      await this.withRetries(() => this.outbox.markSent(batch.map((b) => b.id), this.clock.now()));
+      await this.withRetries(() =>
+        this.outbox.markSent(
+          batch.map((b) => b.id),
+          this.clock.now(),
+        ),
+      );
       for (const b of batch) b.done();
     }
     this.flushing = false;

@@ -33,7 +33,10 @@ export class DeliveryMetrics implements DeliveryObserver {
       help: 'Alert deliveries waiting to be sent (pending or being sent)',
       registers: [registry],
       async collect() {
-        await read().then((b) => this.set(b.depth), () => undefined);
+        await read().then(
+          (b) => this.set(b.depth),
+          () => undefined,
+        );
       },
     });
     new Gauge({
@@ -41,7 +44,10 @@ export class DeliveryMetrics implements DeliveryObserver {
       help: 'How long the oldest unsent alert delivery has been due (0 when none is)',
       registers: [registry],
       async collect() {
-        await read().then((b) => this.set(b.oldestDueAt ? Math.max(0, (clock.now().getTime() - b.oldestDueAt.getTime()) / 1000) : 0), () => undefined);
+        await read().then(
+          (b) => this.set(b.oldestDueAt ? Math.max(0, (clock.now().getTime() - b.oldestDueAt.getTime()) / 1000) : 0),
+          () => undefined,
+        );
       },
     });
   }

@@ -11,12 +11,7 @@ export class HistoryService {
     @Inject(AccountDirectory) private readonly accounts: Pick<AccountDirectory, 'require'>,
   ) {}
 
-  async list(
-    accountId: string,
-    filter: { tokenId?: string; since?: string; before?: string },
-    page: number,
-    perPage: number,
-  ): Promise<Page<AlertDelivery>> {
+  async list(accountId: string, filter: { tokenId?: string; since?: string; before?: string }, page: number, perPage: number): Promise<Page<AlertDelivery>> {
     await this.accounts.require(accountId);
     return this.outbox.history(accountId, filter, page, perPage);
   }

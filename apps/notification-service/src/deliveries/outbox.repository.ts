@@ -62,7 +62,8 @@ export class OutboxRepository {
    * seven days before expiry, or now if that moment has passed and the token has not expired.
    */
   async materialise(now: Date): Promise<number> {
-    const rows: unknown[] = await sqlRows(this.dataSource, 
+    const rows: unknown[] = await sqlRows(
+      this.dataSource,
       `INSERT INTO alert_deliveries (account_id, alert_type, policy_id, policy_name, mechanism, target, token_id, token_name, client_id,
                                      expires_at, due_at, status, attempts, next_attempt_at, created_at, updated_at)
        SELECT t.account_id, $3, p.id, p.name, m.mechanism, m.target, t.token_id, t.name, t.client_id,
@@ -83,7 +84,8 @@ export class OutboxRepository {
 
   /** Cancels claimable deliveries nobody wants any more, saying why (for the history). */
   async cancelUnwanted(now: Date): Promise<number> {
-    const rows: unknown[] = await sqlRows(this.dataSource, 
+    const rows: unknown[] = await sqlRows(
+      this.dataSource,
       `UPDATE alert_deliveries d SET status = 'cancelled', lease_until = NULL, updated_at = $1, last_error = x.reason
          FROM (
            SELECT d.id, CASE
@@ -111,7 +113,8 @@ export class OutboxRepository {
 
   /** Takes up to `limit` due deliveries for this sender: status `sending`, leased until `leaseUntil`. */
   async claim(now: Date, limit: number, leaseUntil: Date): Promise<ClaimedDelivery[]> {
-    const rows: Array<Record<string, unknown>> = await sqlRows(this.dataSource, 
+    const rows: Array<Record<string, unknown>> = await sqlRows(
+      this.dataSource,
       `WITH c AS (
          SELECT d.id, t.duration FROM alert_deliveries d ${STILL_WANTED}
           WHERE ${CLAIMABLE}
@@ -142,7 +145,8 @@ export class OutboxRepository {
   }
 
   async markSent(ids: string[], now: Date): Promise<void> {
-    await sqlRows(this.dataSource, 
+    await sqlRows(
+      this.dataSource,
       `UPDATE alert_deliveries SET status = 'sent', sent_at = $2, lease_until = NULL, last_error = NULL, updated_at = $2
         WHERE id = ANY($1::uuid[]) AND status = 'sending'`,
       [ids, now],
@@ -151,7 +155,8 @@ export class OutboxRepository {
 
   /** A failed attempt: back to pending at `nextAttemptAt`, or `failed` for good. */
   async markFailed(id: string, now: Date, error: string, nextAttemptAt: Date | null): Promise<void> {
-    await sqlRows(this.dataSource, 
+    await sqlRows(
+      this.dataSource,
       `UPDATE alert_deliveries SET status = $3, next_attempt_at = COALESCE($4, next_attempt_at), lease_until = NULL, last_error = $5, updated_at = $2
         WHERE id = $1 AND status = 'sending'`,
       [id, now, nextAttemptAt ? 'pending' : 'failed', nextAttemptAt, error],
@@ -171,19 +176,15 @@ export class OutboxRepository {
 
   /** Earliest moment a pending delivery becomes due (to wake up for a retry). */
   async nextWakeUp(): Promise<Date | null> {
-    const [row] = await sqlRows<{ at: Date | null }>(this.dataSource, 
+    const [row] = await sqlRows<{ at: Date | null }>(
+      this.dataSource,
       `SELECT min(CASE WHEN status = 'pending' THEN next_attempt_at ELSE lease_until END) AS at
          FROM alert_deliveries WHERE status IN ('pending', 'sending')`,
     );
     return row?.at ?? null;
   }
 
-  async history(
-    accountId: string,
-    filter: { tokenId?: string; since?: string; before?: string },
-    page: number,
-    perPage: number,
-  ): Promise<Page<AlertDelivery>> {
+  async history(accountId: string, filter: { tokenId?: string; since?: string; before?: string }, page: number, perPage: number): Promise<Page<AlertDelivery>> {
     const where = ['account_id = $1'];
     const params: unknown[] = [accountId];
     if (filter.tokenId) where.push(`token_id = $${params.push(filter.tokenId)}`);
@@ -191,7 +192,8 @@ export class OutboxRepository {
     if (filter.before) where.push(`created_at < $${params.push(filter.before)}`);
     const clause = where.join(' AND ');
     const [{ count }] = (await sqlRows(this.dataSource, `SELECT count(*)::int AS count FROM alert_deliveries WHERE ${clause}`, params)) as [{ count: number }];
-    const rows = await sqlRows<DeliveryRow>(this.dataSource, 
+    const rows = await sqlRows<DeliveryRow>(
+      this.dataSource,
       `SELECT * FROM alert_deliveries WHERE ${clause} ORDER BY created_at DESC, id DESC LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
       [...params, perPage, (page - 1) * perPage],
     );

@@ -6,7 +6,13 @@ const alert: ExpiringTokenAlert = {
   policyId: '7b0c0d0e-0000-4000-8000-000000000002',
   policyName: 'Ops <weekly>',
   account: { id: '7b0c0d0e-0000-4000-8000-000000000003', name: 'Acme & Co' },
-  token: { id: '7b0c0d0e-0000-4000-8000-000000000004', name: 'ci <runner>', clientId: 'abc.access', duration: '8760h', expiresAt: new Date('2026-12-04T22:15:00.123Z') },
+  token: {
+    id: '7b0c0d0e-0000-4000-8000-000000000004',
+    name: 'ci <runner>',
+    clientId: 'abc.access',
+    duration: '8760h',
+    expiresAt: new Date('2026-12-04T22:15:00.123Z'),
+  },
   publicUrl: 'https://gh.example.com/',
 };
 
@@ -57,9 +63,22 @@ describe('alert messages', () => {
         sent_at: '2026-11-27T10:00:00Z',
       },
     });
-    expect(Object.keys(body).sort()).toEqual(['account_id', 'alert_correlation_id', 'alert_event', 'alert_type', 'data', 'name', 'policy_id', 'policy_name', 'text', 'ts']);
+    expect(Object.keys(body).sort()).toEqual([
+      'account_id',
+      'alert_correlation_id',
+      'alert_event',
+      'alert_type',
+      'data',
+      'name',
+      'policy_id',
+      'policy_name',
+      'text',
+      'ts',
+    ]);
     // One alert event, one correlation id: the same for every recipient, another for a new expiry.
     expect(webhookPayload({ ...alert, deliveryId: 'other' }, sentAt).alert_correlation_id).toBe(body.alert_correlation_id);
-    expect(webhookPayload({ ...alert, token: { ...alert.token, expiresAt: new Date('2027-01-01T00:00:00Z') } }, sentAt).alert_correlation_id).not.toBe(body.alert_correlation_id);
+    expect(webhookPayload({ ...alert, token: { ...alert.token, expiresAt: new Date('2027-01-01T00:00:00Z') } }, sentAt).alert_correlation_id).not.toBe(
+      body.alert_correlation_id,
+    );
   });
 });

@@ -117,7 +117,9 @@ export function webhookPayload(a: ExpiringTokenAlert, sentAt: Date) {
 
 /** A UUID naming one alert event (policy, token, expiry), whatever the recipient. */
 function correlationId(a: ExpiringTokenAlert): string {
-  const h = createHash('sha256').update(`${a.policyId}|${a.token.id}|${isoSeconds(a.token.expiresAt)}`).digest('hex');
+  const h = createHash('sha256')
+    .update(`${a.policyId}|${a.token.id}|${isoSeconds(a.token.expiresAt)}`)
+    .digest('hex');
   const variant = ((parseInt(h[16]!, 16) & 0x3) | 0x8).toString(16);
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-8${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }

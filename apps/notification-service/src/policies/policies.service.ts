@@ -132,7 +132,10 @@ export class PoliciesService {
     const webhook = await this.requireWebhook(accountId, webhookId);
     const users = await this.repo.policiesUsingWebhook(accountId, webhookId);
     if (users.length) {
-      throw new DomainError('CONFLICT', `Webhook destination ${webhookId} is used by alert policies: ${users.map((n) => `"${n}"`).join(', ')}; remove it from them first`);
+      throw new DomainError(
+        'CONFLICT',
+        `Webhook destination ${webhookId} is used by alert policies: ${users.map((n) => `"${n}"`).join(', ')}; remove it from them first`,
+      );
     }
     await this.repo.deleteWebhook(accountId, webhookId);
     return toWebhookDestination(webhook);

@@ -46,7 +46,8 @@ export class TokenReplicaRepository {
     const dead = records.flatMap((r) => (r.type === 'tombstone' && r.entity === 'token' ? [r] : []));
     let changed = 0;
     if (live.length) {
-      const rows: unknown[] = await sqlRows(this.dataSource,
+      const rows: unknown[] = await sqlRows(
+        this.dataSource,
         `INSERT INTO alert_tokens AS a (token_id, account_id, name, client_id, duration, expires_at, enabled, deleted, revision, updated_at)
          SELECT DISTINCT ON (u.id) u.id, u.account_id, u.name, u.client_id, u.duration, u.expires_at, u.enabled, false, u.revision, $9
            FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::boolean[], $8::bigint[])
@@ -62,7 +63,8 @@ export class TokenReplicaRepository {
       changed += rows.length;
     }
     if (dead.length) {
-      const rows: unknown[] = await sqlRows(this.dataSource,
+      const rows: unknown[] = await sqlRows(
+        this.dataSource,
         `INSERT INTO alert_tokens AS a (token_id, account_id, name, client_id, duration, expires_at, enabled, deleted, revision, updated_at)
          SELECT DISTINCT ON (u.id) u.id, '00000000-0000-0000-0000-000000000000', '', '', '', NULL, false, true, u.revision, $3
            FROM unnest($1::uuid[], $2::bigint[]) AS u(id, revision)

@@ -22,7 +22,11 @@ describe('TokenReplicaService start-up', () => {
   it('does not warn while the token service is not answering yet at start, and warns once the grace time is over', async () => {
     const replica = new TokenReplicaService(repo, down as never, clock, { kick: () => undefined }, { GATEHOUSE_NOTIFY_RESYNC_MS: 60_000 }, new SyncGate());
     await replica.start();
-    await expectEventually(() => expect(log).toHaveBeenCalledWith(expect.stringMatching(/^Replication pull failed \(No service answers on replica\.v2\.changes\); retrying \(starting up\)$/)));
+    await expectEventually(() =>
+      expect(log).toHaveBeenCalledWith(
+        expect.stringMatching(/^Replication pull failed \(No service answers on replica\.v2\.changes\); retrying \(starting up\)$/),
+      ),
+    );
     expect(warn).not.toHaveBeenCalled();
 
     const now = Date.now();

@@ -58,7 +58,9 @@ export class TokenReplicaService implements ChangeSink {
   async onChange(event: TokenChanged): Promise<void> {
     if (event.revision <= this.revision) return;
     const record: ChangeRecord =
-      event.kind === 'deleted' ? { type: 'tombstone', entity: 'token', id: event.token.id, revision: event.revision } : { type: 'token', revision: event.revision, token: event.token };
+      event.kind === 'deleted'
+        ? { type: 'tombstone', entity: 'token', id: event.token.id, revision: event.revision }
+        : { type: 'token', revision: event.revision, token: event.token };
     const applied = await this.repo.applyRecords([record], this.clock.now());
     // Revisions are shared with apps and policies: a gap may be harmless, the pull tells.
     if (event.revision === this.revision + 1 && this.gate.synced) this.revision = event.revision;

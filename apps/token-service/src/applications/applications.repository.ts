@@ -89,7 +89,11 @@ export class ApplicationsRepository implements AppStore {
   async replaceLinks(appId: string, links: Array<{ policyId: string; precedence: number }>, tx: Tx): Promise<void> {
     const m = managerOf(this.dataSource, tx);
     await m.delete(AppPolicyLinkEntity, { appId });
-    if (links.length) await m.insert(AppPolicyLinkEntity, links.map((l) => ({ appId, policyId: l.policyId, precedence: l.precedence })));
+    if (links.length)
+      await m.insert(
+        AppPolicyLinkEntity,
+        links.map((l) => ({ appId, policyId: l.policyId, precedence: l.precedence })),
+      );
   }
 
   /** Attaches each app's linked reusable policies (one query), in precedence order. */
@@ -188,7 +192,9 @@ export class PoliciesRepository implements PolicyStore {
       .createQueryBuilder(PolicyEntity, 'p')
       .innerJoinAndSelect('p.app', 'a')
       .where('p.account_id = :accountId', { accountId })
-      .andWhere('(p.include_rules @> CAST(:needle AS jsonb) OR p.require_rules @> CAST(:needle AS jsonb) OR p.exclude_rules @> CAST(:needle AS jsonb))', { needle })
+      .andWhere('(p.include_rules @> CAST(:needle AS jsonb) OR p.require_rules @> CAST(:needle AS jsonb) OR p.exclude_rules @> CAST(:needle AS jsonb))', {
+        needle,
+      })
       .orderBy('a.name', 'ASC')
       .addOrderBy('p.precedence', 'ASC')
       .addOrderBy('p.created_at', 'ASC')
@@ -210,5 +216,4 @@ export class PoliciesRepository implements PolicyStore {
   async tokenExists(accountId: string, tokenId: string): Promise<boolean> {
     return this.dataSource.manager.existsBy(ServiceTokenEntity, { accountId, id: tokenId });
   }
-
 }

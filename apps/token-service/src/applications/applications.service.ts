@@ -210,22 +210,34 @@ export class ApplicationsService {
     links.forEach((l, i) => {
       if (seenIds.has(l.id)) issues.push({ path: `policies.${i}.id`, message: `links policy ${l.id} twice (also policies.${seenIds.get(l.id)})` });
       else seenIds.set(l.id, i);
-      if (seenPrecedence.has(l.precedence)) issues.push({ path: `policies.${i}.precedence`, message: `must be unique within the application (also policies.${seenPrecedence.get(l.precedence)})` });
+      if (seenPrecedence.has(l.precedence))
+        issues.push({ path: `policies.${i}.precedence`, message: `must be unique within the application (also policies.${seenPrecedence.get(l.precedence)})` });
       else seenPrecedence.set(l.precedence, i);
     });
     if (!issues.length && links.length) {
-      const found = await this.reusable.lockExisting(app.accountId, links.map((l) => l.id), tx);
+      const found = await this.reusable.lockExisting(
+        app.accountId,
+        links.map((l) => l.id),
+        tx,
+      );
       links.forEach((l, i) => {
         if (!found.has(l.id)) issues.push({ path: `policies.${i}.id`, message: `names no reusable policy of this account (${l.id})` });
       });
       if (!issues.length && (await this.policies.listForApp(app.accountId, app.id, tx)).length) {
-        issues.push({ path: 'policies', message: 'the application has app-scoped policies: linked (reusable) and app-scoped policies cannot be mixed; delete those first' });
+        issues.push({
+          path: 'policies',
+          message: 'the application has app-scoped policies: linked (reusable) and app-scoped policies cannot be mixed; delete those first',
+        });
       }
     }
     if (issues.length) {
       throw new DomainError('VALIDATION_FAILED', `Invalid policies: ${issues.map((d) => `${d.path}: ${d.message}`).join('; ')}`, issues);
     }
-    await this.apps.replaceLinks(app.id, links.map((l) => ({ policyId: l.id, precedence: l.precedence })), tx);
+    await this.apps.replaceLinks(
+      app.id,
+      links.map((l) => ({ policyId: l.id, precedence: l.precedence })),
+      tx,
+    );
     const reread = await this.apps.find(app.accountId, app.id, tx);
     app.linkedPolicies = reread?.linkedPolicies ?? [];
   }
@@ -235,7 +247,14 @@ export class ApplicationsService {
     if (other && other.id !== app.id) throw conflict(app.domain);
   }
 
-  private async record(tx: Tx, kind: AppChangeKind, app: LinkedApplicationRecord, actor: Actor, metadata: Record<string, unknown>, also: Touched[] = []): Promise<AppChanged> {
+  private async record(
+    tx: Tx,
+    kind: AppChangeKind,
+    app: LinkedApplicationRecord,
+    actor: Actor,
+    metadata: Record<string, unknown>,
+    also: Touched[] = [],
+  ): Promise<AppChanged> {
     const revision = await this.ledger.bumpRevision(tx, [{ entity: 'app', id: app.id, deleted: kind === 'deleted' }, ...also]);
     const occurredAt = this.clock.now();
     await this.ledger.append(tx, {
@@ -250,7 +269,6 @@ export class ApplicationsService {
     });
     return { kind: kind === 'deleted' ? 'deleted' : 'upserted', revision, occurredAt: occurredAt.toISOString(), app: toApplication(app) };
   }
-
 }
 
 function notFound(appId: string): DomainError {

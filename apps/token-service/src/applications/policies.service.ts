@@ -92,9 +92,7 @@ export class PoliciesService {
       await checkRuleTokens(this.policies, policy.accountId, policy, alreadyNamed, tx);
       policy.updatedAt = this.clock.now();
       await this.policies.update(policy, tx);
-      const changed = (['name', 'precedence', 'include', 'require', 'exclude'] as const).filter(
-        (k) => JSON.stringify(before[k]) !== JSON.stringify(policy[k]),
-      );
+      const changed = (['name', 'precedence', 'include', 'require', 'exclude'] as const).filter((k) => JSON.stringify(before[k]) !== JSON.stringify(policy[k]));
       return { policy, event: await this.record(tx, 'updated', policy, app, req.actor, { changed }) };
     });
     await this.publisher.policyChanged(event);
@@ -139,7 +137,14 @@ export class PoliciesService {
     if (!(await this.apps.find(accountId, appId))) throw appNotFound(appId);
   }
 
-  private async record(tx: Tx, kind: PolicyChangeKind, policy: PolicyRecord, app: ApplicationRecord, actor: Actor, metadata: Record<string, unknown>): Promise<PolicyChanged> {
+  private async record(
+    tx: Tx,
+    kind: PolicyChangeKind,
+    policy: PolicyRecord,
+    app: ApplicationRecord,
+    actor: Actor,
+    metadata: Record<string, unknown>,
+  ): Promise<PolicyChanged> {
     const revision = await this.ledger.bumpRevision(tx, [{ entity: 'policy', id: policy.id, deleted: kind === 'deleted' }]);
     const occurredAt = this.clock.now();
     await this.ledger.append(tx, {
@@ -154,7 +159,6 @@ export class PoliciesService {
     });
     return { kind: kind === 'deleted' ? 'deleted' : 'upserted', revision, occurredAt: occurredAt.toISOString(), policy: toPolicy(policy) };
   }
-
 }
 
 /** Every token a rule names must be a token of the account (except `allowed` ids, already named before). */
@@ -167,15 +171,15 @@ export async function checkRuleTokens(
 ): Promise<void> {
   const named = namedTokens(rules).filter((n) => !allowed.has(n.tokenId));
   if (!named.length) return;
-  const existing = await store.existingTokenIds(accountId, named.map((n) => n.tokenId), tx);
+  const existing = await store.existingTokenIds(
+    accountId,
+    named.map((n) => n.tokenId),
+    tx,
+  );
   const missing = named.filter((n) => !existing.has(n.tokenId));
   if (!missing.length) return;
   const details = missing.map((m) => ({ path: m.path, message: `names no service token of this account (${m.tokenId})` }));
-  throw new DomainError(
-    'VALIDATION_FAILED',
-    `Policy rules name unknown service tokens: ${missing.map((m) => `${m.path} (${m.tokenId})`).join(', ')}`,
-    details,
-  );
+  throw new DomainError('VALIDATION_FAILED', `Policy rules name unknown service tokens: ${missing.map((m) => `${m.path} (${m.tokenId})`).join(', ')}`, details);
 }
 
 function notFound(policyId: string): DomainError {

@@ -130,15 +130,19 @@ export class ReplicaRepository implements ChangeStore {
       const only = entity ? '' : ' AND e.entity = ANY($4::text[])';
       return `(SELECT ${source} AS source, e.revision, e.${key} AS id FROM "${table}" e WHERE ${after} AND e.revision <= $5${only} ORDER BY e.revision, e.${key} LIMIT $3)`;
     });
-    const records = sources.map(({ table, key, record, source }) => `(SELECT c.source, c.revision, c.id, ${record} AS record FROM c JOIN "${table}" e ON e.${key} = c.id WHERE c.source = ${source})`);
-    const rows: Array<{ floor: string; source: number | null; revision: string | null; id: string | null; record: ChangeRecord | null; bytes: number | null }> = await this.dataSource.query(
-      `WITH c AS MATERIALIZED (SELECT * FROM (${positions.join(' UNION ALL ')}) u ORDER BY revision, source, id LIMIT $3),
+    const records = sources.map(
+      ({ table, key, record, source }) =>
+        `(SELECT c.source, c.revision, c.id, ${record} AS record FROM c JOIN "${table}" e ON e.${key} = c.id WHERE c.source = ${source})`,
+    );
+    const rows: Array<{ floor: string; source: number | null; revision: string | null; id: string | null; record: ChangeRecord | null; bytes: number | null }> =
+      await this.dataSource.query(
+        `WITH c AS MATERIALIZED (SELECT * FROM (${positions.join(' UNION ALL ')}) u ORDER BY revision, source, id LIMIT $3),
             x AS (SELECT *, octet_length(record::text) AS bytes FROM (${records.join(' UNION ALL ')}) r)
        SELECT st.floor, x.source, x.revision, x.id, x.record, x.bytes
          FROM replication_state st LEFT JOIN x ON true
         WHERE st.id = 1`,
-      [revision, id, limit, entities, safe],
-    );
+        [revision, id, limit, entities, safe],
+      );
     const page: Positioned[] = [];
     for (const r of rows) {
       if (r.source === null || !r.record) continue;
@@ -152,7 +156,9 @@ export class ReplicaRepository implements ChangeStore {
   /** Drops tombstones older than `before` and raises the floor to the highest dropped revision. */
   async purgeTombstones(before: Date): Promise<number> {
     return this.dataSource.transaction(async (m) => {
-      const [rows]: [Array<{ revision: string }>, number] = await m.query(`DELETE FROM "replica_tombstones" WHERE "deleted_at" < $1 RETURNING "revision"`, [before]);
+      const [rows]: [Array<{ revision: string }>, number] = await m.query(`DELETE FROM "replica_tombstones" WHERE "deleted_at" < $1 RETURNING "revision"`, [
+        before,
+      ]);
       if (!rows.length) return 0;
       const highest = rows.reduce((max, r) => Math.max(max, Number(r.revision)), 0);
       await m.query(`UPDATE "replication_state" SET "floor" = GREATEST("floor", $1) WHERE "id" = 1`, [highest]);

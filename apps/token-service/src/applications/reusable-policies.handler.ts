@@ -1,6 +1,14 @@
 import { Controller, Inject } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
-import { CreateReusablePolicy, DeleteReusablePolicy, GetReusablePolicy, ListReusablePolicies, ReusablePoliciesUsingToken, UpdateReusablePolicy, type RpcContract } from '@gatehouse/contracts';
+import {
+  CreateReusablePolicy,
+  DeleteReusablePolicy,
+  GetReusablePolicy,
+  ListReusablePolicies,
+  ReusablePoliciesUsingToken,
+  UpdateReusablePolicy,
+  type RpcContract,
+} from '@gatehouse/contracts';
 import { ContractPipe } from '@gatehouse/nest-kit';
 import type { z } from 'zod';
 import { ReusablePoliciesService } from './reusable-policies.service.js';

@@ -77,7 +77,9 @@ export class ReusablePoliciesRepository implements ReusablePolicyStore {
     return this.dataSource.manager
       .createQueryBuilder(ReusablePolicyEntity, 'p')
       .where('p.account_id = :accountId', { accountId })
-      .andWhere('(p.include_rules @> CAST(:needle AS jsonb) OR p.require_rules @> CAST(:needle AS jsonb) OR p.exclude_rules @> CAST(:needle AS jsonb))', { needle })
+      .andWhere('(p.include_rules @> CAST(:needle AS jsonb) OR p.require_rules @> CAST(:needle AS jsonb) OR p.exclude_rules @> CAST(:needle AS jsonb))', {
+        needle,
+      })
       .orderBy('p.name', 'ASC')
       .addOrderBy('p.id', 'ASC')
       .getMany();

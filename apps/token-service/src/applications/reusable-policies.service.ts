@@ -1,6 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { DomainError, type Actor, type AppChanged, type CreateReusablePolicy, type Page, type ReusablePolicy, type UpdateReusablePolicy } from '@gatehouse/contracts';
+import {
+  DomainError,
+  type Actor,
+  type AppChanged,
+  type CreateReusablePolicy,
+  type Page,
+  type ReusablePolicy,
+  type UpdateReusablePolicy,
+} from '@gatehouse/contracts';
 import type { z } from 'zod';
 import { AccountsRepository } from '../accounts/accounts.repository.js';
 import { AuditRepository } from '../audit/audit.repository.js';
@@ -99,7 +107,9 @@ export class ReusablePoliciesService {
       await checkRuleTokens(this.tokens, policy.accountId, policy, alreadyNamed, tx);
       policy.updatedAt = this.clock.now();
       await this.store.update(policy, tx);
-      const changed = (['name', 'include', 'require', 'exclude', 'sessionDuration'] as const).filter((k) => JSON.stringify(before[k]) !== JSON.stringify(policy[k]));
+      const changed = (['name', 'include', 'require', 'exclude', 'sessionDuration'] as const).filter(
+        (k) => JSON.stringify(before[k]) !== JSON.stringify(policy[k]),
+      );
       const users = (await this.store.users([policy.id], tx)).get(policy.id) ?? [];
       await this.audit(tx, 'updated', policy, req.actor, { changed, apps: users.map((u) => u.id) });
       return { policy, users, events: await this.announce(tx, req.accountId, users) };
@@ -118,9 +128,11 @@ export class ReusablePoliciesService {
       const users = (await this.store.users([policy.id], tx)).get(policy.id) ?? [];
       if (users.length) {
         const names = users.map((u) => `"${u.name}" (${u.id})`).join(', ');
-        throw new DomainError('VALIDATION_FAILED', `Policy ${policy.id} is still used by ${users.length} application(s): ${names}. Remove it from their "policies" first.`, [
-          { path: 'policy_id', message: `used by ${names}` },
-        ]);
+        throw new DomainError(
+          'VALIDATION_FAILED',
+          `Policy ${policy.id} is still used by ${users.length} application(s): ${names}. Remove it from their "policies" first.`,
+          [{ path: 'policy_id', message: `used by ${names}` }],
+        );
       }
       await this.store.remove(accountId, policy.id, tx);
       await this.audit(tx, 'deleted', policy, actor, {});
@@ -147,7 +159,13 @@ export class ReusablePoliciesService {
     return events;
   }
 
-  private async audit(tx: Tx, kind: 'created' | 'updated' | 'deleted', policy: ReusablePolicyRecord, actor: Actor, metadata: Record<string, unknown>): Promise<void> {
+  private async audit(
+    tx: Tx,
+    kind: 'created' | 'updated' | 'deleted',
+    policy: ReusablePolicyRecord,
+    actor: Actor,
+    metadata: Record<string, unknown>,
+  ): Promise<void> {
     await this.ledger.append(tx, {
       accountId: policy.accountId,
       action: `access_policy.${kind}`,

@@ -20,7 +20,15 @@ export function toAuditEntry(d: Decision): AuditEntry {
     resourceId: d.appId,
     resourceName: d.appName,
     occurredAt: new Date(d.occurredAt),
-    metadata: { tokenId: d.tokenId, tokenName: d.tokenName, reason: d.reason, sourceIp: d.sourceIp, via: d.via, count: d.count, ...(d.rayId ? { rayId: d.rayId } : {}) },
+    metadata: {
+      tokenId: d.tokenId,
+      tokenName: d.tokenName,
+      reason: d.reason,
+      sourceIp: d.sourceIp,
+      via: d.via,
+      count: d.count,
+      ...(d.rayId ? { rayId: d.rayId } : {}),
+    },
   };
 }
 
@@ -57,10 +65,21 @@ export class AccessLogConsumer implements OnApplicationBootstrap, OnApplicationS
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    this.nc = await connect({ servers: this.env.NATS_URL.split(',').map((s) => s.trim()), name: 'token-service-access-log', maxReconnectAttempts: -1, reconnectTimeWait: 250, ...natsConnectionOptions(natsAuth(this.env, 'token-service')) });
+    this.nc = await connect({
+      servers: this.env.NATS_URL.split(',').map((s) => s.trim()),
+      name: 'token-service-access-log',
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 250,
+      ...natsConnectionOptions(natsAuth(this.env, 'token-service')),
+    });
     const jsm = await jetstreamManager(this.nc);
     await ensureAccessLogStream(jsm.streams, this.env.GATEHOUSE_ACCESS_LOG_REPLICAS);
-    await jsm.consumers.add(ACCESS_LOG_STREAM.name, { durable_name: ACCESS_LOG_STREAM.consumer, ack_policy: AckPolicy.Explicit, ack_wait: 30_000 * 1_000_000, max_deliver: -1 });
+    await jsm.consumers.add(ACCESS_LOG_STREAM.name, {
+      durable_name: ACCESS_LOG_STREAM.consumer,
+      ack_policy: AckPolicy.Explicit,
+      ack_wait: 30_000 * 1_000_000,
+      max_deliver: -1,
+    });
     this.loop = this.run();
   }
 

@@ -5,7 +5,6 @@ import { managerOf, type Tx } from '../database/unit-of-work.js';
 import { AuditEventEntity } from './audit-event.entity.js';
 import type { AuditEntry, Ledger, Touched } from './ledger.js';
 
-
 /** Rows per INSERT: 9 columns × 1000 rows stays well under PostgreSQL's 65,535 bind parameters. */
 const CHUNK = 1000;
 
@@ -46,15 +45,19 @@ export class AuditRepository implements Ledger {
     if (!entries.length) return;
     await this.dataSource.transaction(async (em) => {
       for (let i = 0; i < entries.length; i += CHUNK) {
-        await em.createQueryBuilder().insert().into(AuditEventEntity).values(entries.slice(i, i + CHUNK)).orIgnore().execute();
+        await em
+          .createQueryBuilder()
+          .insert()
+          .into(AuditEventEntity)
+          .values(entries.slice(i, i + CHUNK))
+          .orIgnore()
+          .execute();
       }
     });
   }
 
   async list(accountId: string, filter: AuditFilter, page: number, perPage: number) {
-    const qb = this.dataSource.manager
-      .createQueryBuilder(AuditEventEntity, 'e')
-      .where('e.account_id = :accountId', { accountId });
+    const qb = this.dataSource.manager.createQueryBuilder(AuditEventEntity, 'e').where('e.account_id = :accountId', { accountId });
     if (filter.resourceId) qb.andWhere('e.resource_id = :resourceId', { resourceId: filter.resourceId });
     if (filter.tokenId) {
       qb.andWhere(`(e.resource_id = :tokenId OR e.metadata->>'tokenId' = :tokenId)`, { tokenId: filter.tokenId });

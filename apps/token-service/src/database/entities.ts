@@ -9,4 +9,16 @@ import { OrganizationEntity } from '../organizations/organization.entity.js';
 import { ReplicationStateEntity } from './revision.entity.js';
 import { TombstoneEntity } from './tombstone.entity.js';
 
-export const entities = [AccountEntity, ServiceTokenEntity, AuditEventEntity, ReplicationStateEntity, ApplicationEntity, PolicyEntity, TombstoneEntity, ServiceTokenCountEntity, ReusablePolicyEntity, AppPolicyLinkEntity, OrganizationEntity];
+export const entities = [
+  AccountEntity,
+  ServiceTokenEntity,
+  AuditEventEntity,
+  ReplicationStateEntity,
+  ApplicationEntity,
+  PolicyEntity,
+  TombstoneEntity,
+  ServiceTokenCountEntity,
+  ReusablePolicyEntity,
+  AppPolicyLinkEntity,
+  OrganizationEntity,
+];

@@ -10,7 +10,9 @@ export class ReplicaRevisions1767700000000 implements MigrationInterface {
   name = 'ReplicaRevisions1767700000000';
 
   async up(q: QueryRunner): Promise<void> {
-    await q.query(`CREATE TABLE "replica_tombstones" ("id" uuid NOT NULL, "entity" text NOT NULL, "revision" bigint NOT NULL, "deleted_at" TIMESTAMP WITH TIME ZONE NOT NULL, CONSTRAINT "PK_b4ad97bb1697647d533412ee7d7" PRIMARY KEY ("id"))`);
+    await q.query(
+      `CREATE TABLE "replica_tombstones" ("id" uuid NOT NULL, "entity" text NOT NULL, "revision" bigint NOT NULL, "deleted_at" TIMESTAMP WITH TIME ZONE NOT NULL, CONSTRAINT "PK_b4ad97bb1697647d533412ee7d7" PRIMARY KEY ("id"))`,
+    );
     await q.query(`CREATE INDEX "replica_tombstones_revision" ON "replica_tombstones" ("revision", "id")`);
     await q.query(`ALTER TABLE "access_apps" ADD "revision" bigint NOT NULL DEFAULT '0'`);
     await q.query(`ALTER TABLE "access_policies" ADD "revision" bigint NOT NULL DEFAULT '0'`);

@@ -14,7 +14,9 @@ export class TokenCounts1768000100000 implements MigrationInterface {
   name = 'TokenCounts1768000100000';
 
   async up(q: QueryRunner): Promise<void> {
-    await q.query(`CREATE TABLE "service_token_counts" ("account_id" uuid NOT NULL, "shard" smallint NOT NULL, "count" bigint NOT NULL, CONSTRAINT "service_token_counts_pk" PRIMARY KEY ("account_id", "shard"))`);
+    await q.query(
+      `CREATE TABLE "service_token_counts" ("account_id" uuid NOT NULL, "shard" smallint NOT NULL, "count" bigint NOT NULL, CONSTRAINT "service_token_counts_pk" PRIMARY KEY ("account_id", "shard"))`,
+    );
     await q.query(`CREATE FUNCTION "service_token_counts_apply"() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN
         IF TG_OP = 'INSERT' THEN
@@ -28,10 +30,16 @@ export class TokenCounts1768000100000 implements MigrationInterface {
         END IF;
         RETURN NULL;
       END $$`);
-    await q.query(`CREATE TRIGGER "service_token_counts_insert" AFTER INSERT ON "service_tokens" REFERENCING NEW TABLE AS "counted_rows" FOR EACH STATEMENT EXECUTE FUNCTION "service_token_counts_apply"()`);
-    await q.query(`CREATE TRIGGER "service_token_counts_delete" AFTER DELETE ON "service_tokens" REFERENCING OLD TABLE AS "counted_rows" FOR EACH STATEMENT EXECUTE FUNCTION "service_token_counts_apply"()`);
+    await q.query(
+      `CREATE TRIGGER "service_token_counts_insert" AFTER INSERT ON "service_tokens" REFERENCING NEW TABLE AS "counted_rows" FOR EACH STATEMENT EXECUTE FUNCTION "service_token_counts_apply"()`,
+    );
+    await q.query(
+      `CREATE TRIGGER "service_token_counts_delete" AFTER DELETE ON "service_tokens" REFERENCING OLD TABLE AS "counted_rows" FOR EACH STATEMENT EXECUTE FUNCTION "service_token_counts_apply"()`,
+    );
     // Tokens that exist already (the table is locked by the triggers' creation until commit).
-    await q.query(`INSERT INTO "service_token_counts" ("account_id", "shard", "count") SELECT "account_id", 0, count(*) FROM "service_tokens" GROUP BY "account_id"`);
+    await q.query(
+      `INSERT INTO "service_token_counts" ("account_id", "shard", "count") SELECT "account_id", 0, count(*) FROM "service_tokens" GROUP BY "account_id"`,
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {

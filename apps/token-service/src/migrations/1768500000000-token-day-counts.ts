@@ -13,7 +13,9 @@ export class TokenDayCounts1768500000000 implements MigrationInterface {
   name = 'TokenDayCounts1768500000000';
 
   async up(q: QueryRunner): Promise<void> {
-    await q.query(`CREATE TABLE "service_token_day_counts" ("account_id" uuid NOT NULL, "day" TIMESTAMP WITH TIME ZONE NOT NULL, "shard" smallint NOT NULL, "count" bigint NOT NULL, CONSTRAINT "service_token_day_counts_pk" PRIMARY KEY ("account_id", "day", "shard"))`);
+    await q.query(
+      `CREATE TABLE "service_token_day_counts" ("account_id" uuid NOT NULL, "day" TIMESTAMP WITH TIME ZONE NOT NULL, "shard" smallint NOT NULL, "count" bigint NOT NULL, CONSTRAINT "service_token_day_counts_pk" PRIMARY KEY ("account_id", "day", "shard"))`,
+    );
     await q.query(`CREATE FUNCTION "service_token_day_counts_apply"() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN
         INSERT INTO "service_token_day_counts" ("account_id", "day", "shard", "count")
@@ -23,8 +25,12 @@ export class TokenDayCounts1768500000000 implements MigrationInterface {
           ON CONFLICT ("account_id", "day", "shard") DO UPDATE SET "count" = "service_token_day_counts"."count" + EXCLUDED."count";
         RETURN NULL;
       END $$`);
-    await q.query(`CREATE TRIGGER "service_token_day_counts_insert" AFTER INSERT ON "service_tokens" REFERENCING NEW TABLE AS "counted_rows" FOR EACH STATEMENT EXECUTE FUNCTION "service_token_day_counts_apply"()`);
-    await q.query(`CREATE TRIGGER "service_token_day_counts_delete" AFTER DELETE ON "service_tokens" REFERENCING OLD TABLE AS "counted_rows" FOR EACH STATEMENT EXECUTE FUNCTION "service_token_day_counts_apply"()`);
+    await q.query(
+      `CREATE TRIGGER "service_token_day_counts_insert" AFTER INSERT ON "service_tokens" REFERENCING NEW TABLE AS "counted_rows" FOR EACH STATEMENT EXECUTE FUNCTION "service_token_day_counts_apply"()`,
+    );
+    await q.query(
+      `CREATE TRIGGER "service_token_day_counts_delete" AFTER DELETE ON "service_tokens" REFERENCING OLD TABLE AS "counted_rows" FOR EACH STATEMENT EXECUTE FUNCTION "service_token_day_counts_apply"()`,
+    );
     // Tokens that exist already (the table is locked by the triggers' creation until commit).
     await q.query(`INSERT INTO "service_token_day_counts" ("account_id", "day", "shard", "count")
       SELECT "account_id", date_trunc('day', "created_at", 'UTC'), 0, count(*) FROM "service_tokens" GROUP BY 1, 2`);

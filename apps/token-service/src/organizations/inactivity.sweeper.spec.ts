@@ -31,7 +31,10 @@ function deps(orgs: OrganizationEntity[], list: Array<{ id: string; name: string
     orgs: { withInactivityEnabled: async () => orgs },
     inactive: {
       candidates: async (_accountId, _cutoff, _enabledOnly, limit, after) =>
-        tokens.filter((t) => !after || t.since > after.since).slice(0, limit).map(({ id, name, since }) => ({ id, name, since })),
+        tokens
+          .filter((t) => !after || t.since > after.since)
+          .slice(0, limit)
+          .map(({ id, name, since }) => ({ id, name, since })),
     },
     namedByPolicy: async (_accountId, tokenId) => tokens.find((t) => t.id === tokenId)!.named === true,
     retire: async (accountId, tokenId, cutoff, action, actor) => {
@@ -55,7 +58,10 @@ describe('InactivitySweeper', () => {
   });
 
   it('counts deletions, and shares one pass between concurrent callers', async () => {
-    const tokens = [{ id: randomUUID(), name: 'a' }, { id: randomUUID(), name: 'b' }];
+    const tokens = [
+      { id: randomUUID(), name: 'a' },
+      { id: randomUUID(), name: 'b' },
+    ];
     const { d, retired } = deps([org({ inactivityAction: 'delete' })], tokens);
     const sweeper = new InactivitySweeper(d, NO_TIMER);
     const [a, b] = await Promise.all([sweeper.sweep(), sweeper.sweep()]);
@@ -65,7 +71,10 @@ describe('InactivitySweeper', () => {
   });
 
   it('leaves a token that no longer qualifies (used meanwhile) and moves on', async () => {
-    const tokens = [{ id: randomUUID(), name: 'used meanwhile' }, { id: randomUUID(), name: 'idle' }];
+    const tokens = [
+      { id: randomUUID(), name: 'used meanwhile' },
+      { id: randomUUID(), name: 'idle' },
+    ];
     const { d } = deps([org({})], tokens);
     const seen: string[] = [];
     d.retire = async (_a, tokenId) => {

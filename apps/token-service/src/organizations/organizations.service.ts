@@ -106,5 +106,9 @@ function changesBetween(a: Organization, b: Organization): Record<string, { from
   });
   const fa = flat(a) as Record<string, unknown>;
   const fb = flat(b) as Record<string, unknown>;
-  return Object.fromEntries(Object.keys(fa).filter((k) => fa[k] !== fb[k]).map((k) => [k, { from: fa[k], to: fb[k] }]));
+  return Object.fromEntries(
+    Object.keys(fa)
+      .filter((k) => fa[k] !== fb[k])
+      .map((k) => [k, { from: fa[k], to: fb[k] }]),
+  );
 }

@@ -81,45 +81,51 @@ export class TokensService {
   async update(req: UpdateRequest): Promise<ServiceToken & { clientSecret?: string }> {
     const rotates = (t: TokenRecord) => req.clientSecretVersion !== undefined && req.clientSecretVersion > t.clientSecretVersion;
     let secret: string | undefined;
-    const updated = await this.mutate(req.accountId, req.tokenId, (t) => (rotates(t) ? 'rotated' : 'updated'), req.actor, (token, now) => {
-      const changes: Record<string, unknown> = {};
-      if (req.clientSecretVersion !== undefined && req.clientSecretVersion < token.clientSecretVersion) {
-        throw new DomainError(
-          'VALIDATION_FAILED',
-          `client_secret_version: must not be lower than the current version ${token.clientSecretVersion} (a greater one rotates the secret)`,
-          [{ path: 'clientSecretVersion', message: `lower than the current version ${token.clientSecretVersion}` }],
-        );
-      }
-      if (req.name !== undefined && req.name !== token.name) {
-        changes.name = { from: token.name, to: req.name };
-        token.name = req.name;
-      }
-      if (req.duration !== undefined && req.duration !== token.duration) {
-        // A new duration counts from now, as a refresh with that duration would.
-        changes.duration = { from: token.duration, to: req.duration };
-        token.duration = req.duration;
-        token.expiresAt = expiryFrom(now, req.duration);
-      }
-      if (req.enabled !== undefined && req.enabled !== token.enabled) {
-        changes.enabled = { from: token.enabled, to: req.enabled };
-        token.enabled = req.enabled;
-      }
-      if (rotates(token)) {
-        secret = generateClientSecret();
-        const grace = req.previousClientSecretExpiresAt ? new Date(req.previousClientSecretExpiresAt) : now;
-        Object.assign(changes, this.rotateSecret(token, secret, req.clientSecretVersion!, grace, now));
-      } else if (req.previousClientSecretExpiresAt !== undefined) {
-        if (!token.previousSecretHash) {
-          throw new DomainError('VALIDATION_FAILED', 'previous_client_secret_expires_at: this token has no previous secret (rotate it first)', [
-            { path: 'previousClientSecretExpiresAt', message: 'no previous secret to keep' },
-          ]);
+    const updated = await this.mutate(
+      req.accountId,
+      req.tokenId,
+      (t) => (rotates(t) ? 'rotated' : 'updated'),
+      req.actor,
+      (token, now) => {
+        const changes: Record<string, unknown> = {};
+        if (req.clientSecretVersion !== undefined && req.clientSecretVersion < token.clientSecretVersion) {
+          throw new DomainError(
+            'VALIDATION_FAILED',
+            `client_secret_version: must not be lower than the current version ${token.clientSecretVersion} (a greater one rotates the secret)`,
+            [{ path: 'clientSecretVersion', message: `lower than the current version ${token.clientSecretVersion}` }],
+          );
         }
-        const until = req.previousClientSecretExpiresAt === null ? now : new Date(req.previousClientSecretExpiresAt);
-        changes.previousClientSecretExpiresAt = { from: token.previousSecretExpiresAt?.toISOString() ?? null, to: until.toISOString() };
-        this.setGrace(token, until, now);
-      }
-      return changes;
-    });
+        if (req.name !== undefined && req.name !== token.name) {
+          changes.name = { from: token.name, to: req.name };
+          token.name = req.name;
+        }
+        if (req.duration !== undefined && req.duration !== token.duration) {
+          // A new duration counts from now, as a refresh with that duration would.
+          changes.duration = { from: token.duration, to: req.duration };
+          token.duration = req.duration;
+          token.expiresAt = expiryFrom(now, req.duration);
+        }
+        if (req.enabled !== undefined && req.enabled !== token.enabled) {
+          changes.enabled = { from: token.enabled, to: req.enabled };
+          token.enabled = req.enabled;
+        }
+        if (rotates(token)) {
+          secret = generateClientSecret();
+          const grace = req.previousClientSecretExpiresAt ? new Date(req.previousClientSecretExpiresAt) : now;
+          Object.assign(changes, this.rotateSecret(token, secret, req.clientSecretVersion!, grace, now));
+        } else if (req.previousClientSecretExpiresAt !== undefined) {
+          if (!token.previousSecretHash) {
+            throw new DomainError('VALIDATION_FAILED', 'previous_client_secret_expires_at: this token has no previous secret (rotate it first)', [
+              { path: 'previousClientSecretExpiresAt', message: 'no previous secret to keep' },
+            ]);
+          }
+          const until = req.previousClientSecretExpiresAt === null ? now : new Date(req.previousClientSecretExpiresAt);
+          changes.previousClientSecretExpiresAt = { from: token.previousSecretExpiresAt?.toISOString() ?? null, to: until.toISOString() };
+          this.setGrace(token, until, now);
+        }
+        return changes;
+      },
+    );
     return secret === undefined ? toServiceToken(updated) : { ...toServiceToken(updated), clientSecret: secret };
   }
 
@@ -141,9 +147,16 @@ export class TokensService {
   }
 
   async delete(accountId: string, tokenId: string, actor: Actor): Promise<ServiceToken> {
-    const token = await this.mutate(accountId, tokenId, 'deleted', actor, () => ({}), async (t, tx) => {
-      await this.tokens.remove(accountId, t.id, tx);
-    });
+    const token = await this.mutate(
+      accountId,
+      tokenId,
+      'deleted',
+      actor,
+      () => ({}),
+      async (t, tx) => {
+        await this.tokens.remove(accountId, t.id, tx);
+      },
+    );
     return toServiceToken(token);
   }
 
@@ -158,7 +171,14 @@ export class TokensService {
     const inactivity = (t: TokenRecord) => ({ inactiveSince: (t.lastSeenAt ?? t.createdAt).toISOString(), cause: 'service_token_inactivity' });
     try {
       if (action === 'delete') {
-        await this.mutate(accountId, tokenId, 'deleted', actor, (t) => (stillInactive(t) ? inactivity(t) : skip()), (t, tx) => this.tokens.remove(accountId, t.id, tx));
+        await this.mutate(
+          accountId,
+          tokenId,
+          'deleted',
+          actor,
+          (t) => (stillInactive(t) ? inactivity(t) : skip()),
+          (t, tx) => this.tokens.remove(accountId, t.id, tx),
+        );
       } else {
         await this.mutate(accountId, tokenId, 'updated', actor, (t) => {
           if (!stillInactive(t)) return skip();
@@ -256,7 +276,6 @@ export class TokensService {
     if (!token) throw this.notFound(tokenId);
     return token;
   }
-
 
   private notFound(tokenId: string): DomainError {
     return new DomainError('NOT_FOUND', `Service token ${tokenId} not found`);
