@@ -30,12 +30,15 @@ const HOP_BY_HOP = new Set([
   'upgrade',
 ]);
 
-/** Request headers a client must never get through to the upstream. */
+/**
+ * Request headers a client must never get through to the upstream, besides every `Cf-*` header
+ * (see requestHead): its credentials (`Cf-Access-Client-Id/-Secret`), the identity the gateway asserts
+ * (`Cf-Access-Jwt-Assertion`), the decision id (`Cf-Ray`, the gateway's own), and the headers
+ * Cloudflare sets or overwrites, which origins moved from it trust (`Cf-Access-Authenticated-User-Email`,
+ * `Cf-Connecting-IP`, `Cf-Visitor`…).
+ */
 const STRIPPED = new Set([
-  // Its secret, and the identity the gateway asserts.
-  'cf-access-client-id',
-  'cf-access-client-secret',
-  'cf-access-jwt-assertion',
+  // The identity the gateway asserts.
   'x-gatehouse-token-id',
   'x-gatehouse-token-name',
   'x-gatehouse-client-id',
@@ -51,8 +54,8 @@ const STRIPPED = new Set([
   // A path other than the one the gateway judged, honoured by some frameworks (IIS, Symfony).
   'x-original-url',
   'x-rewrite-url',
-  // The decision id: the gateway's own (ProxyTarget.rayId), never the client's.
-  'cf-ray',
+  // Set by Cloudflare (Enterprise) like its Cf-* headers.
+  'true-client-ip',
 ]);
 
 /** Names a client's Connection header may never remove: routing and framing. */
@@ -863,11 +866,7 @@ function requestHead(
     // CGI, WSGI, Rack and PHP read `X_Forwarded_Host` as `X-Forwarded-Host` (both are
     // HTTP_X_FORWARDED_HOST to them): what is stripped or set here is stripped in either spelling.
     const key = lower.includes('_') ? lower.replace(/_/g, '-') : lower;
-    if (HOP_BY_HOP.has(key) || STRIPPED.has(key) || key === single || listed?.has(key)) continue;
-    // Cloudflare's own headers (Cf-Access-Authenticated-User-Email, Cf-Connecting-IP, Cf-Visitor,
-    // True-Client-IP…) are set or overwritten by Cloudflare, so origins moved from it trust them:
-    // a client's never reach the upstream (the gateway adds Cf-Ray and Cf-Access-Jwt-Assertion).
-    if (key.startsWith('cf-') || key === 'true-client-ip') continue;
+    if (HOP_BY_HOP.has(key) || STRIPPED.has(key) || key.startsWith('cf-') || key === single || listed?.has(key)) continue;
     if (key.startsWith('x-forwarded-')) {
       // A proxy the operator runs said who the client is and how it connected; anyone else's claim is dropped.
       if (trustProxy && lower === 'x-forwarded-for') forwardedFor = forwardedFor === undefined ? raw[i + 1] : `${forwardedFor}, ${raw[i + 1]}`;
