@@ -17,7 +17,7 @@
 //   SCALE_DOCS=0: print the figures without writing docs/performance.md
 import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -102,6 +102,39 @@ function rssOf(pid) {
     return { rss: null, peak: null };
   }
 }
+/** CPU seconds (user + system) of a process, from /proc/<pid>/stat (clock ticks of 1/100 s). */
+function cpuOf(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+/** CPU seconds of every process with this command name (PostgreSQL's backends, nats-server). */
+function cpuOfAll(comm) {
+  let total = 0;
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === comm) total += cpuOf(pid);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return total;
+}
+/** Where a phase's CPU went: the given processes and PostgreSQL and nats-server (all of theirs on the machine). */
+function cpuSnapshot(named) {
+  return { ...Object.fromEntries(Object.entries(named).map(([k, pid]) => [k, cpuOf(pid)])), postgres: cpuOfAll('postgres'), nats: cpuOfAll('nats-server') };
+}
+const cpuSince = (before, now) => Object.fromEntries(Object.entries(now).map(([k, v]) => [k, Number((v - before[k]).toFixed(2))]));
+const cpuText = (cpu) =>
+  Object.entries(cpu)
+    .map(([k, v]) => `${k} ${v.toFixed(1)} s`)
+    .join(', ');
+
 function log(message) {
   console.log(`[scale ${new Date().toISOString().slice(11, 19)}] ${message}`);
 }
@@ -432,6 +465,7 @@ async function main() {
   // ---- gateway cold start
   log('gateway: cold start…');
   const gwStart = Date.now();
+  const gwCpu0 = cpuSnapshot({ tokenService: tokenService.pid });
   const gateway = run('auth-service', 'main.js', {
     ...shared,
     DATABASE_URL: authDb.url,
@@ -466,6 +500,8 @@ async function main() {
   };
   const [firstAt, lastAt] = await Promise.all([until(() => admitted(seeded.first), LOAD_TIMEOUT_MS), until(() => admitted(seeded.last), LOAD_TIMEOUT_MS)]);
   const gwMemory = rssOf(gateway.pid);
+  const coldCpu = cpuSince(gwCpu0, cpuSnapshot({ tokenService: tokenService.pid }));
+  coldCpu.gateway = cpuOf(gateway.pid);
   const health = await fetch(`${gwUrl}/cdn-cgi/access/health`).then(
     (r) => r.json(),
     () => null,
@@ -480,12 +516,14 @@ async function main() {
     baselineRssBytes: baselineRss,
     bytesPerToken: gwMemory.rss && baselineRss ? (gwMemory.rss - baselineRss) / TOKENS : null,
     refusedWith: loaded ? null : lastRefusal,
+    /** CPU seconds from its start to loaded: it, the token service, PostgreSQL, nats-server. */
+    coldStartCpu: coldCpu,
     health: health && { status: health.status, last_sync_error: health.last_sync_error ?? null },
     exited: gateway.exitCode !== null || gateway.signalCode !== null,
   };
   log(
     loaded
-      ? `gateway loaded: first ${s(result.gateway.firstAdmittedMs)}, last ${s(result.gateway.lastAdmittedMs)}; RSS ${mb(gwMemory.rss)}`
+      ? `gateway loaded: first ${s(result.gateway.firstAdmittedMs)}, last ${s(result.gateway.lastAdmittedMs)}; RSS ${mb(gwMemory.rss)}; CPU meanwhile: ${cpuText(coldCpu)}`
       : `gateway NOT loaded within ${s(LOAD_TIMEOUT_MS)}: ${lastRefusal}`,
   );
 
@@ -602,6 +640,12 @@ function writeDocs(r) {
       gw.lastAdmittedMs === null ? 'never' : s(gw.lastAdmittedMs),
       '≤ 10 s',
       verdict(gw.lastAdmittedMs !== null && gw.lastAdmittedMs <= 10_000),
+    ],
+    [
+      'Gateway cold start: CPU seconds meanwhile (gateway, token service, PostgreSQL, nats-server)',
+      gw.coldStartCpu ? `${gw.coldStartCpu.gateway} / ${gw.coldStartCpu.tokenService} / ${gw.coldStartCpu.postgres} / ${gw.coldStartCpu.nats}` : 'n/a',
+      '',
+      '',
     ],
     [
       'Gateway resident memory (when loaded, or at the end of the wait; peak)',

@@ -7,12 +7,14 @@ import {
   DomainError,
   GetAccount,
   TokenEventByKind,
-  ReplicaChanges,
+  ReplicaChangesCompact,
+  tokenRowOf,
   ReplicaHead,
   type ChangeRecord,
   type Account,
   type RequestOf,
   type TokenChangeKind,
+  type TokenRow,
   type VerifierToken,
 } from '@gatehouse/contracts';
 import { ContractPipe, RpcErrorFilter, connectRpc, natsOptions, type Clock } from '@gatehouse/nest-kit';
@@ -104,7 +106,7 @@ export async function startWebhookReceiver(): Promise<{ url: string; received: R
 
 /**
  * The token service's side of the NATS contracts, played by the test: it answers
- * `accounts.v1.get`, `replica.v2.changes` and `replica.v2.head` and publishes `tokens.v1.*` events, exactly as the
+ * `accounts.v1.get`, `replica.v3.changes` and `replica.v2.head` and publishes `tokens.v1.*` events, exactly as the
  * contracts define them (validated both ways), over the real nats-server.
  */
 export class TokenServicePeer {
@@ -134,17 +136,22 @@ export class TokenServicePeer {
         return account;
       }
 
-      @MessagePattern(ReplicaChanges.subject)
-      changes(@Payload(new ContractPipe(ReplicaChanges.request)) req: RequestOf<typeof ReplicaChanges>) {
-        // One page of everything after `since`, in revision order (the peer's fleet is small).
-        const records: ChangeRecord[] = [
-          ...[...peer.tokens.values()].map((token) => ({ type: 'token' as const, revision: peer.revisions.get(token.id)!, token })),
-          ...[...peer.tombstones].map(([id, revision]) => ({ type: 'tombstone' as const, entity: 'token' as const, id, revision })),
-        ];
-        return ReplicaChanges.response.parse({
+      @MessagePattern(ReplicaChangesCompact.subject)
+      changes(@Payload(new ContractPipe(ReplicaChangesCompact.request)) req: RequestOf<typeof ReplicaChangesCompact>) {
+        // One page of everything after `since`, in revision order (the peer's fleet is small):
+        // tokens as replica.v3 rows, deletions as tombstone records.
+        const rows: TokenRow[] = [...peer.tokens.values()].map((t) => tokenRowOf(t, peer.revisions.get(t.id)!)).filter((r) => r[0] > req.since);
+        const tombstones: ChangeRecord[] = [...peer.tombstones].map(([id, revision]) => ({
+          type: 'tombstone' as const,
+          entity: 'token' as const,
+          id,
+          revision,
+        }));
+        return ReplicaChangesCompact.response.parse({
           head: peer.revision,
           floor: 0,
-          records: records.filter((r) => r.revision > req.since).sort((a, b) => a.revision - b.revision),
+          records: tombstones.filter((r) => r.revision > req.since).sort((a, b) => a.revision - b.revision),
+          tokens: JSON.stringify(rows),
           next: null,
         });
       }

@@ -1,6 +1,6 @@
-import { CreateServiceToken, ReplicaChanges, ReplicaHead, type Actor } from '@gatehouse/contracts';
+import { CreateServiceToken, ReplicaHead, type Actor } from '@gatehouse/contracts';
 import pg from 'pg';
-import { startHarness, type TokenServiceHarness } from './support.js';
+import { FEEDS, changes, startHarness, type TokenServiceHarness } from './support.js';
 
 const actor: Actor = { type: 'admin', id: 'replica-concurrency-test' };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -10,7 +10,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * consumer's "changes since R" pass a lower revision that commits later (docs/replication.md,
  * "Concurrent writers").
  */
-describe('replica.v2 change feed with concurrent writers', () => {
+describe.each(FEEDS)('replica.%s change feed with concurrent writers', (feed) => {
   let h: TokenServiceHarness;
   const clients: pg.Client[] = [];
   const client = async () => {
@@ -48,11 +48,11 @@ describe('replica.v2 change feed with concurrent writers', () => {
     expect(pending.revision).toBeGreaterThan(start);
     // A later change commits first: its revision is higher, and the feed must hold it back.
     const fast = await h.rpc.request(CreateServiceToken, { accountId: h.defaultAccountId, name: 'fast-writer', actor });
-    const held = await h.rpc.request(ReplicaChanges, { since: start });
+    const held = await changes(h.rpc, feed, { since: start });
     expect(held.head).toBe(pending.revision - 1);
     expect(held.records.map((r) => (r.type === 'token' ? r.token.id : r.type))).not.toContain(fast.id);
     await slow.query('COMMIT');
-    const page = await h.rpc.request(ReplicaChanges, { since: start });
+    const page = await changes(h.rpc, feed, { since: start });
     expect(page.head).toBeGreaterThan(pending.revision);
     expect(page.records.map((r) => (r.type === 'token' ? r.token.id : r.type))).toEqual([pending.id, fast.id]);
 
@@ -62,7 +62,7 @@ describe('replica.v2 change feed with concurrent writers', () => {
     expect(await head()).toBe(aborted.revision - 1);
     await slow.query('ROLLBACK');
     const after = await h.rpc.request(CreateServiceToken, { accountId: h.defaultAccountId, name: 'after-abort', actor });
-    const next = await h.rpc.request(ReplicaChanges, { since: page.head });
+    const next = await changes(h.rpc, feed, { since: page.head });
     expect(next.head).toBeGreaterThan(aborted.revision);
     expect(next.records.map((r) => (r.type === 'token' ? r.token.id : r.type))).toEqual([after.id]);
   });
@@ -101,7 +101,7 @@ describe('replica.v2 change feed with concurrent writers', () => {
         const last = !writing;
         let after: [number, number, string] | undefined;
         for (;;) {
-          const page = await h.rpc.request(ReplicaChanges, { since: watermark, maxRecords: 7, ...(after ? { after } : {}) });
+          const page = await changes(h.rpc, feed, { since: watermark, maxRecords: 7, ...(after ? { after } : {}) });
           if (writing) pagesWhileWriting++;
           for (const r of page.records) if (r.type === 'token') seen.add(r.token.id);
           if (!page.next) {

@@ -1,13 +1,16 @@
 import type { INestMicroservice } from '@nestjs/common';
 import {
   ListAccounts,
+  ChangeSources,
   ReplicaChanges,
+  ReplicaChangesCompact,
+  decodeCompactPage,
+  tokenRecordOf,
   type Application,
   type ChangesRequest,
   type ChangeRecord,
   type Organization,
   type Policy,
-  type VerifierToken,
 } from '@gatehouse/contracts';
 import { connectRpc } from '@gatehouse/nest-kit';
 import { createTestDatabase, startNats, type TestDatabase, type TestNats } from '@gatehouse/testing';
@@ -73,10 +76,55 @@ export async function startHarness(subjects: string[], clientName: string, natsO
   };
 }
 
+/** The two versions of the change feed the token service serves (v2 for 0.2 replicas; v3 with token rows). */
+export const FEEDS = ['v2', 'v3'] as const;
+export type Feed = (typeof FEEDS)[number];
+type FeedToken = ReturnType<typeof tokenRecordOf>['token'];
+/** A page of either feed as v2 records (a v3 page's token rows as token records, in change order) and its size on the wire. */
+export type FeedRecord = Exclude<ChangeRecord, { type: 'token' }> | { type: 'token'; revision: number; token: FeedToken };
+export interface FeedPage {
+  head: number;
+  floor: number;
+  records: FeedRecord[];
+  next: ChangesRequest['after'] | null;
+  bytes: number;
+}
+
+const idOf = (r: FeedRecord) =>
+  r.type === 'token'
+    ? r.token.id
+    : r.type === 'app'
+      ? r.app.id
+      : r.type === 'policy'
+        ? r.policy.id
+        : r.type === 'organization'
+          ? r.organization.accountId
+          : r.id;
+const changeOrder = (a: FeedRecord, b: FeedRecord) =>
+  a.revision - b.revision || ChangeSources.indexOf(a.type) - ChangeSources.indexOf(b.type) || (idOf(a) < idOf(b) ? -1 : idOf(a) > idOf(b) ? 1 : 0);
+
+/** One page of `feed`. */
+export async function changes(rpc: TokenServiceHarness['rpc'], feed: Feed, request: ChangesRequest): Promise<FeedPage> {
+  if (feed === 'v2') {
+    const page = await rpc.request(ReplicaChanges, request);
+    return { ...page, bytes: Buffer.byteLength(JSON.stringify(page)) };
+  }
+  const raw = await rpc.request(ReplicaChangesCompact, request);
+  const page = decodeCompactPage(raw);
+  const tokens: FeedRecord[] = (page.tokens ?? []).map((row) => ({ type: 'token', ...tokenRecordOf(row) }));
+  return {
+    head: page.head,
+    floor: page.floor,
+    next: page.next,
+    records: [...page.records, ...tokens].sort(changeOrder),
+    bytes: Buffer.byteLength(JSON.stringify(raw)),
+  };
+}
+
 export interface PulledState {
   /** The head of the last page. */
   revision: number;
-  tokens: VerifierToken[];
+  tokens: FeedToken[];
   apps: Application[];
   policies: Policy[];
   organizations: Organization[];
@@ -84,13 +132,17 @@ export interface PulledState {
   pages: Array<{ records: number; bytes: number }>;
 }
 
-/** Pages through replica.v2.changes from `since` to the end, as a replica would (no guards: tests only). */
-export async function pullAll(rpc: TokenServiceHarness['rpc'], request: Omit<ChangesRequest, 'after'> = { since: -1 }): Promise<PulledState> {
+/** Pages through the change feed from `since` to the end, as a replica would (no guards: tests only). */
+export async function pullAll(
+  rpc: TokenServiceHarness['rpc'],
+  request: Omit<ChangesRequest, 'after'> = { since: -1 },
+  feed: Feed = 'v2',
+): Promise<PulledState> {
   const state: PulledState = { revision: -1, tokens: [], apps: [], policies: [], organizations: [], tombstones: [], pages: [] };
   let after: ChangesRequest['after'];
   for (;;) {
-    const page = await rpc.request(ReplicaChanges, { ...request, ...(after ? { after } : {}) });
-    state.pages.push({ records: page.records.length, bytes: Buffer.byteLength(JSON.stringify(page)) });
+    const page = await changes(rpc, feed, { ...request, ...(after ? { after } : {}) });
+    state.pages.push({ records: page.records.length, bytes: page.bytes });
     for (const r of page.records) {
       if (r.type === 'token') state.tokens.push(r.token);
       else if (r.type === 'app') state.apps.push(r.app);

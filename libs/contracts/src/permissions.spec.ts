@@ -4,7 +4,7 @@ import { ListAlertPolicies } from './alerts.js';
 import { readFileSync } from 'node:fs';
 import './index.js'; // every contract registered, not only those this file names
 import { SERVICES, accessOf, deploymentAuthorizationConfig, natsAuthorizationConfig, natsPermissions } from './permissions.js';
-import { ReplicaChanges, ReplicaHead } from './replication.js';
+import { ReplicaChanges, ReplicaChangesCompact, ReplicaHead } from './replication.js';
 import { allContracts } from './rpc.js';
 import { CreateServiceToken, TokenCreated, TokenDeleted, TokensSeen } from './tokens.js';
 
@@ -32,7 +32,7 @@ describe('NATS permissions from the contracts', () => {
 
   it('let the gateway read what it replicates and publish only its access log, token use and replica requests', () => {
     const gw = perms('auth-service');
-    const allowed = [ReplicaChanges.subject, ReplicaHead.subject, AccessDecisionsRecorded.subject, TokensSeen.subject];
+    const allowed = [ReplicaChanges.subject, ReplicaChangesCompact.subject, ReplicaHead.subject, AccessDecisionsRecorded.subject, TokensSeen.subject];
     expect(gw.subscribe).toEqual(expect.arrayContaining([TokenCreated.subject, TokenDeleted.subject, '_INBOX_auth-service.>']));
     expect(gw.publish).toEqual(expect.arrayContaining(allowed));
     const other = gw.publish.filter((x) => !x.startsWith('$JS.API.') && !allowed.includes(x));

@@ -1,5 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { ChangeFollower, TOMBSTONE_SOURCE, type ChangeRecord, type ChangeSink, type ChangesPage, type ChangesRequest } from './replication.js';
+import {
+  ChangeFollower,
+  TOMBSTONE_SOURCE,
+  TokenRow,
+  decodeCompactPage,
+  isTokenRow,
+  tokenRecordOf,
+  type ChangeRecord,
+  type ChangeSink,
+  type ChangesPage,
+  type ChangesRequest,
+} from './replication.js';
 
 const quiet = { log: () => undefined, warn: () => undefined };
 const tomb = (revision: number): ChangeRecord => ({ type: 'tombstone', entity: 'token', id: randomUUID(), revision });
@@ -160,5 +171,84 @@ describe('ChangeFollower cold start in parallel ranges', () => {
     await f.stop();
     expect(s.applied).toHaveLength(300);
     expect(src.maxInFlight()).toBeLessThanOrEqual(2);
+  });
+});
+
+describe('replica.v3 pages', () => {
+  const id = randomUUID();
+  const account = randomUUID();
+  const row: TokenRow = [7, id, account, 'n "q" \\', 'c.access', '8760h', true, 1_798_809_854_101, 'ab'.repeat(32), 2, null, null];
+  const page = (tokens: string) => ({ head: 7, floor: 0, records: [tomb(5)], tokens, next: null });
+
+  it('decodes the token rows and keeps the other records', () => {
+    const d = decodeCompactPage(page(JSON.stringify([row])));
+    expect(d.tokens).toEqual([row]);
+    expect(d.records).toHaveLength(1);
+    expect(tokenRecordOf(row)).toEqual({
+      revision: 7,
+      token: {
+        id,
+        accountId: account,
+        name: 'n "q" \\',
+        clientId: 'c.access',
+        duration: '8760h',
+        enabled: true,
+        expiresAt: '2027-01-01T13:24:14.101Z',
+        secretHash: 'ab'.repeat(32),
+        clientSecretVersion: 2,
+        previousSecretHash: null,
+        previousClientSecretExpiresAt: null,
+      },
+    });
+  });
+
+  it('refuses a page whose rows break TokenRow or are not JSON', () => {
+    expect(() => decodeCompactPage(page('[[7'))).toThrow('not JSON');
+    expect(() => decodeCompactPage(page(JSON.stringify([[...row.slice(0, 11)]])))).toThrow('break TokenRow');
+    expect(() => decodeCompactPage(page(JSON.stringify([row.map((v, i) => (i === 1 ? 'not-a-uuid' : v))])))).toThrow('break TokenRow');
+    expect(() => decodeCompactPage(page(JSON.stringify([row.map((v, i) => (i === 7 ? 1.5 : v))])))).toThrow('break TokenRow');
+    expect(() => decodeCompactPage(page('{}'))).toThrow('break TokenRow');
+  });
+
+  it('checks rows in place exactly as the TokenRow schema does', () => {
+    const variants: unknown[] = [
+      row,
+      [...row.slice(0, 10), 'ab'.repeat(32), 1_798_809_854_000],
+      row.slice(0, 11),
+      [...row, 1],
+      Object.fromEntries(row.map((v, k) => [k, v])), // an object with the same indices
+      null,
+      'row',
+      ...row.map((_, i) => row.map((v, k) => (k === i ? undefined : v))),
+      ...row.map((_, i) => row.map((v, k) => (k === i ? {} : v))),
+      ...row.map((_, i) => row.map((v, k) => (k === i ? null : v))),
+      ...row.map((_, i) => row.map((v, k) => (k === i ? 1.5 : v))),
+      ...row.map((_, i) => row.map((v, k) => (k === i ? -1 : v))),
+      ...row.map((_, i) => row.map((v, k) => (k === i ? 'x' : v))),
+      ...row.map((_, i) => row.map((v, k) => (k === i ? true : v))),
+      row.map((v, k) => (k === 1 ? id.toUpperCase() : v)),
+      row.map((v, k) => (k === 2 ? `${account}0` : v)),
+      row.map((v, k) => (k === 1 ? '00000000-0000-0000-0000-000000000001' : v)),
+      row.map((v, k) => (k === 0 ? Number.MAX_SAFE_INTEGER + 2 : v)),
+    ];
+    for (const v of variants) expect([v, isTokenRow(v)]).toEqual([v, TokenRow.safeParse(v).success]);
+    expect(variants.filter((v) => isTokenRow(v)).length).toBeGreaterThan(3);
+  });
+
+  it('hands a v3 page to the sink as records and rows, and counts both', async () => {
+    const applied: Array<[number, number]> = [];
+    let rev = -1;
+    const s: ChangeSink = {
+      watermark: () => rev,
+      apply: (records: ChangeRecord[], tokens: TokenRow[]) => void applied.push([records.length, tokens.length]),
+      caughtUp: (head: number) => void (rev = head),
+      reset: () => undefined,
+    };
+    const src = { changes: async () => ({ ...decodeCompactPage(page(JSON.stringify([row, row]))), next: null }), head: async () => 7 };
+    const f = new ChangeFollower(src, s, { maxPayload: () => 65_536, pollMs: 60_000, log: quiet });
+    await f.start();
+    await f.stop();
+    expect(applied).toEqual([[1, 2]]);
+    expect(rev).toBe(7);
   });
 });

@@ -1,4 +1,4 @@
-import { ChangeFollower, ReplicaChanges, ReplicaHead } from '@gatehouse/contracts';
+import { ChangeFollower, ReplicaChangesCompact, ReplicaHead, decodeCompactPage } from '@gatehouse/contracts';
 import type { RpcClient } from '@gatehouse/nest-kit';
 import type { Replica, ReplicaEvent } from './replica.js';
 
@@ -36,7 +36,10 @@ export class ReplicaSync {
     log: Log,
   ) {
     this.follower = new ChangeFollower(
-      { changes: (request) => rpc.request(ReplicaChanges, request), head: async () => (await rpc.request(ReplicaHead, {})).head },
+      {
+        changes: async (request) => decodeCompactPage(await rpc.request(ReplicaChangesCompact, request)),
+        head: async () => (await rpc.request(ReplicaHead, {})).head,
+      },
       replica,
       { maxPayload, pollMs, log, coldStartChains: COLD_START_CHAINS },
     );

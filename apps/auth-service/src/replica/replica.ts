@@ -10,6 +10,7 @@ import {
   type Policy,
   type PolicyChanged,
   type TokenChanged,
+  type TokenRow,
 } from '@gatehouse/contracts';
 import { canonicalHost, canonicalTarget } from '../gateway/path.js';
 import { TokenStore, type ReplicaToken } from './token-store.js';
@@ -247,10 +248,16 @@ export class Replica implements ChangeSink {
     return this.revision;
   }
 
-  /** Applies a page of records (each only if newer than what is held). */
-  apply(records: ChangeRecord[]): void {
+  /** Applies a page of records and v3 token rows (each only if newer than what is held). */
+  apply(records: ChangeRecord[], tokens: readonly TokenRow[] = []): void {
     let changed = false;
     let indexes = false;
+    for (const row of tokens) {
+      const known = this.known(row[1]);
+      if (known !== undefined && known >= row[0]) continue;
+      this.tokens.setRow(row);
+      changed = true;
+    }
     for (const r of records) {
       if (this.applyRecord(r)) {
         changed = true;

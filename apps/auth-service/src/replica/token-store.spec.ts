@@ -83,4 +83,52 @@ describe('TokenStore', () => {
       }
     });
   });
+
+  it('keeps generated client ids as 16 bytes and any other client id as text, never confusing the two', () => {
+    const s = new TokenStore();
+    const hex = 'ab'.repeat(16);
+    const generated = tokenOf({ clientId: `${hex}.access` });
+    // Look-alikes that must stay text (and stay distinct): upper case, short, other suffixes, and
+    // the 16 bytes of the generated id written as text.
+    const lookAlikes = [`${hex.toUpperCase()}.access`, `${hex.slice(2)}.access`, `${hex}.accesS`, `${hex}0.access`, Buffer.from(hex, 'hex').toString('latin1')];
+    s.set(generated, 1);
+    const others = lookAlikes.map((clientId) => tokenOf({ clientId }));
+    others.forEach((t, k) => s.set(t, 2 + k));
+    expect(s.byClient(generated.clientId)?.id).toBe(generated.id);
+    expect(s.get(generated.id)?.clientId).toBe(generated.clientId);
+    others.forEach((t) => {
+      expect(s.byClient(t.clientId)?.id).toBe(t.id);
+      expect(s.get(t.id)?.clientId).toBe(t.clientId);
+    });
+    // A client id that changes kind (text -> generated -> text) moves with its token.
+    const moving = others[0]!;
+    const newId = `${'cd'.repeat(16)}.access`;
+    s.set({ ...moving, clientId: newId }, 20);
+    expect(s.byClient(moving.clientId)).toBeUndefined();
+    expect(s.byClient(newId)?.id).toBe(moving.id);
+    s.set({ ...moving, clientId: 'plain-text-id' }, 21);
+    expect(s.byClient(newId)).toBeUndefined();
+    expect(s.byClient('plain-text-id')?.id).toBe(moving.id);
+    s.delete(generated.id);
+    expect(s.byClient(generated.clientId)).toBeUndefined();
+  });
+
+  it('takes a replica.v3 row: every field a decision reads', () => {
+    const s = new TokenStore();
+    const [id, accountId, clientId] = [randomUUID(), randomUUID(), `${'e'.repeat(32)}.access`];
+    s.setRow([9, id, accountId, 'row "q"', clientId, '8760h', false, 1_893_553_445_678, 'c'.repeat(64), 3, 'd'.repeat(64), 1_861_920_000_000]);
+    expect(s.byClient(clientId)).toEqual({
+      id,
+      accountId,
+      name: 'row "q"',
+      clientId,
+      enabled: false,
+      secretHash: 'c'.repeat(64),
+      clientSecretVersion: 3,
+      previousSecretHash: 'd'.repeat(64),
+      revision: 9,
+      expiresAtMs: 1_893_553_445_678,
+      previousExpiresAtMs: 1_861_920_000_000,
+    });
+  });
 });

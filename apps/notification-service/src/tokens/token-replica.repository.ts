@@ -1,4 +1,4 @@
-import type { ChangeRecord, VerifierToken } from '@gatehouse/contracts';
+import type { ChangeRecord, TokenRow, VerifierToken } from '@gatehouse/contracts';
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { sqlRows } from '../database/sql.js';
@@ -37,12 +37,14 @@ export class TokenReplicaRepository {
   constructor(private readonly dataSource: DataSource) {}
 
   /**
-   * Applies records of the change feed (tokens and token tombstones) in one statement each. A
+   * Applies records of the change feed (tokens, as records or v3 rows, and token tombstones) in one statement each. A
    * record older than the row is ignored; a tombstone for an unknown token is kept as a deleted
    * row, so an older event arriving later cannot bring the token back. Returns how many changed.
    */
-  async applyRecords(records: ChangeRecord[], now: Date): Promise<number> {
+  async applyRecords(records: ChangeRecord[], now: Date, rows: readonly TokenRow[] = []): Promise<number> {
     const live = records.flatMap((r) => (r.type === 'token' ? [{ ...toReplicaToken(r.token), revision: r.revision }] : []));
+    for (const [revision, id, accountId, name, clientId, duration, enabled, expiresAtMs] of rows)
+      live.push({ id, accountId, name, clientId, duration, enabled, expiresAt: expiresAtMs === null ? null : new Date(expiresAtMs).toISOString(), revision });
     const dead = records.flatMap((r) => (r.type === 'tombstone' && r.entity === 'token' ? [r] : []));
     let changed = 0;
     if (live.length) {

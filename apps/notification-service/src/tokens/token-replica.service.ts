@@ -1,5 +1,14 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
-import { ChangeFollower, ReplicaChanges, ReplicaHead, type ChangeRecord, type ChangeSink, type TokenChanged } from '@gatehouse/contracts';
+import {
+  ChangeFollower,
+  ReplicaChangesCompact,
+  ReplicaHead,
+  decodeCompactPage,
+  type ChangeRecord,
+  type ChangeSink,
+  type TokenChanged,
+  type TokenRow,
+} from '@gatehouse/contracts';
 import { CLOCK, NatsServerLimits, RpcClient, type Clock } from '@gatehouse/nest-kit';
 import { AlertScheduler } from '../deliveries/alert.scheduler.js';
 import { NOTIFICATION_ENV, type NotificationEnv } from '../config/env.js';
@@ -33,7 +42,10 @@ export class TokenReplicaService implements ChangeSink {
     @Optional() @Inject(NatsServerLimits) nats?: Pick<NatsServerLimits, 'maxPayload'>,
   ) {
     this.follower = new ChangeFollower(
-      { changes: (request) => rpc.request(ReplicaChanges, request), head: async () => (await rpc.request(ReplicaHead, {})).head },
+      {
+        changes: async (request) => decodeCompactPage(await rpc.request(ReplicaChangesCompact, request)),
+        head: async () => (await rpc.request(ReplicaHead, {})).head,
+      },
       this,
       // Pages may be applied in any order (revision-guarded upserts, in id order: no deadlock), so a
       // cold start reads three revision ranges at once; the watermark moves only when caught up.
@@ -73,8 +85,8 @@ export class TokenReplicaService implements ChangeSink {
     return this.revision;
   }
 
-  async apply(records: ChangeRecord[]): Promise<void> {
-    if (await this.repo.applyRecords(records, this.clock.now())) this.scheduler.kick();
+  async apply(records: ChangeRecord[], tokens: TokenRow[]): Promise<void> {
+    if (await this.repo.applyRecords(records, this.clock.now(), tokens)) this.scheduler.kick();
   }
 
   async caughtUp(head: number): Promise<void> {

@@ -11,6 +11,7 @@ import {
   ListPolicies,
   PoliciesUsingToken,
   ReplicaChanges,
+  ReplicaChangesCompact,
   ReplicaHead,
   RevokeApplicationSessions,
   UpdateApplication,
@@ -97,6 +98,11 @@ export class ApplicationsHandler {
   @MessagePattern(ReplicaChanges.subject)
   changes(@Payload(new ContractPipe(ReplicaChanges.request)) req: Req<typeof ReplicaChanges>) {
     return this.replica.changes(req);
+  }
+
+  @MessagePattern(ReplicaChangesCompact.subject)
+  changesCompact(@Payload(new ContractPipe(ReplicaChangesCompact.request)) req: Req<typeof ReplicaChangesCompact>) {
+    return this.replica.changesCompact(req);
   }
 
   @MessagePattern(ReplicaHead.subject)

@@ -5,16 +5,23 @@ import {
   ReplicatedEntities,
   TOMBSTONE_SOURCE,
   type ChangeCursor,
+  type ReplicaChangesCompact,
   type ChangesPage,
   type ChangesRequest,
 } from '@gatehouse/contracts';
 import { Inject, Injectable } from '@nestjs/common';
 import { NatsServerLimits } from '@gatehouse/nest-kit';
+import type { z } from 'zod';
 import { ReplicaRepository, type ChangeStore } from './replica.repository.js';
 
 const LAST_ID = 'ffffffff-ffff-ffff-ffff-ffffffffffff';
 /** Typical JSON of a token record (sizes how many rows a page reads: a few more than fit). */
 const TYPICAL_RECORD_BYTES = 480;
+/**
+ * The same for a replica.v3 token row with the escapes it gets in the reply, rounded up: a page
+ * past the byte bound is read again with fewer rows, so pages of typical tokens should fit.
+ */
+const TYPICAL_ROW_BYTES = 300;
 const DEFAULT_RECORDS = 1_000;
 
 /**
@@ -34,11 +41,8 @@ export class ReplicaService {
   }
 
   async changes(req: ChangesRequest): Promise<ChangesPage> {
-    const entities = req.entities ?? [...ReplicatedEntities];
-    const maxBytes = Math.min(req.maxBytes ?? MAX_PAGE_BYTES, MAX_PAGE_BYTES, this.nats.maxPayload() - PAGE_ENVELOPE_BYTES);
-    const maxRecords = Math.min(req.maxRecords ?? DEFAULT_RECORDS, MAX_PAGE_RECORDS);
+    const { entities, maxBytes, maxRecords, after } = this.bounds(req);
     const limit = Math.min(maxRecords, Math.ceil(maxBytes / TYPICAL_RECORD_BYTES) + 1);
-    const after: ChangeCursor = req.after ?? [req.since, TOMBSTONE_SOURCE, LAST_ID];
     const { head, floor, rows, full } = await this.store.read(after, limit, entities);
     const records: ChangesPage['records'] = [];
     let bytes = 0;
@@ -56,5 +60,26 @@ export class ReplicaService {
       last = c.at;
     }
     return { head, floor, records, next: more ? last : null };
+  }
+
+  /**
+   * replica.v3: the same page with its tokens as one JSON text of `TokenRow`s, written by
+   * PostgreSQL within `maxBytes`; nothing per token happens here. Envelope bytes beyond the rows (head,
+   * floor, next, the reply's own fields) are inside PAGE_ENVELOPE_BYTES.
+   */
+  async changesCompact(req: ChangesRequest): Promise<z.infer<typeof ReplicaChangesCompact.response>> {
+    const { entities, maxBytes, maxRecords, after } = this.bounds(req);
+    const limit = Math.min(maxRecords, Math.ceil(maxBytes / TYPICAL_ROW_BYTES) + 1);
+    const page = await this.store.readCompact(after, limit, maxBytes, entities);
+    return { head: page.head, floor: page.floor, records: page.records, tokens: page.tokens, next: page.more ? page.last : null };
+  }
+
+  private bounds(req: ChangesRequest) {
+    return {
+      entities: req.entities ?? [...ReplicatedEntities],
+      maxBytes: Math.min(req.maxBytes ?? MAX_PAGE_BYTES, MAX_PAGE_BYTES, this.nats.maxPayload() - PAGE_ENVELOPE_BYTES),
+      maxRecords: Math.min(req.maxRecords ?? DEFAULT_RECORDS, MAX_PAGE_RECORDS),
+      after: req.after ?? ([req.since, TOMBSTONE_SOURCE, LAST_ID] as ChangeCursor),
+    };
   }
 }
