@@ -112,24 +112,35 @@ function cpuOf(pid) {
     return 0;
   }
 }
-/** CPU seconds of every process with this command name (PostgreSQL's backends, nats-server). */
-function cpuOfAll(comm) {
-  let total = 0;
+/** CPU seconds of each process with this command name (PostgreSQL's backends, nats-server), by pid. */
+function cpuByPid(comm) {
+  const byPid = new Map();
   for (const pid of readdirSync('/proc')) {
     if (!/^\d+$/.test(pid)) continue;
     try {
-      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === comm) total += cpuOf(pid);
+      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === comm) byPid.set(pid, cpuOf(pid));
     } catch {
       // gone meanwhile
     }
   }
-  return total;
+  return byPid;
 }
-/** Where a phase's CPU went: the given processes and PostgreSQL and nats-server (all of theirs on the machine). */
+/** Where a phase's CPU goes: the given processes, and PostgreSQL's and nats-server's processes (all of them on the machine). */
 function cpuSnapshot(named) {
-  return { ...Object.fromEntries(Object.entries(named).map(([k, pid]) => [k, cpuOf(pid)])), postgres: cpuOfAll('postgres'), nats: cpuOfAll('nats-server') };
+  return { named: Object.fromEntries(Object.entries(named).map(([k, pid]) => [k, cpuOf(pid)])), postgres: cpuByPid('postgres'), nats: cpuByPid('nats-server') };
 }
-const cpuSince = (before, now) => Object.fromEntries(Object.entries(now).map(([k, v]) => [k, Number((v - before[k]).toFixed(2))]));
+/**
+ * CPU seconds since `before`: a process started meanwhile counts whole; one that exited meanwhile
+ * is missing (PostgreSQL backends of connections closed during the phase: an undercount).
+ */
+function cpuSince(before, named) {
+  const now = cpuSnapshot(named);
+  const grown = (was, is) => [...is].reduce((t, [pid, v]) => t + v - (was.get(pid) ?? 0), 0);
+  const out = Object.fromEntries(Object.entries(now.named).map(([k, v]) => [k, v - before.named[k]]));
+  out.postgres = grown(before.postgres, now.postgres);
+  out.nats = grown(before.nats, now.nats);
+  return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, Number(v.toFixed(2))]));
+}
 const cpuText = (cpu) =>
   Object.entries(cpu)
     .map(([k, v]) => `${k} ${v.toFixed(1)} s`)
@@ -500,8 +511,7 @@ async function main() {
   };
   const [firstAt, lastAt] = await Promise.all([until(() => admitted(seeded.first), LOAD_TIMEOUT_MS), until(() => admitted(seeded.last), LOAD_TIMEOUT_MS)]);
   const gwMemory = rssOf(gateway.pid);
-  const coldCpu = cpuSince(gwCpu0, cpuSnapshot({ tokenService: tokenService.pid }));
-  coldCpu.gateway = cpuOf(gateway.pid);
+  const coldCpu = { gateway: cpuOf(gateway.pid), ...cpuSince(gwCpu0, { tokenService: tokenService.pid }) };
   const health = await fetch(`${gwUrl}/cdn-cgi/access/health`).then(
     (r) => r.json(),
     () => null,

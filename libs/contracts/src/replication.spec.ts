@@ -4,6 +4,7 @@ import {
   TOMBSTONE_SOURCE,
   TokenRow,
   decodeCompactPage,
+  decodeTokenRows,
   isTokenRow,
   tokenRecordOf,
   type ChangeRecord,
@@ -208,6 +209,7 @@ describe('replica.v3 pages', () => {
     expect(() => decodeCompactPage(page(JSON.stringify([row.map((v, i) => (i === 1 ? 'not-a-uuid' : v))])))).toThrow('break TokenRow');
     expect(() => decodeCompactPage(page(JSON.stringify([row.map((v, i) => (i === 7 ? 1.5 : v))])))).toThrow('break TokenRow');
     expect(() => decodeCompactPage(page('{}'))).toThrow('break TokenRow');
+    expect(() => decodeTokenRows('[1]')).toThrow('row 0');
   });
 
   it('checks rows in place exactly as the TokenRow schema does', () => {
@@ -244,7 +246,7 @@ describe('replica.v3 pages', () => {
       caughtUp: (head: number) => void (rev = head),
       reset: () => undefined,
     };
-    const src = { changes: async () => ({ ...decodeCompactPage(page(JSON.stringify([row, row]))), next: null }), head: async () => 7 };
+    const src = { changes: async () => page(JSON.stringify([row, row])), head: async () => 7 };
     const f = new ChangeFollower(src, s, { maxPayload: () => 65_536, pollMs: 60_000, log: quiet });
     await f.start();
     await f.stop();

@@ -1,4 +1,4 @@
-import { ChangeFollower, ReplicaChangesCompact, ReplicaHead, decodeCompactPage } from '@gatehouse/contracts';
+import { ChangeFollower, ReplicaChangesCompact, ReplicaHead } from '@gatehouse/contracts';
 import type { RpcClient } from '@gatehouse/nest-kit';
 import type { Replica, ReplicaEvent } from './replica.js';
 
@@ -37,7 +37,7 @@ export class ReplicaSync {
   ) {
     this.follower = new ChangeFollower(
       {
-        changes: async (request) => decodeCompactPage(await rpc.request(ReplicaChangesCompact, request)),
+        changes: (request) => rpc.request(ReplicaChangesCompact, request),
         head: async () => (await rpc.request(ReplicaHead, {})).head,
       },
       replica,

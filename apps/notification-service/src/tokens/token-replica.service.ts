@@ -1,14 +1,5 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
-import {
-  ChangeFollower,
-  ReplicaChangesCompact,
-  ReplicaHead,
-  decodeCompactPage,
-  type ChangeRecord,
-  type ChangeSink,
-  type TokenChanged,
-  type TokenRow,
-} from '@gatehouse/contracts';
+import { ChangeFollower, ReplicaChangesCompact, ReplicaHead, type ChangeRecord, type ChangeSink, type TokenChanged, type TokenRow } from '@gatehouse/contracts';
 import { CLOCK, NatsServerLimits, RpcClient, type Clock } from '@gatehouse/nest-kit';
 import { AlertScheduler } from '../deliveries/alert.scheduler.js';
 import { NOTIFICATION_ENV, type NotificationEnv } from '../config/env.js';
@@ -43,7 +34,7 @@ export class TokenReplicaService implements ChangeSink {
   ) {
     this.follower = new ChangeFollower(
       {
-        changes: async (request) => decodeCompactPage(await rpc.request(ReplicaChangesCompact, request)),
+        changes: (request) => rpc.request(ReplicaChangesCompact, request),
         head: async () => (await rpc.request(ReplicaHead, {})).head,
       },
       this,
