@@ -112,7 +112,7 @@ function benchCpuSeconds() {
 }
 
 /**
- * CPU ticks so far (own and reaped children's) of every process on the machine outside this
+ * CPU ticks so far (its own, not its reaped children's) of every process on the machine outside this
  * bench, with its command name: which ones took the CPU during a run that had to be repeated.
  */
 function outsideProcesses() {
@@ -127,7 +127,7 @@ function outsideProcesses() {
       continue;
     }
     const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-    ticks.set(Number(entry), { name: s.slice(s.indexOf('(') + 1, s.lastIndexOf(')')), ticks: Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]) });
+    ticks.set(Number(entry), { name: s.slice(s.indexOf('(') + 1, s.lastIndexOf(')')), ticks: Number(f[11]) + Number(f[12]) });
   }
   return ticks;
 }
