@@ -225,8 +225,34 @@ describe('AccessControl.checkJwt', () => {
     for (const bad of [none, hs, unknownKid, wrongKey, tampered, 'a.b.c']) {
       expectRefused((await s.access.checkJwt(app, bad)) as Decision, 401);
     }
+    // `tampered` ends like the genuine JWT (the same signature), which stays verified and admitted.
+    expect(tampered.slice(-32)).toBe(jwt.slice(-32));
+    expectRefused((await s.access.checkJwt(app, tampered)) as Decision, 401, 'invalid_jwt');
+    expect((await s.access.checkJwt(app, jwt)).ok).toBe(true);
     s.clock.advance(24 * 3600 * 1000 + 1000);
     expectRefused((await s.access.checkJwt(app, jwt)) as Decision, 401, 'jwt_expired');
+  });
+
+  it('refuses a value that is no JWT as malformed (a guess), whatever its end, without checking a signature', async () => {
+    const s = setup();
+    const app = s.appOfId(s.app.id);
+    let verified = 0;
+    const jwts = new JwtService(keys, ISS);
+    const verify = jwts.verify.bind(jwts);
+    jwts.verify = (jwt, nowMs) => (verified++, verify(jwt, nowMs));
+    const access = new AccessControl(s.replica, jwts, HASH_KEY, (kid) => kid === 'kid1', s.clock.now);
+    const d = await access.exchange(app, s.token.clientId, s.secret);
+    if (!d.ok) throw new Error('exchange failed');
+    for (const bad of ['', 'not a jwt', `x ${d.jwt}`, `${d.jwt}.x`, `a.${'b'.repeat(9000)}.c`, `${'a'.repeat(8200)}.${d.jwt}`]) {
+      const refused = (await access.checkJwt(app, bad)) as Decision;
+      expectRefused(refused, 401, 'malformed_jwt');
+      expect(!refused.ok && refused.guess).toBe(true);
+    }
+    expect((await access.checkJwt(null, 'not a jwt', () => app)) as { ok: boolean; detail: string }).toMatchObject({ ok: false, detail: 'malformed_jwt' });
+    expect(verified).toBe(0);
+    expect((await access.checkJwt(app, d.jwt)).ok).toBe(true);
+    expect(verified).toBe(0); // issued here, so already known as verified
+    expect((await s.access.checkJwt(app, d.jwt)).ok).toBe(true); // another gateway verifies it
   });
 
   it('refuses a not-yet-valid JWT', async () => {

@@ -1,5 +1,6 @@
 import { SecretDigester, digestMatchesHash, policyAdmits } from '@gatehouse/contracts';
 import type { Replica, ReplicaApp, ReplicaPolicy, ReplicaToken } from '../replica/replica.js';
+import { wellFormedJwt } from './credentials.js';
 import { JwtError, type AppClaims, type JwtService } from './jwt.js';
 import { Lru } from './lru.js';
 
@@ -41,6 +42,32 @@ interface Issued {
   appUpdatedAt: string;
 }
 
+/** Characters of a JWT's end (its signature's) that key the verified-JWT cache. */
+const TAIL = 32;
+
+/**
+ * JWTs whose signature was verified, with their claims, keyed by their last TAIL characters: a
+ * lookup hashes those, not the whole ~900-character JWT (hashing it cost more than the rest of a
+ * cached check), and a hit still needs the whole JWT to be equal. Only JWTs that verified are
+ * ever stored, so a forged JWT with another's tail finds that one, is unequal, and is verified.
+ */
+class VerifiedJwts {
+  private readonly byTail = new Lru<string, { jwt: string; claims: AppClaims }>(100_000);
+
+  get(jwt: string): AppClaims | undefined {
+    const hit = this.byTail.get(jwt.slice(-TAIL));
+    return hit !== undefined && hit.jwt === jwt ? hit.claims : undefined;
+  }
+
+  set(jwt: string, claims: AppClaims): void {
+    this.byTail.set(jwt.slice(-TAIL), { jwt, claims });
+  }
+
+  delete(jwt: string): void {
+    if (this.get(jwt)) this.byTail.delete(jwt.slice(-TAIL));
+  }
+}
+
 /**
  * Every access decision: exchange of a service token for an app JWT, and checks of a presented
  * JWT. Hot-path results are reused where it is safe — issued JWTs, verified JWTs, policy
@@ -49,7 +76,7 @@ interface Issued {
  */
 export class AccessControl {
   private issued = new Lru<string, Issued>(100_000);
-  private verified = new Lru<string, AppClaims>(100_000);
+  private verified = new VerifiedJwts();
   private admitted = new Map<string, { generation: number; policy: ReplicaPolicy | null }>();
   private readonly digester: SecretDigester;
 
@@ -98,7 +125,9 @@ export class AccessControl {
 
   /**
    * Checks a presented JWT for `app` (or, when `app` is null, for the application named by its
-   * audience: get-identity on a host that is no application).
+   * audience: get-identity on a host that is no application). `jwt` may be presentedJwt's
+   * unchecked value: one that is not among the verified JWTs must be well formed (wellFormedJwt)
+   * before its signature is checked, else it is refused as `malformed_jwt`.
    */
   async checkJwt(
     app: ReplicaApp | null,
@@ -108,6 +137,11 @@ export class AccessControl {
     const now = this.now();
     let claims = this.verified.get(jwt);
     if (!claims) {
+      if (!wellFormedJwt(jwt)) {
+        return app
+          ? this.refuse(app, 401, 'invalid_jwt', 'malformed_jwt', null, null, true)
+          : { ok: false, status: 401, reason: 'invalid_jwt', detail: 'malformed_jwt', app: null, guess: true };
+      }
       try {
         claims = await this.jwts.verify(jwt, now);
       } catch (error) {

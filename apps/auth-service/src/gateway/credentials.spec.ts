@@ -1,4 +1,4 @@
-import { jwtOf, serviceCredentials } from './credentials.js';
+import { jwtOf, presentedJwt, serviceCredentials, wellFormedJwt } from './credentials.js';
 
 const ID = '0123456789abcdef0123456789abcdef.access';
 const SECRET = 'gatehouse_' + 'a'.repeat(49);
@@ -47,5 +47,18 @@ describe('jwtOf', () => {
   it('flags malformed and oversized values', () => {
     expect(jwtOf({ 'cf-access-token': 'not a jwt' })).toEqual({ invalid: true });
     expect(jwtOf({ 'cf-access-token': 'a.' + 'b'.repeat(9000) + '.c' })).toEqual({ invalid: true });
+    expect(jwtOf({ cookie: 'CF_Authorization=; x=1' })).toEqual({ invalid: true });
+  });
+
+  it('presentedJwt finds the same value unchecked; wellFormedJwt is the check', () => {
+    expect(presentedJwt({ 'cf-access-token': ' a.b.c ', cookie: 'CF_Authorization=d.e.f' })).toBe('a.b.c');
+    expect(presentedJwt({ cookie: 'x=1; CF_Authorization= d.e.f ; y=2' })).toBe('d.e.f');
+    expect(presentedJwt({ cookie: 'XCF_Authorization=d.e.f; CF_Authorization=g.h.i' })).toBe('g.h.i');
+    expect(presentedJwt({ cookie: 'XCF_Authorization=d.e.f' })).toBeNull();
+    expect(presentedJwt({ cookie: 'CF_Authorization=' })).toBe('');
+    expect(presentedJwt({ 'cf-access-token': 'not a jwt' })).toBe('not a jwt');
+    expect(presentedJwt({})).toBeNull();
+    for (const ok of ['a.b.c', 'a.b.', 'A-_0.x.y']) expect(wellFormedJwt(ok)).toBe(true);
+    for (const bad of ['', 'a.b', 'a..c', 'a.b.c.d', 'a b.c.d', 'a.b.c=', `a.${'b'.repeat(8191)}.c`]) expect(wellFormedJwt(bad)).toBe(false);
   });
 });

@@ -61,8 +61,19 @@ function fromSingleHeader(raw: string): ServiceCredentials {
 
 /** The JWT of a request: the `cf-access-token` header, else the `CF_Authorization` cookie. */
 export function jwtOf(headers: IncomingHttpHeaders): { jwt: string } | { invalid: true } | null {
+  const v = presentedJwt(headers);
+  if (v === null) return null;
+  return wellFormedJwt(v) ? { jwt: v } : { invalid: true };
+}
+
+/**
+ * What a request presents as its JWT (jwtOf's value, trimmed), not yet checked by wellFormedJwt;
+ * null when it presents none. For a caller that looks the value up among JWTs it verified before
+ * (each of which was well formed) and checks it only when it is not found there.
+ */
+export function presentedJwt(headers: IncomingHttpHeaders): string | null {
   const header = headerValue(headers['cf-access-token']);
-  if (header !== undefined) return check(header);
+  if (header !== undefined) return header.trim();
   const cookie = headers.cookie;
   if (!cookie) return null;
   const i = cookie.indexOf('CF_Authorization=');
@@ -70,18 +81,17 @@ export function jwtOf(headers: IncomingHttpHeaders): { jwt: string } | { invalid
     // Not at a cookie boundary: look for a proper one.
     for (const part of cookie.split(';')) {
       const p = part.trim();
-      if (p.startsWith('CF_Authorization=')) return check(p.slice('CF_Authorization='.length));
+      if (p.startsWith('CF_Authorization=')) return p.slice('CF_Authorization='.length).trim();
     }
     return null;
   }
   const end = cookie.indexOf(';', i);
-  return check(cookie.slice(i + 'CF_Authorization='.length, end < 0 ? undefined : end));
+  return cookie.slice(i + 'CF_Authorization='.length, end < 0 ? undefined : end).trim();
 }
 
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 
-function check(value: string): { jwt: string } | { invalid: true } {
-  const v = value.trim();
-  if (!v || v.length > MAX_JWT || !JWT_SHAPE.test(v)) return { invalid: true };
-  return { jwt: v };
+/** Three base64url parts, at most MAX_JWT characters: anything else is refused without a signature check. */
+export function wellFormedJwt(v: string): boolean {
+  return v.length > 0 && v.length <= MAX_JWT && JWT_SHAPE.test(v);
 }

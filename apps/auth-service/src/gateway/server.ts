@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import type { ReplicaApp, Replica } from '../replica/replica.js';
 import type { AccessControl, Allowed, Decision, Refused, Via } from './access.js';
 import type { GatewayMetrics } from './metrics.js';
-import { headerValue, jwtOf, serviceCredentials } from './credentials.js';
+import { headerValue, jwtOf, presentedJwt, serviceCredentials } from './credentials.js';
 import { DecisionLog } from './decision-log.js';
 import { originalRequest, type ForwardAuthMode } from './forward-auth.js';
 import { canonicalTarget } from './path.js';
@@ -385,11 +385,11 @@ export class Gateway {
       this.attempts.failed(ip, now);
       return { decision: unauthorized(app, 'invalid_credentials', creds.reason, creds.clientId, true), via: mode };
     }
-    const found = jwtOf(req.headers);
-    if (!found) return { decision: unauthorized(app, 'no_credentials', 'no_credentials', null, false), via: mode };
+    // Checked by checkJwt: well formed (else `malformed_jwt`) unless it is a JWT verified before.
+    const jwt = presentedJwt(req.headers);
+    if (jwt === null) return { decision: unauthorized(app, 'no_credentials', 'no_credentials', null, false), via: mode };
     const via = mode === 'service_token' ? 'jwt' : mode;
-    const decision =
-      'invalid' in found ? unauthorized(app, 'invalid_jwt', 'malformed_jwt', null, true) : ((await this.d.access.checkJwt(app, found.jwt)) as Decision);
+    const decision = (await this.d.access.checkJwt(app, jwt)) as Decision;
     if (!decision.ok && decision.guess) this.attempts.failed(ip, now);
     return { decision, via };
   }
