@@ -131,4 +131,19 @@ describe('TokenStore', () => {
       previousExpiresAtMs: 1_861_920_000_000,
     });
   });
+
+  it('keeps revisions past 2^32 exactly, and a token moving back below', () => {
+    const s = new TokenStore();
+    const t = tokenOf({});
+    const big = 2 ** 32 + 5;
+    s.set(t, big);
+    expect(s.revisionOf(t.id)).toBe(big);
+    expect(s.byClient(t.clientId)?.revision).toBe(big);
+    s.set(t, 2 ** 32 - 2);
+    expect(s.revisionOf(t.id)).toBe(2 ** 32 - 2);
+    s.set(t, 2 ** 32 - 1);
+    expect(s.revisionOf(t.id)).toBe(2 ** 32 - 1);
+    s.delete(t.id);
+    expect(s.revisionOf(t.id)).toBeUndefined();
+  });
 });

@@ -28,8 +28,10 @@ const LIVE = 1;
 const ENABLED = 2;
 /** The stored hash was not 64 hex digits: it matches nothing (the token service never sends one). */
 const BAD_HASH = 4;
-/** The client id is the 16 bytes in `clientKeys` (else UTF-8 in the heap). */
+/** The client id is the 16 bytes in `clientKeys` (else text in `textClientIds`). */
 const COMPACT_CLIENT = 8;
+/** Revisions up to 2^32 - 2 fit their column; a higher one (a feed four billion changes old) sits in a map. */
+const REVISION_ABOVE = 0xffffffff;
 const EMPTY = 0;
 const DELETED = -1;
 /** Lookups served from materialised objects (a hot token costs no allocation). */
@@ -113,23 +115,22 @@ class SlotIndex {
   }
 }
 
-/** Slots per chunk: every column of a chunk is one allocation of CHUNK_SLOTS × 101 bytes. */
+/** Slots per chunk: every column of a chunk is one allocation of CHUNK_SLOTS × 91 bytes. */
 const CHUNK_BITS = 14;
 const CHUNK_SLOTS = 1 << CHUNK_BITS;
 const SLOT_MASK = CHUNK_SLOTS - 1;
-/** Client ids and names: UTF-8 in 1 MB heap chunks (a string never spans two). */
+/** Names: UTF-8 in 1 MB heap chunks (a string never spans two). */
 const HEAP_BITS = 20;
 const HEAP_CHUNK = 1 << HEAP_BITS;
 
 /** The columns of CHUNK_SLOTS tokens, as views of one ArrayBuffer. */
 class Chunk {
-  readonly revisions: Float64Array;
+  /** REVISION_ABOVE: the revision is in `bigRevisions`. */
+  readonly revisions: Uint32Array;
   readonly expires: Float64Array;
   readonly accounts: Uint32Array;
-  readonly clientIdAt: Uint32Array;
   readonly nameAt: Uint32Array;
   readonly versions: Int32Array;
-  readonly clientIdLen: Uint16Array;
   readonly nameLen: Uint16Array;
   readonly flags: Uint8Array;
   readonly ids: Buffer;
@@ -138,20 +139,18 @@ class Chunk {
 
   constructor() {
     const n = CHUNK_SLOTS;
-    const b = new ArrayBuffer(n * (8 + 8 + 4 + 4 + 4 + 4 + 2 + 2 + 1 + ID_BYTES + HASH_BYTES + KEY_BYTES));
+    const b = new ArrayBuffer(n * (8 + 4 + 4 + 4 + 4 + 2 + 1 + ID_BYTES + HASH_BYTES + KEY_BYTES));
     let at = 0;
     const take = <T>(make: (buf: ArrayBuffer, at: number, n: number) => T, bytes: number): T => {
       const v = make(b, at, n);
       at += n * bytes;
       return v;
     };
-    this.revisions = take((x, o, k) => new Float64Array(x, o, k), 8);
     this.expires = take((x, o, k) => new Float64Array(x, o, k), 8);
     this.accounts = take((x, o, k) => new Uint32Array(x, o, k), 4);
-    this.clientIdAt = take((x, o, k) => new Uint32Array(x, o, k), 4);
+    this.revisions = take((x, o, k) => new Uint32Array(x, o, k), 4);
     this.nameAt = take((x, o, k) => new Uint32Array(x, o, k), 4);
     this.versions = take((x, o, k) => new Int32Array(x, o, k), 4);
-    this.clientIdLen = take((x, o, k) => new Uint16Array(x, o, k), 2);
     this.nameLen = take((x, o, k) => new Uint16Array(x, o, k), 2);
     this.flags = take((x, o, k) => new Uint8Array(x, o, k), 1);
     this.ids = take((x, o, k) => Buffer.from(x, o, k * ID_BYTES), ID_BYTES);
@@ -179,8 +178,10 @@ const heapOffsetOf = (at: number) => at & (HEAP_CHUNK - 1);
  * Every token of the replica in columns (typed arrays and byte slabs indexed by a slot number)
  * instead of an object and four strings per token (docs/replication.md, "Gateway memory").
  * Columns grow by fixed chunks that are never copied or freed (growing by copying left the freed
- * arrays as malloc fragmentation: ~2× the RSS). Client ids and names are UTF-8 in a chunked byte
- * heap; ids are 16 bytes, hashes 32. Lookups by client id and by id are open-addressing tables.
+ * arrays as malloc fragmentation: ~2× the RSS). Names are UTF-8 in a chunked byte heap; ids and
+ * generated client ids (`<32 hex>.access`) are 16 bytes, hashes 32, revisions 4 (a map past
+ * 2^32 - 2); other client ids are text in a map. Lookups by client id and by id are
+ * open-addressing tables.
  */
 export class TokenStore {
   private count = 0;
@@ -199,6 +200,11 @@ export class TokenStore {
   private previous = new Map<number, { hash: string; expiresAtMs: number | null }>();
   private views = new Map<number, ReplicaToken>();
   private readonly scratch = Buffer.allocUnsafe(1024);
+  /** Room to encode a text client id of a slot (hashing, matching). */
+  private readonly keyBytes = Buffer.allocUnsafe(1024);
+  /** Client ids not in the generated form (imported or legacy ones: rare), by slot. */
+  private textClientIds = new Map<number, string>();
+  private bigRevisions = new Map<number, number>();
   /** The key in `scratch` is a compact client id (16 bytes), not UTF-8: it matches only compact slots. */
   private lookupCompact = false;
   private readonly byClientId = new SlotIndex({
@@ -206,8 +212,8 @@ export class TokenStore {
       const c = this.chunks[s >>> CHUNK_BITS]!;
       const i = s & SLOT_MASK;
       if (c.flags[i]! & COMPACT_CLIENT) return fnv(c.clientKeys, i * KEY_BYTES, KEY_BYTES);
-      const at = c.clientIdAt[i]!;
-      return fnv(this.heap[heapChunkOf(at)]!, heapOffsetOf(at), c.clientIdLen[i]!);
+      const len = this.keyBytes.write(this.textClientIds.get(s) ?? '', 0, 'utf8');
+      return fnv(this.keyBytes, 0, len);
     },
     matches: (s, key, len) => {
       const c = this.chunks[s >>> CHUNK_BITS]!;
@@ -215,10 +221,8 @@ export class TokenStore {
       const compact = (c.flags[i]! & COMPACT_CLIENT) !== 0;
       if (compact !== this.lookupCompact) return false;
       if (compact) return c.clientKeys.compare(key, 0, KEY_BYTES, i * KEY_BYTES, (i + 1) * KEY_BYTES) === 0;
-      if (c.clientIdLen[i] !== len) return false;
-      const at = c.clientIdAt[i]!;
-      const off = heapOffsetOf(at);
-      return this.heap[heapChunkOf(at)]!.compare(key, 0, len, off, off + len) === 0;
+      const text = this.textClientIds.get(s);
+      return text !== undefined && this.keyBytes.write(text, 0, 'utf8') === len && this.keyBytes.compare(key, 0, len, 0, len) === 0;
     },
   });
   private readonly byId = new SlotIndex({
@@ -248,7 +252,7 @@ export class TokenStore {
 
   revisionOf(id: string): number | undefined {
     const slot = this.slotOfId(id);
-    return slot < 0 ? undefined : this.chunks[slot >>> CHUNK_BITS]!.revisions[slot & SLOT_MASK];
+    return slot < 0 ? undefined : this.revisionAt(slot);
   }
 
   /** Sets a token (replacing its older state). */
@@ -294,13 +298,20 @@ export class TokenStore {
     const hashOk = secretHash.length === 64 && c.hashes.write(secretHash, i * HASH_BYTES, HASH_BYTES, 'hex') === HASH_BYTES;
     const compact = compactClientId(clientId, c.clientKeys, i * KEY_BYTES);
     c.flags[i] = LIVE | (enabled ? ENABLED : 0) | (hashOk ? 0 : BAD_HASH) | (compact ? COMPACT_CLIENT : 0);
-    c.revisions[i] = revision;
+    if (revision < REVISION_ABOVE) {
+      c.revisions[i] = revision;
+      this.bigRevisions.delete(slot);
+    } else {
+      c.revisions[i] = REVISION_ABOVE;
+      this.bigRevisions.set(slot, revision);
+    }
     c.expires[i] = expiresAtMs ?? NaN;
     c.versions[i] = clientSecretVersion;
     c.accounts[i] = this.account(accountId);
-    [c.clientIdAt[i], c.clientIdLen[i]] = compact
-      ? this.release(c.clientIdAt[i]!, c.clientIdLen[i]!)
-      : this.store(clientId, c.clientIdAt[i]!, c.clientIdLen[i]!);
+    if (compact) this.textClientIds.delete(slot);
+    // Another form (rare) is kept as text. One longer than a lookup key (341 characters) is never
+    // found (as before); hashing it reads its first 1,024 bytes, the same each time.
+    else this.textClientIds.set(slot, clientId);
     [c.nameAt[i], c.nameLen[i]] = this.store(name, c.nameAt[i]!, c.nameLen[i]!);
     if (previousSecretHash) this.previous.set(slot, { hash: previousSecretHash, expiresAtMs: previousExpiresAtMs });
     else this.previous.delete(slot);
@@ -315,11 +326,12 @@ export class TokenStore {
     this.byId.remove(slot);
     const c = this.chunks[slot >>> CHUNK_BITS]!;
     const i = slot & SLOT_MASK;
-    this.heapGarbage += c.clientIdLen[i]! + c.nameLen[i]!;
-    c.clientIdLen[i] = 0;
+    this.heapGarbage += c.nameLen[i]!;
     c.nameLen[i] = 0;
     c.flags[i] = 0;
     this.previous.delete(slot);
+    this.textClientIds.delete(slot);
+    this.bigRevisions.delete(slot);
     this.views.delete(slot);
     this.free.push(slot);
     this.count--;
@@ -355,21 +367,23 @@ export class TokenStore {
       accountId: this.accountIds[c.accounts[i]!]!,
       name: this.text(c.nameAt[i]!, c.nameLen[i]!),
       clientId:
-        clientId ??
-        (f & COMPACT_CLIENT
-          ? c.clientKeys.toString('hex', i * KEY_BYTES, (i + 1) * KEY_BYTES) + CLIENT_ID_SUFFIX
-          : this.text(c.clientIdAt[i]!, c.clientIdLen[i]!)),
+        clientId ?? (f & COMPACT_CLIENT ? c.clientKeys.toString('hex', i * KEY_BYTES, (i + 1) * KEY_BYTES) + CLIENT_ID_SUFFIX : this.textClientIds.get(slot)!),
       enabled: (f & ENABLED) !== 0,
       secretHash: f & BAD_HASH ? '' : c.hashes.toString('hex', i * HASH_BYTES, (i + 1) * HASH_BYTES),
       clientSecretVersion: c.versions[i]!,
       previousSecretHash: prev?.hash ?? null,
-      revision: c.revisions[i]!,
+      revision: this.revisionAt(slot),
       expiresAtMs: Number.isNaN(exp) ? null : exp,
       previousExpiresAtMs: prev?.expiresAtMs ?? null,
     };
     if (this.views.size >= VIEW_CACHE) this.views.clear();
     this.views.set(slot, v);
     return v;
+  }
+
+  private revisionAt(slot: number): number {
+    const r = this.chunks[slot >>> CHUNK_BITS]!.revisions[slot & SLOT_MASK]!;
+    return r === REVISION_ABOVE ? this.bigRevisions.get(slot)! : r;
   }
 
   private account(accountId: string): number {
@@ -379,13 +393,6 @@ export class TokenStore {
       this.accountIndex.set(accountId, i);
     }
     return i;
-  }
-
-  /** A heap string no longer used (its room is garbage); returns [offset, length] of nothing. */
-  private release(oldAt: number, oldLen: number): [number, number] {
-    this.heapGarbage += oldLen;
-    this.heapUsed -= oldLen;
-    return [oldAt, 0];
   }
 
   /** Writes a string into the heap (in place when it fits the old one's room); returns [offset, length]. */
@@ -435,7 +442,6 @@ export class TokenStore {
       const c = this.chunks[s >>> CHUNK_BITS]!;
       const i = s & SLOT_MASK;
       if (!(c.flags[i]! & LIVE)) continue;
-      move(c.clientIdAt, c.clientIdLen, i);
       move(c.nameAt, c.nameLen, i);
     }
   }
