@@ -1,4 +1,4 @@
-import type { VerifierToken } from '@gatehouse/contracts';
+import { tokenRowOf, type VerifierToken } from '@gatehouse/contracts';
 import { appOf, loadInto, policyOf, tokenOf } from './replica.fixture.js';
 import { Replica, type ReplicaEvent } from './replica.js';
 
@@ -43,6 +43,29 @@ describe('Replica', () => {
     // Past the watermark the tombstone is forgotten, and stale events stay stale.
     expect(r.applyEvent(tokenEvent(2, t))).toBe('stale');
     expect(r.tokenByClientId(t.clientId)).toBeUndefined();
+  });
+
+  it('takes v3 token rows only when newer than the token or its tombstone, in any order', () => {
+    const r = new Replica();
+    const t = tokenOf();
+    const gone = tokenOf();
+    r.apply(
+      [{ type: 'tombstone', entity: 'token', id: gone.id, revision: 5 }],
+      [tokenRowOf(t, 7), tokenRowOf({ ...t, name: 'older' }, 6), tokenRowOf(gone, 4)],
+    );
+    expect(r.token(t.id)?.name).toBe(t.name);
+    expect(r.token(t.id)?.revision).toBe(7);
+    // A row older than the tombstone does not bring the token back; a newer one does (a re-create).
+    expect(r.token(gone.id)).toBeUndefined();
+    r.apply([], [tokenRowOf(gone, 4)]);
+    expect(r.token(gone.id)).toBeUndefined();
+    r.apply([], [tokenRowOf({ ...t, name: 'newer' }, 8), tokenRowOf(gone, 9)]);
+    expect(r.token(t.id)?.name).toBe('newer');
+    expect(r.tokenByClientId(gone.clientId)?.id).toBe(gone.id);
+    // Ids are found whatever the case of their hex digits, and a malformed id finds nothing.
+    expect(r.token(t.id.toUpperCase())?.id).toBe(t.id);
+    expect(r.token(t.id.replace(/-/g, '_'))).toBeUndefined();
+    expect(r.token(`${t.id.slice(0, 35)}g`)).toBeUndefined();
   });
 
   it('does not let an older record overwrite a newer one', () => {

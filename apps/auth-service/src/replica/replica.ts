@@ -291,10 +291,10 @@ export class Replica implements ChangeSink {
     let changed = false;
     let indexes = false;
     for (const row of tokens) {
-      const known = this.known(row[1]);
-      if (known !== undefined && known >= row[0]) continue;
-      this.tokens.setRow(row);
-      changed = true;
+      // A token's id is no app's or policy's: only its own revision and a tombstone can be newer.
+      const dead = this.tombstones.get(row[1]);
+      if (dead !== undefined && dead >= row[0]) continue;
+      if (this.tokens.setRowIfNewer(row)) changed = true;
     }
     for (const r of records) {
       if (this.applyRecord(r)) {

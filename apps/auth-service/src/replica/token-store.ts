@@ -44,14 +44,42 @@ function fnv(buf: Buffer, off: number, len: number): number {
   return h >>> 0;
 }
 
+/** Hex digit values by character code (-1: not a hex digit). */
+const NIBBLE = new Int8Array(128).fill(-1);
+for (let d = 0; d < 16; d++) {
+  NIBBLE['0123456789abcdef'.charCodeAt(d)] = d;
+  NIBBLE['0123456789ABCDEF'.charCodeAt(d)] = d;
+}
+/** Dashes of the 8-4-4-4-12 form. */
+const DASH = (k: number) => k === 8 || k === 13 || k === 18 || k === 23;
+
+/** Writes a UUID's 16 bytes at `at` (no strings made: a cold start does this a million times); false if it is not one. */
 function uuidBytes(id: string, into: Buffer, at: number): boolean {
-  const hex = id.length === 36 ? id.slice(0, 8) + id.slice(9, 13) + id.slice(14, 18) + id.slice(19, 23) + id.slice(24) : '';
-  return into.write(hex, at, ID_BYTES, 'hex') === ID_BYTES;
+  if (id.length !== 36) return false;
+  let out = at;
+  for (let k = 0; k < 36; k += 2) {
+    if (DASH(k)) {
+      if (id.charCodeAt(k) !== 0x2d) return false;
+      k--; // the next pair starts right after the dash
+      continue;
+    }
+    const hi = NIBBLE[id.charCodeAt(k)] ?? -1;
+    const lo = NIBBLE[id.charCodeAt(k + 1)] ?? -1;
+    if (hi < 0 || lo < 0) return false;
+    into[out++] = (hi << 4) | lo;
+  }
+  return out === at + ID_BYTES;
 }
 
 function uuidString(buf: Buffer, at: number): string {
   const h = buf.toString('hex', at, at + ID_BYTES);
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+/** Whether `len` bytes of `a` at `ai` equal those of `b` at `bi` (a loop: Buffer#compare's native call cost more than 16 bytes). */
+function sameBytes(a: Buffer, ai: number, b: Buffer, bi: number, len: number): boolean {
+  for (let k = 0; k < len; k++) if (a[ai + k] !== b[bi + k]) return false;
+  return true;
 }
 
 /** How a SlotIndex reaches the key bytes of a slot (they live in the store). */
@@ -220,7 +248,7 @@ export class TokenStore {
       const i = s & SLOT_MASK;
       const compact = (c.flags[i]! & COMPACT_CLIENT) !== 0;
       if (compact !== this.lookupCompact) return false;
-      if (compact) return c.clientKeys.compare(key, 0, KEY_BYTES, i * KEY_BYTES, (i + 1) * KEY_BYTES) === 0;
+      if (compact) return sameBytes(c.clientKeys, i * KEY_BYTES, key, 0, KEY_BYTES);
       const text = this.textClientIds.get(s);
       return text !== undefined && this.keyBytes.write(text, 0, 'utf8') === len && this.keyBytes.compare(key, 0, len, 0, len) === 0;
     },
@@ -229,7 +257,7 @@ export class TokenStore {
     hashOf: (s) => fnv(this.chunks[s >>> CHUNK_BITS]!.ids, (s & SLOT_MASK) * ID_BYTES, ID_BYTES),
     matches: (s, key, len) => {
       const at = (s & SLOT_MASK) * ID_BYTES;
-      return len === ID_BYTES && this.chunks[s >>> CHUNK_BITS]!.ids.compare(key, 0, ID_BYTES, at, at + ID_BYTES) === 0;
+      return len === ID_BYTES && sameBytes(this.chunks[s >>> CHUNK_BITS]!.ids, at, key, 0, ID_BYTES);
     },
   });
 
@@ -262,10 +290,20 @@ export class TokenStore {
 
   /** Sets a token from a replica.v3 row (replacing its older state). */
   setRow(r: TokenRow): void {
-    this.write(r[1], r[2], r[3], r[4], r[6], r[7], r[8], r[9], r[10], r[11], r[0]);
+    this.write(this.slotOfId(r[1]), r[1], r[2], r[3], r[4], r[6], r[7], r[8], r[9], r[10], r[11], r[0]);
   }
 
+  /** `setRow` unless the store holds the token at this revision or a later one (one lookup); true if written. */
+  setRowIfNewer(r: TokenRow): boolean {
+    const slot = this.slotOfId(r[1]);
+    if (slot >= 0 && this.revisionAt(slot) >= r[0]) return false;
+    this.write(slot, r[1], r[2], r[3], r[4], r[6], r[7], r[8], r[9], r[10], r[11], r[0]);
+    return true;
+  }
+
+  /** `found`: the token's slot, or -1 when it is new. */
   private write(
+    found: number,
     id: string,
     accountId: string,
     name: string,
@@ -278,7 +316,7 @@ export class TokenStore {
     previousExpiresAtMs: number | null,
     revision: number,
   ): void {
-    let slot = this.slotOfId(id);
+    let slot = found;
     if (slot >= 0) {
       this.byClientId.remove(slot);
       this.views.delete(slot);
