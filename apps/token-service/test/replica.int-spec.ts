@@ -105,6 +105,30 @@ describe.each(FEEDS)('replica.%s change feed', (feed) => {
     expect([...ids].sort()).toEqual([...live.keys()].sort());
   });
 
+  it('keeps a page with no tokens (apps and policies only) within the byte bound', async () => {
+    // A page is sized for typical token rows; records of other entities are larger, so a page of
+    // only those must still be counted (and cut) by its bytes.
+    const accountId = h.defaultAccountId;
+    const before = (await h.rpc.request(ReplicaHead, {})).head;
+    const ids: string[] = [];
+    for (let k = 0; k < 240; k += 20) {
+      const made = await Promise.all(
+        Array.from({ length: 20 }, (_, j) =>
+          h.rpc.request(CreateApplication, { accountId, name: `bulky-${k + j}-${'n'.repeat(200)}`, domain: `bulky-${k + j}.feed.example.com`, actor }),
+        ),
+      );
+      ids.push(...made.map((a) => a.id));
+    }
+    const maxBytes = 65_536 - PAGE_ENVELOPE_BYTES;
+    for (const entities of [undefined, ['app', 'policy'] as const]) {
+      const all = await pullAll(h.rpc, { since: before, maxBytes, ...(entities ? { entities: [...entities] } : {}) }, feed);
+      expect(all.apps.map((a) => a.id).sort()).toEqual([...ids].sort());
+      expect(all.pages.length).toBeGreaterThan(1);
+      for (const p of all.pages) expect(p.bytes).toBeLessThanOrEqual(maxBytes + 200);
+    }
+    for (const id of ids) await h.rpc.request(DeleteApplication, { accountId, appId: id, actor });
+  });
+
   it('purges tombstones past the retention and reports the floor, so a replica behind it reloads', async () => {
     const t = await h.rpc.request(CreateServiceToken, { accountId: h.defaultAccountId, name: 'doomed', actor });
     const before = (await h.rpc.request(ReplicaHead, {})).head;
