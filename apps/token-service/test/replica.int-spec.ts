@@ -143,4 +143,29 @@ describe.each(FEEDS)('replica.%s change feed', (feed) => {
     expect(page.floor).toBe(before + 1);
     expect(page.records).toEqual([]);
   });
+  it('cuts pages of large, escape-heavy tokens that share one revision within the byte bound, each token once', async () => {
+    // Rows far past the typical size make the first read overflow: the page is read again with
+    // fewer rows, and a page cut inside one revision must resume right after its last row.
+    const before = (await h.rpc.request(ReplicaHead, {})).head;
+    const client = new pg.Client({ connectionString: h.db.url });
+    await client.connect();
+    const kinds = [`repeat('"', 255)`, `repeat(E'\\\\', 255)`, `repeat(U&'\\+01F600', 127)`, `repeat(E'\\x01', 255)`, `repeat(U&'\\2028', 255)`];
+    await client.query(
+      `WITH r AS (SELECT nextval('replica_revision_seq') AS v)
+       INSERT INTO service_tokens (account_id, name, client_id, duration, secret_hash, previous_secret_hash, previous_secret_expires_at, expires_at, revision, created_at, updated_at)
+       SELECT $1, CASE g % 5 ${kinds.map((k, i) => `WHEN ${i} THEN ${k}`).join(' ')} END, 'X' || g || repeat('"', 40), '8760h', repeat('a', 64), repeat('b', 64), now(), now(), r.v, now(), now()
+         FROM r, generate_series(1, 300) g`,
+      [h.defaultAccountId],
+    );
+    const inserted: Array<{ id: string; name: string }> = (await client.query(`SELECT id, name FROM service_tokens WHERE client_id LIKE 'X%'`)).rows;
+    await client.end();
+    const maxBytes = 65_536 - PAGE_ENVELOPE_BYTES;
+    const all = await pullAll(h.rpc, { since: before, maxBytes }, feed);
+    const got = all.tokens.filter((t) => t.clientId.startsWith('X'));
+    expect(got.map((t) => t.id).sort()).toEqual(inserted.map((t) => t.id).sort());
+    const names = new Map(inserted.map((t) => [t.id, t.name]));
+    for (const t of got) expect(t.name).toBe(names.get(t.id));
+    expect(all.pages.length).toBeGreaterThan(4);
+    for (const p of all.pages) expect(p.bytes).toBeLessThanOrEqual(maxBytes + 200);
+  });
 });
