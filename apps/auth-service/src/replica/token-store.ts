@@ -224,7 +224,9 @@ export class TokenStore {
       if (compact !== this.lookupCompact) return false;
       if (compact) return c.clientKeys.compare(key, 0, KEY_BYTES, i * KEY_BYTES, (i + 1) * KEY_BYTES) === 0;
       const text = this.textClientIds.get(s);
-      return text !== undefined && this.keyBytes.write(text, 0, 'utf8') === len && this.keyBytes.compare(key, 0, len, 0, len) === 0;
+      // One longer than any lookup key (`key`) matches nothing: its first 1,024 bytes may be a key.
+      if (text === undefined || text.length > this.keyBytes.length / 3) return false;
+      return this.keyBytes.write(text, 0, 'utf8') === len && this.keyBytes.compare(key, 0, len, 0, len) === 0;
     },
   });
   private readonly byId = new SlotIndex({
