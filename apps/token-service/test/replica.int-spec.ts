@@ -105,6 +105,30 @@ describe.each(FEEDS)('replica.%s change feed', (feed) => {
     expect([...ids].sort()).toEqual([...live.keys()].sort());
   });
 
+  it('keeps a page with no tokens (apps and policies only) within the byte bound', async () => {
+    // A page is sized for typical token rows; records of other entities are larger, so a page of
+    // only those must still be counted (and cut) by its bytes.
+    const accountId = h.defaultAccountId;
+    const before = (await h.rpc.request(ReplicaHead, {})).head;
+    const ids: string[] = [];
+    for (let k = 0; k < 240; k += 20) {
+      const made = await Promise.all(
+        Array.from({ length: 20 }, (_, j) =>
+          h.rpc.request(CreateApplication, { accountId, name: `bulky-${k + j}-${'n'.repeat(200)}`, domain: `bulky-${k + j}.feed.example.com`, actor }),
+        ),
+      );
+      ids.push(...made.map((a) => a.id));
+    }
+    const maxBytes = 65_536 - PAGE_ENVELOPE_BYTES;
+    for (const entities of [undefined, ['app', 'policy'] as const]) {
+      const all = await pullAll(h.rpc, { since: before, maxBytes, ...(entities ? { entities: [...entities] } : {}) }, feed);
+      expect(all.apps.map((a) => a.id).sort()).toEqual([...ids].sort());
+      expect(all.pages.length).toBeGreaterThan(1);
+      for (const p of all.pages) expect(p.bytes).toBeLessThanOrEqual(maxBytes + 200);
+    }
+    for (const id of ids) await h.rpc.request(DeleteApplication, { accountId, appId: id, actor });
+  });
+
   it('purges tombstones past the retention and reports the floor, so a replica behind it reloads', async () => {
     const t = await h.rpc.request(CreateServiceToken, { accountId: h.defaultAccountId, name: 'doomed', actor });
     const before = (await h.rpc.request(ReplicaHead, {})).head;
@@ -118,5 +142,30 @@ describe.each(FEEDS)('replica.%s change feed', (feed) => {
     const page = await changes(h.rpc, feed, { since: before });
     expect(page.floor).toBe(before + 1);
     expect(page.records).toEqual([]);
+  });
+  it('cuts pages of large, escape-heavy tokens that share one revision within the byte bound, each token once', async () => {
+    // Rows far past the typical size make the first read overflow: the page is read again with
+    // fewer rows, and a page cut inside one revision must resume right after its last row.
+    const before = (await h.rpc.request(ReplicaHead, {})).head;
+    const client = new pg.Client({ connectionString: h.db.url });
+    await client.connect();
+    const kinds = [`repeat('"', 255)`, `repeat(E'\\\\', 255)`, `repeat(U&'\\+01F600', 127)`, `repeat(E'\\x01', 255)`, `repeat(U&'\\2028', 255)`];
+    await client.query(
+      `WITH r AS (SELECT nextval('replica_revision_seq') AS v)
+       INSERT INTO service_tokens (account_id, name, client_id, duration, secret_hash, previous_secret_hash, previous_secret_expires_at, expires_at, revision, created_at, updated_at)
+       SELECT $1, CASE g % 5 ${kinds.map((k, i) => `WHEN ${i} THEN ${k}`).join(' ')} END, 'X' || g || repeat('"', 40), '8760h', repeat('a', 64), repeat('b', 64), now(), now(), r.v, now(), now()
+         FROM r, generate_series(1, 300) g`,
+      [h.defaultAccountId],
+    );
+    const inserted: Array<{ id: string; name: string }> = (await client.query(`SELECT id, name FROM service_tokens WHERE client_id LIKE 'X%'`)).rows;
+    await client.end();
+    const maxBytes = 65_536 - PAGE_ENVELOPE_BYTES;
+    const all = await pullAll(h.rpc, { since: before, maxBytes }, feed);
+    const got = all.tokens.filter((t) => t.clientId.startsWith('X'));
+    expect(got.map((t) => t.id).sort()).toEqual(inserted.map((t) => t.id).sort());
+    const names = new Map(inserted.map((t) => [t.id, t.name]));
+    for (const t of got) expect(t.name).toBe(names.get(t.id));
+    expect(all.pages.length).toBeGreaterThan(4);
+    for (const p of all.pages) expect(p.bytes).toBeLessThanOrEqual(maxBytes + 200);
   });
 });

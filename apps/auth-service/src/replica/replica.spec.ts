@@ -68,6 +68,32 @@ describe('Replica', () => {
     expect(r.token(`${t.id.slice(0, 35)}g`)).toBeUndefined();
   });
 
+  it('refuses a page whole when one of its tokens cannot be kept (nothing of it applied, no half-applied copy)', () => {
+    const r = new Replica();
+    const t = tokenOf();
+    const u = tokenOf();
+    loadInto(r, { revision: 1, tokens: [t, u], apps: [], policies: [] });
+    let generation = 0;
+    r.onChange(() => generation++);
+    // A row the store cannot hold (a name past its 64 KiB strings; the token service never sends
+    // one, a compromised peer may) after a row that disables a token.
+    const rows = [tokenRowOf({ ...t, enabled: false }, 2), tokenRowOf({ ...u, name: 'x'.repeat(70_000) }, 3)];
+    expect(() => r.apply([], rows)).toThrow();
+    expect(r.tokenByClientId(t.clientId)?.enabled).toBe(true);
+    expect(() =>
+      r.apply([
+        { type: 'token', revision: 2, token: { ...t, enabled: false } },
+        { type: 'token', revision: 3, token: { ...u, name: 'x'.repeat(70_000) } },
+      ]),
+    ).toThrow();
+    expect(r.tokenByClientId(t.clientId)?.enabled).toBe(true);
+    expect(generation).toBe(0);
+    // The same page without the bad row applies.
+    r.apply([], rows.slice(0, 1));
+    expect(r.tokenByClientId(t.clientId)?.enabled).toBe(false);
+    expect(generation).toBe(1);
+  });
+
   it('does not let an older record overwrite a newer one', () => {
     const r = new Replica();
     const t = tokenOf();

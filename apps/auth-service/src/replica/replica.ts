@@ -288,6 +288,11 @@ export class Replica implements ChangeSink {
 
   /** Applies a page of records and v3 token rows (each only if newer than what is held). */
   apply(records: ChangeRecord[], tokens: readonly TokenRow[] = []): void {
+    // A page is applied whole or not at all: a token the store cannot keep (only a compromised
+    // peer sends one) refuses the page before anything of it is applied.
+    for (const row of tokens) if (!this.tokens.fits(row[3])) throw new Error(`replica page refused: token ${row[1]} cannot be kept`);
+    for (const r of records)
+      if (r.type === 'token' && !this.tokens.fits(r.token.name)) throw new Error(`replica page refused: token ${r.token.id} cannot be kept`);
     let changed = false;
     let indexes = false;
     for (const row of tokens) {

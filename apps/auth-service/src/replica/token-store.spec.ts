@@ -113,6 +113,19 @@ describe('TokenStore', () => {
     expect(s.byClient(generated.clientId)).toBeUndefined();
   });
 
+  it('never finds a long text client id by a key that is only its first bytes', () => {
+    const s = new TokenStore();
+    // 342 three-byte characters: the first 1,023 bytes of its UTF-8 are a lookup key of 341 characters.
+    const long = tokenOf({ clientId: '€'.repeat(342) });
+    const other = tokenOf({ clientId: '€'.repeat(300) });
+    s.set(long, 1);
+    s.set(other, 2);
+    expect(s.byClient('€'.repeat(341))).toBeUndefined();
+    expect(s.byClient(other.clientId)?.id).toBe(other.id);
+    s.set({ ...long, clientId: '€'.repeat(341) }, 3);
+    expect(s.byClient('€'.repeat(341))?.id).toBe(long.id);
+  });
+
   it('takes a replica.v3 row: every field a decision reads', () => {
     const s = new TokenStore();
     const [id, accountId, clientId] = [randomUUID(), randomUUID(), `${'e'.repeat(32)}.access`];

@@ -32,6 +32,8 @@ const BAD_HASH = 4;
 const COMPACT_CLIENT = 8;
 /** Revisions up to 2^32 - 2 fit their column; a higher one (a feed four billion changes old) sits in a map. */
 const REVISION_ABOVE = 0xffffffff;
+/** A heap string's length is 2 bytes. */
+const MAX_STRING_BYTES = 0xffff;
 const EMPTY = 0;
 const DELETED = -1;
 /** Lookups served from materialised objects (a hot token costs no allocation). */
@@ -250,7 +252,9 @@ export class TokenStore {
       if (compact !== this.lookupCompact) return false;
       if (compact) return sameBytes(c.clientKeys, i * KEY_BYTES, key, 0, KEY_BYTES);
       const text = this.textClientIds.get(s);
-      return text !== undefined && this.keyBytes.write(text, 0, 'utf8') === len && this.keyBytes.compare(key, 0, len, 0, len) === 0;
+      // One longer than any lookup key (`key`) matches nothing: its first 1,024 bytes may be a key.
+      if (text === undefined || text.length > this.keyBytes.length / 3) return false;
+      return this.keyBytes.write(text, 0, 'utf8') === len && this.keyBytes.compare(key, 0, len, 0, len) === 0;
     },
   });
   private readonly byId = new SlotIndex({
@@ -281,6 +285,15 @@ export class TokenStore {
   revisionOf(id: string): number | undefined {
     const slot = this.slotOfId(id);
     return slot < 0 ? undefined : this.revisionAt(slot);
+  }
+
+  /**
+   * Whether a token with this name can be kept (its UTF-8 within the heap's 64 KiB; a client id
+   * of another form is kept as text in a map, unbounded): a page is checked whole before any of it
+   * is applied. A name of at most 21,845 UTF-16 units is at most 65,535 bytes: no byte count.
+   */
+  fits(name: string): boolean {
+    return name.length <= MAX_STRING_BYTES / 3 || Buffer.byteLength(name, 'utf8') <= MAX_STRING_BYTES;
   }
 
   /** Sets a token (replacing its older state). */
@@ -436,7 +449,7 @@ export class TokenStore {
   /** Writes a string into the heap (in place when it fits the old one's room); returns [offset, length]. */
   private store(s: string, oldAt: number, oldLen: number): [number, number] {
     const len = Buffer.byteLength(s, 'utf8');
-    if (len > 0xffff) throw new Error('string too long for the token store');
+    if (len > MAX_STRING_BYTES) throw new Error('string too long for the token store');
     if (len <= oldLen) {
       this.heap[heapChunkOf(oldAt)]!.write(s, heapOffsetOf(oldAt), len, 'utf8');
       this.heapGarbage += oldLen - len;

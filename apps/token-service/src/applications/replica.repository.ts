@@ -242,6 +242,7 @@ export class ReplicaRepository implements ChangeStore {
         ({ table, key, record, source }) =>
           `(SELECT c.source, c.revision, c.id, ${record} AS j FROM c JOIN "${table}" e ON e.${key} = c.id WHERE c.source = ${source})`,
       );
+    // `t.bytes` is NULL on a page without tokens: its other records must still count.
     const rows = await this.prepared<{
       floor: string;
       read: number;
@@ -252,7 +253,7 @@ export class ReplicaRepository implements ChangeStore {
     }>(
       `WITH c AS MATERIALIZED (SELECT * FROM (${positions.join(' UNION ALL ')}) u ORDER BY revision, source, id LIMIT $3),
             o AS MATERIALIZED (SELECT o.*, octet_length(o.j::text) + 1 AS bytes FROM (${others.join(' UNION ALL ')}) o)
-       SELECT st.floor, t.read, t.bytes + coalesce((SELECT sum(bytes) FROM o), 0) AS bytes, t.tokens,
+       SELECT st.floor, t.read, coalesce(t.bytes, 0) + coalesce((SELECT sum(bytes) FROM o), 0) AS bytes, t.tokens,
               (SELECT json_agg(j ORDER BY revision, source, id) FROM o) AS records,
               (SELECT json_build_array(c.revision, c.source, c.id) FROM c ORDER BY c.revision DESC, c.source DESC, c.id DESC LIMIT 1) AS last
          FROM replication_state st,
