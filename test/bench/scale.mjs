@@ -13,7 +13,7 @@
 //   SCALE_TOKENS (1000000), SCALE_APPS (10000), SCALE_POLICIES (50000)
 //   SCALE_LOAD_TIMEOUT_S (120): how long a gateway or notifier may take to catch up
 //   SCALE_CREATE_SECONDS (10), SCALE_LAG_SECONDS (20), SCALE_IDLE_SECONDS (60)
-//   SCALE_GATEWAY_NODE_OPTIONS ('--max-semi-space-size=2 --max-old-space-size=192'): the gateway's NODE_OPTIONS
+//   SCALE_GATEWAY_NODE_OPTIONS ('--max-semi-space-size=4 --max-old-space-size=192'): the gateway's NODE_OPTIONS
 //   SCALE_DOCS=0: print the figures without writing docs/performance.md
 import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -42,7 +42,7 @@ const CREATE_SECONDS = int('SCALE_CREATE_SECONDS', 10);
 const LAG_SECONDS = int('SCALE_LAG_SECONDS', 20);
 const IDLE_SECONDS = int('SCALE_IDLE_SECONDS', 60);
 const LAG_RATE = 100;
-const GATEWAY_NODE_OPTIONS = process.env.SCALE_GATEWAY_NODE_OPTIONS ?? '--max-semi-space-size=2 --max-old-space-size=192';
+const GATEWAY_NODE_OPTIONS = process.env.SCALE_GATEWAY_NODE_OPTIONS ?? '--max-semi-space-size=4 --max-old-space-size=192';
 if (TOKENS < 10 || APPS < 3 || POLICIES < APPS) throw new Error('need SCALE_TOKENS >= 10, SCALE_APPS >= 3, SCALE_POLICIES >= SCALE_APPS');
 const HASH_KEY = randomBytes(32).toString('hex');
 const RECIPIENT = 'scale-bench@example.com';

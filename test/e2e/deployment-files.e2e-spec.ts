@@ -10,6 +10,10 @@ import { ROOT } from '../src/system.js';
  * ignored), every Secret key they read is in the template, and every probe names a port.
  */
 const SERVICES = ['api', 'token-service', 'auth-service', 'notification-service'] as const;
+/** Node's own variables (not a service setting): the gateway's V8 heap settings (docs/replication.md, "Gateway memory"). */
+const NODE_RUNTIME = new Set(['NODE_OPTIONS']);
+/** What the gateway must run with for a 1M-token replica to fit its memory figures. */
+const GATEWAY_NODE_OPTIONS = /--max-semi-space-size=\d+ --max-old-space-size=\d+/;
 type Doc = Record<string, any>;
 
 async function envKeys(service: string): Promise<Set<string>> {
@@ -35,6 +39,7 @@ describe('deployment files', () => {
 
   it('Kubernetes: every variable set on a service container is in that service’s env schema', () => {
     const unknown: string[] = [];
+    const gatewayNodeOptions: string[] = [];
     let checked = 0;
     for (const { file, docs } of manifests) {
       for (const doc of docs) {
@@ -42,7 +47,8 @@ describe('deployment files', () => {
           for (const service of servicesOf(c.command)) {
             for (const e of c.env ?? []) {
               checked++;
-              if (!keys[service]!.has(e.name)) unknown.push(`${file}: ${service} ${e.name}`);
+              if (!keys[service]!.has(e.name) && !NODE_RUNTIME.has(e.name)) unknown.push(`${file}: ${service} ${e.name}`);
+              if (service === 'auth-service' && e.name === 'NODE_OPTIONS') gatewayNodeOptions.push(String(e.value));
             }
           }
         }
@@ -50,6 +56,7 @@ describe('deployment files', () => {
     }
     expect(unknown).toEqual([]);
     expect(checked).toBeGreaterThan(30);
+    expect(gatewayNodeOptions).toEqual([expect.stringMatching(GATEWAY_NODE_OPTIONS)]);
   });
 
   it('Kubernetes: the topology is there (NATS ×3, migrate Job, 4 Deployments with readiness, PDBs)', () => {
@@ -93,7 +100,15 @@ describe('deployment files', () => {
     const unknown: string[] = [];
     for (const [name, svc] of Object.entries<Doc>(compose.services)) {
       for (const service of servicesOf(svc.command)) {
-        for (const key of Object.keys(svc.environment ?? {})) if (!keys[service]!.has(key)) unknown.push(`${name}: ${key}`);
+        for (const key of Object.keys(svc.environment ?? {})) if (!keys[service]!.has(key) && !NODE_RUNTIME.has(key)) unknown.push(`${name}: ${key}`);
+        // The gateway itself (not its migrate step).
+        if (
+          ([] as unknown[])
+            .concat(svc.command ?? [])
+            .join(' ')
+            .includes('apps/auth-service/dist/main.js')
+        )
+          expect(String(svc.environment?.NODE_OPTIONS)).toMatch(GATEWAY_NODE_OPTIONS);
       }
     }
     expect(unknown).toEqual([]);
