@@ -6,7 +6,7 @@ import { defineRpc, register } from './rpc.js';
  * Expiration alerts (Cloudflare "Notifications", alerting v3). Owned by the notification service:
  * policies say who hears about which tokens; webhook destinations are where webhooks go; the
  * history lists every delivery. The notification service learns tokens from the token service's
- * events (`tokens.v1.*`, hints) and the change feed (`replica.v2.changes`, tokens only).
+ * events (`tokens.v1.*`, hints) and the change feed (`replica.v3.changes`, tokens only).
  */
 
 export const EXPIRING_SERVICE_TOKEN_ALERT = 'expiring_service_token_alert';

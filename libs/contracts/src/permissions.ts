@@ -27,7 +27,7 @@ const DOMAINS: Record<string, { rpc?: SubjectAccess; event?: SubjectAccess }> = 
   apps: { rpc: { owner: 'token-service', users: ['api'] }, event: { owner: 'token-service', users: ['auth-service'] } },
   policies: { rpc: { owner: 'token-service', users: ['api'] }, event: { owner: 'token-service', users: ['auth-service'] } },
   audit: { rpc: { owner: 'token-service', users: ['api'] } },
-  // The change feed (replica.v2.changes, replica.v2.head): the gateway and the notifier follow it.
+  // The change feed (replica.v3.changes, replica.v2.head; replica.v2.changes for 0.2 replicas): the gateway and the notifier follow it.
   replica: { rpc: { owner: 'token-service', users: ['auth-service', 'notification-service'] } },
   alerts: { rpc: { owner: 'notification-service', users: ['api'] } },
   organizations: { rpc: { owner: 'token-service', users: ['api'] }, event: { owner: 'token-service', users: ['auth-service'] } },

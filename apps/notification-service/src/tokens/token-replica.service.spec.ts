@@ -8,7 +8,7 @@ import { TokenReplicaService } from './token-replica.service.js';
 
 describe('TokenReplicaService start-up', () => {
   const clock = { now: () => new Date() };
-  const down = { request: () => Promise.reject(new Error('No service answers on replica.v2.changes')) };
+  const down = { request: () => Promise.reject(new Error('No service answers on replica.v3.changes')) };
   const repo = { syncedRevision: async () => -1 } as unknown as TokenReplicaRepository;
   let warn: jest.SpiedFunction<Logger['warn']>;
   let log: jest.SpiedFunction<Logger['log']>;
