@@ -24,7 +24,7 @@ describe('TokenReplicaService start-up', () => {
     await replica.start();
     await expectEventually(() =>
       expect(log).toHaveBeenCalledWith(
-        expect.stringMatching(/^Replication pull failed \(No service answers on replica\.v2\.changes\); retrying \(starting up\)$/),
+        expect.stringMatching(/^Replication pull failed \(No service answers on replica\.v3\.changes\); retrying \(starting up\)$/),
       ),
     );
     expect(warn).not.toHaveBeenCalled();
