@@ -80,25 +80,14 @@ function toLinked(a: Application, p: LinkedPolicy, revision: number): ReplicaPol
 /** Shared by every policy without such rules (most have no require or exclude rules). */
 const NO_RULES: Policy['include'] = Object.freeze([]) as unknown as Policy['include'];
 
-/** One string per account id (a handful, held by every policy of the account). */
-class Interned {
-  private readonly values = new Map<string, string>();
-  of(v: string): string {
-    const held = this.values.get(v);
-    if (held !== undefined) return held;
-    this.values.set(v, v);
-    return v;
-  }
-}
-
 /**
- * A policy as the gateway keeps it: its account's and app's id strings shared (the app's own, when
- * the app is held), empty rule lists shared. 50,000 policies held ~150 bytes each of copies.
+ * A policy as the gateway keeps it: its account's id string shared with the token store's, its
+ * app's id string the app's own (when the app is held), empty rule lists shared. 50,000 policies held ~150 bytes each of copies.
  */
-function compactPolicy(p: Policy, revision: number, accounts: Interned, app: ReplicaApp | undefined): ReplicaPolicy {
+function compactPolicy(p: Policy, revision: number, tokens: TokenStore, app: ReplicaApp | undefined): ReplicaPolicy {
   return {
     id: p.id,
-    accountId: accounts.of(p.accountId),
+    accountId: tokens.accountIdOf(p.accountId),
     appId: app?.id ?? p.appId,
     name: p.name,
     decision: p.decision,
@@ -168,8 +157,6 @@ export class Replica implements ChangeSink {
   generation = 0;
   lastSyncAt: number | null = null;
   private tokens = new TokenStore();
-  /** Account id strings shared by policies (reset with the copy). */
-  private accountIds = new Interned();
   private apps = new Map<string, ReplicaApp>();
   private policies = new Map<string, ReplicaPolicy>();
   private policiesOfApp = new Map<string, ReplicaPolicy[]>();
@@ -328,7 +315,6 @@ export class Replica implements ChangeSink {
   /** Behind the feed's tombstone floor: forget everything (the follower reloads from -1). */
   reset(): void {
     this.tokens = new TokenStore();
-    this.accountIds = new Interned();
     this.apps = new Map();
     this.policies = new Map();
     this.organizations = new Map();
@@ -388,7 +374,7 @@ export class Replica implements ChangeSink {
     if (known !== undefined && known >= r.revision) return false;
     if (r.type === 'token') this.tokens.set(r.token, r.revision);
     else if (r.type === 'app') this.apps.set(id, toApp(r.app, r.revision));
-    else if (r.type === 'policy') this.policies.set(id, compactPolicy(r.policy, r.revision, this.accountIds, this.apps.get(r.policy.appId)));
+    else if (r.type === 'policy') this.policies.set(id, compactPolicy(r.policy, r.revision, this.tokens, this.apps.get(r.policy.appId)));
     else {
       this.tombstones.set(id, r.revision);
       if (r.entity === 'token') this.tokens.delete(id);

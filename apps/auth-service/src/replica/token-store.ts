@@ -437,6 +437,11 @@ export class TokenStore {
     return r === REVISION_ABOVE ? this.bigRevisions.get(slot)! : r;
   }
 
+  /** The store's one string for this account id (policies share it too). */
+  accountIdOf(accountId: string): string {
+    return this.accountIds[this.account(accountId)]!;
+  }
+
   private account(accountId: string): number {
     let i = this.accountIndex.get(accountId);
     if (i === undefined) {
