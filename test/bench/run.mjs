@@ -15,6 +15,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createTestDatabase, freePort, startNats, waitForPort } from '@gatehouse/testing';
+import { CLK_TCK, ownCpuSeconds, processCpu, processTree, statOf } from './proc.mjs';
 import { fixedRate, wireLatency } from './wire-latency.mjs';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -79,15 +80,6 @@ function run(name, entry, env, nodeArgs = [], dist = `apps/${name}/dist`) {
  * (nginx's worker). Divides a run's requests by the CPU its server really used: "per core" on a
  * VM where the load generator shares the cores.
  */
-const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
-function statOf(pid) {
-  try {
-    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return s.slice(s.lastIndexOf(')') + 2).split(' ');
-  } catch {
-    return null;
-  }
-}
 function cpuSeconds(rootPids) {
   let ticks = 0;
   for (const pid of processTree(rootPids)) {
@@ -117,19 +109,9 @@ function benchCpuSeconds() {
  */
 function outsideProcesses() {
   const inside = processTree([process.pid]);
-  const ticks = new Map();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry) || inside.has(Number(entry))) continue;
-    let s;
-    try {
-      s = readFileSync(`/proc/${entry}/stat`, 'utf8');
-    } catch {
-      continue;
-    }
-    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-    ticks.set(Number(entry), { name: s.slice(s.indexOf('(') + 1, s.lastIndexOf(')')), ticks: Number(f[11]) + Number(f[12]) });
-  }
-  return ticks;
+  const all = processCpu();
+  for (const pid of inside) all.delete(pid);
+  return all;
 }
 /** The busiest outside processes between two outsideProcesses() snapshots, e.g. "postgres[2206] 2100 ms, node[4711] 900 ms". */
 function busiestOutside(before, after) {
@@ -159,12 +141,6 @@ function contextSwitches(rootPids) {
   return { voluntary, involuntary };
 }
 
-/** CPU seconds of one process alone (not its children). */
-function ownCpuSeconds(pid) {
-  const f = statOf(pid);
-  return f ? (Number(f[11]) + Number(f[12])) / CLK_TCK : 0;
-}
-
 /**
  * CPU seconds the whole machine has been busy so far (/proc/stat: user, nice, system, and steal,
  * the time the hypervisor gave our vCPUs to another guest). Interrupt and softirq time is left out:
@@ -176,26 +152,6 @@ function machineBusySeconds() {
   return (user + nice + system + steal) / CLK_TCK;
 }
 
-/** These processes and every process they started, transitively (nginx's worker, generators, tcpdump). */
-function processTree(roots) {
-  const parentOf = new Map();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const f = statOf(entry);
-    if (f) parentOf.set(Number(entry), Number(f[1]));
-  }
-  const tree = new Set(roots);
-  for (let grew = true; grew;) {
-    grew = false;
-    for (const [pid, ppid] of parentOf) {
-      if (tree.has(ppid) && !tree.has(pid)) {
-        tree.add(pid);
-        grew = true;
-      }
-    }
-  }
-  return tree;
-}
 const pin = (pid, cpus) => spawnSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' });
 /**
  * Runs `fn` with the proxy under test alone on the last CPU and everything else of this benchmark

@@ -17,7 +17,7 @@
 //   SCALE_DOCS=0: print the figures without writing docs/performance.md
 import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -27,6 +27,7 @@ import { createTestDatabase, freePort, startNats, waitForPort } from '@gatehouse
 import pg from 'pg';
 import copyStreams from 'pg-copy-streams';
 import { SMTPServer } from 'smtp-server';
+import { CLK_TCK, ownCpuSeconds, processCpu } from './proc.mjs';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const int = (name, def) => {
@@ -102,32 +103,17 @@ function rssOf(pid) {
     return { rss: null, peak: null };
   }
 }
-/** CPU seconds (user + system) of a process, from /proc/<pid>/stat (clock ticks of 1/100 s). */
-function cpuOf(pid) {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return 0;
-  }
-}
 /** CPU seconds of each process with this command name (PostgreSQL's backends, nats-server), by pid. */
 function cpuByPid(comm) {
-  const byPid = new Map();
-  for (const pid of readdirSync('/proc')) {
-    if (!/^\d+$/.test(pid)) continue;
-    try {
-      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === comm) byPid.set(pid, cpuOf(pid));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return byPid;
+  return new Map([...processCpu()].filter(([, p]) => p.name === comm).map(([pid, p]) => [pid, p.ticks / CLK_TCK]));
 }
 /** Where a phase's CPU goes: the given processes, and PostgreSQL's and nats-server's processes (all of them on the machine). */
 function cpuSnapshot(named) {
-  return { named: Object.fromEntries(Object.entries(named).map(([k, pid]) => [k, cpuOf(pid)])), postgres: cpuByPid('postgres'), nats: cpuByPid('nats-server') };
+  return {
+    named: Object.fromEntries(Object.entries(named).map(([k, pid]) => [k, ownCpuSeconds(pid)])),
+    postgres: cpuByPid('postgres'),
+    nats: cpuByPid('nats-server'),
+  };
 }
 /**
  * CPU seconds since `before`: a process started meanwhile counts whole; one that exited meanwhile
@@ -374,6 +360,11 @@ async function main() {
     GATEHOUSE_API_PORT: String(apiPort),
     GATEHOUSE_API_HOST: '127.0.0.1',
     GATEHOUSE_LOG_LEVEL: 'warn',
+    // Free ports for the management endpoints (never the well-known 9461–9464 another run may hold).
+    GATEHOUSE_API_MANAGEMENT_PORT: '0',
+    GATEHOUSE_GATEWAY_MANAGEMENT_PORT: '0',
+    GATEHOUSE_TOKEN_SERVICE_MANAGEMENT_PORT: '0',
+    GATEHOUSE_NOTIFICATION_SERVICE_MANAGEMENT_PORT: '0',
   };
   await runOnce('token-service', 'migrate.js', { DATABASE_URL: tokenDb.url });
   await runOnce('auth-service', 'migrate.js', { DATABASE_URL: authDb.url });
@@ -511,7 +502,7 @@ async function main() {
   };
   const [firstAt, lastAt] = await Promise.all([until(() => admitted(seeded.first), LOAD_TIMEOUT_MS), until(() => admitted(seeded.last), LOAD_TIMEOUT_MS)]);
   const gwMemory = rssOf(gateway.pid);
-  const coldCpu = { gateway: cpuOf(gateway.pid), ...cpuSince(gwCpu0, { tokenService: tokenService.pid }) };
+  const coldCpu = { gateway: ownCpuSeconds(gateway.pid), ...cpuSince(gwCpu0, { tokenService: tokenService.pid }) };
   const health = await fetch(`${gwUrl}/cdn-cgi/access/health`).then(
     (r) => r.json(),
     () => null,
