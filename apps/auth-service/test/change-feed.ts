@@ -1,5 +1,14 @@
 import type { Msg, NatsConnection } from '@nats-io/transport-node';
-import { ReplicaChangesCompact, ReplicaHead, tokenRowOf, type Application, type Organization, type Policy, type VerifierToken } from '@gatehouse/contracts';
+import {
+  ReplicaChangesCompact,
+  ReplicaHead,
+  tokenRowOf,
+  TokenRows,
+  type Application,
+  type Organization,
+  type Policy,
+  type VerifierToken,
+} from '@gatehouse/contracts';
 
 export interface FeedState {
   revision: number;
@@ -31,7 +40,7 @@ export function serveChangeFeed(nc: NatsConnection, state: () => FeedState, onPu
             ...s.policies.map((policy) => ({ type: 'policy', revision, policy })),
             ...(s.organizations ?? []).map((organization) => ({ type: 'organization', revision, organization })),
           ];
-      void answer(m, { head: revision, floor: 0, records, tokens: JSON.stringify(tokens), next: null });
+      void answer(m, { head: revision, floor: 0, records, tokens: TokenRows.encode(tokens), next: null });
     },
   });
   nc.subscribe(ReplicaHead.subject, { callback: (_e, m) => void answer(m, { head: state().revision }) });

@@ -9,6 +9,7 @@ import {
   TokenEventByKind,
   ReplicaChangesCompact,
   tokenRowOf,
+  TokenRows,
   ReplicaHead,
   type ChangeRecord,
   type Account,
@@ -151,7 +152,7 @@ export class TokenServicePeer {
           head: peer.revision,
           floor: 0,
           records: tombstones.filter((r) => r.revision > req.since).sort((a, b) => a.revision - b.revision),
-          tokens: JSON.stringify(rows),
+          tokens: TokenRows.encode(rows),
           next: null,
         });
       }

@@ -14,3 +14,4 @@ export * from './organizations.js';
 export * from './signing-keys.js';
 export * from './access-requests.js';
 export * from './reusable-policies.js';
+export * from './token-rows.js';

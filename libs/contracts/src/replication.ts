@@ -4,6 +4,7 @@ import { Uuid } from './common.js';
 import { Organization } from './organizations.js';
 import { defineRpc, register } from './rpc.js';
 import { VerifierToken } from './tokens.js';
+import { TokenRows } from './token-rows.js';
 
 /**
  * Revision-ordered incremental replication of what the token service owns (tokens, applications,
@@ -76,64 +77,30 @@ export type ChangesRequest = z.input<typeof ReplicaChanges.request>;
 export type ChangesPage = z.infer<typeof ReplicaChanges.response>;
 
 /**
- * A token as replica.v3 pages carry it: positional, dates as epoch milliseconds (null: none), only
- * what a replica reads. A million of them are most of a cold start: as objects with ISO dates
- * (replica.v2) a token was ~550 bytes of JSON, here ~300, and PostgreSQL builds it in half the time.
+ * A token of a replica.v3 page, decoded (`TokenRows.row`): positional, dates as epoch milliseconds
+ * (null: none), only what a replica reads. On the wire the rows are binary (./token-rows.ts).
  * [revision, id, accountId, name, clientId, duration, enabled, expiresAtMs, secretHash,
  *  clientSecretVersion, previousSecretHash, previousClientSecretExpiresAtMs]
  */
-const EpochMs = z.number().int().nullable();
-/** A uuid as PostgreSQL writes it (any version: the column takes any). */
-const UUID_TEXT = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const UuidText = z.string().regex(UUID_TEXT);
-export const TokenRow = z.tuple([
-  Revision,
-  UuidText,
-  UuidText,
-  z.string(),
-  z.string(),
-  z.string(),
-  z.boolean(),
-  EpochMs,
-  z.string(),
-  z.number().int(),
-  z.string().nullable(),
-  EpochMs,
-]);
-export type TokenRow = z.infer<typeof TokenRow>;
-
-const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v);
-const isMs = (v: unknown) => v === null || isInt(v);
-/**
- * `TokenRow` checked in place: what the zod schema checks (the spec holds them to the same
- * answers), without the copy zod makes of every row. A million rows are most of a cold start, and
- * zod's copies were most of its garbage.
- */
-export function isTokenRow(r: unknown): r is TokenRow {
-  return (
-    Array.isArray(r) &&
-    r.length === 12 &&
-    isInt(r[0]) &&
-    r[0] >= 0 &&
-    typeof r[1] === 'string' &&
-    UUID_TEXT.test(r[1]) &&
-    typeof r[2] === 'string' &&
-    UUID_TEXT.test(r[2]) &&
-    typeof r[3] === 'string' &&
-    typeof r[4] === 'string' &&
-    typeof r[5] === 'string' &&
-    typeof r[6] === 'boolean' &&
-    isMs(r[7]) &&
-    typeof r[8] === 'string' &&
-    isInt(r[9]) &&
-    (r[10] === null || typeof r[10] === 'string') &&
-    isMs(r[11])
-  );
-}
+export type TokenRow = [
+  revision: number,
+  id: string,
+  accountId: string,
+  name: string,
+  clientId: string,
+  duration: string,
+  enabled: boolean,
+  expiresAtMs: number | null,
+  secretHash: string,
+  clientSecretVersion: number,
+  previousSecretHash: string | null,
+  previousClientSecretExpiresAtMs: number | null,
+];
 
 /**
- * replica.v2.changes with the page's tokens as `TokenRow`s in `tokens`, one JSON text (PostgreSQL
- * writes it; the token service passes it on without parsing it), and every other record as in v2.
+ * replica.v2.changes with the page's tokens as binary rows in `tokens`, one base64 text
+ * (./token-rows.ts: PostgreSQL writes it; the token service passes it on without parsing it), and
+ * every other record as in v2.
  * Same request, cursor, head, floor and bounds (`maxBytes` counts the whole reply). replica.v2
  * stays for replicas of 0.2 during a rolling upgrade.
  */
@@ -145,7 +112,7 @@ export const ReplicaChangesCompact = register(
       head: Revision,
       floor: Revision,
       records: z.array(ChangeRecord),
-      /** JSON text of `TokenRow[]`. */
+      /** The page's token rows, base64 (./token-rows.ts). */
       tokens: z.string(),
       next: ChangeCursor.nullable(),
     }),
@@ -153,7 +120,7 @@ export const ReplicaChangesCompact = register(
 );
 
 /**
- * A page as a follower gets it: a v2 page, or a v3 page with its tokens still JSON text. The
+ * A page as a follower gets it: a v2 page, or a v3 page with its tokens still base64 text. The
  * follower decodes them only when it applies the page: pages read ahead (three ranges, each a page
  * ahead) held as decoded rows outlived V8's young generation, and their promotion to the old one
  * was a third of a gateway's cold start in garbage collection.
@@ -162,23 +129,9 @@ export interface FollowedPage extends ChangesPage {
   tokens?: string;
 }
 
-/** A v3 page's tokens, checked against `TokenRow` (a page that breaks it is refused whole). */
-export function decodeTokenRows(text: string): TokenRow[] {
-  let rows: unknown;
-  try {
-    rows = JSON.parse(text);
-  } catch {
-    throw new Error('replica.v3 page: tokens is not JSON');
-  }
-  if (!Array.isArray(rows)) throw new Error('replica.v3 page: tokens break TokenRow (not an array)');
-  const bad = rows.findIndex((r) => !isTokenRow(r));
-  if (bad >= 0) throw new Error(`replica.v3 page: tokens break TokenRow (row ${bad})`);
-  return rows as TokenRow[];
-}
-
 /** A whole v3 page decoded (tests, tools). */
 export function decodeCompactPage(page: z.infer<typeof ReplicaChangesCompact.response>): ChangesPage & { tokens: TokenRow[] } {
-  return { head: page.head, floor: page.floor, records: page.records, next: page.next, tokens: page.tokens ? decodeTokenRows(page.tokens) : [] };
+  return { head: page.head, floor: page.floor, records: page.records, next: page.next, tokens: TokenRows.decode(page.tokens).toArray() };
 }
 
 /** A token as a v3 row (the inverse of `tokenRecordOf`; a token service's test double, a change event). */
@@ -235,8 +188,8 @@ export interface ChangeSource {
 export interface ChangeSink {
   /** Revision the copy is complete to; -1 when empty. */
   watermark(): number;
-  /** `tokens`: a v3 page's tokens (empty for a v2 page). */
-  apply(records: ChangeRecord[], tokens: TokenRow[]): void | Promise<void>;
+  /** `tokens`: a v3 page's token rows, checked (empty for a v2 page). */
+  apply(records: ChangeRecord[], tokens: TokenRows): void | Promise<void>;
   /** Every change up to `head` is applied. */
   caughtUp(head: number): void | Promise<void>;
   /** The copy is behind the purge floor: drop it; the follower reloads from -1. */
@@ -413,7 +366,7 @@ export class ChangeFollower {
 
   /** Hands a page's records to the sink; returns how many. */
   private async applyPage(page: FollowedPage): Promise<number> {
-    const tokens = page.tokens ? decodeTokenRows(page.tokens) : [];
+    const tokens = page.tokens ? TokenRows.decode(page.tokens) : TokenRows.EMPTY;
     if (page.records.length || tokens.length) await this.sink.apply(page.records, tokens);
     return page.records.length + tokens.length;
   }

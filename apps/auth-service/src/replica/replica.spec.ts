@@ -1,4 +1,4 @@
-import { tokenRowOf, type VerifierToken } from '@gatehouse/contracts';
+import { TokenRows, tokenRowOf, type VerifierToken } from '@gatehouse/contracts';
 import { appOf, loadInto, policyOf, tokenOf } from './replica.fixture.js';
 import { Replica, type ReplicaEvent } from './replica.js';
 
@@ -51,15 +51,15 @@ describe('Replica', () => {
     const gone = tokenOf();
     r.apply(
       [{ type: 'tombstone', entity: 'token', id: gone.id, revision: 5 }],
-      [tokenRowOf(t, 7), tokenRowOf({ ...t, name: 'older' }, 6), tokenRowOf(gone, 4)],
+      TokenRows.of([tokenRowOf(t, 7), tokenRowOf({ ...t, name: 'older' }, 6), tokenRowOf(gone, 4)]),
     );
     expect(r.token(t.id)?.name).toBe(t.name);
     expect(r.token(t.id)?.revision).toBe(7);
     // A row older than the tombstone does not bring the token back; a newer one does (a re-create).
     expect(r.token(gone.id)).toBeUndefined();
-    r.apply([], [tokenRowOf(gone, 4)]);
+    r.apply([], TokenRows.of([tokenRowOf(gone, 4)]));
     expect(r.token(gone.id)).toBeUndefined();
-    r.apply([], [tokenRowOf({ ...t, name: 'newer' }, 8), tokenRowOf(gone, 9)]);
+    r.apply([], TokenRows.of([tokenRowOf({ ...t, name: 'newer' }, 8), tokenRowOf(gone, 9)]));
     expect(r.token(t.id)?.name).toBe('newer');
     expect(r.tokenByClientId(gone.clientId)?.id).toBe(gone.id);
     // Ids are found whatever the case of their hex digits, and a malformed id finds nothing.
@@ -78,7 +78,7 @@ describe('Replica', () => {
     // A row the store cannot hold (a name past its 64 KiB strings; the token service never sends
     // one, a compromised peer may) after a row that disables a token.
     const rows = [tokenRowOf({ ...t, enabled: false }, 2), tokenRowOf({ ...u, name: 'x'.repeat(70_000) }, 3)];
-    expect(() => r.apply([], rows)).toThrow();
+    expect(() => r.apply([], TokenRows.of(rows))).toThrow('cannot be kept');
     expect(r.tokenByClientId(t.clientId)?.enabled).toBe(true);
     expect(() =>
       r.apply([
@@ -89,7 +89,7 @@ describe('Replica', () => {
     expect(r.tokenByClientId(t.clientId)?.enabled).toBe(true);
     expect(generation).toBe(0);
     // The same page without the bad row applies.
-    r.apply([], rows.slice(0, 1));
+    r.apply([], TokenRows.of(rows.slice(0, 1)));
     expect(r.tokenByClientId(t.clientId)?.enabled).toBe(false);
     expect(generation).toBe(1);
   });

@@ -10,7 +10,7 @@ import {
   type Policy,
   type PolicyChanged,
   type TokenChanged,
-  type TokenRow,
+  TokenRows,
 } from '@gatehouse/contracts';
 import { canonicalHost, canonicalTarget } from '../gateway/path.js';
 import { TokenStore, type ReplicaToken } from './token-store.js';
@@ -274,19 +274,22 @@ export class Replica implements ChangeSink {
   }
 
   /** Applies a page of records and v3 token rows (each only if newer than what is held). */
-  apply(records: ChangeRecord[], tokens: readonly TokenRow[] = []): void {
+  apply(records: ChangeRecord[], tokens: TokenRows = TokenRows.EMPTY): void {
     // A page is applied whole or not at all: a token the store cannot keep (only a compromised
     // peer sends one) refuses the page before anything of it is applied.
-    for (const row of tokens) if (!this.tokens.fits(row[3])) throw new Error(`replica page refused: token ${row[1]} cannot be kept`);
+    for (let i = 0; i < tokens.length; i++) if (!this.tokens.fitsRow(tokens, i)) throw new Error(`replica page refused: token ${tokens.id(i)} cannot be kept`);
     for (const r of records)
       if (r.type === 'token' && !this.tokens.fits(r.token.name)) throw new Error(`replica page refused: token ${r.token.id} cannot be kept`);
     let changed = false;
     let indexes = false;
-    for (const row of tokens) {
-      // A token's id is no app's or policy's: only its own revision and a tombstone can be newer.
-      const dead = this.tombstones.get(row[1]);
-      if (dead !== undefined && dead >= row[0]) continue;
-      if (this.tokens.setRowIfNewer(row)) changed = true;
+    // A token's id is no app's or policy's: only its own revision and a tombstone can be newer.
+    const tombstones = this.tombstones.size > 0;
+    for (let i = 0; i < tokens.length; i++) {
+      if (tombstones) {
+        const dead = this.tombstones.get(tokens.id(i));
+        if (dead !== undefined && dead >= tokens.revision(i)) continue;
+      }
+      if (this.tokens.setRowIfNewer(tokens, i)) changed = true;
     }
     for (const r of records) {
       if (this.applyRecord(r)) {

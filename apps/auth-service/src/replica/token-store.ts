@@ -1,4 +1,4 @@
-import { tokenRowOf, type TokenRow, type VerifierToken } from '@gatehouse/contracts';
+import { TOKEN_FIELD, TOKEN_ROW_FLAGS, TokenRows, tokenRowOf, type TokenRow, type VerifierToken } from '@gatehouse/contracts';
 
 /**
  * What the gateway keeps of a token: only what a decision reads. A plain object, built from the
@@ -189,6 +189,32 @@ class Chunk {
   }
 }
 
+/**
+ * Decodes `2 × n` hex digits of `src` at `from` into `n` bytes of `into` at `at` (either case, or
+ * lower case only); false (stopped part way) if any is not a hex digit.
+ */
+function hexBytes(src: Buffer, from: number, n: number, into: Buffer, at: number, lowerOnly: boolean): boolean {
+  for (let k = 0; k < n; k++) {
+    const a = src[from + 2 * k]!;
+    const b = src[from + 2 * k + 1]!;
+    const hi = a < 128 ? NIBBLE[a]! : -1;
+    const lo = b < 128 ? NIBBLE[b]! : -1;
+    if (hi < 0 || lo < 0 || (lowerOnly && ((a >= 0x41 && a <= 0x46) || (b >= 0x41 && b <= 0x46)))) return false;
+    into[at + k] = (hi << 4) | lo;
+  }
+  return true;
+}
+
+/** The UTF-8 of CLIENT_ID_SUFFIX. */
+const SUFFIX_BYTES = Buffer.from(CLIENT_ID_SUFFIX);
+
+/** A generated client id's 16 bytes from its `len` UTF-8 bytes at `from`; false for any other client id. */
+function compactClientIdBytes(src: Buffer, from: number, len: number, into: Buffer, at: number): boolean {
+  if (len !== KEY_BYTES * 2 + SUFFIX_BYTES.length || !sameBytes(src, from + KEY_BYTES * 2, SUFFIX_BYTES, 0, SUFFIX_BYTES.length)) return false;
+  // Lower-case only: the id reads back as written.
+  return hexBytes(src, from, KEY_BYTES, into, at, true);
+}
+
 /** Writes a generated client id's 16 bytes at `at`; false (nothing meaningful written) for any other client id. */
 function compactClientId(clientId: string, into: Buffer, at: number): boolean {
   if (clientId.length !== KEY_BYTES * 2 + CLIENT_ID_SUFFIX.length || !clientId.endsWith(CLIENT_ID_SUFFIX)) return false;
@@ -226,6 +252,10 @@ export class TokenStore {
   /** Account ids repeat across a fleet: one string per account. */
   private accountIds: string[] = [];
   private accountIndex = new Map<string, number>();
+  /** The same by the id's 16 bytes (as a latin1 string), for rows; and the last row's account. */
+  private accountByBytes = new Map<string, number>();
+  private lastAccount = -1;
+  private lastAccountBytes = Buffer.alloc(ID_BYTES);
   /** The rare tokens inside a rotation's grace period. */
   private previous = new Map<number, { hash: string; expiresAtMs: number | null }>();
   private views = new Map<number, ReplicaToken>();
@@ -296,59 +326,55 @@ export class TokenStore {
     return name.length <= MAX_STRING_BYTES / 3 || Buffer.byteLength(name, 'utf8') <= MAX_STRING_BYTES;
   }
 
+  /** `fits` for row `i` of a page. */
+  fitsRow(rows: TokenRows, i: number): boolean {
+    return rows.fieldLength(i, TOKEN_FIELD.NAME) <= MAX_STRING_BYTES;
+  }
+
   /** Sets a token (replacing its older state). */
   set(t: VerifierToken, revision: number): void {
     this.setRow(tokenRowOf(t, revision));
   }
 
-  /** Sets a token from a replica.v3 row (replacing its older state). */
+  /** Sets a token from a decoded replica.v3 row (replacing its older state). */
   setRow(r: TokenRow): void {
-    this.write(this.slotOfId(r[1]), r[1], r[2], r[3], r[4], r[6], r[7], r[8], r[9], r[10], r[11], r[0]);
+    const rows = TokenRows.of([r]);
+    this.write(this.slotOfIdBytes(rows.bytes, rows.idAt(0)), rows, 0);
   }
 
-  /** `setRow` unless the store holds the token at this revision or a later one (one lookup); true if written. */
-  setRowIfNewer(r: TokenRow): boolean {
-    const slot = this.slotOfId(r[1]);
-    if (slot >= 0 && this.revisionAt(slot) >= r[0]) return false;
-    this.write(slot, r[1], r[2], r[3], r[4], r[6], r[7], r[8], r[9], r[10], r[11], r[0]);
+  /**
+   * Row `i` of a page, unless the store holds the token at this revision or a later one (one
+   * lookup); true if written. Read straight from the row's bytes: no object or string per token.
+   */
+  setRowIfNewer(rows: TokenRows, i: number): boolean {
+    const slot = this.slotOfIdBytes(rows.bytes, rows.idAt(i));
+    if (slot >= 0 && this.revisionAt(slot) >= rows.revision(i)) return false;
+    this.write(slot, rows, i);
     return true;
   }
 
   /** `found`: the token's slot, or -1 when it is new. */
-  private write(
-    found: number,
-    id: string,
-    accountId: string,
-    name: string,
-    clientId: string,
-    enabled: boolean,
-    expiresAtMs: number | null,
-    secretHash: string,
-    clientSecretVersion: number,
-    previousSecretHash: string | null,
-    previousExpiresAtMs: number | null,
-    revision: number,
-  ): void {
+  private write(found: number, rows: TokenRows, row: number): void {
+    const b = rows.bytes;
     let slot = found;
     if (slot >= 0) {
       this.byClientId.remove(slot);
       this.views.delete(slot);
     } else {
       slot = this.allocate();
-      if (!uuidBytes(id, this.chunks[slot >>> CHUNK_BITS]!.ids, (slot & SLOT_MASK) * ID_BYTES)) {
-        this.free.push(slot);
-        throw new Error(`token id ${id} is not a UUID`);
-      }
+      b.copy(this.chunks[slot >>> CHUNK_BITS]!.ids, (slot & SLOT_MASK) * ID_BYTES, rows.idAt(row), rows.idAt(row) + ID_BYTES);
       this.byId.insert(slot);
       this.count++;
     }
     const c = this.chunks[slot >>> CHUNK_BITS]!;
     const i = slot & SLOT_MASK;
-    // Hex decoding stops at the first character that is not hex: 32 bytes from 64 characters is
-    // exactly "64 hex digits" (a regex test of each hash was 3 % of a cold start).
-    const hashOk = secretHash.length === 64 && c.hashes.write(secretHash, i * HASH_BYTES, HASH_BYTES, 'hex') === HASH_BYTES;
-    const compact = compactClientId(clientId, c.clientKeys, i * KEY_BYTES);
-    c.flags[i] = LIVE | (enabled ? ENABLED : 0) | (hashOk ? 0 : BAD_HASH) | (compact ? COMPACT_CLIENT : 0);
+    const F = TOKEN_FIELD;
+    const rowFlags = rows.flags(row);
+    const hashOk =
+      rows.fieldLength(row, F.SECRET_HASH) === HASH_BYTES * 2 && hexBytes(b, rows.fieldAt(row, F.SECRET_HASH), HASH_BYTES, c.hashes, i * HASH_BYTES, false);
+    const compact = compactClientIdBytes(b, rows.fieldAt(row, F.CLIENT_ID), rows.fieldLength(row, F.CLIENT_ID), c.clientKeys, i * KEY_BYTES);
+    c.flags[i] = LIVE | (rowFlags & TOKEN_ROW_FLAGS.ENABLED ? ENABLED : 0) | (hashOk ? 0 : BAD_HASH) | (compact ? COMPACT_CLIENT : 0);
+    const revision = rows.revision(row);
     if (revision < REVISION_ABOVE) {
       c.revisions[i] = revision;
       this.bigRevisions.delete(slot);
@@ -356,15 +382,17 @@ export class TokenStore {
       c.revisions[i] = REVISION_ABOVE;
       this.bigRevisions.set(slot, revision);
     }
-    c.expires[i] = expiresAtMs ?? NaN;
-    c.versions[i] = clientSecretVersion;
-    c.accounts[i] = this.account(accountId);
+    c.expires[i] = rows.expiresAtMs(row) ?? NaN;
+    c.versions[i] = rows.version(row);
+    c.accounts[i] = this.accountOfBytes(b, rows.accountAt(row));
     if (compact) this.textClientIds.delete(slot);
     // Another form (rare) is kept as text. One longer than a lookup key (341 characters) is never
     // found (as before); hashing it reads its first 1,024 bytes, the same each time.
-    else this.textClientIds.set(slot, clientId);
-    [c.nameAt[i], c.nameLen[i]] = this.store(name, c.nameAt[i]!, c.nameLen[i]!);
-    if (previousSecretHash) this.previous.set(slot, { hash: previousSecretHash, expiresAtMs: previousExpiresAtMs });
+    else this.textClientIds.set(slot, rows.text(row, F.CLIENT_ID));
+    [c.nameAt[i], c.nameLen[i]] = this.store(b, rows.fieldAt(row, F.NAME), rows.fieldLength(row, F.NAME), c.nameAt[i]!, c.nameLen[i]!);
+    // An empty previous hash is none, as before.
+    if (rowFlags & TOKEN_ROW_FLAGS.PREVIOUS_HASH && rows.fieldLength(row, F.PREVIOUS_HASH) > 0)
+      this.previous.set(slot, { hash: rows.text(row, F.PREVIOUS_HASH), expiresAtMs: rows.previousExpiresAtMs(row) });
     else this.previous.delete(slot);
     this.byClientId.insert(slot);
     this.compactIfWasteful();
@@ -391,6 +419,11 @@ export class TokenStore {
 
   private slotOfId(id: string): number {
     if (!uuidBytes(id, this.scratch, 0)) return -1;
+    return this.byId.find(this.scratch, ID_BYTES);
+  }
+
+  private slotOfIdBytes(b: Buffer, at: number): number {
+    b.copy(this.scratch, 0, at, at + ID_BYTES);
     return this.byId.find(this.scratch, ID_BYTES);
   }
 
@@ -451,25 +484,38 @@ export class TokenStore {
     return i;
   }
 
-  /** Writes a string into the heap (in place when it fits the old one's room); returns [offset, length]. */
-  private store(s: string, oldAt: number, oldLen: number): [number, number] {
-    const len = Buffer.byteLength(s, 'utf8');
+  /** `account` of the 16 bytes of an account id at `at` (rows of one account tend to come together). */
+  private accountOfBytes(b: Buffer, at: number): number {
+    if (this.lastAccount >= 0 && sameBytes(this.lastAccountBytes, 0, b, at, ID_BYTES)) return this.lastAccount;
+    const key = b.toString('latin1', at, at + ID_BYTES);
+    let i = this.accountByBytes.get(key);
+    if (i === undefined) {
+      i = this.account(uuidString(b, at));
+      this.accountByBytes.set(key, i);
+    }
+    b.copy(this.lastAccountBytes, 0, at, at + ID_BYTES);
+    this.lastAccount = i;
+    return i;
+  }
+
+  /** Writes `len` bytes of `src` at `from` into the heap (in place when they fit the old string's room); returns [offset, length]. */
+  private store(src: Buffer, from: number, len: number, oldAt: number, oldLen: number): [number, number] {
     if (len > MAX_STRING_BYTES) throw new Error('string too long for the token store');
     if (len <= oldLen) {
-      this.heap[heapChunkOf(oldAt)]!.write(s, heapOffsetOf(oldAt), len, 'utf8');
+      src.copy(this.heap[heapChunkOf(oldAt)]!, heapOffsetOf(oldAt), from, from + len);
       this.heapGarbage += oldLen - len;
       this.heapUsed -= oldLen - len;
       return [oldAt, len];
     }
     this.heapGarbage += oldLen;
     this.heapUsed -= oldLen;
-    const at = this.append(s, len);
+    const at = this.append(src, from, len);
     this.heapUsed += len;
     return [at, len];
   }
 
-  /** Appends at the heap's end; a string that does not fit the last chunk starts a new one. */
-  private append(s: string, len: number): number {
+  /** Appends `len` bytes of `src` at `from` at the heap's end; a string that does not fit the last chunk starts a new one. */
+  private append(src: Buffer, from: number, len: number): number {
     const last = this.heap.length - 1;
     const fill = this.heapEnd - last * HEAP_CHUNK;
     if (last < 0 || fill + len > HEAP_CHUNK) {
@@ -478,7 +524,7 @@ export class TokenStore {
       this.heapEnd = last < 0 ? 0 : (last + 1) * HEAP_CHUNK;
     }
     const at = this.heapEnd;
-    this.heap[heapChunkOf(at)]!.write(s, heapOffsetOf(at), len, 'utf8');
+    src.copy(this.heap[heapChunkOf(at)]!, heapOffsetOf(at), from, from + len);
     this.heapEnd += len;
     return at;
   }
@@ -491,8 +537,7 @@ export class TokenStore {
     this.heapEnd = 0;
     this.heapGarbage = 0;
     const move = (at: Uint32Array, len: Uint16Array, i: number) => {
-      const off = heapOffsetOf(at[i]!);
-      at[i] = this.append(old[heapChunkOf(at[i]!)]!.toString('utf8', off, off + len[i]!), len[i]!);
+      at[i] = this.append(old[heapChunkOf(at[i]!)]!, heapOffsetOf(at[i]!), len[i]!);
     };
     for (let s = 0; s < this.slots; s++) {
       const c = this.chunks[s >>> CHUNK_BITS]!;

@@ -1,5 +1,13 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
-import { ChangeFollower, ReplicaChangesCompact, ReplicaHead, type ChangeRecord, type ChangeSink, type TokenChanged, type TokenRow } from '@gatehouse/contracts';
+import {
+  ChangeFollower,
+  ReplicaChangesCompact,
+  ReplicaHead,
+  type ChangeRecord,
+  type ChangeSink,
+  type TokenChanged,
+  type TokenRows,
+} from '@gatehouse/contracts';
 import { CLOCK, NatsServerLimits, RpcClient, type Clock } from '@gatehouse/nest-kit';
 import { AlertScheduler } from '../deliveries/alert.scheduler.js';
 import { NOTIFICATION_ENV, type NotificationEnv } from '../config/env.js';
@@ -76,8 +84,8 @@ export class TokenReplicaService implements ChangeSink {
     return this.revision;
   }
 
-  async apply(records: ChangeRecord[], tokens: TokenRow[]): Promise<void> {
-    if (await this.repo.applyRecords(records, this.clock.now(), tokens)) this.scheduler.kick();
+  async apply(records: ChangeRecord[], tokens: TokenRows): Promise<void> {
+    if (await this.repo.applyRecords(records, this.clock.now(), tokens.toArray())) this.scheduler.kick();
   }
 
   async caughtUp(head: number): Promise<void> {
