@@ -169,3 +169,30 @@ describe.each(FEEDS)('replica.%s change feed', (feed) => {
     for (const p of all.pages) expect(p.bytes).toBeLessThanOrEqual(maxBytes + 200);
   });
 });
+
+describe('replica.v3 dates outside years 1-9999', () => {
+  let h: TokenServiceHarness;
+  beforeAll(async () => {
+    h = await startHarness([], 'replica-v3-dates', { maxPayload: 65_536 });
+  });
+  afterAll(() => h.stop());
+
+  it('pages tokens set to infinity, -infinity or beyond by hand: later reads as no expiry, earlier as 0001-01-01', async () => {
+    const client = new pg.Client({ connectionString: h.db.url });
+    await client.connect();
+    const dates = ['infinity', '-infinity', '12000-01-01 00:00:00+00', '4000-01-01 00:00:00+00 BC', '1960-05-05 12:00:00.123+00'];
+    await client.query(
+      `INSERT INTO service_tokens (account_id, name, client_id, duration, secret_hash, previous_secret_hash, previous_secret_expires_at, expires_at, revision, created_at, updated_at)
+       SELECT $1, 'date-' || d.i, 'date-' || d.i || '.access', '8760h', repeat('a', 64), repeat('b', 64), d.at::timestamptz, d.at::timestamptz, nextval('replica_revision_seq'), now(), now()
+         FROM unnest($2::text[]) WITH ORDINALITY AS d(at, i)`,
+      [h.defaultAccountId, dates],
+    );
+    await client.end();
+    const all = await pullAll(h.rpc, { since: -1, maxBytes: 65_536 - PAGE_ENVELOPE_BYTES }, 'v3');
+    const byName = new Map(all.tokens.map((t) => [t.name, t]));
+    const earliest = '0001-01-01T00:00:00.000Z';
+    const expected = [null, earliest, null, earliest, '1960-05-05T12:00:00.123Z'];
+    expect(dates.map((_, i) => byName.get(`date-${i + 1}`)?.expiresAt)).toEqual(expected);
+    expect(dates.map((_, i) => byName.get(`date-${i + 1}`)?.previousClientSecretExpiresAt)).toEqual(expected);
+  });
+});
