@@ -1,4 +1,5 @@
 import type { Msg, NatsConnection } from '@nats-io/transport-node';
+import { encodeBinaryReply } from '@gatehouse/nest-kit';
 import {
   ReplicaChangesCompact,
   ReplicaHead,
@@ -40,7 +41,13 @@ export function serveChangeFeed(nc: NatsConnection, state: () => FeedState, onPu
             ...s.policies.map((policy) => ({ type: 'policy', revision, policy })),
             ...(s.organizations ?? []).map((organization) => ({ type: 'organization', revision, organization })),
           ];
-      void answer(m, { head: revision, floor: 0, records, tokens: TokenRows.encode(tokens), next: null });
+      void m.respond(
+        encodeBinaryReply({
+          id: m.json<{ id: string }>().id,
+          response: { head: revision, floor: 0, records, tokens: TokenRows.encode(tokens), next: null },
+          isDisposed: true,
+        })!,
+      );
     },
   });
   nc.subscribe(ReplicaHead.subject, { callback: (_e, m) => void answer(m, { head: state().revision }) });

@@ -165,7 +165,8 @@ describe.each(FEEDS)('replica.%s change feed', (feed) => {
     expect(got.map((t) => t.id).sort()).toEqual(inserted.map((t) => t.id).sort());
     const names = new Map(inserted.map((t) => [t.id, t.name]));
     for (const t of got) expect(t.name).toBe(names.get(t.id));
-    expect(all.pages.length).toBeGreaterThan(4);
+    // Several pages, each cut inside the one revision (v3 rows need no escapes: fewer pages than v2).
+    expect(all.pages.length).toBeGreaterThan(2);
     for (const p of all.pages) expect(p.bytes).toBeLessThanOrEqual(maxBytes + 200);
   });
 });

@@ -12,7 +12,7 @@ import {
   type Organization,
   type Policy,
 } from '@gatehouse/contracts';
-import { connectRpc } from '@gatehouse/nest-kit';
+import { connectRpc, encodeBinaryReply } from '@gatehouse/nest-kit';
 import { createTestDatabase, startNats, type TestDatabase, type TestNats } from '@gatehouse/testing';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { startTokenService } from '../src/bootstrap.js';
@@ -117,7 +117,7 @@ export async function changes(rpc: TokenServiceHarness['rpc'], feed: Feed, reque
     floor: page.floor,
     next: page.next,
     records: [...page.records, ...tokens].sort(changeOrder),
-    bytes: Buffer.byteLength(JSON.stringify(raw)),
+    bytes: encodeBinaryReply({ id: 'x', response: raw, isDisposed: true })!.length,
   };
 }
 

@@ -178,7 +178,7 @@ describe('replica.v3 pages', () => {
   const id = randomUUID();
   const account = randomUUID();
   const row: TokenRow = [7, id, account, 'n "q" \\ é 🔑', 'c.access', '8760h', true, 1_798_809_854_101, 'ab'.repeat(32), 2, null, null];
-  const page = (tokens: string) => ({ head: 7, floor: 0, records: [tomb(5)], tokens, next: null });
+  const page = (tokens: Uint8Array) => ({ head: 7, floor: 0, records: [tomb(5)], tokens, next: null });
 
   it('decodes the token rows and keeps the other records', () => {
     const d = decodeCompactPage(page(TokenRows.encode([row])));
@@ -212,14 +212,14 @@ describe('replica.v3 pages', () => {
     const decoded = TokenRows.of(rows);
     expect(decoded.length).toBe(4);
     expect(decoded.toArray()).toEqual(rows.map((r) => r.map((v, k) => (k === 1 && typeof v === 'string' ? v.toLowerCase() : v))));
-    expect(TokenRows.decode('').length).toBe(0);
+    expect(TokenRows.decode(new Uint8Array(0)).length).toBe(0);
   });
 
   it('reads infinity and dates past 9999 as no expiry, -infinity and dates before year 1 as 0001-01-01', () => {
-    const bytes = Buffer.from(TokenRows.encode([row]), 'base64');
+    const bytes = TokenRows.encode([row]);
     const expiry = (us: bigint) => {
       bytes.writeBigInt64BE(us, 41);
-      return TokenRows.decode(bytes.toString('base64')).expiresAtMs(0);
+      return TokenRows.decode(bytes).expiresAtMs(0);
     };
     const us = (iso: string) => (BigInt(Date.parse(iso)) - 946_684_800_000n) * 1000n;
     expect(expiry(0x7fff_ffff_ffff_ffffn)).toBeNull();
@@ -230,12 +230,11 @@ describe('replica.v3 pages', () => {
     expect(expiry(us('1969-12-31T23:59:59.999Z') + 999n)).toBe(-1);
   });
 
-  it('refuses a page whose rows break the layout or are not base64', () => {
-    const good = Buffer.from(TokenRows.encode([row, row]), 'base64');
-    const text = (b: Buffer) => page(b.toString('base64'));
-    expect(() => decodeCompactPage(page('[[7]]'))).toThrow('not base64');
-    expect(() => decodeCompactPage(page(`${TokenRows.encode([row])}!!!!`))).toThrow('not base64');
-    expect(() => decodeCompactPage(page('AAA'))).toThrow('not base64');
+  it('refuses a page whose rows break the layout', () => {
+    const good = TokenRows.encode([row, row]);
+    const text = (b: Buffer) => page(b);
+    expect(() => decodeCompactPage(page(Buffer.from('[[7]]')))).toThrow('break TokenRow');
+    expect(() => decodeCompactPage(page(Buffer.concat([TokenRows.encode([row]), Buffer.from('!!!!')])))).toThrow('break TokenRow');
     // Cut anywhere: refused, never a shorter page.
     for (const cut of [1, 10, 60, 61, 64, 70, good.length / 2 + 1, good.length - 1])
       expect(() => decodeCompactPage(text(good.subarray(0, cut)))).toThrow('break TokenRow');
@@ -249,7 +248,7 @@ describe('replica.v3 pages', () => {
     long.writeUInt32BE(0xffff_fff0, 61);
     expect(() => decodeCompactPage(text(long))).toThrow('cut short');
     // A previous hash's bytes without its flag.
-    const sneaky = Buffer.from(TokenRows.encode([[...row.slice(0, 10), 'q', null] as TokenRow]), 'base64');
+    const sneaky = TokenRows.encode([[...row.slice(0, 10), 'q', null] as TokenRow]);
     sneaky[0] = sneaky[0]! & ~4;
     expect(() => decodeCompactPage(text(sneaky))).toThrow('previous hash without its flag');
   });

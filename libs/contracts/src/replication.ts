@@ -98,9 +98,10 @@ export type TokenRow = [
 ];
 
 /**
- * replica.v2.changes with the page's tokens as binary rows in `tokens`, one base64 text
- * (./token-rows.ts: PostgreSQL writes it; the token service passes it on without parsing it), and
- * every other record as in v2.
+ * replica.v2.changes with the page's tokens as binary rows in `tokens` (./token-rows.ts:
+ * PostgreSQL writes them; the token service passes them on without parsing them), and every other
+ * record as in v2. The reply travels as a frame with the rows' bytes after its JSON
+ * (libs/nest-kit binary-reply.ts), not as base64 inside it.
  * Same request, cursor, head, floor and bounds (`maxBytes` counts the whole reply). replica.v2
  * stays for replicas of 0.2 during a rolling upgrade.
  */
@@ -112,21 +113,21 @@ export const ReplicaChangesCompact = register(
       head: Revision,
       floor: Revision,
       records: z.array(ChangeRecord),
-      /** The page's token rows, base64 (./token-rows.ts). */
-      tokens: z.string(),
+      /** The page's token rows (./token-rows.ts). */
+      tokens: z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'expected bytes'),
       next: ChangeCursor.nullable(),
     }),
   }),
 );
 
 /**
- * A page as a follower gets it: a v2 page, or a v3 page with its tokens still base64 text. The
+ * A page as a follower gets it: a v2 page, or a v3 page with its token rows still bytes. The
  * follower decodes them only when it applies the page: pages read ahead (three ranges, each a page
  * ahead) held as decoded rows outlived V8's young generation, and their promotion to the old one
  * was a third of a gateway's cold start in garbage collection.
  */
 export interface FollowedPage extends ChangesPage {
-  tokens?: string;
+  tokens?: Uint8Array;
 }
 
 /** A whole v3 page decoded (tests, tools). */

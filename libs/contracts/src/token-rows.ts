@@ -1,8 +1,8 @@
 import type { TokenRow } from './replication.js';
 
 /**
- * replica.v3 token rows as they travel: binary, one row after another, the whole page's rows as one
- * base64 text in the reply's `tokens`. PostgreSQL writes them with its `*send` functions (no
+ * replica.v3 token rows as they travel: binary, one row after another, the whole page's rows as
+ * the reply's `tokens` bytes. PostgreSQL writes them with its `*send` functions (no
  * number or date formatting, no JSON escaping); a replica reads the fields it keeps straight from
  * the bytes (the gateway makes no object or string per token), or decodes a row as a `TokenRow`.
  *
@@ -54,14 +54,10 @@ export class TokenRows {
     return this.starts.length;
   }
 
-  /** Decodes and checks a page's `tokens` text. */
-  static decode(text: string): TokenRows {
-    if (text.length === 0) return TokenRows.EMPTY;
-    const bytes = Buffer.from(text, 'base64');
-    // Node's decoder skips what is not base64: a text of the wrong length or with anything else
-    // decodes to fewer bytes than its length promises.
-    const padding = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
-    if (text.length % 4 !== 0 || bytes.length !== (text.length / 4) * 3 - padding) throw new Error('replica.v3 page: tokens is not base64');
+  /** Checks a page's `tokens` bytes (kept, not copied). */
+  static decode(data: Uint8Array): TokenRows {
+    if (data.length === 0) return TokenRows.EMPTY;
+    const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
     const starts: number[] = [];
     const fields: number[] = [];
     let at = 0;
@@ -89,7 +85,7 @@ export class TokenRows {
   }
 
   /** Rows written as PostgreSQL writes them (a token service's test double, a change event). */
-  static encode(rows: readonly TokenRow[]): string {
+  static encode(rows: readonly TokenRow[]): Buffer {
     const parts: Buffer[] = [];
     for (const [revision, id, accountId, name, clientId, duration, enabled, expiresAtMs, secretHash, version, previousHash, previousMs] of rows) {
       const fixed = Buffer.alloc(TOKEN_ROW_FIXED);
@@ -113,7 +109,7 @@ export class TokenRows {
         parts.push(len, b);
       }
     }
-    return Buffer.concat(parts).toString('base64');
+    return Buffer.concat(parts);
   }
 
   /** Rows as a page carries them, decoded again (tests, change events). */

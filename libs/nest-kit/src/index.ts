@@ -7,3 +7,4 @@ export * from './logging.js';
 export * from './tokens.js';
 export * from './nats-client.module.js';
 export * from './microservice.js';
+export * from './binary-reply.js';

@@ -2,7 +2,7 @@ import { Inject, Injectable, Module, type DynamicModule, type OnApplicationShutd
 import { ClientProxyFactory, type ClientNats } from '@nestjs/microservices';
 import type { NatsAuth } from '@gatehouse/config';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { natsOptions } from './nats.js';
+import { natsClientOptions } from './nats.js';
 import { RpcClient } from './rpc.client.js';
 import { NATS_CLIENT, RPC_TIMEOUT_MS } from './tokens.js';
 
@@ -50,7 +50,7 @@ export class NatsClientModule {
           provide: NATS_CLIENT,
           // A factory: the connection is awaited before anything that uses it is made.
           useFactory: async () => {
-            const client = ClientProxyFactory.create(natsOptions(options.url, options.name, undefined, options.auth)) as ClientNats;
+            const client = ClientProxyFactory.create(natsClientOptions(options.url, options.name, options.auth)) as ClientNats;
             await client.connect();
             return client;
           },

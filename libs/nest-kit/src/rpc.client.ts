@@ -68,8 +68,8 @@ export class RpcClient {
 /** A connected RpcClient outside a Nest module (tests, scripts). */
 export async function connectRpc(url: string, name = 'rpc-client', timeoutMs?: number, auth?: NatsAuth): Promise<RpcClient & { close(): Promise<void> }> {
   const { ClientProxyFactory } = await import('@nestjs/microservices');
-  const { natsOptions } = await import('./nats.js');
-  const proxy = ClientProxyFactory.create(natsOptions(url, name, undefined, auth));
+  const { natsClientOptions } = await import('./nats.js');
+  const proxy = ClientProxyFactory.create(natsClientOptions(url, name, auth));
   await proxy.connect();
   const rpc = new RpcClient(proxy, timeoutMs) as RpcClient & { close(): Promise<void> };
   rpc.close = async () => {

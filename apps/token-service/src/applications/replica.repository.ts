@@ -20,12 +20,12 @@ export interface PageRows {
   full: boolean;
 }
 
-/** One replica.v3 page as PostgreSQL wrote it: the tokens as base64 text, the other records parsed. */
+/** One replica.v3 page as PostgreSQL wrote it: the token rows' bytes, the other records parsed. */
 export interface CompactPageRows {
   head: number;
   floor: number;
-  /** The page's token rows, base64 (libs/contracts token-rows.ts), in change order. */
-  tokens: string;
+  /** The page's token rows (libs/contracts token-rows.ts), in change order. */
+  tokens: Buffer;
   records: ChangeRecord[];
   /** Position of the page's last record (null: an empty page). */
   last: ChangeCursor | null;
@@ -209,8 +209,9 @@ export class ReplicaRepository implements ChangeStore {
 
   /**
    * A replica.v3 page: the first `limit` records after the cursor in one statement after the safe
-   * revision (as `read`), token rows aggregated into one base64 text and the other records into one
-   * JSON array, with the bytes they take in the reply (base64 needs no escaping in a JSON string).
+   * revision (as `read`), token rows aggregated into one text (base64: the driver's hex for bytea
+   * is half again as long) and the other records into one JSON array, with the bytes they take in
+   * the reply (the rows travel as raw bytes after the reply's JSON: libs/nest-kit binary-reply.ts).
    * Pages past `maxBytes` are read again with fewer records:
    * a cut by a running sum inside the statement (window, sort, another pass) cost half of it, and
    * the caller sizes `limit` so that a page of typical tokens fits.
@@ -254,14 +255,22 @@ export class ReplicaRepository implements ChangeStore {
               (SELECT json_agg(j ORDER BY revision, source, id) FROM o) AS records,
               (SELECT json_build_array(c.revision, c.source, c.id) FROM c ORDER BY c.revision DESC, c.source DESC, c.id DESC LIMIT 1) AS last
          FROM replication_state st,
-              (SELECT count(*)::int AS read, 4 * ((sum(octet_length(c.j)) FILTER (WHERE c.source = 0) + 2) / 3) AS bytes,
+              (SELECT count(*)::int AS read, sum(octet_length(c.j)) FILTER (WHERE c.source = 0) AS bytes,
                       replace(encode(string_agg(c.j, ''::bytea) FILTER (WHERE c.source = 0), 'base64'), E'\\n', '') AS tokens FROM c) t
         WHERE st.id = 1`,
       [revision, id, limit, entities, safe],
     );
     const r = rows[0]!;
     const last = r.last ? ([Number(r.last[0]), Number(r.last[1]), String(r.last[2])] as ChangeCursor) : null;
-    return { head: safe, floor: Number(r.floor), read: r.read, bytes: Number(r.bytes ?? 0), tokens: r.tokens ?? '', records: r.records ?? [], last };
+    return {
+      head: safe,
+      floor: Number(r.floor),
+      read: r.read,
+      bytes: Number(r.bytes ?? 0),
+      tokens: Buffer.from(r.tokens ?? '', 'base64'),
+      records: r.records ?? [],
+      last,
+    };
   }
 }
 

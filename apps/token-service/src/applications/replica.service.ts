@@ -18,10 +18,10 @@ const LAST_ID = 'ffffffff-ffff-ffff-ffff-ffffffffffff';
 /** Typical JSON of a token record (sizes how many rows a page reads: a few more than fit). */
 const TYPICAL_RECORD_BYTES = 480;
 /**
- * The same for a replica.v3 token row in base64 (about 280 bytes), rounded up: a page past the
- * byte bound is read again with fewer rows, so pages of typical tokens should fit.
+ * The same for a replica.v3 token row (about 210 bytes), rounded up: a page past the byte bound is
+ * read again with fewer rows, so pages of typical tokens should fit.
  */
-const TYPICAL_ROW_BYTES = 300;
+const TYPICAL_ROW_BYTES = 225;
 const DEFAULT_RECORDS = 1_000;
 
 /**
@@ -63,8 +63,8 @@ export class ReplicaService {
   }
 
   /**
-   * replica.v3: the same page with its tokens as one base64 text of binary rows, written by
-   * PostgreSQL within `maxBytes`; nothing per token happens here. Envelope bytes beyond the rows (head,
+   * replica.v3: the same page with its tokens as binary rows, written by PostgreSQL within
+   * `maxBytes`; nothing per token happens here. Envelope bytes beyond the rows (head,
    * floor, next, the reply's own fields) are inside PAGE_ENVELOPE_BYTES.
    */
   async changesCompact(req: ChangesRequest): Promise<z.infer<typeof ReplicaChangesCompact.response>> {
