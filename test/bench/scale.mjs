@@ -14,6 +14,7 @@
 //   SCALE_LOAD_TIMEOUT_S (120): how long a gateway or notifier may take to catch up
 //   SCALE_CREATE_SECONDS (10), SCALE_LAG_SECONDS (20), SCALE_IDLE_SECONDS (60)
 //   SCALE_GATEWAY_NODE_OPTIONS ('--max-semi-space-size=4 --max-old-space-size=192'): the gateway's NODE_OPTIONS
+//   SCALE_GATEWAY_NODE_ARGS ('--initial-old-space-size=64'): node flags before the gateway's script (as infra/ deploys it)
 //   SCALE_DOCS=0: print the figures without writing docs/performance.md
 import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -44,14 +45,15 @@ const LAG_SECONDS = int('SCALE_LAG_SECONDS', 20);
 const IDLE_SECONDS = int('SCALE_IDLE_SECONDS', 60);
 const LAG_RATE = 100;
 const GATEWAY_NODE_OPTIONS = process.env.SCALE_GATEWAY_NODE_OPTIONS ?? '--max-semi-space-size=4 --max-old-space-size=192';
+const GATEWAY_NODE_ARGS = (process.env.SCALE_GATEWAY_NODE_ARGS ?? '--initial-old-space-size=64').split(' ').filter(Boolean);
 if (TOKENS < 10 || APPS < 3 || POLICIES < APPS) throw new Error('need SCALE_TOKENS >= 10, SCALE_APPS >= 3, SCALE_POLICIES >= SCALE_APPS');
 const HASH_KEY = randomBytes(32).toString('hex');
 const RECIPIENT = 'scale-bench@example.com';
 
 const children = [];
 const cleanups = [];
-function run(name, entry, env) {
-  const child = spawn(process.execPath, [`apps/${name}/dist/${entry}`], {
+function run(name, entry, env, nodeArgs = []) {
+  const child = spawn(process.execPath, [...nodeArgs, `apps/${name}/dist/${entry}`], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -375,7 +377,15 @@ async function main() {
   log(
     `seeded: tokens ${s(seeded.timings.tokensMs)}, apps and policies ${s(seeded.timings.appsAndPoliciesMs)}, vacuum ${s(seeded.timings.vacuumMs)}; revision ${n(seeded.revision)}`,
   );
-  const result = { tokens: TOKENS, apps: APPS, policies: POLICIES, machine, seed: seeded.timings, gatewayNodeOptions: GATEWAY_NODE_OPTIONS };
+  const result = {
+    tokens: TOKENS,
+    apps: APPS,
+    policies: POLICIES,
+    machine,
+    seed: seeded.timings,
+    gatewayNodeOptions: GATEWAY_NODE_OPTIONS,
+    gatewayNodeArgs: GATEWAY_NODE_ARGS.join(' '),
+  };
 
   const tokenService = run('token-service', 'main.js', { ...shared, DATABASE_URL: tokenDb.url });
   run('api', 'main.js', shared);
@@ -468,21 +478,26 @@ async function main() {
   log('gateway: cold start…');
   const gwStart = Date.now();
   const gwCpu0 = cpuSnapshot({ tokenService: tokenService.pid });
-  const gateway = run('auth-service', 'main.js', {
-    ...shared,
-    DATABASE_URL: authDb.url,
-    GATEHOUSE_GATEWAY_PORT: String(gwPort),
-    GATEHOUSE_TEAM_URL: gwUrl,
-    // The gateway's recommended V8 heap settings for a big fleet (docs/replication.md, "Gateway
-    // memory"): its tokens live outside the JS heap, and V8's default young generation and heap
-    // growth kept ~100 MB of garbage resident during a cold load.
-    NODE_OPTIONS: GATEWAY_NODE_OPTIONS,
-    // The lag probe asks about tokens the gateway does not know yet: no throttling of failures.
-    GATEHOUSE_RATE_LIMIT_BURST: '1000000',
-    GATEHOUSE_RATE_LIMIT_PER_MINUTE: '1000000',
-    GATEHOUSE_RATE_LIMIT_IP_BURST: '1000000',
-    GATEHOUSE_RATE_LIMIT_IP_PER_MINUTE: '1000000',
-  });
+  const gateway = run(
+    'auth-service',
+    'main.js',
+    {
+      ...shared,
+      DATABASE_URL: authDb.url,
+      GATEHOUSE_GATEWAY_PORT: String(gwPort),
+      GATEHOUSE_TEAM_URL: gwUrl,
+      // The gateway's recommended V8 heap settings for a big fleet (docs/replication.md, "Gateway
+      // memory"): its tokens live outside the JS heap, and V8's default young generation and heap
+      // growth kept ~100 MB of garbage resident during a cold load.
+      NODE_OPTIONS: GATEWAY_NODE_OPTIONS,
+      // The lag probe asks about tokens the gateway does not know yet: no throttling of failures.
+      GATEHOUSE_RATE_LIMIT_BURST: '1000000',
+      GATEHOUSE_RATE_LIMIT_PER_MINUTE: '1000000',
+      GATEHOUSE_RATE_LIMIT_IP_BURST: '1000000',
+      GATEHOUSE_RATE_LIMIT_IP_PER_MINUTE: '1000000',
+    },
+    GATEWAY_NODE_ARGS,
+  );
   const authorize = async (t) => {
     const res = await fetch(`${gwUrl}/cdn-cgi/access/authorize`, {
       headers: { 'x-forwarded-host': seeded.probeHost, 'cf-access-client-id': t.clientId, 'cf-access-client-secret': t.secret },
@@ -707,7 +722,7 @@ function writeDocs(r) {
   ];
   const block = [
     '<!-- bench:scale:start (written by `npm run bench:scale`; edits inside are overwritten) -->',
-    `Last run: ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, ${n(r.tokens)} tokens, ${n(r.apps)} applications, ${n(r.policies)} policies (90 % in one account); ${r.machine.cpus} CPUs, ${r.machine.memoryGb} GB, load average ${r.machine.loadAtStart} at the start and ${r.loadAtEnd} at the end; ${r.seconds} s in all. Seeding with COPY: tokens ${s(r.seed.tokensMs)}, applications and policies ${s(r.seed.appsAndPoliciesMs)}, VACUUM ANALYZE ${s(r.seed.vacuumMs)}. Gateway started with \`NODE_OPTIONS=${r.gatewayNodeOptions || '(none)'}\`.`,
+    `Last run: ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, ${n(r.tokens)} tokens, ${n(r.apps)} applications, ${n(r.policies)} policies (90 % in one account); ${r.machine.cpus} CPUs, ${r.machine.memoryGb} GB, load average ${r.machine.loadAtStart} at the start and ${r.loadAtEnd} at the end; ${r.seconds} s in all. Seeding with COPY: tokens ${s(r.seed.tokensMs)}, applications and policies ${s(r.seed.appsAndPoliciesMs)}, VACUUM ANALYZE ${s(r.seed.vacuumMs)}. Gateway started as \`node ${r.gatewayNodeArgs ? `${r.gatewayNodeArgs} ` : ''}apps/auth-service/dist/main.js\` with \`NODE_OPTIONS=${r.gatewayNodeOptions || '(none)'}\`.`,
     '',
     '| figure | measured | target | |',
     '|---|---|---|---|',

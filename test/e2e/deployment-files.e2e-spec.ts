@@ -14,6 +14,8 @@ const SERVICES = ['api', 'token-service', 'auth-service', 'notification-service'
 const NODE_RUNTIME = new Set(['NODE_OPTIONS']);
 /** What the gateway must run with for a 1M-token replica to fit its memory figures. */
 const GATEWAY_NODE_OPTIONS = /--max-semi-space-size=\d+ --max-old-space-size=\d+/;
+/** The gateway's V8 flag that NODE_OPTIONS refuses, on its command line (docs/replication.md, "Gateway memory"). */
+const GATEWAY_NODE_FLAGS = /^node --initial-old-space-size=\d+ apps\/auth-service\/dist\/main\.js$/;
 type Doc = Record<string, any>;
 
 async function envKeys(service: string): Promise<Set<string>> {
@@ -40,10 +42,18 @@ describe('deployment files', () => {
   it('Kubernetes: every variable set on a service container is in that service’s env schema', () => {
     const unknown: string[] = [];
     const gatewayNodeOptions: string[] = [];
+    const gatewayCommands: string[] = [];
     let checked = 0;
     for (const { file, docs } of manifests) {
       for (const doc of docs) {
         for (const c of containersOf(doc)) {
+          if (
+            ([] as unknown[])
+              .concat(c.command ?? [])
+              .join(' ')
+              .includes('apps/auth-service/dist/main.js')
+          )
+            gatewayCommands.push(([] as unknown[]).concat(c.command).join(' '));
           for (const service of servicesOf(c.command)) {
             for (const e of c.env ?? []) {
               checked++;
@@ -57,6 +67,7 @@ describe('deployment files', () => {
     expect(unknown).toEqual([]);
     expect(checked).toBeGreaterThan(30);
     expect(gatewayNodeOptions).toEqual([expect.stringMatching(GATEWAY_NODE_OPTIONS)]);
+    expect(gatewayCommands).toEqual([expect.stringMatching(GATEWAY_NODE_FLAGS)]);
   });
 
   it('Kubernetes: the topology is there (NATS ×3, migrate Job, 4 Deployments with readiness, PDBs)', () => {
@@ -107,8 +118,10 @@ describe('deployment files', () => {
             .concat(svc.command ?? [])
             .join(' ')
             .includes('apps/auth-service/dist/main.js')
-        )
+        ) {
           expect(String(svc.environment?.NODE_OPTIONS)).toMatch(GATEWAY_NODE_OPTIONS);
+          expect(([] as unknown[]).concat(svc.command).join(' ')).toMatch(GATEWAY_NODE_FLAGS);
+        }
       }
     }
     expect(unknown).toEqual([]);
