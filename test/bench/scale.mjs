@@ -14,7 +14,8 @@
 //   SCALE_LOAD_TIMEOUT_S (120): how long a gateway or notifier may take to catch up
 //   SCALE_CREATE_SECONDS (10), SCALE_LAG_SECONDS (20), SCALE_IDLE_SECONDS (60)
 //   SCALE_GATEWAY_NODE_OPTIONS ('--max-semi-space-size=4 --max-old-space-size=192'): the gateway's NODE_OPTIONS
-//   SCALE_GATEWAY_NODE_ARGS ('--initial-old-space-size=64'): node flags before the gateway's script (as infra/ deploys it)
+//   SCALE_GATEWAY_NODE_ARGS ('--initial-old-space-size=64'), SCALE_TOKEN_SERVICE_NODE_ARGS ('--initial-old-space-size=128'):
+//     node flags before the gateway's and the token service's scripts (as infra/ deploys them)
 //   SCALE_DOCS=0: print the figures without writing docs/performance.md
 import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -46,6 +47,7 @@ const IDLE_SECONDS = int('SCALE_IDLE_SECONDS', 60);
 const LAG_RATE = 100;
 const GATEWAY_NODE_OPTIONS = process.env.SCALE_GATEWAY_NODE_OPTIONS ?? '--max-semi-space-size=4 --max-old-space-size=192';
 const GATEWAY_NODE_ARGS = (process.env.SCALE_GATEWAY_NODE_ARGS ?? '--initial-old-space-size=64').split(' ').filter(Boolean);
+const TOKEN_SERVICE_NODE_ARGS = (process.env.SCALE_TOKEN_SERVICE_NODE_ARGS ?? '--initial-old-space-size=128').split(' ').filter(Boolean);
 if (TOKENS < 10 || APPS < 3 || POLICIES < APPS) throw new Error('need SCALE_TOKENS >= 10, SCALE_APPS >= 3, SCALE_POLICIES >= SCALE_APPS');
 const HASH_KEY = randomBytes(32).toString('hex');
 const RECIPIENT = 'scale-bench@example.com';
@@ -387,7 +389,7 @@ async function main() {
     gatewayNodeArgs: GATEWAY_NODE_ARGS.join(' '),
   };
 
-  const tokenService = run('token-service', 'main.js', { ...shared, DATABASE_URL: tokenDb.url });
+  const tokenService = run('token-service', 'main.js', { ...shared, DATABASE_URL: tokenDb.url }, TOKEN_SERVICE_NODE_ARGS);
   run('api', 'main.js', shared);
   await waitForPort(apiPort, '127.0.0.1', 60_000);
   const api = async (path, method = 'GET', json) => {

@@ -14,8 +14,10 @@ const SERVICES = ['api', 'token-service', 'auth-service', 'notification-service'
 const NODE_RUNTIME = new Set(['NODE_OPTIONS']);
 /** What the gateway must run with for a 1M-token replica to fit its memory figures. */
 const GATEWAY_NODE_OPTIONS = /--max-semi-space-size=\d+ --max-old-space-size=\d+/;
-/** The gateway's V8 flag that NODE_OPTIONS refuses, on its command line (docs/replication.md, "Gateway memory"). */
-const GATEWAY_NODE_FLAGS = /^node --initial-old-space-size=\d+ apps\/auth-service\/dist\/main\.js$/;
+/** The V8 flag NODE_OPTIONS refuses, on the gateway's and the token service's command lines (docs/replication.md, "Gateway memory"). */
+const NODE_FLAGS = (service: string) => new RegExp(`^node --initial-old-space-size=\\d+ apps/${service}/dist/main\\.js$`);
+/** A container's or service's command as one line. */
+const commandOf = (command: unknown) => ([] as unknown[]).concat(command ?? []).join(' ');
 type Doc = Record<string, any>;
 
 async function envKeys(service: string): Promise<Set<string>> {
@@ -42,18 +44,13 @@ describe('deployment files', () => {
   it('Kubernetes: every variable set on a service container is in that service’s env schema', () => {
     const unknown: string[] = [];
     const gatewayNodeOptions: string[] = [];
-    const gatewayCommands: string[] = [];
+    const started: Record<string, string[]> = { 'auth-service': [], 'token-service': [] };
     let checked = 0;
     for (const { file, docs } of manifests) {
       for (const doc of docs) {
         for (const c of containersOf(doc)) {
-          if (
-            ([] as unknown[])
-              .concat(c.command ?? [])
-              .join(' ')
-              .includes('apps/auth-service/dist/main.js')
-          )
-            gatewayCommands.push(([] as unknown[]).concat(c.command).join(' '));
+          for (const service of Object.keys(started))
+            if (commandOf(c.command).includes(`apps/${service}/dist/main.js`)) started[service]!.push(commandOf(c.command));
           for (const service of servicesOf(c.command)) {
             for (const e of c.env ?? []) {
               checked++;
@@ -67,7 +64,7 @@ describe('deployment files', () => {
     expect(unknown).toEqual([]);
     expect(checked).toBeGreaterThan(30);
     expect(gatewayNodeOptions).toEqual([expect.stringMatching(GATEWAY_NODE_OPTIONS)]);
-    expect(gatewayCommands).toEqual([expect.stringMatching(GATEWAY_NODE_FLAGS)]);
+    for (const [service, commands] of Object.entries(started)) expect([service, commands]).toEqual([service, [expect.stringMatching(NODE_FLAGS(service))]]);
   });
 
   it('Kubernetes: the topology is there (NATS ×3, migrate Job, 4 Deployments with readiness, PDBs)', () => {
@@ -113,15 +110,11 @@ describe('deployment files', () => {
       for (const service of servicesOf(svc.command)) {
         for (const key of Object.keys(svc.environment ?? {})) if (!keys[service]!.has(key) && !NODE_RUNTIME.has(key)) unknown.push(`${name}: ${key}`);
         // The gateway itself (not its migrate step).
-        if (
-          ([] as unknown[])
-            .concat(svc.command ?? [])
-            .join(' ')
-            .includes('apps/auth-service/dist/main.js')
-        ) {
+        if (commandOf(svc.command).includes('apps/auth-service/dist/main.js')) {
           expect(String(svc.environment?.NODE_OPTIONS)).toMatch(GATEWAY_NODE_OPTIONS);
-          expect(([] as unknown[]).concat(svc.command).join(' ')).toMatch(GATEWAY_NODE_FLAGS);
+          expect(commandOf(svc.command)).toMatch(NODE_FLAGS('auth-service'));
         }
+        if (commandOf(svc.command).includes('apps/token-service/dist/main.js')) expect(commandOf(svc.command)).toMatch(NODE_FLAGS('token-service'));
       }
     }
     expect(unknown).toEqual([]);
