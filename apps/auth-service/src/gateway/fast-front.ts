@@ -225,8 +225,9 @@ class FastConnection {
   /** Bytes read and not yet taken by a request: pipelined requests, or a head not complete yet. */
   private buffered: Buffer | null = null;
   private current: FastResponse | null = null;
-  private ended = false;
   private gone = false;
+  /** The client ended its side: no further request is read. */
+  private ending = false;
   private served = 0;
   /** The head wait is running for the head being read (it is armed once per head, not per read). */
   private waitingHead = true;
@@ -239,9 +240,17 @@ class FastConnection {
     }
     this.next();
   };
+  /**
+   * The client ended its side. Node's server (httpAllowHalfOpen false) then aborts the requests it
+   * has not answered and ends the connection, or answers a head cut short as malformed; so here.
+   */
   private readonly onEnd = (): void => {
-    this.ended = true;
-    if (!this.current) this.next();
+    const partial = this.buffered !== null && endsInPartialHead(this.buffered);
+    this.buffered = null;
+    this.ending = true;
+    this.socket.setTimeout(0);
+    if (partial) return this.front.options.malformed(this.socket);
+    this.socket.end();
   };
   private readonly onTimeout = (): void => {
     // Idle after a response: closed, as Node's keepAliveTimeout does. Waiting for a head: Node's turn.
@@ -271,10 +280,9 @@ class FastConnection {
 
   /** The next request in what was read: served, left to Node's server, or waited for. */
   private next(): void {
-    if (this.current || this.gone) return;
+    if (this.current || this.gone || this.ending) return;
     const buffered = this.buffered;
     if (!buffered) {
-      if (this.ended) return void this.socket.end();
       // Between requests: the keep-alive timeout (before the first: the head wait, still armed).
       if (this.served > 0) this.socket.setTimeout(this.front.options.keepAliveTimeoutMs);
       return;
@@ -283,11 +291,6 @@ class FastConnection {
     if (parsed.kind === 'outside') return this.handOver();
     if (parsed.kind === 'incomplete') {
       if (buffered.length >= FAST_HEAD_LIMIT) return this.handOver();
-      if (this.ended) {
-        // Node's answer to a request cut short by the end of input.
-        this.detach();
-        return this.front.options.malformed(this.socket);
-      }
       if (!this.waitingHead) {
         this.waitingHead = true;
         this.socket.setTimeout(this.front.options.headWaitMs ?? HEAD_WAIT_MS);
@@ -324,8 +327,7 @@ class FastConnection {
 
   /**
    * The rest of the connection goes to Node's server: the bytes not yet answered go back into the
-   * socket, read by the server first. A client that already ended its side is told to the server
-   * after it has read those bytes (its 'end' came to this connection).
+   * socket, read by the server first (tested with pipelined bytes behind them, fast-front.int-spec).
    */
   private handOver(): void {
     const { socket } = this;
@@ -336,8 +338,19 @@ class FastConnection {
     this.buffered = null;
     this.front.options.fallback.emit('connection', socket);
     socket.resume();
-    if (this.ended) setImmediate(() => socket.emit('end'));
   }
+}
+
+/** Whether `bytes` (requests pipelined behind the one being answered) end with a head cut short. */
+function endsInPartialHead(bytes: Buffer): boolean {
+  for (let rest = bytes; rest.length > 0; ) {
+    const parsed = parseRequestHead(rest);
+    if (parsed.kind === 'incomplete') return true;
+    // Outside the subset: Node would have parsed it (and refused it, or aborted it at the end).
+    if (parsed.kind === 'outside') return false;
+    rest = rest.subarray(parsed.end);
+  }
+  return false;
 }
 
 /** The default of FastFrontOptions.headWaitMs. */

@@ -13,6 +13,7 @@
  *   printable ASCII, SP and HTAB only (no NUL, no other control, no obs-text);
  * - every header name at most once (Node would join or drop repeats: its rules stay its own);
  * - no body and no framing header: no Content-Length, no Transfer-Encoding;
+ * - a Host header (Node answers an HTTP/1.1 request without one 400 itself);
  * - no Upgrade, no Expect, and Connection absent or exactly `keep-alive`;
  * - at most MAX_FAST_HEADERS headers, the whole head within the limit.
  */
@@ -134,6 +135,7 @@ export function parseRequestHead(buf: Buffer, limit = FAST_HEAD_LIMIT): RequestH
     rawHeaders.push(name, value);
   }
   if (i > limit) return outside('head_too_large');
+  if (headers.host === undefined) return outside('no_host');
   return { kind: 'request', head: { method, url, rawHeaders, headers }, end: i };
 }
 
