@@ -162,7 +162,13 @@ describe('the fast front answers as Node’s server does', () => {
       ['a chunked response', get('/chunked', creds)],
       ['HEAD of a chunked response', get('/chunked', creds, HOST, 'HEAD')],
       ['204', get('/204', creds)],
-      ['stripped and forged headers', get('/x', `${creds}X-Forwarded-For: 1.2.3.4\r\nCf-Connecting-IP: 1.1.1.1\r\nX-Gatehouse-Token-Id: forged\r\nForwarded: for=x\r\nX_Forwarded_Host: evil\r\nCf-Access-Jwt-Assertion: forged\r\n`)],
+      [
+        'stripped and forged headers',
+        get(
+          '/x',
+          `${creds}X-Forwarded-For: 1.2.3.4\r\nCf-Connecting-IP: 1.1.1.1\r\nX-Gatehouse-Token-Id: forged\r\nForwarded: for=x\r\nX_Forwarded_Host: evil\r\nCf-Access-Jwt-Assertion: forged\r\n`,
+        ),
+      ],
       ['a canonical path', get('/a/./b/../c//d', creds)],
       ['an encoded dot segment', get('/a/%2e%2e/b', creds)],
       ['a path override header', get('/x', `${creds}X-Original-URL: /admin\r\n`)],
@@ -182,7 +188,11 @@ describe('the fast front answers as Node’s server does', () => {
       const slowSeen = upstream.seen.splice(0);
       const fastText = await exchange(fast.port, bytes, expected);
       const fastSeen = upstream.seen.splice(0);
-      expect({ what, answer: normalize(fastText), upstream: fastSeen.map(normalize) }).toEqual({ what, answer: normalize(slowText), upstream: slowSeen.map(normalize) });
+      expect({ what, answer: normalize(fastText), upstream: fastSeen.map(normalize) }).toEqual({
+        what,
+        answer: normalize(slowText),
+        upstream: slowSeen.map(normalize),
+      });
     }
     // With a JWT cookie, as a browser sends it after the exchange.
     const first = await exchange(fast.port, get('/', creds), 1);
@@ -222,7 +232,10 @@ describe('the handover: from the first request outside the subset, Node’s serv
     ['a chunked body', `POST /chunked-body HTTP/1.1\r\nHost: ${HOST}\r\nCRED\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n`],
     ['a Content-Length body', `POST /cl-body HTTP/1.1\r\nHost: ${HOST}\r\nCRED\r\nContent-Length: 2\r\n\r\nxy`],
     ['obs-fold', `GET /folded HTTP/1.1\r\nHost: ${HOST}\r\nCRED\r\nX-A: a\r\n b\r\n\r\n`],
-    ['an upgrade (not tunnelled: h2c)', `GET /h2c HTTP/1.1\r\nHost: ${HOST}\r\nCRED\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n`],
+    [
+      'an upgrade (not tunnelled: h2c)',
+      `GET /h2c HTTP/1.1\r\nHost: ${HOST}\r\nCRED\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n`,
+    ],
     ['an access endpoint', `GET /cdn-cgi/access/health HTTP/1.1\r\nHost: ${HOST}\r\n\r\n`],
     ['a repeated header', `GET /twice HTTP/1.1\r\nHost: ${HOST}\r\nCRED\r\nX-A: 1\r\nX-A: 2\r\n\r\n`],
     ['no Host (Node refuses it)', `GET /nohost HTTP/1.1\r\nCRED\r\n\r\n`],
@@ -246,7 +259,10 @@ describe('the handover: from the first request outside the subset, Node’s serv
     const creds = `CF-Access-Client-Id: ${id}\r\nCF-Access-Client-Secret: ${secret}`;
     const first = get('/first', `${creds}\r\n`);
     const rest = outside.replace('CRED', creds) + get('/third', `${creds}\r\n`);
-    const restAnswers = countResponses(await exchange(slow.port, rest, 2), methodsOf(rest).map((m) => m === 'HEAD'));
+    const restAnswers = countResponses(
+      await exchange(slow.port, rest, 2),
+      methodsOf(rest).map((m) => m === 'HEAD'),
+    );
     const expected = await expectedAnswer(slow, upstream, first, rest, restAnswers);
     for (const split of [false, true]) {
       upstream.seen.length = 0;
@@ -261,14 +277,24 @@ describe('the handover: from the first request outside the subset, Node’s serv
         fastText = conn.received();
         conn.socket.destroy();
       } else fastText = await exchange(fast.port, first + rest, 1 + restAnswers);
-      expect({ split, answer: normalize(fastText), upstream: upstream.seen.splice(0).map(normalize) }).toEqual({ split, answer: expected.text, upstream: expected.seen });
+      expect({ split, answer: normalize(fastText), upstream: upstream.seen.splice(0).map(normalize) }).toEqual({
+        split,
+        answer: expected.text,
+        upstream: expected.seen,
+      });
     }
     expect(fast.gateway.front.handedOver).toBe(2);
   });
 
   const smuggling: Array<[string, string]> = [
-    ['CL and TE', `POST / HTTP/1.1\r\nHost: ${HOST}\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: ${HOST}\r\n\r\n`],
-    ['two Content-Lengths', `POST / HTTP/1.1\r\nHost: ${HOST}\r\nContent-Length: 0\r\nContent-Length: 44\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: ${HOST}\r\n\r\n`],
+    [
+      'CL and TE',
+      `POST / HTTP/1.1\r\nHost: ${HOST}\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: ${HOST}\r\n\r\n`,
+    ],
+    [
+      'two Content-Lengths',
+      `POST / HTTP/1.1\r\nHost: ${HOST}\r\nContent-Length: 0\r\nContent-Length: 44\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: ${HOST}\r\n\r\n`,
+    ],
     ['a bare LF', `GET / HTTP/1.1\r\nHost: ${HOST}\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: ${HOST}\r\n\r\n`],
     ['a space before the colon', `POST / HTTP/1.1\r\nHost: ${HOST}\r\nContent-Length : 44\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: ${HOST}\r\n\r\n`],
     ['a head too large', `GET / HTTP/1.1\r\nHost: ${HOST}\r\nCookie: ${'a'.repeat(70 * 1024)}\r\n\r\n`],
@@ -300,7 +326,10 @@ describe('the handover: from the first request outside the subset, Node’s serv
     for (const bytes of [get('/a', creds), get('/a', creds) + get('/b', creds), get('/a', creds) + 'GET /b HTTP/1.1\r\nHo', 'GET /b HT']) {
       const slowText = await rawConnection(slow.port, bytes, { end: true }).closed;
       const fastText = await rawConnection(fast.port, bytes, { end: true }).closed;
-      expect({ bytes: bytes.replace(/CF-Access[^\n]*\n/g, ''), answer: normalize(fastText) }).toEqual({ bytes: bytes.replace(/CF-Access[^\n]*\n/g, ''), answer: normalize(slowText) });
+      expect({ bytes: bytes.replace(/CF-Access[^\n]*\n/g, ''), answer: normalize(fastText) }).toEqual({
+        bytes: bytes.replace(/CF-Access[^\n]*\n/g, ''),
+        answer: normalize(slowText),
+      });
     }
   });
 });

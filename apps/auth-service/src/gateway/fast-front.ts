@@ -28,6 +28,8 @@ export class FastRequest implements RequestHead {
   readonly headers: IncomingHttpHeaders;
   readonly rawHeaders: string[];
   readonly httpVersionMinor = 1;
+  /** As IncomingMessage's: a bodiless request is complete once its head is read. */
+  readonly complete = true;
 
   constructor(
     head: FastHead,
@@ -264,17 +266,21 @@ class FastConnection {
     this.current = null;
   };
   private readonly onDrain = (): void => void this.current?.emit('drain');
+  /** What this connection listens to on its socket (removed when it is handed over). */
+  private readonly listeners: Array<[string, (data: Buffer) => void]> = [
+    ['data', this.onData],
+    ['end', this.onEnd],
+    ['timeout', this.onTimeout],
+    ['error', this.onError],
+    ['close', this.onClose],
+    ['drain', this.onDrain],
+  ];
 
   constructor(
     private readonly front: FastFront,
     readonly socket: net.Socket,
   ) {
-    socket.on('data', this.onData);
-    socket.on('end', this.onEnd);
-    socket.on('timeout', this.onTimeout);
-    socket.on('error', this.onError);
-    socket.on('close', this.onClose);
-    socket.on('drain', this.onDrain);
+    for (const [event, listener] of this.listeners) socket.on(event, listener);
     socket.setTimeout(front.options.headWaitMs ?? HEAD_WAIT_MS);
   }
 
@@ -316,12 +322,7 @@ class FastConnection {
   private detach(): void {
     const { socket } = this;
     socket.setTimeout(0);
-    socket.off('data', this.onData);
-    socket.off('end', this.onEnd);
-    socket.off('timeout', this.onTimeout);
-    socket.off('error', this.onError);
-    socket.off('close', this.onClose);
-    socket.off('drain', this.onDrain);
+    for (const [event, listener] of this.listeners) socket.off(event, listener);
     this.front.release(this);
   }
 
@@ -343,7 +344,7 @@ class FastConnection {
 
 /** Whether `bytes` (requests pipelined behind the one being answered) end with a head cut short. */
 function endsInPartialHead(bytes: Buffer): boolean {
-  for (let rest = bytes; rest.length > 0; ) {
+  for (let rest = bytes; rest.length > 0;) {
     const parsed = parseRequestHead(rest);
     if (parsed.kind === 'incomplete') return true;
     // Outside the subset: Node would have parsed it (and refused it, or aborted it at the end).

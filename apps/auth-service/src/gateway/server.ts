@@ -161,7 +161,8 @@ export class Gateway {
     this.front = new FastFront({
       fallback: this.server,
       serve: (req: FastRequest, res: FastResponse) => this.answer(res, (ray, start) => this.proxy(req, res, ray, start)),
-      malformed: (socket) => this.server.emit('clientError', Object.assign(new Error('Parse Error: Invalid EOF state'), { code: 'HPE_INVALID_EOF_STATE' }), socket),
+      malformed: (socket) =>
+        this.server.emit('clientError', Object.assign(new Error('Parse Error: Invalid EOF state'), { code: 'HPE_INVALID_EOF_STATE' }), socket),
       keepAliveTimeoutMs: keepAliveTimeout,
     });
     if (d.fastFront === false) this.front.server.removeAllListeners('connection').on('connection', (socket) => this.server.emit('connection', socket));

@@ -17,7 +17,10 @@ export function strictFor(replica: Replica, app: ReplicaApp): boolean {
 }
 
 /** Why a strict-mode request is refused before its credentials are looked at, or null. */
-export function strictRefusal(req: { headers: IncomingHttpHeaders; rawHeaders: string[] }, singleHeader: string | null): 'duplicate_credential_header' | 'service_token_with_jwt' | null {
+export function strictRefusal(
+  req: { headers: IncomingHttpHeaders; rawHeaders: string[] },
+  singleHeader: string | null,
+): 'duplicate_credential_header' | 'service_token_with_jwt' | null {
   const counts = new Map<string, number>();
   const single = singleHeader?.toLowerCase();
   const raw = req.rawHeaders;
