@@ -117,6 +117,7 @@ const requestArb = fc
     target,
     version,
     lineEnd: eol,
+    host: mostly(fc.constant(true), false),
     headers: fc.array(fc.tuple(name, value, eol), { maxLength: 6 }),
     end: eol,
     fold: fc.boolean(),
@@ -124,6 +125,7 @@ const requestArb = fc
   })
   .map((r) => {
     let text = `${r.method} ${r.target} ${r.version}${r.lineEnd}`;
+    if (r.host) text += 'Host: app.example.com\r\n';
     for (const [n, v, e] of r.headers) text += `${n}: ${v}${e}`;
     if (r.fold) text += ' folded\r\n';
     // What follows on the connection: another request, so that a head ending early or late shows.
@@ -158,7 +160,7 @@ describe('parseRequestHead against llhttp (differential, property-based)', () =>
     const wellFormed = [
       'GET / HTTP/1.1\r\nHost: a\r\n\r\n',
       'HEAD /x?y HTTP/1.1\r\nHost: a\r\nCookie: CF_Authorization=a.b.c\r\nX-A:  padded \t\r\n\r\n',
-      'DELETE /a HTTP/1.1\r\nConnection: keep-alive\r\nX-Empty:\r\n\r\n',
+      'DELETE /a HTTP/1.1\r\nConnection: keep-alive\r\nX-Empty:\r\nHost: b\r\n\r\n',
     ];
     for (const text of wellFormed) {
       const bytes = Buffer.from(`${text}GET /next HTTP/1.1\r\n\r\n`, 'latin1');
