@@ -233,6 +233,9 @@ class FastConnection {
   private served = 0;
   /** The head wait is running for the head being read (it is armed once per head, not per read). */
   private waitingHead = true;
+  /** next() is running: a request answered synchronously (no await on its path) loops, not recurses. */
+  private stepping = false;
+  private again = false;
   private readonly onData = (data: Buffer): void => {
     this.buffered = this.buffered ? Buffer.concat([this.buffered, data]) : data;
     // Pipelined bytes behind a response still being written: held, and no more read than a head's worth.
@@ -286,6 +289,22 @@ class FastConnection {
 
   /** The next request in what was read: served, left to Node's server, or waited for. */
   private next(): void {
+    if (this.stepping) {
+      this.again = true;
+      return;
+    }
+    this.stepping = true;
+    try {
+      do {
+        this.again = false;
+        this.step();
+      } while (this.again);
+    } finally {
+      this.stepping = false;
+    }
+  }
+
+  private step(): void {
     if (this.current || this.gone || this.ending) return;
     const buffered = this.buffered;
     if (!buffered) {
