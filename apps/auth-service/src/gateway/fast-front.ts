@@ -233,13 +233,19 @@ class FastConnection {
   private served = 0;
   /** The head wait is running for the head being read (it is armed once per head, not per read). */
   private waitingHead = true;
+  /**
+   * The answers written so far exceed the socket's high-water mark (the client does not read them):
+   * no further request is served until they drain, as Node's server stops parsing then.
+   */
+  private awaitingDrain = false;
   /** next() is running: a request answered synchronously (no await on its path) loops, not recurses. */
   private stepping = false;
   private again = false;
   private readonly onData = (data: Buffer): void => {
     this.buffered = this.buffered ? Buffer.concat([this.buffered, data]) : data;
-    // Pipelined bytes behind a response still being written: held, and no more read than a head's worth.
-    if (this.current) {
+    // Pipelined bytes behind a response still being written (or not yet taken by the client):
+    // held, and no more read than a head's worth.
+    if (this.current || this.awaitingDrain) {
       if (this.buffered.length > FAST_HEAD_LIMIT) this.socket.pause();
       return;
     }
@@ -268,7 +274,13 @@ class FastConnection {
     this.current?.socketClosed();
     this.current = null;
   };
-  private readonly onDrain = (): void => void this.current?.emit('drain');
+  private readonly onDrain = (): void => {
+    if (this.current) return void this.current.emit('drain');
+    if (!this.awaitingDrain) return;
+    this.awaitingDrain = false;
+    if (this.socket.isPaused()) this.socket.resume();
+    this.next();
+  };
   /** What this connection listens to on its socket (removed when it is handed over). */
   private readonly listeners: Array<[string, (data: Buffer) => void]> = [
     ['data', this.onData],
@@ -305,7 +317,7 @@ class FastConnection {
   }
 
   private step(): void {
-    if (this.current || this.gone || this.ending) return;
+    if (this.current || this.awaitingDrain || this.gone || this.ending) return;
     const buffered = this.buffered;
     if (!buffered) {
       // Between requests: the keep-alive timeout (before the first: the head wait, still armed).
@@ -334,6 +346,13 @@ class FastConnection {
     if (this.current !== res) return;
     this.current = null;
     this.served++;
+    if (this.socket.writableNeedDrain) {
+      // Read on (and serve the next request) once the client has taken its answers; idle meanwhile
+      // with nothing more asked, the keep-alive timeout applies as after any answer.
+      this.awaitingDrain = true;
+      if (!this.buffered) this.socket.setTimeout(this.front.options.keepAliveTimeoutMs);
+      return;
+    }
     if (this.socket.isPaused()) this.socket.resume();
     this.next();
   }
