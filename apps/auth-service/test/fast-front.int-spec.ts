@@ -248,6 +248,23 @@ describe('FastFront on its own (timeouts)', () => {
     await expectEventually(() => expect(front.handedOver).toBe(1), { timeoutMs: 2_000 });
   });
 
+  it('a head that comes in many small pieces goes to Node’s server (parsed once, not again for each piece), which answers it', async () => {
+    const { port, front } = await startFront({ keepAliveTimeoutMs: 5_000, headWaitMs: 5_000 });
+    const head = `GET /pieces HTTP/1.1\r\nHost: a\r\nX-A: ${'b'.repeat(100)}\r\n\r\n`;
+    const socket = net.connect(port, '127.0.0.1');
+    socket.setNoDelay(true);
+    onCleanup(() => void socket.destroy());
+    let received = '';
+    socket.on('data', (d: Buffer) => (received += d.toString('latin1')));
+    await new Promise((resolve) => socket.once('connect', resolve));
+    for (const ch of head) {
+      socket.write(ch);
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    await expectEventually(() => expect(received).toMatch(/slow \/pieces$/));
+    expect(front.handedOver).toBe(1);
+  });
+
   it('a silent connection goes to Node’s server after the head wait (whose request timeout applies from there)', async () => {
     const { port, front } = await startFront({ keepAliveTimeoutMs: 5_000, headWaitMs: 100 });
     const socket = net.connect(port, '127.0.0.1');

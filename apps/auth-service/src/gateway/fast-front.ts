@@ -233,6 +233,8 @@ class FastConnection {
   private served = 0;
   /** The head wait is running for the head being read (it is armed once per head, not per read). */
   private waitingHead = true;
+  /** Reads that left the head being read incomplete (each parses it again from its start). */
+  private partialReads = 0;
   /**
    * The answers written so far exceed the socket's high-water mark (the client does not read them):
    * no further request is served until they drain, as Node's server stops parsing then.
@@ -327,7 +329,10 @@ class FastConnection {
     const parsed = parseRequestHead(buffered);
     if (parsed.kind === 'outside') return this.handOver();
     if (parsed.kind === 'incomplete') {
-      if (buffered.length >= FAST_HEAD_LIMIT) return this.handOver();
+      // Past MAX_PARTIAL_READS a head is Node's, whose parser goes on where it stopped: each read
+      // parses (and concatenates) the head again, so a head trickled in byte by byte would cost
+      // the square of its length here.
+      if (buffered.length >= FAST_HEAD_LIMIT || ++this.partialReads > MAX_PARTIAL_READS) return this.handOver();
       if (!this.waitingHead) {
         this.waitingHead = true;
         this.socket.setTimeout(this.front.options.headWaitMs ?? HEAD_WAIT_MS);
@@ -335,6 +340,7 @@ class FastConnection {
       return;
     }
     this.waitingHead = false;
+    this.partialReads = 0;
     this.buffered = parsed.end < buffered.length ? buffered.subarray(parsed.end) : null;
     this.socket.setTimeout(0);
     const res = new FastResponse(this.socket, parsed.head.method, Math.floor(this.front.options.keepAliveTimeoutMs / 1000), (r) => this.finished(r));
@@ -391,6 +397,9 @@ function endsInPartialHead(bytes: Buffer): boolean {
   }
   return false;
 }
+
+/** Reads a head may take on the fast path (a head from a client or proxy comes in one or a few). */
+const MAX_PARTIAL_READS = 32;
 
 /** The default of FastFrontOptions.headWaitMs. */
 const HEAD_WAIT_MS = 5_000;
