@@ -15,8 +15,8 @@ import { rawConnection, request, runCleanups, startRecordingUpstream, valuesOf, 
 
 /*
  * Differential fuzzing of the gateway's upstream side: generated client requests, malformed ones
- * included and several pipelined on one connection, go through the real Gateway (Node's server in
- * front, the UpstreamPool behind) to an upstream that parses with Node's own llhttp and records
+ * included and several pipelined on one connection, go through the real Gateway (its fast front
+ * and Node's server in front, the UpstreamPool behind) to an upstream that parses with Node's own llhttp and records
  * every request it parsed. The upstream must see exactly the requests the gateway admitted, in
  * order, each with the body the gateway parsed, and nothing else (no smuggled request, no parse
  * error); a request on another connection afterwards arrives intact with its own JWT.

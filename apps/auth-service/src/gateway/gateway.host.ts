@@ -152,6 +152,6 @@ export class GatewayHost implements OnApplicationBootstrap, BeforeApplicationShu
   }
 
   connections(): Promise<number> {
-    return new Promise((resolve, reject) => this.gateway.server.getConnections((e, n) => (e ? reject(e) : resolve(n))));
+    return new Promise((resolve, reject) => this.gateway.front.server.getConnections((e, n) => (e ? reject(e) : resolve(n))));
   }
 }

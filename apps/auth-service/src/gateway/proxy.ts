@@ -1,6 +1,6 @@
 import net from 'node:net';
 import tls from 'node:tls';
-import { STATUS_CODES, ServerResponse, type IncomingMessage } from 'node:http';
+import { IncomingMessage, STATUS_CODES, ServerResponse, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
 import { ResponseParser, type ResponseHead } from './response-parser.js';
 
 /**
@@ -71,6 +71,36 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE'])
  */
 const BODYLESS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'DELETE']);
 
+/**
+ * What the proxy reads of a client's request head: Node's IncomingMessage (the slow path), or the
+ * fast front's parse of a request of its subset (./fast-front.ts, FastRequest; never a body).
+ */
+export interface RequestHead {
+  method?: string;
+  url?: string;
+  headers: IncomingHttpHeaders;
+  rawHeaders: string[];
+  httpVersionMinor: number;
+  socket: { remoteAddress?: string };
+}
+
+/**
+ * Where the answer to a client's request is written: Node's ServerResponse, or the fast front's
+ * FastResponse, which writes the same bytes Node would (./fast-front.ts).
+ */
+export interface ClientResponse {
+  readonly headersSent: boolean;
+  readonly destroyed: boolean;
+  /** Null while a pipelined response waits for the ones before it (Node's ServerResponse). */
+  readonly socket: object | null;
+  writeHead(status: number, headers: OutgoingHttpHeaders | string[]): unknown;
+  write(chunk: Buffer): boolean;
+  end(chunk?: Buffer | string): unknown;
+  destroy(): unknown;
+  on(event: 'close', listener: () => void): unknown;
+  once(event: 'close' | 'drain' | 'socket', listener: () => void): unknown;
+}
+
 export interface ProxyTarget {
   upstream: URL;
   /**
@@ -88,7 +118,7 @@ export interface ProxyTarget {
    * Cf-Ray is dropped). The gateway always sets it; direct users of the pool (its tests) may not.
    */
   rayId?: string;
-  onError(res: ServerResponse, status: number, body: unknown): void;
+  onError(res: ClientResponse, status: number, body: unknown): void;
 }
 
 /** An upgrade (WebSocket) request: refusals go straight to the client's socket. */
@@ -204,7 +234,7 @@ export class UpstreamPool {
   }
 
   /** Forwards the request to the upstream with the JWT asserted; streams both bodies. */
-  forward(req: IncomingMessage, res: ServerResponse, target: ProxyTarget): void {
+  forward(req: RequestHead, res: ClientResponse, target: ProxyTarget): void {
     const url = target.path ?? req.url ?? '/';
     if (url.charCodeAt(0) !== 0x2f /* "/" */) return target.onError(res, 400, badRequest('request_target_not_a_path'));
     const framing = requestFraming(req);
@@ -215,7 +245,10 @@ export class UpstreamPool {
     const head = requestHead(req, target, method, url, framing, this.settings.trustProxy, false, framing !== 0 && BODYLESS.has(method));
     // Two Host headers: the app was chosen by the first, an upstream might route by the second.
     if (head === null) return target.onError(res, 400, badRequest('duplicate_host_header'));
-    new Exchange(this.originOf(target.upstream), req, res, target, head, method, framing).begin();
+    // The body streams from Node's request; a fast-path request (./fast-front.ts) has none.
+    const body = req instanceof IncomingMessage ? req : null;
+    if (framing !== 0 && !body) return target.onError(res, 400, badRequest('body_without_stream'));
+    new Exchange(this.originOf(target.upstream), body, res, target, head, method, framing).begin();
   }
 
   /**
@@ -370,8 +403,9 @@ class Exchange {
 
   constructor(
     private readonly origin: Origin,
-    private readonly req: IncomingMessage,
-    private readonly res: ServerResponse,
+    /** The request's body stream (Node's request), or null for a fast-path request (no body). */
+    private readonly req: IncomingMessage | null,
+    private readonly res: ClientResponse,
     private readonly target: ProxyTarget,
     /** The request head as the upstream gets it. */
     private readonly head: string,
@@ -388,7 +422,7 @@ class Exchange {
       // The client went away before the response was complete: the upstream exchange is abandoned.
       if (this.phase !== Phase.Finished) this.abandon();
     });
-    if (this.framing === 0) this.req.resume();
+    if (this.framing === 0) this.req?.resume();
     if (this.res.socket) return this.origin.assign(this);
     // Pipelined behind a request of the same client connection still being answered: Node gives
     // this response the socket only once that one has finished, and only then can its answer be
@@ -419,7 +453,7 @@ class Exchange {
   }
 
   private streamBody(connection: UpstreamConnection): void {
-    const { req } = this;
+    const req = this.req!; // a body only ever comes with Node's request (forward)
     const socket = connection.socket;
     const chunked = this.framing === CHUNKED;
     req.on('data', (chunk: Buffer) => {
@@ -802,7 +836,7 @@ function valueOf(headers: string[], lowerName: string): string | undefined {
  * end in chunked): its length, CHUNKED, or the reason to refuse it. The gateway writes this framing
  * itself; the client's framing headers never reach the upstream.
  */
-function requestFraming(req: IncomingMessage): number | string {
+function requestFraming(req: RequestHead): number | string {
   const te = req.headers['transfer-encoding'];
   if (te !== undefined) {
     // Node decodes the chunked coding only: another coding before it (gzip, chunked) would be
@@ -828,7 +862,7 @@ function connectionListed(value: string | undefined): Set<string> | null {
 }
 
 /** The address of the client's TCP peer (IPv4-mapped IPv6 written as IPv4). */
-function peerAddress(req: IncomingMessage): string {
+function peerAddress(req: RequestHead): string {
   const address = req.socket.remoteAddress ?? '';
   return address.startsWith('::ffff:') ? address.slice(7) : address;
 }
@@ -843,7 +877,7 @@ function peerAddress(req: IncomingMessage): string {
  * rawHeaders).
  */
 function requestHead(
-  req: IncomingMessage,
+  req: RequestHead,
   target: Omit<ProxyTarget, 'onError'>,
   method: string,
   url: string,

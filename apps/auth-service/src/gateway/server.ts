@@ -9,7 +9,17 @@ import { DecisionLog } from './decision-log.js';
 import { originalRequest, type ForwardAuthMode } from './forward-auth.js';
 import { canonicalTarget } from './path.js';
 import { RayIds } from './ray.js';
-import { UpstreamPool, answerInProgress, isWebSocketUpgrade, plainResponse, type ProxyTarget, type UpstreamPoolOptions } from './proxy.js';
+import { FastFront, type FastRequest, type FastResponse } from './fast-front.js';
+import {
+  UpstreamPool,
+  answerInProgress,
+  isWebSocketUpgrade,
+  plainResponse,
+  type ClientResponse,
+  type ProxyTarget,
+  type RequestHead,
+  type UpstreamPoolOptions,
+} from './proxy.js';
 import { FailedAttempts, type RateLimiter } from './rate-limiter.js';
 import type { Recorder } from './recorder.js';
 import { strictFor, strictRefusal } from './strict.js';
@@ -46,6 +56,11 @@ export interface GatewayDeps {
   logDecision?: (fields: Record<string, unknown>) => void;
   upstreams?: UpstreamPoolOptions;
   metrics?: GatewayMetrics;
+  /**
+   * Serve the strict subset of requests on the fast front (./fast-front.ts; default true). False:
+   * every connection goes straight to Node's server (tests compare the two answers).
+   */
+  fastFront?: boolean;
 }
 
 /** Answers a request that is refused (or fails) with a short JSON body. */
@@ -70,7 +85,7 @@ function refused(reply: Reply, status: number, body: unknown): null {
   return null;
 }
 
-function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string | string[]> = {}): void {
+function send(res: ClientResponse, status: number, body: unknown, headers: Record<string, string | string[]> = {}): void {
   if (res.headersSent) return void res.destroy();
   const text = typeof body === 'string' ? body : JSON.stringify(body);
   res.writeHead(status, {
@@ -114,12 +129,17 @@ function refusal(v: Verdict & { decision: Refused }): [status: number, body: unk
 }
 
 /**
- * The data plane: Node's raw HTTP server (no framework on the hot path).
- * - `/cdn-cgi/access/certs`, `/get-identity`, `/health`, `/authorize[/…]` on every host;
+ * The data plane (no framework on the hot path): a net.Server whose connections are read by the
+ * fast front (./fast-front.ts) while their requests stay in its strict subset, and by Node's HTTP
+ * server from the first request outside it on.
+ * - `/cdn-cgi/access/certs`, `/get-identity`, `/health`, `/authorize[/…]` on every host (Node's server);
  * - anything else: the application of the Host (and path prefix), authenticated, proxied.
  */
 export class Gateway {
+  /** Node's server: every request outside the fast front's subset. */
   readonly server: http.Server;
+  /** What listens: the fast front, which hands connections to `server`. */
+  readonly front: FastFront;
   readonly upstreams: UpstreamPool;
   private readonly now: () => number;
   private readonly attempts: FailedAttempts;
@@ -132,13 +152,20 @@ export class Gateway {
     this.log = new DecisionLog(d.recorder, d.metrics, this.now, d.logDecision);
     this.upstreams = new UpstreamPool({ trustProxy: d.trustProxy, ...d.upstreams });
     d.replica.onChange(() => this.recheckTunnels());
-    this.server = http.createServer({ maxHeaderSize: 64 * 1024, keepAliveTimeout: 65_000, requestTimeout: 60_000 }, (req, res) => {
-      const ray = this.rays.next();
-      this.handle(req, res, ray).catch((error: Error) => {
-        d.onError?.(error, ray);
-        send(res, 503, { error: 'unavailable', reason: 'internal' }, { 'cf-ray': ray });
-      });
+    const keepAliveTimeout = 65_000;
+    this.server = http.createServer({ maxHeaderSize: 64 * 1024, keepAliveTimeout, requestTimeout: 60_000 }, (req, res) => {
+      const url = req.url ?? '/';
+      if (url.startsWith(ACCESS_PREFIX)) this.answer(res, (ray) => this.access(req, res, pathOf(url).slice(ACCESS_PREFIX.length), ray));
+      else this.answer(res, (ray, start) => this.proxy(req, res, ray, start));
     });
+    this.front = new FastFront({
+      fallback: this.server,
+      serve: (req: FastRequest, res: FastResponse) => this.answer(res, (ray, start) => this.proxy(req, res, ray, start)),
+      malformed: (socket) =>
+        this.server.emit('clientError', Object.assign(new Error('Parse Error: Invalid EOF state'), { code: 'HPE_INVALID_EOF_STATE' }), socket),
+      keepAliveTimeoutMs: keepAliveTimeout,
+    });
+    if (d.fastFront === false) this.front.server.removeAllListeners('connection').on('connection', (socket) => this.server.emit('connection', socket));
     // Upgrades (WebSocket): authenticated like any request, then tunnelled to the upstream.
     this.server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
       if (answerInProgress(socket)) return void socket.destroy();
@@ -170,10 +197,14 @@ export class Gateway {
   }
 
   listen(port: number, host: string): Promise<number> {
+    const listener = this.front.server;
     return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host, () => {
-        const a = this.server.address();
+      listener.once('error', reject);
+      listener.listen(port, host, () => {
+        // Node's server tracks its connections (closeAllConnections, and the checks behind
+        // requestTimeout and headersTimeout) from its 'listening' event on: it never listens itself.
+        this.server.emit('listening');
+        const a = listener.address();
         resolve(typeof a === 'object' && a ? a.port : port);
       });
     });
@@ -181,13 +212,15 @@ export class Gateway {
 
   close(): Promise<void> {
     return new Promise((resolve) => {
-      this.server.close(() => resolve());
+      this.front.server.close(() => resolve());
+      this.front.closeAll();
+      this.server.close();
       this.server.closeAllConnections();
       this.upstreams.close();
     });
   }
 
-  private clientIp(req: IncomingMessage): string {
+  private clientIp(req: RequestHead): string {
     const peer = (req.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
     if (!this.d.trustProxy) return peer;
     const xff = headerValue(req.headers['x-forwarded-for']);
@@ -195,13 +228,24 @@ export class Gateway {
     return last && last.length <= 64 ? last : peer;
   }
 
-  /** Every answer carries its decision id `ray` in `Cf-Ray` (the upstream is sent it too). */
-  private async handle(req: IncomingMessage, res: ServerResponse, ray: string): Promise<void> {
-    const url = req.url ?? '/';
+  /**
+   * One request of either front: its decision id `ray` (every answer carries it in `Cf-Ray`; the
+   * upstream is sent it too), its duration measured, and a 503 for an unexpected error.
+   */
+  private answer(res: ClientResponse, handle: (ray: string, start: number) => Promise<void>): void {
+    const ray = this.rays.next();
     const metrics = this.d.metrics;
     const start = metrics ? performance.now() : 0;
     if (metrics) res.once('close', () => metrics.requestDone(start));
-    if (url.startsWith(ACCESS_PREFIX)) return this.access(req, res, pathOf(url).slice(ACCESS_PREFIX.length), ray);
+    handle(ray, start).catch((error: Error) => {
+      this.d.onError?.(error, ray);
+      send(res, 503, { error: 'unavailable', reason: 'internal' }, { 'cf-ray': ray });
+    });
+  }
+
+  /** A request for an application: admitted, then proxied. */
+  private async proxy(req: RequestHead, res: ClientResponse, ray: string, start: number): Promise<void> {
+    const metrics = this.d.metrics;
     const admitted = await this.admit(req, (status, body, headers) => send(res, status, body, { ...headers, 'cf-ray': ray }), ray);
     if (!admitted) return;
     metrics?.forwarded(start);
@@ -219,7 +263,7 @@ export class Gateway {
    * and what the upstream is sent; or null, answered through `reply`.
    */
   private async admit(
-    req: IncomingMessage,
+    req: RequestHead,
     reply: Reply,
     ray: string,
   ): Promise<{ app: ReplicaApp; decision: Allowed; target: Omit<ProxyTarget, 'onError'> } | null> {
@@ -352,7 +396,7 @@ export class Gateway {
   }
 
   /** Authenticates for `app`: the verdict is recorded; a refusal is answered through `reply` (null). */
-  private async authenticate(req: IncomingMessage, reply: Reply, app: ReplicaApp, ip: string, mode: Via, ray: string): Promise<Allowed | null> {
+  private async authenticate(req: RequestHead, reply: Reply, app: ReplicaApp, ip: string, mode: Via, ray: string): Promise<Allowed | null> {
     const now = this.now();
     const verdict = await this.judge(req, app, ip, mode, now);
     const { decision } = verdict;
@@ -366,7 +410,7 @@ export class Gateway {
   }
 
   /** The credentials of the request judged for `app`, failed attempts counted (./rate-limiter.ts FailedAttempts). */
-  private async judge(req: IncomingMessage, app: ReplicaApp, ip: string, mode: Via, now: number): Promise<Verdict> {
+  private async judge(req: RequestHead, app: ReplicaApp, ip: string, mode: Via, now: number): Promise<Verdict> {
     const addressWait = this.attempts.addressWait(ip, now);
     if (addressWait) return { decision: unauthorized(app, 'too_many_failed_attempts', 'rate_limited_ip', null, false), via: mode, retryAfter: addressWait };
     const strict = strictFor(this.d.replica, app) ? strictRefusal(req, app.readServiceTokensFromHeader) : null;

@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import { isStrict } from '@gatehouse/contracts';
 import type { Replica, ReplicaApp } from '../replica/replica.js';
 
@@ -17,7 +17,10 @@ export function strictFor(replica: Replica, app: ReplicaApp): boolean {
 }
 
 /** Why a strict-mode request is refused before its credentials are looked at, or null. */
-export function strictRefusal(req: IncomingMessage, singleHeader: string | null): 'duplicate_credential_header' | 'service_token_with_jwt' | null {
+export function strictRefusal(
+  req: { headers: IncomingHttpHeaders; rawHeaders: string[] },
+  singleHeader: string | null,
+): 'duplicate_credential_header' | 'service_token_with_jwt' | null {
   const counts = new Map<string, number>();
   const single = singleHeader?.toLowerCase();
   const raw = req.rawHeaders;
