@@ -20,13 +20,18 @@ function serverSockets(twin: Twin): net.Socket[] {
 
 const unknownHost = get('/', '', 'nobody.example.com');
 
+/** A gateway with the fast front (or without: Node's server) in front of an echo upstream. */
+async function twinOf(fastFront: boolean): Promise<Twin> {
+  const upstream = await startEchoUpstream();
+  const twins = await startTwins(upstream.url);
+  return fastFront ? twins.fast : twins.slow;
+}
+
 describe('resource exhaustion', () => {
   it.each([true, false])(
     'a client that pipelines without reading answers: what the gateway buffers for it stays bounded (fast front: %s)',
     async (fastFront) => {
-      const upstream = await startEchoUpstream();
-      const twins = await startTwins(upstream.url);
-      const twin = fastFront ? twins.fast : twins.slow;
+      const twin = await twinOf(fastFront);
       const sockets = serverSockets(twin);
       // 100k requests (4 MB) whose answers (401: no credentials needed) are 10 times larger.
       const flood = Buffer.from(get('/').repeat(100_000), 'latin1');
@@ -62,9 +67,7 @@ describe('resource exhaustion', () => {
   it.each([true, false])(
     'thousands of pipelined requests answered at once (no await on their path): every one answered (fast front: %s)',
     async (fastFront) => {
-      const upstream = await startEchoUpstream();
-      const twins = await startTwins(upstream.url);
-      const twin = fastFront ? twins.fast : twins.slow;
+      const twin = await twinOf(fastFront);
       const n = 5_000;
       const client = net.connect(twin.port, '127.0.0.1', () => client.write(unknownHost.repeat(n)));
       onCleanup(() => void client.destroy());

@@ -5,13 +5,16 @@ import {
   DeleteApplication,
   DeleteServiceToken,
   PAGE_ENVELOPE_BYTES,
+  TOKEN_FIELD,
+  TokenRows,
   ReplicaHead,
   UpdateServiceToken,
   type Actor,
 } from '@gatehouse/contracts';
 import pg from 'pg';
 import { ReplicaRepository } from '../src/applications/replica.repository.js';
-import { createDataSource } from '../src/database/data-source.js';
+import { createDataSource, migrate } from '../src/database/data-source.js';
+import { adminDatabaseUrl } from '@gatehouse/testing';
 import { FEEDS, changes, pullAll, startHarness, type TokenServiceHarness } from './support.js';
 
 const actor: Actor = { type: 'admin', id: 'replica-test' };
@@ -195,5 +198,36 @@ describe('replica.v3 dates outside years 1-9999', () => {
     const expected = [null, earliest, null, earliest, '1960-05-05T12:00:00.123Z'];
     expect(dates.map((_, i) => byName.get(`date-${i + 1}`)?.expiresAt)).toEqual(expected);
     expect(dates.map((_, i) => byName.get(`date-${i + 1}`)?.previousClientSecretExpiresAt)).toEqual(expected);
+  });
+});
+
+describe('replica.v3 rows on a database that is not UTF8', () => {
+  it('sends each text as UTF-8 with its UTF-8 length (LATIN1: é is one byte stored, two sent)', async () => {
+    const name = `gh_test_latin1_${Date.now().toString(36)}`;
+    const admin = new pg.Client({ connectionString: adminDatabaseUrl() });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE "${name}" ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0`);
+    const url = adminDatabaseUrl().replace(/\/[^/?]*(\?|$)/, `/${name}$1`);
+    const ds = createDataSource(url);
+    try {
+      await migrate(url);
+      await ds.initialize();
+      const [{ id: accountId }] = await ds.query<Array<{ id: string }>>(`SELECT id FROM accounts LIMIT 1`);
+      await ds.query(
+        `INSERT INTO service_tokens (account_id, name, client_id, duration, secret_hash, expires_at, revision, created_at, updated_at)
+         VALUES ($1, 'café crème', 'latin-é.access', '8760h', repeat('a', 64), now(), nextval('replica_revision_seq'), now(), now())`,
+        [accountId],
+      );
+      const page = await new ReplicaRepository(ds).readCompact([-1, 0, '00000000-0000-0000-0000-000000000000'], 100, 250_000, ['token']);
+      const rows = TokenRows.decode(page.tokens);
+      expect(rows.length).toBe(1);
+      expect(rows.text(0, TOKEN_FIELD.NAME)).toBe('café crème');
+      expect(rows.fieldLength(0, TOKEN_FIELD.NAME)).toBe(12);
+      expect(rows.text(0, TOKEN_FIELD.CLIENT_ID)).toBe('latin-é.access');
+    } finally {
+      if (ds.isInitialized) await ds.destroy();
+      await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      await admin.end();
+    }
   });
 });

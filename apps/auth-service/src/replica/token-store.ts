@@ -1,4 +1,4 @@
-import { TOKEN_FIELD, TOKEN_ROW_FLAGS, TokenRows, tokenRowOf, type TokenRow, type VerifierToken } from '@gatehouse/contracts';
+import { TOKEN_FIELD, TOKEN_ROW_FLAGS, TokenRows, tokenRowOf, uuidText, type TokenRow, type VerifierToken } from '@gatehouse/contracts';
 
 /**
  * What the gateway keeps of a token: only what a decision reads. A plain object, built from the
@@ -71,11 +71,6 @@ function uuidBytes(id: string, into: Buffer, at: number): boolean {
     into[out++] = (hi << 4) | lo;
   }
   return out === at + ID_BYTES;
-}
-
-function uuidString(buf: Buffer, at: number): string {
-  const h = buf.toString('hex', at, at + ID_BYTES);
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
 /** Whether `len` bytes of `a` at `ai` equal those of `b` at `bi` (a loop: Buffer#compare's native call cost more than 16 bytes). */
@@ -447,7 +442,7 @@ export class TokenStore {
     const exp = c.expires[i]!;
     const prev = this.previous.get(slot);
     const v: ReplicaToken = {
-      id: uuidString(c.ids, i * ID_BYTES),
+      id: uuidText(c.ids, i * ID_BYTES),
       accountId: this.accountIds[c.accounts[i]!]!,
       name: this.text(c.nameAt[i]!, c.nameLen[i]!),
       clientId:
@@ -490,7 +485,7 @@ export class TokenStore {
     const key = b.toString('latin1', at, at + ID_BYTES);
     let i = this.accountByBytes.get(key);
     if (i === undefined) {
-      i = this.account(uuidString(b, at));
+      i = this.account(uuidText(b, at));
       this.accountByBytes.set(key, i);
     }
     b.copy(this.lastAccountBytes, 0, at, at + ID_BYTES);

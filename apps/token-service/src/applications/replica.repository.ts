@@ -113,8 +113,12 @@ const SOURCES = [
   },
 ] as const;
 
-/** A text as a replica.v3 row field: its UTF-8 byte length (u32), then the bytes. */
-const field = (column: string) => `int4send(octet_length(convert_to(${column}, 'UTF8'))) || convert_to(${column}, 'UTF8')`;
+/**
+ * A text as a replica.v3 row field: its UTF-8 byte length (u32), then the bytes. On a UTF8
+ * database the text's own length is that length (converting twice per field was a tenth of the row).
+ */
+const field = (column: string, utf8Server: boolean) =>
+  `int4send(octet_length(${utf8Server ? column : `convert_to(${column}, 'UTF8')`})) || convert_to(${column}, 'UTF8')`;
 /** A timestamptz as PostgreSQL sends it (i64 microseconds since 2000), zeros when NULL (the row's flags say which). */
 const date = (column: string) => `coalesce(timestamptz_send(${column}), '\\x0000000000000000'::bytea)`;
 
@@ -123,11 +127,11 @@ const date = (column: string) => `coalesce(timestamptz_send(${column}), '\\x0000
  * functions. The JSON text rows this replaced spent most of their time formatting numbers and
  * dates and escaping strings, here and again in the token service and the gateway.
  */
-const TOKEN_ROW = `set_byte('\\x00'::bytea, 0, CASE WHEN e.enabled THEN 1 ELSE 0 END | CASE WHEN e.expires_at IS NULL THEN 0 ELSE 2 END
+const tokenRow = (utf8: boolean) => `set_byte('\\x00'::bytea, 0, CASE WHEN e.enabled THEN 1 ELSE 0 END | CASE WHEN e.expires_at IS NULL THEN 0 ELSE 2 END
     | CASE WHEN e.previous_secret_hash IS NULL THEN 0 ELSE 4 END | CASE WHEN e.previous_secret_expires_at IS NULL THEN 0 ELSE 8 END)
   || int8send(e.revision) || uuid_send(e.id) || uuid_send(e.account_id) || ${date('e.expires_at')} || ${date('e.previous_secret_expires_at')}
-  || int4send(e.client_secret_version) || ${field('e.name')} || ${field('e.client_id')} || ${field('e.duration')} || ${field('e.secret_hash')}
-  || ${field("coalesce(e.previous_secret_hash, '')")}`;
+  || int4send(e.client_secret_version) || ${field('e.name', utf8)} || ${field('e.client_id', utf8)} || ${field('e.duration', utf8)}
+  || ${field('e.secret_hash', utf8)} || ${field("coalesce(e.previous_secret_hash, '')", utf8)}`;
 
 /**
  * Reads one page of the replicated tables in revision order up to the safe revision (the page's
@@ -135,6 +139,9 @@ const TOKEN_ROW = `set_byte('\\x00'::bytea, 0, CASE WHEN e.enabled THEN 1 ELSE 0
  */
 @Injectable()
 export class ReplicaRepository implements ChangeStore {
+  /** Whether the database's encoding is UTF8 (asked once). */
+  private utf8Server?: Promise<boolean>;
+
   constructor(private readonly dataSource: DataSource) {}
 
   /**
@@ -232,7 +239,14 @@ export class ReplicaRepository implements ChangeStore {
     // Token rows are written by the positions' own scan (in revision order, as the heap mostly is):
     // joining a million tokens back by id cost as much as writing them. The merge reads each
     // source lazily, so only rows that make the page are written.
-    const positions = positionsAfter(sources, k, TOKEN_ROW);
+    this.utf8Server ??= this.dataSource.query(`SELECT current_setting('server_encoding') = 'UTF8' AS utf8`).then(
+      (rows: Array<{ utf8: boolean }>) => rows[0]!.utf8,
+      (error: unknown) => {
+        this.utf8Server = undefined; // asked again with the next page
+        throw error;
+      },
+    );
+    const positions = positionsAfter(sources, k, tokenRow(await this.utf8Server));
     const others = sources
       .filter((s) => s.source > 0)
       .map(
