@@ -212,7 +212,7 @@ describe('replica.v3 rows on a database that is not UTF8', () => {
     try {
       await migrate(url);
       await ds.initialize();
-      const [{ id: accountId }] = await ds.query<Array<{ id: string }>>(`SELECT id FROM accounts LIMIT 1`);
+      const accountId = (await ds.query<Array<{ id: string }>>(`SELECT id FROM accounts LIMIT 1`))[0]!.id;
       await ds.query(
         `INSERT INTO service_tokens (account_id, name, client_id, duration, secret_hash, expires_at, revision, created_at, updated_at)
          VALUES ($1, 'café crème', 'latin-é.access', '8760h', repeat('a', 64), now(), nextval('replica_revision_seq'), now(), now())`,
