@@ -147,6 +147,44 @@ describe('access log over JetStream', () => {
     await expectEventually(async () => expect(await count(accountId)).toBe(5), { timeoutMs: 15_000 });
   });
 
+  it('keeps draining after NATS itself is killed and restarted', async () => {
+    if (!app) await start();
+    const accountId = await newAccount();
+    await nats.pause(); // SIGKILL: the service's connections drop mid-pull
+    await nats.resume();
+    // The publisher's connection reconnects on its own; published as soon as it is back.
+    const b = batch(accountId, 4);
+    await expectEventually(() => publish(b, b.batchId!), { timeoutMs: 10_000, intervalMs: 100 });
+    // The library alone retried its lookup of the consumer after a failed one only every 30 s.
+    await expectEventually(async () => expect(await count(accountId)).toBe(4), { timeoutMs: 12_000, intervalMs: 200 });
+  });
+
+  it('reads again within seconds when its consumer is replaced under it (the pull it had waiting is gone)', async () => {
+    if (!app) await start();
+    const accountId = await newAccount();
+    const jsm = await jetstreamManager(nc);
+    const { config } = await jsm.consumers.info(ACCESS_LOG_STREAM.name, ACCESS_LOG_STREAM.consumer);
+    await jsm.consumers.delete(ACCESS_LOG_STREAM.name, ACCESS_LOG_STREAM.consumer);
+    await jsm.consumers.add(ACCESS_LOG_STREAM.name, config);
+    const b = batch(accountId, 3);
+    await publish(b, b.batchId!);
+    // The library waits for two missed heartbeats before it pulls again: 30 s with its default
+    // pull expiry, which left a failover's decisions in the stream for that long.
+    await expectEventually(async () => expect(await count(accountId)).toBe(3), { timeoutMs: 12_000, intervalMs: 250 });
+  });
+
+  it('creates the consumer again when it is deleted under the running service, and drains what waits', async () => {
+    if (!app) await start();
+    const accountId = await newAccount();
+    const jsm = await jetstreamManager(nc);
+    await jsm.consumers.delete(ACCESS_LOG_STREAM.name, ACCESS_LOG_STREAM.consumer);
+    const b = batch(accountId, 2);
+    await publish(b, b.batchId!);
+    await expectEventually(async () => expect(await count(accountId)).toBe(2), { timeoutMs: 25_000, intervalMs: 250 });
+    const c = await jsm.consumers.info(ACCESS_LOG_STREAM.name, ACCESS_LOG_STREAM.consumer);
+    expect(c.config.durable_name).toBe(ACCESS_LOG_STREAM.consumer);
+  });
+
   it('derives stable, distinct row ids from the batch', () => {
     const id = auditRowId('b', 0);
     expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { AckPolicy, jetstream, jetstreamManager, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import { AckPolicy, jetstream, jetstreamManager, type ConsumerMessages, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import { natsAuth, natsConnectionOptions } from '@gatehouse/config';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { ACCESS_LOG_STREAM, AccessDecisionsRecorded, ensureAccessLogStream, parseOrThrow, type PayloadOf } from '@gatehouse/contracts';
@@ -54,10 +54,24 @@ export class AccessLogConsumer implements OnApplicationBootstrap, OnApplicationS
   private readonly log = new Logger('AccessLog');
   /** How long a batch that failed to commit waits before it is redelivered. */
   private readonly retryDelayMs = 1000;
+  /**
+   * How long a pull request lives. The client re-pulls on that beat, expects the server's
+   * heartbeat at half of it, and, after a reconnect, retries its consumer lookup at that interval:
+   * with the library's 30 s default, a lookup that failed while the cluster elected a new consumer
+   * leader left the log undrained for 30 s.
+   */
+  private readonly pullExpiresMs = 5000;
+  /** A consumer with messages waiting that has delivered nothing for this long is read afresh. */
+  readonly stallMs: number = 10_000;
   private nc?: NatsConnection;
   private messages?: ConsumerMessages;
   private loop?: Promise<void>;
+  private watchdog?: NodeJS.Timeout;
   private stopping = false;
+  /** When the last message arrived (or the current `consume()` began), and whether one is being handled. */
+  private lastActivity = Date.now();
+  private busy = false;
+  private checking = false;
 
   constructor(
     @Inject(TOKEN_SERVICE_ENV) private readonly env: TokenServiceEnv,
@@ -74,13 +88,53 @@ export class AccessLogConsumer implements OnApplicationBootstrap, OnApplicationS
     });
     const jsm = await jetstreamManager(this.nc);
     await ensureAccessLogStream(jsm.streams, this.env.GATEHOUSE_ACCESS_LOG_REPLICAS);
+    await this.ensureConsumer(jsm);
+    this.loop = this.run();
+    this.watchdog = setInterval(() => void this.checkStalled(), Math.max(250, Math.floor(this.stallMs / 2)));
+    this.watchdog.unref();
+  }
+
+  /** The durable consumer shared by the replicas; adding it again with the same settings is a no-op. */
+  private async ensureConsumer(jsm: JetStreamManager): Promise<void> {
     await jsm.consumers.add(ACCESS_LOG_STREAM.name, {
       durable_name: ACCESS_LOG_STREAM.consumer,
       ack_policy: AckPolicy.Explicit,
       ack_wait: 30_000 * 1_000_000,
       max_deliver: -1,
     });
-    this.loop = this.run();
+  }
+
+  /**
+   * The library recovers a pull consumer from a lost server by itself, but only on its own timers,
+   * and a failed lookup during a failover waits a whole pull expiry again. This is the backstop:
+   * when the stream holds messages for this consumer that have not been delivered, and nothing has
+   * arrived for `stallMs`, the current `consume()` is closed and `run()` starts a new one.
+   */
+  async checkStalled(): Promise<boolean> {
+    if (this.stopping || this.checking || this.busy || !this.messages || !this.nc) return false;
+    if (Date.now() - this.lastActivity < this.stallMs) return false;
+    this.checking = true;
+    try {
+      const jsm = await jetstreamManager(this.nc, { timeout: 2000 });
+      const info = await jsm.consumers.info(ACCESS_LOG_STREAM.name, ACCESS_LOG_STREAM.consumer).catch(async (error: Error) => {
+        if (!/consumer not found/i.test(error.message)) throw error;
+        // Deleted under us (an operator, or a cluster that lost it): the reader would wait for it
+        // forever. Recreated, it delivers the stream again; rows already written are not rewritten.
+        this.log.warn('Access-log consumer was missing on the server; created it again');
+        await this.ensureConsumer(jsm);
+        return { num_pending: 1 };
+      });
+      if (info.num_pending === 0 || this.busy || Date.now() - this.lastActivity < this.stallMs) return false;
+      this.log.warn(`Access-log consumer stalled (${info.num_pending} batches waiting, none delivered for ${this.stallMs} ms); reading again`);
+      this.lastActivity = Date.now();
+      await this.messages?.close().catch(() => undefined);
+      return true;
+    } catch {
+      // NATS or JetStream unreachable right now: the next check asks again.
+      return false;
+    } finally {
+      this.checking = false;
+    }
   }
 
   /**
@@ -93,9 +147,19 @@ export class AccessLogConsumer implements OnApplicationBootstrap, OnApplicationS
     while (!this.stopping) {
       try {
         const consumer = await jetstream(this.nc!).consumers.get(ACCESS_LOG_STREAM.name, ACCESS_LOG_STREAM.consumer);
-        this.messages = await consumer.consume({ max_messages: 16 });
+        this.messages = await consumer.consume({ max_messages: 16, expires: this.pullExpiresMs });
+        this.lastActivity = Date.now();
         delay = 250;
-        for await (const m of this.messages) await this.handle(m);
+        for await (const m of this.messages) {
+          this.lastActivity = Date.now();
+          this.busy = true;
+          try {
+            await this.handle(m);
+          } finally {
+            this.busy = false;
+            this.lastActivity = Date.now();
+          }
+        }
       } catch (error) {
         if (!this.stopping) this.log.warn(`Access-log consumer interrupted (${(error as Error).message}); reading again`);
       }
@@ -128,6 +192,7 @@ export class AccessLogConsumer implements OnApplicationBootstrap, OnApplicationS
 
   async onApplicationShutdown(): Promise<void> {
     this.stopping = true;
+    clearInterval(this.watchdog);
     await this.messages?.close().catch(() => undefined);
     await this.loop?.catch(() => undefined);
     await this.nc?.drain().catch(() => this.nc?.close());
