@@ -30,7 +30,8 @@ export interface TokenStore {
   find(accountId: string, tokenId: string, tx?: Tx): Promise<TokenRecord | null>;
   findForUpdate(accountId: string, tokenId: string, tx: Tx): Promise<TokenRecord | null>;
   list(accountId: string, filter: TokenFilter, page: number, perPage: number): Promise<TokenPage>;
-  insert(token: TokenRecord, tx: Tx): Promise<void>;
+  /** Inserts a new token at the next replication revision (its lock held until the commit); returns that revision. */
+  insert(token: TokenRecord, tx: Tx): Promise<number>;
   update(token: TokenRecord, tx: Tx): Promise<void>;
   remove(accountId: string, tokenId: string, tx: Tx): Promise<void>;
   markSeen(seen: Array<{ tokenId: string; at: Date }>): Promise<number>;
@@ -126,8 +127,18 @@ export class TokensRepository implements TokenStore {
     return { rows: [], total: Number(row?.total ?? 0), exact: true };
   }
 
-  async insert(token: TokenRecord, tx: Tx): Promise<void> {
-    await managerOf(this.dataSource, tx).insert(ServiceTokenEntity, token);
+  async insert(token: TokenRecord, tx: Tx): Promise<number> {
+    // The row is written with its revision: stamping it afterwards (replica_bump) updated a row
+    // just inserted, a second version with an entry in each of its eight indexes, two of them
+    // trigram GIN indexes. A new row needs no row lock first: no one else sees it before the commit.
+    const result = await managerOf(this.dataSource, tx)
+      .createQueryBuilder()
+      .insert()
+      .into(ServiceTokenEntity)
+      .values({ ...token, revision: () => 'replica_next_revision()' })
+      .returning(['revision'])
+      .execute();
+    return Number((result.raw as Array<{ revision: string }>)[0]!.revision);
   }
 
   async update(token: TokenRecord, tx: Tx): Promise<void> {

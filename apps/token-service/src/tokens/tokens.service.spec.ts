@@ -20,7 +20,10 @@ function setup() {
     find: async (a, id) => (rows.get(id)?.accountId === a ? structuredClone(rows.get(id)!) : null),
     findForUpdate: async (a, id) => (rows.get(id)?.accountId === a ? structuredClone(rows.get(id)!) : null),
     list: async () => ({ rows: [...rows.values()], total: rows.size, exact: true }),
-    insert: async (t) => void rows.set(t.id, structuredClone(t)),
+    insert: async (t) => {
+      rows.set(t.id, structuredClone(t));
+      return ++revision;
+    },
     update: async (t) => void rows.set(t.id, structuredClone(t)),
     remove: async (_a, id) => void rows.delete(id),
     markSeen: async () => 0,

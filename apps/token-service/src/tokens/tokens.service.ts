@@ -61,9 +61,13 @@ export class TokensService {
       createdAt: now,
       updatedAt: now,
     };
-    await this.change('created', token, actor, { duration: lifetime, expiresAt: token.expiresAt?.toISOString() ?? null }, (tx) =>
-      this.tokens.insert(token, tx),
-    );
+    const event = await this.uow.run(async (tx) => {
+      await this.audit(tx, 'created', token, actor, { duration: lifetime, expiresAt: token.expiresAt?.toISOString() ?? null }, now);
+      // Last before the commit: the insert takes the change's revision, whose lock is held until then.
+      const revision = await this.tokens.insert(token, tx);
+      return this.eventOf('created', revision, token, actor, now);
+    });
+    await this.publisher.tokenChanged(event);
     return { ...toServiceToken(token), clientSecret: secret };
   }
 
@@ -246,15 +250,18 @@ export class TokensService {
     return token;
   }
 
-  private async change(kind: TokenChangeKind, token: TokenRecord, actor: Actor, metadata: Record<string, unknown>, persist: (tx: Tx) => Promise<void>) {
-    const event = await this.uow.run(async (tx) => {
-      await persist(tx);
-      return this.record(tx, kind, token, actor, metadata, token.createdAt);
-    });
-    await this.publisher.tokenChanged(event);
+  private async record(tx: Tx, kind: TokenChangeKind, token: TokenRecord, actor: Actor, metadata: Record<string, unknown>, occurredAt: Date) {
+    await this.audit(tx, kind, token, actor, metadata, occurredAt);
+    // Last before the commit: the row locks it takes are held until then.
+    const revision = await this.ledger.bumpRevision(tx, [{ entity: 'token', id: token.id, deleted: kind === 'deleted' }]);
+    return this.eventOf(kind, revision, token, actor, occurredAt);
   }
 
-  private async record(tx: Tx, kind: TokenChangeKind, token: TokenRecord, actor: Actor, metadata: Record<string, unknown>, occurredAt: Date) {
+  private eventOf(kind: TokenChangeKind, revision: number, token: TokenRecord, actor: Actor, occurredAt: Date) {
+    return { kind, revision, occurredAt: occurredAt.toISOString(), actor, token: toVerifierToken(token) };
+  }
+
+  private async audit(tx: Tx, kind: TokenChangeKind, token: TokenRecord, actor: Actor, metadata: Record<string, unknown>, occurredAt: Date) {
     await this.ledger.append(tx, {
       accountId: token.accountId,
       action: `service_token.${kind}`,
@@ -265,9 +272,6 @@ export class TokensService {
       occurredAt,
       metadata: { clientId: token.clientId, ...metadata },
     });
-    // Last before the commit: the row locks it takes are held until then.
-    const revision = await this.ledger.bumpRevision(tx, [{ entity: 'token', id: token.id, deleted: kind === 'deleted' }]);
-    return { kind, revision, occurredAt: occurredAt.toISOString(), actor, token: toVerifierToken(token) };
   }
 
   private async require(accountId: string, tokenId: string): Promise<TokenRecord> {
