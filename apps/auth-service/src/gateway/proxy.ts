@@ -314,11 +314,21 @@ class Origin {
     return this.idle.length;
   }
 
-  /** A new socket to the origin (TLS verified against the system's or the configured CAs). */
-  connect(): net.Socket {
+  /**
+   * A new socket to the origin (TLS verified against the system's or the configured CAs). With
+   * `onread` (a pooled connection, UpstreamConnection): a plain-TCP socket reads into the shared
+   * READ_BUFFER and hands each read to it, without a stream 'data' event or a buffer of its own
+   * per read (a TLS socket hands its 'data'); a tunnel's socket is a plain stream (it is piped).
+   */
+  connect(onread?: (data: Buffer) => void): net.Socket {
     const socket = this.secure
       ? tls.connect({ host: this.host, port: this.port, servername: this.servername, ALPNProtocols: ['http/1.1'], ca: this.settings.ca })
-      : net.connect({ host: this.host, port: this.port });
+      : net.connect(
+          onread
+            ? { host: this.host, port: this.port, onread: { buffer: READ_BUFFER, callback: (length) => (onread(READ_BUFFER.subarray(0, length)), true) } }
+            : { host: this.host, port: this.port },
+        );
+    if (this.secure && onread) socket.on('data', onread);
     socket.setNoDelay(true);
     return socket;
   }
@@ -329,7 +339,7 @@ class Origin {
     if (reused) return exchange.start(reused);
     if (this.open < this.settings.maxConnectionsPerOrigin) {
       this.open++;
-      return exchange.start(new UpstreamConnection(this, this.connect()));
+      return exchange.start(new UpstreamConnection(this));
     }
     if (this.waiting.length >= this.settings.maxConnectionsPerOrigin) return exchange.refuse(503, 'upstream_connection_limit');
     this.waiting.push(exchange);
@@ -359,7 +369,7 @@ class Origin {
     const next = this.waiting.shift();
     if (next) {
       this.open++;
-      next.start(new UpstreamConnection(this, this.connect()));
+      next.start(new UpstreamConnection(this));
     }
   }
 
@@ -513,8 +523,11 @@ class Exchange {
     else this.idleMs = Math.min(this.idleMs, ms);
   }
 
-  onBody(chunk: Buffer, last: boolean): void {
+  onBody(view: Buffer, last: boolean): void {
     if (!this.writeHead()) return;
+    // A view of the connection's read buffer (READ_BUFFER), reused by the next read: the client's
+    // response may hold what it is given (a socket that cannot take it all now).
+    const chunk = Buffer.from(view);
     if (last) {
       // The common small response: head and body leave in one write.
       this.phase = Phase.Finished;
@@ -610,6 +623,13 @@ class Exchange {
   }
 }
 
+/**
+ * Where every pooled plain-TCP upstream socket reads (Origin.connect's `onread`): one buffer for
+ * all of them, as reads are handled one at a time and nothing keeps a view of it past its read
+ * (the parser copies what it holds for the next read, Exchange.onBody copies the body it relays).
+ */
+const READ_BUFFER = Buffer.allocUnsafeSlow(64 * 1024);
+
 /** One socket to an origin and its response parser; serves one exchange at a time. */
 class UpstreamConnection {
   private readonly parser: ResponseParser;
@@ -617,17 +637,15 @@ class UpstreamConnection {
   /** Exchanges served before the current one: a failure before any response byte may be a stale keep-alive. */
   private served = 0;
   closed = false;
+  readonly socket: net.Socket;
 
-  constructor(
-    private readonly origin: Origin,
-    readonly socket: net.Socket,
-  ) {
+  constructor(private readonly origin: Origin) {
     this.parser = new ResponseParser({
       head: (head) => this.exchange?.onHead(head),
       body: (chunk, last) => this.exchange?.onBody(chunk, last),
       done: () => this.exchange?.onDone(),
     });
-    socket.on('data', (data: Buffer) => this.received(data));
+    const socket = (this.socket = origin.connect((data) => this.received(data)));
     socket.on('timeout', () => (this.exchange ? this.failExchange(504, 'upstream_timeout') : socket.destroy()));
     socket.on('error', () => socket.destroy());
     socket.on('end', () => socket.destroy());

@@ -54,6 +54,27 @@ function parseError(raw: string, method = 'GET'): string {
 }
 
 describe('ResponseParser (upstream responses, strict HTTP/1.1)', () => {
+  it('keeps nothing of the bytes it is given: each read may go into the same buffer (the pool reads so)', () => {
+    const raw = 'HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\nhello world!';
+    const chunked = 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n7\r\n world!\r\n0\r\n\r\n';
+    for (const text of [raw, chunked]) {
+      const bytes = Buffer.from(text, 'latin1');
+      for (const size of [1, 2, 3, 5, 7]) {
+        const { p, seen } = parser();
+        p.start('GET');
+        const shared = Buffer.alloc(size);
+        for (let at = 0; at < bytes.length; at += size) {
+          const n = bytes.copy(shared, 0, at, at + size);
+          p.execute(shared.subarray(0, n));
+          shared.fill('#'); // the next read overwrites it
+        }
+        expect(seen.heads).toHaveLength(1);
+        expect(seen.body).toBe('hello world!');
+        expect(seen.done).toBe(1);
+      }
+    }
+  });
+
   it('parses a Content-Length response however the bytes are split', () => {
     const raw = 'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 11\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\n\r\nhello world';
     for (const seen of everySplit(raw)) {

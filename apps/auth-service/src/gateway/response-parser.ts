@@ -7,6 +7,10 @@
  *
  * Requests are sent one at a time per connection, so bytes after the end of a response are an
  * upstream fault too: `extraBytes` tells the caller not to reuse the connection.
+ *
+ * Nothing of the bytes given to `execute` is kept past the call (what a response still needs from
+ * them is copied), so the caller may read the next bytes into the same buffer; the chunks `body`
+ * reports are views of them, valid during that call only.
  */
 
 export class UpstreamProtocolError extends Error {
@@ -139,7 +143,7 @@ export class ResponseParser {
             for (let lf = buf.indexOf(0x0a, Math.max(at, fresh)); lf >= 0; lf = buf.indexOf(0x0a, lf + 1)) {
               if (lf === at || buf[lf - 1] !== 0x0d) throw new UpstreamProtocolError('bare LF');
             }
-            this.pending = buf.subarray(at);
+            this.pending = Buffer.from(buf.subarray(at));
             return;
           }
           if (end - at > this.maxHeadBytes) throw new UpstreamProtocolError('response head too large');
@@ -182,7 +186,7 @@ export class ResponseParser {
         case State.ChunkDataEnd: {
           if (buf.length - at < 2) {
             if (buf[at] !== 0x0d) throw new UpstreamProtocolError('chunk not followed by CRLF');
-            this.pending = buf.subarray(at);
+            this.pending = Buffer.from(buf.subarray(at));
             return;
           }
           if (buf[at] !== 0x0d || buf[at + 1] !== 0x0a) throw new UpstreamProtocolError('chunk not followed by CRLF');
@@ -235,7 +239,7 @@ export class ResponseParser {
     const lf = buf.indexOf(0x0a, at);
     if (lf < 0) {
       if (buf.length - at > MAX_LINE) throw new UpstreamProtocolError('line too long');
-      this.pending = buf.subarray(at);
+      this.pending = Buffer.from(buf.subarray(at));
       return null;
     }
     if (lf === at || buf[lf - 1] !== 0x0d) throw new UpstreamProtocolError('bare LF');
