@@ -493,34 +493,19 @@ class Exchange {
 
   onHead(head: ResponseHead): void {
     this.reusable = head.keepAlive && !(this.framing !== 0 && BODYLESS.has(this.method));
-    const headers: string[] = [];
-    const received = head.headers;
-    for (let i = 0; i < received.length; i += 2) {
-      const name = received[i]!;
-      const lower = name.toLowerCase();
-      if (lower === 'keep-alive') this.keepAliveHint(received[i + 1]!);
-      if (HOP_BY_HOP.has(lower) || (head.connection.size > 0 && head.connection.has(lower)) || lower === 'cf-ray') continue;
-      headers.push(name, received[i + 1]!);
-    }
+    const relayed = this.connection!.relayed(head);
+    // `Keep-Alive: timeout=N`: the upstream closes idle connections after N seconds. Pooling one
+    // longer would race that close (a request sent as the upstream hangs up), so the connection
+    // idles at most N - 1 s here, and is not pooled at all when N <= 1.
+    if (relayed.idleMs <= 0) this.reusable = false;
+    else if (relayed.idleMs < this.idleMs) this.idleMs = relayed.idleMs;
+    const headers = relayed.headers.slice();
     if (this.target.rayId) headers.push('Cf-Ray', this.target.rayId);
     if (this.target.setCookie) headers.push('Set-Cookie', this.target.setCookie);
     // Written with the first body byte or at the end (Node sends it no earlier either), so that an
     // error in the body's framing before then (a bad first chunk size) still answers a clean 502.
     this.heldHead = { status: head.status, headers };
     this.phase = Phase.HeadHeld;
-  }
-
-  /**
-   * `Keep-Alive: timeout=N`: the upstream closes idle connections after N seconds. Pooling one
-   * longer would race that close (a request sent as the upstream hangs up), so the connection
-   * idles at most N - 1 s here, and is not pooled at all when N <= 1.
-   */
-  private keepAliveHint(value: string): void {
-    const match = /(?:^|[,;\s])timeout\s*=\s*"?(\d{1,6})/i.exec(value);
-    if (!match) return;
-    const ms = Number(match[1]) * 1000 - 1000;
-    if (ms <= 0) this.reusable = false;
-    else this.idleMs = Math.min(this.idleMs, ms);
   }
 
   onBody(view: Buffer, last: boolean): void {
@@ -623,6 +608,19 @@ class Exchange {
   }
 }
 
+/** A response head as relayed (UpstreamConnection.relayed). */
+interface Relayed {
+  from: readonly string[];
+  headers: readonly string[];
+  idleMs: number;
+}
+
+/** `Keep-Alive: timeout=N`: the ms a connection may idle in the pool (N - 1 s); Infinity without a timeout. */
+function keepAliveHintMs(value: string): number {
+  const match = /(?:^|[,;\s])timeout\s*=\s*"?(\d{1,6})/i.exec(value);
+  return match ? Number(match[1]) * 1000 - 1000 : Infinity;
+}
+
 /**
  * Where every pooled plain-TCP upstream socket reads (Origin.connect's `onread`): one buffer for
  * all of them, as reads are handled one at a time and nothing keeps a view of it past its read
@@ -638,6 +636,7 @@ class UpstreamConnection {
   private served = 0;
   closed = false;
   readonly socket: net.Socket;
+  private lastRelayed: Relayed | null = null;
 
   constructor(private readonly origin: Origin) {
     this.parser = new ResponseParser({
@@ -650,6 +649,28 @@ class UpstreamConnection {
     socket.on('error', () => socket.destroy());
     socket.on('end', () => socket.destroy());
     socket.on('close', () => this.onClose());
+  }
+
+  /**
+   * What of a response head is relayed to the client (hop-by-hop headers, those its Connection
+   * lists and the upstream's Cf-Ray dropped), and how long the connection may idle afterwards by
+   * its Keep-Alive hints (Infinity: none; <= 0: not reused). Kept for the next response: a head
+   * that repeats (ResponseParser) comes as the same headers array.
+   */
+  relayed(head: ResponseHead): Relayed {
+    if (head.headers === this.lastRelayed?.from) return this.lastRelayed;
+    const headers: string[] = [];
+    const received = head.headers;
+    let idleMs = Infinity;
+    for (let i = 0; i < received.length; i += 2) {
+      const name = received[i]!;
+      const lower = name.toLowerCase();
+      if (lower === 'keep-alive') idleMs = Math.min(idleMs, keepAliveHintMs(received[i + 1]!));
+      if (HOP_BY_HOP.has(lower) || (head.connection.size > 0 && head.connection.has(lower)) || lower === 'cf-ray') continue;
+      headers.push(name, received[i + 1]!);
+    }
+    this.lastRelayed = { from: received, headers, idleMs };
+    return this.lastRelayed;
   }
 
   serve(exchange: Exchange, head: string): void {
@@ -807,7 +828,7 @@ class Tunnel implements OpenTunnel {
     this.client.write(this.rawHead(101, head.headers, ''), 'latin1');
   }
 
-  private rawHead(status: number, headers: string[], extra: string): string {
+  private rawHead(status: number, headers: readonly string[], extra: string): string {
     let text = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Unknown'}\r\n`;
     for (let i = 0; i < headers.length; i += 2) if (headers[i]!.toLowerCase() !== 'cf-ray') text += `${headers[i]}: ${headers[i + 1]}\r\n`;
     if (this.target.rayId) text += `Cf-Ray: ${this.target.rayId}\r\n`;
@@ -843,7 +864,7 @@ class Tunnel implements OpenTunnel {
 }
 
 /** The first value of a header in a [name, value, …] list (case-insensitive name). */
-function valueOf(headers: string[], lowerName: string): string | undefined {
+function valueOf(headers: readonly string[], lowerName: string): string | undefined {
   for (let i = 0; i < headers.length; i += 2) if (headers[i]!.toLowerCase() === lowerName) return headers[i + 1];
   return undefined;
 }
