@@ -1,4 +1,5 @@
-import { SecretDigester, digestMatchesHash, policyAdmits } from '@gatehouse/contracts';
+import { timingSafeEqual } from 'node:crypto';
+import { SecretDigester, policyAdmits } from '@gatehouse/contracts';
 import type { Replica, ReplicaApp, ReplicaPolicy, ReplicaToken } from '../replica/replica.js';
 import { wellFormedJwt } from './credentials.js';
 import { JwtError, type AppClaims, type JwtService } from './jwt.js';
@@ -32,7 +33,27 @@ export interface Refused {
 export type Decision = Allowed | Refused;
 
 // Compared against when the client id is unknown, so an unknown id costs the same as a wrong secret.
-const DUMMY_HASH = '0'.repeat(64);
+const DUMMY_HASH = Buffer.alloc(32);
+
+/** A token's stored hashes (hex in the replica) as bytes, kept per token view (TokenStore caches its views). */
+interface HashBytes {
+  hex: string;
+  bytes: Buffer;
+  previousHex: string | null;
+  previous: Buffer | null;
+}
+
+/** A cached admission: the first policy admitting the token, as of a replica generation. */
+interface Admission {
+  generation: number;
+  policy: ReplicaPolicy | null;
+}
+
+/** Constant-time comparison of a digest (SecretDigester) with a stored hash's bytes. */
+function digestMatches(digest: Buffer, stored: Buffer): boolean {
+  return digest.length === stored.length && timingSafeEqual(digest, stored);
+}
+
 /** An issued JWT is reused while more than this share of its lifetime remains. */
 const REUSE_FRACTION = 0.5;
 
@@ -77,7 +98,10 @@ class VerifiedJwts {
 export class AccessControl {
   private issued = new Lru<string, Issued>(100_000);
   private verified = new VerifiedJwts();
-  private admitted = new Map<string, { generation: number; policy: ReplicaPolicy | null }>();
+  /** app id → token id → the admission (keyed by strings the replica keeps: no key is built per request). */
+  private admitted = new Map<string, Map<string, Admission>>();
+  private admittedCount = 0;
+  private readonly hashBytes = new WeakMap<ReplicaToken, HashBytes>();
   private readonly digester: SecretDigester;
 
   constructor(
@@ -91,7 +115,10 @@ export class AccessControl {
     // Any change may alter an admission: the generation check drops old decisions lazily; this
     // only bounds the map.
     replica.onChange(() => {
-      if (this.admitted.size > 100_000) this.admitted.clear();
+      if (this.admittedCount > 100_000) {
+        this.admitted.clear();
+        this.admittedCount = 0;
+      }
     });
   }
 
@@ -100,9 +127,10 @@ export class AccessControl {
     const token = this.replica.tokenByClientId(clientId);
     // One HMAC, then always two constant-time comparisons, whether or not the id exists.
     const digest = this.digester.digest(secret);
-    const current = digestMatchesHash(digest, token?.secretHash ?? DUMMY_HASH);
-    const inGrace = !!token?.previousSecretHash && token.previousExpiresAtMs !== null && now < token.previousExpiresAtMs;
-    const previous = digestMatchesHash(digest, inGrace ? token.previousSecretHash! : DUMMY_HASH) && inGrace;
+    const hashes = token ? this.hashesOf(token) : null;
+    const current = digestMatches(digest, hashes?.bytes ?? DUMMY_HASH);
+    const inGrace = !!hashes?.previous && token!.previousExpiresAtMs !== null && now < token!.previousExpiresAtMs;
+    const previous = digestMatches(digest, inGrace ? hashes.previous! : DUMMY_HASH) && inGrace;
     if (!token || (!current && !previous))
       return this.refuse(app, 401, 'invalid_credentials', token ? 'wrong_secret' : 'unknown_client_id', token ?? null, clientId, true);
     const state = this.tokenState(token, now);
@@ -174,6 +202,22 @@ export class AccessControl {
     return { ok: true, app: target, token, jwt, claims, exchanged: false, policy };
   }
 
+  /** The token's hashes as bytes (converted from hex once per token view and hash). */
+  private hashesOf(token: ReplicaToken): HashBytes {
+    let h = this.hashBytes.get(token);
+    if (h === undefined || h.hex !== token.secretHash || h.previousHex !== token.previousSecretHash) {
+      const previousHex = token.previousSecretHash;
+      h = {
+        hex: token.secretHash,
+        bytes: Buffer.from(token.secretHash, 'hex'),
+        previousHex,
+        previous: previousHex ? Buffer.from(previousHex, 'hex') : null,
+      };
+      this.hashBytes.set(token, h);
+    }
+    return h;
+  }
+
   /** null when the token may be used now; else why not. */
   private tokenState(token: ReplicaToken, now: number): string | null {
     if (!token.enabled) return 'token_disabled';
@@ -200,8 +244,8 @@ export class AccessControl {
 
   /** The first policy (in precedence order) that admits the token, cached per replica generation. */
   private admission(app: ReplicaApp, token: ReplicaToken): ReplicaPolicy | null {
-    const key = `${app.id}|${token.id}`;
-    const hit = this.admitted.get(key);
+    let ofApp = this.admitted.get(app.id);
+    const hit = ofApp?.get(token.id);
     if (hit && hit.generation === this.replica.generation) return hit.policy;
     let policy: ReplicaPolicy | null = null;
     if (token.accountId === app.accountId) {
@@ -212,7 +256,9 @@ export class AccessControl {
         }
       }
     }
-    this.admitted.set(key, { generation: this.replica.generation, policy });
+    if (!ofApp) this.admitted.set(app.id, (ofApp = new Map<string, Admission>()));
+    if (!hit) this.admittedCount++;
+    ofApp.set(token.id, { generation: this.replica.generation, policy });
     return policy;
   }
 

@@ -45,6 +45,12 @@ export class FastRequest implements RequestHead {
 /** Node's checks before it writes a response header (ERR_INVALID_HTTP_TOKEN, ERR_INVALID_CHAR). */
 const HEADER_NAME = /^[\^_`a-zA-Z\-0-9!#$%&'*+.|~]+$/;
 const INVALID_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
+/**
+ * The last long header value that passed INVALID_VALUE: the same value again (the gateway's
+ * ~1 KB Set-Cookie, the same for a second) is compared, not scanned again.
+ */
+let checkedValue = '';
+const LONG_VALUE = 256;
 
 let dateSecond = -1;
 let dateText = '';
@@ -94,7 +100,10 @@ export class FastResponse extends EventEmitter implements ClientResponse {
     let length = false;
     const add = (name: string, value: string): void => {
       if (!HEADER_NAME.test(name)) throw new TypeError(`invalid header name ${JSON.stringify(name)}`);
-      if (INVALID_VALUE.test(value)) throw new TypeError(`invalid character in header ${name}`);
+      if (value !== checkedValue) {
+        if (INVALID_VALUE.test(value)) throw new TypeError(`invalid character in header ${name}`);
+        if (value.length >= LONG_VALUE) checkedValue = value;
+      }
       const lower = name.length === 4 || name.length === 14 ? name.toLowerCase() : '';
       if (lower === 'date') date = true;
       else if (lower === 'content-length') length = true;

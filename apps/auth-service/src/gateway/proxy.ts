@@ -314,11 +314,21 @@ class Origin {
     return this.idle.length;
   }
 
-  /** A new socket to the origin (TLS verified against the system's or the configured CAs). */
-  connect(): net.Socket {
+  /**
+   * A new socket to the origin (TLS verified against the system's or the configured CAs). With
+   * `onread` (a pooled connection, UpstreamConnection): a plain-TCP socket reads into the shared
+   * READ_BUFFER and hands each read to it, without a stream 'data' event or a buffer of its own
+   * per read (a TLS socket hands its 'data'); a tunnel's socket is a plain stream (it is piped).
+   */
+  connect(onread?: (data: Buffer) => void): net.Socket {
     const socket = this.secure
       ? tls.connect({ host: this.host, port: this.port, servername: this.servername, ALPNProtocols: ['http/1.1'], ca: this.settings.ca })
-      : net.connect({ host: this.host, port: this.port });
+      : net.connect(
+          onread
+            ? { host: this.host, port: this.port, onread: { buffer: READ_BUFFER, callback: (length) => (onread(READ_BUFFER.subarray(0, length)), true) } }
+            : { host: this.host, port: this.port },
+        );
+    if (this.secure && onread) socket.on('data', onread);
     socket.setNoDelay(true);
     return socket;
   }
@@ -329,7 +339,7 @@ class Origin {
     if (reused) return exchange.start(reused);
     if (this.open < this.settings.maxConnectionsPerOrigin) {
       this.open++;
-      return exchange.start(new UpstreamConnection(this, this.connect()));
+      return exchange.start(new UpstreamConnection(this));
     }
     if (this.waiting.length >= this.settings.maxConnectionsPerOrigin) return exchange.refuse(503, 'upstream_connection_limit');
     this.waiting.push(exchange);
@@ -359,7 +369,7 @@ class Origin {
     const next = this.waiting.shift();
     if (next) {
       this.open++;
-      next.start(new UpstreamConnection(this, this.connect()));
+      next.start(new UpstreamConnection(this));
     }
   }
 
@@ -483,15 +493,13 @@ class Exchange {
 
   onHead(head: ResponseHead): void {
     this.reusable = head.keepAlive && !(this.framing !== 0 && BODYLESS.has(this.method));
-    const headers: string[] = [];
-    const received = head.headers;
-    for (let i = 0; i < received.length; i += 2) {
-      const name = received[i]!;
-      const lower = name.toLowerCase();
-      if (lower === 'keep-alive') this.keepAliveHint(received[i + 1]!);
-      if (HOP_BY_HOP.has(lower) || (head.connection.size > 0 && head.connection.has(lower)) || lower === 'cf-ray') continue;
-      headers.push(name, received[i + 1]!);
-    }
+    const relayed = this.connection!.relayed(head);
+    // `Keep-Alive: timeout=N`: the upstream closes idle connections after N seconds. Pooling one
+    // longer would race that close (a request sent as the upstream hangs up), so the connection
+    // idles at most N - 1 s here, and is not pooled at all when N <= 1.
+    if (relayed.idleMs <= 0) this.reusable = false;
+    else if (relayed.idleMs < this.idleMs) this.idleMs = relayed.idleMs;
+    const headers = relayed.headers.slice();
     if (this.target.rayId) headers.push('Cf-Ray', this.target.rayId);
     if (this.target.setCookie) headers.push('Set-Cookie', this.target.setCookie);
     // Written with the first body byte or at the end (Node sends it no earlier either), so that an
@@ -500,21 +508,11 @@ class Exchange {
     this.phase = Phase.HeadHeld;
   }
 
-  /**
-   * `Keep-Alive: timeout=N`: the upstream closes idle connections after N seconds. Pooling one
-   * longer would race that close (a request sent as the upstream hangs up), so the connection
-   * idles at most N - 1 s here, and is not pooled at all when N <= 1.
-   */
-  private keepAliveHint(value: string): void {
-    const match = /(?:^|[,;\s])timeout\s*=\s*"?(\d{1,6})/i.exec(value);
-    if (!match) return;
-    const ms = Number(match[1]) * 1000 - 1000;
-    if (ms <= 0) this.reusable = false;
-    else this.idleMs = Math.min(this.idleMs, ms);
-  }
-
-  onBody(chunk: Buffer, last: boolean): void {
+  onBody(view: Buffer, last: boolean): void {
     if (!this.writeHead()) return;
+    // A view of the connection's read buffer (READ_BUFFER), reused by the next read: the client's
+    // response may hold what it is given (a socket that cannot take it all now).
+    const chunk = Buffer.from(view);
     if (last) {
       // The common small response: head and body leave in one write.
       this.phase = Phase.Finished;
@@ -610,6 +608,26 @@ class Exchange {
   }
 }
 
+/** A response head as relayed (UpstreamConnection.relayed). */
+interface Relayed {
+  from: readonly string[];
+  headers: readonly string[];
+  idleMs: number;
+}
+
+/** `Keep-Alive: timeout=N`: the ms a connection may idle in the pool (N - 1 s); Infinity without a timeout. */
+function keepAliveHintMs(value: string): number {
+  const match = /(?:^|[,;\s])timeout\s*=\s*"?(\d{1,6})/i.exec(value);
+  return match ? Number(match[1]) * 1000 - 1000 : Infinity;
+}
+
+/**
+ * Where every pooled plain-TCP upstream socket reads (Origin.connect's `onread`): one buffer for
+ * all of them, as reads are handled one at a time and nothing keeps a view of it past its read
+ * (the parser copies what it holds for the next read, Exchange.onBody copies the body it relays).
+ */
+const READ_BUFFER = Buffer.allocUnsafeSlow(64 * 1024);
+
 /** One socket to an origin and its response parser; serves one exchange at a time. */
 class UpstreamConnection {
   private readonly parser: ResponseParser;
@@ -617,21 +635,42 @@ class UpstreamConnection {
   /** Exchanges served before the current one: a failure before any response byte may be a stale keep-alive. */
   private served = 0;
   closed = false;
+  readonly socket: net.Socket;
+  private lastRelayed: Relayed | null = null;
 
-  constructor(
-    private readonly origin: Origin,
-    readonly socket: net.Socket,
-  ) {
+  constructor(private readonly origin: Origin) {
     this.parser = new ResponseParser({
       head: (head) => this.exchange?.onHead(head),
       body: (chunk, last) => this.exchange?.onBody(chunk, last),
       done: () => this.exchange?.onDone(),
     });
-    socket.on('data', (data: Buffer) => this.received(data));
+    const socket = (this.socket = origin.connect((data) => this.received(data)));
     socket.on('timeout', () => (this.exchange ? this.failExchange(504, 'upstream_timeout') : socket.destroy()));
     socket.on('error', () => socket.destroy());
     socket.on('end', () => socket.destroy());
     socket.on('close', () => this.onClose());
+  }
+
+  /**
+   * What of a response head is relayed to the client (hop-by-hop headers, those its Connection
+   * lists and the upstream's Cf-Ray dropped), and how long the connection may idle afterwards by
+   * its Keep-Alive hints (Infinity: none; <= 0: not reused). Kept for the next response: a head
+   * that repeats (ResponseParser) comes as the same headers array.
+   */
+  relayed(head: ResponseHead): Relayed {
+    if (head.headers === this.lastRelayed?.from) return this.lastRelayed;
+    const headers: string[] = [];
+    const received = head.headers;
+    let idleMs = Infinity;
+    for (let i = 0; i < received.length; i += 2) {
+      const name = received[i]!;
+      const lower = name.toLowerCase();
+      if (lower === 'keep-alive') idleMs = Math.min(idleMs, keepAliveHintMs(received[i + 1]!));
+      if (HOP_BY_HOP.has(lower) || (head.connection.size > 0 && head.connection.has(lower)) || lower === 'cf-ray') continue;
+      headers.push(name, received[i + 1]!);
+    }
+    this.lastRelayed = { from: received, headers, idleMs };
+    return this.lastRelayed;
   }
 
   serve(exchange: Exchange, head: string): void {
@@ -789,7 +828,7 @@ class Tunnel implements OpenTunnel {
     this.client.write(this.rawHead(101, head.headers, ''), 'latin1');
   }
 
-  private rawHead(status: number, headers: string[], extra: string): string {
+  private rawHead(status: number, headers: readonly string[], extra: string): string {
     let text = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Unknown'}\r\n`;
     for (let i = 0; i < headers.length; i += 2) if (headers[i]!.toLowerCase() !== 'cf-ray') text += `${headers[i]}: ${headers[i + 1]}\r\n`;
     if (this.target.rayId) text += `Cf-Ray: ${this.target.rayId}\r\n`;
@@ -825,7 +864,7 @@ class Tunnel implements OpenTunnel {
 }
 
 /** The first value of a header in a [name, value, …] list (case-insensitive name). */
-function valueOf(headers: string[], lowerName: string): string | undefined {
+function valueOf(headers: readonly string[], lowerName: string): string | undefined {
   for (let i = 0; i < headers.length; i += 2) if (headers[i]!.toLowerCase() === lowerName) return headers[i + 1];
   return undefined;
 }

@@ -54,6 +54,61 @@ function parseError(raw: string, method = 'GET'): string {
 }
 
 describe('ResponseParser (upstream responses, strict HTTP/1.1)', () => {
+  it('parses a head that repeats on the connection as the first time, framed by each request (a cached parse)', () => {
+    const head = 'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\n';
+    const { p, seen } = parser();
+    p.start('GET');
+    p.execute(Buffer.from(`${head}ok`, 'latin1'));
+    // The same head answering HEAD: no body, done at once (the body bytes of a GET would be extra).
+    p.start('HEAD');
+    p.execute(Buffer.from(head, 'latin1'));
+    expect(p.done).toBe(true);
+    p.start('GET');
+    p.execute(Buffer.from(`${head}ok`, 'latin1'));
+    expect(seen.done).toBe(3);
+    expect(seen.body).toBe('okok');
+    expect(seen.heads.map((h) => [h.contentLength, h.keepAlive])).toEqual([
+      [2, true],
+      [0, true],
+      [2, true],
+    ]);
+    expect(seen.heads[2]!.headers).toBe(seen.heads[0]!.headers);
+    // Another head is parsed anew; a repeated framing error is refused every time.
+    p.start('GET');
+    p.execute(Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc', 'latin1'));
+    expect(seen.body).toBe('okokabc');
+    const twice = 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, chunked\r\n\r\n';
+    for (let i = 0; i < 2; i++) {
+      p.start('GET');
+      expect(() => p.execute(Buffer.from(twice, 'latin1'))).toThrow('chunked applied twice');
+    }
+    // Bodiless, it frames nothing: accepted, as before the cache.
+    p.start('HEAD');
+    p.execute(Buffer.from(twice, 'latin1'));
+    expect(p.done).toBe(true);
+  });
+
+  it('keeps nothing of the bytes it is given: each read may go into the same buffer (the pool reads so)', () => {
+    const raw = 'HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\nhello world!';
+    const chunked = 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n7\r\n world!\r\n0\r\n\r\n';
+    for (const text of [raw, chunked]) {
+      const bytes = Buffer.from(text, 'latin1');
+      for (const size of [1, 2, 3, 5, 7]) {
+        const { p, seen } = parser();
+        p.start('GET');
+        const shared = Buffer.alloc(size);
+        for (let at = 0; at < bytes.length; at += size) {
+          const n = bytes.copy(shared, 0, at, at + size);
+          p.execute(shared.subarray(0, n));
+          shared.fill('#'); // the next read overwrites it
+        }
+        expect(seen.heads).toHaveLength(1);
+        expect(seen.body).toBe('hello world!');
+        expect(seen.done).toBe(1);
+      }
+    }
+  });
+
   it('parses a Content-Length response however the bytes are split', () => {
     const raw = 'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 11\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\n\r\nhello world';
     for (const seen of everySplit(raw)) {

@@ -7,6 +7,10 @@
  *
  * Requests are sent one at a time per connection, so bytes after the end of a response are an
  * upstream fault too: `extraBytes` tells the caller not to reuse the connection.
+ *
+ * Nothing of the bytes given to `execute` is kept past the call (what a response still needs from
+ * them is copied), so the caller may read the next bytes into the same buffer; the chunks `body`
+ * reports are views of them, valid during that call only.
  */
 
 export class UpstreamProtocolError extends Error {
@@ -18,10 +22,13 @@ export class UpstreamProtocolError extends Error {
 
 export interface ResponseHead {
   status: number;
-  /** Header names and values as received, flat: [name, value, name, value, …]. */
-  headers: string[];
+  /**
+   * Header names and values as received, flat: [name, value, name, value, …]. The same array (and
+   * `connection` set) for every response of a connection whose head text repeats: never changed.
+   */
+  readonly headers: readonly string[];
   /** Lower-cased tokens of the Connection header (hop-by-hop names to drop, `close`). */
-  connection: Set<string>;
+  readonly connection: ReadonlySet<string>;
   /** The body's length when known up front (Content-Length, or 0 for bodiless responses). */
   contentLength: number | null;
   chunked: boolean;
@@ -39,6 +46,18 @@ export interface ResponseEvents {
    * that followed it, which belong to the new protocol. The parser is finished with the connection.
    */
   switched?(rest: Buffer): void;
+}
+
+/** A final response head as checked and parsed (ResponseParser.parseHead): shared by the responses that repeat it. */
+interface ParsedHead {
+  code: number;
+  http11: boolean;
+  headers: string[];
+  connection: Set<string>;
+  contentLength: number | null;
+  transferEncoding: string | null;
+  /** Of a Transfer-Encoding: its last coding is chunked (and no other is), or chunked twice (refused when it frames a body). */
+  coding: 'chunked' | 'chunked twice' | 'other';
 }
 
 const enum State {
@@ -83,6 +102,9 @@ export class ResponseParser {
   received = false;
   /** Bytes arrived after the end of the response: the connection must not be reused. */
   extraBytes = false;
+  /** The last final (not 101) head parsed, and its text. */
+  private lastHeadText: string | null = null;
+  private lastHead: ParsedHead | null = null;
 
   constructor(
     private readonly events: ResponseEvents,
@@ -139,7 +161,7 @@ export class ResponseParser {
             for (let lf = buf.indexOf(0x0a, Math.max(at, fresh)); lf >= 0; lf = buf.indexOf(0x0a, lf + 1)) {
               if (lf === at || buf[lf - 1] !== 0x0d) throw new UpstreamProtocolError('bare LF');
             }
-            this.pending = buf.subarray(at);
+            this.pending = Buffer.from(buf.subarray(at));
             return;
           }
           if (end - at > this.maxHeadBytes) throw new UpstreamProtocolError('response head too large');
@@ -182,7 +204,7 @@ export class ResponseParser {
         case State.ChunkDataEnd: {
           if (buf.length - at < 2) {
             if (buf[at] !== 0x0d) throw new UpstreamProtocolError('chunk not followed by CRLF');
-            this.pending = buf.subarray(at);
+            this.pending = Buffer.from(buf.subarray(at));
             return;
           }
           if (buf[at] !== 0x0d || buf[at + 1] !== 0x0a) throw new UpstreamProtocolError('chunk not followed by CRLF');
@@ -235,7 +257,7 @@ export class ResponseParser {
     const lf = buf.indexOf(0x0a, at);
     if (lf < 0) {
       if (buf.length - at > MAX_LINE) throw new UpstreamProtocolError('line too long');
-      this.pending = buf.subarray(at);
+      this.pending = Buffer.from(buf.subarray(at));
       return null;
     }
     if (lf === at || buf[lf - 1] !== 0x0d) throw new UpstreamProtocolError('bare LF');
@@ -246,15 +268,59 @@ export class ResponseParser {
   }
 
   private onHead(head: string, extra: boolean): void {
+    // An upstream answers most requests on a connection with the same head but for its Date, which
+    // changes once a second: the same text was checked and parsed last time, and parses alike.
+    let parsed = head === this.lastHeadText ? this.lastHead : null;
+    if (parsed === null) {
+      parsed = this.parseHead(head);
+      if (parsed === null) return; // an interim response
+      if (parsed.code !== 101) {
+        this.lastHeadText = head;
+        this.lastHead = parsed;
+      }
+    }
+    const { code, headers, connection, contentLength, transferEncoding } = parsed;
+    let keepAlive = parsed.http11 && !connection.has('close');
+    let chunked = false;
+    const bodiless = this.noBody || code === 204 || code === 304 || code === 101;
+    if (code === 101) {
+      this.state = State.Switched;
+    } else if (bodiless) {
+      this.state = State.Done;
+    } else if (transferEncoding !== null) {
+      if (parsed.coding === 'chunked twice') throw new UpstreamProtocolError('chunked applied twice');
+      if (parsed.coding === 'chunked') {
+        chunked = true;
+        this.state = State.ChunkSize;
+      } else {
+        keepAlive = false;
+        this.state = State.BodyUntilClose;
+      }
+    } else if (contentLength !== null) {
+      this.remaining = contentLength;
+      this.state = contentLength === 0 ? State.Done : State.BodyLength;
+    } else {
+      keepAlive = false;
+      this.state = State.BodyUntilClose;
+    }
+    this.events.head({ status: code, headers, connection, contentLength: bodiless ? 0 : contentLength, chunked, keepAlive });
+    if (this.state === State.Done) this.finishMessage(extra);
+  }
+
+  /**
+   * A response head's status, fields and framing, checked (UpstreamProtocolError); null for an
+   * interim response (100 Continue, 103 Early Hints), which is not forwarded: the final one follows.
+   * What it returns depends on the text alone (and whether a 101 is allowed), never on the request.
+   */
+  private parseHead(head: string): ParsedHead | null {
     const lines = head.split('\r\n');
     const status = STATUS_LINE.exec(lines[0]!);
     if (!status) throw new UpstreamProtocolError('invalid status line');
     const code = Number(status[2]);
     if (code === 101 && !this.upgrade) throw new UpstreamProtocolError('unexpected protocol switch');
     if (code < 200 && code !== 101) {
-      // An interim response (100 Continue, 103 Early Hints): not forwarded, the final one follows.
       for (let i = 1; i < lines.length; i++) checkedHeaderLine(lines[i]!);
-      return;
+      return null;
     }
     const headers: string[] = [];
     const connection = new Set<string>();
@@ -282,31 +348,11 @@ export class ResponseParser {
       }
     }
     if (transferEncoding !== null && contentLength !== null) throw new UpstreamProtocolError('both content-length and transfer-encoding');
-    let keepAlive = status[1] === '1' && !connection.has('close');
-    let chunked = false;
-    const bodiless = this.noBody || code === 204 || code === 304 || code === 101;
-    if (code === 101) {
-      this.state = State.Switched;
-    } else if (bodiless) {
-      this.state = State.Done;
-    } else if (transferEncoding !== null) {
+    let coding: ParsedHead['coding'] = 'other';
+    if (transferEncoding !== null) {
       const codings = transferEncoding.split(',').map((c) => c.trim().toLowerCase());
-      if (codings.at(-1) === 'chunked') {
-        if (codings.indexOf('chunked') !== codings.length - 1) throw new UpstreamProtocolError('chunked applied twice');
-        chunked = true;
-        this.state = State.ChunkSize;
-      } else {
-        keepAlive = false;
-        this.state = State.BodyUntilClose;
-      }
-    } else if (contentLength !== null) {
-      this.remaining = contentLength;
-      this.state = contentLength === 0 ? State.Done : State.BodyLength;
-    } else {
-      keepAlive = false;
-      this.state = State.BodyUntilClose;
+      if (codings.at(-1) === 'chunked') coding = codings.indexOf('chunked') !== codings.length - 1 ? 'chunked twice' : 'chunked';
     }
-    this.events.head({ status: code, headers, connection, contentLength: bodiless ? 0 : contentLength, chunked, keepAlive });
-    if (this.state === State.Done) this.finishMessage(extra);
+    return { code, http11: status[1] === '1', headers, connection, contentLength, transferEncoding, coding };
   }
 }
