@@ -70,6 +70,12 @@ export class AccessLogConsumer implements OnApplicationBootstrap, OnApplicationS
   private stopping = false;
   /** When the last message arrived (or the current `consume()` began), and whether one is being handled. */
   private lastActivity = Date.now();
+  /**
+   * An idle log (nothing waiting at the last check) is asked again only after this long, or as soon
+   * as a batch arrives: a check every few seconds was most of an idle system's NATS traffic.
+   */
+  private readonly idleCheckMs = 60_000;
+  private nextCheckAt = 0;
   private busy = false;
   private checking = false;
 
@@ -112,10 +118,10 @@ export class AccessLogConsumer implements OnApplicationBootstrap, OnApplicationS
    */
   async checkStalled(): Promise<boolean> {
     if (this.stopping || this.checking || this.busy || !this.messages || !this.nc) return false;
-    if (Date.now() - this.lastActivity < this.stallMs) return false;
+    if (Date.now() - this.lastActivity < this.stallMs || Date.now() < this.nextCheckAt) return false;
     this.checking = true;
     try {
-      const jsm = await jetstreamManager(this.nc, { timeout: 2000 });
+      const jsm = await jetstreamManager(this.nc, { timeout: 2000, checkAPI: false });
       const info = await jsm.consumers.info(ACCESS_LOG_STREAM.name, ACCESS_LOG_STREAM.consumer).catch(async (error: Error) => {
         if (!/consumer not found/i.test(error.message)) throw error;
         // Deleted under us (an operator, or a cluster that lost it): the reader would wait for it
@@ -124,6 +130,7 @@ export class AccessLogConsumer implements OnApplicationBootstrap, OnApplicationS
         await this.ensureConsumer(jsm);
         return { num_pending: 1 };
       });
+      if (info.num_pending === 0) this.nextCheckAt = Date.now() + this.idleCheckMs;
       if (info.num_pending === 0 || this.busy || Date.now() - this.lastActivity < this.stallMs) return false;
       this.log.warn(`Access-log consumer stalled (${info.num_pending} batches waiting, none delivered for ${this.stallMs} ms); reading again`);
       this.lastActivity = Date.now();
@@ -152,6 +159,7 @@ export class AccessLogConsumer implements OnApplicationBootstrap, OnApplicationS
         delay = 250;
         for await (const m of this.messages) {
           this.lastActivity = Date.now();
+          this.nextCheckAt = 0;
           this.busy = true;
           try {
             await this.handle(m);
