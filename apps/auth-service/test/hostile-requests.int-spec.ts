@@ -334,6 +334,16 @@ const CASES: HostileCase[] = [
       ),
     ],
     [
+      'service-token headers and a CF_Authorization cookie: that cookie is not forwarded, the others are',
+      req('GET', '/cookie', `${H}${C}Cookie: a=1; CF_Authorization=${JWT}; b=2\r\nCookie: cf_authorization=x\r\nCookie: c=3\r\n`),
+      open([200], ['GET /cookie'], header('cookie', ['a=1; b=2', 'c=3'])),
+    ],
+    [
+      'the JWT cookie alone: admitted, the cookie not forwarded',
+      req('GET', '/jwt', `${H}Cookie: CF_Authorization=${JWT}\r\n`),
+      open([200], ['GET /jwt'], header('cookie', [])),
+    ],
+    [
       'the JWT cookie on the stricter application',
       req('GET', ADMIN_PREFIX, `${H}Cookie: CF_Authorization=${JWT}\r\n`) + AFTER,
       open([401, 200], ['GET /after']),
@@ -376,7 +386,11 @@ const CASES: HostileCase[] = [
       [`GET /pie`, { wait: 20 }, `ces HTTP/1.1\r\nHo`, { wait: 20 }, `st: ${HOST}\r\n${C}`, { wait: 20 }, '\r\n'],
       open([200], ['GET /pieces']),
     ],
-    ['a head trickled a byte at a time (slowloris: more reads than the fast path waits for)', [...trickle(`GET /drip HTTP/1.1\r\n${H}X-A: b\r\n`, 5), `${C}\r\n`], open([200], ['GET /drip'])],
+    [
+      'a head trickled a byte at a time (slowloris: more reads than the fast path waits for)',
+      [...trickle(`GET /drip HTTP/1.1\r\n${H}X-A: b\r\n`, 5), `${C}\r\n`],
+      open([200], ['GET /drip']),
+    ],
     ['a half-close after a whole request: its answer, then closed', [req('GET', '/', H), END], closed([401])],
     ['a half-close in the middle of a head', [`GET / HTTP/1.1\r\n${H}X-A`, END], closed([400])],
     ['a half-close in the middle of a body: the refusal, then malformed', [req('POST', '/', `${H}Content-Length: 10\r\n`, 'abc'), END], closed([401, 400])],

@@ -861,6 +861,25 @@ function connectionListed(value: string | undefined): Set<string> | null {
   return listed;
 }
 
+/** A Cookie header that may hold the gateway's own cookie (any case: some origins read names so). */
+const ACCESS_COOKIE = /cf_authorization/i;
+
+/**
+ * A Cookie header without `CF_Authorization` (the JWT the client presented, or one it made up): the
+ * upstream is told who the client is by Cf-Access-Jwt-Assertion alone, the JWT the gateway verified
+ * or issued. Empty when no other cookie is left.
+ */
+function withoutAccessCookie(value: string): string {
+  let rest = '';
+  for (const pair of value.split(';')) {
+    const eq = pair.indexOf('=');
+    if ((eq < 0 ? pair : pair.slice(0, eq)).trim().toLowerCase() === 'cf_authorization') continue;
+    const kept = pair.trim();
+    if (kept) rest = rest ? `${rest}; ${kept}` : kept;
+  }
+  return rest;
+}
+
 /** The address of the client's TCP peer (IPv4-mapped IPv6 written as IPv4). */
 function peerAddress(req: RequestHead): string {
   const address = req.socket.remoteAddress ?? '';
@@ -870,8 +889,9 @@ function peerAddress(req: RequestHead): string {
 /**
  * The request head sent upstream. Names and values come from Node's parser, which has already
  * refused CR, LF, NUL and other control characters in them. Dropped: hop-by-hop headers, the
- * headers the client's Connection lists (never Host or framing), the credentials, any identity
- * header a client might forge, and the client's forwarding headers. Added by the gateway: the
+ * headers the client's Connection lists (never Host or framing), the credentials (the
+ * CF_Authorization cookie too), any identity header a client might forge, and the client's
+ * forwarding headers. Added by the gateway: the
  * framing (from requestFraming), Cf-Access-Jwt-Assertion, Cf-Ray, X-Forwarded-For/-Host/-Proto.
  * Null when the request has two Host headers (Node keeps the first in req.headers; both in
  * rawHeaders).
@@ -910,6 +930,10 @@ function requestHead(
     if (lower === 'host') {
       if (host) return null;
       host = true;
+    } else if (lower === 'cookie' && ACCESS_COOKIE.test(raw[i + 1]!)) {
+      const rest = withoutAccessCookie(raw[i + 1]!);
+      if (rest) head += `${name}: ${rest}\r\n`;
+      continue;
     }
     head += `${name}: ${raw[i + 1]}\r\n`;
   }
