@@ -82,6 +82,7 @@ const req = (method: string, target: string, headers = `${H}${C}`, body = '', ve
 const ok = (path: string) => req('GET', path);
 /** What comes after a refusal on the same connection, to see whether the gateway read on. */
 const AFTER = ok('/after');
+const clPost = (path: string, body: string, extra = '') => req('POST', path, `${H}${C}${extra}Content-Length: ${body.length}\r\n`, body);
 const chunkedPost = (path: string, chunks: string, extra = '') => req('POST', path, `${H}${C}${extra}Transfer-Encoding: chunked\r\n`, chunks);
 /** A request hidden in another's bytes (it has no credentials: it must not reach the upstream whatever they are). */
 const SMUGGLED = `GET /smuggled HTTP/1.1\r\n${H}\r\n`;
@@ -233,6 +234,8 @@ const CASES: HostileCase[] = [
     ['HTTP/0.9 (no Host: no application)', 'GET /\r\n\r\n', closed([404])],
     ['HTTP/0.9 followed by header lines: read as a request without keep-alive', `GET /\r\n${H}${C}\r\n`, closed([200], ['GET /'])],
     ['HTTP/1.0 without Host: no application', req('GET', '/', C, '', 'HTTP/1.0'), closed([404])],
+    ['HTTP/1.0: answered, then closed (what follows is not read)', req('GET', '/ten', `${H}${C}`, '', 'HTTP/1.0') + AFTER, closed([200], ['GET /ten'])],
+    ['HTTP/1.0 refused: the refusal, then closed', req('GET', '/', H, '', 'HTTP/1.0') + AFTER, closed([401])],
     [
       'HTTP/1.0 keep-alive, an answer of unknown length: closed after it (no chunked coding to HTTP/1.0)',
       req('GET', '/chunked', `${H}${C}Connection: keep-alive\r\n`, '', 'HTTP/1.0') + AFTER,
@@ -368,6 +371,13 @@ const CASES: HostileCase[] = [
       req('POST', '/expect', `${H}${C}Expect: 100-continue\r\nContent-Length: 3\r\n`, 'abc') + AFTER,
       open([100, 200, 200], ['POST /expect', 'GET /after'], (rs) => expect([namesOf(rs[0]!).includes('expect'), rs[0]!.body]).toEqual([false, 'abc'])),
     ],
+    [
+      'Connection: close, then a request: answered, the rest not read',
+      req('GET', '/close', `${H}${C}Connection: close\r\n`) + AFTER,
+      closed([200], ['GET /close']),
+    ],
+    ['Connection: close, then garbage', req('GET', '/close-junk', `${H}${C}Connection: close\r\n`) + '\0\x01junk\r\n\r\n', closed([200], ['GET /close-junk'])],
+    ['Connection: close on a POST, then a request', clPost('/close-post', 'abc', 'Connection: close\r\n') + AFTER, closed([200], ['POST /close-post'])],
     ['Expect: something else', req('GET', '/', `${H}${C}Expect: the-unexpected\r\n`), open([417])],
     [
       'hop-by-hop headers: not forwarded',

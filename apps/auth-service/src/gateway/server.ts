@@ -187,6 +187,10 @@ export class Gateway {
     });
     // A malformed request (bad header bytes, header too large) gets a plain 4xx, never a 500.
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+      // Bytes after a request that closes the connection (`Connection: close`, HTTP/1.0 without
+      // keep-alive): not read (RFC 9112 §9.6), not refused either. The answer to that request is
+      // still written and ends the connection, as nginx does; a 400 here took its place.
+      if (err.code === 'HPE_CLOSED_CONNECTION') return;
       const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
       sendRaw(socket, status, { error: 'bad_request', reason: status === 431 ? 'headers_too_large' : 'malformed_request' });
     });
