@@ -42,6 +42,8 @@ export interface EchoUpstream {
   requests: EchoRequest[];
   /** Every parse error of a request sent to it (a connection closed mid-request is no error). */
   errors: string[];
+  /** Connections open to it now. */
+  connections(): Promise<number>;
 }
 
 /** An upstream that answers each request with what it received, in ways chosen by the path. */
@@ -76,7 +78,8 @@ export async function startEchoUpstream(): Promise<EchoUpstream> {
     if (error.code !== 'ECONNRESET' && error.code !== 'HPE_INVALID_EOF_STATE') errors.push(error.code ?? error.message);
     socket.destroy();
   });
-  return { url: `http://127.0.0.1:${port}`, seen, requests, errors };
+  const connections = () => new Promise<number>((resolve, reject) => server.getConnections((error, n) => (error ? reject(error) : resolve(n))));
+  return { url: `http://127.0.0.1:${port}`, seen, requests, errors, connections };
 }
 
 export interface Twin {

@@ -1,3 +1,4 @@
+import type net from 'node:net';
 import { expectEventually } from '@gatehouse/testing';
 import {
   ADMIN_PREFIX,
@@ -493,5 +494,66 @@ describe('hostile requests: the same answers on both fronts, and only authentica
     upstream.requests.forEach(upstreamProperties);
     expect(adminUpstream.requests).toEqual([]);
     expect({ upstream: upstream.errors, admin: adminUpstream.errors }).toEqual({ upstream: [], admin: [] });
+  });
+});
+
+describe('a client that goes away: nothing starts upstream for it, and what is under way is abandoned (both fronts)', () => {
+  /** Twins whose service-token exchanges wait for `hold` (so a client can leave while it is judged). */
+  async function heldTwins(hold: () => Promise<void>) {
+    const up = await startEchoUpstream();
+    const twins = await startTwins(up.url, {
+      access: (access) => {
+        const exchange = access.exchange.bind(access);
+        access.exchange = async (...args) => {
+          await hold();
+          return exchange(...args);
+        };
+        return access;
+      },
+    });
+    return { up, twins, creds: `CF-Access-Client-Id: ${twins.id}\r\nCF-Access-Client-Secret: ${twins.secret}\r\n` };
+  }
+
+  /** The gateway's side of the next connection `twin` accepts has closed. */
+  const gatewaySideClosed = (twin: Twin) =>
+    new Promise<void>((resolve) => twin.gateway.front.server.once('connection', (socket: net.Socket) => socket.once('close', () => resolve())));
+
+  it.each([true, false])('a request whose client closed before it was admitted never reaches the upstream (fast front: %s)', async (fastFront) => {
+    const gate = { closed: Promise.resolve() };
+    const { up, twins, creds } = await heldTwins(() => gate.closed);
+    const twin = fastFront ? twins.fast : twins.slow;
+    const closed = (gate.closed = gatewaySideClosed(twin));
+    const conn = rawConnection(twin.port, '');
+    await new Promise<void>((resolve) => conn.socket.once('connect', resolve));
+    conn.socket.write(get('/gone', creds), () => conn.socket.destroy());
+    await closed;
+    // Admitted now; the same request from a client still there is proxied (so the first had its chance).
+    const after = rawConnection(twin.port, get('/after', creds));
+    await expectEventually(() => expect(statusesOf(after.received())).toEqual([200]));
+    expect(up.requests.map((r) => r.url)).toEqual(['/after']);
+  });
+
+  it.each([true, false])('a client that half-closes before its request was admitted: the same (fast front: %s)', async (fastFront) => {
+    const gate = { closed: Promise.resolve() };
+    const { up, twins, creds } = await heldTwins(() => gate.closed);
+    const twin = fastFront ? twins.fast : twins.slow;
+    const closed = (gate.closed = gatewaySideClosed(twin));
+    const conn = rawConnection(twin.port, get('/gone', creds), { end: true });
+    await closed;
+    await conn.closed;
+    const after = rawConnection(twin.port, get('/after', creds));
+    await expectEventually(() => expect(statusesOf(after.received())).toEqual([200]));
+    expect(up.requests.map((r) => r.url)).toEqual(['/after']);
+  });
+
+  it.each([true, false])('a client gone while its request is at the upstream: that upstream connection is closed (fast front: %s)', async (fastFront) => {
+    const { up, twins, creds } = await heldTwins(async () => undefined);
+    const twin = fastFront ? twins.fast : twins.slow;
+    const conn = rawConnection(twin.port, get('/slow', creds)); // never answered
+    await expectEventually(() => expect(up.requests.map((r) => r.url)).toEqual(['/slow']));
+    await expect(up.connections()).resolves.toBe(1);
+    conn.socket.destroy();
+    await expectEventually(async () => expect(await up.connections()).toBe(0));
+    expect(twin.gateway.upstreams.idleCount()).toBe(0);
   });
 });

@@ -386,6 +386,11 @@ const enum Phase {
 /** The body of a request framed as chunked (its length is unknown up front). */
 const CHUNKED = -1;
 
+/** No answer can reach the client any more: its connection closed, or its writing side ended. */
+function clientGone(res: ClientResponse): boolean {
+  return res.destroyed || (res.socket as { writable?: boolean } | null)?.writable === false;
+}
+
 /** One proxied request and its response. */
 class Exchange {
   private phase = Phase.Queued;
@@ -418,6 +423,9 @@ class Exchange {
   }
 
   begin(): void {
+    // The client went away (closed, or ended its side: neither front answers it then) while the
+    // request was being judged: nothing starts upstream for it (nginx: proxy_ignore_client_abort off).
+    if (clientGone(this.res)) return void (this.phase = Phase.Finished);
     this.res.on('close', () => {
       // The client went away before the response was complete: the upstream exchange is abandoned.
       if (this.phase !== Phase.Finished) this.abandon();
@@ -431,7 +439,9 @@ class Exchange {
     // meanwhile closes this response ('close' above: abandoned, still Queued in no origin queue),
     // and it never gets the socket.
     this.res.once('socket', () => {
-      if (this.phase === Phase.Queued) this.origin.assign(this);
+      if (this.phase !== Phase.Queued) return;
+      if (clientGone(this.res)) this.phase = Phase.Finished;
+      else this.origin.assign(this);
     });
   }
 
