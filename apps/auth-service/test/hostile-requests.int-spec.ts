@@ -238,6 +238,16 @@ const CASES: HostileCase[] = [
     ['HTTP/1.0: answered, then closed (what follows is not read)', req('GET', '/ten', `${H}${C}`, '', 'HTTP/1.0') + AFTER, closed([200], ['GET /ten'])],
     ['HTTP/1.0 refused: the refusal, then closed', req('GET', '/', H, '', 'HTTP/1.0') + AFTER, closed([401])],
     [
+      'HTTP/1.0 keep-alive, a 204: the connection stays',
+      req('GET', '/204', `${H}${C}Connection: keep-alive\r\n`, '', 'HTTP/1.0') + AFTER,
+      open([204, 200], ['GET /204', 'GET /after']),
+    ],
+    [
+      'HTTP/1.0 keep-alive, HEAD of an answer of unknown length: the connection stays',
+      req('HEAD', '/chunked', `${H}${C}Connection: keep-alive\r\n`, '', 'HTTP/1.0') + AFTER,
+      open([200, 200], ['HEAD /chunked', 'GET /after']),
+    ],
+    [
       'HTTP/1.0 keep-alive, an answer of unknown length: closed after it (no chunked coding to HTTP/1.0)',
       req('GET', '/chunked', `${H}${C}Connection: keep-alive\r\n`, '', 'HTTP/1.0') + AFTER,
       closed([200], ['GET /chunked']),

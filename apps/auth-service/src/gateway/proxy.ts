@@ -386,6 +386,16 @@ const enum Phase {
 /** The body of a request framed as chunked (its length is unknown up front). */
 const CHUNKED = -1;
 
+/**
+ * An answer without a body (HEAD, 204, 304) to an HTTP/1.0 client that asked for keep-alive: its
+ * end is known, so the connection stays, as nginx keeps it. Node's server keeps an HTTP/1.0
+ * connection only for an answer with a Content-Length (it never chunks to HTTP/1.0, RFC 9112 §6.1),
+ * and closed these; the flag only lets it, since a bodiless answer is never chunked.
+ */
+function keepAliveWithoutBody(res: ClientResponse): void {
+  if (res instanceof ServerResponse && res.shouldKeepAlive && (res.req as IncomingMessage).httpVersionMinor === 0) res.useChunkedEncodingByDefault = true;
+}
+
 /** No answer can reach the client any more: its connection closed, or its writing side ended. */
 function clientGone(res: ClientResponse): boolean {
   return res.destroyed || (res.socket as { writable?: boolean } | null)?.writable === false;
@@ -559,6 +569,7 @@ class Exchange {
     const held = this.heldHead;
     if (!held) return true;
     this.heldHead = null;
+    if (held.status === 204 || held.status === 304 || this.method === 'HEAD') keepAliveWithoutBody(this.res);
     try {
       this.res.writeHead(held.status, held.headers);
     } catch {
