@@ -314,6 +314,8 @@ const CASES: HostileCase[] = [
     ['no Host', req('GET', '/', C), closed([400])],
     ['an empty Host', req('GET', '/', `Host: \r\n${C}`) + AFTER, open([404, 200], ['GET /after'])],
     ['a Host with user info', req('GET', '/', `Host: user@${HOST}\r\n${C}`) + AFTER, open([404, 200], ['GET /after'])],
+    ['a Host with a look-alike letter (UTF-8)', req('GET', '/', `Host: \xd0\xb0pp.example.com\r\n${C}`) + AFTER, open([404, 200], ['GET /after'])],
+    ['a Host with a NUL', req('GET', '/', `Host: app.example.com\0.evil\r\n${C}`), closed([400])],
     ['a Host list', req('GET', '/', `Host: ${HOST}, ${DOWN_HOST}\r\n${C}`) + AFTER, open([404, 200], ['GET /after'])],
     [
       'a Host in upper case with a trailing dot and a port',
@@ -389,6 +391,11 @@ const CASES: HostileCase[] = [
     ],
     ['Connection: close, then garbage', req('GET', '/close-junk', `${H}${C}Connection: close\r\n`) + '\0\x01junk\r\n\r\n', closed([200], ['GET /close-junk'])],
     ['Connection: close on a POST, then a request', clPost('/close-post', 'abc', 'Connection: close\r\n') + AFTER, closed([200], ['POST /close-post'])],
+    [
+      'Expect: 100-continue without credentials: Node continues before the gateway refuses',
+      req('POST', '/', `${H}Expect: 100-continue\r\nContent-Length: 3\r\n`, 'abc') + AFTER,
+      open([100, 401, 200], ['GET /after']),
+    ],
     ['Expect: something else', req('GET', '/', `${H}${C}Expect: the-unexpected\r\n`), open([417])],
     [
       'hop-by-hop headers: not forwarded',
@@ -415,6 +422,21 @@ const CASES: HostileCase[] = [
     ['a half-close after a whole request: its answer, then closed', [req('GET', '/', H), END], closed([401])],
     ['a half-close in the middle of a head', [`GET / HTTP/1.1\r\n${H}X-A`, END], closed([400])],
     ['a half-close in the middle of a body: the refusal, then malformed', [req('POST', '/', `${H}Content-Length: 10\r\n`, 'abc'), END], closed([401, 400])],
+    [
+      'a good request, a malformed one, a good one: the first answered, the refusal, nothing after',
+      ok('/m1') + req('GET', '/m2', `${H}${C}X-A: a\r\n b\r\n`) + ok('/m3'),
+      closed([200, 400], ['GET /m1']),
+    ],
+    [
+      'a good request, then Content-Length and Transfer-Encoding: the first answered, the refusal, nothing smuggled',
+      ok('/s1') + req('POST', '/', `${H}${C}Content-Length: 4\r\nTransfer-Encoding: chunked\r\n`, `0\r\n\r\n${SMUGGLED}`),
+      closed([200, 400], ['GET /s1']),
+    ],
+    [
+      'a request still at the upstream, a malformed one, then more bytes: its answer (504), then the refusal once',
+      [ok('/slow') + req('GET', '/m2', `${H}${C}X-A: a\r\n b\r\n`), { wait: 200 }, 'more\r\n', { wait: 200 }, ok('/m3')],
+      closed([504, 400], ['GET /slow']),
+    ],
     ['an unknown host', req('GET', '/', `Host: nobody.example.com\r\n${C}`) + AFTER, open([404, 200], ['GET /after'])],
     ['an upstream that is down', req('GET', '/', `Host: ${DOWN_HOST}\r\n${C}`) + AFTER, open([502, 200], ['GET /after'])],
   ]),
