@@ -234,6 +234,8 @@ const CASES: HostileCase[] = [
   ...g('request line', [
     ['HTTP/0.9 (no Host: no application)', 'GET /\r\n\r\n', closed([404])],
     ['HTTP/0.9 followed by header lines: read as a request without keep-alive', `GET /\r\n${H}${C}\r\n`, closed([200], ['GET /'])],
+    ['HTTP/0.9 with Transfer-Encoding', `POST /\r\n${H}${C}Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n${SMUGGLED}`, closed([400])],
+    ['HTTP/0.9 with a Content-Length', `POST /nine-cl\r\n${H}${C}Content-Length: 3\r\n\r\nabc${SMUGGLED}`, closed([400])],
     ['HTTP/1.0 without Host: no application', req('GET', '/', C, '', 'HTTP/1.0'), closed([404])],
     ['HTTP/1.0: answered, then closed (what follows is not read)', req('GET', '/ten', `${H}${C}`, '', 'HTTP/1.0') + AFTER, closed([200], ['GET /ten'])],
     ['HTTP/1.0 refused: the refusal, then closed', req('GET', '/', H, '', 'HTTP/1.0') + AFTER, closed([401])],

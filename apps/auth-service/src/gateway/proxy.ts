@@ -861,12 +861,16 @@ function requestFraming(req: RequestHead): number | string {
   const te = req.headers['transfer-encoding'];
   if (te !== undefined) {
     // Node decodes the chunked coding only: another coding before it (gzip, chunked) would be
-    // forwarded as if it were the body's content. RFC 9112 §6.1: HTTP/1.0 with TE is faulty framing.
-    if (te.trim().toLowerCase() !== 'chunked' || req.httpVersionMinor === 0) return 'unsupported_transfer_encoding';
+    // forwarded as if it were the body's content. RFC 9112 §6.1: TE in anything but HTTP/1.1 (1.0,
+    // or 0.9, whose minor version is 9) is faulty framing.
+    if (te.trim().toLowerCase() !== 'chunked' || req.httpVersionMinor !== 1) return 'unsupported_transfer_encoding';
     return CHUNKED;
   }
   const cl = req.headers['content-length'];
-  return cl === undefined ? 0 : Number(cl);
+  if (cl === undefined) return 0;
+  // HTTP/0.9 has no headers, so no body: llhttp still reads header lines after a request line
+  // without a version, and their Content-Length.
+  return req.httpVersionMinor === 9 ? 'body_in_http09_request' : Number(cl);
 }
 
 /** The tokens of a Connection header that name headers to drop (null: none, the common case). */
