@@ -110,8 +110,7 @@ describe('the handover: from the first request outside the subset, Node’s serv
   /**
    * What a connection whose requests leave the subset at `rest` must be answered: the answer to
    * `first` (a request of the subset), then what Node's server answers to `rest` on a connection
-   * of its own. (Node's server alone, given all of it in one write, can answer less: it refuses a
-   * malformed request as soon as it parses it, before the answer to the request before it is out.)
+   * of its own.
    */
   async function expectedAnswer(slow: Twin, upstream: { seen: string[] }, first: string, rest: string, restAnswers: number) {
     upstream.seen.length = 0;

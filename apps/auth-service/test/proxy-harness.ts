@@ -163,8 +163,13 @@ export interface RawConnection {
   closed: Promise<string>;
 }
 
-export function rawConnection(port: number, bytes: string | Buffer, { end = false }: { end?: boolean } = {}): RawConnection {
-  const socket = net.connect(port, '127.0.0.1', () => {
+/** `localAddress`: the client's own address (any of 127.0.0.0/8 on loopback), which the gateway sends upstream in X-Forwarded-For. */
+export function rawConnection(
+  port: number,
+  bytes: string | Buffer,
+  { end = false, localAddress }: { end?: boolean; localAddress?: string } = {},
+): RawConnection {
+  const socket = net.connect({ port, host: '127.0.0.1', localAddress }, () => {
     const data = typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : bytes;
     if (end) socket.end(data);
     else socket.write(data);
@@ -334,13 +339,18 @@ export const ok = (body: string, extra = ''): string =>
 
 /** A Node http upstream (llhttp parses what the gateway sends). */
 export async function startHttpUpstream(handler: http.RequestListener): Promise<number> {
-  const server = http.createServer(handler);
+  return (await startHttpUpstreamServer(handler)).port;
+}
+
+/** startHttpUpstream, and its server (for its other events). */
+export async function startHttpUpstreamServer(handler: http.RequestListener, options: http.ServerOptions = {}): Promise<{ port: number; server: http.Server }> {
+  const server = http.createServer(options, handler);
   const port = await listen(server);
   onCleanup(async () => {
     server.closeAllConnections();
     await closeServer(server);
   });
-  return port;
+  return { port, server };
 }
 
 export const sha256 = (b: Buffer): string => crypto.createHash('sha256').update(b).digest('hex');

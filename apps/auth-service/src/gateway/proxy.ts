@@ -396,6 +396,21 @@ const enum Phase {
 /** The body of a request framed as chunked (its length is unknown up front). */
 const CHUNKED = -1;
 
+/**
+ * An answer without a body (HEAD, 204, 304) to an HTTP/1.0 client that asked for keep-alive: its
+ * end is known, so the connection stays, as nginx keeps it. Node's server keeps an HTTP/1.0
+ * connection only for an answer with a Content-Length (it never chunks to HTTP/1.0, RFC 9112 §6.1),
+ * and closed these; the flag only lets it, since a bodiless answer is never chunked.
+ */
+function keepAliveWithoutBody(res: ClientResponse): void {
+  if (res instanceof ServerResponse && res.shouldKeepAlive && (res.req as IncomingMessage).httpVersionMinor === 0) res.useChunkedEncodingByDefault = true;
+}
+
+/** No answer can reach the client any more: its connection closed, or its writing side ended. */
+function clientGone(res: ClientResponse): boolean {
+  return res.destroyed || (res.socket as { writable?: boolean } | null)?.writable === false;
+}
+
 /** One proxied request and its response. */
 class Exchange {
   private phase = Phase.Queued;
@@ -428,6 +443,9 @@ class Exchange {
   }
 
   begin(): void {
+    // The client went away (closed, or ended its side: neither front answers it then) while the
+    // request was being judged: nothing starts upstream for it (nginx: proxy_ignore_client_abort off).
+    if (clientGone(this.res)) return void (this.phase = Phase.Finished);
     this.res.on('close', () => {
       // The client went away before the response was complete: the upstream exchange is abandoned.
       if (this.phase !== Phase.Finished) this.abandon();
@@ -441,7 +459,9 @@ class Exchange {
     // meanwhile closes this response ('close' above: abandoned, still Queued in no origin queue),
     // and it never gets the socket.
     this.res.once('socket', () => {
-      if (this.phase === Phase.Queued) this.origin.assign(this);
+      if (this.phase !== Phase.Queued) return;
+      if (clientGone(this.res)) this.phase = Phase.Finished;
+      else this.origin.assign(this);
     });
   }
 
@@ -547,6 +567,7 @@ class Exchange {
     const held = this.heldHead;
     if (!held) return true;
     this.heldHead = null;
+    if (held.status === 204 || held.status === 304 || this.method === 'HEAD') keepAliveWithoutBody(this.res);
     try {
       this.res.writeHead(held.status, held.headers);
     } catch {
@@ -879,12 +900,16 @@ function requestFraming(req: RequestHead): number | string {
   const te = req.headers['transfer-encoding'];
   if (te !== undefined) {
     // Node decodes the chunked coding only: another coding before it (gzip, chunked) would be
-    // forwarded as if it were the body's content. RFC 9112 §6.1: HTTP/1.0 with TE is faulty framing.
-    if (te.trim().toLowerCase() !== 'chunked' || req.httpVersionMinor === 0) return 'unsupported_transfer_encoding';
+    // forwarded as if it were the body's content. RFC 9112 §6.1: TE in anything but HTTP/1.1 (1.0,
+    // or 0.9, whose minor version is 9) is faulty framing.
+    if (te.trim().toLowerCase() !== 'chunked' || req.httpVersionMinor !== 1) return 'unsupported_transfer_encoding';
     return CHUNKED;
   }
   const cl = req.headers['content-length'];
-  return cl === undefined ? 0 : Number(cl);
+  if (cl === undefined) return 0;
+  // HTTP/0.9 has no headers, so no body: llhttp still reads header lines after a request line
+  // without a version, and their Content-Length.
+  return req.httpVersionMinor === 9 ? 'body_in_http09_request' : Number(cl);
 }
 
 /** The tokens of a Connection header that name headers to drop (null: none, the common case). */
@@ -900,6 +925,25 @@ function connectionListed(value: string | undefined): Set<string> | null {
   return listed;
 }
 
+/** A Cookie header that may hold the gateway's own cookie (any case: some origins read names so). */
+const ACCESS_COOKIE = /cf_authorization/i;
+
+/**
+ * A Cookie header without `CF_Authorization` (the JWT the client presented, or one it made up): the
+ * upstream is told who the client is by Cf-Access-Jwt-Assertion alone, the JWT the gateway verified
+ * or issued. Empty when no other cookie is left.
+ */
+function withoutAccessCookie(value: string): string {
+  let rest = '';
+  for (const pair of value.split(';')) {
+    const eq = pair.indexOf('=');
+    if ((eq < 0 ? pair : pair.slice(0, eq)).trim().toLowerCase() === 'cf_authorization') continue;
+    const kept = pair.trim();
+    if (kept) rest = rest ? `${rest}; ${kept}` : kept;
+  }
+  return rest;
+}
+
 /** The address of the client's TCP peer (IPv4-mapped IPv6 written as IPv4). */
 function peerAddress(req: RequestHead): string {
   const address = req.socket.remoteAddress ?? '';
@@ -909,8 +953,9 @@ function peerAddress(req: RequestHead): string {
 /**
  * The request head sent upstream. Names and values come from Node's parser, which has already
  * refused CR, LF, NUL and other control characters in them. Dropped: hop-by-hop headers, the
- * headers the client's Connection lists (never Host or framing), the credentials, any identity
- * header a client might forge, and the client's forwarding headers. Added by the gateway: the
+ * headers the client's Connection lists (never Host or framing), the credentials (the
+ * CF_Authorization cookie too), any identity header a client might forge, and the client's
+ * forwarding headers. Added by the gateway: the
  * framing (from requestFraming), Cf-Access-Jwt-Assertion, Cf-Ray, X-Forwarded-For/-Host/-Proto.
  * Null when the request has two Host headers (Node keeps the first in req.headers; both in
  * rawHeaders).
@@ -949,6 +994,10 @@ function requestHead(
     if (lower === 'host') {
       if (host) return null;
       host = true;
+    } else if (lower === 'cookie' && ACCESS_COOKIE.test(raw[i + 1]!)) {
+      const rest = withoutAccessCookie(raw[i + 1]!);
+      if (rest) head += `${name}: ${rest}\r\n`;
+      continue;
     }
     head += `${name}: ${raw[i + 1]}\r\n`;
   }

@@ -79,6 +79,17 @@ function sendRaw(socket: Duplex, status: number, body: unknown, headers: Record<
   if ('setTimeout' in socket) (socket as Socket).setTimeout(10_000, () => socket.destroy());
 }
 
+/**
+ * Runs `then` once the answers Node's server owes on `socket` are written: the response in
+ * progress and those queued behind it (Node gives the next one the socket as one finishes), as
+ * long as their requests were read whole. A request whose own bytes were malformed has none.
+ */
+function afterAnswers(socket: Duplex, then: () => void): void {
+  const res = (socket as { _httpMessage?: ServerResponse | null })._httpMessage;
+  if (!res || !res.req.complete) return then();
+  res.once('close', () => afterAnswers(socket, then));
+}
+
 /** Answers through `reply`; null, for `return refused(…)` in functions that admit or refuse. */
 function refused(reply: Reply, status: number, body: unknown): null {
   reply(status, body);
@@ -187,8 +198,17 @@ export class Gateway {
     });
     // A malformed request (bad header bytes, header too large) gets a plain 4xx, never a 500.
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+      // Bytes after a request that closes the connection (`Connection: close`, HTTP/1.0 without
+      // keep-alive): not read (RFC 9112 §9.6), not refused either. The answer to that request is
+      // still written and ends the connection, as nginx does; a 400 here took its place.
+      if (err.code === 'HPE_CLOSED_CONNECTION') return;
       const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
-      sendRaw(socket, status, { error: 'bad_request', reason: status === 431 ? 'headers_too_large' : 'malformed_request' });
+      const refuse = () => sendRaw(socket, status, { error: 'bad_request', reason: status === 431 ? 'headers_too_large' : 'malformed_request' });
+      // The requests read whole before the malformed one are answered first, in order (RFC 9112
+      // §9.3.2): the refusal must not take their answers' place. Not so for a head cut short by the
+      // client's end of input: it has gone, its answers are abandoned (as the fast front does).
+      if (err.code === 'HPE_INVALID_EOF_STATE') refuse();
+      else afterAnswers(socket, refuse);
     });
   }
 
