@@ -153,7 +153,9 @@ describe('parseRequestHead against llhttp (differential, property-based)', () =>
       { numRuns, seed: process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : undefined },
     );
     // Not a property that holds because everything is left to Node.
-    expect(accepted).toBeGreaterThan(numRuns / 20);
+    // About 6.5 % of generated heads are in the fast subset (319 and 331 of 5,000): more than 2 %
+    // (10 of 500) leaves no room to chance (a bound of 5 % failed about one run in ten).
+    expect(accepted).toBeGreaterThan(numRuns / 50);
   });
 
   it('parses well-formed heads as llhttp does (the comparison is not vacuous)', () => {
