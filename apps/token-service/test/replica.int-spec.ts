@@ -199,6 +199,23 @@ describe('replica.v3 dates outside years 1-9999', () => {
     expect(dates.map((_, i) => byName.get(`date-${i + 1}`)?.expiresAt)).toEqual(expected);
     expect(dates.map((_, i) => byName.get(`date-${i + 1}`)?.previousClientSecretExpiresAt)).toEqual(expected);
   });
+
+  it('pages tokens whose ids are not RFC 9562 UUIDs (written by hand: any version and variant bits)', async () => {
+    const client = new pg.Client({ connectionString: h.db.url });
+    await client.connect();
+    // Version nibble 0 and variant bits 00: PostgreSQL takes them; a strict UUID check did not.
+    await client.query(
+      `INSERT INTO service_tokens (id, account_id, name, client_id, duration, secret_hash, revision, created_at, updated_at)
+       SELECT ('00000000-0000-0000-0000-' || lpad(to_hex(g), 12, '0'))::uuid, $1, 'odd-id-' || g, 'odd' || g || '.access', '8760h', repeat('a', 64),
+              nextval('replica_revision_seq'), now(), now()
+         FROM generate_series(1, 300) g`,
+      [h.defaultAccountId],
+    );
+    await client.end();
+    // Small pages: their cursors land on these ids.
+    const all = await pullAll(h.rpc, { since: -1, maxBytes: 4_096 }, 'v3');
+    expect(all.tokens.filter((t) => t.name.startsWith('odd-id-'))).toHaveLength(300);
+  });
 });
 
 describe('replica.v3 rows on a database that is not UTF8', () => {

@@ -1,6 +1,12 @@
 import { z } from 'zod';
 
-export const Uuid = z.uuid({ message: 'must be a UUID' });
+/**
+ * A UUID as PostgreSQL's `uuid` type takes it: 8-4-4-4-12 hex digits, any version and variant
+ * bits. `z.uuid()` also checks RFC 9562's version and variant: a row whose id was written by hand
+ * or imported with other bits then broke every replica page that named it (the page's cursor and
+ * records carry ids), and no replica ever loaded.
+ */
+export const Uuid = z.guid({ message: 'must be a UUID' });
 /** ISO-8601 timestamps cross the wire as strings (UTC, with offset). */
 export const IsoDate = z.iso.datetime({ offset: true, message: 'must be an ISO-8601 date-time' });
 
