@@ -31,7 +31,7 @@ const toCfAudit = (e: AuditEvent): z.infer<typeof CfAuditEntry> => ({
 export const AuditQuery = z.strictObject({
   'action.type': z.string().max(64).optional(),
   resource_id: z.string().max(255).optional(),
-  token_id: z.uuid({ message: 'must be a UUID' }).optional(),
+  token_id: Uuid.optional(),
   since: IsoDate.optional(),
   before: IsoDate.optional(),
   ...PageQuery,
