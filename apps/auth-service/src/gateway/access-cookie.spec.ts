@@ -17,6 +17,8 @@ describe('the CF_Authorization cookie is not sent upstream', () => {
       ['CF_Authorization[]=x; b=2', 'b=2'],
       ['CF%5FAuthorization=x; b=2', 'b=2'],
       ['cf%5fauthoriz%61tion=x; b=2', 'b=2'],
+      ['CF+Authorization=x; b=2', 'b=2'],
+      ['CF%5FAuthorization%zz=y; CF%5FAuthorization=x%; b=2', 'CF%5FAuthorization%zz=y; b=2'],
     ]) {
       expect([value, withoutAccessCookie(value!)]).toEqual([value, kept]);
     }

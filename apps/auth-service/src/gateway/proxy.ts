@@ -933,12 +933,11 @@ const ACCESS_COOKIE = /authorization|%/i;
 
 /** A cookie name an origin may read as `CF_Authorization` (see ACCESS_COOKIE). */
 function readsAsAccessCookie(name: string): boolean {
-  let decoded = name.trim();
-  try {
-    decoded = decodeURIComponent(decoded);
-  } catch {
-    // Not valid percent-encoding: read as it is.
-  }
+  // As PHP decodes it: `+` is a space, each valid %XX its byte, anything else as it is.
+  const decoded = name
+    .trim()
+    .replace(/\+/g, ' ')
+    .replace(/%([0-9a-fA-F]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
   const n = decoded.toLowerCase().replace(/[.\s]/g, '_');
   return n.replace(/\[/g, '_') === 'cf_authorization' || n.startsWith('cf_authorization[');
 }
