@@ -357,6 +357,15 @@ const CASES: HostileCase[] = [
       open([200], ['GET /cookie'], header('cookie', ['a=1; b=2', 'c=3'])),
     ],
     [
+      'service-token headers and CF_Authorization hidden from a `;` split (after a comma, a space) or named as PHP reads it: not forwarded',
+      req(
+        'GET',
+        '/cookie-hidden',
+        `${H}${C}Cookie: a=1, CF_Authorization=x; b=2\r\nCookie: c=3 CF_Authorization=x\r\nCookie: CF.Authorization=x; CF%5FAuthorization=x; CF+Authorization=x; d=4\r\n`,
+      ),
+      open([200], ['GET /cookie-hidden'], header('cookie', ['b=2', 'd=4'])),
+    ],
+    [
       'the JWT cookie alone: admitted, the cookie not forwarded',
       req('GET', '/jwt', `${H}Cookie: CF_Authorization=${JWT}\r\n`),
       open([200], ['GET /jwt'], header('cookie', [])),
@@ -493,7 +502,8 @@ function upstreamProperties(r: EchoRequest): void {
   const asserted = valuesOf(r, 'cf-access-jwt-assertion');
   if (asserted.length !== 1 || !/^eyJ[\w-]+\.[\w-]+\.[\w-]+$/.test(asserted[0]!)) problems.push(`asserted JWT: ${JSON.stringify(asserted)}`);
   for (const n of names) if (n.startsWith('cf-') && n !== 'cf-ray' && n !== 'cf-access-jwt-assertion') problems.push(`client header ${n}`);
-  if (valuesOf(r, 'cookie').some((v) => v.includes('CF_Authorization'))) problems.push('a CF_Authorization cookie');
+  // Any spelling an origin may read as that cookie (see withoutAccessCookie): a case, a separator or an escape away.
+  if (valuesOf(r, 'cookie').some((v) => /cf(?:[^a-z0-9]|%[0-9a-f]{2})authorization/i.test(v))) problems.push('a CF_Authorization cookie');
   if (valuesOf(r, 'host').length !== 1) problems.push('not one Host');
   if (r.url.includes('smuggled')) problems.push('a smuggled request');
   if (valuesOf(r, 'x-forwarded-for').length !== 1) problems.push('not one X-Forwarded-For');

@@ -925,23 +925,44 @@ function connectionListed(value: string | undefined): Set<string> | null {
   return listed;
 }
 
-/** A Cookie header that may hold the gateway's own cookie (any case: some origins read names so). */
-const ACCESS_COOKIE = /cf_authorization/i;
+/**
+ * A Cookie header that may hold the gateway's own cookie, as some origin reads names: in any case,
+ * URL-decoded (PHP), with `.`, ` ` or `[` for `_` (PHP). Anything else is forwarded as it came.
+ */
+const ACCESS_COOKIE = /authorization|%/i;
+
+/** A cookie name an origin may read as `CF_Authorization` (see ACCESS_COOKIE). */
+function readsAsAccessCookie(name: string): boolean {
+  // As PHP decodes it: `+` is a space, each valid %XX its byte, anything else as it is.
+  const decoded = name
+    .trim()
+    .replace(/\+/g, ' ')
+    .replace(/%([0-9a-fA-F]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+  const n = decoded.toLowerCase().replace(/[.\s]/g, '_');
+  return n.replace(/\[/g, '_') === 'cf_authorization' || n.startsWith('cf_authorization[');
+}
 
 /**
  * A Cookie header without `CF_Authorization` (the JWT the client presented, or one it made up): the
  * upstream is told who the client is by Cf-Access-Jwt-Assertion alone, the JWT the gateway verified
- * or issued. Empty when no other cookie is left.
+ * or issued. A `;`-separated pair is dropped when any part of it, split also at commas and
+ * whitespace (separators to Python's SimpleCookie, aiohttp's, and to RFC 2965 parsers), is named so
+ * an origin may read it as that cookie. The value unchanged when nothing is dropped; empty when no
+ * other cookie is left.
  */
-function withoutAccessCookie(value: string): string {
+export function withoutAccessCookie(value: string): string {
   let rest = '';
+  let dropped = false;
   for (const pair of value.split(';')) {
-    const eq = pair.indexOf('=');
-    if ((eq < 0 ? pair : pair.slice(0, eq)).trim().toLowerCase() === 'cf_authorization') continue;
+    // The pair itself (PHP reads `CF Authorization` as the name), then its parts.
+    if ([pair, ...pair.split(/[\s,]+/)].some((part) => readsAsAccessCookie(part.includes('=') ? part.slice(0, part.indexOf('=')) : part))) {
+      dropped = true;
+      continue;
+    }
     const kept = pair.trim();
     if (kept) rest = rest ? `${rest}; ${kept}` : kept;
   }
-  return rest;
+  return dropped ? rest : value;
 }
 
 /** The address of the client's TCP peer (IPv4-mapped IPv6 written as IPv4). */

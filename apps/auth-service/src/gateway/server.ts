@@ -90,6 +90,9 @@ function afterAnswers(socket: Duplex, then: () => void): void {
   res.once('close', () => afterAnswers(socket, then));
 }
 
+/** Connections whose malformed request is refused (or will be, after the answers before it). */
+const refusedSockets = new WeakSet<Duplex>();
+
 /** Answers through `reply`; null, for `return refused(…)` in functions that admit or refuse. */
 function refused(reply: Reply, status: number, body: unknown): null {
   reply(status, body);
@@ -202,6 +205,10 @@ export class Gateway {
       // keep-alive): not read (RFC 9112 §9.6), not refused either. The answer to that request is
       // still written and ends the connection, as nginx does; a 400 here took its place.
       if (err.code === 'HPE_CLOSED_CONNECTION') return;
+      // Node reports the same parse error again for each later read of the connection: it is
+      // refused once (a refusal waiting behind a pending answer must not gain a listener per read).
+      if (refusedSockets.has(socket)) return;
+      refusedSockets.add(socket);
       const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
       const refuse = () => sendRaw(socket, status, { error: 'bad_request', reason: status === 431 ? 'headers_too_large' : 'malformed_request' });
       // The requests read whole before the malformed one are answered first, in order (RFC 9112
