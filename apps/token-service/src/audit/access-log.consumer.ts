@@ -128,11 +128,14 @@ export class AccessLogConsumer implements OnApplicationBootstrap, OnApplicationS
         // forever. Recreated, it delivers the stream again; rows already written are not rewritten.
         this.log.warn('Access-log consumer was missing on the server; created it again');
         await this.ensureConsumer(jsm);
-        return { num_pending: 1 };
+        return { num_pending: 1, num_ack_pending: 0 };
       });
-      if (info.num_pending === 0) this.nextCheckAt = Date.now() + this.idleCheckMs;
-      if (info.num_pending === 0 || this.busy || Date.now() - this.lastActivity < this.stallMs) return false;
-      this.log.warn(`Access-log consumer stalled (${info.num_pending} batches waiting, none delivered for ${this.stallMs} ms); reading again`);
+      // Waiting: never delivered, or delivered to a pull that was lost with its server (awaiting an
+      // acknowledgement that will not come until the ack wait runs out).
+      const waiting = info.num_pending + info.num_ack_pending;
+      if (waiting === 0) this.nextCheckAt = Date.now() + this.idleCheckMs;
+      if (waiting === 0 || this.busy || Date.now() - this.lastActivity < this.stallMs) return false;
+      this.log.warn(`Access-log consumer stalled (${waiting} batches waiting, none delivered for ${this.stallMs} ms); reading again`);
       this.lastActivity = Date.now();
       await this.messages?.close().catch(() => undefined);
       return true;
