@@ -96,7 +96,8 @@ const pct = (values, p) => {
 };
 const ms = (v) => (v === undefined || v === null ? 'n/a' : `${v.toFixed(1)} ms`);
 const s = (v) => (v === undefined || v === null ? 'n/a' : `${(v / 1000).toFixed(1)} s`);
-const mb = (bytes) => (bytes === undefined || bytes === null ? 'n/a' : `${(bytes / 1048576).toFixed(0)} MB`);
+// Memory in MiB (2^20 bytes), as ps and free count "MB".
+const mb = (bytes) => (bytes === undefined || bytes === null ? 'n/a' : `${(bytes / 1048576).toFixed(0)} MiB`);
 const n = (v) => Math.round(v).toLocaleString('en-US');
 function rssOf(pid) {
   try {
@@ -667,8 +668,8 @@ function writeDocs(r) {
     ],
     [
       'Gateway resident memory (when loaded, or at the end of the wait; peak)',
-      `${mb(gw.rssBytes)}; peak ${mb(gw.peakRssBytes)}`,
-      '≤ 300 MB',
+      `${mb(gw.rssBytes)}; peak ${mb(gw.peakRssBytes)}${gw.peakRssBytes ? ` (${(gw.peakRssBytes / 1e6).toFixed(0)} × 10⁶ bytes)` : ''}`,
+      '≤ 300 MB, read as MiB',
       verdict(gw.loaded ? gw.peakRssBytes <= 300 * 2 ** 20 : null),
     ],
     [
