@@ -68,7 +68,7 @@ export class AccessLogConsumer implements OnApplicationBootstrap, OnApplicationS
   private loop?: Promise<void>;
   private watchdog?: NodeJS.Timeout;
   private stopping = false;
-  /** When the last message arrived (or the current `consume()` began), and whether one is being handled. */
+  /** When the last message arrived or was handled (or the current `consume()` began). */
   private lastActivity = Date.now();
   /**
    * An idle log (nothing waiting at the last check) is asked again only after this long, or as soon
@@ -76,6 +76,7 @@ export class AccessLogConsumer implements OnApplicationBootstrap, OnApplicationS
    */
   private readonly idleCheckMs = 60_000;
   private nextCheckAt = 0;
+  /** A message is being handled. */
   private busy = false;
   private checking = false;
 
@@ -113,8 +114,8 @@ export class AccessLogConsumer implements OnApplicationBootstrap, OnApplicationS
   /**
    * The library recovers a pull consumer from a lost server by itself, but only on its own timers,
    * and a failed lookup during a failover waits a whole pull expiry again. This is the backstop:
-   * when the stream holds messages for this consumer that have not been delivered, and nothing has
-   * arrived for `stallMs`, the current `consume()` is closed and `run()` starts a new one.
+   * when batches wait for this consumer (never delivered, or delivered and never acknowledged), and
+   * nothing has arrived for `stallMs`, the current `consume()` is closed and `run()` starts a new one.
    */
   async checkStalled(): Promise<boolean> {
     if (this.stopping || this.checking || this.busy || !this.messages || !this.nc) return false;
