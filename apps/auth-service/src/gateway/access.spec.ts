@@ -68,6 +68,21 @@ const expectRefused = (d: Decision, status: number, detail?: string) => {
 };
 
 describe('AccessControl.exchange', () => {
+  it('compares the first 16 bytes of the HMAC (what the replica keeps), and a malformed stored hash matches no secret', async () => {
+    const s = setup();
+    const full = hashClientSecret(HASH_KEY, s.secret);
+    const flip = (hex: string, at: number) => hex.slice(0, at) + (hex[at] === '0' ? '1' : '0') + hex.slice(at + 1);
+    // A stored hash differing in its first 16 bytes refuses the secret; one differing only after them is never seen.
+    s.setToken({ ...s.token, secretHash: flip(full, 31) });
+    expectRefused(await s.access.exchange(s.appOfId(s.app.id), s.token.clientId, s.secret), 401, 'wrong_secret');
+    s.setToken({ ...s.token, secretHash: flip(full, 32) });
+    expect((await s.access.exchange(s.appOfId(s.app.id), s.token.clientId, s.secret)).ok).toBe(true);
+    for (const bad of [full.slice(0, 32), `${full.slice(0, 63)}g`, '']) {
+      s.setToken({ ...s.token, secretHash: bad });
+      expectRefused(await s.access.exchange(s.appOfId(s.app.id), s.token.clientId, s.secret), 401, 'wrong_secret');
+    }
+  });
+
   it('admits a named token and issues a Cloudflare-shaped RS256 JWT, reused on the next exchange', async () => {
     const s = setup();
     const d = await s.access.exchange(s.appOfId(s.app.id), s.token.clientId, s.secret);

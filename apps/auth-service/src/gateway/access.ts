@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { SecretDigester, policyAdmits } from '@gatehouse/contracts';
 import type { Replica, ReplicaApp, ReplicaPolicy, ReplicaToken } from '../replica/replica.js';
+import { VERIFIER_BYTES } from '../replica/token-store.js';
 import { wellFormedJwt } from './credentials.js';
 import { JwtError, type AppClaims, type JwtService } from './jwt.js';
 import { Lru } from './lru.js';
@@ -33,9 +34,9 @@ export interface Refused {
 export type Decision = Allowed | Refused;
 
 // Compared against when the client id is unknown, so an unknown id costs the same as a wrong secret.
-const DUMMY_HASH = Buffer.alloc(32);
+const DUMMY_VERIFIER = Buffer.alloc(VERIFIER_BYTES);
 
-/** A token's stored hashes (hex in the replica) as bytes, kept per token view (TokenStore caches its views). */
+/** A token's verifiers (hex in the replica) as bytes, kept per token view (TokenStore caches its views). */
 interface HashBytes {
   hex: string;
   bytes: Buffer;
@@ -49,9 +50,13 @@ interface Admission {
   policy: ReplicaPolicy | null;
 }
 
-/** Constant-time comparison of a digest (SecretDigester) with a stored hash's bytes. */
-function digestMatches(digest: Buffer, stored: Buffer): boolean {
-  return digest.length === stored.length && timingSafeEqual(digest, stored);
+/**
+ * Constant-time comparison of a digest's first VERIFIER_BYTES (`prefix`, SecretDigester's HMAC)
+ * with a token's verifier. A verifier of any other length (a malformed stored hash: '') matches
+ * nothing.
+ */
+function digestMatches(prefix: Buffer, stored: Buffer): boolean {
+  return stored.length === VERIFIER_BYTES && timingSafeEqual(prefix, stored);
 }
 
 /** An issued JWT is reused while more than this share of its lifetime remains. */
@@ -126,11 +131,11 @@ export class AccessControl {
     const now = this.now();
     const token = this.replica.tokenByClientId(clientId);
     // One HMAC, then always two constant-time comparisons, whether or not the id exists.
-    const digest = this.digester.digest(secret);
+    const prefix = this.digester.digest(secret).subarray(0, VERIFIER_BYTES);
     const hashes = token ? this.hashesOf(token) : null;
-    const current = digestMatches(digest, hashes?.bytes ?? DUMMY_HASH);
+    const current = digestMatches(prefix, hashes?.bytes ?? DUMMY_VERIFIER);
     const inGrace = !!hashes?.previous && token!.previousExpiresAtMs !== null && now < token!.previousExpiresAtMs;
-    const previous = digestMatches(digest, inGrace ? hashes.previous! : DUMMY_HASH) && inGrace;
+    const previous = digestMatches(prefix, inGrace ? hashes.previous! : DUMMY_VERIFIER) && inGrace;
     if (!token || (!current && !previous))
       return this.refuse(app, 401, 'invalid_credentials', token ? 'wrong_secret' : 'unknown_client_id', token ?? null, clientId, true);
     const state = this.tokenState(token, now);
@@ -202,14 +207,14 @@ export class AccessControl {
     return { ok: true, app: target, token, jwt, claims, exchanged: false, policy };
   }
 
-  /** The token's hashes as bytes (converted from hex once per token view and hash). */
+  /** The token's verifiers as bytes (converted from hex once per token view and verifier). */
   private hashesOf(token: ReplicaToken): HashBytes {
     let h = this.hashBytes.get(token);
-    if (h === undefined || h.hex !== token.secretHash || h.previousHex !== token.previousSecretHash) {
-      const previousHex = token.previousSecretHash;
+    if (h === undefined || h.hex !== token.secretVerifier || h.previousHex !== token.previousSecretVerifier) {
+      const previousHex = token.previousSecretVerifier;
       h = {
-        hex: token.secretHash,
-        bytes: Buffer.from(token.secretHash, 'hex'),
+        hex: token.secretVerifier,
+        bytes: Buffer.from(token.secretVerifier, 'hex'),
         previousHex,
         previous: previousHex ? Buffer.from(previousHex, 'hex') : null,
       };
@@ -232,7 +237,7 @@ export class AccessControl {
    */
   private secretVersionState(token: ReplicaToken, version: number | null, now: number): string | null {
     if (version === null || version === token.clientSecretVersion) return null;
-    const graceOpen = !!token.previousSecretHash && token.previousExpiresAtMs !== null && now < token.previousExpiresAtMs;
+    const graceOpen = !!token.previousSecretVerifier && token.previousExpiresAtMs !== null && now < token.previousExpiresAtMs;
     if (version === token.clientSecretVersion - 1 && graceOpen) return null;
     return 'secret_rotated';
   }

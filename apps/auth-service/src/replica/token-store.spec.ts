@@ -20,9 +20,9 @@ describe('TokenStore', () => {
       name: 'ünïcode name',
       clientId: t.clientId,
       enabled: false,
-      secretHash: t.secretHash,
+      secretVerifier: t.secretHash.slice(0, 32),
       clientSecretVersion: 3,
-      previousSecretHash: 'b'.repeat(64),
+      previousSecretVerifier: 'b'.repeat(32),
       revision: 42,
       expiresAtMs: Date.parse('2030-01-02T03:04:05.678Z'),
       previousExpiresAtMs: Date.parse('2029-01-01T00:00:00.000Z'),
@@ -43,9 +43,14 @@ describe('TokenStore', () => {
     s.set({ ...t, name: 'a much longer name than before', enabled: false, previousSecretHash: 'c'.repeat(64) }, 2);
     expect(s.size).toBe(1);
     expect(s.byClient(t.clientId)).not.toBe(before); // a new object: holders of the old one keep the old state
-    expect(s.byClient(t.clientId)).toMatchObject({ name: 'a much longer name than before', enabled: false, revision: 2, previousSecretHash: 'c'.repeat(64) });
+    expect(s.byClient(t.clientId)).toMatchObject({
+      name: 'a much longer name than before',
+      enabled: false,
+      revision: 2,
+      previousSecretVerifier: 'c'.repeat(32),
+    });
     s.set({ ...t, name: 'x' }, 3);
-    expect(s.byClient(t.clientId)).toMatchObject({ name: 'x', previousSecretHash: null, expiresAtMs: null });
+    expect(s.byClient(t.clientId)).toMatchObject({ name: 'x', previousSecretVerifier: null, expiresAtMs: null });
     expect(s.delete(t.id)).toBe(true);
     expect(s.delete(t.id)).toBe(false);
     expect(s.size).toBe(0);
@@ -57,11 +62,21 @@ describe('TokenStore', () => {
     expect(s.byClient(t.clientId)).toBeUndefined();
   });
 
-  it('a stored hash that is not 64 hex digits matches nothing', () => {
+  it('a stored hash that is not 64 hex digits matches nothing, even when its first 32 are hex', () => {
     const s = new TokenStore();
-    const t = tokenOf({ secretHash: 'zz' });
+    for (const bad of ['zz', 'a'.repeat(32), 'a'.repeat(63) + 'g', 'a'.repeat(65), 'a'.repeat(62) + 'ü']) {
+      const t = tokenOf({ secretHash: bad, previousSecretHash: bad, previousClientSecretExpiresAt: '2099-01-01T00:00:00.000Z' });
+      s.set(t, 1);
+      expect(s.byClient(t.clientId)).toMatchObject({ secretVerifier: '', previousSecretVerifier: '' });
+    }
+  });
+
+  it('keeps the first 16 bytes of a hash in either case, as lower-case hex', () => {
+    const s = new TokenStore();
+    const hash = '0123456789ABCDEF'.repeat(4);
+    const t = tokenOf({ secretHash: hash, previousSecretHash: hash.toLowerCase(), previousClientSecretExpiresAt: '2099-01-01T00:00:00.000Z' });
     s.set(t, 1);
-    expect(s.byClient(t.clientId)?.secretHash).toBe('');
+    expect(s.byClient(t.clientId)).toMatchObject({ secretVerifier: '0123456789abcdef'.repeat(2), previousSecretVerifier: '0123456789abcdef'.repeat(2) });
   });
 
   it('keeps 30,000 tokens through growth, deletes of every third and updates (heap compaction)', () => {
@@ -136,9 +151,9 @@ describe('TokenStore', () => {
       name: 'row "q"',
       clientId,
       enabled: false,
-      secretHash: 'c'.repeat(64),
+      secretVerifier: 'c'.repeat(32),
       clientSecretVersion: 3,
-      previousSecretHash: 'd'.repeat(64),
+      previousSecretVerifier: 'd'.repeat(32),
       revision: 9,
       expiresAtMs: 1_893_553_445_678,
       previousExpiresAtMs: 1_861_920_000_000,

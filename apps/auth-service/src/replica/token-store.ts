@@ -10,9 +10,15 @@ export interface ReplicaToken {
   name: string;
   clientId: string;
   enabled: boolean;
-  secretHash: string;
+  /**
+   * The first VERIFIER_BYTES of the stored secret hash (HMAC-SHA256), as hex: what the gateway
+   * compares a presented secret's HMAC with (docs/security.md, "What the gateway keeps"). '' when
+   * the stored hash was not 64 hex digits: it matches nothing.
+   */
+  secretVerifier: string;
   clientSecretVersion: number;
-  previousSecretHash: string | null;
+  /** The same of the previous secret's hash, inside a rotation's grace period; null when none. */
+  previousSecretVerifier: string | null;
   /** Revision of the change that last set it. */
   revision: number;
   expiresAtMs: number | null;
@@ -20,7 +26,14 @@ export interface ReplicaToken {
 }
 
 const ID_BYTES = 16;
+/** A stored secret hash: HMAC-SHA256, 64 hex digits in a row. */
 const HASH_BYTES = 32;
+/**
+ * What the gateway keeps of it: the first 128 bits, as RFC 2104 section 5 allows (no less than half
+ * the hash's output). Matching them without the key takes 2^128 guesses; they cost 16 bytes a token
+ * instead of 32 (15 MiB of a million-token gateway's memory).
+ */
+export const VERIFIER_BYTES = 16;
 /** A client id the token service generates, `<32 lower-case hex digits>.access`, is kept as its 16 bytes. */
 const KEY_BYTES = 16;
 const CLIENT_ID_SUFFIX = '.access';
@@ -159,12 +172,12 @@ class Chunk {
   readonly nameLen: Uint16Array;
   readonly flags: Uint8Array;
   readonly ids: Buffer;
-  readonly hashes: Buffer;
+  readonly verifiers: Buffer;
   readonly clientKeys: Buffer;
 
   constructor() {
     const n = CHUNK_SLOTS;
-    const b = new ArrayBuffer(n * (8 + 4 + 4 + 4 + 4 + 2 + 1 + ID_BYTES + HASH_BYTES + KEY_BYTES));
+    const b = new ArrayBuffer(n * (8 + 4 + 4 + 4 + 4 + 2 + 1 + ID_BYTES + VERIFIER_BYTES + KEY_BYTES));
     let at = 0;
     const take = <T>(make: (buf: ArrayBuffer, at: number, n: number) => T, bytes: number): T => {
       const v = make(b, at, n);
@@ -179,7 +192,7 @@ class Chunk {
     this.nameLen = take((x, o, k) => new Uint16Array(x, o, k), 2);
     this.flags = take((x, o, k) => new Uint8Array(x, o, k), 1);
     this.ids = take((x, o, k) => Buffer.from(x, o, k * ID_BYTES), ID_BYTES);
-    this.hashes = take((x, o, k) => Buffer.from(x, o, k * HASH_BYTES), HASH_BYTES);
+    this.verifiers = take((x, o, k) => Buffer.from(x, o, k * VERIFIER_BYTES), VERIFIER_BYTES);
     this.clientKeys = take((x, o, k) => Buffer.from(x, o, k * KEY_BYTES), KEY_BYTES);
   }
 }
@@ -230,7 +243,7 @@ const heapOffsetOf = (at: number) => at & (HEAP_CHUNK - 1);
  * instead of an object and four strings per token (docs/replication.md, "Gateway memory").
  * Columns grow by fixed chunks that are never copied or freed (growing by copying left the freed
  * arrays as malloc fragmentation: ~2× the RSS). Names are UTF-8 in a chunked byte heap; ids and
- * generated client ids (`<32 hex>.access`) are 16 bytes, hashes 32, revisions 4 (a map past
+ * generated client ids (`<32 hex>.access`) are 16 bytes, secret hashes their first 16 (VERIFIER_BYTES), revisions 4 (a map past
  * 2^32 - 2); other client ids are text in a map. Lookups by client id and by id are
  * open-addressing tables.
  */
@@ -252,7 +265,9 @@ export class TokenStore {
   private lastAccount = -1;
   private lastAccountBytes = Buffer.alloc(ID_BYTES);
   /** The rare tokens inside a rotation's grace period. */
-  private previous = new Map<number, { hash: string; expiresAtMs: number | null }>();
+  private previous = new Map<number, { verifier: string; expiresAtMs: number | null }>();
+  /** A row's hash decoded whole, before its first VERIFIER_BYTES are kept. */
+  private readonly hashScratch = Buffer.allocUnsafe(HASH_BYTES);
   private views = new Map<number, ReplicaToken>();
   private readonly scratch = Buffer.allocUnsafe(1024);
   /** Room to encode a text client id of a slot (hashing, matching). */
@@ -365,8 +380,11 @@ export class TokenStore {
     const i = slot & SLOT_MASK;
     const F = TOKEN_FIELD;
     const rowFlags = rows.flags(row);
+    // The whole hash is checked (64 hex digits), its first VERIFIER_BYTES kept.
     const hashOk =
-      rows.fieldLength(row, F.SECRET_HASH) === HASH_BYTES * 2 && hexBytes(b, rows.fieldAt(row, F.SECRET_HASH), HASH_BYTES, c.hashes, i * HASH_BYTES, false);
+      rows.fieldLength(row, F.SECRET_HASH) === HASH_BYTES * 2 &&
+      hexBytes(b, rows.fieldAt(row, F.SECRET_HASH), HASH_BYTES, this.hashScratch, 0, false) &&
+      this.hashScratch.copy(c.verifiers, i * VERIFIER_BYTES, 0, VERIFIER_BYTES) === VERIFIER_BYTES;
     const compact = compactClientIdBytes(b, rows.fieldAt(row, F.CLIENT_ID), rows.fieldLength(row, F.CLIENT_ID), c.clientKeys, i * KEY_BYTES);
     c.flags[i] = LIVE | (rowFlags & TOKEN_ROW_FLAGS.ENABLED ? ENABLED : 0) | (hashOk ? 0 : BAD_HASH) | (compact ? COMPACT_CLIENT : 0);
     const revision = rows.revision(row);
@@ -386,9 +404,11 @@ export class TokenStore {
     else this.textClientIds.set(slot, rows.text(row, F.CLIENT_ID));
     [c.nameAt[i], c.nameLen[i]] = this.store(b, rows.fieldAt(row, F.NAME), rows.fieldLength(row, F.NAME), c.nameAt[i]!, c.nameLen[i]!);
     // An empty previous hash is none, as before.
-    if (rowFlags & TOKEN_ROW_FLAGS.PREVIOUS_HASH && rows.fieldLength(row, F.PREVIOUS_HASH) > 0)
-      this.previous.set(slot, { hash: rows.text(row, F.PREVIOUS_HASH), expiresAtMs: rows.previousExpiresAtMs(row) });
-    else this.previous.delete(slot);
+    if (rowFlags & TOKEN_ROW_FLAGS.PREVIOUS_HASH && rows.fieldLength(row, F.PREVIOUS_HASH) > 0) {
+      const at = rows.fieldAt(row, F.PREVIOUS_HASH);
+      const ok = rows.fieldLength(row, F.PREVIOUS_HASH) === HASH_BYTES * 2 && hexBytes(b, at, HASH_BYTES, this.hashScratch, 0, false);
+      this.previous.set(slot, { verifier: ok ? this.hashScratch.toString('hex', 0, VERIFIER_BYTES) : '', expiresAtMs: rows.previousExpiresAtMs(row) });
+    } else this.previous.delete(slot);
     this.byClientId.insert(slot);
     this.compactIfWasteful();
   }
@@ -448,9 +468,9 @@ export class TokenStore {
       clientId:
         clientId ?? (f & COMPACT_CLIENT ? c.clientKeys.toString('hex', i * KEY_BYTES, (i + 1) * KEY_BYTES) + CLIENT_ID_SUFFIX : this.textClientIds.get(slot)!),
       enabled: (f & ENABLED) !== 0,
-      secretHash: f & BAD_HASH ? '' : c.hashes.toString('hex', i * HASH_BYTES, (i + 1) * HASH_BYTES),
+      secretVerifier: f & BAD_HASH ? '' : c.verifiers.toString('hex', i * VERIFIER_BYTES, (i + 1) * VERIFIER_BYTES),
       clientSecretVersion: c.versions[i]!,
-      previousSecretHash: prev?.hash ?? null,
+      previousSecretVerifier: prev?.verifier ?? null,
       revision: this.revisionAt(slot),
       expiresAtMs: Number.isNaN(exp) ? null : exp,
       previousExpiresAtMs: prev?.expiresAtMs ?? null,
