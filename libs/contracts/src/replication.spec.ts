@@ -118,7 +118,7 @@ describe('ChangeFollower', () => {
 
 describe('ChangeFollower cold start in parallel ranges', () => {
   /** A source over tombstones of revisions 1..n (several per revision), pages of 49 (they split a revision's records), with a head poll. */
-  function big(n: number, perRevision = 3) {
+  function big(n: number, perRevision = 3, slowAbove = Infinity) {
     const records: ChangeRecord[] = [];
     for (let r = 1; r <= n; r++)
       for (let k = 0; k < perRevision; k++)
@@ -126,12 +126,17 @@ describe('ChangeFollower cold start in parallel ranges', () => {
     const key = (r: ChangeRecord) => [r.revision, (r as { id: string }).id] as const;
     let inFlight = 0;
     let maxInFlight = 0;
+    const starts = new Set<number>();
     const src = {
       maxInFlight: () => maxInFlight,
+      /** The `since` of every request: one per range read. */
+      starts: () => [...starts].sort((a, b) => a - b),
       async changes(req: ChangesRequest): Promise<ChangesPage> {
         inFlight++;
         maxInFlight = Math.max(maxInFlight, inFlight);
-        await new Promise((r) => setTimeout(r, 1));
+        starts.add(req.since);
+        // Pages past `slowAbove` cost ten times as much (a fleet's JSON records after its tokens).
+        await new Promise((r) => setTimeout(r, (req.after?.[0] ?? req.since) >= slowAbove ? 10 : 1));
         inFlight--;
         const after = req.after ?? [req.since, TOMBSTONE_SOURCE, 'ffffffff-ffff-ffff-ffff-ffffffffffff'];
         const start = records.findIndex((r) => {
@@ -150,17 +155,33 @@ describe('ChangeFollower cold start in parallel ranges', () => {
     return { src, records };
   }
 
-  it('reads every record up to the head in ranges at once, records at a range bound included', async () => {
-    // 15,045 revisions: a page of both first ranges ends inside the three records of its bound revision.
-    const { src, records } = big(15_045);
+  /** A cold start in 3 chains over `source`: every record applied, the watermark at `head`. */
+  async function coldStartReadsAll<T extends ReturnType<typeof big>>(source: T, head: number): Promise<T> {
     const s = sink();
-    const f = new ChangeFollower(src, s, { maxPayload: () => 65_536, pollMs: 60_000, log: quiet, coldStartChains: 3 });
+    const f = new ChangeFollower(source.src, s, { maxPayload: () => 65_536, pollMs: 60_000, log: quiet, coldStartChains: 3 });
     await f.start();
     await f.stop();
     const got = new Set(s.applied.map((r) => (r as { id: string }).id));
-    expect(records.filter((r) => !got.has((r as { id: string }).id))).toEqual([]);
-    expect(s.rev).toBe(15_045);
+    expect(source.records.filter((r) => !got.has((r as { id: string }).id))).toEqual([]);
+    expect(s.rev).toBe(head);
+    return source;
+  }
+
+  it('reads every record up to the head in ranges at once, records at a range bound included', async () => {
+    // 15,045 revisions: a page of both first ranges ends inside the three records of its bound revision.
+    const { src } = await coldStartReadsAll(big(15_045), 15_045);
     expect(src.maxInFlight()).toBeGreaterThanOrEqual(3);
+  });
+
+  it('splits what is left of the slowest range when a chain is done, every record still read', async () => {
+    // The top third of the revisions costs ten times as much per page: without splitting, the
+    // last range is read alone long after the other two are done.
+    const { src } = await coldStartReadsAll(big(30_000, 1, 20_000), 30_000);
+    const starts = src.starts().filter((x) => x !== 30_000); // the pass from the head after the ranges
+    // -1, 10,000 and 20,000, then halves of what was left of the third range (above 20,000).
+    expect(starts.slice(0, 3)).toEqual([-1, 10_000, 20_000]);
+    expect(starts.length).toBeGreaterThanOrEqual(4);
+    expect(starts.slice(3).every((x) => x > 20_000 && x < 30_000)).toBe(true);
   });
 
   it('reads one range when the copy is small', async () => {

@@ -223,6 +223,14 @@ export interface FollowerOptions {
 export const STARTUP_GRACE_MS = 30_000;
 /** Below this many revisions per range a cold start reads one range: splitting costs more than it saves. */
 const COLD_CHAIN_MIN_REVISIONS = 5_000;
+
+/** A cold start's revision range (ChangeFollower.range): its start, its end (lowered when split), where it is. */
+interface ColdRange {
+  from: number;
+  to: number;
+  at: number;
+  done: boolean;
+}
 /** How soon a follower whose pull ended below a hinted revision pulls again. */
 const WANTED_RETRY_MS = 20;
 
@@ -317,10 +325,30 @@ export class ChangeFollower {
       // committed (it is a safe revision), so the ranges together hold every record up to it;
       // what changes meanwhile moves to a higher revision, read by the pass from `head` below.
       // Records are applied in any order: the sink keeps the newest per entity.
+      //
+      // Ranges of equal revisions are not equal work (a fleet's apps and policies, JSON records
+      // several times a token row's cost, sit together), so a chain whose range is done takes the
+      // upper half of what is left of the biggest range still being read: no chain sits idle while
+      // another reads alone.
       const head = await this.source.head();
       if (head >= chains * COLD_CHAIN_MIN_REVISIONS) {
         const bounds = [-1, ...Array.from({ length: chains - 1 }, (_, i) => Math.floor((head * (i + 1)) / chains)), head];
-        const counts = await Promise.all(bounds.slice(0, -1).map((from, i) => this.range(from, bounds[i + 1]!)));
+        const ranges: ColdRange[] = bounds.slice(0, -1).map((from, i) => ({ from, to: bounds[i + 1]!, at: from, done: false }));
+        const chain = async (first: ColdRange): Promise<number> => {
+          let n = await this.range(first);
+          for (;;) {
+            if (this.stopped) return n;
+            const open = ranges.filter((r) => !r.done);
+            const victim = open.reduce<ColdRange | undefined>((big, r) => (!big || r.to - r.at > big.to - big.at ? r : big), undefined);
+            if (!victim || victim.to - victim.at < COLD_CHAIN_MIN_REVISIONS) return n;
+            const mid = Math.floor((victim.at + victim.to) / 2);
+            const taken: ColdRange = { from: mid, to: victim.to, at: mid, done: false };
+            victim.to = mid;
+            ranges.push(taken);
+            n += await this.range(taken);
+          }
+        };
+        const counts = await Promise.all(ranges.slice().map(chain));
         if (this.stopped) return;
         count = counts.reduce((a, b) => a + b, 0);
         since = head;
@@ -351,17 +379,28 @@ export class ChangeFollower {
     }
   }
 
-  /** Every record with a revision in (from, to] (and perhaps a few past it); returns how many were applied. */
-  private async range(from: number, to: number): Promise<number> {
+  /**
+   * Every record with a revision in (r.from, r.to] (and perhaps a few past it); returns how many
+   * were applied. `r.to` may be lowered meanwhile (another chain took the rest); `r.at` is where
+   * the page in flight starts.
+   */
+  private async range(r: ColdRange): Promise<number> {
     let count = 0;
-    let pending = this.page(from);
-    for (;;) {
-      const page = await pending;
-      // Records at `to` itself belong to this range: the next one starts after every record of `to`.
-      const more = !!page.next && page.next[0] <= to && !this.stopped;
-      if (more) pending = this.prefetch(from, page.next!);
-      count += await this.applyPage(page);
-      if (!more) return count;
+    let pending = this.page(r.from);
+    try {
+      for (;;) {
+        const page = await pending;
+        // Records at `to` itself belong to this range: the next one starts after every record of `to`.
+        const more = !!page.next && page.next[0] <= r.to && !this.stopped;
+        if (more) {
+          r.at = page.next![0];
+          pending = this.prefetch(r.from, page.next!);
+        }
+        count += await this.applyPage(page);
+        if (!more) return count;
+      }
+    } finally {
+      r.done = true;
     }
   }
 
