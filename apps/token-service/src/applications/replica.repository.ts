@@ -266,9 +266,10 @@ export class ReplicaRepository implements ChangeStore {
         ({ table, key, record, source }) =>
           `(SELECT c.source, c.revision, c.id, ${record} AS j FROM c JOIN "${table}" e ON e.${key} = c.id WHERE c.source = ${source})`,
       );
-    // `t.bytes` is NULL on a page without tokens: its other records must still count. PostgreSQL's
-    // base64 breaks lines every 76 characters: the breaks are taken out (node-pg reads every result
-    // as text, where a bytea is hex, twice the bytes). `last`: the page's last position, found
+    // `t.bytes` is NULL on a page without tokens: its other records must still count. The rows are
+    // base64 (node-pg reads every result as text, where a bytea is hex, twice the bytes), with the
+    // line breaks PostgreSQL puts every 76 characters: Buffer.from skips them (taking them out with
+    // replace() cost PostgreSQL 0.27 ms of a page's ~1 ms of encoding). `last`: the page's last position, found
     // among the rows of its highest revision (sorting the whole page for it was a tenth of the
     // statement).
     const { safe, rows } = await this.afterSafeRevision<{
@@ -287,7 +288,7 @@ export class ReplicaRepository implements ChangeStore {
                 ORDER BY c.source DESC, c.id DESC LIMIT 1) AS last
          FROM replication_state st,
               (SELECT count(*)::int AS read, sum(octet_length(c.j)) FILTER (WHERE c.source = 0) AS bytes,
-                      replace(encode(string_agg(c.j, ''::bytea) FILTER (WHERE c.source = 0), 'base64'), E'\\n', '') AS tokens FROM c) t
+                      encode(string_agg(c.j, ''::bytea) FILTER (WHERE c.source = 0), 'base64') AS tokens FROM c) t
         WHERE st.id = 1`,
       (safe) => [revision, id, limit, entities, safe],
     );
@@ -298,6 +299,7 @@ export class ReplicaRepository implements ChangeStore {
       floor: Number(r.floor),
       read: r.read,
       bytes: Number(r.bytes ?? 0),
+      // Line breaks and all: base64 decoding skips them.
       tokens: Buffer.from(r.tokens ?? '', 'base64'),
       records: r.records ?? [],
       last,
