@@ -218,14 +218,16 @@ describe('the gateway against llhttp upstream (differential, property-based)', (
           let closed = false;
           void client.closed.then(() => (closed = true));
           // Settled: the gateway closed the connection, or answered every request it admitted. A
-          // request still waiting for its body never settles; the client then gives up on it.
+          // request still waiting for its body never settles; the client then gives up on it, after
+          // a second (with 300 ms the test failed twice on a loaded 2-core machine; suspected: an
+          // admitted request still on its way upstream then arrives after the next client's).
           await expectEventually(
             () => {
               const answered = client.received().match(/HTTP\/1\.1 [2-5]\d\d /g)?.length ?? 0;
               const admitted = gateway.admitted.length - firstAdmitted;
               expect(closed || (admitted > 0 && answered >= admitted)).toBe(true);
             },
-            { timeoutMs: 300, intervalMs: 5 },
+            { timeoutMs: 1_000, intervalMs: 5 },
           ).catch(() => undefined);
           client.socket.destroy();
           // Another client, after: on the same upstream connection if it survived. It must arrive as
