@@ -47,6 +47,27 @@ const IDLE_SECONDS = int('SCALE_IDLE_SECONDS', 60);
 const LAG_RATE = 100;
 const GATEWAY_NODE_OPTIONS = process.env.SCALE_GATEWAY_NODE_OPTIONS ?? '--max-semi-space-size=4 --max-old-space-size=192';
 const GATEWAY_NODE_ARGS = (process.env.SCALE_GATEWAY_NODE_ARGS ?? '--initial-old-space-size=64').split(' ').filter(Boolean);
+// SCALE_COLD_STARTS (default 3): gateway cold starts, one after another; the figures are the median
+// start's (memory: the highest peak of all). SCALE_COMPARE_DIST: another build's
+// apps/auth-service/dist (a copy inside the repository, path relative to the root, so that it finds
+// the same node_modules) whose cold starts alternate with this build's.
+// SCALE_PARTS=gateway,notifier (comma-separated): only these parts (api, gateway, notifier, lag,
+// idle; the gateway always starts); the docs are written only by a run of every part.
+const ALL_PARTS = ['api', 'gateway', 'notifier', 'lag', 'idle'];
+const PARTS = new Set((process.env.SCALE_PARTS ?? ALL_PARTS.join(',')).split(',').map((p) => p.trim()));
+for (const p of PARTS) if (!ALL_PARTS.includes(p)) throw new Error(`SCALE_PARTS: unknown part "${p}" (known: ${ALL_PARTS.join(', ')})`);
+const COLD_STARTS = Math.max(1, int('SCALE_COLD_STARTS', 3));
+// SCALE_COMPARE_NODE_OPTIONS, SCALE_COMPARE_NODE_ARGS: that build's NODE_OPTIONS and node
+// arguments (default: the gateway's); set alone, this build's starts with them alternate with its
+// starts with the default ones.
+const COMPARE =
+  process.env.SCALE_COMPARE_DIST !== undefined || process.env.SCALE_COMPARE_NODE_OPTIONS !== undefined || process.env.SCALE_COMPARE_NODE_ARGS !== undefined
+    ? {
+        dist: process.env.SCALE_COMPARE_DIST ?? 'apps/auth-service/dist',
+        nodeOptions: process.env.SCALE_COMPARE_NODE_OPTIONS ?? GATEWAY_NODE_OPTIONS,
+        nodeArgs: process.env.SCALE_COMPARE_NODE_ARGS === undefined ? GATEWAY_NODE_ARGS : process.env.SCALE_COMPARE_NODE_ARGS.split(' ').filter(Boolean),
+      }
+    : null;
 const TOKEN_SERVICE_NODE_ARGS = (process.env.SCALE_TOKEN_SERVICE_NODE_ARGS ?? '--initial-old-space-size=128').split(' ').filter(Boolean);
 if (TOKENS < 10 || APPS < 3 || POLICIES < APPS) throw new Error('need SCALE_TOKENS >= 10, SCALE_APPS >= 3, SCALE_POLICIES >= SCALE_APPS');
 const HASH_KEY = randomBytes(32).toString('hex');
@@ -54,8 +75,8 @@ const RECIPIENT = 'scale-bench@example.com';
 
 const children = [];
 const cleanups = [];
-function run(name, entry, env, nodeArgs = []) {
-  const child = spawn(process.execPath, [...nodeArgs, `apps/${name}/dist/${entry}`], {
+function run(name, entry, env, nodeArgs = [], dist = `apps/${name}/dist`) {
+  const child = spawn(process.execPath, [...nodeArgs, `${dist}/${entry}`], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -139,6 +160,25 @@ const cpuText = (cpu) =>
 
 function log(message) {
   console.log(`[scale ${new Date().toISOString().slice(11, 19)}] ${message}`);
+}
+
+/**
+ * The gateway's figures over its cold starts: the median start's (by time to loaded), each start's
+ * time to loaded, and the highest peak RSS of all (memory is judged on the worst start).
+ */
+function summariseStarts(starts) {
+  const order = [...starts].sort((a, b) => (a.lastAdmittedMs ?? Infinity) - (b.lastAdmittedMs ?? Infinity));
+  const median = order[Math.floor((order.length - 1) / 2)];
+  return {
+    ...median,
+    loaded: starts.every((x) => x.loaded),
+    peakRssBytes: Math.max(...starts.map((x) => x.peakRssBytes ?? Infinity)),
+    starts: starts.map((x) => ({
+      lastAdmittedMs: x.lastAdmittedMs,
+      peakRssBytes: x.peakRssBytes,
+      cpu: x.coldStartCpu,
+    })),
+  };
 }
 
 // ---------------------------------------------------------------- seeding (COPY)
@@ -410,97 +450,154 @@ async function main() {
   if (!up) throw new Error(`the token service did not come up:\n${tokenService.output.join('').slice(-3000)}`);
   const base = `/client/v4/accounts/${seeded.accountId}/access/service_tokens`;
 
-  // ---- admin API, before the replicas start (nothing else competes for the token service)
-  log('admin API: list and search…');
-  const timed = async (path) => {
-    const t0 = performance.now();
-    const body = await api(path);
-    return { ms: performance.now() - t0, body };
-  };
-  const total = (await api(`${base}?per_page=20`)).result_info.total_count;
-  const lastPage = Math.max(1, Math.ceil(total / 20));
-  const listFront = [];
-  const listAny = [];
-  for (let i = 0; i < 100; i++) listFront.push((await timed(`${base}?page=${1 + (i % 50)}&per_page=20`)).ms);
-  for (let i = 0; i < 100; i++) listAny.push((await timed(`${base}?page=${1 + Math.floor(Math.random() * lastPage)}&per_page=20`)).ms);
-  const searches = { name: [], clientId: [], broad: [] };
-  let lowerBounds = 0;
-  for (let i = 0; i < 150; i++) {
-    const sample = seeded.clientIds[Math.floor(Math.random() * seeded.clientIds.length)];
-    const [kind, term] =
-      i % 3 === 0
-        ? ['name', String(sample.i).padStart(7, '0').slice(1)]
-        : i % 3 === 1
-          ? ['clientId', sample.clientId.slice(4, 14)]
-          : ['broad', ['deploy', 'svc', 'ci-', '12', 'a'][i % 5]];
-    const r = await timed(`${base}?search=${encodeURIComponent(term)}&per_page=20`);
-    if (r.body.messages?.length) lowerBounds++;
-    searches[kind].push(r.ms);
-  }
-  const searchAll = [...searches.name, ...searches.clientId, ...searches.broad];
-  result.api = {
-    totalCount: total,
-    listFirst50Pages: { p50: pct(listFront, 50), p99: pct(listFront, 99) },
-    listAnyPage: { p50: pct(listAny, 50), p99: pct(listAny, 99) },
-    search: { p50: pct(searchAll, 50), p99: pct(searchAll, 99), lowerBoundTotals: lowerBounds },
-    searchByKind: Object.fromEntries(Object.entries(searches).map(([k, v]) => [k, { p50: pct(v, 50), p99: pct(v, 99) }])),
-  };
-  log(
-    `list p99 ${ms(result.api.listFirst50Pages.p99)} (first 50 pages), ${ms(result.api.listAnyPage.p99)} (any page); search p99 ${ms(result.api.search.p99)}`,
-  );
+  if (PARTS.has('api')) {
+    // ---- admin API, before the replicas start (nothing else competes for the token service)
+    log('admin API: list and search…');
+    const timed = async (path) => {
+      const t0 = performance.now();
+      const body = await api(path);
+      return { ms: performance.now() - t0, body };
+    };
+    const total = (await api(`${base}?per_page=20`)).result_info.total_count;
+    const lastPage = Math.max(1, Math.ceil(total / 20));
+    const listFront = [];
+    const listAny = [];
+    for (let i = 0; i < 100; i++) listFront.push((await timed(`${base}?page=${1 + (i % 50)}&per_page=20`)).ms);
+    for (let i = 0; i < 100; i++) listAny.push((await timed(`${base}?page=${1 + Math.floor(Math.random() * lastPage)}&per_page=20`)).ms);
+    const searches = { name: [], clientId: [], broad: [] };
+    let lowerBounds = 0;
+    for (let i = 0; i < 150; i++) {
+      const sample = seeded.clientIds[Math.floor(Math.random() * seeded.clientIds.length)];
+      const [kind, term] =
+        i % 3 === 0
+          ? ['name', String(sample.i).padStart(7, '0').slice(1)]
+          : i % 3 === 1
+            ? ['clientId', sample.clientId.slice(4, 14)]
+            : ['broad', ['deploy', 'svc', 'ci-', '12', 'a'][i % 5]];
+      const r = await timed(`${base}?search=${encodeURIComponent(term)}&per_page=20`);
+      if (r.body.messages?.length) lowerBounds++;
+      searches[kind].push(r.ms);
+    }
+    const searchAll = [...searches.name, ...searches.clientId, ...searches.broad];
+    result.api = {
+      totalCount: total,
+      listFirst50Pages: { p50: pct(listFront, 50), p99: pct(listFront, 99) },
+      listAnyPage: { p50: pct(listAny, 50), p99: pct(listAny, 99) },
+      search: { p50: pct(searchAll, 50), p99: pct(searchAll, 99), lowerBoundTotals: lowerBounds },
+      searchByKind: Object.fromEntries(Object.entries(searches).map(([k, v]) => [k, { p50: pct(v, 50), p99: pct(v, 99) }])),
+    };
+    log(
+      `list p99 ${ms(result.api.listFirst50Pages.p99)} (first 50 pages), ${ms(result.api.listAnyPage.p99)} (any page); search p99 ${ms(result.api.search.p99)}`,
+    );
 
-  log(`admin API: creates for ${CREATE_SECONDS} s…`);
-  let created = 0;
-  let createErrors = 0;
-  const createLatency = [];
-  const createUntil = performance.now() + CREATE_SECONDS * 1000;
-  const createStart = performance.now();
-  await Promise.all(
-    Array.from({ length: 32 }, async (_, w) => {
-      for (let k = 0; performance.now() < createUntil; k++) {
-        const t0 = performance.now();
-        try {
-          await api(base, 'POST', { name: `created-${w}-${k}` });
-          created++;
-          createLatency.push(performance.now() - t0);
-        } catch {
-          createErrors++;
+    log(`admin API: creates for ${CREATE_SECONDS} s…`);
+    let created = 0;
+    let createErrors = 0;
+    const createLatency = [];
+    const createUntil = performance.now() + CREATE_SECONDS * 1000;
+    const createStart = performance.now();
+    await Promise.all(
+      Array.from({ length: 32 }, async (_, w) => {
+        for (let k = 0; performance.now() < createUntil; k++) {
+          const t0 = performance.now();
+          try {
+            await api(base, 'POST', { name: `created-${w}-${k}` });
+            created++;
+            createLatency.push(performance.now() - t0);
+          } catch {
+            createErrors++;
+          }
         }
-      }
-    }),
-  );
-  result.api.creates = {
-    perSecond: created / ((performance.now() - createStart) / 1000),
-    errors: createErrors,
-    p50: pct(createLatency, 50),
-    p99: pct(createLatency, 99),
-  };
-  log(`creates: ${n(result.api.creates.perSecond)}/s (${createErrors} errors)`);
+      }),
+    );
+    result.api.creates = {
+      perSecond: created / ((performance.now() - createStart) / 1000),
+      errors: createErrors,
+      p50: pct(createLatency, 50),
+      p99: pct(createLatency, 99),
+    };
+    log(`creates: ${n(result.api.creates.perSecond)}/s (${createErrors} errors)`);
+  }
 
-  // ---- gateway cold start
-  log('gateway: cold start…');
-  const gwStart = Date.now();
-  const gwCpu0 = cpuSnapshot({ tokenService: tokenService.pid });
-  const gateway = run(
-    'auth-service',
-    'main.js',
-    {
-      ...shared,
-      DATABASE_URL: authDb.url,
-      GATEHOUSE_GATEWAY_PORT: String(gwPort),
-      GATEHOUSE_TEAM_URL: gwUrl,
-      // The gateway's recommended V8 heap settings for a big fleet (docs/replication.md, "Gateway
-      // memory"): its tokens live outside the JS heap, and V8's default young generation and heap
-      // growth kept ~100 MB of garbage resident during a cold load.
-      NODE_OPTIONS: GATEWAY_NODE_OPTIONS,
-      // The lag probe asks about tokens the gateway does not know yet: no throttling of failures.
-      GATEHOUSE_RATE_LIMIT_BURST: '1000000',
-      GATEHOUSE_RATE_LIMIT_PER_MINUTE: '1000000',
-      GATEHOUSE_RATE_LIMIT_IP_BURST: '1000000',
-      GATEHOUSE_RATE_LIMIT_IP_PER_MINUTE: '1000000',
-    },
-    GATEWAY_NODE_ARGS,
-  );
+  // ---- gateway cold start: SCALE_COLD_STARTS fresh processes one after another (the last keeps
+  // running for the rest of the bench), judged on their median; with SCALE_COMPARE_DIST, starts of
+  // that build alternate with this one's, in the same conditions.
+  const variantLabel = COMPARE && `${COMPARE.dist}, NODE_OPTIONS=${COMPARE.nodeOptions}, node ${COMPARE.nodeArgs.join(' ')}`;
+  const coldStart = async (variant) => {
+    const gwStart = Date.now();
+    const gwCpu0 = cpuSnapshot({ tokenService: tokenService.pid });
+    const gateway = run(
+      'auth-service',
+      'main.js',
+      {
+        ...shared,
+        DATABASE_URL: authDb.url,
+        GATEHOUSE_GATEWAY_PORT: String(gwPort),
+        GATEHOUSE_TEAM_URL: gwUrl,
+        // The gateway's recommended V8 heap settings for a big fleet (docs/replication.md, "Gateway
+        // memory"): its tokens live outside the JS heap, and V8's default young generation and heap
+        // growth kept ~100 MB of garbage resident during a cold load.
+        NODE_OPTIONS: variant?.nodeOptions ?? GATEWAY_NODE_OPTIONS,
+        // The lag probe asks about tokens the gateway does not know yet: no throttling of failures.
+        GATEHOUSE_RATE_LIMIT_BURST: '1000000',
+        GATEHOUSE_RATE_LIMIT_PER_MINUTE: '1000000',
+        GATEHOUSE_RATE_LIMIT_IP_BURST: '1000000',
+        GATEHOUSE_RATE_LIMIT_IP_PER_MINUTE: '1000000',
+      },
+      variant?.nodeArgs ?? GATEWAY_NODE_ARGS,
+      variant?.dist,
+    );
+    let lastRefusal = '';
+    // The gateway's memory at its first answer, before its replica holds anything: the baseline.
+    let baselineRss = null;
+    let firstAnswerAt = null;
+    const admitted = async (t) => {
+      const r = await authorize(t);
+      baselineRss ??= rssOf(gateway.pid).rss;
+      firstAnswerAt ??= Date.now();
+      if (r.status === 200) return Date.now();
+      lastRefusal = `${r.status} ${r.text.slice(0, 200)}`;
+      return undefined;
+    };
+    const [firstAt, lastAt] = await Promise.all([until(() => admitted(seeded.first), LOAD_TIMEOUT_MS), until(() => admitted(seeded.last), LOAD_TIMEOUT_MS)]);
+    const gwMemory = rssOf(gateway.pid);
+    const coldCpu = { gateway: ownCpuSeconds(gateway.pid), ...cpuSince(gwCpu0, { tokenService: tokenService.pid }) };
+    const health = await fetch(`${gwUrl}/cdn-cgi/access/health`).then(
+      (r) => r.json(),
+      () => null,
+    );
+    const loaded = firstAt !== null && lastAt !== null;
+    const figures = {
+      loaded,
+      /** Its HTTP server's first answer (a 503 while the replica loads): the process's own start-up. */
+      firstAnswerMs: firstAnswerAt === null ? null : firstAnswerAt - gwStart,
+      firstAdmittedMs: firstAt === null ? null : firstAt - gwStart,
+      lastAdmittedMs: lastAt === null ? null : lastAt - gwStart,
+      rssBytes: gwMemory.rss,
+      peakRssBytes: gwMemory.peak,
+      baselineRssBytes: baselineRss,
+      bytesPerToken: gwMemory.rss && baselineRss ? (gwMemory.rss - baselineRss) / TOKENS : null,
+      refusedWith: loaded ? null : lastRefusal,
+      /** CPU seconds from its start to loaded: it, the token service, PostgreSQL, nats-server. */
+      coldStartCpu: coldCpu,
+      health: health && { status: health.status, last_sync_error: health.last_sync_error ?? null },
+      exited: gateway.exitCode !== null || gateway.signalCode !== null,
+    };
+    log(
+      `gateway${variant ? ` (${variantLabel})` : ''} ${
+        loaded
+          ? `loaded: first answer ${s(figures.firstAnswerMs)}, first admitted ${s(figures.firstAdmittedMs)}, last ${s(figures.lastAdmittedMs)}; RSS ${mb(gwMemory.rss)}, peak ${mb(gwMemory.peak)}; CPU meanwhile: ${cpuText(coldCpu)}`
+          : `NOT loaded within ${s(LOAD_TIMEOUT_MS)}: ${lastRefusal}`
+      }`,
+    );
+    return { gateway, figures };
+  };
+  const stop = async (child) => {
+    child.kill('SIGTERM');
+    await Promise.race([exited(child), sleep(8000)]);
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await exited(child);
+  };
   const authorize = async (t) => {
     const res = await fetch(`${gwUrl}/cdn-cgi/access/authorize`, {
       headers: { 'x-forwarded-host': seeded.probeHost, 'cf-access-client-id': t.clientId, 'cf-access-client-secret': t.secret },
@@ -508,65 +605,56 @@ async function main() {
     const text = await res.text();
     return { status: res.status, text };
   };
-  let lastRefusal = '';
-  // The gateway's memory at its first answer, before its replica holds anything: the baseline.
-  let baselineRss = null;
-  const admitted = async (t) => {
-    const r = await authorize(t);
-    baselineRss ??= rssOf(gateway.pid).rss;
-    if (r.status === 200) return Date.now();
-    lastRefusal = `${r.status} ${r.text.slice(0, 200)}`;
-    return undefined;
-  };
-  const [firstAt, lastAt] = await Promise.all([until(() => admitted(seeded.first), LOAD_TIMEOUT_MS), until(() => admitted(seeded.last), LOAD_TIMEOUT_MS)]);
-  const gwMemory = rssOf(gateway.pid);
-  const coldCpu = { gateway: ownCpuSeconds(gateway.pid), ...cpuSince(gwCpu0, { tokenService: tokenService.pid }) };
-  const health = await fetch(`${gwUrl}/cdn-cgi/access/health`).then(
-    (r) => r.json(),
-    () => null,
-  );
-  const loaded = firstAt !== null && lastAt !== null;
-  result.gateway = {
-    loaded,
-    firstAdmittedMs: firstAt === null ? null : firstAt - gwStart,
-    lastAdmittedMs: lastAt === null ? null : lastAt - gwStart,
-    rssBytes: gwMemory.rss,
-    peakRssBytes: gwMemory.peak,
-    baselineRssBytes: baselineRss,
-    bytesPerToken: gwMemory.rss && baselineRss ? (gwMemory.rss - baselineRss) / TOKENS : null,
-    refusedWith: loaded ? null : lastRefusal,
-    /** CPU seconds from its start to loaded: it, the token service, PostgreSQL, nats-server. */
-    coldStartCpu: coldCpu,
-    health: health && { status: health.status, last_sync_error: health.last_sync_error ?? null },
-    exited: gateway.exitCode !== null || gateway.signalCode !== null,
-  };
-  log(
-    loaded
-      ? `gateway loaded: first ${s(result.gateway.firstAdmittedMs)}, last ${s(result.gateway.lastAdmittedMs)}; RSS ${mb(gwMemory.rss)}; CPU meanwhile: ${cpuText(coldCpu)}`
-      : `gateway NOT loaded within ${s(LOAD_TIMEOUT_MS)}: ${lastRefusal}`,
-  );
+  const starts = [];
+  const compareStarts = [];
+  let gateway;
+  for (let k = 0; k < COLD_STARTS; k++) {
+    if (COMPARE) {
+      log(`gateway (${variantLabel}): cold start ${k + 1} of ${COLD_STARTS}…`);
+      const other = await coldStart(COMPARE);
+      compareStarts.push(other.figures);
+      await stop(other.gateway);
+    }
+    log(`gateway: cold start ${k + 1} of ${COLD_STARTS}…`);
+    const one = await coldStart();
+    starts.push(one.figures);
+    if (k < COLD_STARTS - 1) await stop(one.gateway);
+    else gateway = one.gateway;
+  }
+  result.gateway = summariseStarts(starts);
+  if (COMPARE) {
+    result.compare = { ...COMPARE, gateway: summariseStarts(compareStarts) };
+    for (const [label, g] of [
+      ['this build', result.gateway],
+      [variantLabel, result.compare.gateway],
+    ])
+      log(`${label}: loaded ${g.starts.map((x) => s(x.lastAdmittedMs)).join(', ')}; peak RSS ${g.starts.map((x) => mb(x.peakRssBytes)).join(', ')}`);
+  }
+  const loaded = starts.at(-1).loaded;
 
-  // ---- notification service cold start: the alert for the token expiring in 72 h
-  log('notification service: cold start…');
-  const nsStart = Date.now();
-  const notifier = run('notification-service', 'main.js', { ...shared, DATABASE_URL: notifyDb.url, SMTP_URL: `smtp://127.0.0.1:${smtpPort}` });
-  const alerting = `/client/v4/accounts/${seeded.accountId}/alerting/v3/policies`;
-  const policy = await until(
-    () => api(alerting, 'POST', { name: 'scale', alert_type: 'expiring_service_token_alert', mechanisms: { email: [{ id: RECIPIENT }] } }).then(() => true),
-    60_000,
-    250,
-  );
-  const alertAt = policy ? await until(async () => mail.find((m) => m.to.includes(RECIPIENT))?.at, LOAD_TIMEOUT_MS, 100) : null;
-  result.notifier = {
-    policyCreated: !!policy,
-    alertMs: alertAt === null ? null : alertAt - nsStart,
-    messages: mail.length,
-    exited: notifier.exitCode !== null || notifier.signalCode !== null,
-  };
-  log(alertAt !== null ? `notifier: first alert ${s(result.notifier.alertMs)} after start` : `notifier: NO alert within ${s(LOAD_TIMEOUT_MS)}`);
+  if (PARTS.has('notifier')) {
+    // ---- notification service cold start: the alert for the token expiring in 72 h
+    log('notification service: cold start…');
+    const nsStart = Date.now();
+    const notifier = run('notification-service', 'main.js', { ...shared, DATABASE_URL: notifyDb.url, SMTP_URL: `smtp://127.0.0.1:${smtpPort}` });
+    const alerting = `/client/v4/accounts/${seeded.accountId}/alerting/v3/policies`;
+    const policy = await until(
+      () => api(alerting, 'POST', { name: 'scale', alert_type: 'expiring_service_token_alert', mechanisms: { email: [{ id: RECIPIENT }] } }).then(() => true),
+      60_000,
+      250,
+    );
+    const alertAt = policy ? await until(async () => mail.find((m) => m.to.includes(RECIPIENT))?.at, LOAD_TIMEOUT_MS, 100) : null;
+    result.notifier = {
+      policyCreated: !!policy,
+      alertMs: alertAt === null ? null : alertAt - nsStart,
+      messages: mail.length,
+      exited: notifier.exitCode !== null || notifier.signalCode !== null,
+    };
+    log(alertAt !== null ? `notifier: first alert ${s(result.notifier.alertMs)} after start` : `notifier: NO alert within ${s(LOAD_TIMEOUT_MS)}`);
+  }
 
   // ---- replication lag at 100 changes/s: create (API answered) -> first admitted request
-  if (loaded) {
+  if (loaded && PARTS.has('lag')) {
     log(`replication lag: ${LAG_RATE} creates/s for ${LAG_SECONDS} s…`);
     const lags = [];
     let missed = 0;
@@ -616,19 +704,22 @@ async function main() {
     result.lag = null;
   }
 
-  // ---- bytes through nats-server per minute when nothing changes
-  log(`idle NATS traffic for ${IDLE_SECONDS} s…`);
-  await sleep(5000);
-  const varz = async () => (await fetch(`${nats.monitorUrl}/varz`)).json();
-  const v0 = await varz();
-  await sleep(IDLE_SECONDS * 1000);
-  const v1 = await varz();
-  const perMinute = (a, b) => ((b - a) * 60) / IDLE_SECONDS;
-  result.idleNats = {
-    inBytesPerMinute: perMinute(v0.in_bytes, v1.in_bytes),
-    outBytesPerMinute: perMinute(v0.out_bytes, v1.out_bytes),
-    messagesPerMinute: perMinute(v0.in_msgs + v0.out_msgs, v1.in_msgs + v1.out_msgs),
-  };
+  if (PARTS.has('idle')) {
+    // ---- bytes through nats-server per minute when nothing changes
+    log(`idle NATS traffic for ${IDLE_SECONDS} s…`);
+    await sleep(5000);
+    const varz = async () => (await fetch(`${nats.monitorUrl}/varz`)).json();
+    const v0 = await varz();
+    await sleep(IDLE_SECONDS * 1000);
+    const v1 = await varz();
+    const perMinute = (a, b) => ((b - a) * 60) / IDLE_SECONDS;
+    result.idleNats = {
+      inBytesPerMinute: perMinute(v0.in_bytes, v1.in_bytes),
+      outBytesPerMinute: perMinute(v0.out_bytes, v1.out_bytes),
+      messagesPerMinute: perMinute(v0.in_msgs + v0.out_msgs, v1.in_msgs + v1.out_msgs),
+    };
+  }
+
   result.gateway.rssAtEndBytes = rssOf(gateway.pid).rss;
   const tokenLog = tokenService.output.join('');
   result.tokenService = {
@@ -639,7 +730,7 @@ async function main() {
   result.seconds = Math.round((Date.now() - started) / 1000);
   result.loadAtEnd = loadavg()[0].toFixed(2);
   console.log(JSON.stringify(result));
-  if (process.env.SCALE_DOCS !== '0') writeDocs(result);
+  if (process.env.SCALE_DOCS !== '0' && process.env.SCALE_PARTS === undefined) writeDocs(result);
 }
 
 // ---------------------------------------------------------------- docs/performance.md
@@ -655,22 +746,22 @@ function writeDocs(r) {
       '',
     ],
     [
-      'Gateway: last seeded token admitted (loaded)',
-      gw.lastAdmittedMs === null ? 'never' : s(gw.lastAdmittedMs),
-      '≤ 10 s',
-      verdict(gw.lastAdmittedMs !== null && gw.lastAdmittedMs <= 10_000),
+      `Gateway: last seeded token admitted (loaded); median of ${gw.starts.length} cold starts (each start)`,
+      gw.lastAdmittedMs === null ? 'never' : `${s(gw.lastAdmittedMs)} (${gw.starts.map((x) => s(x.lastAdmittedMs)).join(', ')})`,
+      '≤ 10 s, every start',
+      verdict(gw.starts.every((x) => x.lastAdmittedMs !== null && x.lastAdmittedMs <= 10_000)),
     ],
     [
-      'Gateway cold start: CPU seconds meanwhile (gateway, token service, PostgreSQL, nats-server)',
+      'Gateway cold start: CPU seconds meanwhile (gateway, token service, PostgreSQL, nats-server), median start',
       gw.coldStartCpu ? `${gw.coldStartCpu.gateway} / ${gw.coldStartCpu.tokenService} / ${gw.coldStartCpu.postgres} / ${gw.coldStartCpu.nats}` : 'n/a',
       '',
       '',
     ],
     [
-      'Gateway resident memory (when loaded, or at the end of the wait; peak)',
+      'Gateway resident memory (median start when loaded; peak: the highest of every start)',
       `${mb(gw.rssBytes)}; peak ${mb(gw.peakRssBytes)}${gw.peakRssBytes ? ` (${(gw.peakRssBytes / 1e6).toFixed(0)} × 10⁶ bytes)` : ''}`,
-      '≤ 300 MB, read as MiB',
-      verdict(gw.loaded ? gw.peakRssBytes <= 300 * 2 ** 20 : null),
+      '≤ 300 MB (300 × 10⁶ bytes)',
+      verdict(gw.loaded ? gw.peakRssBytes <= 300e6 : null),
     ],
     [
       'Gateway memory per token ((RSS − RSS at its first answer) / tokens)',
