@@ -8,7 +8,7 @@ import { JwtService } from '../src/gateway/jwt.js';
 import { GatewayMetrics } from '../src/gateway/metrics.js';
 import { RateLimiter } from '../src/gateway/rate-limiter.js';
 import { Recorder } from '../src/gateway/recorder.js';
-import { Gateway } from '../src/gateway/server.js';
+import { Gateway, type GatewayDeps } from '../src/gateway/server.js';
 import type { KeyRing } from '../src/keys/key-ring.js';
 import { appOf, loadInto, policyOf, tokenOf } from '../src/replica/replica.fixture.js';
 import { Replica } from '../src/replica/replica.js';
@@ -101,6 +101,19 @@ export interface TwinOptions {
   access?: (access: AccessControl, fastFront: boolean) => AccessControl;
 }
 
+/** A gateway's dependencies besides its replica and access control: no rate limits to speak of, nothing published. */
+export function plainGatewayDeps(): Pick<GatewayDeps, 'limiter' | 'ipLimiter' | 'recorder' | 'certs' | 'health' | 'trustProxy' | 'cookieSecure'> {
+  return {
+    limiter: new RateLimiter(1_000_000, 1_000_000),
+    ipLimiter: new RateLimiter(1_000_000, 1_000_000),
+    recorder: new Recorder({ publishSeen: () => undefined, publishDecisions: async () => undefined }),
+    certs: () => '{}',
+    health: () => ({ status: 'ok' }),
+    trustProxy: false,
+    cookieSecure: false,
+  };
+}
+
 export async function startTwins(upstreamUrl: string, options: TwinOptions = {}): Promise<{ fast: Twin; slow: Twin; id: string; secret: string }> {
   const pair = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const keys = {
@@ -131,13 +144,7 @@ export async function startTwins(upstreamUrl: string, options: TwinOptions = {})
     const gateway = new Gateway({
       replica,
       access: options.access ? options.access(access, fastFront) : access,
-      limiter: new RateLimiter(1_000_000, 1_000_000),
-      ipLimiter: new RateLimiter(1_000_000, 1_000_000),
-      recorder: new Recorder({ publishSeen: () => undefined, publishDecisions: async () => undefined }),
-      certs: () => '{}',
-      health: () => ({ status: 'ok' }),
-      trustProxy: false,
-      cookieSecure: false,
+      ...plainGatewayDeps(),
       logDecision: (fields) => decisions.push(fields),
       metrics: new GatewayMetrics(registry),
       upstreams: { responseTimeoutMs: 2_000 },

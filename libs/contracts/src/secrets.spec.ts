@@ -89,6 +89,33 @@ describe('client secrets', () => {
     }
   });
 
+  it('SecretDigester matches createHmac at every input length around its block and buffer edges, for random keys', () => {
+    for (const keyLength of [0, 1, 31, 32, 63, 64, 65, 200]) {
+      const key = randomBytes(keyLength);
+      const d = new SecretDigester(key);
+      for (let length = 0; length <= 90; length++) {
+        // ASCII (one byte per unit), then 2- and 3-byte UTF-8 characters: 1 to 3 blocks after the key's.
+        for (const unit of ['a', 'é', '€']) {
+          const input = randomBytes(length)
+            .toString('base64')
+            .slice(0, length)
+            .replace(/./g, (c, i: number) => (i % 3 === 0 ? c : unit));
+          expect(d.digest(input).equals(createHmac('sha256', key).update(input, 'utf8').digest())).toBe(true);
+        }
+      }
+      // A lone surrogate is encoded as U+FFFD by both.
+      expect(d.digest('a\ud800b').equals(createHmac('sha256', key).update('a\ud800b', 'utf8').digest())).toBe(true);
+    }
+  });
+
+  it('SecretDigester returns a digest of its own each call (not a shared buffer)', () => {
+    const d = new SecretDigester('k'.repeat(32));
+    const first = d.digest('one');
+    const copy = Buffer.from(first);
+    d.digest('two');
+    expect(first.equals(copy)).toBe(true);
+  });
+
   it('client ids are 32 hex characters and .access', () => {
     expect(generateClientId()).toMatch(CLIENT_ID_PATTERN);
   });

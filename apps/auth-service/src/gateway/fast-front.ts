@@ -160,21 +160,27 @@ export class FastResponse extends EventEmitter implements ClientResponse {
   }
 
   private send(chunk: Buffer | undefined, last: boolean): boolean {
-    const parts: Buffer[] = [];
-    if (this.head !== null) {
-      parts.push(Buffer.from(this.head, 'latin1'));
-      this.head = null;
-    }
-    if (chunk?.length && !this.bodiless) {
-      if (this.chunked) parts.push(Buffer.from(`${chunk.length.toString(16)}\r\n`, 'latin1'), chunk, CRLF);
-      else parts.push(chunk);
-    }
-    if (last && this.chunked) parts.push(LAST_CHUNK);
-    if (parts.length === 0) {
+    const head = this.head;
+    this.head = null;
+    const body = chunk?.length && !this.bodiless ? chunk : null;
+    const framed = this.chunked && body !== null;
+    const ending = last && this.chunked;
+    if (head === null && !framed && !ending) {
+      if (body !== null) return this.socket.write(body, last ? () => this.closeOnce() : undefined);
       if (last) this.closeOnce();
       return true;
     }
-    const data = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+    // Head, chunk framing and body in one buffer, written once: the head (latin1, as checked by
+    // writeHead) goes straight into it, with no Buffer of its own to concatenate.
+    const text = framed ? `${head ?? ''}${body.length.toString(16)}\r\n` : (head ?? '');
+    const size = text.length + (body === null ? 0 : body.length + (framed ? 2 : 0)) + (ending ? LAST_CHUNK.length : 0);
+    const data = Buffer.allocUnsafe(size);
+    let at = data.write(text, 0, 'latin1');
+    if (body !== null) {
+      at += body.copy(data, at);
+      if (framed) at += CRLF.copy(data, at);
+    }
+    if (ending) LAST_CHUNK.copy(data, at);
     return this.socket.write(data, last ? () => this.closeOnce() : undefined);
   }
 

@@ -26,3 +26,66 @@ describe('FastResponse header checks', () => {
     expect(() => response().res.writeHead(200, ['X-Short', 'a\nb'])).toThrow(TypeError);
   });
 });
+
+describe('FastResponse bytes', () => {
+  const date = (text: string) => text.replace(/Date: [^\r]+\r\n/, 'Date: D\r\n');
+
+  it('writes head and body in one write (Content-Length)', () => {
+    const { res, written } = response();
+    res.writeHead(200, ['Content-Length', '5', 'Set-Cookie', 'a=b']);
+    res.end(Buffer.from('hello'));
+    expect(date(written())).toBe(
+      'HTTP/1.1 200 OK\r\nContent-Length: 5\r\nSet-Cookie: a=b\r\nDate: D\r\nConnection: keep-alive\r\nKeep-Alive: timeout=65\r\n\r\nhello',
+    );
+  });
+
+  it('frames a body without Content-Length as chunks, with the last chunk at the end', () => {
+    const { res, written } = response();
+    res.writeHead(200, ['X-A', '1']);
+    res.write(Buffer.from('0123456789abcdefg'));
+    res.write(Buffer.alloc(0));
+    res.write(Buffer.from('xy'));
+    res.end(Buffer.from('z'));
+    expect(date(written())).toBe(
+      'HTTP/1.1 200 OK\r\nX-A: 1\r\nDate: D\r\nConnection: keep-alive\r\nKeep-Alive: timeout=65\r\nTransfer-Encoding: chunked\r\n\r\n' +
+        '11\r\n0123456789abcdefg\r\n2\r\nxy\r\n1\r\nz\r\n0\r\n\r\n',
+    );
+  });
+
+  it('ends a chunked response with no body in the head write, and one with a body before end() with the last chunk alone', () => {
+    const empty = response();
+    empty.res.writeHead(200, []);
+    empty.res.end();
+    expect(date(empty.written())).toBe(
+      'HTTP/1.1 200 OK\r\nDate: D\r\nConnection: keep-alive\r\nKeep-Alive: timeout=65\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
+    );
+    const late = response();
+    late.res.writeHead(200, []);
+    late.res.write(Buffer.from('ab'));
+    late.res.end();
+    expect(date(late.written())).toMatch(/\r\n\r\n2\r\nab\r\n0\r\n\r\n$/);
+  });
+
+  it('writes no body for HEAD, 204 and 304, and a streamed body as it is given', () => {
+    const chunks: Buffer[] = [];
+    const socket = { write: (data: Buffer) => (chunks.push(data), true), destroy: () => undefined } as unknown as net.Socket;
+    const head = new FastResponse(socket, 'HEAD', 65, () => undefined);
+    head.writeHead(200, ['Content-Length', '5']);
+    head.end(Buffer.from('hello'));
+    expect(Buffer.concat(chunks).toString('latin1')).toMatch(/Content-Length: 5\r\n.*\r\n\r\n$/s);
+    for (const status of [204, 304]) {
+      const { res, written } = response();
+      res.writeHead(status, []);
+      res.end(Buffer.from('x'));
+      expect(written()).toMatch(/\r\n\r\n$/);
+      expect(written()).not.toContain('Transfer-Encoding');
+    }
+    const { res, written } = response();
+    res.writeHead(200, ['Content-Length', '6']);
+    res.write(Buffer.from('abc'));
+    const body = Buffer.from('def');
+    res.write(body);
+    res.end();
+    expect(written()).toMatch(/\r\n\r\nabcdef$/);
+  });
+});

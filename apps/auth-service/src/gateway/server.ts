@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ReplicaApp, Replica } from '../replica/replica.js';
 import type { AccessControl, Allowed, Decision, Refused, Via } from './access.js';
+import type { AppClaims } from './jwt.js';
 import type { GatewayMetrics } from './metrics.js';
 import { headerValue, jwtOf, presentedJwt, serviceCredentials } from './credentials.js';
 import { DecisionLog } from './decision-log.js';
@@ -159,6 +160,8 @@ export class Gateway {
   private readonly attempts: FailedAttempts;
   private readonly log: DecisionLog;
   private readonly rays = new RayIds();
+  /** The Set-Cookie value last built for an issued JWT (keyed by its claims, which live as long as it is reused). */
+  private readonly cookies = new WeakMap<AppClaims, { app: ReplicaApp; jwt: string; second: number; text: string }>();
 
   constructor(private readonly d: GatewayDeps) {
     this.now = d.now ?? Date.now;
@@ -312,7 +315,7 @@ export class Gateway {
       path: canonical.path + canonical.query,
       jwt: decision.jwt,
       singleHeader: app.readServiceTokensFromHeader,
-      setCookie: decision.exchanged && !strictFor(this.d.replica, app) ? this.cookie(app, decision.jwt, decision.claims.exp) : null,
+      setCookie: decision.exchanged && !strictFor(this.d.replica, app) ? this.cookie(app, decision.jwt, decision.claims) : null,
       clientIp: ip,
       rayId: ray,
     };
@@ -387,7 +390,7 @@ export class Gateway {
       'x-gatehouse-client-id': decision.token.clientId,
       'x-gatehouse-app-id': decision.app.id,
     };
-    if (decision.exchanged && !strictFor(this.d.replica, app)) headers['set-cookie'] = this.cookie(decision.app, decision.jwt, decision.claims.exp);
+    if (decision.exchanged && !strictFor(this.d.replica, app)) headers['set-cookie'] = this.cookie(decision.app, decision.jwt, decision.claims);
     res.writeHead(200, { 'cache-control': 'no-store', 'content-length': 0, ...headers });
     res.end();
   }
@@ -465,13 +468,24 @@ export class Gateway {
     return { decision, via };
   }
 
-  /** `CF_Authorization`, with the app's cookie attributes; SameSite=None is always Secure (browsers drop it otherwise). */
-  private cookie(app: ReplicaApp, jwt: string, exp: number): string {
-    const maxAge = Math.max(0, exp - Math.floor(this.now() / 1000));
+  /**
+   * `CF_Authorization`, with the app's cookie attributes; SameSite=None is always Secure (browsers
+   * drop it otherwise). Sent on every exchange; the same text for the same JWT, app (a replica app
+   * is replaced, never changed, when it changes) and second (Max-Age counts down by the second) is
+   * the one built before: the ~1 KB line was built, and checked by the front that writes it, anew
+   * on every request that presented a secret.
+   */
+  private cookie(app: ReplicaApp, jwt: string, claims: AppClaims): string {
+    const second = Math.floor(this.now() / 1000);
+    const last = this.cookies.get(claims);
+    if (last !== undefined && last.second === second && last.app === app && last.jwt === jwt) return last.text;
+    const maxAge = Math.max(0, claims.exp - second);
     const sameSite = app.sameSiteCookieAttribute ?? 'lax';
     const path = app.pathCookieAttribute && app.pathPrefix ? app.pathPrefix : '/';
     const secure = this.d.cookieSecure || sameSite === 'none';
-    return `CF_Authorization=${jwt}; Max-Age=${maxAge}; Path=${path}${app.httpOnlyCookieAttribute ? '; HttpOnly' : ''}; SameSite=${SAME_SITE[sameSite]}${secure ? '; Secure' : ''}`;
+    const text = `CF_Authorization=${jwt}; Max-Age=${maxAge}; Path=${path}${app.httpOnlyCookieAttribute ? '; HttpOnly' : ''}; SameSite=${SAME_SITE[sameSite]}${secure ? '; Secure' : ''}`;
+    this.cookies.set(claims, { app, jwt, second, text });
+    return text;
   }
 }
 
