@@ -79,6 +79,26 @@ function toLinked(a: Application, p: LinkedPolicy, revision: number): ReplicaPol
 
 /** Shared by every policy without such rules (most have no require or exclude rules). */
 const NO_RULES: Policy['include'] = Object.freeze([]) as unknown as Policy['include'];
+/** Shared by every app without tags or linked policies (most have none). */
+const NO_TAGS: Application['tags'] = Object.freeze([]) as unknown as Application['tags'];
+const NO_LINKED: Application['linkedPolicies'] = Object.freeze([]) as unknown as Application['linkedPolicies'];
+const NO_LINKED_POLICIES: ReplicaPolicy[] = Object.freeze([]) as unknown as ReplicaPolicy[];
+
+/**
+ * One string per value of a field with few values (a decision, an app type, a session duration):
+ * 60,000 apps and policies held a copy each. Bounded: past COMMON_MAX values it keeps the copy.
+ */
+const COMMON_MAX = 1_000;
+const commonValues = new Map<string, string>();
+function common<T extends string>(value: T): T {
+  const held = commonValues.get(value);
+  if (held !== undefined) return held as T;
+  if (commonValues.size < COMMON_MAX) commonValues.set(value, value);
+  return value;
+}
+
+/** A record's `updatedAt`: its `createdAt` string when equal (never updated: most records). */
+const updatedAtOf = (r: { createdAt: string; updatedAt: string }) => (r.updatedAt === r.createdAt ? r.createdAt : r.updatedAt);
 
 /**
  * A policy as the gateway keeps it: its account's id string shared with the token store's, its
@@ -90,13 +110,13 @@ function compactPolicy(p: Policy, revision: number, tokens: TokenStore, app: Rep
     accountId: tokens.accountIdOf(p.accountId),
     appId: app?.id ?? p.appId,
     name: p.name,
-    decision: p.decision,
+    decision: common(p.decision),
     precedence: p.precedence,
     include: p.include.length ? p.include : NO_RULES,
     require: p.require.length ? p.require : NO_RULES,
     exclude: p.exclude.length ? p.exclude : NO_RULES,
     createdAt: p.createdAt,
-    updatedAt: p.updatedAt,
+    updatedAt: updatedAtOf(p),
     revision,
     sessionDurationMs: null,
   };
@@ -117,13 +137,18 @@ function toApp(a: Application, revision: number): ReplicaApp {
   }
   return {
     ...a,
+    type: common(a.type),
+    sessionDuration: common(a.sessionDuration),
+    tags: a.tags.length ? a.tags : NO_TAGS,
+    linkedPolicies: a.linkedPolicies.length ? a.linkedPolicies : NO_LINKED,
+    updatedAt: updatedAtOf(a),
     revision,
-    host,
+    host: host === a.domain ? a.domain : host,
     pathPrefix,
     sessionDurationMs,
     sessionsRevokedAtMs: a.sessionsRevokedAt ? Date.parse(a.sessionsRevokedAt) : null,
     upstreamUrl,
-    linked: a.linkedPolicies.map((p) => toLinked(a, p, revision)).sort(byPrecedence),
+    linked: a.linkedPolicies.length ? a.linkedPolicies.map((p) => toLinked(a, p, revision)).sort(byPrecedence) : NO_LINKED_POLICIES,
   };
 }
 
