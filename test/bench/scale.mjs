@@ -60,14 +60,20 @@ const COLD_STARTS = Math.max(1, int('SCALE_COLD_STARTS', 3));
 // SCALE_COMPARE_NODE_OPTIONS, SCALE_COMPARE_NODE_ARGS: that build's NODE_OPTIONS and node
 // arguments (default: the gateway's); set alone, this build's starts with them alternate with its
 // starts with the default ones.
-const COMPARE =
-  process.env.SCALE_COMPARE_DIST !== undefined || process.env.SCALE_COMPARE_NODE_OPTIONS !== undefined || process.env.SCALE_COMPARE_NODE_ARGS !== undefined
-    ? {
-        dist: process.env.SCALE_COMPARE_DIST ?? 'apps/auth-service/dist',
-        nodeOptions: process.env.SCALE_COMPARE_NODE_OPTIONS ?? GATEWAY_NODE_OPTIONS,
-        nodeArgs: process.env.SCALE_COMPARE_NODE_ARGS === undefined ? GATEWAY_NODE_ARGS : process.env.SCALE_COMPARE_NODE_ARGS.split(' ').filter(Boolean),
-      }
-    : null;
+const COMPARE = ['SCALE_COMPARE_DIST', 'SCALE_COMPARE_NODE_OPTIONS', 'SCALE_COMPARE_NODE_ARGS', 'SCALE_COMPARE_ENV'].some((k) => process.env[k] !== undefined)
+  ? {
+      dist: process.env.SCALE_COMPARE_DIST ?? 'apps/auth-service/dist',
+      nodeOptions: process.env.SCALE_COMPARE_NODE_OPTIONS ?? GATEWAY_NODE_OPTIONS,
+      nodeArgs: process.env.SCALE_COMPARE_NODE_ARGS === undefined ? GATEWAY_NODE_ARGS : process.env.SCALE_COMPARE_NODE_ARGS.split(' ').filter(Boolean),
+      // SCALE_COMPARE_ENV="NAME=value NAME=value": more environment for that build's gateway.
+      env: Object.fromEntries(
+        (process.env.SCALE_COMPARE_ENV ?? '')
+          .split(' ')
+          .filter(Boolean)
+          .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+      ),
+    }
+  : null;
 const TOKEN_SERVICE_NODE_ARGS = (process.env.SCALE_TOKEN_SERVICE_NODE_ARGS ?? '--initial-old-space-size=128').split(' ').filter(Boolean);
 if (TOKENS < 10 || APPS < 3 || POLICIES < APPS) throw new Error('need SCALE_TOKENS >= 10, SCALE_APPS >= 3, SCALE_POLICIES >= SCALE_APPS');
 const HASH_KEY = randomBytes(32).toString('hex');
@@ -522,7 +528,8 @@ async function main() {
   // ---- gateway cold start: SCALE_COLD_STARTS fresh processes one after another (the last keeps
   // running for the rest of the bench), judged on their median; with SCALE_COMPARE_DIST, starts of
   // that build alternate with this one's, in the same conditions.
-  const variantLabel = COMPARE && `${COMPARE.dist}, NODE_OPTIONS=${COMPARE.nodeOptions}, node ${COMPARE.nodeArgs.join(' ')}`;
+  const variantLabel =
+    COMPARE && `${COMPARE.dist}, NODE_OPTIONS=${COMPARE.nodeOptions}, node ${COMPARE.nodeArgs.join(' ')} ${process.env.SCALE_COMPARE_ENV ?? ''}`;
   const coldStart = async (variant) => {
     const gwStart = Date.now();
     const gwCpu0 = cpuSnapshot({ tokenService: tokenService.pid });
@@ -543,6 +550,7 @@ async function main() {
         GATEHOUSE_RATE_LIMIT_PER_MINUTE: '1000000',
         GATEHOUSE_RATE_LIMIT_IP_BURST: '1000000',
         GATEHOUSE_RATE_LIMIT_IP_PER_MINUTE: '1000000',
+        ...variant?.env,
       },
       variant?.nodeArgs ?? GATEWAY_NODE_ARGS,
       variant?.dist,
