@@ -89,6 +89,26 @@ describe('client secrets', () => {
     }
   });
 
+  it('SecretDigester matches createHmac for lone surrogates, mixed widths at 80 and 81 units, and a digest kept across calls', () => {
+    const key = randomBytes(32);
+    const d = new SecretDigester(key);
+    const hmac = (s: string) => createHmac('sha256', key).update(s, 'utf8').digest('hex');
+    const pieces = ['a', 'é', '€', '𝄞', '\ud800', '\udc00', '\udc00\ud800'];
+    for (let i = 0; i < 2000; i++) {
+      let s = '';
+      const units = 1 + (i % 81);
+      while (s.length < units) s += pieces[(i * 7 + s.length * 13) % pieces.length];
+      s = s.slice(0, units);
+      expect(d.digest(s).toString('hex')).toBe(hmac(s));
+    }
+    for (const s of ['\ud800'.repeat(80), '\udfff'.repeat(81), '€'.repeat(80), '€'.repeat(81), 'a'.repeat(79) + '\ud83d'])
+      expect(d.digest(s).toString('hex')).toBe(hmac(s));
+    // A returned digest is the caller's own: a later call does not overwrite it.
+    const first = d.digest('one');
+    d.digest('two');
+    expect(first.toString('hex')).toBe(hmac('one'));
+  });
+
   it('SecretDigester matches createHmac at every input length around its block and buffer edges, for random keys', () => {
     for (const keyLength of [0, 1, 31, 32, 63, 64, 65, 200]) {
       const key = randomBytes(keyLength);
