@@ -395,7 +395,7 @@ export class ChangeFollower {
         if (more) {
           r.at = page.next![0];
           pending = this.prefetch(r.from, page.next!);
-        }
+        } else r.done = true; // read to its end: nothing left to take while its last page is applied
         count += await this.applyPage(page);
         if (!more) return count;
       }
