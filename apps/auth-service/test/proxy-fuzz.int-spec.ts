@@ -11,7 +11,7 @@ import { Gateway } from '../src/gateway/server.js';
 import type { KeyRing } from '../src/keys/key-ring.js';
 import { appOf, loadInto, policyOf, tokenOf } from '../src/replica/replica.fixture.js';
 import { Replica } from '../src/replica/replica.js';
-import { rawConnection, request, runCleanups, startRecordingUpstream, valuesOf, type ParsedRequest } from './proxy-harness.js';
+import { onCleanup, rawConnection, request, runCleanups, startRecordingUpstream, valuesOf, type ParsedRequest } from './proxy-harness.js';
 
 /*
  * Differential fuzzing of the gateway's upstream side: generated client requests, malformed ones
@@ -56,6 +56,8 @@ async function startGateway(upstreamUrl: string) {
     upstreams: { maxConnectionsPerOrigin: 1, queueTimeoutMs: 10_000, responseTimeoutMs: 10_000 },
   });
   const port = await gateway.listen(0, '127.0.0.1');
+  // Closed after the test even when an assertion failed (the upstream is closed by its own cleanup).
+  onCleanup(() => gateway.close());
   // What the gateway admitted: every request it hands to the upstream side, as Node parsed it.
   // The body is taken where Node's parser pushes it into the request stream (from the 'request'
   // event on, before authentication), so that recording it neither reads the stream nor changes
@@ -76,7 +78,7 @@ async function startGateway(upstreamUrl: string) {
     admitted.push({ seen: { method: req.method!, url: req.url!, headers: [], body: '', complete: false }, req });
     forward(req, res, target);
   };
-  return { port, admitted, bodies, creds: { id: token.clientId, secret }, close: () => gateway.close() };
+  return { port, admitted, bodies, creds: { id: token.clientId, secret } };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -269,9 +271,11 @@ describe('the gateway against llhttp upstream (differential, property-based)', (
         }),
         { numRuns: runs, seed: process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : undefined, endOnFailure: true },
       );
-      // Not a property that holds because everything was refused.
-      expect(admittedComplete).toBeGreaterThan(runs / 4);
-      await gateway.close();
+      // Not a property that holds because everything was refused. Most generated requests are
+      // refused (a `close`, an upgrade, a bad framing, missing credentials), and what is left varies
+      // widely between seeds: 15, 15, 17, 27 and 31 complete admitted requests in five runs of 60
+      // (a bound of 15, a quarter of the runs, failed CI). A twelfth still fails when nothing passes.
+      expect(admittedComplete).toBeGreaterThan(runs / 12);
     },
     60_000 + 1_000 * (Number(process.env.FUZZ_RUNS) || 60),
   );
