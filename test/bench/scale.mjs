@@ -17,9 +17,11 @@
 //   SCALE_GATEWAY_NODE_ARGS ('--initial-old-space-size=64'), SCALE_TOKEN_SERVICE_NODE_ARGS ('--initial-old-space-size=128'):
 //     node flags before the gateway's and the token service's scripts (as infra/ deploys them)
 //   SCALE_DOCS=0: print the figures without writing docs/performance.md
+//   SCALE_LOG_DIR=<dir>: each child process's whole output in <dir>/<name>-<pid>.log, and the lag samples
+//     (epoch ms of the answer, lag ms, token id) in <dir>/lag-samples.txt
 import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -45,6 +47,8 @@ const CREATE_SECONDS = int('SCALE_CREATE_SECONDS', 10);
 const LAG_SECONDS = int('SCALE_LAG_SECONDS', 20);
 const IDLE_SECONDS = int('SCALE_IDLE_SECONDS', 60);
 const LAG_RATE = 100;
+const LOG_DIR = process.env.SCALE_LOG_DIR || null;
+if (LOG_DIR) mkdirSync(LOG_DIR, { recursive: true });
 const GATEWAY_NODE_OPTIONS = process.env.SCALE_GATEWAY_NODE_OPTIONS ?? '--max-semi-space-size=4 --max-old-space-size=192';
 const GATEWAY_NODE_ARGS = (process.env.SCALE_GATEWAY_NODE_ARGS ?? '--initial-old-space-size=64').split(' ').filter(Boolean);
 // SCALE_COLD_STARTS (default 3): gateway cold starts, one after another; the figures are the median
@@ -88,7 +92,12 @@ function run(name, entry, env, nodeArgs = [], dist = `apps/${name}/dist`) {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output = [];
+  // SCALE_LOG_DIR: every child's whole output also goes to <dir>/<name>-<pid>.log (e.g. with
+  // --trace-gc in SCALE_GATEWAY_NODE_ARGS, to line GC pauses up with the lag samples).
+  const file = LOG_DIR ? createWriteStream(`${LOG_DIR}/${name}-${child.pid}.log`) : null;
+  file?.write(`# spawned at ${performance.timeOrigin + performance.now()} (epoch ms): ${[...nodeArgs, entry].join(' ')}\n`);
   const keep = (b) => {
+    file?.write(b);
     output.push(b.toString());
     if (output.length > 400) output.shift();
   };
@@ -669,6 +678,8 @@ async function main() {
     let createFailed = 0;
     let createdAtRate = 0;
     const inFlight = [];
+    // With SCALE_LOG_DIR: "<epoch ms of the API's answer> <lag ms> <token id>" per admitted create.
+    const lagSamples = LOG_DIR ? [] : null;
     const lagStart = performance.now();
     for (let i = 0; i < LAG_RATE * LAG_SECONDS; i++) {
       const due = lagStart + (i * 1000) / LAG_RATE;
@@ -685,7 +696,10 @@ async function main() {
           const answered = performance.now();
           const creds = { clientId: t.client_id, secret: t.client_secret };
           for (;;) {
-            if ((await authorize(creds)).status === 200) return lags.push(performance.now() - answered);
+            if ((await authorize(creds)).status === 200) {
+              lagSamples?.push(`${(performance.timeOrigin + answered).toFixed(1)} ${(performance.now() - answered).toFixed(1)} ${t.id}`);
+              return lags.push(performance.now() - answered);
+            }
             if (performance.now() - answered > 5000) return missed++;
             await sleep(2);
           }
@@ -693,6 +707,7 @@ async function main() {
       );
     }
     await Promise.all(inFlight);
+    if (lagSamples) writeFileSync(`${LOG_DIR}/lag-samples.txt`, lagSamples.join('\n') + '\n');
     // The rate the API really sustained: below 100/s, creates queue and the lag includes that wait.
     const achieved = createdAtRate / ((performance.now() - lagStart) / 1000);
     result.lag = {
