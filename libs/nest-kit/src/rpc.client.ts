@@ -27,13 +27,17 @@ export class RpcClient {
     @Optional() @Inject(RPC_TIMEOUT_MS) private readonly timeoutMs = 5000,
   ) {}
 
-  async request<C extends RpcContract>(contract: C, payload: RequestOf<C>): Promise<ResponseOf<C>> {
+  /**
+   * `quiet`: a transport failure (no responder, a lost connection) is not logged, for a caller whose
+   * answer reports it already (a health probe polled while the service it asks is still starting).
+   */
+  async request<C extends RpcContract>(contract: C, payload: RequestOf<C>, options?: { quiet?: boolean }): Promise<ResponseOf<C>> {
     const request = parseOrThrow(contract.request, payload);
     let response: unknown;
     try {
       response = await firstValueFrom(this.proxy.send(contract.subject, request).pipe(timeout(this.timeoutMs)));
     } catch (error) {
-      throw this.remoteError(contract.subject, error);
+      throw this.remoteError(contract.subject, error, options?.quiet === true);
     }
     const parsed = contract.response.safeParse(response);
     if (!parsed.success) {
@@ -49,7 +53,7 @@ export class RpcClient {
     await firstValueFrom(this.proxy.emit(contract.subject, data), { defaultValue: undefined });
   }
 
-  private remoteError(subject: string, error: unknown): DomainError {
+  private remoteError(subject: string, error: unknown, quiet = false): DomainError {
     if (error instanceof DomainError) return error;
     if (error instanceof TimeoutError) {
       return new DomainError('UNAVAILABLE', `No answer on ${subject} within ${this.timeoutMs} ms`);
@@ -60,7 +64,7 @@ export class RpcClient {
     // no responder, a NATS server lost mid-request, a reconnect. The request may or may not have
     // been carried out, exactly as after a timeout, so it is UNAVAILABLE (retry), never INTERNAL.
     const text = error instanceof Error ? error.message : String(error);
-    this.logger.warn(`No answer on ${subject}: ${text}`);
+    if (!quiet) this.logger.warn(`No answer on ${subject}: ${text}`);
     return new DomainError('UNAVAILABLE', `No service answers on ${subject}`);
   }
 }
