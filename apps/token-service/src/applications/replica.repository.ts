@@ -31,6 +31,8 @@ export interface CompactPageRows {
   last: ChangeCursor | null;
   /** The page stopped at its `limit` rows: more may follow `last`. */
   more: boolean;
+  /** Bytes of JSON of `records` (what the reply carries besides the rows). */
+  recordBytes: number;
 }
 
 export interface ChangeStore {
@@ -241,7 +243,15 @@ export class ReplicaRepository implements ChangeStore {
     for (;;) {
       const page = await this.readCompactOnce([revision, k, id], limit, entities);
       if (page.bytes <= maxBytes || page.read <= 1) {
-        return { head: page.head, floor: page.floor, tokens: page.tokens, records: page.records, last: page.last, more: page.read === limit };
+        return {
+          head: page.head,
+          floor: page.floor,
+          tokens: page.tokens,
+          records: page.records,
+          last: page.last,
+          more: page.read === limit,
+          recordBytes: page.bytes - page.tokens.length,
+        };
       }
       limit = Math.max(1, Math.min(page.read - 1, Math.floor((page.read * maxBytes * 0.9) / page.bytes)));
     }

@@ -23,6 +23,8 @@ const TYPICAL_RECORD_BYTES = 480;
  */
 const TYPICAL_ROW_BYTES = 225;
 const DEFAULT_RECORDS = 1_000;
+/** Room left when a page is sized by measured record sizes: a page past its byte bound is read again. */
+const MEASURED_MARGIN = 1.1;
 
 /**
  * Pages of "what changed after a position", read in one statement (one snapshot) with its head revision. Pages are
@@ -30,6 +32,15 @@ const DEFAULT_RECORDS = 1_000;
  */
 @Injectable()
 export class ReplicaService {
+  /**
+   * JSON bytes per record other than a token (apps, policies, organizations, tombstones), as the
+   * last replica.v3 page with such records measured. A page that continues after one of them is
+   * sized by it: sized for token rows, a page among a fleet's apps and policies (~3× a row's bytes
+   * each) passed its byte bound, so PostgreSQL built the records of ~1,000 and then of the ~340
+   * that fit. Only a hint: a page is still cut by its bytes.
+   */
+  private recordBytes = TYPICAL_RECORD_BYTES;
+
   constructor(
     @Inject(ReplicaRepository) private readonly store: ChangeStore,
     /** Replies leave through the same nats-server: its max_payload bounds a page too, whatever the client asked. */
@@ -69,8 +80,13 @@ export class ReplicaService {
    */
   async changesCompact(req: ChangesRequest): Promise<z.infer<typeof ReplicaChangesCompact.response>> {
     const { entities, maxBytes, maxRecords, after } = this.bounds(req);
-    const limit = Math.min(maxRecords, Math.ceil(maxBytes / TYPICAL_ROW_BYTES) + 1);
+    // A cursor's source says where the previous page ended: among tokens (0), or among other records.
+    const amongRecords = req.after !== undefined && req.after[1] !== 0;
+    const limit = amongRecords
+      ? Math.min(maxRecords, Math.max(1, Math.floor(maxBytes / (this.recordBytes * MEASURED_MARGIN))))
+      : Math.min(maxRecords, Math.ceil(maxBytes / TYPICAL_ROW_BYTES) + 1);
     const page = await this.store.readCompact(after, limit, maxBytes, entities);
+    if (page.records.length > 0) this.recordBytes = Math.max(1, page.recordBytes / page.records.length);
     return { head: page.head, floor: page.floor, records: page.records, tokens: page.tokens, next: page.more ? page.last : null };
   }
 
