@@ -1,8 +1,18 @@
 import 'reflect-metadata'; // @peculiar/x509 resolves its ASN.1 schemas through tsyringe, which needs it
 import { webcrypto, type KeyObject } from 'node:crypto';
-import { X509CertificateGenerator, cryptoProvider } from '@peculiar/x509';
+import type * as Peculiar from '@peculiar/x509';
 
-cryptoProvider.set(webcrypto as unknown as Parameters<typeof cryptoProvider.set>[0]);
+/**
+ * @peculiar/x509, loaded when a certificate is first made (a new signing key: at the first start,
+ * then once per rotation). Loaded at start it was ~9 MiB of every gateway's resident memory, held
+ * for a module most processes never call.
+ */
+let peculiar: Promise<typeof Peculiar> | undefined;
+const x509 = () =>
+  (peculiar ??= import('@peculiar/x509').then((m) => {
+    m.cryptoProvider.set(webcrypto as unknown as Parameters<typeof m.cryptoProvider.set>[0]);
+    return m;
+  }));
 
 const RSA_SHA256 = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' } as const;
 
@@ -17,6 +27,7 @@ export async function selfSignedCertificate(privateKey: KeyObject, publicKey: Ke
     privateKey: await subtle.importKey('pkcs8', privateKey.export({ type: 'pkcs8', format: 'der' }), RSA_SHA256, false, ['sign']),
     publicKey: await subtle.importKey('spki', publicKey.export({ type: 'spki', format: 'der' }), RSA_SHA256, true, ['verify']),
   };
+  const { X509CertificateGenerator } = await x509();
   const cert = await X509CertificateGenerator.createSelfSigned({
     name: [{ CN: [commonName] }],
     notBefore,
