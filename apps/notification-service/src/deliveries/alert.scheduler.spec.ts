@@ -1,4 +1,5 @@
-import { backoffMs, redactor } from './alert.scheduler.js';
+import { AlertScheduler, KICK_GAP_MS, backoffMs, redactor } from './alert.scheduler.js';
+import { SyncGate } from '../tokens/sync-gate.js';
 import { loadEnv } from '../config/env.js';
 
 describe('retry backoff', () => {
@@ -32,5 +33,46 @@ describe('error redaction', () => {
     }
     expect(message).toContain('SMTP_URL');
     expect(message).not.toContain('hunter2');
+  });
+});
+
+describe('AlertScheduler kicks', () => {
+  it('runs at most one pass per KICK_GAP_MS however often it is kicked, and still runs after the last kick', async () => {
+    let passes = 0;
+    const outbox = {
+      cancelUnwanted: async () => {
+        passes++;
+        return 0;
+      },
+      materialise: async () => 0,
+      claim: async () => [],
+    };
+    const gate = new SyncGate();
+    gate.synced = true;
+    const env = loadEnv({ DATABASE_URL: 'postgres://h/db', NATS_URL: 'nats://h', GATEHOUSE_HASH_KEY: 'k'.repeat(32), SMTP_URL: 'smtp://127.0.0.1:2525' });
+    const scheduler = new AlertScheduler(
+      outbox as never,
+      {} as never,
+      {} as never,
+      {} as never,
+      {} as never,
+      {} as never,
+      { now: () => new Date() },
+      gate,
+      env,
+      { attempted: () => undefined },
+    );
+    // A change every 5 ms for 600 ms (200 changes a second).
+    const started = Date.now();
+    while (Date.now() - started < 600) {
+      scheduler.kick();
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await scheduler.stop();
+    // Without the gap each kick after a pass ended started another: about 100 passes.
+    expect(passes).toBeGreaterThanOrEqual(2);
+    // With the gap, one pass per KICK_GAP_MS (200 ms): 3 or 4; the bound allows one per 100 ms.
+    expect(KICK_GAP_MS).toBeGreaterThanOrEqual(100);
+    expect(passes).toBeLessThanOrEqual(600 / 100 + 2);
   });
 });

@@ -1,10 +1,10 @@
 import { jest } from '@jest/globals';
 import { Logger } from '@nestjs/common';
-import { STARTUP_GRACE_MS } from '@gatehouse/contracts';
+import { STARTUP_GRACE_MS, TokenRows, type ChangeRecord } from '@gatehouse/contracts';
 import { expectEventually } from '@gatehouse/testing';
 import type { TokenReplicaRepository } from './token-replica.repository.js';
 import { SyncGate } from './sync-gate.js';
-import { TokenReplicaService } from './token-replica.service.js';
+import { ANALYZE_AFTER_RECORDS, TokenReplicaService } from './token-replica.service.js';
 
 describe('TokenReplicaService start-up', () => {
   const clock = { now: () => new Date() };
@@ -34,5 +34,37 @@ describe('TokenReplicaService start-up', () => {
     await replica.resync();
     await replica.stop();
     expect(warn).toHaveBeenCalledWith(expect.stringMatching(/^Replication pull failed/));
+  });
+});
+
+describe('TokenReplicaService after a bulk load', () => {
+  const clock = { now: () => new Date() };
+  const tombstones = (n: number, from = 0): ChangeRecord[] =>
+    Array.from({ length: n }, (_, i) => ({ type: 'tombstone', entity: 'token', revision: from + i + 1, id: '00000000-0000-4000-8000-000000000000' }));
+
+  function replicaWith() {
+    const calls = { analyze: 0 };
+    const repo = {
+      syncedRevision: async () => -1,
+      applyRecords: async () => 0,
+      markSynced: async () => undefined,
+      analyze: async () => void calls.analyze++,
+    } as unknown as TokenReplicaRepository;
+    const replica = new TokenReplicaService(repo, {} as never, clock, { kick: () => undefined }, { GATEHOUSE_NOTIFY_RESYNC_MS: 60_000 }, new SyncGate());
+    return { replica, calls };
+  }
+
+  it('refreshes the copy’s planner statistics once a pull wrote many records, and not after a small one', async () => {
+    const { replica, calls } = replicaWith();
+    await replica.apply(tombstones(ANALYZE_AFTER_RECORDS - 1), TokenRows.EMPTY);
+    await replica.caughtUp(ANALYZE_AFTER_RECORDS - 1);
+    expect(calls.analyze).toBe(0);
+    await replica.apply(tombstones(1, ANALYZE_AFTER_RECORDS), TokenRows.EMPTY);
+    await replica.caughtUp(ANALYZE_AFTER_RECORDS);
+    expect(calls.analyze).toBe(1);
+    // Counted again from there: the next small pull does not analyze.
+    await replica.apply(tombstones(5, ANALYZE_AFTER_RECORDS + 1), TokenRows.EMPTY);
+    await replica.caughtUp(ANALYZE_AFTER_RECORDS + 6);
+    expect(calls.analyze).toBe(1);
   });
 });

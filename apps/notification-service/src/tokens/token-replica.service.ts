@@ -24,11 +24,16 @@ export interface Kickable {
  * (idempotent, revision guarded) and is a hint: a gap, a NATS reconnect, or a newer head seen by
  * the slow poll makes it pull what it missed. The scheduler opens once the copy caught up.
  */
+/** A pull that wrote at least this many records is a bulk load: the copy's statistics are refreshed. */
+export const ANALYZE_AFTER_RECORDS = 10_000;
+
 @Injectable()
 export class TokenReplicaService implements ChangeSink {
   private readonly logger = new Logger('TokenReplica');
   private readonly follower: ChangeFollower;
   private revision = -1;
+  /** Records a pull applied since the copy's statistics were last refreshed. */
+  private pulledSinceAnalyze = 0;
 
   constructor(
     private readonly repo: TokenReplicaRepository,
@@ -85,12 +90,18 @@ export class TokenReplicaService implements ChangeSink {
   }
 
   async apply(records: ChangeRecord[], tokens: TokenRows): Promise<void> {
+    this.pulledSinceAnalyze += records.length + tokens.length;
     if (await this.repo.applyRecords(records, this.clock.now(), tokens.toArray())) this.scheduler.kick();
   }
 
   async caughtUp(head: number): Promise<void> {
     if (head > this.revision) this.revision = head;
     await this.repo.markSynced(this.revision, this.clock.now());
+    if (this.pulledSinceAnalyze >= ANALYZE_AFTER_RECORDS) {
+      // A bulk load (a cold start, a reload): statistics now, before the scheduler's passes.
+      this.pulledSinceAnalyze = 0;
+      await this.repo.analyze().catch((error: unknown) => this.logger.warn(`ANALYZE of the token copy failed: ${(error as Error).message}`));
+    }
     if (!this.gate.synced) {
       this.gate.synced = true;
       this.logger.log(`Token copy current at revision ${head}; alerts enabled`);
