@@ -47,6 +47,8 @@ const CREATE_SECONDS = int('SCALE_CREATE_SECONDS', 10);
 const LAG_SECONDS = int('SCALE_LAG_SECONDS', 20);
 const IDLE_SECONDS = int('SCALE_IDLE_SECONDS', 60);
 const LAG_RATE = 100;
+/** The notifier's scheduler tick as the bench runs it (its default, GATEHOUSE_NOTIFY_TICK_MS). */
+const NOTIFY_TICK_MS = 5_000;
 const LOG_DIR = process.env.SCALE_LOG_DIR || null;
 // The lag part waits (at most SCALE_SETTLE_TIMEOUT_S, 60) until the whole machine uses at most
 // SCALE_SETTLE_CORES (0.3) cores over a second, then creates at the lag rate for
@@ -755,6 +757,18 @@ async function main() {
     const nsStart = Date.now();
     const notifier = run('notification-service', 'main.js', { ...shared, DATABASE_URL: notifyDb.url, SMTP_URL: `smtp://127.0.0.1:${smtpPort}` });
     notifierProcess = notifier;
+    // When its copy caught up: the first moment its sync state has a `synced_at` (polled every
+    // 100 ms in its database; the notifier sends nothing before it).
+    const syncState = new pg.Client({ connectionString: notifyDb.url });
+    await syncState.connect();
+    let caughtUpAt = null;
+    const watching = (async () => {
+      while (caughtUpAt === null && Date.now() - nsStart < LOAD_TIMEOUT_MS) {
+        const { rows } = await syncState.query('SELECT synced_at FROM alert_sync_state WHERE id = 1').catch(() => ({ rows: [] }));
+        if (rows[0]?.synced_at) caughtUpAt = Date.now();
+        else await sleep(100);
+      }
+    })();
     const alerting = `/client/v4/accounts/${seeded.accountId}/alerting/v3/policies`;
     const policy = await until(
       () => api(alerting, 'POST', { name: 'scale', alert_type: 'expiring_service_token_alert', mechanisms: { email: [{ id: RECIPIENT }] } }).then(() => true),
@@ -762,13 +776,21 @@ async function main() {
       250,
     );
     const alertAt = policy ? await until(async () => mail.find((m) => m.to.includes(RECIPIENT))?.at, LOAD_TIMEOUT_MS, 100) : null;
+    await watching;
+    await syncState.end();
     result.notifier = {
       policyCreated: !!policy,
       alertMs: alertAt === null ? null : alertAt - nsStart,
+      caughtUpMs: caughtUpAt === null ? null : caughtUpAt - nsStart,
+      tickMs: NOTIFY_TICK_MS,
       messages: mail.length,
       exited: notifier.exitCode !== null || notifier.signalCode !== null,
     };
-    log(alertAt !== null ? `notifier: first alert ${s(result.notifier.alertMs)} after start` : `notifier: NO alert within ${s(LOAD_TIMEOUT_MS)}`);
+    log(
+      alertAt !== null
+        ? `notifier: caught up ${caughtUpAt === null ? '(not seen)' : s(result.notifier.caughtUpMs)}, first alert ${s(result.notifier.alertMs)} after start`
+        : `notifier: NO alert within ${s(LOAD_TIMEOUT_MS)}`,
+    );
   }
 
   // ---- replication lag at 100 changes/s: create (API answered) -> first admitted request
@@ -929,14 +951,14 @@ function writeDocs(r) {
       '',
     ],
     [
-      'Notification service: first alert after start',
+      'Notification service: first alert after start (and its copy caught up)',
       !r.notifier.policyCreated
         ? 'none: its alert policy could not be created through the API within 60 s'
         : r.notifier.alertMs === null
           ? `none within ${s(LOAD_TIMEOUT_MS)}`
-          : s(r.notifier.alertMs),
-      'within its tick (5 s) of catching up',
-      verdict(r.notifier.alertMs === null ? false : null),
+          : `${s(r.notifier.alertMs)} (caught up ${r.notifier.caughtUpMs === null ? ': not seen' : `${s(r.notifier.caughtUpMs)} after start, the alert ${s(r.notifier.alertMs - r.notifier.caughtUpMs)} later`})`,
+      `within its tick (${s(r.notifier.tickMs)}) of catching up`,
+      verdict(r.notifier.alertMs === null || r.notifier.caughtUpMs === null ? false : r.notifier.alertMs - r.notifier.caughtUpMs <= r.notifier.tickMs),
     ],
     [
       'API list, first 50 pages (p50 / p99)',
