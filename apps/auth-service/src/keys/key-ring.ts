@@ -2,7 +2,7 @@ import { X509Certificate, createPrivateKey, createPublicKey, generateKeyPair, ra
 import { promisify } from 'node:util';
 import type pg from 'pg';
 import { decryptPrivateKey, encryptPrivateKey } from './key-crypto.js';
-import { selfSignedCertificate } from './x509.js';
+import { certificateInChild } from './x509.js';
 
 const ROTATION_LOCK = 0x6761_7466;
 
@@ -46,7 +46,7 @@ export async function generateSigningKey(
   return {
     kid,
     publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }) as string,
-    certificatePem: await selfSignedCertificate(privateKey, publicKey, new URL(issuer).hostname || 'gatehouse', from, until),
+    certificatePem: await certificateInChild(privateKey, publicKey, new URL(issuer).hostname || 'gatehouse', from, until),
     privateKeySealed: encryptPrivateKey(encryptionKey, kid, privateKey.export({ type: 'pkcs8', format: 'der' })),
   };
 }

@@ -1,11 +1,60 @@
 import 'reflect-metadata'; // @peculiar/x509 resolves its ASN.1 schemas through tsyringe, which needs it
 import { webcrypto, type KeyObject } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import type * as Peculiar from '@peculiar/x509';
 
+/** What ./x509.worker.ts reads: the key pair as base64 DER, the certificate's name and validity (epoch ms). */
+export interface CertificateJob {
+  privateKey: string;
+  publicKey: string;
+  commonName: string;
+  notBefore: number;
+  notAfter: number;
+}
+
 /**
- * @peculiar/x509, loaded when a certificate is first made (a new signing key: at the first start,
- * then once per rotation). Loaded at start it was ~9 MiB of every gateway's resident memory, held
- * for a module most processes never call.
+ * `selfSignedCertificate` in a child process (./x509.worker.ts) that exits once it is made, so the
+ * gateway never loads @peculiar/x509: loaded, it stayed ~15 MiB of resident memory for good, and
+ * the one start that makes a key (the first of a deployment) peaked that much higher while loading
+ * the fleet. A worker thread kept more (~28 MiB: its freed memory stays in its malloc arena). The
+ * job goes through the child's stdin, never its arguments or environment. Run from the sources (the
+ * unit tests: no built script), it runs in this process.
+ */
+export async function certificateInChild(privateKey: KeyObject, publicKey: KeyObject, commonName: string, notBefore: Date, notAfter: Date): Promise<string> {
+  const script = fileURLToPath(new URL('./x509.worker.js', import.meta.url));
+  if (!existsSync(script)) return selfSignedCertificate(privateKey, publicKey, commonName, notBefore, notAfter);
+  const job: CertificateJob = {
+    privateKey: privateKey.export({ type: 'pkcs8', format: 'der' }).toString('base64'),
+    publicKey: publicKey.export({ type: 'spki', format: 'der' }).toString('base64'),
+    commonName,
+    notBefore: notBefore.getTime(),
+    notAfter: notAfter.getTime(),
+  };
+  // No environment and none of the gateway's node options: the child needs neither.
+  const child = spawn(process.execPath, [script], { env: {}, stdio: ['pipe', 'pipe', 'pipe'] });
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  child.stdout.on('data', (b: Buffer) => out.push(b));
+  child.stderr.on('data', (b: Buffer) => err.push(b));
+  child.stdin.end(JSON.stringify(job));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  try {
+    const [code, signal] = (await once(child, 'close')) as [number | null, NodeJS.Signals | null];
+    const pem = Buffer.concat(out).toString('utf8');
+    if (code !== 0 || !pem.startsWith('-----BEGIN CERTIFICATE-----'))
+      throw new Error(`the certificate process failed (${signal ?? `exit code ${code}`}): ${Buffer.concat(err).toString('utf8').slice(0, 500)}`);
+    return pem;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * @peculiar/x509, loaded when a certificate is first made in this thread (the worker's, or a
+ * test's).
  */
 let peculiar: Promise<typeof Peculiar> | undefined;
 const x509 = () =>
