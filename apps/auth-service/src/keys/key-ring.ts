@@ -101,6 +101,7 @@ export class KeyRing {
   private keys: SigningKey[] = []; // newest activation first
   private certsBody = '{}';
   private timer?: NodeJS.Timeout;
+  private refreshing: Promise<void> | undefined;
   readonly leadMs: number;
   readonly refreshMs: number;
 
@@ -127,9 +128,13 @@ export class KeyRing {
 
   start(onError: (e: Error) => void): void {
     this.timer = setInterval(() => {
-      this.rotateIfDue()
+      // One refresh at a time: a key being made (its certificate in a child process, up to a
+      // minute) is not made again by the next tick.
+      if (this.refreshing) return;
+      this.refreshing = this.rotateIfDue()
         .then(() => this.load())
-        .catch(onError);
+        .catch(onError)
+        .finally(() => (this.refreshing = undefined));
     }, this.refreshMs);
     this.timer.unref();
   }

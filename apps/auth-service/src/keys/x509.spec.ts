@@ -1,5 +1,5 @@
 import { X509Certificate, generateKeyPairSync } from 'node:crypto';
-import { selfSignedCertificate } from './x509.js';
+import { redacted, selfSignedCertificate } from './x509.js';
 
 describe('selfSignedCertificate', () => {
   it('always encodes valid DER (a positive serial in its shortest form) that verifies with its key', async () => {
@@ -13,5 +13,17 @@ describe('selfSignedCertificate', () => {
       const leadingZeroNeeded = serial.startsWith('00') ? parseInt(serial.slice(2, 4), 16) >= 0x80 : true;
       expect([serial.length >= 2, leadingZeroNeeded]).toEqual([true, true]);
     }
+  });
+});
+
+describe('the certificate process’s error text', () => {
+  it('keeps no run of base64 that could be key material, and at most 200 characters', () => {
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 1024 });
+    const der = privateKey.export({ type: 'pkcs8', format: 'der' }).toString('base64');
+    const crash = `<anonymous_script>:1\n{"privateKey":"${der}","publicKey":"…"}\nSyntaxError: Unexpected end of JSON input`;
+    const text = redacted(crash);
+    expect(text.length).toBeLessThanOrEqual(200);
+    for (let i = 0; i + 24 <= der.length; i += 8) expect(text).not.toContain(der.slice(i, i + 24));
+    expect(redacted('SyntaxError\n')).toBe('SyntaxError\n');
   });
 });

@@ -45,11 +45,20 @@ export async function certificateInChild(privateKey: KeyObject, publicKey: KeyOb
     const [code, signal] = (await once(child, 'close')) as [number | null, NodeJS.Signals | null];
     const pem = Buffer.concat(out).toString('utf8');
     if (code !== 0 || !pem.startsWith('-----BEGIN CERTIFICATE-----'))
-      throw new Error(`the certificate process failed (${signal ?? `exit code ${code}`}): ${Buffer.concat(err).toString('utf8').slice(0, 500)}`);
+      throw new Error(`the certificate process failed (${signal ?? `exit code ${code}`}): ${redacted(Buffer.concat(err).toString('utf8'))}`);
     return pem;
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * What the certificate process printed, for an error message: its first 200 characters, with any
+ * run of 24 or more base64 characters taken out. The process prints only an error's kind, but Node
+ * prints a crash of its own (an import that fails) with source text, and the job holds the key.
+ */
+export function redacted(text: string): string {
+  return text.slice(0, 200).replace(/[A-Za-z0-9+/=_-]{24,}/g, '[…]');
 }
 
 /**
