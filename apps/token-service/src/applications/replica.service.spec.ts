@@ -56,7 +56,26 @@ describe('ReplicaService page sizing (replica.v3)', () => {
     const service = new ReplicaService(store as ChangeStore, nats);
     await service.changesCompact({ since: 100, after: [457, POLICY, ID], maxBytes });
     await service.changesCompact({ since: 100, after: [900, 0, ID], maxBytes });
-    await service.changesCompact({ since: 5, after: [5, TOMBSTONE_SOURCE, ID], maxBytes, maxRecords: 2_000 });
+    await service.changesCompact({ since: 5, after: [5, POLICY, ID], maxBytes, maxRecords: 2_000 });
     expect(limits.slice(1)).toEqual([1_000, Math.min(2_000, Math.floor(maxBytes / (700 * 1.1)))]);
+  });
+
+  it('keeps its measure per entity set and per source: a notifier’s small tombstones do not size a gateway’s policy pages', async () => {
+    const { store, limits } = storeOf(700);
+    const service = new ReplicaService(store as ChangeStore, nats);
+    await service.changesCompact({ since: 100, maxBytes }); // a gateway's page: policies of 700 bytes
+    // A notifier's pages (tokens only) after a tombstone: its own measure, not the policies'.
+    await service.changesCompact({ since: 100, after: [457, TOMBSTONE_SOURCE, ID], entities: ['token'], maxBytes });
+    await service.changesCompact({ since: 100, after: [457, POLICY, ID], maxBytes });
+    expect(limits[1]).toBe(Math.floor(maxBytes / (480 * 1.1)));
+    expect(limits[2]).toBe(Math.floor(maxBytes / (700 * 1.1)));
+  });
+
+  it('holds a measure within bounds whatever the pages were (a page of one huge record)', async () => {
+    const { store, limits } = storeOf(250_000);
+    const service = new ReplicaService(store as ChangeStore, nats);
+    await service.changesCompact({ since: 100, maxBytes });
+    await service.changesCompact({ since: 100, after: [457, POLICY, ID], maxBytes });
+    expect(limits[1]).toBe(Math.floor(maxBytes / (16_384 * 1.1)));
   });
 });

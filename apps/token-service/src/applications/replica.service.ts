@@ -25,6 +25,9 @@ const TYPICAL_ROW_BYTES = 225;
 const DEFAULT_RECORDS = 1_000;
 /** Room left when a page is sized by measured record sizes: a page past its byte bound is read again. */
 const MEASURED_MARGIN = 1.1;
+/** The measured size per record is held within these (a tombstone is ~100 bytes of JSON). */
+const MIN_RECORD_BYTES = 64;
+const MAX_RECORD_BYTES = 16_384;
 
 /**
  * Pages of "what changed after a position", read in one statement (one snapshot) with its head revision. Pages are
@@ -37,9 +40,12 @@ export class ReplicaService {
    * last replica.v3 page with such records measured. A page that continues after one of them is
    * sized by it: sized for token rows, a page among a fleet's apps and policies (~3× a row's bytes
    * each) passed its byte bound, so PostgreSQL built the records of ~1,000 and then of the ~340
-   * that fit. Only a hint: a page is still cut by its bytes.
+   * that fit. Only a hint: a page is still cut by its bytes. Kept per entity set and per source of
+   * the page's last record (what the next page's cursor names), so that a notifier's tombstone
+   * pages and a gateway's policy pages do not size each other's, and held within
+   * [MIN_RECORD_BYTES, MAX_RECORD_BYTES] whatever a client's requests made of it.
    */
-  private recordBytes = TYPICAL_RECORD_BYTES;
+  private readonly recordBytes = new Map<string, number>();
 
   constructor(
     @Inject(ReplicaRepository) private readonly store: ChangeStore,
@@ -82,11 +88,16 @@ export class ReplicaService {
     const { entities, maxBytes, maxRecords, after } = this.bounds(req);
     // A cursor's source says where the previous page ended: among tokens (0), or among other records.
     const amongRecords = req.after !== undefined && req.after[1] !== 0;
+    const hint = (source: number) => `${entities.join(',')}:${source}`;
+    const perRecord = this.recordBytes.get(hint(after[1])) ?? TYPICAL_RECORD_BYTES;
     const limit = amongRecords
-      ? Math.min(maxRecords, Math.max(1, Math.floor(maxBytes / (this.recordBytes * MEASURED_MARGIN))))
+      ? Math.min(maxRecords, Math.max(1, Math.floor(maxBytes / (perRecord * MEASURED_MARGIN))))
       : Math.min(maxRecords, Math.ceil(maxBytes / TYPICAL_ROW_BYTES) + 1);
     const page = await this.store.readCompact(after, limit, maxBytes, entities);
-    if (page.records.length > 0) this.recordBytes = Math.max(1, page.recordBytes / page.records.length);
+    if (page.records.length > 0 && page.last) {
+      const measured = Math.min(MAX_RECORD_BYTES, Math.max(MIN_RECORD_BYTES, page.recordBytes / page.records.length));
+      this.recordBytes.set(hint(page.last[1]), measured);
+    }
     return { head: page.head, floor: page.floor, records: page.records, tokens: page.tokens, next: page.more ? page.last : null };
   }
 
