@@ -39,6 +39,8 @@ export async function certificateInChild(privateKey: KeyObject, publicKey: KeyOb
   const err: Buffer[] = [];
   child.stdout.on('data', (b: Buffer) => out.push(b));
   child.stderr.on('data', (b: Buffer) => err.push(b));
+  // A child that ended before reading its job (EPIPE): its exit code says so below.
+  child.stdin.on('error', () => undefined);
   child.stdin.end(JSON.stringify(job));
   const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
   try {
@@ -61,10 +63,7 @@ export function redacted(text: string): string {
   return text.slice(0, 200).replace(/[A-Za-z0-9+/=_-]{24,}/g, '[…]');
 }
 
-/**
- * @peculiar/x509, loaded when a certificate is first made in this thread (the worker's, or a
- * test's).
- */
+/** @peculiar/x509, loaded when a certificate is first made in this process (the child's, or a test's). */
 let peculiar: Promise<typeof Peculiar> | undefined;
 const x509 = () =>
   (peculiar ??= import('@peculiar/x509').then((m) => {
