@@ -118,14 +118,7 @@ export class AlertScheduler implements Kickable {
     // A pass starts no sooner than KICK_GAP_MS after the one before; kicks meanwhile are one pass,
     // then. At 100 token changes a second, each change's kick ran a pass (three statements) back
     // to back with the last.
-    const wait = this.lastPassAt + KICK_GAP_MS - performance.now();
-    if (wait > 0) {
-      this.deferred ??= setTimeout(() => {
-        this.deferred = undefined;
-        this.kick();
-      }, wait);
-      return;
-    }
+    if (performance.now() - this.lastPassAt < KICK_GAP_MS) return this.kickLater();
     this.current = this.loop().finally(() => (this.current = undefined));
   }
 
@@ -150,12 +143,19 @@ export class AlertScheduler implements Kickable {
     if (this.again && !this.stopping) {
       // Kicked during a pass that started less than KICK_GAP_MS ago: once that has gone by.
       this.again = false;
-      const wait = Math.max(0, this.lastPassAt + KICK_GAP_MS - performance.now());
-      this.deferred ??= setTimeout(() => {
+      this.kickLater();
+    }
+  }
+
+  /** One kick, KICK_GAP_MS after the last pass started (kicks meanwhile share it). */
+  private kickLater(): void {
+    this.deferred ??= setTimeout(
+      () => {
         this.deferred = undefined;
         this.kick();
-      }, wait);
-    }
+      },
+      Math.max(0, this.lastPassAt + KICK_GAP_MS - performance.now()),
+    );
   }
 
   private async pass(): Promise<void> {

@@ -18,15 +18,15 @@ export interface Kickable {
   kick(): void;
 }
 
+/** A pull that wrote at least this many records is a bulk load: the copy's statistics are refreshed. */
+export const ANALYZE_AFTER_RECORDS = 10_000;
+
 /**
  * Keeps the notifier's copy of the tokens current with the shared ChangeFollower (tokens only):
  * pages from its stored revision at start, then follows. Each token event is applied at once
  * (idempotent, revision guarded) and is a hint: a gap, a NATS reconnect, or a newer head seen by
  * the slow poll makes it pull what it missed. The scheduler opens once the copy caught up.
  */
-/** A pull that wrote at least this many records is a bulk load: the copy's statistics are refreshed. */
-export const ANALYZE_AFTER_RECORDS = 10_000;
-
 @Injectable()
 export class TokenReplicaService implements ChangeSink {
   private readonly logger = new Logger('TokenReplica');
