@@ -37,6 +37,17 @@ export function processCpu() {
   return out;
 }
 
+/**
+ * CPU seconds each process used between two processCpu() snapshots, busiest first; a process
+ * started meanwhile counts whole, one that ended meanwhile is missing.
+ */
+export function cpuBetween(before, after) {
+  return [...after]
+    .map(([pid, p]) => ({ pid, name: p.name, seconds: (p.ticks - (before.get(pid)?.ticks ?? 0)) / CLK_TCK }))
+    .filter((p) => p.seconds > 0)
+    .sort((a, b) => b.seconds - a.seconds);
+}
+
 /** These processes and every process they started, transitively. */
 export function processTree(roots) {
   const parentOf = new Map();

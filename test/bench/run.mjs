@@ -15,7 +15,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createTestDatabase, freePort, startNats, waitForPort } from '@gatehouse/testing';
-import { CLK_TCK, ownCpuSeconds, processCpu, processTree, statOf } from './proc.mjs';
+import { CLK_TCK, cpuBetween, ownCpuSeconds, processCpu, processTree, statOf } from './proc.mjs';
 import { fixedRate, wireLatency } from './wire-latency.mjs';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -115,12 +115,9 @@ function outsideProcesses() {
 }
 /** The busiest outside processes between two outsideProcesses() snapshots, e.g. "postgres[2206] 2100 ms, node[4711] 900 ms". */
 function busiestOutside(before, after) {
-  return [...after]
-    .map(([pid, a]) => ({ name: `${a.name}[${pid}]`, ms: ((a.ticks - (before.get(pid)?.ticks ?? 0)) * 1000) / CLK_TCK }))
-    .filter((p) => p.ms > 0)
-    .sort((a, b) => b.ms - a.ms)
+  return cpuBetween(before, after)
     .slice(0, 4)
-    .map((p) => `${p.name} ${Math.round(p.ms)} ms`)
+    .map((p) => `${p.name}[${p.pid}] ${Math.round(p.seconds * 1000)} ms`)
     .join(', ');
 }
 

@@ -31,7 +31,7 @@ import { createTestDatabase, freePort, startNats, waitForPort } from '@gatehouse
 import pg from 'pg';
 import copyStreams from 'pg-copy-streams';
 import { SMTPServer } from 'smtp-server';
-import { CLK_TCK, ownCpuSeconds, processCpu } from './proc.mjs';
+import { CLK_TCK, cpuBetween, ownCpuSeconds, processCpu } from './proc.mjs';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const int = (name, def) => {
@@ -182,47 +182,36 @@ const cpuText = (cpu) =>
     .join(', ');
 
 /**
- * Waits until the whole machine (every process, from /proc) used at most `cores` over one second,
+ * Waits until the whole machine (every process, from /proc) used at most `limit` cores over one second,
  * or `timeoutMs`; returns whether it did, the last second's figure and its busiest process.
  */
-async function settle(cores, timeoutMs) {
+async function settle(limit, timeoutMs) {
   const started = Date.now();
   for (;;) {
     const before = processCpu();
     await sleep(1000);
-    const after = processCpu();
-    let busy = 0;
-    let busiest = { name: '-', ticks: 0 };
-    for (const [pid, p] of after) {
-      const ticks = p.ticks - (before.get(pid)?.ticks ?? p.ticks);
-      busy += ticks;
-      if (ticks > busiest.ticks) busiest = { name: `${p.name} (${pid})`, ticks };
-    }
-    const used = busy / CLK_TCK;
-    if (used <= cores || Date.now() - started >= timeoutMs) {
-      return { quiet: used <= cores, cores: used, ms: Date.now() - started, busiest: `${busiest.name}, ${(busiest.ticks / CLK_TCK).toFixed(2)} cores` };
+    const used = cpuBetween(before, processCpu());
+    const cores = used.reduce((t, p) => t + p.seconds, 0);
+    if (cores <= limit || Date.now() - started >= timeoutMs) {
+      const top = used[0];
+      return { quiet: cores <= limit, cores, ms: Date.now() - started, busiest: top ? `${top.name} (${top.pid}), ${top.seconds.toFixed(2)} cores` : '-' };
     }
   }
 }
 
 /** The `top` processes by CPU seconds since `before` (processCpu()), named by their command line (PostgreSQL's says which database and what it does). */
 function busiestSince(before, top) {
-  const rows = [];
-  for (const [pid, p] of processCpu()) {
-    const ticks = p.ticks - (before.get(pid)?.ticks ?? 0);
-    if (ticks <= 0) continue;
-    let cmd = p.name;
-    try {
-      cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim().slice(0, 90) || p.name;
-    } catch {
-      /* gone */
-    }
-    rows.push([ticks / CLK_TCK, `${cmd} (${pid}): ${(ticks / CLK_TCK).toFixed(1)} s`]);
-  }
-  return rows
-    .sort((a, b) => b[0] - a[0])
+  return cpuBetween(before, processCpu())
     .slice(0, top)
-    .map((r) => r[1]);
+    .map(({ pid, name, seconds }) => {
+      let cmd = name;
+      try {
+        cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim().slice(0, 90) || name;
+      } catch {
+        /* gone */
+      }
+      return `${cmd} (${pid}): ${seconds.toFixed(1)} s`;
+    });
 }
 
 /** Whether Debian's wrk is on PATH: the lean load generator for the creates (fetch spent ~0.75 ms of CPU per request). */
