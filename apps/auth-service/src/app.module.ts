@@ -19,11 +19,17 @@ import { GATEWAY_LOG, ReplicaSync, type Log } from './replica/replica-sync.js';
 // The data plane's classes (KeyRing, ReplicaSync, Recorder) stay free of Nest; the subclasses
 // below are their wiring: what each takes from the environment and the other providers.
 
-/** The signing keys every replica shares, loaded before the gateway listens and refreshed after. */
+/**
+ * The signing keys every replica shares, loaded (a deployment's first start: made) while the
+ * replica loads, and refreshed after. The data plane answers 503 until both are loaded.
+ */
 @Injectable()
-class SharedKeyRing extends KeyRing implements OnModuleInit {
+export class SharedKeyRing extends KeyRing implements OnModuleInit {
+  /** Settles once the keys are loaded and refreshing; rejects when they cannot be (startGateway awaits it). */
+  ready: Promise<void> = Promise.resolve();
+
   constructor(
-    @Inject(pg.Pool) private readonly connections: pg.Pool, // explicit: tsc emits Object for pg's types
+    @Inject(pg.Pool) connections: pg.Pool, // explicit: tsc emits Object for pg's types
     @Inject(AUTH_SERVICE_ENV) env: AuthServiceEnv,
     @Inject(GATEWAY_LOG) private readonly log: Log,
   ) {
@@ -35,14 +41,18 @@ class SharedKeyRing extends KeyRing implements OnModuleInit {
     );
   }
 
-  async onModuleInit(): Promise<void> {
-    try {
-      await this.init();
-    } catch (error) {
-      await this.connections.end();
-      throw new Error(`auth-service: cannot load signing keys (did the migration run?): ${(error as Error).message}`, { cause: error });
-    }
-    this.start((e) => this.log.warn(`Signing key refresh failed (keeping the loaded keys): ${e.message}`));
+  /**
+   * Not awaited here: a first start's key (RSA on the thread pool, its certificate in a child
+   * process: ~0.5 s) is made while the subscriptions open and the replica's first pull runs.
+   */
+  onModuleInit(): void {
+    this.ready = this.init().then(
+      () => this.start((e) => this.log.warn(`Signing key refresh failed (keeping the loaded keys): ${e.message}`)),
+      (error: Error) => {
+        throw new Error(`auth-service: cannot load signing keys (did the migration run?): ${error.message}`, { cause: error });
+      },
+    );
+    this.ready.catch(() => undefined); // startGateway awaits it: a failure before then is not unhandled
   }
 }
 

@@ -3,7 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { natsAuth } from '@gatehouse/config';
 import { RpcErrorFilter, bootLogger, listenOrClose, natsOptions } from '@gatehouse/nest-kit';
 import { createLogger } from '@gatehouse/observability';
-import { AppModule } from './app.module.js';
+import { AppModule, type SharedKeyRing } from './app.module.js';
 import type { AuthServiceEnv } from './config/env.js';
 import { GatewayHost } from './gateway/gateway.host.js';
 import { KeyRing } from './keys/key-ring.js';
@@ -35,9 +35,10 @@ export function consoleLog(level: AuthServiceEnv['GATEHOUSE_LOG_LEVEL'], format?
 }
 
 /**
- * Starts the gateway as a Nest microservice: signing keys from PostgreSQL, the HTTP data plane
- * (answers 503 until the replica is loaded), the change-event subscriptions, then the replica's
- * first pull (after the subscriptions, so no change falls between the two).
+ * Starts the gateway as a Nest microservice: the change-event subscriptions, the HTTP data plane
+ * (answers 503 until the replica and the signing keys are loaded), then the replica's first pull
+ * (after the subscriptions, so no change falls between the two), while the signing keys load from
+ * PostgreSQL. Resolves once both are loaded; rejects, closed, when the keys cannot be.
  */
 export async function startGateway(env: AuthServiceEnv, log: Log = consoleLog(env.GATEHOUSE_LOG_LEVEL, env.GATEHOUSE_LOG_FORMAT)): Promise<RunningGateway> {
   const app = await NestFactory.createMicroservice(AppModule.forRoot(env, log), {
@@ -51,7 +52,9 @@ export async function startGateway(env: AuthServiceEnv, log: Log = consoleLog(en
   const host = app.get(GatewayHost);
   const replica = app.get(Replica);
   const sync = app.get(ReplicaSync);
-  await sync.start();
+  const keys = app.get<KeyRing, SharedKeyRing>(KeyRing);
+  // The first pull runs while the signing keys load (a first start makes its key meanwhile).
+  await listenOrClose(app, () => Promise.all([sync.start(), keys.ready]));
   log.log(`Gateway on http://${env.GATEHOUSE_GATEWAY_HOST}:${host.port} (replica at revision ${replica.revision}, iss ${env.GATEHOUSE_TEAM_URL})`);
   return {
     port: host.port,
@@ -59,7 +62,7 @@ export async function startGateway(env: AuthServiceEnv, log: Log = consoleLog(en
     connections: () => host.connections(),
     managementUrl: host.managementUrl,
     replica,
-    keys: app.get(KeyRing),
+    keys,
     sync,
     stop: () => app.close(),
   };

@@ -59,11 +59,12 @@ export class GatewayHost implements OnApplicationBootstrap, BeforeApplicationShu
       ipLimiter,
       recorder,
       certs: () => keys.certs(),
+      keysLoaded: () => keys.loaded,
       health: () => {
         const now = Date.now();
         const stale = !nats.connected || sync.lastSyncAt === null || now - sync.lastSyncAt > staleAfter;
         return {
-          status: !replica.loaded ? 'loading' : stale ? 'stale' : 'ok',
+          status: !replica.loaded || !keys.loaded ? 'loading' : stale ? 'stale' : 'ok',
           stale,
           revision: replica.revision,
           last_sync_at: sync.lastSyncAt ? new Date(sync.lastSyncAt).toISOString() : null,
@@ -102,7 +103,7 @@ export class GatewayHost implements OnApplicationBootstrap, BeforeApplicationShu
     return this.management?.url ?? '';
   }
 
-  /** Answers 503 replica_loading until the follower caught up (started by the bootstrap). */
+  /** Answers 503 replica_loading until the follower caught up (started by the bootstrap), then signing_keys_loading until the keys are loaded. */
   async onApplicationBootstrap(): Promise<void> {
     // Decisions wait in the recorder (and are retried) until this works; say so, never fail start.
     await this.nats
@@ -112,7 +113,7 @@ export class GatewayHost implements OnApplicationBootstrap, BeforeApplicationShu
     if (this.isWorker) {
       // The primary sums this worker's metrics and is ready when every worker is.
       shareMetrics(this.registry);
-      this.stopReporting = reportReadiness(() => this.replica.loaded && this.nats.connected);
+      this.stopReporting = reportReadiness(() => this.replica.loaded && this.keys.loaded && this.nats.connected);
       this.recorder.start();
       return;
     }
@@ -125,6 +126,9 @@ export class GatewayHost implements OnApplicationBootstrap, BeforeApplicationShu
       readiness: {
         replica: () => {
           if (!this.replica.loaded) throw new Error('replica not loaded yet');
+        },
+        signing_keys: () => {
+          if (!this.keys.loaded) throw new Error('signing keys not loaded yet');
         },
         nats: () => {
           if (!this.nats.connected) throw new Error('not connected');

@@ -38,6 +38,12 @@ export interface GatewayDeps {
   ipLimiter: RateLimiter;
   recorder: Recorder;
   certs(): string;
+  /**
+   * Whether the signing keys are loaded (default: always). Until then, as until the replica is
+   * loaded, decisions and the JWKS answer 503: a deployment's first start makes its first key
+   * while the replica loads.
+   */
+  keysLoaded?: () => boolean;
   /** The health detail; the public answer is `{ status }` unless `healthDetails`. */
   health(): { status: string } & Record<string, unknown>;
   /** GATEHOUSE_HEALTH_DETAILS: answer the whole health detail (key ids, revision, errors) to anyone. */
@@ -292,6 +298,12 @@ export class Gateway {
    * A request for an application (proxied or upgraded): its app by Host and path, authenticated,
    * and what the upstream is sent; or null, answered through `reply`.
    */
+  /** Why no decision can be taken yet (503), or null once the replica and the signing keys are loaded. */
+  private loading(): 'replica_loading' | 'signing_keys_loading' | null {
+    if (!this.d.replica.loaded) return 'replica_loading';
+    return this.d.keysLoaded && !this.d.keysLoaded() ? 'signing_keys_loading' : null;
+  }
+
   private async admit(
     req: RequestHead,
     reply: Reply,
@@ -303,7 +315,8 @@ export class Gateway {
     // Symfony, Laminas and IIS URL Rewrite route by these instead of the request target: a path
     // of the client's choosing that the gateway would not have judged.
     if (PATH_OVERRIDES.some((h) => req.headers[h] !== undefined)) return refused(reply, 400, { error: 'bad_request', reason: 'path_override_header' });
-    if (!this.d.replica.loaded) return refused(reply, 503, { error: 'unavailable', reason: 'replica_loading' });
+    const loading = this.loading();
+    if (loading) return refused(reply, 503, { error: 'unavailable', reason: loading });
     const app = this.d.replica.findApp(headerValue(req.headers.host) ?? '', canonical.path);
     if (!app) return refused(reply, 404, { error: 'not_found', reason: 'no_application_for_host' });
     const ip = this.clientIp(req);
@@ -324,13 +337,16 @@ export class Gateway {
 
   private async access(req: IncomingMessage, res: ServerResponse, route: string, ray: string): Promise<void> {
     if (route === 'certs') {
+      // Never an empty key set that relying parties would cache for a minute.
+      if (this.d.keysLoaded && !this.d.keysLoaded()) return send(res, 503, { error: 'unavailable', reason: 'signing_keys_loading' });
       return send(res, 200, this.d.certs(), { 'cache-control': 'public, max-age=60' });
     }
     if (route === 'health') {
       const health = this.d.health();
       return send(res, 200, this.d.healthDetails ? health : { status: health.status });
     }
-    if (!this.d.replica.loaded) return send(res, 503, { error: 'unavailable', reason: 'replica_loading' });
+    const loading = this.loading();
+    if (loading) return send(res, 503, { error: 'unavailable', reason: loading });
     // Decisions: every answer names its id (Node merges it into writeHead's headers).
     res.setHeader('cf-ray', ray);
     if (route === 'get-identity') return this.identity(req, res, ray);

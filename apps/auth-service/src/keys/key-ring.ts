@@ -4,7 +4,8 @@ import type pg from 'pg';
 import { decryptPrivateKey, encryptPrivateKey } from './key-crypto.js';
 import { certificateInChild } from './x509.js';
 
-const ROTATION_LOCK = 0x6761_7466;
+/** The advisory lock under which keys are created and retired (every replica takes it). */
+export const ROTATION_LOCK = 0x6761_7466;
 
 export interface SigningKey {
   kid: string;
@@ -102,6 +103,7 @@ export class KeyRing {
   private certsBody = '{}';
   private timer?: NodeJS.Timeout;
   private refreshing: Promise<void> | undefined;
+  private stopped = false;
   readonly leadMs: number;
   readonly refreshMs: number;
 
@@ -126,7 +128,13 @@ export class KeyRing {
     await this.load();
   }
 
+  /** Whether keys are loaded: `signingKey()` and `certs()` answer (a first start makes its key first). */
+  get loaded(): boolean {
+    return this.keys.length > 0;
+  }
+
   start(onError: (e: Error) => void): void {
+    if (this.stopped) return; // stopped while its first load ran
     this.timer = setInterval(() => {
       // One refresh at a time: a key being made (its certificate in a child process, up to a
       // minute) is not made again by the next tick.
@@ -140,6 +148,7 @@ export class KeyRing {
   }
 
   stop(): void {
+    this.stopped = true;
     clearInterval(this.timer);
   }
 

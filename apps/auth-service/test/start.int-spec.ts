@@ -1,0 +1,94 @@
+import http from 'node:http';
+import net from 'node:net';
+import pg from 'pg';
+import { generateClientSecret, hashClientSecret } from '@gatehouse/contracts';
+import { createTestDatabase, expectEventually, freePort } from '@gatehouse/testing';
+import { startGateway, type RunningGateway } from '../src/bootstrap.js';
+import { ROTATION_LOCK } from '../src/keys/key-ring.js';
+import { appOf, policyOf, tokenOf } from '../src/replica/replica.fixture.js';
+import { HASH_KEY, httpGet, silentLog, startGatewayHarness, type GatewayHarness } from './gateway-harness.js';
+
+/** A deployment's first start: its first signing key is made while the replica loads. */
+describe('auth-service start (real PostgreSQL, nats-server)', () => {
+  let h: GatewayHarness;
+  let upstream: http.Server;
+  const secret = generateClientSecret();
+  const token = tokenOf({ secretHash: hashClientSecret(HASH_KEY, secret), name: 'start-token' });
+  const creds = { 'cf-access-client-id': token.clientId, 'cf-access-client-secret': secret };
+
+  beforeAll(async () => {
+    upstream = http.createServer((_req, res) => res.end('upstream'));
+    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+    const app = appOf({ upstream: `http://127.0.0.1:${(upstream.address() as net.AddressInfo).port}` });
+    const state = { revision: 3, tokens: [token], apps: [app], policies: [policyOf(app.id, { include: [{ serviceToken: { tokenId: token.id } }] })] };
+    h = await startGatewayHarness(() => state, { env: { GATEHOUSE_LOG_LEVEL: 'warn' } });
+  });
+
+  afterAll(async () => {
+    await h?.stop();
+    upstream?.close();
+  });
+
+  it('answers 503 signing_keys_loading (the JWKS too, never an empty key set) while its first key cannot be stored, then admits', async () => {
+    const [port, management] = [await freePort(), await freePort()];
+    // The test holds the key ring's advisory lock: the gateway's first key is made but cannot be
+    // stored, while its replica loads from the stand-in feed at once.
+    const holder = new pg.Client({ connectionString: h.db.url });
+    await holder.connect();
+    await holder.query('BEGIN');
+    await holder.query('SELECT pg_advisory_xact_lock($1)', [ROTATION_LOCK]);
+    let gw: RunningGateway | undefined;
+    let settled = false;
+    const starting = startGateway(h.env({ GATEHOUSE_GATEWAY_PORT: String(port), GATEHOUSE_GATEWAY_MANAGEMENT_PORT: String(management) }), silentLog).finally(
+      () => (settled = true),
+    );
+    try {
+      const base = `http://127.0.0.1:${port}`;
+      const mgmt = `http://127.0.0.1:${management}`;
+      // Loaded replica, no key yet: the reason says which.
+      await expectEventually(async () => expect((await httpGet(base, '/', creds, 'app.example.com')).body).toContain('signing_keys_loading'), {
+        timeoutMs: 10_000,
+      });
+      const proxied = await httpGet(base, '/', creds, 'app.example.com');
+      expect([proxied.status, JSON.parse(proxied.body)]).toEqual([503, { error: 'unavailable', reason: 'signing_keys_loading' }]);
+      const authorize = await httpGet(base, '/cdn-cgi/access/authorize', { ...creds, 'x-forwarded-host': 'app.example.com' }, 'gateway.test');
+      expect([authorize.status, JSON.parse(authorize.body).reason]).toEqual([503, 'signing_keys_loading']);
+      const certs = await httpGet(base, '/cdn-cgi/access/certs', {}, 'gateway.test');
+      expect([certs.status, JSON.parse(certs.body).reason, certs.headers['cache-control']]).toEqual([503, 'signing_keys_loading', 'no-store']);
+      expect(JSON.parse((await httpGet(base, '/cdn-cgi/access/health', {}, 'gateway.test')).body).status).toBe('loading');
+      const ready = await httpGet(mgmt, '/readyz', {}, 'localhost');
+      expect(ready.status).toBe(503);
+      expect(JSON.parse(ready.body).checks).toMatchObject({ replica: 'up', signing_keys: expect.stringContaining('signing keys not loaded yet') });
+      expect(settled).toBe(false);
+
+      await holder.query('COMMIT');
+      gw = await starting;
+      const admitted = await httpGet(base, '/', creds, 'app.example.com');
+      expect([admitted.status, admitted.body]).toEqual([200, 'upstream']);
+      const published = JSON.parse((await httpGet(base, '/cdn-cgi/access/certs', {}, 'gateway.test')).body);
+      expect(published.keys).toHaveLength(1);
+      expect((await httpGet(mgmt, '/readyz', {}, 'localhost')).status).toBe(200);
+    } finally {
+      await holder.end().catch(() => undefined);
+      gw ??= await starting.catch(() => undefined);
+      await gw?.stop();
+    }
+  });
+
+  it('stops, closed, with the reason, when its signing keys cannot be loaded (no migration ran)', async () => {
+    const bare = await createTestDatabase(); // no signing_keys table
+    const port = await freePort();
+    try {
+      await expect(startGateway(h.env({ DATABASE_URL: bare.url, GATEHOUSE_GATEWAY_PORT: String(port) }), silentLog)).rejects.toThrow(
+        'auth-service: cannot load signing keys (did the migration run?)',
+      );
+      const refused = await new Promise<string>((resolve) => {
+        const socket = net.connect(port, '127.0.0.1', () => resolve('connected'));
+        socket.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
+      });
+      expect(refused).toBe('ECONNREFUSED');
+    } finally {
+      await bare.drop();
+    }
+  });
+});
