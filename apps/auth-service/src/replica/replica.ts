@@ -13,8 +13,10 @@ import {
   TokenRows,
 } from '@gatehouse/contracts';
 import { canonicalHost, canonicalTarget } from '../gateway/path.js';
+import { PolicyStore, type ReplicaPolicy } from './policy-store.js';
 import { TokenStore, type ReplicaToken } from './token-store.js';
 
+export type { ReplicaPolicy } from './policy-store.js';
 export type { ReplicaToken } from './token-store.js';
 
 export interface ReplicaApp extends Application {
@@ -34,14 +36,6 @@ export type ReplicaEvent =
   | { type: 'app'; payload: AppChanged }
   | { type: 'policy'; payload: PolicyChanged }
   | { type: 'organization'; payload: OrganizationChanged };
-
-/** A policy as the gateway evaluates it: an app-scoped one, or a linked reusable one. */
-export interface ReplicaPolicy extends Policy {
-  /** Revision of the change that last set it (a linked policy: its app's). */
-  revision: number;
-  /** The policy's own session duration (reusable policies only); null: the app's. */
-  sessionDurationMs: number | null;
-}
 
 type VersionedOrganization = Organization & { revision: number };
 
@@ -77,12 +71,12 @@ function toLinked(a: Application, p: LinkedPolicy, revision: number): ReplicaPol
   };
 }
 
-/** Shared by every policy without such rules (most have no require or exclude rules). */
-const NO_RULES: Policy['include'] = Object.freeze([]) as unknown as Policy['include'];
 /** Shared by every app without tags or linked policies (most have none). */
 const NO_TAGS: Application['tags'] = Object.freeze([]) as unknown as Application['tags'];
 const NO_LINKED: Application['linkedPolicies'] = Object.freeze([]) as unknown as Application['linkedPolicies'];
 const NO_LINKED_POLICIES: ReplicaPolicy[] = Object.freeze([]) as unknown as ReplicaPolicy[];
+/** Apps whose policies are held as objects at once (a decision's own app's: the rest are rebuilt on use). */
+const POLICY_VIEW_APPS = 4_096;
 
 /**
  * One string per value of a field with few values (a decision, an app type, a session duration):
@@ -99,28 +93,6 @@ function common<T extends string>(value: T): T {
 
 /** A record's `updatedAt`: its `createdAt` string when equal (never updated: most records). */
 const updatedAtOf = (r: { createdAt: string; updatedAt: string }) => (r.updatedAt === r.createdAt ? r.createdAt : r.updatedAt);
-
-/**
- * A policy as the gateway keeps it: its account's id string shared with the token store's, its
- * app's id string the app's own (when the app is held), empty rule lists shared. 50,000 policies held ~150 bytes each of copies.
- */
-function compactPolicy(p: Policy, revision: number, tokens: TokenStore, app: ReplicaApp | undefined): ReplicaPolicy {
-  return {
-    id: p.id,
-    accountId: tokens.accountIdOf(p.accountId),
-    appId: app?.id ?? p.appId,
-    name: p.name,
-    decision: common(p.decision),
-    precedence: p.precedence,
-    include: p.include.length ? p.include : NO_RULES,
-    require: p.require.length ? p.require : NO_RULES,
-    exclude: p.exclude.length ? p.exclude : NO_RULES,
-    createdAt: p.createdAt,
-    updatedAt: updatedAtOf(p),
-    revision,
-    sessionDurationMs: null,
-  };
-}
 
 const byPrecedence = (a: Policy, b: Policy) => a.precedence - b.precedence || a.createdAt.localeCompare(b.createdAt);
 
@@ -183,8 +155,11 @@ export class Replica implements ChangeSink {
   lastSyncAt: number | null = null;
   private tokens = new TokenStore();
   private apps = new Map<string, ReplicaApp>();
-  private policies = new Map<string, ReplicaPolicy>();
-  private policiesOfApp = new Map<string, ReplicaPolicy[]>();
+  private policies = new PolicyStore();
+  /** Each app's policy slots in precedence order. */
+  private policiesOfApp = new Map<string, number[]>();
+  /** Each app's policies as objects, built on first use after the indexes were built (bounded). */
+  private policyViews = new Map<string, ReplicaPolicy[]>();
   /** By account id. */
   private organizations = new Map<string, VersionedOrganization>();
   private appsByHost = new Map<string, ReplicaApp[]>();
@@ -246,11 +221,23 @@ export class Replica implements ChangeSink {
    * token service never lets an app have both; were both ever present, both lists are evaluated).
    */
   policiesFor(appId: string): ReplicaPolicy[] {
-    const inline = this.policiesOfApp.get(appId) ?? [];
+    const inline = this.inlinePolicies(appId);
     const linked = this.apps.get(appId)?.linked ?? [];
     if (!linked.length) return inline;
     if (!inline.length) return linked;
     return [...inline, ...linked].sort(byPrecedence);
+  }
+
+  /** The app's own policies as objects (cached until the indexes change). */
+  private inlinePolicies(appId: string): ReplicaPolicy[] {
+    const held = this.policyViews.get(appId);
+    if (held) return held;
+    const slots = this.policiesOfApp.get(appId);
+    if (!slots) return NO_LINKED_POLICIES;
+    const views = slots.map((slot) => this.policies.view(slot));
+    if (this.policyViews.size >= POLICY_VIEW_APPS) this.policyViews.clear();
+    this.policyViews.set(appId, views);
+    return views;
   }
 
   /**
@@ -303,8 +290,10 @@ export class Replica implements ChangeSink {
     // A page is applied whole or not at all: a token the store cannot keep (only a compromised
     // peer sends one) refuses the page before anything of it is applied.
     for (let i = 0; i < tokens.length; i++) if (!this.tokens.fitsRow(tokens, i)) throw new Error(`replica page refused: token ${tokens.id(i)} cannot be kept`);
-    for (const r of records)
+    for (const r of records) {
       if (r.type === 'token' && !this.tokens.fits(r.token.name)) throw new Error(`replica page refused: token ${r.token.id} cannot be kept`);
+      if (r.type === 'policy' && !this.policies.fits(r.policy.id)) throw new Error(`replica page refused: policy ${r.policy.id} cannot be kept`);
+    }
     let changed = false;
     let indexes = false;
     // A token's id is no app's or policy's: only its own revision and a tombstone can be newer.
@@ -344,7 +333,7 @@ export class Replica implements ChangeSink {
   reset(): void {
     this.tokens = new TokenStore();
     this.apps = new Map();
-    this.policies = new Map();
+    this.policies = new PolicyStore();
     this.organizations = new Map();
     this.tombstones = new Map();
     this.revision = -1;
@@ -378,7 +367,7 @@ export class Replica implements ChangeSink {
   }
 
   private known(id: string): number | undefined {
-    return this.tokens.revisionOf(id) ?? this.apps.get(id)?.revision ?? this.policies.get(id)?.revision ?? this.tombstones.get(id);
+    return this.tokens.revisionOf(id) ?? this.apps.get(id)?.revision ?? this.policies.revisionOf(id) ?? this.tombstones.get(id);
   }
 
   private recordId(r: ChangeRecord): string {
@@ -402,14 +391,14 @@ export class Replica implements ChangeSink {
     if (known !== undefined && known >= r.revision) return false;
     if (r.type === 'token') this.tokens.set(r.token, r.revision);
     else if (r.type === 'app') this.apps.set(id, toApp(r.app, r.revision));
-    else if (r.type === 'policy') this.policies.set(id, compactPolicy(r.policy, r.revision, this.tokens, this.apps.get(r.policy.appId)));
+    else if (r.type === 'policy') this.policies.set(r.policy, r.revision, this.apps.get(r.policy.appId)?.id ?? r.policy.appId);
     else {
       this.tombstones.set(id, r.revision);
       if (r.entity === 'token') this.tokens.delete(id);
       else if (r.entity === 'app') {
         this.apps.delete(id);
         // Deleting an app deletes its policies (one event for both; see contracts/apps.ts).
-        for (const [pid, p] of this.policies) if (p.appId === id) this.policies.delete(pid);
+        this.policies.deleteOfApp(id);
       } else this.policies.delete(id);
     }
     return true;
@@ -419,20 +408,23 @@ export class Replica implements ChangeSink {
     this.indexesStale = false;
     const byHost = new Map<string, ReplicaApp[]>();
     for (const app of this.apps.values()) {
-      const list = byHost.get(app.host) ?? [];
-      list.push(app);
-      byHost.set(app.host, list);
+      const list = byHost.get(app.host);
+      if (list) list.push(app);
+      else byHost.set(app.host, [app]);
     }
-    for (const list of byHost.values()) list.sort((a, b) => b.pathPrefix.length - a.pathPrefix.length);
+    // Sorted copies are as long as their lists: a pushed-to array keeps room for ~17 (10,000
+    // one-app hosts and 10,000 apps' policy lists held ~3 MB of it).
+    for (const [host, list] of byHost) byHost.set(host, list.length === 1 ? list : list.sort((a, b) => b.pathPrefix.length - a.pathPrefix.length).slice());
     this.appsByHost = byHost;
     this.appsByAud = new Map([...this.apps.values()].map((a) => [a.aud, a]));
-    const ofApp = new Map<string, ReplicaPolicy[]>();
-    for (const p of this.policies.values()) {
-      const list = ofApp.get(p.appId) ?? [];
-      list.push(p);
-      ofApp.set(p.appId, list);
-    }
-    for (const list of ofApp.values()) list.sort(byPrecedence);
+    const ofApp = new Map<string, number[]>();
+    this.policies.forEach((slot, appId) => {
+      const list = ofApp.get(appId);
+      if (list) list.push(slot);
+      else ofApp.set(appId, [slot]);
+    });
+    for (const [appId, list] of ofApp) ofApp.set(appId, list.length === 1 ? list : list.sort((a, b) => this.policies.compare(a, b)).slice());
     this.policiesOfApp = ofApp;
+    this.policyViews = new Map();
   }
 }
