@@ -25,9 +25,6 @@ import { GATEWAY_LOG, ReplicaSync, type Log } from './replica/replica-sync.js';
  */
 @Injectable()
 export class SharedKeyRing extends KeyRing implements OnModuleInit {
-  /** Settles once the keys are loaded and refreshing; rejects when they cannot be (startGateway awaits it). */
-  ready: Promise<void> = Promise.resolve();
-
   constructor(
     @Inject(pg.Pool) connections: pg.Pool, // explicit: tsc emits Object for pg's types
     @Inject(AUTH_SERVICE_ENV) env: AuthServiceEnv,
@@ -44,6 +41,7 @@ export class SharedKeyRing extends KeyRing implements OnModuleInit {
   /**
    * Not awaited here: a first start's key (RSA on the thread pool, its certificate in a child
    * process: ~0.5 s) is made while the subscriptions open and the replica's first pull runs.
+   * `ready` settles with it: startGateway awaits it, and so do the keys.v1.* requests.
    */
   onModuleInit(): void {
     this.ready = this.init().then(

@@ -1,7 +1,8 @@
 import http from 'node:http';
 import net from 'node:net';
 import pg from 'pg';
-import { generateClientSecret, hashClientSecret } from '@gatehouse/contracts';
+import { RotateSigningKeys, generateClientSecret, hashClientSecret } from '@gatehouse/contracts';
+import { connectRpc } from '@gatehouse/nest-kit';
 import { createTestDatabase, expectEventually, freePort } from '@gatehouse/testing';
 import { startGateway, type RunningGateway } from '../src/bootstrap.js';
 import { ROTATION_LOCK } from '../src/keys/key-ring.js';
@@ -73,6 +74,48 @@ describe('auth-service start (real PostgreSQL, nats-server)', () => {
       gw ??= await starting.catch(() => undefined);
       await gw?.stop();
     }
+  });
+
+  it('answers no keys.v1 request before its keys are loaded: one that cannot open them never stores a key the others could not open', async () => {
+    // The deployment's first key, made by a healthy start.
+    await (await startGateway(h.env(), silentLog)).stop();
+    // A gateway with the wrong key-encryption key; its first query of the keys waits for this lock.
+    const holder = new pg.Client({ connectionString: h.db.url });
+    await holder.connect();
+    await holder.query('BEGIN');
+    await holder.query('LOCK TABLE signing_keys IN ACCESS EXCLUSIVE MODE');
+    const port = await freePort();
+    const wrong = startGateway(h.env({ GATEHOUSE_GATEWAY_PORT: String(port), GATEHOUSE_KEY_ENCRYPTION_KEY: 'w'.repeat(40) }), silentLog);
+    wrong.catch(() => undefined);
+    const rpc = await connectRpc(h.nats.url, 'start-spec', 3_000);
+    try {
+      // Listening, in the keys queue group, keys not loaded.
+      await expectEventually(
+        async () => expect((await httpGet(`http://127.0.0.1:${port}`, '/', creds, 'app.example.com')).body).toContain('signing_keys_loading'),
+        {
+          timeoutMs: 10_000,
+        },
+      );
+      // An admin's "rotate now" reaches the only member of the group: the loading gateway.
+      const rotating = rpc.request(RotateSigningKeys, { actor: { type: 'admin', id: 'start-spec' } });
+      rotating.catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 300));
+      await holder.query('COMMIT');
+      await expect(wrong).rejects.toThrow('cannot load signing keys');
+      // Refused (UNAVAILABLE), or unanswered when the refusal loses the race with the gateway's
+      // own close: never done.
+      await expect(rotating).rejects.toThrow(/could not load the signing keys|No answer on keys.v1.rotate/);
+    } finally {
+      await holder.end().catch(() => undefined);
+      await rpc.close();
+    }
+    const db = new pg.Client({ connectionString: h.db.url });
+    await db.connect();
+    const keys = (await db.query('SELECT kid FROM signing_keys')).rows;
+    await db.end();
+    expect(keys).toHaveLength(1);
+    // A healthy gateway still starts.
+    await (await startGateway(h.env(), silentLog)).stop();
   });
 
   it('stops, closed, with the reason, when its signing keys cannot be loaded (no migration ran)', async () => {

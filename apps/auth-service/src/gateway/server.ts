@@ -294,16 +294,16 @@ export class Gateway {
     });
   }
 
-  /**
-   * A request for an application (proxied or upgraded): its app by Host and path, authenticated,
-   * and what the upstream is sent; or null, answered through `reply`.
-   */
   /** Why no decision can be taken yet (503), or null once the replica and the signing keys are loaded. */
   private loading(): 'replica_loading' | 'signing_keys_loading' | null {
     if (!this.d.replica.loaded) return 'replica_loading';
     return this.d.keysLoaded && !this.d.keysLoaded() ? 'signing_keys_loading' : null;
   }
 
+  /**
+   * A request for an application (proxied or upgraded): its app by Host and path, authenticated,
+   * and what the upstream is sent; or null, answered through `reply`.
+   */
   private async admit(
     req: RequestHead,
     reply: Reply,

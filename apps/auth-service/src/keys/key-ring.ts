@@ -104,6 +104,11 @@ export class KeyRing {
   private timer?: NodeJS.Timeout;
   private refreshing: Promise<void> | undefined;
   private stopped = false;
+  /**
+   * Settles once the ring's first load is done, rejected if it failed (the gateway's wiring sets
+   * it when it starts `init()` in the background; a ring whose caller awaits `init()` is ready).
+   */
+  ready: Promise<void> = Promise.resolve();
   readonly leadMs: number;
   readonly refreshMs: number;
 

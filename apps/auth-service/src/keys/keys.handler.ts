@@ -36,21 +36,37 @@ export function toSigningKeysStatus(s: Status): SigningKeysStatus {
 @Injectable()
 export class SigningKeysHandler {
   constructor(
-    @Inject(KeyRing) private readonly ring: Pick<KeyRing, 'status' | 'rotateNow' | 'setRotationInterval'>,
+    @Inject(KeyRing) private readonly ring: Pick<KeyRing, 'status' | 'rotateNow' | 'setRotationInterval' | 'ready'>,
     @Inject(GATEWAY_LOG) private readonly log: { log(msg: string): void },
   ) {}
 
+  /**
+   * A gateway answers these only once it has loaded the stored keys: the queue group is joined
+   * while they load, and one that cannot open them (a wrong GATEHOUSE_KEY_ENCRYPTION_KEY) must
+   * never store a key sealed with its key, which no other gateway could open.
+   */
+  private async loaded(): Promise<void> {
+    try {
+      await this.ring.ready;
+    } catch {
+      throw new DomainError('UNAVAILABLE', 'This gateway could not load the signing keys; another gateway can answer');
+    }
+  }
+
   async get(): Promise<SigningKeysStatus> {
+    await this.loaded();
     return toSigningKeysStatus(await this.ring.status());
   }
 
   async update(req: RequestOf<typeof UpdateSigningKeys>): Promise<SigningKeysStatus> {
+    await this.loaded();
     await this.ring.setRotationInterval(req.keyRotationIntervalDays * DAY_MS);
     this.log.log(`Signing key rotation interval set to ${req.keyRotationIntervalDays} days by ${req.actor.type}:${req.actor.id}`);
     return this.get();
   }
 
   async rotate(req: RequestOf<typeof RotateSigningKeys>): Promise<SigningKeysStatus> {
+    await this.loaded();
     await this.ring.rotateNow();
     const status = await this.get();
     this.log.log(`Signing key ${status.keys[0]?.kid} created by ${req.actor.type}:${req.actor.id}; signs from ${status.keys[0]?.activatesAt}`);

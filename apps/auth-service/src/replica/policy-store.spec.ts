@@ -34,15 +34,15 @@ describe('PolicyStore', () => {
     expect(store.size).toBe(1);
   });
 
-  it('names token ids in lower case, as the token store does (an upper-case id in a rule still matches its token)', () => {
+  it('keeps a rule naming an upper-case token id as it came: it names no token, as the reference evaluation says', () => {
     const store = new PolicyStore();
     const token = { id: randomUUID(), accountId: policyOf('x').accountId };
     const policy = policyOf(randomUUID(), { include: [rule(token.id.toUpperCase())] });
     store.set(policy, 1, policy.appId);
     const view = store.view(slots(store)[0]!);
-    expect(view.include).toEqual([rule(token.id)]);
-    expect(policyAdmits(view, token)).toBe(true);
-    expect(store.revisionOf(policy.id.toUpperCase())).toBe(1);
+    expect(view.include).toEqual([rule(token.id.toUpperCase())]);
+    expect(policyAdmits(view, token)).toBe(policyAdmits(policy, token));
+    expect(policyAdmits(view, token)).toBe(false);
   });
 
   it('keeps rule lists it cannot encode as they came (more than 65,535 rules)', () => {
@@ -80,7 +80,7 @@ describe('PolicyStore', () => {
     expect(store.size).toBe(3000);
   });
 
-  it('orders by precedence, then by creation', () => {
+  it('orders by precedence, then by creation, then by id', () => {
     const store = new PolicyStore();
     const app = randomUUID();
     const late = policyOf(app, { precedence: 1, createdAt: at(2000), updatedAt: at(2000) });
@@ -91,6 +91,14 @@ describe('PolicyStore', () => {
       .sort((a, b) => store.compare(a, b))
       .map((s) => store.view(s).id);
     expect(order).toEqual([first.id, early.id, late.id]);
+    // Ties (same precedence and time) by id, as the token service lists them.
+    const tied = Array.from({ length: 20 }, () => policyOf(app, { precedence: 5, createdAt: at(4000), updatedAt: at(4000) }));
+    const ties = new PolicyStore();
+    for (const p of tied) ties.set(p, 1, app);
+    const tieOrder = slots(ties)
+      .sort((a, b) => ties.compare(a, b))
+      .map((s) => ties.view(s).id);
+    expect(tieOrder).toEqual(tied.map((p) => p.id).sort());
   });
 
   it('refuses an id that is not a UUID', () => {

@@ -16,6 +16,7 @@ const ANY_VALID = 2;
 /** A rule list's length is two bytes. */
 const MAX_RULES = 0xffff;
 const NO_RULES: PolicyRule[] = Object.freeze([]) as unknown as PolicyRule[];
+const UPPER_HEX = /[A-F]/;
 
 /**
  * A policy's three rule lists as one flat one-byte string: per list its length (2 bytes), then each
@@ -37,7 +38,9 @@ function encodeRules(lists: PolicyRule[][]): string | null {
     for (const rule of list) {
       if ('serviceToken' in rule) {
         out[at++] = SERVICE_TOKEN;
-        if (!uuidBytes(rule.serviceToken.tokenId, out, at)) return null;
+        // Only the lower-case form reads back as written: another one is kept as it came (it
+        // names no token of the store, whose ids are lower case; a rule is never rewritten).
+        if (UPPER_HEX.test(rule.serviceToken.tokenId) || !uuidBytes(rule.serviceToken.tokenId, out, at)) return null;
         at += ID_BYTES;
       } else if ('anyValidServiceToken' in rule) out[at++] = ANY_VALID;
       else return null;
@@ -47,7 +50,7 @@ function encodeRules(lists: PolicyRule[][]): string | null {
   return out.toString('latin1');
 }
 
-/** The three lists of `encodeRules` text (token ids in lower case, as the token store names them). */
+/** The three lists of `encodeRules` text. */
 function decodeRules(text: string): [PolicyRule[], PolicyRule[], PolicyRule[]] {
   const b = Buffer.from(text, 'latin1');
   const lists: PolicyRule[][] = [];
@@ -157,9 +160,13 @@ export class PolicyStore {
     }
   }
 
-  /** Precedence order of two slots: precedence, then creation (as the token service orders them). */
+  /** Precedence order of two slots: precedence, creation, then id (the token service's order). */
   compare(a: number, b: number): number {
-    return this.precedences[a]! - this.precedences[b]! || this.created[a]! - this.created[b]!;
+    return (
+      this.precedences[a]! - this.precedences[b]! ||
+      this.created[a]! - this.created[b]! ||
+      this.ids.compare(this.ids, b * ID_BYTES, (b + 1) * ID_BYTES, a * ID_BYTES, (a + 1) * ID_BYTES)
+    );
   }
 
   /** The policy in `slot` as a Policy object (a new one each time). */
