@@ -73,6 +73,26 @@ async function waitTokenService(apiUrl, timeoutMs = 60_000) {
   }
 }
 
+/**
+ * Until the gateway can decide (its health leaves `loading`: the replica and the signing keys are
+ * loaded; a first start makes the deployment's first key while it already listens).
+ */
+async function waitGateway(gatewayUrl, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const status = await fetch(`${gatewayUrl}/cdn-cgi/access/health`)
+      .then((r) => r.json())
+      .then(
+        (b) => b?.status,
+        () => undefined,
+      );
+    if (status === 'ok' || status === 'stale') return;
+    if (Date.now() > deadline)
+      throw new Error(`the gateway did not load its replica and signing keys within ${timeoutMs / 1000}s (health: ${status ?? 'no answer'})`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 /** A secret kept in the state folder: generated on first start, read afterwards. */
 function stateSecret(file, bytes) {
   const path = join(STATE, file);
@@ -361,7 +381,10 @@ async function main() {
   await waitPort(apiPort, 'api', 60_000);
   if (services.includes('token-service')) await waitTokenService(`http://${apiHost}:${apiPort}`);
   for (const name of services.filter((n) => n !== 'token-service' && n !== 'api')) launch(name);
-  if (services.includes('auth-service')) await waitPort(gatewayPort, 'auth-service', 60_000);
+  if (services.includes('auth-service')) {
+    await waitPort(gatewayPort, 'auth-service', 60_000);
+    await waitGateway(gatewayUrl);
+  }
   const host = apiHost;
   console.log(`
 ${paint(1, 'Gatehouse is running')}

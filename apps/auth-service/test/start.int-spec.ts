@@ -118,6 +118,25 @@ describe('auth-service start (real PostgreSQL, nats-server)', () => {
     await (await startGateway(h.env(), silentLog)).stop();
   });
 
+  it('makes no key at start with stored keys it cannot open, even when a rotation is due', async () => {
+    const db = new pg.Client({ connectionString: h.db.url });
+    await db.connect();
+    const fresh = async () =>
+      (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM signing_keys WHERE created_at > now() - interval '1 hour'`)).rows[0]!.n;
+    try {
+      // Every stored key as if made long ago: a rotation is due.
+      await db.query(`UPDATE signing_keys SET activates_at = activates_at - interval '1000 days', created_at = created_at - interval '1000 days'`);
+      expect(await fresh()).toBe(0);
+      await expect(startGateway(h.env({ GATEHOUSE_KEY_ENCRYPTION_KEY: 'w'.repeat(40) }), silentLog)).rejects.toThrow('cannot load signing keys');
+      expect(await fresh()).toBe(0);
+      // A gateway that opens them rotates as due.
+      await (await startGateway(h.env(), silentLog)).stop();
+      expect(await fresh()).toBe(1);
+    } finally {
+      await db.end();
+    }
+  });
+
   it('stops, closed, with the reason, when its signing keys cannot be loaded (no migration ran)', async () => {
     const bare = await createTestDatabase(); // no signing_keys table
     const port = await freePort();

@@ -129,6 +129,10 @@ export class KeyRing {
   }
 
   async init(): Promise<void> {
+    // The stored keys are opened first: a ring that cannot open them (a wrong
+    // GATEHOUSE_KEY_ENCRYPTION_KEY) stops here, before a due rotation could store a key sealed
+    // with its key, which no other ring could open.
+    if ((await this.pool.query('SELECT 1 FROM signing_keys LIMIT 1')).rows.length) await this.load();
     await this.rotateIfDue();
     await this.load();
   }
@@ -195,7 +199,8 @@ export class KeyRing {
       await this.readRotationInterval(client);
       const rows = (await client.query<{ kid: string; activates_at: Date }>('SELECT kid, activates_at FROM signing_keys ORDER BY activates_at DESC')).rows;
       const now = this.now();
-      const activatesAt = fresh ? this.nextActivation(rows) : null;
+      // Only a ring that has opened the stored keys adds one (or the first key of an empty table).
+      const activatesAt = fresh && (rows.length === 0 || this.loaded) ? this.nextActivation(rows) : null;
       if (fresh && activatesAt !== null) {
         await insertKey(client, fresh, activatesAt);
       }
@@ -249,6 +254,7 @@ export class KeyRing {
    * next scheduled rotation counts from the new key's activation.
    */
   async rotateNow(): Promise<void> {
+    if (!this.loaded) throw new Error('No signing keys loaded: only a ring that opened the stored keys makes one');
     const activatesAt = this.now() + this.leadMs;
     const fresh = await this.generate(activatesAt); // off the event loop, before any lock is held
     await this.locked(async (client) => {
