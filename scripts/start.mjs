@@ -49,48 +49,47 @@ function portOpen(port, host = '127.0.0.1') {
   });
 }
 
-async function waitPort(port, what, timeoutMs = 20_000) {
+/** Asks `check` every 100 ms until it says true; past `timeoutMs`, fails with `failure()`'s words. */
+async function pollUntil(check, timeoutMs, failure) {
   const deadline = Date.now() + timeoutMs;
-  while (!(await portOpen(port))) {
-    if (Date.now() > deadline) throw new Error(`${what} did not open port ${port} within ${timeoutMs / 1000}s`);
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(failure());
     await new Promise((r) => setTimeout(r, 100));
   }
 }
 
+/** The JSON body at `url`, or undefined when there is no answer (yet). */
+const jsonAt = (url) =>
+  fetch(url)
+    .then((r) => r.json())
+    .catch(() => undefined);
+
+const waitPort = (port, what, timeoutMs = 20_000) =>
+  pollUntil(
+    () => portOpen(port),
+    timeoutMs,
+    () => `${what} did not open port ${port} within ${timeoutMs / 1000}s`,
+  );
+
 /** Until the API reaches the token service over NATS (its /healthz says `token_service: up`). */
-async function waitTokenService(apiUrl, timeoutMs = 60_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const up = await fetch(`${apiUrl}/healthz`)
-      .then((r) => r.json())
-      .then(
-        (b) => b?.result?.token_service === 'up',
-        () => false,
-      );
-    if (up) return;
-    if (Date.now() > deadline) throw new Error(`the token service did not answer within ${timeoutMs / 1000}s`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const waitTokenService = (apiUrl, timeoutMs = 60_000) =>
+  pollUntil(
+    async () => (await jsonAt(`${apiUrl}/healthz`))?.result?.token_service === 'up',
+    timeoutMs,
+    () => `the token service did not answer within ${timeoutMs / 1000}s`,
+  );
 
 /**
  * Until the gateway can decide (its health leaves `loading`: the replica and the signing keys are
  * loaded; a first start makes the deployment's first key while it already listens).
  */
-async function waitGateway(gatewayUrl, timeoutMs = 60_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const status = await fetch(`${gatewayUrl}/cdn-cgi/access/health`)
-      .then((r) => r.json())
-      .then(
-        (b) => b?.status,
-        () => undefined,
-      );
-    if (status === 'ok' || status === 'stale') return;
-    if (Date.now() > deadline)
-      throw new Error(`the gateway did not load its replica and signing keys within ${timeoutMs / 1000}s (health: ${status ?? 'no answer'})`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+function waitGateway(gatewayUrl, timeoutMs = 60_000) {
+  let status;
+  return pollUntil(
+    async () => ((status = (await jsonAt(`${gatewayUrl}/cdn-cgi/access/health`))?.status), status === 'ok' || status === 'stale'),
+    timeoutMs,
+    () => `the gateway did not load its replica and signing keys within ${timeoutMs / 1000}s (health: ${status ?? 'no answer'})`,
+  );
 }
 
 /** A secret kept in the state folder: generated on first start, read afterwards. */
