@@ -12,7 +12,9 @@ import { Gateway, type GatewayDeps } from '../src/gateway/server.js';
 import type { KeyRing } from '../src/keys/key-ring.js';
 import { appOf, loadInto, policyOf, tokenOf } from '../src/replica/replica.fixture.js';
 import { Replica } from '../src/replica/replica.js';
-import { closedPort, onCleanup, rawConnection, startHttpUpstreamServer } from './proxy-harness.js';
+import type http from 'node:http';
+import type { FastFront } from '../src/gateway/fast-front.js';
+import { closeServer, closedPort, listen, onCleanup, rawConnection, startHttpUpstreamServer } from './proxy-harness.js';
 
 /*
  * What the fast-front*.int-spec.ts files share: the same gateway twice, with the fast front and
@@ -211,3 +213,15 @@ export function statusesOf(text: string, heads: boolean[] = []): number[] {
 }
 
 export const get = (path: string, extra = '', host = HOST, method = 'GET') => `${method} ${path} HTTP/1.1\r\nHost: ${host}\r\n${extra}\r\n`;
+
+/** A FastFront listening on a free port with its fallback (as Gateway.listen does), closed after the test. */
+export async function listenFront(front: FastFront, fallback: http.Server): Promise<number> {
+  const port = await listen(front.server);
+  fallback.emit('listening');
+  onCleanup(async () => {
+    front.closeAll();
+    fallback.closeAllConnections();
+    await closeServer(front.server);
+  });
+  return port;
+}

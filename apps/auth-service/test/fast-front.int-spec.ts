@@ -3,8 +3,20 @@ import net from 'node:net';
 import type { Registry } from '@gatehouse/observability';
 import { expectEventually } from '@gatehouse/testing';
 import { FastFront } from '../src/gateway/fast-front.js';
-import { DOWN_HOST, HOST, countResponses, exchange, get, methodsOf, normalize, startEchoUpstream, startTwins, type Twin } from './fast-front-harness.js';
-import { closeServer, listen, onCleanup, rawConnection, runCleanups } from './proxy-harness.js';
+import {
+  DOWN_HOST,
+  HOST,
+  countResponses,
+  exchange,
+  get,
+  methodsOf,
+  normalize,
+  listenFront,
+  startEchoUpstream,
+  startTwins,
+  type Twin,
+} from './fast-front-harness.js';
+import { onCleanup, rawConnection, runCleanups } from './proxy-harness.js';
 
 /*
  * The fast front (src/gateway/fast-front.ts) against Node's server, the proven path: the same
@@ -211,13 +223,7 @@ describe('FastFront on its own (timeouts)', () => {
       malformed: (socket) => socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n'),
       ...options,
     });
-    const port = await listen(front.server);
-    fallback.emit('listening');
-    onCleanup(async () => {
-      front.closeAll();
-      fallback.closeAllConnections();
-      await closeServer(front.server);
-    });
+    const port = await listenFront(front, fallback);
     return { port, front };
   }
 

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { STATUS_CODES, type IncomingHttpHeaders, type OutgoingHttpHeaders, type Server } from 'node:http';
 import net from 'node:net';
+import { Duplex } from 'node:stream';
 import type { ClientResponse, RequestHead } from './proxy.js';
 import { FAST_HEAD_LIMIT, parseRequestHead, type FastHead } from './request-head.js';
 
@@ -208,6 +209,11 @@ export interface FastFrontOptions {
    * path; then it goes to Node's server, whose own header and request timeouts apply from there.
    */
   headWaitMs?: number;
+  /**
+   * Read client connections into one shared buffer (`onread`, see adopt; default true). False:
+   * each read is a stream 'data' event with a buffer of its own (tests compare the two).
+   */
+  sharedReads?: boolean;
 }
 
 /** A net.Server whose connections are served by FastConnection until one leaves the subset. */
@@ -218,10 +224,12 @@ export class FastFront {
   handedOver = 0;
 
   constructor(readonly options: FastFrontOptions) {
-    this.server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
-      const connection = new FastConnection(this, socket);
+    const shared = options.sharedReads !== false;
+    // Paused on accept when it is adopted (adopt): no read reaches the accepted socket's stream.
+    this.server = net.createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: shared }, (accepted) => {
+      const connection = new FastConnection(this, accepted, shared);
       this.connections.add(connection);
-      socket.once('close', () => this.connections.delete(connection));
+      connection.socket.once('close', () => this.connections.delete(connection));
     });
   }
 
@@ -258,16 +266,29 @@ class FastConnection {
   /** next() is running: a request answered synchronously (no await on its path) loops, not recurses. */
   private stepping = false;
   private again = false;
-  private readonly onData = (data: Buffer): void => {
+  /** The socket was adopted (adopt): its reads are views of READ_BUFFER, handed to read(). */
+  private readonly adopted: boolean;
+  /** Handed to Node's server: what an adopted socket reads goes to its stream (read). */
+  private handed = false;
+  readonly socket: net.Socket;
+  /**
+   * One read of the client's bytes: a view of READ_BUFFER (an adopted socket), valid only until
+   * this returns, or a buffer of its own (a 'data' event). What is kept past the read is copied.
+   */
+  private readonly read = (data: Buffer): boolean => {
+    // Handed over, and read by a stream consumer (an upgrade's tunnel: Node's server reads the
+    // handle itself until then): the bytes go to the stream, whose backpressure pauses the read.
+    if (this.handed) return this.socket.push(Buffer.from(data));
     this.buffered = this.buffered ? Buffer.concat([this.buffered, data]) : data;
     // Pipelined bytes behind a response still being written (or not yet taken by the client):
     // held, and no more read than a head's worth.
     if (this.current || this.awaitingDrain) {
       if (this.buffered.length > FAST_HEAD_LIMIT) this.socket.pause();
-      return;
-    }
-    this.next();
+    } else this.next();
+    if (this.buffered !== null && this.buffered.buffer === READ_BUFFER.buffer) this.buffered = Buffer.from(this.buffered);
+    return true;
   };
+  private readonly onData = (data: Buffer): void => void this.read(data);
   /**
    * The client ended its side. Node's server (httpAllowHalfOpen false) then aborts the requests it
    * has not answered and ends the connection, or answers a head cut short as malformed; so here.
@@ -310,9 +331,15 @@ class FastConnection {
 
   constructor(
     private readonly front: FastFront,
-    readonly socket: net.Socket,
+    accepted: net.Socket,
+    shared: boolean,
   ) {
-    for (const [event, listener] of this.listeners) socket.on(event, listener);
+    const adopted = shared ? adopt(accepted, this.read) : null;
+    this.adopted = adopted !== null;
+    const socket = adopted ?? accepted;
+    this.socket = socket;
+    if (shared && !adopted) socket.resume();
+    for (const [event, listener] of this.listeners) if (!adopted || event !== 'data') socket.on(event, listener);
     socket.setTimeout(front.options.headWaitMs ?? HEAD_WAIT_MS);
   }
 
@@ -383,6 +410,7 @@ class FastConnection {
     socket.setTimeout(0);
     for (const [event, listener] of this.listeners) socket.off(event, listener);
     this.front.release(this);
+    this.handed = this.adopted;
   }
 
   /**
@@ -393,12 +421,59 @@ class FastConnection {
     const { socket } = this;
     this.detach();
     this.front.handedOver++;
+    if (this.adopted) {
+      // Read from here on as a stream-read socket is: pause() and resume() are the stream's, so the
+      // handle's reads stop only when the stream's buffer is full (read() pushes), not on every
+      // pause(). Node's server pauses sockets it has done with and relies on still reading the
+      // client's end of input (a half-closed socket is closed then).
+      Object.assign(socket, {
+        pause(this: net.Socket) {
+          return Duplex.prototype.pause.call(this);
+        },
+        resume(this: net.Socket) {
+          return Duplex.prototype.resume.call(this);
+        },
+      });
+    }
     socket.pause();
-    if (this.buffered) socket.unshift(this.buffered);
+    // Copied when it is a view of READ_BUFFER (a handover from inside a read).
+    if (this.buffered) socket.unshift(this.buffered.buffer === READ_BUFFER.buffer ? Buffer.from(this.buffered) : this.buffered);
     this.buffered = null;
     this.front.options.fallback.emit('connection', socket);
     socket.resume();
   }
+}
+
+/** Where adopted client sockets read (one read at a time: what a connection keeps of it is copied). */
+const READ_BUFFER = Buffer.allocUnsafeSlow(64 * 1024);
+
+/**
+ * The accepted connection (paused: `pauseOnConnect`) as a socket that reads into READ_BUFFER
+ * (net.Socket's documented `onread`), so a read costs no buffer of its own and no stream 'data'
+ * event: per request, the largest allocation left on the fast path. net.Server gives no `onread`
+ * to the sockets it accepts, so its handle is taken into a new net.Socket, as net.Server makes its
+ * own (`handle`, the option it uses); the accepted socket, left without a handle, is destroyed
+ * once the new one closes, which keeps the server's connection count (getConnections, close).
+ * On the fast path pause() and resume() stop and restart the handle's reads, as the docs of
+ * `onread` say. A connection handed to Node's server is read by its parser on the handle itself,
+ * or by a stream consumer (after an upgrade, a refusal) through FastConnection.read, which pushes
+ * into the stream: it is then read exactly as a stream-read socket (handOver). Null when the
+ * accepted socket has no stream handle to adopt (it is then read as a stream).
+ */
+function adopt(accepted: net.Socket, read: (view: Buffer) => boolean): net.Socket | null {
+  const holder = accepted as unknown as { _handle: { readStart?: unknown } | null };
+  const handle = holder._handle;
+  if (!handle || typeof handle.readStart !== 'function') return null;
+  const options = {
+    handle,
+    allowHalfOpen: true,
+    noDelay: true,
+    onread: { buffer: READ_BUFFER, callback: (length: number) => read(READ_BUFFER.subarray(0, length)) },
+  };
+  const socket = new net.Socket(options as unknown as net.SocketConstructorOpts);
+  holder._handle = null;
+  socket.once('close', () => accepted.destroy());
+  return socket;
 }
 
 /** Whether `bytes` (requests pipelined behind the one being answered) end with a head cut short. */

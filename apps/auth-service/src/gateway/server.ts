@@ -188,7 +188,13 @@ export class Gateway {
         this.server.emit('clientError', Object.assign(new Error('Parse Error: Invalid EOF state'), { code: 'HPE_INVALID_EOF_STATE' }), socket),
       keepAliveTimeoutMs: keepAliveTimeout,
     });
-    if (d.fastFront === false) this.front.server.removeAllListeners('connection').on('connection', (socket) => this.server.emit('connection', socket));
+    if (d.fastFront === false) {
+      // Accepted paused (the fast front's pauseOnConnect): Node's server reads from its resume on.
+      this.front.server.removeAllListeners('connection').on('connection', (socket: Socket) => {
+        this.server.emit('connection', socket);
+        socket.resume();
+      });
+    }
     // Upgrades (WebSocket): authenticated like any request, then tunnelled to the upstream.
     this.server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
       if (answerInProgress(socket)) return void socket.destroy();
