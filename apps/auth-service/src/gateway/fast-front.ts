@@ -4,6 +4,7 @@ import net from 'node:net';
 import { Duplex } from 'node:stream';
 import type { ClientResponse, RequestHead } from './proxy.js';
 import { FAST_HEAD_LIMIT, parseRequestHead, type FastHead } from './request-head.js';
+import { writeBatch } from './write-batch.js';
 
 /**
  * The gateway's fast front (docs/gateway.md, "Two fronts"). Node's http.Server costs more CPU per
@@ -167,7 +168,7 @@ export class FastResponse extends EventEmitter implements ClientResponse {
     const framed = this.chunked && body !== null;
     const ending = last && this.chunked;
     if (head === null && !framed && !ending) {
-      if (body !== null) return this.socket.write(body, last ? () => this.closeOnce() : undefined);
+      if (body !== null) return this.put(body, last);
       if (last) this.closeOnce();
       return true;
     }
@@ -182,7 +183,18 @@ export class FastResponse extends EventEmitter implements ClientResponse {
       if (framed) at += CRLF.copy(data, at);
     }
     if (ending) LAST_CHUNK.copy(data, at);
-    return this.socket.write(data, last ? () => this.closeOnce() : undefined);
+    return this.put(data, last);
+  }
+
+  /**
+   * A response's last write (for most, its only one) is held to the end of the poll phase
+   * (./write-batch.ts); so is any write to a socket with writes held, to keep their order.
+   */
+  private put(data: Buffer, last: boolean): boolean {
+    const done = last ? () => this.closeOnce() : undefined;
+    if (!last && !writeBatch.holds(this.socket)) return this.socket.write(data, done);
+    writeBatch.write(this.socket, data, undefined, done);
+    return true;
   }
 
   private closeOnce(): void {
@@ -294,6 +306,8 @@ class FastConnection {
    * has not answered and ends the connection, or answers a head cut short as malformed; so here.
    */
   private readonly onEnd = (): void => {
+    // The answers already given go out before the end (or the malformed answer).
+    writeBatch.release(this.socket);
     const partial = this.buffered !== null && endsInPartialHead(this.buffered);
     this.buffered = null;
     this.ending = true;
@@ -421,6 +435,8 @@ class FastConnection {
     const { socket } = this;
     this.detach();
     this.front.handedOver++;
+    // Node's server writes straight to the socket: the fast path's answers go out first.
+    writeBatch.release(socket);
     if (this.adopted) {
       // Read from here on as a stream-read socket is: pause() and resume() are the stream's, so the
       // handle's reads stop only when the stream's buffer is full (read() pushes), not on every

@@ -2,6 +2,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { IncomingMessage, STATUS_CODES, ServerResponse, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
 import { ResponseParser, type ResponseHead } from './response-parser.js';
+import { writeBatch } from './write-batch.js';
 
 /**
  * The gateway's reverse proxy. Clients are parsed by Node's HTTP server (llhttp, strict); the
@@ -478,7 +479,7 @@ class Exchange {
     this.queueTimer = null;
     this.phase = Phase.AwaitingHead;
     this.connection = connection;
-    connection.serve(this, this.head);
+    connection.serve(this, this.head, this.requestComplete);
     if (!this.requestComplete) this.streamBody(connection);
   }
 
@@ -694,13 +695,15 @@ class UpstreamConnection {
     return this.lastRelayed;
   }
 
-  serve(exchange: Exchange, head: string): void {
+  /** Sends `head`; held to the end of the poll phase (./write-batch.ts) when no body follows it. */
+  serve(exchange: Exchange, head: string, bodiless: boolean): void {
     this.exchange = exchange;
     this.parser.start(exchange.method);
     this.socket.setTimeout(this.origin.settings.responseTimeoutMs);
     // It may still be paused for the previous client's backpressure (a finished response emits no 'drain').
     this.socket.resume();
-    this.socket.write(head, 'latin1');
+    if (bodiless) writeBatch.write(this.socket, head, 'latin1');
+    else this.socket.write(head, 'latin1');
   }
 
   /** After a complete exchange: back to the origin, or closed when it cannot carry another. */

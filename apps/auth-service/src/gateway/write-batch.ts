@@ -1,0 +1,71 @@
+import type net from 'node:net';
+
+/**
+ * Socket writes held to the end of the event loop's poll phase (a `setImmediate`), then made in
+ * the order they were asked for. On loopback and in VMs most of a small write's cost is waking
+ * the process that reads it (the client, the upstream): the sender runs the receiver's TCP path
+ * and, when the receiver sleeps in epoll, its wake-up. The writes of one poll phase's events
+ * (one read of each ready socket) made together wake each peer once for all of them, where one
+ * at a time each write can find its peer asleep again (docs/performance.md, "Session 12").
+ *
+ * Only for writes whose outcome nobody waits for synchronously: a response's last write (the
+ * whole of a small response), and a bodiless request's head to the upstream. Writes to a socket
+ * with writes held go through the batch too, so that order is kept; `done` runs as a write's
+ * callback would.
+ */
+class WriteBatch {
+  /** Flat: socket, data, encoding, done; four slots per write (no object per write). */
+  private queue: unknown[] = [];
+  /** Sockets with writes held (written in order: later writes to them are held too). */
+  private readonly holding = new Set<net.Socket>();
+  private scheduled = false;
+  private readonly flush = (): void => {
+    this.scheduled = false;
+    const queue = this.queue;
+    this.queue = [];
+    this.holding.clear();
+    for (let i = 0; i < queue.length; i += 4) {
+      this.make(queue[i] as net.Socket, queue[i + 1] as Buffer | string, queue[i + 2] as BufferEncoding | undefined, queue[i + 3] as (() => void) | undefined);
+    }
+  };
+
+  private make(socket: net.Socket, data: Buffer | string, encoding: BufferEncoding | undefined, done: (() => void) | undefined): void {
+    // Gone meanwhile (the client or upstream closed): its close was handled as for any write cut short.
+    if (socket.destroyed) done?.();
+    else if (encoding === undefined) socket.write(data, done);
+    else socket.write(data, encoding, done);
+  }
+
+  write(socket: net.Socket, data: Buffer | string, encoding?: BufferEncoding, done?: () => void): void {
+    this.queue.push(socket, data, encoding, done);
+    this.holding.add(socket);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.flush);
+    }
+  }
+
+  /**
+   * Makes `socket`'s held writes now, in order: before anything else is written to it or it is
+   * ended (its end of input, a handover to Node's server, whose writes do not come through here).
+   */
+  release(socket: net.Socket): void {
+    if (!this.holding.delete(socket)) return;
+    const rest: unknown[] = [];
+    const queue = this.queue;
+    for (let i = 0; i < queue.length; i += 4) {
+      if (queue[i] === socket)
+        this.make(socket, queue[i + 1] as Buffer | string, queue[i + 2] as BufferEncoding | undefined, queue[i + 3] as (() => void) | undefined);
+      else rest.push(queue[i], queue[i + 1], queue[i + 2], queue[i + 3]);
+    }
+    this.queue = rest;
+  }
+
+  /** Whether `socket` has writes held: a write to it now must be held too, to keep their order. */
+  holds(socket: net.Socket): boolean {
+    return this.holding.has(socket);
+  }
+}
+
+/** The process's one batch (one event loop). */
+export const writeBatch = new WriteBatch();
