@@ -14,7 +14,8 @@ afterEach(runCleanups);
 /** The gateway's side of every connection `twin` accepts (to look at what it holds for the client). */
 function serverSockets(twin: Twin): net.Socket[] {
   const sockets: net.Socket[] = [];
-  twin.gateway.front.server.prependListener('connection', (socket: net.Socket) => void sockets.push(socket));
+  // 'socket', not 'connection': with shared reads the accepted socket is a shell (FastFront).
+  twin.gateway.front.server.prependListener('socket', (socket: net.Socket) => void sockets.push(socket));
   return sockets;
 }
 

@@ -6,9 +6,10 @@ import { get, startEchoUpstream, startTwins } from './fast-front-harness.js';
 import { listen, closeServer, onCleanup, rawConnection, runCleanups } from './proxy-harness.js';
 
 /*
- * Review 12 (commit 576a1c4, shared reads): the socket that the gateway's net.Server emits as
- * 'connection' must be the gateway's side of that connection — the tests (fast-front-hostile's
- * serverSockets, hostile-requests' gatewaySideClosed) and any listener measure or act on it.
+ * Review 12 (commit 576a1c4, shared reads): with shared reads the socket net.Server emits as
+ * 'connection' is an empty shell (its handle taken by adopt), so the front server also emits
+ * 'socket' with the gateway's side of the connection — what the tests (fast-front-hostile's
+ * serverSockets, hostile-requests' gatewaySideClosed) and any watcher measure or act on.
  */
 
 afterEach(runCleanups);
@@ -34,11 +35,11 @@ async function front(): Promise<{ port: number; front: FastFront }> {
   return { port, front: f };
 }
 
-describe('the socket of the front server’s connection event', () => {
+describe('the socket of the front server’s socket event', () => {
   it('is the one the connection is served on (its bytes, its address)', async () => {
     const { port, front: f } = await front();
     const sockets: net.Socket[] = [];
-    f.server.prependListener('connection', (socket: net.Socket) => void sockets.push(socket));
+    f.server.prependListener('socket', (socket: net.Socket) => void sockets.push(socket));
     const conn = rawConnection(port, 'GET /x HTTP/1.1\r\nHost: a\r\n\r\n');
     await expectEventually(() => expect(conn.received()).toContain('fast /x'));
     expect(sockets).toHaveLength(1);
@@ -50,7 +51,7 @@ describe('the socket of the front server’s connection event', () => {
     const upstream = await startEchoUpstream();
     const { fast: twin } = await startTwins(upstream.url);
     const sockets: net.Socket[] = [];
-    twin.gateway.front.server.prependListener('connection', (socket: net.Socket) => void sockets.push(socket));
+    twin.gateway.front.server.prependListener('socket', (socket: net.Socket) => void sockets.push(socket));
     const client = net.connect(twin.port, '127.0.0.1');
     onCleanup(() => void client.destroy());
     client.on('error', () => undefined);

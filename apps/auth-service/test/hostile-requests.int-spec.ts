@@ -560,7 +560,7 @@ describe('a client that goes away: nothing starts upstream for it, and what is u
 
   /** The gateway's side of the next connection `twin` accepts has closed. */
   const gatewaySideClosed = (twin: Twin) =>
-    new Promise<void>((resolve) => twin.gateway.front.server.once('connection', (socket: net.Socket) => socket.once('close', () => resolve())));
+    new Promise<void>((resolve) => twin.gateway.front.server.once('socket', (socket: net.Socket) => socket.once('close', () => resolve())));
 
   it.each([true, false])('a request whose client closed before it was admitted never reaches the upstream (fast front: %s)', async (fastFront) => {
     const gate = { closed: Promise.resolve() };

@@ -242,6 +242,9 @@ export class FastFront {
       const connection = new FastConnection(this, accepted, shared);
       this.connections.add(connection);
       connection.socket.once('close', () => this.connections.delete(connection));
+      // 'connection' gives the accepted socket, an empty shell once adopted (no handle, no bytes,
+      // no address): 'socket' gives the one that carries the connection, for whoever watches it.
+      this.server.emit('socket', connection.socket);
     });
   }
 

@@ -191,6 +191,7 @@ export class Gateway {
     if (d.fastFront === false) {
       // Accepted paused (the fast front's pauseOnConnect): Node's server reads from its resume on.
       this.front.server.removeAllListeners('connection').on('connection', (socket: Socket) => {
+        this.front.server.emit('socket', socket);
         this.server.emit('connection', socket);
         socket.resume();
       });
