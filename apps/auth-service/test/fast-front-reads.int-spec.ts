@@ -3,7 +3,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { expectEventually } from '@gatehouse/testing';
 import { FastFront } from '../src/gateway/fast-front.js';
-import { listenFront } from './fast-front-harness.js';
+import { get, listenFront, startEchoUpstream, startTwins } from './fast-front-harness.js';
 import { closeServer, onCleanup, rawConnection, runCleanups } from './proxy-harness.js';
 
 /*
@@ -207,5 +207,39 @@ describe.each([true, false])('FastFront reads (shared reads: %s)', (sharedReads)
     expect(await count()).toBe(5);
     for (const c of conns) c.socket.destroy();
     await expectEventually(async () => expect(await count()).toBe(0));
+  });
+});
+
+describe('the front server’s socket event (the connection event gives the adopted shell)', () => {
+  it('is the socket the connection is served on (its bytes, its address)', async () => {
+    const { port, front } = await startFront(true);
+    const sockets: net.Socket[] = [];
+    front.server.prependListener('socket', (socket: net.Socket) => void sockets.push(socket));
+    const conn = rawConnection(port, 'GET /x HTTP/1.1\r\nHost: a\r\n\r\n');
+    await expectEventually(() => expect(conn.received()).toContain('fast /x'));
+    expect(sockets).toHaveLength(1);
+    expect(sockets[0]!.remoteAddress).toBe('127.0.0.1');
+    expect(sockets[0]!.bytesWritten).toBeGreaterThan(0);
+  });
+
+  it('shows what the gateway holds for a client that pipelines without reading (fast-front-hostile’s probe)', async () => {
+    const upstream = await startEchoUpstream();
+    const { fast: twin } = await startTwins(upstream.url);
+    const sockets: net.Socket[] = [];
+    twin.gateway.front.server.prependListener('socket', (socket: net.Socket) => void sockets.push(socket));
+    const client = net.connect(twin.port, '127.0.0.1');
+    onCleanup(() => void client.destroy());
+    client.on('error', () => undefined);
+    client.pause();
+    await new Promise<void>((resolve) => client.once('connect', resolve));
+    client.write(Buffer.from(get('/').repeat(20_000), 'latin1'));
+    let most = 0;
+    const t0 = Date.now();
+    while (Date.now() - t0 < 1_500) {
+      await new Promise((r) => setTimeout(r, 50));
+      for (const s of sockets) most = Math.max(most, s.writableLength);
+    }
+    // The client reads nothing: the gateway's side does hold answers (about its high-water mark).
+    expect(most).toBeGreaterThan(16 * 1024);
   });
 });
