@@ -243,3 +243,38 @@ describe('the front server’s socket event (the connection event gives the adop
     expect(most).toBeGreaterThan(16 * 1024);
   });
 });
+
+describe('held writes (write-batch) and a client that does not read', () => {
+  it('many pipelined requests answered in one pass: what the gateway holds for the client stays near its high-water mark', async () => {
+    const fallback = http.createServer((_req, res) => res.end('slow'));
+    const answer = Buffer.alloc(1_000, 'a');
+    const front = new FastFront({
+      fallback,
+      // Answered at once (as a refusal or a cached answer can be): one read's requests in one pass.
+      serve: (_req, res) => {
+        res.writeHead(200, ['Content-Length', String(answer.length)]);
+        res.end(answer);
+      },
+      malformed: (socket) => socket.destroy(),
+      keepAliveTimeoutMs: 5_000,
+    });
+    const port = await listenFront(front, fallback);
+    const sockets: net.Socket[] = [];
+    front.server.on('socket', (socket: net.Socket) => void sockets.push(socket));
+    const client = net.connect(port, '127.0.0.1');
+    onCleanup(() => void client.destroy());
+    client.on('error', () => undefined);
+    client.pause();
+    await new Promise<void>((resolve) => client.once('connect', resolve));
+    // ~2,200 requests per 64 KiB read; 1 KB answers: 2 MB if one read's answers were all held.
+    client.write(Buffer.from('GET / HTTP/1.1\r\nHost: a\r\n\r\n'.repeat(20_000), 'latin1'));
+    let most = 0;
+    const t0 = Date.now();
+    while (Date.now() - t0 < 1_000) {
+      await new Promise((resolve) => setImmediate(resolve));
+      for (const s of sockets) most = Math.max(most, s.writableLength);
+    }
+    expect(most).toBeGreaterThan(16 * 1024);
+    expect(most).toBeLessThan(4 * sockets[0]!.writableHighWaterMark);
+  });
+});

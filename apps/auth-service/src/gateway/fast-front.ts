@@ -411,6 +411,9 @@ class FastConnection {
     if (this.current !== res) return;
     this.current = null;
     this.served++;
+    // Answers held for the end of the poll phase (./write-batch.ts) count as written: past the
+    // high-water mark they go out now, and backpressure applies to them as to any write.
+    if (writeBatch.heldBytes(this.socket) >= this.socket.writableHighWaterMark) writeBatch.release(this.socket);
     if (this.socket.writableNeedDrain) {
       // Read on (and serve the next request) once the client has taken its answers; idle meanwhile
       // with nothing more asked, the keep-alive timeout applies as after any answer.

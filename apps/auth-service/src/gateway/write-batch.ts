@@ -16,8 +16,8 @@ import type net from 'node:net';
 class WriteBatch {
   /** Flat: socket, data, encoding, done; four slots per write (no object per write). */
   private queue: unknown[] = [];
-  /** Sockets with writes held (written in order: later writes to them are held too). */
-  private readonly holding = new Set<net.Socket>();
+  /** Sockets with writes held, and how many bytes (written in order: later writes to them are held too). */
+  private readonly holding = new Map<net.Socket, number>();
   private scheduled = false;
   private readonly flush = (): void => {
     this.scheduled = false;
@@ -38,7 +38,7 @@ class WriteBatch {
 
   write(socket: net.Socket, data: Buffer | string, encoding?: BufferEncoding, done?: () => void): void {
     this.queue.push(socket, data, encoding, done);
-    this.holding.add(socket);
+    this.holding.set(socket, (this.holding.get(socket) ?? 0) + data.length);
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(this.flush);
@@ -64,6 +64,15 @@ class WriteBatch {
   /** Whether `socket` has writes held: a write to it now must be held too, to keep their order. */
   holds(socket: net.Socket): boolean {
     return this.holding.has(socket);
+  }
+
+  /**
+   * The bytes (or, for a string, characters) held for `socket`: a connection that answers many
+   * pipelined requests in one pass releases them past its high-water mark, so what is held for a
+   * client that does not read stays as bounded as what its socket buffers.
+   */
+  heldBytes(socket: net.Socket): number {
+    return this.holding.get(socket) ?? 0;
   }
 }
 
