@@ -14,10 +14,14 @@ import type net from 'node:net';
  * callback would.
  */
 class WriteBatch {
-  /** Flat: socket, data, encoding, done; four slots per write (no object per write). */
+  /** Flat: socket, data, encoding, done; four slots per write (no object per write). Released writes leave a null socket. */
   private queue: unknown[] = [];
-  /** Sockets with writes held, and how many bytes (written in order: later writes to them are held too). */
-  private readonly holding = new Map<net.Socket, number>();
+  /**
+   * Sockets with writes held: how many bytes, and where their writes are in the queue (written in
+   * order: later writes to them are held too). release() makes one socket's writes without
+   * scanning the others' (many connections released in one pass cost each its own writes only).
+   */
+  private readonly holding = new Map<net.Socket, { bytes: number; at: number[] }>();
   private scheduled = false;
   private readonly flush = (): void => {
     this.scheduled = false;
@@ -25,6 +29,7 @@ class WriteBatch {
     this.queue = [];
     this.holding.clear();
     for (let i = 0; i < queue.length; i += 4) {
+      if (queue[i] === null) continue;
       this.make(queue[i] as net.Socket, queue[i + 1] as Buffer | string, queue[i + 2] as BufferEncoding | undefined, queue[i + 3] as (() => void) | undefined);
     }
   };
@@ -37,8 +42,12 @@ class WriteBatch {
   }
 
   write(socket: net.Socket, data: Buffer | string, encoding?: BufferEncoding, done?: () => void): void {
+    const held = this.holding.get(socket);
+    if (held) {
+      held.bytes += data.length;
+      held.at.push(this.queue.length);
+    } else this.holding.set(socket, { bytes: data.length, at: [this.queue.length] });
     this.queue.push(socket, data, encoding, done);
-    this.holding.set(socket, (this.holding.get(socket) ?? 0) + data.length);
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(this.flush);
@@ -50,15 +59,17 @@ class WriteBatch {
    * ended (its end of input, a handover to Node's server, whose writes do not come through here).
    */
   release(socket: net.Socket): void {
-    if (!this.holding.delete(socket)) return;
-    const rest: unknown[] = [];
+    const held = this.holding.get(socket);
+    if (!held) return;
+    this.holding.delete(socket);
     const queue = this.queue;
-    for (let i = 0; i < queue.length; i += 4) {
-      if (queue[i] === socket)
-        this.make(socket, queue[i + 1] as Buffer | string, queue[i + 2] as BufferEncoding | undefined, queue[i + 3] as (() => void) | undefined);
-      else rest.push(queue[i], queue[i + 1], queue[i + 2], queue[i + 3]);
+    for (const i of held.at) {
+      const data = queue[i + 1] as Buffer | string;
+      const encoding = queue[i + 2] as BufferEncoding | undefined;
+      const done = queue[i + 3] as (() => void) | undefined;
+      queue[i] = queue[i + 1] = queue[i + 3] = null;
+      this.make(socket, data, encoding, done);
     }
-    this.queue = rest;
   }
 
   /** Whether `socket` has writes held: a write to it now must be held too, to keep their order. */
@@ -72,7 +83,7 @@ class WriteBatch {
    * client that does not read stays as bounded as what its socket buffers.
    */
   heldBytes(socket: net.Socket): number {
-    return this.holding.get(socket) ?? 0;
+    return this.holding.get(socket)?.bytes ?? 0;
   }
 }
 
