@@ -150,6 +150,9 @@ export class FastResponse extends EventEmitter implements ClientResponse {
   destroy(): this {
     if (this.destroyed) return this;
     this.destroyed = true;
+    // What was answered before (held for the end of the pass) was written before the cut, as it
+    // was before there was a batch: it goes out first.
+    writeBatch.release(this.socket);
     this.socket.destroy();
     this.closeOnce();
     return this;
@@ -255,7 +258,11 @@ export class FastFront {
 
   /** Closes every connection still on the fast path (Node's server closes its own). */
   closeAll(): void {
-    for (const connection of this.connections) connection.socket.destroy();
+    for (const connection of this.connections) {
+      // Answers given in this pass (held: ./write-batch.ts) go out before the close, as written ones do.
+      writeBatch.release(connection.socket);
+      connection.socket.destroy();
+    }
     this.connections.clear();
   }
 }
