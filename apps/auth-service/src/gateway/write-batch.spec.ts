@@ -49,6 +49,25 @@ describe('writeBatch', () => {
     expect(log).toEqual(['a:1', 'a:2', 'b:x']);
   });
 
+  it('writes held again after a release go out at the flush, after the others, each socket in its own order', async () => {
+    const log: string[] = [];
+    const a = recorder(log, 'a');
+    const b = recorder(log, 'b');
+    writeBatch.write(b, Buffer.from('1'));
+    writeBatch.write(a, Buffer.from('1'));
+    writeBatch.write(b, Buffer.from('2'));
+    writeBatch.write(a, Buffer.from('2'));
+    writeBatch.release(a);
+    writeBatch.write(a, Buffer.from('3'));
+    writeBatch.release(b);
+    writeBatch.write(b, Buffer.from('3'));
+    expect(log).toEqual(['a:1', 'a:2', 'b:1', 'b:2']);
+    expect(writeBatch.heldBytes(a)).toBe(1);
+    await tick();
+    expect(log).toEqual(['a:1', 'a:2', 'b:1', 'b:2', 'a:3', 'b:3']);
+    expect(writeBatch.holds(a) || writeBatch.holds(b)).toBe(false);
+  });
+
   it('a socket destroyed while its writes were held: nothing is written, each write’s callback still runs', async () => {
     const log: string[] = [];
     const gone = recorder(log, 'gone', true);
