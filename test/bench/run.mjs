@@ -801,6 +801,13 @@ async function decisionLogicPerCore() {
     upstream: 'http://127.0.0.1:1',
     readServiceTokensFromHeader: null,
     sessionsRevokedAt: null,
+    httpOnlyCookieAttribute: true,
+    sameSiteCookieAttribute: null,
+    pathCookieAttribute: false,
+    serviceAuth401Redirect: false,
+    tags: [],
+    appLauncherVisible: true,
+    linkedPolicies: [],
     createdAt: now,
     updatedAt: now,
   };
@@ -818,7 +825,13 @@ async function decisionLogicPerCore() {
     updatedAt: now,
   };
   const replica = new Replica();
-  replica.loadSnapshot({ revision: 1, tokens: [token], apps: [app], policies: [policy] });
+  // As a first pull loads it: every record at one revision, then caught up.
+  replica.apply([
+    { type: 'token', revision: 1, token },
+    { type: 'app', revision: 1, app },
+    { type: 'policy', revision: 1, policy },
+  ]);
+  replica.caughtUp(1);
   const access = new AccessControl(replica, new JwtService(keys, 'http://bench'), KEY, (k) => k === 'k');
   const headers = { host: 'a.test', 'cf-access-client-id': token.clientId, 'cf-access-client-secret': secret };
   const N = 100_000;
