@@ -764,7 +764,7 @@ http { access_log off;
 async function decisionLogicPerCore() {
   const { generateKeyPairSync, randomUUID } = await import('node:crypto');
   const dist = (p) => new URL(`../../apps/auth-service/dist/${p}`, import.meta.url).href;
-  const { generateClientSecret, hashClientSecret } = await import('@gatehouse/contracts');
+  const { Application, generateClientSecret, hashClientSecret } = await import('@gatehouse/contracts');
   const { Replica } = await import(dist('replica/replica.js'));
   const { AccessControl } = await import(dist('gateway/access.js'));
   const { JwtService } = await import(dist('gateway/jwt.js'));
@@ -790,7 +790,8 @@ async function decisionLogicPerCore() {
     createdAt: now,
     updatedAt: now,
   };
-  const app = {
+  // The contract's defaults for what the bench does not set (cookie attributes, tags, linked policies).
+  const app = Application.parse({
     id: randomUUID(),
     accountId: acc,
     name: 'a',
@@ -801,16 +802,9 @@ async function decisionLogicPerCore() {
     upstream: 'http://127.0.0.1:1',
     readServiceTokensFromHeader: null,
     sessionsRevokedAt: null,
-    httpOnlyCookieAttribute: true,
-    sameSiteCookieAttribute: null,
-    pathCookieAttribute: false,
-    serviceAuth401Redirect: false,
-    tags: [],
-    appLauncherVisible: true,
-    linkedPolicies: [],
     createdAt: now,
     updatedAt: now,
-  };
+  });
   const policy = {
     id: randomUUID(),
     accountId: acc,
