@@ -212,13 +212,17 @@ describe('the handover: from the first request outside the subset, Node’s serv
 });
 
 describe('FastFront on its own (timeouts)', () => {
-  async function startFront(options: { keepAliveTimeoutMs: number; headWaitMs: number }) {
+  async function startFront(options: { keepAliveTimeoutMs: number; headWaitMs: number }, answerAfterMs = 0) {
     const fallback = http.createServer((req, res) => res.end(`slow ${req.url}`));
     const front = new FastFront({
       fallback,
       serve: (req, res) => {
-        res.writeHead(200, ['Content-Length', String(5 + req.url.length)]);
-        res.end(`fast ${req.url}`);
+        const answer = () => {
+          res.writeHead(200, ['Content-Length', String(5 + req.url.length)]);
+          res.end(`fast ${req.url}`);
+        };
+        if (answerAfterMs > 0) setTimeout(answer, answerAfterMs);
+        else answer();
       },
       malformed: (socket) => socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n'),
       ...options,
@@ -235,6 +239,22 @@ describe('FastFront on its own (timeouts)', () => {
     expect(text).toMatch(/fast \/a$/);
     expect(text).toContain('Keep-Alive: timeout=0');
     expect(Date.now() - t0).toBeGreaterThanOrEqual(150);
+  });
+
+  it('an answer slower than the head wait and the keep-alive timeout is given; the keep-alive timeout runs from the answer', async () => {
+    // Neither timeout applies while a request is being answered.
+    const { port, front } = await startFront({ keepAliveTimeoutMs: 150, headWaitMs: 100 }, 400);
+    const conn = rawConnection(port, 'GET /a HTTP/1.1\r\nHost: a\r\n\r\n');
+    await expectEventually(() => expect(conn.received()).toMatch(/fast \/a$/), { timeoutMs: 2_000 });
+    // The second request is answered as late, after the keep-alive timeout has run out twice.
+    conn.socket.write('GET /b HTTP/1.1\r\nHost: a\r\n\r\n');
+    const t0 = Date.now();
+    await expectEventually(() => expect(conn.received()).toMatch(/fast \/b$/), { timeoutMs: 2_000 });
+    const answered = Date.now();
+    expect(answered - t0).toBeGreaterThanOrEqual(380);
+    await conn.closed;
+    expect(Date.now() - answered).toBeGreaterThanOrEqual(100);
+    expect(front.handedOver).toBe(0);
   });
 
   it('a head that does not complete in time goes to Node’s server, which answers it once complete', async () => {

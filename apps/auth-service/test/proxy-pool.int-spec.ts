@@ -73,6 +73,46 @@ describe('UpstreamPool: keep-alive', () => {
     expect(pool.idleCount()).toBe(0);
   });
 
+  it('keeps an idle connection for idleTimeoutMs when that is longer than responseTimeoutMs, and reuses it', async () => {
+    const up = await RawUpstream.start((r) => void r.socket.write(ok(`#${r.n}`)));
+    const pool = newPool({ responseTimeoutMs: 100, idleTimeoutMs: 600 });
+    const front = await startFront(pool, up.url);
+    expect((await request(front)).body.toString()).toBe('#1');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(up.conns[0]!.closed).toBe(false);
+    expect((await request(front)).body.toString()).toBe('#2');
+    const idleFrom = Date.now();
+    expect(up.conns).toHaveLength(1);
+    await expectEventually(() => expect(up.conns[0]!.closed).toBe(true), { timeoutMs: 3_000 });
+    expect(Date.now() - idleFrom).toBeGreaterThanOrEqual(550);
+    expect(pool.idleCount()).toBe(0);
+  });
+
+  it('closes each idle connection at its own idle time', async () => {
+    // Three connections, checked in 150 ms apart: each is closed about idleTimeoutMs after its own check-in.
+    const releases: Array<() => void> = [];
+    const up = await RawUpstream.start((r) => void releases.push(() => r.socket.write(ok(`#${r.n}`))));
+    const pool = newPool({ idleTimeoutMs: 400 });
+    const front = await startFront(pool, up.url);
+    const replies = [request(front), request(front), request(front)];
+    await expectEventually(() => expect(releases).toHaveLength(3));
+    const closedAt: number[] = [];
+    for (const conn of up.conns) conn.socket.once('close', () => closedAt.push(Date.now()));
+    const checkedIn: number[] = [];
+    for (const release of releases) {
+      release();
+      checkedIn.push(Date.now());
+      await new Promise((resolve) => setTimeout(resolve, 150));
+    }
+    await Promise.all(replies);
+    await expectEventually(() => expect(closedAt).toHaveLength(3), { timeoutMs: 3_000 });
+    for (let i = 0; i < 3; i++) {
+      expect(closedAt[i]! - checkedIn[i]!).toBeGreaterThanOrEqual(350);
+      expect(closedAt[i]! - checkedIn[i]!).toBeLessThan(700);
+    }
+    expect(pool.idleCount()).toBe(0);
+  });
+
   it("follows the upstream's Keep-Alive timeout hint: idles 1 s less than it, or not at all", async () => {
     const withHint = (hint: string) => `HTTP/1.1 200 OK\r\nKeep-Alive: ${hint}\r\nContent-Length: 1\r\n\r\nx`;
     const short = await RawUpstream.start((r) => void r.socket.write(withHint('timeout=1')));
@@ -170,6 +210,22 @@ describe('UpstreamPool: unreachable and slow upstreams', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(140);
     await expectEventually(() => expect(up.conns[0]!.closed).toBe(true));
     expect(pool.idleCount()).toBe(0);
+  });
+
+  it('runs the response timeout from each request on a reused connection, not from its last use', async () => {
+    // The 200 ms the connection idled before the second request do not count against it.
+    const up = await RawUpstream.start((r) => {
+      if (r.n === 1) r.socket.write(ok('first'));
+    });
+    const pool = newPool({ responseTimeoutMs: 300, idleTimeoutMs: 5_000 });
+    const front = await startFront(pool, up.url);
+    expect((await request(front)).body.toString()).toBe('first');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const started = Date.now();
+    const reply = await request(front);
+    expect(reply.status).toBe(504);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(280);
+    expect(up.conns).toHaveLength(1);
   });
 
   it('cuts the client response when the upstream stalls mid-body, and closes that connection', async () => {
