@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createTestDatabase, freePort, startNats, waitForPort } from '@gatehouse/testing';
 import { CLK_TCK, cpuBetween, ownCpuSeconds, processCpu, processTree, statOf } from './proc.mjs';
+import { countSyscalls, syscallCountingUnavailable } from './syscalls.mjs';
 import { fixedRate, wireLatency } from './wire-latency.mjs';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -51,6 +52,13 @@ const WIRE_DUMP = process.env.BENCH_WIRE_DUMP;
 // BENCH_PRIORITY=-10: the proxy under test runs at this nice value during the latency runs.
 const PRIORITY = process.env.BENCH_PRIORITY ? Number(process.env.BENCH_PRIORITY) : 0;
 if (!Number.isInteger(PRIORITY) || PRIORITY < -20 || PRIORITY > 19) throw new Error('BENCH_PRIORITY must be a nice value, -20 to 19');
+// BENCH_SYSCALLS=1: each load run also counts its server's system calls, context switches and page
+// faults per request (./syscalls.mjs; the tracing slows the servers a little).
+const SYSCALLS = !!process.env.BENCH_SYSCALLS;
+if (SYSCALLS) {
+  const why = syscallCountingUnavailable();
+  if (why) throw new Error(`BENCH_SYSCALLS: ${why}`);
+}
 const ALL_PARTS = ['logic', 'load', 'workers', 'latency', 'revocation'];
 const PARTS = new Set(
   (process.env.BENCH_PARTS ?? ALL_PARTS.join(','))
@@ -408,7 +416,9 @@ http { access_log off;
     const cpu0 = cpuSeconds(server);
     const alone0 = alone.map((pid) => ownCpuSeconds(pid));
     const switches0 = contextSwitches(server);
+    const counting = SYSCALLS ? countSyscalls(processTree(server), SECONDS) : null;
     const r = await wrk(url, headers, SECONDS);
+    const syscalls = counting ? await counting : null;
     const cpu = cpuSeconds(server) - cpu0;
     const switches1 = contextSwitches(server);
     const switches = { voluntary: switches1.voluntary - switches0.voluntary, involuntary: switches1.involuntary - switches0.involuntary };
@@ -416,7 +426,7 @@ http { access_log off;
     // What the machine spent beyond this bench's processes, per second of the run (in cores).
     const outsideCores = Math.max(0, machineBusySeconds() - machine0 - (benchCpuSeconds() - bench0)) / SECONDS;
     const busiest = outsideCores > MAX_OUTSIDE_CORES ? busiestOutside(outside0, outsideProcesses()) : '';
-    return { ...r, cpu, aloneCpu, switches, outsideCores, busiestOutside: busiest, perCpuSecond: cpu > 0 ? r.total / cpu : NaN };
+    return { ...r, cpu, aloneCpu, switches, syscalls, outsideCores, busiestOutside: busiest, perCpuSecond: cpu > 0 ? r.total / cpu : NaN };
   };
   const scenarios = [
     ['direct upstream', `http://127.0.0.1:${upstreamPort}/`, {}, [upstream.pid]],
@@ -478,6 +488,8 @@ http { access_log off;
   // efficiency is requests per CPU-second: if it holds at 2, a machine with more cores (and a load
   // generator elsewhere) scales about linearly. Interleaved rounds, ratios within a round.
   const workerRows = [];
+  /** Each worker row's runs (BENCH_SYSCALLS' table). */
+  const wrunsOf = [];
   if (PARTS.has('workers')) {
     const jwt2 = await eventually(async () => {
       const fa = await fetch(`${gw2Url}/cdn-cgi/access/authorize`, { headers: { 'x-forwarded-host': host, ...creds } });
@@ -495,6 +507,7 @@ http { access_log off;
       `Workers runs: ${ROUNDS} rounds of ${workerScenarios.length} scenarios (1 worker: ${processes([gateway.pid])} process; 2 workers: ${processes([gateway2.pid])} processes, primary included).`,
     );
     const wruns = workerScenarios.map(() => []);
+    wrunsOf.push(...wruns);
     for (let round = 0; round < ROUNDS; round++) {
       for (let i = 0; i < workerScenarios.length; i++) {
         const [title, n, url, headers, pids] = workerScenarios[i];
@@ -634,6 +647,31 @@ http { access_log off;
         `(**contended**: other processes used more than ${MAX_OUTSIDE_CORES} cores during a run of ${contended.join('; ')}, even after ${RETRIES + 1} tries; those figures measure the machine, not the server)`,
       );
     lines.push('');
+  }
+  if (SYSCALLS) {
+    // Per request, median round: what each server asked of the kernel (./syscalls.mjs).
+    const perRequest = (rs, key) => median(rs.map((r) => r.syscalls[key] / r.total));
+    const table = (title, list) => {
+      lines.push(
+        `| ${title} (perf stat, median of ${ROUNDS} rounds) | server CPU µs per request | system calls per request | reads | writes | epoll waits | epoll_ctl | context switches | page faults |`,
+        '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+      );
+      for (const [name, rs] of list) {
+        const cells = ['all', 'reads', 'writes', 'waits', 'epollCtl', 'switches', 'faults'].map((k) => fmt(perRequest(rs, k), 3));
+        lines.push(`| ${name} | ${fmt(1e6 / median(rs.map((r) => r.perCpuSecond)), 1)} | ${cells.join(' | ')} |`);
+      }
+      lines.push('', '(counted with kernel tracepoints on: those runs are slowed a little, so their req/s are not the untraced ones)', '');
+    };
+    if (PARTS.has('load'))
+      table(
+        'load run',
+        scenarios.map(([title], i) => [title, runs[i]]),
+      );
+    if (PARTS.has('workers'))
+      table(
+        'workers run',
+        workerRows.map((r, i) => [`${r.title}, ${r.workers} worker(s)`, wrunsOf[i]]),
+      );
   }
   if (PARTS.has('load') && COMPARE_DIST) {
     // Within each round: the current build's figure over the earlier build's, then the median round.
