@@ -73,10 +73,16 @@ class FollowingReplicaSync extends ReplicaSync {
 /** Last-seen times as core events (a lost one is resent with the next), decisions to the JetStream access log. */
 @Injectable()
 class NatsRecorder extends Recorder {
-  constructor(rpc: RpcClient, link: NestNatsLink, @Inject(AUTH_SERVICE_ENV) env: AuthServiceEnv, @Inject(GATEWAY_LOG) log: Log) {
+  constructor(link: NestNatsLink, @Inject(AUTH_SERVICE_ENV) env: AuthServiceEnv, @Inject(GATEWAY_LOG) log: Log) {
     super(
       {
-        publishSeen: (p) => void rpc.publish(TokensSeen, p).catch((e: Error) => log.warn(`Could not publish last-seen times: ${e.message}`)),
+        publishSeen: (p) => {
+          try {
+            link.publishEvent(TokensSeen, p);
+          } catch (e) {
+            log.warn(`Could not publish last-seen times: ${(e as Error).message}`);
+          }
+        },
         publishDecisions: (p) => link.publishDurable(p, p.batchId),
       },
       1000,

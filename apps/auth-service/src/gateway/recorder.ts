@@ -97,7 +97,19 @@ export class Recorder {
         this.unsentDecisions += decisions.length;
       }
     }
-    return (this.sending ??= this.send().finally(() => (this.sending = null)));
+    return (this.sending ??= this.sendNextTurn().finally(() => (this.sending = null)));
+  }
+
+  /**
+   * The batches go out in a later turn of the event loop than the last-seen times: each publish
+   * holds the loop for a few tenths of a millisecond (code run once a second is seldom
+   * optimised), and the requests that arrive meanwhile are served, their answers written, in
+   * between. A timer, not setImmediate: that would run before the answers held for the same turn
+   * (./write-batch.ts) and delay them (docs/performance.md, "Session 14").
+   */
+  private async sendNextTurn(): Promise<void> {
+    await new Promise<void>((resolve) => setTimeout(resolve, 1));
+    await this.send();
   }
 
   /**

@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { ClientNats } from '@nestjs/microservices';
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { AccessDecisionsRecorded, ensureAccessLogStream, parseOrThrow } from '@gatehouse/contracts';
+import { AccessDecisionsRecorded, ensureAccessLogStream, parseOrThrow, type EventContract, type PayloadInputOf } from '@gatehouse/contracts';
 import { NATS_CLIENT } from '@gatehouse/nest-kit';
 import type { NatsLink } from '../gateway/gateway.host.js';
 
@@ -14,6 +14,7 @@ import type { NatsLink } from '../gateway/gateway.host.js';
 @Injectable()
 export class NestNatsLink implements NatsLink {
   connected = true;
+  private js: { nc: NatsConnection; client: JetStreamClient } | null = null;
 
   constructor(@Inject(NATS_CLIENT) private readonly client: ClientNats) {
     client.on('disconnect', () => (this.connected = false));
@@ -32,9 +33,27 @@ export class NestNatsLink implements NatsLink {
   async publishDurable(payload: unknown, msgId: string, timeoutMs = 5000): Promise<void> {
     const data = parseOrThrow(AccessDecisionsRecorded.payload, payload);
     // The packet format of @nestjs/microservices events ({ pattern, data }): the token service's consumer reads it.
-    await jetstream(this.nc).publish(AccessDecisionsRecorded.subject, JSON.stringify({ pattern: AccessDecisionsRecorded.subject, data }), {
+    await this.jetstream().publish(AccessDecisionsRecorded.subject, JSON.stringify({ pattern: AccessDecisionsRecorded.subject, data }), {
       msgID: msgId,
       timeout: timeoutMs,
     });
+  }
+
+  /**
+   * A core event, validated, in the packet of @nestjs/microservices events ({ pattern, data }):
+   * what RpcClient.publish sends, without its RxJS round, for the access-log flush (once a
+   * second, so seldom optimised: docs/performance.md, "Session 14"). Throws when the connection
+   * is closed.
+   */
+  publishEvent<E extends EventContract>(contract: E, payload: PayloadInputOf<E>): void {
+    const data = parseOrThrow(contract.payload, payload);
+    this.nc.publish(contract.subject, JSON.stringify({ pattern: contract.subject, data }));
+  }
+
+  /** One JetStream client per connection (a new one per batch cost a flush more than its publish). */
+  private jetstream(): JetStreamClient {
+    const nc = this.nc;
+    if (this.js?.nc !== nc) this.js = { nc, client: jetstream(nc) };
+    return this.js.client;
   }
 }
