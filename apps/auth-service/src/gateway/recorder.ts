@@ -97,6 +97,7 @@ export class Recorder {
         this.unsentDecisions += decisions.length;
       }
     }
+    if (!this.unsent.length) return this.sending ?? Promise.resolve();
     return (this.sending ??= this.sendNextTurn().finally(() => (this.sending = null)));
   }
 

@@ -6,10 +6,16 @@ import { AccessDecisionsRecorded, ensureAccessLogStream, parseOrThrow, type Even
 import { NATS_CLIENT } from '@gatehouse/nest-kit';
 import type { NatsLink } from '../gateway/gateway.host.js';
 
+/** The packet of @nestjs/microservices events ({ pattern, data }), as ClientNats.emit sends it: what the consumers read. */
+function packet(subject: string, data: unknown): string {
+  return JSON.stringify({ pattern: subject, data });
+}
+
 /**
  * The NATS client connection of @nestjs/microservices, as the gateway uses it: RPCs and core
- * events through RpcClient; JetStream (the access log) on the same NatsConnection underneath,
- * because Nest's transport has no JetStream publish with acknowledgement.
+ * events through RpcClient, but for the access-log flush's last-seen event (publishEvent) and the
+ * JetStream access log, which go on the same NatsConnection underneath (Nest's transport has no
+ * JetStream publish with acknowledgement).
  */
 @Injectable()
 export class NestNatsLink implements NatsLink {
@@ -32,8 +38,7 @@ export class NestNatsLink implements NatsLink {
   /** Resolves once the stream stored the batch; `msgId` makes a re-publish in the duplicate window a no-op. */
   async publishDurable(payload: unknown, msgId: string, timeoutMs = 5000): Promise<void> {
     const data = parseOrThrow(AccessDecisionsRecorded.payload, payload);
-    // The packet format of @nestjs/microservices events ({ pattern, data }): the token service's consumer reads it.
-    await this.jetstream().publish(AccessDecisionsRecorded.subject, JSON.stringify({ pattern: AccessDecisionsRecorded.subject, data }), {
+    await this.jetstream().publish(AccessDecisionsRecorded.subject, packet(AccessDecisionsRecorded.subject, data), {
       msgID: msgId,
       timeout: timeoutMs,
     });
@@ -43,11 +48,12 @@ export class NestNatsLink implements NatsLink {
    * A core event, validated, in the packet of @nestjs/microservices events ({ pattern, data }):
    * what RpcClient.publish sends, without its RxJS round, for the access-log flush (once a
    * second, so seldom optimised: docs/performance.md, "Session 14"). Throws when the connection
-   * is closed.
+   * is closed; while it reconnects, nats.js buffers the event and may drop it (a lost last-seen
+   * time is sent again with the token's next use).
    */
   publishEvent<E extends EventContract>(contract: E, payload: PayloadInputOf<E>): void {
     const data = parseOrThrow(contract.payload, payload);
-    this.nc.publish(contract.subject, JSON.stringify({ pattern: contract.subject, data }));
+    this.nc.publish(contract.subject, packet(contract.subject, data));
   }
 
   /** One JetStream client per connection (a new one per batch cost a flush more than its publish). */
