@@ -29,8 +29,8 @@ export async function startNats(
     config?: string;
   } = {},
 ): Promise<TestNats> {
-  const port = await freePort();
-  const monitorPort = await freePort();
+  let port = await freePort();
+  let monitorPort = await freePort();
   const storeDir = mkdtempSync(join(tmpdir(), 'gh-nats-'));
   const configArgs: string[] = [];
   const configText = [options.config, options.maxPayload ? `max_payload: ${options.maxPayload}` : undefined].filter((line) => line !== undefined).join('\n');
@@ -41,28 +41,53 @@ export async function startNats(
     configArgs.push('-c', file);
   }
   let child: ChildProcess | undefined;
-  const launch = async () => {
-    child = spawn(NATS_BIN, [...configArgs, '-a', '127.0.0.1', '-p', String(port), '-m', String(monitorPort), '-js', '-sd', storeDir], { stdio: 'ignore' });
-    child.on('error', (e) => {
-      throw new Error(`Cannot start ${NATS_BIN} (install Debian's nats-server): ${e.message}`);
+  /** Starts the server; rejects, with what it printed, if it exits before it listens. */
+  const launchOnce = async () => {
+    const c = spawn(NATS_BIN, [...configArgs, '-a', '127.0.0.1', '-p', String(port), '-m', String(monitorPort), '-js', '-sd', storeDir], {
+      stdio: ['ignore', 'ignore', 'pipe'],
     });
-    await waitForPort(port);
+    child = c;
+    let said = '';
+    c.stderr.on('data', (d: Buffer) => (said = (said + d.toString()).slice(-2000)));
+    const exited = new Promise<never>((_, reject) => {
+      c.once('error', (e) => reject(new Error(`Cannot start ${NATS_BIN} (install Debian's nats-server): ${e.message}`)));
+      c.once('exit', (code, signal) => reject(new Error(`${NATS_BIN} on port ${port} exited (${signal ?? code}) before it listened: ${said.trim()}`)));
+    });
+    exited.catch(() => undefined);
+    await Promise.race([waitForPort(port), exited]);
+  };
+  /**
+   * A port free a moment ago can be taken before nats-server binds it (by another listener, or
+   * as the local port of an outgoing connection): a first start then tries fresh ports, up to
+   * three times. A resume keeps its port (the clients reconnect to it), so it retries that one.
+   */
+  const launch = async (fresh: boolean) => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await launchOnce();
+      } catch (error) {
+        if (attempt >= 3 || (error as Error).message.startsWith('Cannot start')) throw error;
+        await kill();
+        if (fresh) [port, monitorPort] = [await freePort(), await freePort()];
+        else await new Promise((r) => setTimeout(r, 200));
+      }
+    }
   };
   const kill = async () => {
     const c = child;
-    if (!c || c.exitCode !== null) return;
+    if (!c || c.exitCode !== null || c.signalCode !== null) return;
     await new Promise<void>((resolve) => {
       c.once('exit', () => resolve());
       c.kill('SIGKILL');
     });
   };
-  await launch();
+  await launch(true);
   return {
     url: `nats://127.0.0.1:${port}`,
     port,
     monitorUrl: `http://127.0.0.1:${monitorPort}`,
     pause: kill,
-    resume: launch,
+    resume: () => launch(false),
     async stop() {
       await kill();
       rmSync(storeDir, { recursive: true, force: true });
