@@ -255,6 +255,16 @@ const CASES: HostileCase[] = [
       closed([200], ['GET /chunked']),
     ],
     [
+      'HTTP/1.0 keep-alive and close: close wins, what follows is not read (RFC 9112 §9.6)',
+      req('GET', '/ten-ka-close', `${H}${C}Connection: keep-alive, close\r\n`, '', 'HTTP/1.0') + AFTER,
+      closed([200], ['GET /ten-ka-close']),
+    ],
+    [
+      'HTTP/1.0 close and keep-alive in two fields: close wins',
+      req('GET', '/ten-close-ka', `${H}${C}Connection: close\r\nConnection: keep-alive\r\n`, '', 'HTTP/1.0') + AFTER,
+      closed([200], ['GET /ten-close-ka']),
+    ],
+    [
       'HTTP/1.0 keep-alive, then HTTP/1.1',
       req('GET', '/ten-ka', `${H}${C}Connection: keep-alive\r\n`, '', 'HTTP/1.0') + AFTER,
       open([200, 200], ['GET /ten-ka', 'GET /after']),

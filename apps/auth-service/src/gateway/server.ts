@@ -118,6 +118,11 @@ function send(res: ClientResponse, status: number, body: unknown, headers: Recor
   res.end(text);
 }
 
+/** A Connection field (Node joins repeated fields with ", ") that lists the `close` option. */
+function saysClose(connection: string | undefined): boolean {
+  return connection !== undefined && connection.split(',').some((option) => option.trim().toLowerCase() === 'close');
+}
+
 function pathOf(url: string): string {
   const q = url.indexOf('?');
   return q < 0 ? url : url.slice(0, q);
@@ -177,6 +182,10 @@ export class Gateway {
     d.replica.onChange(() => this.recheckTunnels());
     const keepAliveTimeout = 65_000;
     this.server = http.createServer({ maxHeaderSize: 64 * 1024, keepAliveTimeout, requestTimeout: 60_000 }, (req, res) => {
+      // llhttp keeps an HTTP/1.0 connection that asks for keep-alive even if it also says close
+      // (`Connection: keep-alive, close`, or two fields); close wins (RFC 9112 §9.6), so what
+      // follows on the connection is never read. HTTP/1.1's close it already honours.
+      if (req.httpVersionMinor === 0 && res.shouldKeepAlive && saysClose(req.headers.connection)) res.shouldKeepAlive = false;
       const url = req.url ?? '/';
       if (url.startsWith(ACCESS_PREFIX)) this.answer(res, (ray) => this.access(req, res, pathOf(url).slice(ACCESS_PREFIX.length), ray));
       else this.answer(res, (ray, start) => this.proxy(req, res, ray, start));
