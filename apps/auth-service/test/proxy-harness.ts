@@ -392,7 +392,9 @@ function recordInto(list: ParsedRequest[], req: http.IncomingMessage, done?: (r:
 export async function startRecordingUpstream(): Promise<{ url: string; requests: ParsedRequest[]; errors: string[] }> {
   const requests: ParsedRequest[] = [];
   const errors: string[] = [];
-  const server = http.createServer((req, res) => recordInto(requests, req, () => res.end(`seen ${requests.length}`)));
+  // Each answer names the request it answers (its place among all parsed, and its target), so a
+  // client can tell its own answer from any other's.
+  const server = http.createServer((req, res) => recordInto(requests, req, (r) => res.end(`seen #${requests.indexOf(r) + 1} ${r.url}`)));
   server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
     if (error.code !== 'ECONNRESET' && error.code !== 'HPE_INVALID_EOF_STATE') errors.push(error.code ?? error.message);
     socket.destroy();
