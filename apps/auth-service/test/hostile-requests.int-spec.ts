@@ -410,6 +410,11 @@ const CASES: HostileCase[] = [
       req('GET', '/close', `${H}${C}Connection: close\r\n`) + AFTER,
       closed([200], ['GET /close']),
     ],
+    [
+      'Connection: keep-alive, close (HTTP/1.1): close wins, the rest not read',
+      req('GET', '/ka-close', `${H}${C}Connection: keep-alive, close\r\n`) + AFTER,
+      closed([200], ['GET /ka-close']),
+    ],
     ['Connection: close, then garbage', req('GET', '/close-junk', `${H}${C}Connection: close\r\n`) + '\0\x01junk\r\n\r\n', closed([200], ['GET /close-junk'])],
     ['Connection: close on a POST, then a request', clPost('/close-post', 'abc', 'Connection: close\r\n') + AFTER, closed([200], ['POST /close-post'])],
     [
