@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { AccessDecisionsRecorded, TokensSeen, PayloadOf } from '@gatehouse/contracts';
 
 type DecisionRecord = PayloadOf<typeof AccessDecisionsRecorded>['decisions'][number];
+/** A decision as the data plane reports it; the recorder adds when and how many. */
+export type DecisionEntry = Omit<DecisionRecord, 'occurredAt' | 'count'>;
 type DecisionBatch = PayloadOf<typeof AccessDecisionsRecorded> & { batchId: string };
 
 export interface Publisher {
@@ -58,8 +60,21 @@ export class Recorder {
     if (!this.seen.has(tokenId)) this.seen.set(tokenId, new Date(at).toISOString());
   }
 
-  decision(d: Omit<DecisionRecord, 'occurredAt' | 'count'>, at: number): void {
-    const key = `${d.appId}|${d.tokenId}|${d.clientId}|${d.sourceIp}|${d.via}|${d.decision}|${d.reason}`;
+  decision(d: DecisionEntry, at: number): void {
+    this.decisionKeyed(Recorder.keyOf(d), d, d.rayId, at);
+  }
+
+  /** What makes two decisions the same entry (the fields besides it follow from these). */
+  static keyOf(d: DecisionEntry): string {
+    return `${d.appId}|${d.tokenId}|${d.clientId}|${d.sourceIp}|${d.via}|${d.decision}|${d.reason}`;
+  }
+
+  /**
+   * `decision`, with its key (`keyOf(d)`) made by the caller, who may keep it for the next
+   * decision that is the same: a key string made once has its hash cached, one built per request
+   * is hashed each time. `ray` is this request's; `d.rayId` is not read.
+   */
+  decisionKeyed(key: string, d: DecisionEntry, ray: string | undefined, at: number): void {
     const same = this.decisions.get(key);
     if (same) {
       same.count += 1;
@@ -69,7 +84,7 @@ export class Recorder {
       this.dropped++;
       return;
     }
-    this.decisions.set(key, { ...d, occurredAt: new Date(at).toISOString(), count: 1 });
+    this.decisions.set(key, { ...d, rayId: ray, occurredAt: new Date(at).toISOString(), count: 1 });
   }
 
   /** Decisions waiting to be stored (health). */
