@@ -1,5 +1,5 @@
 import { Histogram, Registry } from '@gatehouse/observability';
-import { RequestHistogram } from './metrics.js';
+import { GatewayMetrics, RequestHistogram } from './metrics.js';
 
 describe('RequestHistogram', () => {
   const buckets = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -44,5 +44,25 @@ describe('RequestHistogram', () => {
     registry.resetMetrics();
     expect(await registry.metrics()).toContain('r_seconds_count 0\n');
     expect(await registry.metrics()).toContain('r_seconds_sum 0\n');
+  });
+});
+
+describe('GatewayMetrics decisions', () => {
+  it('counts each app and reason, and every scrape shows the totals so far', async () => {
+    const registry = new Registry();
+    const m = new GatewayMetrics(registry);
+    const series = async () => (await registry.metrics()).split('\n').filter((l) => l.startsWith('gatehouse_gateway_decisions_total{'));
+    m.decision('a', true, '');
+    m.decision('a', true, '');
+    m.decision('a', false, 'wrong_secret');
+    m.decision('b', true, '');
+    expect(await series()).toEqual([
+      'gatehouse_gateway_decisions_total{app="a",result="allow",reason="admitted"} 2',
+      'gatehouse_gateway_decisions_total{app="a",result="deny",reason="wrong_secret"} 1',
+      'gatehouse_gateway_decisions_total{app="b",result="allow",reason="admitted"} 1',
+    ]);
+    m.decision('a', true, '');
+    expect(await series()).toContain('gatehouse_gateway_decisions_total{app="a",result="allow",reason="admitted"} 3');
+    expect(await series()).toHaveLength(3);
   });
 });
