@@ -3,7 +3,7 @@ import { STATUS_CODES, type IncomingHttpHeaders, type OutgoingHttpHeaders, type 
 import net from 'node:net';
 import { Duplex } from 'node:stream';
 import type { ClientResponse, RequestHead } from './proxy.js';
-import { FAST_HEAD_LIMIT, parseRequestHead, type FastHead } from './request-head.js';
+import { CheckedValues, FAST_HEAD_LIMIT, parseRequestHead, type FastHead } from './request-head.js';
 import { writeBatch } from './write-batch.js';
 
 /**
@@ -290,6 +290,8 @@ class FastConnection {
   private again = false;
   /** The socket was adopted (adopt): its reads are views of READ_BUFFER, handed to read(). */
   private readonly adopted: boolean;
+  /** Long header values this connection sent that passed the check (request-head.ts). */
+  private readonly checked = new CheckedValues();
   /** Handed to Node's server: what an adopted socket reads goes to its stream (read). */
   private handed = false;
   readonly socket: net.Socket;
@@ -392,7 +394,7 @@ class FastConnection {
       if (this.served > 0) this.socket.setTimeout(this.front.options.keepAliveTimeoutMs);
       return;
     }
-    const parsed = parseRequestHead(buffered);
+    const parsed = parseRequestHead(buffered, FAST_HEAD_LIMIT, this.checked);
     if (parsed.kind === 'outside') return this.handOver();
     if (parsed.kind === 'incomplete') {
       // Past MAX_PARTIAL_READS a head is Node's, whose parser goes on where it stopped: each read

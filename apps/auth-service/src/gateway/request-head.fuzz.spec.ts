@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import fc from 'fast-check';
-import { parseRequestHead } from './request-head.js';
+import { CheckedValues, parseRequestHead } from './request-head.js';
 
 /*
  * Differential fuzzing of the fast front's request-head parser against Node's server parser
@@ -171,5 +171,54 @@ describe('parseRequestHead against llhttp (differential, property-based)', () =>
       if (ours.kind !== 'request') continue;
       expect(llhttpParse(bytes)).toEqual({ method: ours.head.method, url: ours.head.url, rawHeaders: ours.head.rawHeaders, end: text.length });
     }
+  });
+});
+
+describe("parseRequestHead with a connection's checked values (CheckedValues)", () => {
+  it('gives what a parse without them gives, for long values sent again as they were or changed', () => {
+    const base = fc.stringMatching(/^[!-~][ -~]{255,700}$/);
+    // A value sent again, or changed in one place: a byte outside the subset, CR, LF, a space at
+    // the end, one byte shorter or longer, another visible byte.
+    const change = fc.constantFrom('same', 'nul', 'del', 'obs', 'cr', 'lf', 'trailing', 'shorter', 'longer', 'other');
+    const step = fc.record({ pick: fc.nat(3), change, at: fc.nat(), name: fc.constantFrom('Cookie', 'X-Long', 'Authorization') });
+    fc.assert(
+      fc.property(fc.array(base, { minLength: 1, maxLength: 4 }), fc.array(step, { minLength: 2, maxLength: 12 }), (values, steps) => {
+        const memo = new CheckedValues();
+        for (const s of steps) {
+          let v = values[s.pick % values.length]!;
+          const at = s.at % v.length;
+          const put = (c: string) => v.slice(0, at) + c + v.slice(at + 1);
+          if (s.change === 'nul') v = put('\0');
+          else if (s.change === 'del') v = put('\x7f');
+          else if (s.change === 'obs') v = put('\xe9');
+          else if (s.change === 'cr') v = put('\r');
+          else if (s.change === 'lf') v = put('\n');
+          else if (s.change === 'trailing') v = `${v} \t`;
+          else if (s.change === 'shorter') v = v.slice(0, -1);
+          else if (s.change === 'longer') v = `${v}x`;
+          else if (s.change === 'other') v = put(v[at] === 'a' ? 'b' : 'a');
+          const bytes = Buffer.from(`GET / HTTP/1.1\r\nHost: a\r\n${s.name}: ${v}\r\nX-After: 1\r\n\r\nGET /next HTTP/1.1\r\n\r\n`, 'latin1');
+          expect({ v, s, with: parseRequestHead(bytes, undefined, memo) }).toEqual({ v, s, with: parseRequestHead(bytes) });
+          // Cut anywhere inside the value: incomplete both ways.
+          const cut = bytes.indexOf(v.slice(0, 8)) + (s.at % (v.length + 2));
+          expect(parseRequestHead(bytes.subarray(0, cut), undefined, memo)).toEqual(parseRequestHead(bytes.subarray(0, cut)));
+        }
+      }),
+      { numRuns: Number(process.env.FUZZ_RUNS) || 300, seed: process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : undefined },
+    );
+  });
+
+  it('a value sent again is compared, not scanned: its string is the one kept', () => {
+    const memo = new CheckedValues();
+    const cookie = `CF_Authorization=${'a'.repeat(900)}`;
+    const head = Buffer.from(`GET / HTTP/1.1\r\nHost: a\r\nCookie: ${cookie}  \r\n\r\n`, 'latin1');
+    const first = parseRequestHead(Buffer.from(head), undefined, memo);
+    const again = parseRequestHead(Buffer.from(head), undefined, memo);
+    if (first.kind !== 'request' || again.kind !== 'request') throw new Error('not parsed');
+    expect(again.head.headers.cookie).toBe(cookie);
+    expect(again).toEqual(first);
+    // The same string object (a scan would make a new one): what shows the comparison was used.
+    expect(memo.at(head, head.indexOf('CF_'))?.value).toBe(first.head.headers.cookie);
+    expect(memo.at(Buffer.from(head.toString('latin1').replace('aaaa', 'aaab'), 'latin1'), head.indexOf('CF_'))).toBeUndefined();
   });
 });

@@ -66,8 +66,45 @@ export type RequestHeadResult =
 const incomplete: RequestHeadResult = { kind: 'incomplete' };
 const outside = (reason: string): RequestHeadResult => ({ kind: 'outside', reason });
 
-/** The request head at the start of `buf`. */
-export function parseRequestHead(buf: Buffer, limit = FAST_HEAD_LIMIT): RequestHeadResult {
+/**
+ * Long header values of one connection that passed the value check (its cookie, ~1 KB with the
+ * gateway's JWT, comes again on each of its requests): the bytes from the value's start up to its
+ * CR, and what they gave. A value found among them is compared (memcmp), not scanned byte by byte
+ * again, and its string is reused. Only what already passed the check is kept, so a hit accepts
+ * exactly what a scan would. Per connection, never shared: a comparison's time then depends only
+ * on what that client itself sent (another client's cookie is never compared against).
+ */
+export class CheckedValues {
+  private readonly entries: CheckedValue[] = [];
+  private next = 0;
+
+  /** The checked value at `at` of `buf` (its bytes, then CR), if any. */
+  at(buf: Buffer, at: number): CheckedValue | undefined {
+    for (const c of this.entries) {
+      const end = at + c.bytes.length;
+      if (end < buf.length && buf[end] === CR && buf[at] === c.bytes[0] && buf.compare(c.bytes, 0, c.bytes.length, at, end) === 0) return c;
+    }
+    return undefined;
+  }
+
+  /** Keeps a value that passed the check (`bytes` from its start up to its CR), if long. */
+  keep(buf: Buffer, start: number, end: number, value: string): void {
+    if (end - start < LONG_VALUE) return;
+    this.entries[this.next] = { bytes: Buffer.from(buf.subarray(start, end)), value };
+    this.next = (this.next + 1) % MAX_CHECKED;
+  }
+}
+interface CheckedValue {
+  /** From the value's start up to its CR (trailing whitespace included). */
+  bytes: Buffer;
+  /** The value as parsed (trailing whitespace trimmed). */
+  value: string;
+}
+const LONG_VALUE = 256;
+const MAX_CHECKED = 4;
+
+/** The request head at the start of `buf`; `memo` is its connection's (see CheckedValues). */
+export function parseRequestHead(buf: Buffer, limit = FAST_HEAD_LIMIT, memo?: CheckedValues): RequestHeadResult {
   const length = buf.length;
   // The request line.
   let i = 0;
@@ -109,16 +146,20 @@ export function parseRequestHead(buf: Buffer, limit = FAST_HEAD_LIMIT): RequestH
     while (i < length && (buf[i] === SP || buf[i] === HTAB)) i++;
     const valueStart = i;
     let valueEnd = i;
-    for (;;) {
-      if (i >= length) return i > limit ? outside('head_too_large') : incomplete;
-      const c = buf[i]!;
-      if (c === CR) break;
-      if (c === HTAB || (c >= SP && c < 0x7f)) {
-        i++;
-        if (c !== SP && c !== HTAB) valueEnd = i;
-        continue;
+    const seen = memo?.at(buf, i);
+    if (seen) i += seen.bytes.length;
+    else {
+      for (;;) {
+        if (i >= length) return i > limit ? outside('head_too_large') : incomplete;
+        const c = buf[i]!;
+        if (c === CR) break;
+        if (c === HTAB || (c >= SP && c < 0x7f)) {
+          i++;
+          if (c !== SP && c !== HTAB) valueEnd = i;
+          continue;
+        }
+        return outside(c === LF ? 'bare_lf' : 'header_value');
       }
-      return outside(c === LF ? 'bare_lf' : 'header_value');
     }
     if (i + 1 >= length) return incomplete;
     if (buf[i + 1] !== LF) return outside('bare_cr');
@@ -128,7 +169,12 @@ export function parseRequestHead(buf: Buffer, limit = FAST_HEAD_LIMIT): RequestH
     const lower = name.toLowerCase();
     if (lower in headers) return outside('repeated_header');
     if (OUTSIDE_HEADERS.has(lower)) return outside(lower);
-    const value = buf.toString('latin1', valueStart, valueEnd);
+    let value: string;
+    if (seen) value = seen.value;
+    else {
+      value = buf.toString('latin1', valueStart, valueEnd);
+      memo?.keep(buf, valueStart, i - 2, value);
+    }
     if (lower === 'connection' && value.toLowerCase() !== 'keep-alive') return outside('connection');
     if (rawHeaders.length >= 2 * MAX_FAST_HEADERS) return outside('too_many_headers');
     headers[lower] = value;
