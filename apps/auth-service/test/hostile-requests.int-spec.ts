@@ -376,6 +376,25 @@ const CASES: HostileCase[] = [
       open([200], ['GET /cookie-hidden'], header('cookie', ['b=2', 'd=4'])),
     ],
     [
+      'cookies changing between pipelined requests on one connection: each forwarded as its own request had it',
+      [
+        `a=1; CF_Authorization=${JWT}`,
+        `a=1; CF_Authorization=${JWT}`,
+        'b=2',
+        '',
+        `CF_Authorization=${JWT}; a=1`,
+        `CF_Authorization=${JWT}`,
+        'c=3; CF_Authorization=x',
+      ]
+        .map((cookie, i) => req('GET', `/cookies-${i}`, `${H}${C}Cookie: ${cookie}\r\n`))
+        .join(''),
+      open(
+        [200, 200, 200, 200, 200, 200, 200],
+        Array.from({ length: 7 }, (_, i) => `GET /cookies-${i}`),
+        (rs) => expect(rs.map((r) => valuesOf(r, 'cookie'))).toEqual([['a=1'], ['a=1'], ['b=2'], [''], ['a=1'], [], ['c=3']]),
+      ),
+    ],
+    [
       'the JWT cookie alone: admitted, the cookie not forwarded',
       req('GET', '/jwt', `${H}Cookie: CF_Authorization=${JWT}\r\n`),
       open([200], ['GET /jwt'], header('cookie', [])),

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { STATUS_CODES, type IncomingHttpHeaders, type OutgoingHttpHeaders, type Server } from 'node:http';
 import net from 'node:net';
 import { Duplex } from 'node:stream';
-import type { ClientResponse, RequestHead } from './proxy.js';
+import type { ClientResponse, CookieMemo, RequestHead } from './proxy.js';
 import { CheckedValues, FAST_HEAD_LIMIT, parseRequestHead, type FastHead } from './request-head.js';
 import { writeBatch } from './write-batch.js';
 
@@ -36,6 +36,7 @@ export class FastRequest implements RequestHead {
   constructor(
     head: FastHead,
     readonly socket: net.Socket,
+    readonly cookieMemo?: CookieMemo,
   ) {
     this.method = head.method;
     this.url = head.url;
@@ -292,6 +293,8 @@ class FastConnection {
   private readonly adopted: boolean;
   /** Long header values this connection sent that passed the check (request-head.ts). */
   private readonly checked = new CheckedValues();
+  /** Its last Cookie header and what of it went upstream (proxy.ts, requestHead). */
+  private readonly cookieMemo: CookieMemo = { sent: '\r', upstream: null }; // no value has a CR
   /** Handed to Node's server: what an adopted socket reads goes to its stream (read). */
   private handed = false;
   readonly socket: net.Socket;
@@ -413,7 +416,7 @@ class FastConnection {
     this.socket.setTimeout(0);
     const res = new FastResponse(this.socket, parsed.head.method, Math.floor(this.front.options.keepAliveTimeoutMs / 1000), (r) => this.finished(r));
     this.current = res;
-    this.front.options.serve(new FastRequest(parsed.head, this.socket), res);
+    this.front.options.serve(new FastRequest(parsed.head, this.socket, this.cookieMemo), res);
   }
 
   private finished(res: FastResponse): void {

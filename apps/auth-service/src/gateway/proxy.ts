@@ -83,6 +83,20 @@ export interface RequestHead {
   rawHeaders: string[];
   httpVersionMinor: number;
   socket: { remoteAddress?: string };
+  /** Its connection's last Cookie header and what of it goes upstream (fast front only). */
+  cookieMemo?: CookieMemo;
+}
+
+/**
+ * A connection's last Cookie value and the value sent upstream for it (withoutAccessCookie): a
+ * client sends the same cookie on each request, usually the very string its connection's head
+ * parser kept (./request-head.ts), so it is checked and cut once. Per connection: a value is
+ * only ever compared with what the same client sent.
+ */
+export interface CookieMemo {
+  sent: string;
+  /** Null: the header is not sent upstream at all. */
+  upstream: string | null;
 }
 
 /**
@@ -1020,9 +1034,17 @@ function requestHead(
     if (lower === 'host') {
       if (host) return null;
       host = true;
-    } else if (lower === 'cookie' && ACCESS_COOKIE.test(raw[i + 1]!)) {
-      const rest = withoutAccessCookie(raw[i + 1]!);
-      if (rest) head += `${name}: ${rest}\r\n`;
+    } else if (lower === 'cookie') {
+      const sent = raw[i + 1]!;
+      const memo = req.cookieMemo;
+      let rest: string | null;
+      if (memo !== undefined && memo.sent === sent) rest = memo.upstream;
+      else {
+        // Dropped when nothing is left of it once the gateway's cookie is taken out.
+        rest = ACCESS_COOKIE.test(sent) ? withoutAccessCookie(sent) || null : sent;
+        if (memo !== undefined) [memo.sent, memo.upstream] = [sent, rest];
+      }
+      if (rest !== null) head += `${name}: ${rest}\r\n`;
       continue;
     }
     head += `${name}: ${raw[i + 1]}\r\n`;
