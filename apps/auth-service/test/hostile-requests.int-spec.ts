@@ -103,6 +103,8 @@ interface Outcome {
   upstream: string[];
   /** More about those requests. */
   check?: (requests: EchoRequest[]) => void;
+  /** Access decisions the gateway logged for this connection (checked where given). */
+  decisions?: number;
 }
 
 interface HostileCase {
@@ -257,12 +259,12 @@ const CASES: HostileCase[] = [
     [
       'HTTP/1.0 keep-alive and close: close wins, what follows is not read (RFC 9112 §9.6)',
       req('GET', '/ten-ka-close', `${H}${C}Connection: keep-alive, close\r\n`, '', 'HTTP/1.0') + AFTER,
-      closed([200], ['GET /ten-ka-close']),
+      { ...closed([200], ['GET /ten-ka-close']), decisions: 1 },
     ],
     [
       'HTTP/1.0 close and keep-alive in two fields: close wins',
       req('GET', '/ten-close-ka', `${H}${C}Connection: close\r\nConnection: keep-alive\r\n`, '', 'HTTP/1.0') + AFTER,
-      closed([200], ['GET /ten-close-ka']),
+      { ...closed([200], ['GET /ten-close-ka']), decisions: 1 },
     ],
     [
       'HTTP/1.0 keep-alive, then HTTP/1.1',
@@ -427,12 +429,12 @@ const CASES: HostileCase[] = [
     [
       'Connection: close, then a request: answered, the rest not read',
       req('GET', '/close', `${H}${C}Connection: close\r\n`) + AFTER,
-      closed([200], ['GET /close']),
+      { ...closed([200], ['GET /close']), decisions: 1 },
     ],
     [
       'Connection: keep-alive, close (HTTP/1.1): close wins, the rest not read',
       req('GET', '/ka-close', `${H}${C}Connection: keep-alive, close\r\n`) + AFTER,
-      closed([200], ['GET /ka-close']),
+      { ...closed([200], ['GET /ka-close']), decisions: 1 },
     ],
     ['Connection: close, then garbage', req('GET', '/close-junk', `${H}${C}Connection: close\r\n`) + '\0\x01junk\r\n\r\n', closed([200], ['GET /close-junk'])],
     ['Connection: close on a POST, then a request', clPost('/close-post', 'abc', 'Connection: close\r\n') + AFTER, closed([200], ['POST /close-post'])],
@@ -559,6 +561,14 @@ describe('hostile requests: the same answers on both fronts, and only authentica
         expect({ front, upstream: received.map((r) => `${r.method} ${r.url}`) }).toEqual({ front, upstream: c.expect.upstream });
         received.forEach(upstreamProperties);
         c.expect.check?.(received);
+        if (c.expect.decisions !== undefined) {
+          const twin = front === 1 ? fast : slow;
+          // Logged before the answer is written, so complete once the connection has closed.
+          expect({ front, decisions: twin.decisions.filter((d) => d.source_ip === addressOf(i, front)).length }).toEqual({
+            front,
+            decisions: c.expect.decisions,
+          });
+        }
       }
     },
     15_000,

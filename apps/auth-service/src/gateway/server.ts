@@ -99,6 +99,8 @@ function afterAnswers(socket: Duplex, then: () => void): void {
 
 /** Connections whose malformed request is refused (or will be, after the answers before it). */
 const refusedSockets = new WeakSet<Duplex>();
+/** Connections whose last request is being answered: an HTTP/1.0 one that said both keep-alive and close. */
+const closingSockets = new WeakSet<Duplex>();
 
 /** Answers through `reply`; null, for `return refused(…)` in functions that admit or refuse. */
 function refused(reply: Reply, status: number, body: unknown): null {
@@ -183,9 +185,15 @@ export class Gateway {
     const keepAliveTimeout = 65_000;
     this.server = http.createServer({ maxHeaderSize: 64 * 1024, keepAliveTimeout, requestTimeout: 60_000 }, (req, res) => {
       // llhttp keeps an HTTP/1.0 connection that asks for keep-alive even if it also says close
-      // (`Connection: keep-alive, close`, or two fields); close wins (RFC 9112 §9.6), so what
-      // follows on the connection is never read. HTTP/1.1's close it already honours.
-      if (req.httpVersionMinor === 0 && res.shouldKeepAlive && saysClose(req.headers.connection)) res.shouldKeepAlive = false;
+      // (`Connection: keep-alive, close`, or two fields), and goes on parsing what follows. Close
+      // wins (RFC 9112 §9.6): the answer ends the connection, and a request parsed after it is
+      // ignored (never authenticated, logged or answered), as after HTTP/1.1's close, which
+      // llhttp stops at itself.
+      if (closingSockets.has(req.socket)) return;
+      if (req.httpVersionMinor === 0 && res.shouldKeepAlive && saysClose(req.headers.connection)) {
+        res.shouldKeepAlive = false;
+        closingSockets.add(req.socket);
+      }
       const url = req.url ?? '/';
       if (url.startsWith(ACCESS_PREFIX)) this.answer(res, (ray) => this.access(req, res, pathOf(url).slice(ACCESS_PREFIX.length), ray));
       else this.answer(res, (ray, start) => this.proxy(req, res, ray, start));
