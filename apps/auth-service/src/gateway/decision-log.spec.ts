@@ -32,10 +32,14 @@ describe('DecisionLog', () => {
       ['ray-other-ip', '10.0.0.2', 'service_token', 1, 'admitted_by_policy:allow-ci'],
       ['ray-jwt', '10.0.0.1', 'jwt', 1, 'admitted_by_policy:allow-ci'],
     ]);
-    // The next window: the same admission again, a new entry with its own ray and time.
+    // The next window: the same admission again (the token's last one), a new entry with its own
+    // ray and time, not those of the request that made the kept key.
+    tick();
+    log.record(allowed(a, t, p), '10.0.0.1', 'service_token', 'ray-again');
+    await flush();
     tick();
     log.record(allowed(a, t, p), '10.0.0.1', 'service_token', 'ray-next');
-    expect(await flush()).toEqual([expect.objectContaining({ rayId: 'ray-next', count: 1, occurredAt: new Date(1002).toISOString() })]);
+    expect(await flush()).toEqual([expect.objectContaining({ rayId: 'ray-next', count: 1, occurredAt: new Date(1003).toISOString() })]);
   });
 
   it('names what a changed token, app or policy is now called (each change is a new object)', async () => {

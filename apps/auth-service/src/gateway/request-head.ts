@@ -71,8 +71,11 @@ const outside = (reason: string): RequestHeadResult => ({ kind: 'outside', reaso
  * gateway's JWT, comes again on each of its requests): the bytes from the value's start up to its
  * CR, and what they gave. A value found among them is compared (memcmp), not scanned byte by byte
  * again, and its string is reused. Only what already passed the check is kept, so a hit accepts
- * exactly what a scan would. Per connection, never shared: a comparison's time then depends only
- * on what that client itself sent (another client's cookie is never compared against).
+ * exactly what a scan would. Per connection: a directly connected client's values are compared
+ * only with its own (behind a proxy that pools connections, with those of the proxy's other
+ * clients on the same connection, as the JWT cache looks up any client's JWT by its value).
+ * At most MAX_CHECKED values of LONG_VALUE to MAX_LONG_VALUE bytes, kept in their own memory
+ * (not a slice of a shared pool): at most 16 KiB per connection with their strings.
  */
 export class CheckedValues {
   private readonly entries: CheckedValue[] = [];
@@ -89,8 +92,10 @@ export class CheckedValues {
 
   /** Keeps a value that passed the check (`bytes` from its start up to its CR), if long. */
   keep(buf: Buffer, start: number, end: number, value: string): void {
-    if (end - start < LONG_VALUE) return;
-    this.entries[this.next] = { bytes: Buffer.from(buf.subarray(start, end)), value };
+    if (end - start < LONG_VALUE || end - start > MAX_LONG_VALUE) return;
+    const bytes = Buffer.allocUnsafeSlow(end - start);
+    buf.copy(bytes, 0, start, end);
+    this.entries[this.next] = { bytes, value };
     this.next = (this.next + 1) % MAX_CHECKED;
   }
 }
@@ -101,7 +106,8 @@ interface CheckedValue {
   value: string;
 }
 const LONG_VALUE = 256;
-const MAX_CHECKED = 4;
+const MAX_LONG_VALUE = 4096;
+const MAX_CHECKED = 2;
 
 /** The request head at the start of `buf`; `memo` is its connection's (see CheckedValues). */
 export function parseRequestHead(buf: Buffer, limit = FAST_HEAD_LIMIT, memo?: CheckedValues): RequestHeadResult {
