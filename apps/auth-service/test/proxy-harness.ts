@@ -44,12 +44,25 @@ export function closeServer(server: net.Server): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
 }
 
-/** A port on which nothing listens (it was free a moment ago). */
+/** A port on which nothing listens, and none of the tests will listen. */
 export async function closedPort(): Promise<number> {
+  // Port 1 (tcpmux, a privileged port no test binds): outside the ephemeral range that listen(0)
+  // picks from, so no server a parallel test starts can take it, as one could take a port that
+  // was free a moment ago. Used when it refuses connections, as it does on a machine that runs no
+  // tcpmux.
+  if (await refuses(1)) return 1;
   const probe = net.createServer();
   const port = await listen(probe);
   await closeServer(probe);
   return port;
+}
+
+function refuses(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ port, host: '127.0.0.1' });
+    socket.once('connect', () => (socket.destroy(), resolve(false)));
+    socket.once('error', (e: NodeJS.ErrnoException) => resolve(e.code === 'ECONNREFUSED'));
+  });
 }
 
 export function newPool(options: UpstreamPoolOptions = {}): UpstreamPool {
