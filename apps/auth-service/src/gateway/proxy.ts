@@ -90,8 +90,8 @@ export interface RequestHead {
 /**
  * A connection's last Cookie value and the value sent upstream for it (withoutAccessCookie): a
  * client sends the same cookie on each request, usually the very string its connection's head
- * parser kept (./request-head.ts), so it is checked and cut once. Per connection: a value is
- * only ever compared with what the same client sent.
+ * parser kept (./request-head.ts), so it is checked and cut once. Per connection: from a directly
+ * connected client, a value is only compared with what that client sent (see CheckedValues).
  */
 export interface CookieMemo {
   sent: string;
