@@ -133,8 +133,18 @@ describe('AccessControl.exchange', () => {
     };
     s.setToken(rotated);
     const app = s.appOfId(s.app.id);
-    expect((await s.access.exchange(app, s.token.clientId, s.secret)).ok).toBe(true);
-    expect((await s.access.exchange(app, s.token.clientId, next)).ok).toBe(true);
+    // Each secret gets a JWT of its own version, however the exchanges alternate (a JWT of the
+    // previous secret ends with its grace period; one of the new secret does not).
+    const versions: Array<number | null> = [];
+    const jwts = new Map<number | null, string>();
+    for (const secret of [s.secret, next, s.secret, next, next, s.secret]) {
+      const d = await s.access.exchange(app, s.token.clientId, secret);
+      if (!d.ok) throw new Error(`refused: ${d.detail}`);
+      versions.push(d.claims.secretVersion);
+      expect(jwts.get(d.claims.secretVersion) ?? d.jwt).toBe(d.jwt);
+      jwts.set(d.claims.secretVersion, d.jwt);
+    }
+    expect(versions).toEqual([1, 2, 1, 2, 2, 1]);
     s.clock.advance(60_001);
     expectRefused(await s.access.exchange(app, s.token.clientId, s.secret), 401);
   });

@@ -107,6 +107,7 @@ export class AccessControl {
   private admitted = new Map<string, Map<string, Admission>>();
   private admittedCount = 0;
   private readonly hashBytes = new WeakMap<ReplicaToken, HashBytes>();
+  private readonly issuedKeys = new WeakMap<ReplicaToken, { app: ReplicaApp; version: number; lifetimeMs: number; key: string }>();
   private readonly digester: SecretDigester;
 
   constructor(
@@ -145,7 +146,7 @@ export class AccessControl {
     const secretVersion = current ? token.clientSecretVersion : token.clientSecretVersion - 1;
     // A reusable policy's own session duration overrides the app's for the JWTs it admits.
     const lifetimeMs = policy.sessionDurationMs ?? app.sessionDurationMs;
-    const key = `${token.id}|${app.id}|${secretVersion}|${lifetimeMs}`;
+    const key = this.issuedKey(token, app, secretVersion, lifetimeMs);
     const cached = this.issued.get(key);
     if (cached && this.reusable(cached, app, now)) {
       return { ok: true, app, token, jwt: cached.jwt, claims: cached.claims, exchanged: true, policy };
@@ -205,6 +206,19 @@ export class AccessControl {
     const policy = this.admission(target, token);
     if (!policy) return this.refuse(target, this.notAdmittedStatus(target), 'forbidden', 'no_policy_admits', token, clientId);
     return { ok: true, app: target, token, jwt, claims, exchanged: false, policy };
+  }
+
+  /**
+   * The issued-JWT cache's key for the token, app, secret version and lifetime. The last one is
+   * kept per token view: a key string made once has its hash cached, one built per request is
+   * hashed each time. A changed app is a new object, so its key is made again (the same text).
+   */
+  private issuedKey(token: ReplicaToken, app: ReplicaApp, version: number, lifetimeMs: number): string {
+    const last = this.issuedKeys.get(token);
+    if (last !== undefined && last.app === app && last.version === version && last.lifetimeMs === lifetimeMs) return last.key;
+    const key = `${token.id}|${app.id}|${version}|${lifetimeMs}`;
+    this.issuedKeys.set(token, { app, version, lifetimeMs, key });
+    return key;
   }
 
   /** The token's verifiers as bytes (converted from hex once per token view and verifier). */
