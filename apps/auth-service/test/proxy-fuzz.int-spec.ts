@@ -199,6 +199,16 @@ function serialize(r: GenRequest, path: string, creds: { id: string; secret: str
   return `${lines.join('\r\n')}\r\n\r\n${body}`;
 }
 
+/** Across calls, how long (ms) the value passed has stayed what it is now. */
+function heldFor(): (value: number | string) => number {
+  let last: number | string | undefined;
+  let since = 0;
+  return (value) => {
+    if (value !== last) [last, since] = [value, Date.now()];
+    return Date.now() - since;
+  };
+}
+
 const shape = (r: ParsedRequest) => ({ method: r.method, url: r.url, body: r.body, complete: r.complete });
 
 describe('the gateway against llhttp upstream (differential, property-based)', () => {
@@ -226,14 +236,13 @@ describe('the gateway against llhttp upstream (differential, property-based)', (
           // Answered every request admitted so far is not settled while a request read after them is
           // still in its admission (the first exchange signs a JWT, asynchronously): the count of
           // admitted requests must also have held for 50 ms.
-          let lastCount = -1;
-          let countSince = 0;
+          const admittedHeld = heldFor();
           await expectEventually(
             () => {
               const answered = client.received().match(/HTTP\/1\.1 [2-5]\d\d /g)?.length ?? 0;
               const admitted = gateway.admitted.length - firstAdmitted;
-              if (admitted !== lastCount) [lastCount, countSince] = [admitted, Date.now()];
-              expect(closed || (admitted > 0 && answered >= admitted && Date.now() - countSince >= 50)).toBe(true);
+              const held = admittedHeld(admitted);
+              expect(closed || (admitted > 0 && answered >= admitted && held >= 50)).toBe(true);
             },
             { timeoutMs: 1_000, intervalMs: 5 },
           ).catch(() => undefined);
@@ -251,13 +260,10 @@ describe('the gateway against llhttp upstream (differential, property-based)', (
           // admitted, and sent upstream, after it (CI, 2026-12-02, seed 265577132). So this run
           // also settles before it is checked: nothing admitted or parsed for 100 ms, or a late
           // request would land in the next run's share.
-          let counts = '';
-          let countsSince = 0;
+          const countsHeld = heldFor();
           await expectEventually(
             () => {
-              const now = `${gateway.admitted.length}/${upstream.requests.length}`;
-              if (now !== counts) [counts, countsSince] = [now, Date.now()];
-              expect(Date.now() - countsSince).toBeGreaterThanOrEqual(100);
+              expect(countsHeld(`${gateway.admitted.length}/${upstream.requests.length}`)).toBeGreaterThanOrEqual(100);
             },
             { timeoutMs: 3_000, intervalMs: 10 },
           );

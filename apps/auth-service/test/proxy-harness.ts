@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
 import { setImmediate as nextTurn } from 'node:timers/promises';
+import { accepts } from '@gatehouse/testing';
 import {
   UpstreamPool,
   answerInProgress,
@@ -50,19 +51,11 @@ export async function closedPort(): Promise<number> {
   // picks from, so no server a parallel test starts can take it, as one could take a port that
   // was free a moment ago. Used when it refuses connections, as it does on a machine that runs no
   // tcpmux.
-  if (await refuses(1)) return 1;
+  if (!(await accepts(1))) return 1;
   const probe = net.createServer();
   const port = await listen(probe);
   await closeServer(probe);
   return port;
-}
-
-function refuses(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ port, host: '127.0.0.1' });
-    socket.once('connect', () => (socket.destroy(), resolve(false)));
-    socket.once('error', (e: NodeJS.ErrnoException) => resolve(e.code === 'ECONNREFUSED'));
-  });
 }
 
 export function newPool(options: UpstreamPoolOptions = {}): UpstreamPool {

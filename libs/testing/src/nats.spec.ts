@@ -1,12 +1,5 @@
-import { connect } from 'node:net';
 import { startNats } from './nats.js';
-
-const accepts = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const socket = connect({ port, host: '127.0.0.1' });
-    socket.once('connect', () => (socket.destroy(), resolve(true)));
-    socket.once('error', () => resolve(false));
-  });
+import { accepts } from './ports.js';
 
 describe('startNats', () => {
   it('a server that exits before it listens is reported at once, with what nats-server said', async () => {
