@@ -645,3 +645,36 @@ describe('a client that goes away: nothing starts upstream for it, and what is u
     expect(twin.gateway.upstreams.idleCount()).toBe(0);
   });
 });
+
+describe('an error while a request is admitted: a 503 for it, and the connection serves the next (both fronts)', () => {
+  // The fast front's admission is synchronous when nothing is signed or verified (src/gateway/soon.ts):
+  // an error is then a throw, not a rejection, and must end the same way.
+  it.each([
+    [
+      'thrown at once',
+      (error: Error) => {
+        throw error;
+      },
+    ],
+    ['a rejection', (error: Error) => Promise.reject(error)],
+  ] as const)('%s', async (_, fail) => {
+    const up = await startEchoUpstream();
+    const twins = await startTwins(up.url, {
+      access: (access) => {
+        const exchange = access.exchange.bind(access);
+        let calls = 0;
+        access.exchange = (...args) => (++calls === 1 ? fail(new Error('admission failed')) : exchange(...args));
+        return access;
+      },
+    });
+    const creds = `CF-Access-Client-Id: ${twins.id}\r\nCF-Access-Client-Secret: ${twins.secret}\r\n`;
+    for (const twin of [twins.fast, twins.slow]) {
+      const conn = rawConnection(twin.port, get('/first', creds) + get('/second', creds));
+      await expectEventually(() => expect(statusesOf(conn.received())).toEqual([503, 200]));
+      expect(conn.received()).toContain('{"error":"unavailable","reason":"internal"}');
+      expect(conn.received()).toMatch(/^HTTP\/1\.1 503 [^]*?\r\ncf-ray: [0-9a-f]{16}\r\n/i);
+      conn.socket.destroy();
+    }
+    expect(up.requests.map((r) => r.url)).toEqual(['/second', '/second']);
+  });
+});

@@ -5,7 +5,7 @@ import type { KeyRing } from '../keys/key-ring.js';
 import { selfSignedCertificate } from '../keys/x509.js';
 import { appOf, loadInto, policyOf, tokenOf } from '../replica/replica.fixture.js';
 import { Replica } from '../replica/replica.js';
-import { AccessControl, type Decision } from './access.js';
+import { AccessControl, type Allowed, type Decision } from './access.js';
 import { JwtService } from './jwt.js';
 
 const HASH_KEY = 'k'.repeat(64);
@@ -66,6 +66,37 @@ const expectRefused = (d: Decision, status: number, detail?: string) => {
     if (detail) expect(d.detail).toBe(detail);
   }
 };
+
+describe('AccessControl: synchronous when nothing is signed or verified (the gateway then takes no promise)', () => {
+  it('exchange: a reused JWT and a refusal are values; signing a new one is a promise', async () => {
+    const s = setup();
+    const app = s.appOfId(s.app.id);
+    const first = s.access.exchange(app, s.token.clientId, s.secret);
+    expect(first).toBeInstanceOf(Promise);
+    const issued = await first;
+    const again = s.access.exchange(app, s.token.clientId, s.secret);
+    expect(again).not.toBeInstanceOf(Promise);
+    expect((again as Decision).ok && (again as Allowed).jwt).toBe(issued.ok && issued.jwt);
+    const wrong = s.access.exchange(app, s.token.clientId, generateClientSecret());
+    expect(wrong).not.toBeInstanceOf(Promise);
+    expectRefused(wrong as Decision, 401, 'wrong_secret');
+  });
+
+  it('checkJwt: a verified JWT and a malformed one are values; checking a signature is a promise', async () => {
+    const s = setup();
+    const app = s.appOfId(s.app.id);
+    const d = await s.access.exchange(app, s.token.clientId, s.secret);
+    if (!d.ok) throw new Error('not admitted');
+    const known = s.access.checkJwt(app, d.jwt);
+    expect(known).not.toBeInstanceOf(Promise);
+    expect((known as Decision).ok).toBe(true);
+    expect(s.access.checkJwt(app, 'not a jwt')).not.toBeInstanceOf(Promise);
+    // Another gateway (its own caches) has not verified it yet.
+    const elsewhere = setup().access.checkJwt(app, d.jwt);
+    expect(elsewhere).toBeInstanceOf(Promise);
+    await elsewhere;
+  });
+});
 
 describe('AccessControl.exchange', () => {
   it('compares the first 16 bytes of the HMAC (what the replica keeps), and a malformed stored hash matches no secret', async () => {

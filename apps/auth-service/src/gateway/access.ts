@@ -32,6 +32,8 @@ export interface Refused {
   guess: boolean;
 }
 export type Decision = Allowed | Refused;
+/** A JWT check's outcome: a decision, or (with no application to decide for) a refusal for none. */
+export type JwtCheck = Decision | { ok: false; status: 401; reason: string; detail: string; app: null; guess: boolean };
 
 // Compared against when the client id is unknown, so an unknown id costs the same as a wrong secret.
 const DUMMY_VERIFIER = Buffer.alloc(VERIFIER_BYTES);
@@ -128,7 +130,12 @@ export class AccessControl {
     });
   }
 
-  async exchange(app: ReplicaApp, clientId: string, secret: string): Promise<Decision> {
+  /**
+   * The decision for a client id and secret presented for `app`. Synchronous when it needs no new
+   * JWT (a refusal, or an issued one reused): the gateway's admission then takes no promise
+   * (./server.ts `then`). Signing a new one is asynchronous.
+   */
+  exchange(app: ReplicaApp, clientId: string, secret: string): Decision | Promise<Decision> {
     const now = this.now();
     const token = this.replica.tokenByClientId(clientId);
     // One HMAC, then always two constant-time comparisons, whether or not the id exists.
@@ -151,6 +158,19 @@ export class AccessControl {
     if (cached && this.reusable(cached, app, now)) {
       return { ok: true, app, token, jwt: cached.jwt, claims: cached.claims, exchanged: true, policy };
     }
+    return this.issue(app, token, policy, key, secretVersion, lifetimeMs, now);
+  }
+
+  /** Signs a new JWT for an admitted exchange, and keeps it for reuse. */
+  private async issue(
+    app: ReplicaApp,
+    token: ReplicaToken,
+    policy: ReplicaPolicy,
+    key: string,
+    secretVersion: number,
+    lifetimeMs: number,
+    now: number,
+  ): Promise<Allowed> {
     const { jwt, claims } = await this.jwts.issue(app.aud, token.clientId, secretVersion, lifetimeMs, now);
     this.issued.set(key, { jwt, claims, appUpdatedAt: app.updatedAt });
     this.verified.set(jwt, claims);
@@ -161,32 +181,39 @@ export class AccessControl {
    * Checks a presented JWT for `app` (or, when `app` is null, for the application named by its
    * audience: get-identity on a host that is no application). `jwt` may be presentedJwt's
    * unchecked value: one that is not among the verified JWTs must be well formed (wellFormedJwt)
-   * before its signature is checked, else it is refused as `malformed_jwt`.
+   * before its signature is checked, else it is refused as `malformed_jwt`. Synchronous for a JWT
+   * among the verified ones (or malformed); checking a signature is asynchronous.
    */
-  async checkJwt(
-    app: ReplicaApp | null,
-    jwt: string,
-    resolveByAud?: (aud: string[]) => ReplicaApp | undefined,
-  ): Promise<Decision | { ok: false; status: 401; reason: string; detail: string; app: null; guess: boolean }> {
+  checkJwt(app: ReplicaApp | null, jwt: string, resolveByAud?: (aud: string[]) => ReplicaApp | undefined): JwtCheck | Promise<JwtCheck> {
     const now = this.now();
-    let claims = this.verified.get(jwt);
-    if (!claims) {
-      if (!wellFormedJwt(jwt)) {
-        return app
-          ? this.refuse(app, 401, 'invalid_jwt', 'malformed_jwt', null, null, true)
-          : { ok: false, status: 401, reason: 'invalid_jwt', detail: 'malformed_jwt', app: null, guess: true };
-      }
-      try {
-        claims = await this.jwts.verify(jwt, now);
-      } catch (error) {
-        const detail = error instanceof JwtError ? error.reason : 'invalid_jwt';
-        const guess = detail !== 'jwt_expired';
-        return app
-          ? this.refuse(app, 401, 'invalid_jwt', detail, null, null, guess)
-          : { ok: false, status: 401, reason: 'invalid_jwt', detail, app: null, guess };
-      }
-      this.verified.set(jwt, claims);
+    const claims = this.verified.get(jwt);
+    if (claims) return this.judgeJwt(app, jwt, claims, now, resolveByAud);
+    if (!wellFormedJwt(jwt)) {
+      return app
+        ? this.refuse(app, 401, 'invalid_jwt', 'malformed_jwt', null, null, true)
+        : { ok: false, status: 401, reason: 'invalid_jwt', detail: 'malformed_jwt', app: null, guess: true };
     }
+    return this.verifyThenJudge(app, jwt, now, resolveByAud);
+  }
+
+  /** checkJwt for a JWT whose signature is yet to be checked. */
+  private async verifyThenJudge(app: ReplicaApp | null, jwt: string, now: number, resolveByAud?: (aud: string[]) => ReplicaApp | undefined): Promise<JwtCheck> {
+    let claims: AppClaims;
+    try {
+      claims = await this.jwts.verify(jwt, now);
+    } catch (error) {
+      const detail = error instanceof JwtError ? error.reason : 'invalid_jwt';
+      const guess = detail !== 'jwt_expired';
+      return app
+        ? this.refuse(app, 401, 'invalid_jwt', detail, null, null, guess)
+        : { ok: false, status: 401, reason: 'invalid_jwt', detail, app: null, guess };
+    }
+    this.verified.set(jwt, claims);
+    return this.judgeJwt(app, jwt, claims, now, resolveByAud);
+  }
+
+  /** checkJwt for a JWT whose signature verified: what else it must be, and what its token must be now. */
+  private judgeJwt(app: ReplicaApp | null, jwt: string, claims: AppClaims, now: number, resolveByAud?: (aud: string[]) => ReplicaApp | undefined): JwtCheck {
     const target = app ?? resolveByAud?.(claims.aud);
     if (!target) return { ok: false, status: 401, reason: 'invalid_jwt', detail: 'unknown_audience', app: null, guess: false };
     const clientId = claims.commonName;

@@ -23,6 +23,7 @@ import {
 } from './proxy.js';
 import { FailedAttempts, type RateLimiter } from './rate-limiter.js';
 import type { Recorder } from './recorder.js';
+import { then, type Soon } from './soon.js';
 import { strictFor, strictRefusal } from './strict.js';
 
 export const ACCESS_PREFIX = '/cdn-cgi/access/';
@@ -135,6 +136,13 @@ function pathOf(url: string): string {
  * client is answered when refused: after `retryAfter` seconds (429), or with `reason` when it
  * differs from the decision's.
  */
+/** An admitted request: its app, the decision, and what its upstream is sent. */
+interface Admitted {
+  app: ReplicaApp;
+  decision: Allowed;
+  target: Omit<ProxyTarget, 'onError'>;
+}
+
 interface Verdict {
   decision: Decision;
   via: Via;
@@ -292,29 +300,39 @@ export class Gateway {
    * One request of either front: its decision id `ray` (every answer carries it in `Cf-Ray`; the
    * upstream is sent it too), its duration measured, and a 503 for an unexpected error.
    */
-  private answer(res: ClientResponse, handle: (ray: string, start: number) => Promise<void>): void {
+  private answer(res: ClientResponse, handle: (ray: string, start: number) => Soon<void>): void {
     const ray = this.rays.next();
     const metrics = this.d.metrics;
     const start = metrics ? performance.now() : 0;
     if (metrics) res.once('close', () => metrics.requestDone(start));
-    handle(ray, start).catch((error: Error) => {
+    const fail = (error: Error): void => {
       this.d.onError?.(error, ray);
       send(res, 503, { error: 'unavailable', reason: 'internal' }, { 'cf-ray': ray });
-    });
+    };
+    // Synchronous when the admission was (./soon.ts): a throw then is the same failure as a rejection.
+    let done: Soon<void>;
+    try {
+      done = handle(ray, start);
+    } catch (error) {
+      return fail(error as Error);
+    }
+    if (done instanceof Promise) done.catch(fail);
   }
 
   /** A request for an application: admitted, then proxied. */
-  private async proxy(req: RequestHead, res: ClientResponse, ray: string, start: number): Promise<void> {
-    const metrics = this.d.metrics;
-    const admitted = await this.admit(req, (status, body, headers) => send(res, status, body, { ...headers, 'cf-ray': ray }), ray);
-    if (!admitted) return;
-    metrics?.forwarded(start);
-    this.upstreams.forward(req, res, {
-      ...admitted.target,
-      onError: (r, status, body) => {
-        if (metrics && status >= 502) metrics.upstreamError((body as { reason?: string }).reason ?? 'unknown');
-        send(r, status, body, { 'cf-ray': ray });
-      },
+  private proxy(req: RequestHead, res: ClientResponse, ray: string, start: number): Soon<void> {
+    const admitted = this.admit(req, (status, body, headers) => send(res, status, body, { ...headers, 'cf-ray': ray }), ray);
+    return then(admitted, (a) => {
+      if (!a) return;
+      const metrics = this.d.metrics;
+      metrics?.forwarded(start);
+      this.upstreams.forward(req, res, {
+        ...a.target,
+        onError: (r, status, body) => {
+          if (metrics && status >= 502) metrics.upstreamError((body as { reason?: string }).reason ?? 'unknown');
+          send(r, status, body, { 'cf-ray': ray });
+        },
+      });
     });
   }
 
@@ -328,11 +346,7 @@ export class Gateway {
    * A request for an application (proxied or upgraded): its app by Host and path, authenticated,
    * and what the upstream is sent; or null, answered through `reply`.
    */
-  private async admit(
-    req: RequestHead,
-    reply: Reply,
-    ray: string,
-  ): Promise<{ app: ReplicaApp; decision: Allowed; target: Omit<ProxyTarget, 'onError'> } | null> {
+  private admit(req: RequestHead, reply: Reply, ray: string): Soon<Admitted | null> {
     // One canonical path: the application is chosen by it and the upstream is sent it.
     const canonical = canonicalTarget(req.url ?? '/');
     if (!canonical.ok) return refused(reply, 400, { error: 'bad_request', reason: canonical.reason });
@@ -344,8 +358,17 @@ export class Gateway {
     const app = this.d.replica.findApp(headerValue(req.headers.host) ?? '', canonical.path);
     if (!app) return refused(reply, 404, { error: 'not_found', reason: 'no_application_for_host' });
     const ip = this.clientIp(req);
-    const decision = await this.authenticate(req, reply, app, ip, 'service_token', ray);
-    if (!decision) return null;
+    const decided = this.authenticate(req, reply, app, ip, 'service_token', ray);
+    // Node's server emits a request from inside its parser, which goes on to parse what follows
+    // the head in the same read: bytes it finds malformed get their refusal first ('clientError'
+    // above), as when every admission took a promise. Only the fast front's requests are admitted
+    // synchronously (./soon.ts).
+    const settled = req instanceof http.IncomingMessage ? Promise.resolve(decided) : decided;
+    return then(settled, (decision) => decision && this.admitted(reply, app, decision, canonical, ip, ray));
+  }
+
+  /** What an admitted request's upstream is sent (or a 502 when the app has none). */
+  private admitted(reply: Reply, app: ReplicaApp, decision: Allowed, canonical: { path: string; query: string }, ip: string, ray: string): Admitted | null {
     if (!app.upstreamUrl) return refused(reply, 502, { error: 'bad_gateway', reason: 'application_has_no_upstream' });
     const target = {
       upstream: app.upstreamUrl,
@@ -458,7 +481,7 @@ export class Gateway {
         tunnel.close();
         continue;
       }
-      this.d.access.checkJwt(app, jwt).then(
+      Promise.resolve(this.d.access.checkJwt(app, jwt)).then(
         (decision) => void (decision.ok || tunnel.close()),
         () => tunnel.close(),
       );
@@ -466,9 +489,13 @@ export class Gateway {
   }
 
   /** Authenticates for `app`: the verdict is recorded; a refusal is answered through `reply` (null). */
-  private async authenticate(req: RequestHead, reply: Reply, app: ReplicaApp, ip: string, mode: Via, ray: string): Promise<Allowed | null> {
+  private authenticate(req: RequestHead, reply: Reply, app: ReplicaApp, ip: string, mode: Via, ray: string): Soon<Allowed | null> {
     const now = this.now();
-    const verdict = await this.judge(req, app, ip, mode, now);
+    return then(this.judge(req, app, ip, mode, now), (verdict) => this.settle(verdict, reply, ip, ray, now));
+  }
+
+  /** A verdict recorded; a refusal answered through `reply` (null). */
+  private settle(verdict: Verdict, reply: Reply, ip: string, ray: string, now: number): Allowed | null {
     const { decision } = verdict;
     this.log.record(decision, ip, verdict.via, ray);
     if (!decision.ok) {
@@ -480,7 +507,7 @@ export class Gateway {
   }
 
   /** The credentials of the request judged for `app`, failed attempts counted (./rate-limiter.ts FailedAttempts). */
-  private async judge(req: RequestHead, app: ReplicaApp, ip: string, mode: Via, now: number): Promise<Verdict> {
+  private judge(req: RequestHead, app: ReplicaApp, ip: string, mode: Via, now: number): Soon<Verdict> {
     const addressWait = this.attempts.addressWait(ip, now);
     if (addressWait) return { decision: unauthorized(app, 'too_many_failed_attempts', 'rate_limited_ip', null, false), via: mode, retryAfter: addressWait };
     const strict = strictFor(this.d.replica, app) ? strictRefusal(req, app.readServiceTokensFromHeader) : null;
@@ -490,10 +517,12 @@ export class Gateway {
     }
     const creds = serviceCredentials(req.headers, app.readServiceTokensFromHeader);
     if (creds.kind === 'service_token') {
-      const decision = await this.d.access.exchange(app, creds.clientId, creds.secret);
-      if (decision.ok || !decision.guess) return { decision, via: mode };
-      const idWait = this.attempts.failedSecret(ip, creds.clientId, now);
-      return idWait ? { decision: { ...decision, detail: 'rate_limited_client_id' }, via: mode, retryAfter: idWait } : { decision, via: mode };
+      const clientId = creds.clientId;
+      return then(this.d.access.exchange(app, clientId, creds.secret), (decision): Verdict => {
+        if (decision.ok || !decision.guess) return { decision, via: mode };
+        const idWait = this.attempts.failedSecret(ip, clientId, now);
+        return idWait ? { decision: { ...decision, detail: 'rate_limited_client_id' }, via: mode, retryAfter: idWait } : { decision, via: mode };
+      });
     }
     if (creds.kind === 'invalid') {
       this.attempts.failed(ip, now);
@@ -503,9 +532,11 @@ export class Gateway {
     const jwt = presentedJwt(req.headers);
     if (jwt === null) return { decision: unauthorized(app, 'no_credentials', 'no_credentials', null, false), via: mode };
     const via = mode === 'service_token' ? 'jwt' : mode;
-    const decision = (await this.d.access.checkJwt(app, jwt)) as Decision;
-    if (!decision.ok && decision.guess) this.attempts.failed(ip, now);
-    return { decision, via };
+    return then(this.d.access.checkJwt(app, jwt), (checked): Verdict => {
+      const decision = checked as Decision; // for an app, a decision
+      if (!decision.ok && decision.guess) this.attempts.failed(ip, now);
+      return { decision, via };
+    });
   }
 
   /**
