@@ -678,3 +678,37 @@ describe('an error while a request is admitted: a 503 for it, and the connection
     expect(up.requests.map((r) => r.url)).toEqual(['/second', '/second']);
   });
 });
+
+describe('pipelined requests and refusals (both fronts)', () => {
+  it('requests pipelined on one connection ride one upstream connection', async () => {
+    const up = await startEchoUpstream();
+    const twins = await startTwins(up.url);
+    const creds = `CF-Access-Client-Id: ${twins.id}\r\nCF-Access-Client-Secret: ${twins.secret}\r\n`;
+    for (const twin of [twins.fast, twins.slow]) {
+      const n = 20;
+      const conn = rawConnection(twin.port, Array.from({ length: n }, (_, i) => get(`/p${i}`, creds)).join(''));
+      await expectEventually(() => expect(statusesOf(conn.received())).toEqual(Array<number>(n).fill(200)));
+      // Each answer's upstream connection went back to the pool before the next request took one.
+      expect(twin.gateway.upstreams.idleCount()).toBe(1);
+      conn.socket.destroy();
+    }
+  });
+
+  it.each([
+    ['no credentials', ''],
+    ['a wrong secret', 'CF-Access-Client-Id: {{ID}}\r\nCF-Access-Client-Secret: wrong\r\n'],
+  ])('a request with framing Node refuses and %s: only the framing refusal, never a 401 before it', async (_, extra) => {
+    const up = await startEchoUpstream();
+    const twins = await startTwins(up.url);
+    for (const te of ['identity', 'xchunked']) {
+      for (const twin of [twins.fast, twins.slow]) {
+        const head = `POST /te HTTP/1.1\r\nHost: ${HOST}\r\n${extra.replace('{{ID}}', twins.id)}Transfer-Encoding: ${te}\r\n\r\n`;
+        const conn = rawConnection(twin.port, `${head}abc`);
+        await conn.closed;
+        expect(statusesOf(conn.received())).toEqual([400]);
+        expect(conn.received()).toContain('"reason":"malformed_request"');
+      }
+    }
+    expect(up.requests).toEqual([]);
+  });
+});

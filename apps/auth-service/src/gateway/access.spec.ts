@@ -74,6 +74,7 @@ describe('AccessControl: synchronous when nothing is signed or verified (the gat
     const first = s.access.exchange(app, s.token.clientId, s.secret);
     expect(first).toBeInstanceOf(Promise);
     const issued = await first;
+    expect(issued.ok).toBe(true);
     const again = s.access.exchange(app, s.token.clientId, s.secret);
     expect(again).not.toBeInstanceOf(Promise);
     expect((again as Decision).ok && (again as Allowed).jwt).toBe(issued.ok && issued.jwt);
@@ -90,7 +91,9 @@ describe('AccessControl: synchronous when nothing is signed or verified (the gat
     const known = s.access.checkJwt(app, d.jwt);
     expect(known).not.toBeInstanceOf(Promise);
     expect((known as Decision).ok).toBe(true);
-    expect(s.access.checkJwt(app, 'not a jwt')).not.toBeInstanceOf(Promise);
+    const malformed = s.access.checkJwt(app, 'not a jwt');
+    expect(malformed).not.toBeInstanceOf(Promise);
+    expectRefused(malformed as Decision, 401, 'malformed_jwt');
     // Another gateway (its own caches) has not verified it yet.
     const elsewhere = setup().access.checkJwt(app, d.jwt);
     expect(elsewhere).toBeInstanceOf(Promise);

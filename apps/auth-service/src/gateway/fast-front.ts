@@ -434,8 +434,15 @@ class FastConnection {
       return;
     }
     if (this.socket.isPaused()) this.socket.resume();
-    this.next();
+    // A request already read behind this one is served once what ended this answer has returned
+    // (a microtask later): that is the upstream connection's parser, which gives the connection
+    // back to the pool after the response's end; served at once (its admission can be
+    // synchronous), the next request would take another upstream connection.
+    if (this.buffered) queueMicrotask(this.nextLater);
+    else this.next();
   }
+
+  private readonly nextLater = (): void => this.next();
 
   private detach(): void {
     const { socket } = this;

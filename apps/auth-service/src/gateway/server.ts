@@ -136,18 +136,18 @@ function pathOf(url: string): string {
  * client is answered when refused: after `retryAfter` seconds (429), or with `reason` when it
  * differs from the decision's.
  */
-/** An admitted request: its app, the decision, and what its upstream is sent. */
-interface Admitted {
-  app: ReplicaApp;
-  decision: Allowed;
-  target: Omit<ProxyTarget, 'onError'>;
-}
-
 interface Verdict {
   decision: Decision;
   via: Via;
   retryAfter?: number;
   reason?: string;
+}
+
+/** An admitted request: its app, the decision, and what its upstream is sent. */
+interface Admitted {
+  app: ReplicaApp;
+  decision: Allowed;
+  target: Omit<ProxyTarget, 'onError'>;
 }
 
 /** A 401 of the gateway's own (no token found for it). */
@@ -359,12 +359,7 @@ export class Gateway {
     if (!app) return refused(reply, 404, { error: 'not_found', reason: 'no_application_for_host' });
     const ip = this.clientIp(req);
     const decided = this.authenticate(req, reply, app, ip, 'service_token', ray);
-    // Node's server emits a request from inside its parser, which goes on to parse what follows
-    // the head in the same read: bytes it finds malformed get their refusal first ('clientError'
-    // above), as when every admission took a promise. Only the fast front's requests are admitted
-    // synchronously (./soon.ts).
-    const settled = req instanceof http.IncomingMessage ? Promise.resolve(decided) : decided;
-    return then(settled, (decision) => decision && this.admitted(reply, app, decision, canonical, ip, ray));
+    return then(decided, (decision) => decision && this.admitted(reply, app, decision, canonical, ip, ray));
   }
 
   /** What an admitted request's upstream is sent (or a 502 when the app has none). */
@@ -481,15 +476,28 @@ export class Gateway {
         tunnel.close();
         continue;
       }
-      Promise.resolve(this.d.access.checkJwt(app, jwt)).then(
-        (decision) => void (decision.ok || tunnel.close()),
-        () => tunnel.close(),
-      );
+      // Never a throw here (a replica change is being applied): an error closes the tunnel.
+      Promise.resolve(jwt)
+        .then((j) => this.d.access.checkJwt(app, j))
+        .then(
+          (decision) => void (decision.ok || tunnel.close()),
+          () => tunnel.close(),
+        );
     }
   }
 
   /** Authenticates for `app`: the verdict is recorded; a refusal is answered through `reply` (null). */
   private authenticate(req: RequestHead, reply: Reply, app: ReplicaApp, ip: string, mode: Via, ray: string): Soon<Allowed | null> {
+    // Node's server emits a request from inside its parser, which goes on to parse what follows
+    // the head in the same read: bytes it finds malformed get their refusal first ('clientError'
+    // above), before any answer to the request (a 401 as much as a 200), as when every admission
+    // took a promise. So its requests are judged a microtask later; only the fast front's are
+    // judged at once (./soon.ts).
+    if (req instanceof http.IncomingMessage) return Promise.resolve().then(() => this.authenticateNow(req, reply, app, ip, mode, ray));
+    return this.authenticateNow(req, reply, app, ip, mode, ray);
+  }
+
+  private authenticateNow(req: RequestHead, reply: Reply, app: ReplicaApp, ip: string, mode: Via, ray: string): Soon<Allowed | null> {
     const now = this.now();
     return then(this.judge(req, app, ip, mode, now), (verdict) => this.settle(verdict, reply, ip, ray, now));
   }
