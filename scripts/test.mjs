@@ -16,9 +16,10 @@ const totals = { passed: 0, failed: 0, skipped: 0 };
 const failures = [];
 
 /**
- * A step that runs beside the tests, at the lowest CPU priority (`nice -n 19`): it takes only the
- * CPU the tests leave idle, so their timing is theirs as if it did not run. Its output is kept
- * and shown when the run ends; its failure fails the run.
+ * A step that runs beside the tests, at the lowest CPU priority (`nice -n 19`): it takes mostly
+ * the CPU the tests leave idle (on 2 shared vCPUs it still slows them somewhat:
+ * docs/performance.md, "Session 16"). Its output is kept and shown when the run ends; its
+ * failure fails the run.
  */
 function besideTests(title, cmd, args) {
   const started = Date.now();

@@ -477,8 +477,8 @@ export class Gateway {
         continue;
       }
       // Never a throw here (a replica change is being applied): an error closes the tunnel.
-      Promise.resolve(jwt)
-        .then((j) => this.d.access.checkJwt(app, j))
+      Promise.resolve()
+        .then(() => this.d.access.checkJwt(app, jwt))
         .then(
           (decision) => void (decision.ok || tunnel.close()),
           () => tunnel.close(),
