@@ -87,6 +87,8 @@ export async function startEchoUpstream(): Promise<EchoUpstream> {
 export interface Twin {
   port: number;
   gateway: Gateway;
+  /** Its own replica: a test applies changes to it. */
+  replica: Replica;
   decisions: Array<Record<string, unknown>>;
   registry: Registry;
 }
@@ -154,7 +156,7 @@ export async function startTwins(upstreamUrl: string, options: TwinOptions = {})
     });
     const port = await gateway.listen(0, '127.0.0.1');
     onCleanup(() => gateway.close());
-    return { port, gateway, decisions, registry };
+    return { port, gateway, replica, decisions, registry };
   };
   return { fast: await start(true), slow: await start(false), id: token.clientId, secret };
 }

@@ -14,7 +14,8 @@ import {
   type EchoUpstream,
   type Twin,
 } from './fast-front-harness.js';
-import { rawConnection, runCleanups } from './proxy-harness.js';
+import { appOf } from '../src/replica/replica.fixture.js';
+import { rawConnection, runCleanups, startHttpUpstreamServer } from './proxy-harness.js';
 
 /*
  * Hostile requests as the world sends them: raw bytes on a socket, each case on its own
@@ -646,18 +647,21 @@ describe('a client that goes away: nothing starts upstream for it, and what is u
   });
 });
 
+/** The two ways a step that may be synchronous fails (src/gateway/soon.ts): a throw, or a rejection. */
+const failures = [
+  [
+    'thrown at once',
+    (error: Error): never => {
+      throw error;
+    },
+  ],
+  ['a rejection', (error: Error) => Promise.reject(error)],
+] as const;
+
 describe('an error while a request is admitted: a 503 for it, and the connection serves the next (both fronts)', () => {
   // The fast front's admission is synchronous when nothing is signed or verified (src/gateway/soon.ts):
   // an error is then a throw, not a rejection, and must end the same way.
-  it.each([
-    [
-      'thrown at once',
-      (error: Error) => {
-        throw error;
-      },
-    ],
-    ['a rejection', (error: Error) => Promise.reject(error)],
-  ] as const)('%s', async (_, fail) => {
+  it.each(failures)('%s', async (_, fail) => {
     const up = await startEchoUpstream();
     const twins = await startTwins(up.url, {
       access: (access) => {
@@ -676,6 +680,51 @@ describe('an error while a request is admitted: a 503 for it, and the connection
       conn.socket.destroy();
     }
     expect(up.requests.map((r) => r.url)).toEqual(['/second', '/second']);
+  });
+});
+
+describe('an error while open tunnels are re-checked on a change: the tunnel is cut, and the change applies (both fronts)', () => {
+  // A replica change re-checks every open WebSocket tunnel against its JWT (Gateway.recheckTunnels).
+  // The check is synchronous when nothing is verified (src/gateway/soon.ts): a throw there must not
+  // reach the code applying the change, and must cut the tunnel as a refusal does.
+  it.each(failures)('%s', async (_, fail) => {
+    const { port: upstreamPort, server } = await startHttpUpstreamServer((_req, res) => res.end('ok'));
+    server.on('upgrade', (_req, socket: net.Socket) => {
+      socket.on('error', () => socket.destroy());
+      socket.on('end', () => socket.destroy()); // the tunnel cut (the upstream's server keeps no record of an upgraded socket)
+      socket.write('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n');
+      socket.on('data', (d: Buffer) => socket.write(`echo:${d.toString('latin1')}`));
+    });
+    let failing = false;
+    const twins = await startTwins(`http://127.0.0.1:${upstreamPort}`, {
+      access: (access) => {
+        const checkJwt = access.checkJwt.bind(access);
+        access.checkJwt = (...args) => (failing ? fail(new Error('check failed')) : checkJwt(...args));
+        return access;
+      },
+    });
+    const upgrade =
+      `GET /ws HTTP/1.1\r\nHost: ${HOST}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n` +
+      `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nCF-Access-Client-Id: ${twins.id}\r\nCF-Access-Client-Secret: ${twins.secret}\r\n\r\n`;
+    for (const [i, twin] of [twins.fast, twins.slow].entries()) {
+      failing = false;
+      const conn = rawConnection(twin.port, upgrade);
+      await expectEventually(() => expect(conn.received()).toContain('101 Switching Protocols'));
+      conn.socket.write('ping');
+      await expectEventually(() => expect(conn.received()).toContain('echo:ping'));
+      let after = 0;
+      twin.replica.onChange(() => after++);
+      failing = true;
+      // Any change re-checks the tunnels: here another application appears.
+      const app = appOf({ name: `another-${i}`, domain: `another-${i}.example.com`, upstream: `http://127.0.0.1:${upstreamPort}` });
+      expect(() => twin.replica.apply([{ type: 'app', revision: 2, app }])).not.toThrow();
+      expect(after).toBe(1); // the listeners after the gateway's ran too
+      expect(twin.replica.app(app.id)).toBeDefined();
+      let cut = false;
+      void conn.closed.then(() => (cut = true));
+      await expectEventually(() => expect(cut).toBe(true));
+      expect(twin.gateway.upstreams.tunnelCount()).toBe(0);
+    }
   });
 });
 
