@@ -31,11 +31,13 @@ const ONLY = process.env.BENCH_ONLY;
 const GATEWAY_NODE_ARGS = (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
 // BENCH_PARTS=load,latency (comma-separated): only these parts of the bench; the default runs all of
 // logic (decision logic without HTTP), load (throughput), workers (requests per CPU-second with
-// GATEHOUSE_GATEWAY_WORKERS=1 and =2), latency (fixed 1,000 req/s), revocation.
+// GATEHOUSE_GATEWAY_WORKERS=1 and =2; 2 workers with the same connections, and with twice as
+// many), latency (fixed 1,000 req/s), revocation.
 // BENCH_COMPARE_DIST=.gatehouse/bench/dist-before: a second gateway from that build (a copy of an
 // earlier apps/auth-service/dist, anywhere inside the repository so that it finds the same
 // node_modules; the path is relative to the root) runs beside the current one, its proxied
-// scenarios interleaved with the current ones: before/after in the same conditions.
+// scenarios and its forward-auth endpoint interleaved with the current ones: before/after in the
+// same conditions.
 const COMPARE_DIST = process.env.BENCH_COMPARE_DIST;
 // BENCH_COMPARE_NODE_ARGS: node arguments of that second gateway (default: BENCH_GATEWAY_NODE_ARGS's).
 const COMPARE_NODE_ARGS =
@@ -203,8 +205,8 @@ async function withPriority(proxyPids, fn) {
 }
 
 /** One `wrk -t1 -c<CONNECTIONS> -d<seconds>s --latency` run: req/s, total, p50/p99 (ms), failures. */
-function wrk(url, headers, seconds) {
-  const args = ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency'];
+function wrk(url, headers, seconds, connections = CONNECTIONS) {
+  const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency'];
   // wrk adds its own Host unless one named exactly `Host` is given (two would be refused: 400).
   for (const [k, v] of Object.entries(headers)) args.push('-H', `${k.toLowerCase() === 'host' ? 'Host' : k}: ${v}`);
   args.push(url);
@@ -387,13 +389,13 @@ http { access_log off;
   });
 
   if (process.env.BENCH_WIRE_DETAIL) console.error(`  pids: gateway ${gateway.pid}, upstream ${upstream.pid}, nginx ${nginxProc.pid}, bench ${process.pid}`);
-  const load = async (title, url, headers, server, alone = []) => {
+  const load = async (title, url, headers, server, alone = [], connections = CONNECTIONS) => {
     // A run during which something else on the machine took CPU (another session's tests, a
     // database job) measures that, not the server: the server waits for a core while wrk's
     // connections wait for it, so its req/s and its "server CPU" both drop. Such a run is repeated.
     let r;
     for (let attempt = 0; ; attempt++) {
-      r = await loadOnce(url, headers, server, alone);
+      r = await loadOnce(url, headers, server, alone, connections);
       if (r.outsideCores <= MAX_OUTSIDE_CORES || attempt >= RETRIES) break;
       console.error(
         `  ~ ${title}: ${fmt(r.outsideCores)} cores used outside the bench during the run (${r.busiestOutside || 'by processes that ended'}), run again`,
@@ -406,10 +408,10 @@ http { access_log off;
     if (r.bad > 0) console.error(`  ! ${title}: ${r.bad} non-2xx or socket errors of ${r.total}`);
     return r;
   };
-  const loadOnce = async (url, headers, server, alone) => {
+  const loadOnce = async (url, headers, server, alone, connections) => {
     // 1 s warm-up, then the measured run; `server` are the processes whose CPU the run counts
     // (with their children); `alone` are processes whose own CPU is also reported apart.
-    await wrk(url, headers, 1);
+    await wrk(url, headers, 1, connections);
     const outside0 = outsideProcesses();
     const machine0 = machineBusySeconds();
     const bench0 = benchCpuSeconds();
@@ -417,7 +419,7 @@ http { access_log off;
     const alone0 = alone.map((pid) => ownCpuSeconds(pid));
     const switches0 = contextSwitches(server);
     const counting = SYSCALLS ? countSyscalls(processTree(server), SECONDS) : null;
-    const r = await wrk(url, headers, SECONDS);
+    const r = await wrk(url, headers, SECONDS, connections);
     const syscalls = counting ? await counting : null;
     const cpu = cpuSeconds(server) - cpu0;
     const switches1 = contextSwitches(server);
@@ -445,6 +447,12 @@ http { access_log off;
       ? [
           [`gateway (${COMPARE_DIST}), JWT cookie`, `${gwBeforeUrl}/`, { host, cookie: `CF_Authorization=${jwt}` }, [gatewayBefore.pid]],
           [`gateway (${COMPARE_DIST}), service-token headers`, `${gwBeforeUrl}/`, { host, ...creds }, [gatewayBefore.pid]],
+          [
+            `gateway (${COMPARE_DIST}), forward-auth endpoint (headers)`,
+            `${gwBeforeUrl}/cdn-cgi/access/authorize`,
+            { 'x-forwarded-host': host, ...creds },
+            [gatewayBefore.pid],
+          ],
         ]
       : []),
   ].filter(([title]) => !ONLY || title.includes(ONLY) || /^(direct|nginx plain)/.test(title));
@@ -496,11 +504,16 @@ http { access_log off;
       if (fa.status !== 200) throw new Error(`exchange: ${fa.status}`);
       return fa.headers.get('cf-access-jwt-assertion');
     });
+    // [title, workers, wrk connections, url, headers, processes]. Two workers get the same
+    // connections as one (the same load, shared), and twice as many: the same load per worker,
+    // as a machine with a core per worker would give each (what "scales linearly" is about).
     const workerScenarios = [
-      ['JWT cookie', 1, `${gwUrl}/`, { host, cookie: `CF_Authorization=${jwt}` }, [gateway.pid]],
-      ['JWT cookie', 2, `${gw2Url}/`, { host, cookie: `CF_Authorization=${jwt2}` }, [gateway2.pid]],
-      ['service-token headers', 1, `${gwUrl}/`, { host, ...creds }, [gateway.pid]],
-      ['service-token headers', 2, `${gw2Url}/`, { host, ...creds }, [gateway2.pid]],
+      ['JWT cookie', 1, CONNECTIONS, `${gwUrl}/`, { host, cookie: `CF_Authorization=${jwt}` }, [gateway.pid]],
+      ['JWT cookie', 2, CONNECTIONS, `${gw2Url}/`, { host, cookie: `CF_Authorization=${jwt2}` }, [gateway2.pid]],
+      ['JWT cookie', 2, 2 * CONNECTIONS, `${gw2Url}/`, { host, cookie: `CF_Authorization=${jwt2}` }, [gateway2.pid]],
+      ['service-token headers', 1, CONNECTIONS, `${gwUrl}/`, { host, ...creds }, [gateway.pid]],
+      ['service-token headers', 2, CONNECTIONS, `${gw2Url}/`, { host, ...creds }, [gateway2.pid]],
+      ['service-token headers', 2, 2 * CONNECTIONS, `${gw2Url}/`, { host, ...creds }, [gateway2.pid]],
     ];
     const processes = (pids) => processTree(pids).size;
     console.error(
@@ -510,16 +523,17 @@ http { access_log off;
     wrunsOf.push(...wruns);
     for (let round = 0; round < ROUNDS; round++) {
       for (let i = 0; i < workerScenarios.length; i++) {
-        const [title, n, url, headers, pids] = workerScenarios[i];
-        wruns[i].push(await load(`${title}, ${n} worker(s)`, url, headers, pids, n > 1 ? pids : []));
+        const [title, n, connections, url, headers, pids] = workerScenarios[i];
+        wruns[i].push(await load(`${title}, ${n} worker(s), ${connections} connections`, url, headers, pids, n > 1 ? pids : [], connections));
       }
     }
-    workerScenarios.forEach(([title, n], i) => {
+    workerScenarios.forEach(([title, n, connections], i) => {
       const one = workerScenarios.findIndex(([t, m]) => t === title && m === 1);
       const perCpu = wruns[i].map((r, k) => r.perCpuSecond / wruns[one][k].perCpuSecond);
       workerRows.push({
         title,
         workers: n,
+        connections,
         rps: median(wruns[i].map((r) => r.rps)),
         cores: median(wruns[i].map((r) => r.cpu)) / SECONDS,
         primaryCores: n > 1 ? median(wruns[i].map((r) => r.aloneCpu[0])) / SECONDS : null,
@@ -670,7 +684,7 @@ http { access_log off;
     if (PARTS.has('workers'))
       table(
         'workers run',
-        workerRows.map((r, i) => [`${r.title}, ${r.workers} worker(s)`, wrunsOf[i]]),
+        workerRows.map((r, i) => [`${r.title}, ${r.workers} worker(s), ${r.connections} connections`, wrunsOf[i]]),
       );
   }
   if (PARTS.has('load') && COMPARE_DIST) {
@@ -679,8 +693,12 @@ http { access_log off;
       `| this build vs ${COMPARE_DIST} (median of ${ROUNDS} rounds) | req/s ratio (min–max) | req per CPU-second ratio (min–max) |`,
       '|---|---:|---:|',
     );
-    for (const kind of ['JWT cookie', 'service-token headers']) {
-      const now = scenarios.findIndex(([t]) => t === `gateway, ${kind}`);
+    for (const [kind, title] of [
+      ['JWT cookie', 'gateway, JWT cookie'],
+      ['service-token headers', 'gateway, service-token headers'],
+      ['forward-auth endpoint (headers)', 'forward-auth endpoint (headers)'],
+    ]) {
+      const now = scenarios.findIndex(([t]) => t === title);
       const before = scenarios.findIndex(([t]) => t === `gateway (${COMPARE_DIST}), ${kind}`);
       if (now < 0 || before < 0) continue;
       const rps = runs[now].map((r, k) => r.rps / runs[before][k].rps);
@@ -693,12 +711,12 @@ http { access_log off;
   }
   if (PARTS.has('workers')) {
     lines.push(
-      `| GATEHOUSE_GATEWAY_WORKERS (median of ${ROUNDS} rounds) | workers | req/s | req/s vs 1 worker | gateway CPU (cores, primary + workers) | of which the primary | req per gateway CPU-second | per CPU-s vs 1 worker (min–max) | context switches per 1,000 requests (voluntary / involuntary) | CPU outside the bench (cores, worst round) |`,
+      `| GATEHOUSE_GATEWAY_WORKERS (median of ${ROUNDS} rounds) | workers | wrk connections | req/s | req/s vs 1 worker | gateway CPU (cores, primary + workers) | of which the primary | req per gateway CPU-second | per CPU-s vs 1 worker (min–max) | context switches per 1,000 requests (voluntary / involuntary) | CPU outside the bench (cores, worst round) |`,
     );
-    lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+    lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
     for (const r of workerRows) {
       lines.push(
-        `| ${r.title} | ${r.workers} | ${Math.round(r.rps).toLocaleString('en-US')} | ${fmt(r.vsOne)} | ${fmt(r.cores)} | ${r.primaryCores === null ? '—' : fmt(r.primaryCores, 3)} | ${Math.round(r.perCpuSecond).toLocaleString('en-US')} | ${fmt(r.perCpuVsOne)} (${fmt(r.perCpuRange[0])}–${fmt(r.perCpuRange[1])}) | ${fmt(r.voluntaryPerK, 0)} / ${fmt(r.involuntaryPerK, 0)} | ${fmt(r.outside)} |`,
+        `| ${r.title} | ${r.workers} | ${r.connections} | ${Math.round(r.rps).toLocaleString('en-US')} | ${fmt(r.vsOne)} | ${fmt(r.cores)} | ${r.primaryCores === null ? '—' : fmt(r.primaryCores, 3)} | ${Math.round(r.perCpuSecond).toLocaleString('en-US')} | ${fmt(r.perCpuVsOne)} (${fmt(r.perCpuRange[0])}–${fmt(r.perCpuRange[1])}) | ${fmt(r.voluntaryPerK, 0)} / ${fmt(r.involuntaryPerK, 0)} | ${fmt(r.outside)} |`,
       );
     }
     lines.push('');
@@ -764,7 +782,7 @@ http { access_log off;
   // Per-worker efficiency must not drop: 2 workers' requests per CPU-second within 10 % of one's.
   for (const r of workerRows.filter((x) => x.workers === 2)) {
     targets.push(
-      `| per-worker efficiency holds with 2 workers (≥ 0.9 of 1 worker's req per CPU-second) | ${r.title}: ${fmt(r.perCpuVsOne)} (rounds ${fmt(r.perCpuRange[0])}–${fmt(r.perCpuRange[1])}) | ${verdict(r.perCpuVsOne >= 0.9)} |`,
+      `| per-worker efficiency holds with 2 workers (≥ 0.9 of 1 worker's req per CPU-second) | ${r.title}, ${r.connections} connections (${r.connections / r.workers} per worker): ${fmt(r.perCpuVsOne)} (rounds ${fmt(r.perCpuRange[0])}–${fmt(r.perCpuRange[1])}) | ${verdict(r.perCpuVsOne >= 0.9)} |`,
     );
   }
   if (PARTS.has('latency')) {
