@@ -1,3 +1,4 @@
+import type http from 'node:http';
 import type net from 'node:net';
 import { expectEventually } from '@gatehouse/testing';
 import {
@@ -728,6 +729,81 @@ describe('an error while open tunnels are re-checked on a change: the tunnel is 
   });
 });
 
+describe('a token deleted while a request waits: it is judged as things are when its turn comes (both fronts)', () => {
+  /** The twins' token deleted from a twin's replica (as its deletion event does). */
+  const deleteToken = (twin: Twin, clientId: string) => {
+    const token = twin.replica.tokenByClientId(clientId)!;
+    twin.replica.apply([{ type: 'tombstone', entity: 'token', id: token.id, revision: 2 }]);
+    expect(twin.replica.tokenByClientId(clientId)).toBeUndefined();
+  };
+
+  // The second request is read with the first, which the upstream holds; the token is deleted
+  // meanwhile. A verdict taken when it was read would let it through (Node's server used to).
+  it.each([
+    ['the fast front', 'fast', ''],
+    ["a connection handed to Node's server (a repeated field)", 'fast', 'Accept: a\r\nAccept: b\r\n'],
+    ["Node's server", 'slow', ''],
+  ] as const)('pipelined behind a request still being answered, on %s: refused, never forwarded', async (_, which, extra) => {
+    const urls: string[] = [];
+    const held: http.ServerResponse[] = [];
+    const { port } = await startHttpUpstreamServer((req, res) => {
+      urls.push(req.url!);
+      if (req.url === '/hold') return void held.push(res);
+      res.writeHead(200, { 'content-length': 2 }).end('ok');
+    });
+    const twins = await startTwins(`http://127.0.0.1:${port}`);
+    const twin = which === 'fast' ? twins.fast : twins.slow;
+    const creds = `CF-Access-Client-Id: ${twins.id}\r\nCF-Access-Client-Secret: ${twins.secret}\r\n`;
+    // A JWT issued first: the second request's exchange is then answered from the caches, at once.
+    const warm = rawConnection(twin.port, get('/warm', creds));
+    await expectEventually(() => expect(statusesOf(warm.received())).toEqual([200]));
+    const conn = rawConnection(twin.port, get('/hold', creds + extra) + get('/after', creds));
+    await expectEventually(() => expect(urls).toEqual(['/warm', '/hold']));
+    await new Promise((r) => setTimeout(r, 20)); // the second request has been read
+    deleteToken(twin, twins.id);
+    for (const res of held) res.writeHead(200, { 'content-length': 2 }).end('ok');
+    await expectEventually(() => expect(statusesOf(conn.received())).toEqual([200, 401]));
+    expect(urls).toEqual(['/warm', '/hold']);
+  });
+
+  it.each(['fast', 'slow'] as const)('an upgrade whose JWT is being signed (%s twin): the tunnel it opens is cut', async (which) => {
+    const { port, server } = await startHttpUpstreamServer((_req, res) => res.end('ok'));
+    server.on('upgrade', (_req, socket: net.Socket) => {
+      socket.on('error', () => socket.destroy());
+      socket.on('end', () => socket.destroy());
+      socket.write('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n');
+      socket.on('data', (d: Buffer) => socket.write(`echo:${d.toString('latin1')}`));
+    });
+    // The token is deleted while the exchange signs its JWT (which waits for the thread pool).
+    let duringSigning: (() => void) | null = null;
+    const twins = await startTwins(`http://127.0.0.1:${port}`, {
+      access: (access) => {
+        const exchange = access.exchange.bind(access);
+        access.exchange = (...args) => {
+          const decided = exchange(...args);
+          const hook = duringSigning;
+          if (!(decided instanceof Promise) || !hook) return decided;
+          duringSigning = null;
+          return decided.then((d) => (hook(), d));
+        };
+        return access;
+      },
+    });
+    const twin = which === 'fast' ? twins.fast : twins.slow;
+    duringSigning = () => deleteToken(twin, twins.id);
+    const conn = rawConnection(
+      twin.port,
+      `GET /ws HTTP/1.1\r\nHost: ${HOST}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n` +
+        `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nCF-Access-Client-Id: ${twins.id}\r\nCF-Access-Client-Secret: ${twins.secret}\r\n\r\n`,
+    );
+    let cut = false;
+    void conn.closed.then(() => (cut = true));
+    await expectEventually(() => expect(cut).toBe(true));
+    expect(duringSigning).toBeNull(); // the token was deleted during the signing
+    expect(twin.gateway.upstreams.tunnelCount()).toBe(0);
+  });
+});
+
 describe('pipelined requests and refusals (both fronts)', () => {
   it('requests pipelined on one connection ride one upstream connection', async () => {
     const up = await startEchoUpstream();
@@ -746,18 +822,40 @@ describe('pipelined requests and refusals (both fronts)', () => {
   it.each([
     ['no credentials', ''],
     ['a wrong secret', 'CF-Access-Client-Id: {{ID}}\r\nCF-Access-Client-Secret: wrong\r\n'],
-  ])('a request with framing Node refuses and %s: only the framing refusal, never a 401 before it', async (_, extra) => {
+    ['the right secret', 'CF-Access-Client-Id: {{ID}}\r\nCF-Access-Client-Secret: {{SECRET}}\r\n'],
+    ['an unknown host (a 404 of its own)', '', 'nowhere.example.com'],
+    ['a path override header (a 400 of its own)', 'X-Original-URL: /x\r\n'],
+  ])('a request with framing Node refuses and %s: only the framing refusal, and it is neither judged nor logged', async (_, extra, host = HOST) => {
     const up = await startEchoUpstream();
     const twins = await startTwins(up.url);
     for (const te of ['identity', 'xchunked']) {
       for (const twin of [twins.fast, twins.slow]) {
-        const head = `POST /te HTTP/1.1\r\nHost: ${HOST}\r\n${extra.replace('{{ID}}', twins.id)}Transfer-Encoding: ${te}\r\n\r\n`;
-        const conn = rawConnection(twin.port, `${head}abc`);
+        const fields = extra.replace('{{ID}}', twins.id).replace('{{SECRET}}', twins.secret);
+        const conn = rawConnection(twin.port, `POST /te HTTP/1.1\r\nHost: ${host}\r\n${fields}Transfer-Encoding: ${te}\r\n\r\nabc`);
         await conn.closed;
         expect(statusesOf(conn.received())).toEqual([400]);
         expect(conn.received()).toContain('"reason":"malformed_request"');
       }
     }
+    await new Promise((r) => setTimeout(r, 20)); // a judgement a microtask or a turn later would be logged by now
+    expect(twins.fast.decisions).toEqual([]);
+    expect(twins.slow.decisions).toEqual([]);
     expect(up.requests).toEqual([]);
+  });
+
+  it('requests read whole before one whose framing Node refuses are still answered, in order, then the refusal', async () => {
+    const up = await startEchoUpstream();
+    const twins = await startTwins(up.url);
+    const creds = `CF-Access-Client-Id: ${twins.id}\r\nCF-Access-Client-Secret: ${twins.secret}\r\n`;
+    for (const twin of [twins.fast, twins.slow]) {
+      const conn = rawConnection(
+        twin.port,
+        get('/one', creds) + get('/two', creds) + `POST /te HTTP/1.1\r\nHost: ${HOST}\r\n${creds}Transfer-Encoding: identity\r\n\r\nabc`,
+      );
+      await conn.closed;
+      expect(statusesOf(conn.received())).toEqual([200, 200, 400]);
+      expect(twin.decisions.map((d) => d.result)).toEqual(['allow', 'allow']);
+    }
+    expect(up.requests.map((r) => r.url)).toEqual(['/one', '/two', '/one', '/two']);
   });
 });

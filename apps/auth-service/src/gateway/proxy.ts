@@ -273,23 +273,25 @@ export class UpstreamPool {
    * - a `101` with `Upgrade: websocket`: its head is relayed (plus the gateway's cookie), then what
    *   the client sent after its request (held until now) goes up, and the two sockets are joined;
    * - any other answer: relayed, framed by the same response parser, then both are closed.
+   * Returns the tunnel, or undefined when the request is refused (answered through `target.refuse`).
    */
-  tunnel(req: IncomingMessage, client: net.Socket, early: Buffer, target: TunnelTarget): void {
+  tunnel(req: IncomingMessage, client: net.Socket, early: Buffer, target: TunnelTarget): OpenTunnel | undefined {
     const url = target.path ?? req.url ?? '/';
-    if (url.charCodeAt(0) !== 0x2f) return target.refuse(400, badRequest('request_target_not_a_path'));
-    if (!isWebSocketUpgrade(req)) return target.refuse(400, badRequest('unsupported_upgrade'));
+    if (url.charCodeAt(0) !== 0x2f) return void target.refuse(400, badRequest('request_target_not_a_path'));
+    if (!isWebSocketUpgrade(req)) return void target.refuse(400, badRequest('unsupported_upgrade'));
     const framing = requestFraming(req);
-    if (typeof framing === 'string') return target.refuse(400, badRequest(framing));
-    if (framing !== 0) return target.refuse(400, badRequest('upgrade_with_body'));
+    if (typeof framing === 'string') return void target.refuse(400, badRequest(framing));
+    if (framing !== 0) return void target.refuse(400, badRequest('upgrade_with_body'));
     const method = req.method ?? 'GET';
     const head = requestHead(req, target, method, url, 0, this.settings.trustProxy, true);
-    if (head === null) return target.refuse(400, badRequest('duplicate_host_header'));
-    if (this.tunnels.size >= this.settings.maxTunnels) return target.refuse(503, upstreamError(503, 'tunnel_limit'));
+    if (head === null) return void target.refuse(400, badRequest('duplicate_host_header'));
+    if (this.tunnels.size >= this.settings.maxTunnels) return void target.refuse(503, upstreamError(503, 'tunnel_limit'));
     const tunnel = new Tunnel(this.originOf(target.upstream).connect(), client, early, target, method, this.settings.responseTimeoutMs, () =>
       this.tunnels.delete(tunnel),
     );
     this.tunnels.add(tunnel);
     tunnel.begin(head);
+    return tunnel;
   }
 
   private originOf(url: URL): Origin {

@@ -17,6 +17,7 @@ import {
   isWebSocketUpgrade,
   plainResponse,
   type ClientResponse,
+  type OpenTunnel,
   type ProxyTarget,
   type RequestHead,
   type UpstreamPoolOptions,
@@ -202,9 +203,25 @@ export class Gateway {
         res.shouldKeepAlive = false;
         closingSockets.add(req.socket);
       }
-      const url = req.url ?? '/';
-      if (url.startsWith(ACCESS_PREFIX)) this.answer(res, (ray) => this.access(req, res, pathOf(url).slice(ACCESS_PREFIX.length), ray));
-      else this.answer(res, (ray, start) => this.proxy(req, res, ray, start));
+      const handle = () => {
+        // Node's parser refused this request's own framing, after its head (a body it will not
+        // parse): that refusal is its answer ('clientError' below), and it is neither judged nor
+        // logged (nothing of it is forwarded). The requests read whole before a malformed one
+        // are still answered.
+        if (refusedSockets.has(req.socket) && !req.complete) return;
+        const url = req.url ?? '/';
+        if (url.startsWith(ACCESS_PREFIX)) this.answer(res, (ray) => this.access(req, res, pathOf(url).slice(ACCESS_PREFIX.length), ray));
+        else this.answer(res, (ray, start) => this.proxy(req, res, ray, start));
+      };
+      // Node emits a request from inside its parser, which goes on to parse what follows the head
+      // in the same read: bytes it finds malformed are refused ('clientError' below) before any
+      // answer to the request, a 404 or 401 as much as a 200. So the request is handled a
+      // microtask later. A request pipelined behind one still being answered is handled only when
+      // its turn comes (Node gives its response the socket then), as on the fast front: it is
+      // judged on the replica as it is then, so a token deleted meanwhile is refused, not let
+      // through on a verdict taken while it waited.
+      if (res.socket) queueMicrotask(handle);
+      else res.once('socket', handle);
     });
     this.front = new FastFront({
       fallback: this.server,
@@ -460,44 +477,38 @@ export class Gateway {
   private async upgrade(req: IncomingMessage, socket: Socket, head: Buffer, ray: string): Promise<void> {
     const reply: Reply = (status, body, headers) => sendRaw(socket, status, body, { ...headers, 'cf-ray': ray });
     if ((req.url ?? '/').startsWith(ACCESS_PREFIX)) return reply(400, { error: 'bad_request', reason: 'upgrade_not_supported' });
+    const generation = this.d.replica.generation;
     const admitted = await this.admit(req, reply, ray);
     if (!admitted) return;
     const { app, decision, target } = admitted;
     // A tunnel lives no longer than the JWT that admitted it, and is cut as soon as that JWT would
     // be refused (token deleted or disabled, sessions revoked, policy changed: recheckTunnels).
-    this.upstreams.tunnel(req, socket, head, { ...target, refuse: reply, appId: app.id, lifetimeMs: decision.claims.exp * 1000 - this.now() });
+    const tunnel = this.upstreams.tunnel(req, socket, head, { ...target, refuse: reply, appId: app.id, lifetimeMs: decision.claims.exp * 1000 - this.now() });
+    // A change applied while the admission waited (a JWT signed or verified) re-checked only the
+    // tunnels open then: this one is checked now.
+    if (tunnel && this.d.replica.generation !== generation) this.recheck(tunnel);
   }
 
   private recheckTunnels(): void {
-    for (const tunnel of this.upstreams.openTunnels()) {
-      const { appId, jwt } = tunnel.target;
-      const app = appId === undefined ? undefined : this.d.replica.app(appId);
-      if (!app) {
-        tunnel.close();
-        continue;
-      }
-      // Never a throw here (a replica change is being applied): an error closes the tunnel.
-      Promise.resolve()
-        .then(() => this.d.access.checkJwt(app, jwt))
-        .then(
-          (decision) => void (decision.ok || tunnel.close()),
-          () => tunnel.close(),
-        );
-    }
+    for (const tunnel of this.upstreams.openTunnels()) this.recheck(tunnel);
+  }
+
+  /** Cuts `tunnel` if its JWT would be refused now (or its application is gone). */
+  private recheck(tunnel: OpenTunnel): void {
+    const { appId, jwt } = tunnel.target;
+    const app = appId === undefined ? undefined : this.d.replica.app(appId);
+    if (!app) return tunnel.close();
+    // Never a throw here (a replica change is being applied): an error closes the tunnel.
+    Promise.resolve()
+      .then(() => this.d.access.checkJwt(app, jwt))
+      .then(
+        (decision) => void (decision.ok || tunnel.close()),
+        () => tunnel.close(),
+      );
   }
 
   /** Authenticates for `app`: the verdict is recorded; a refusal is answered through `reply` (null). */
   private authenticate(req: RequestHead, reply: Reply, app: ReplicaApp, ip: string, mode: Via, ray: string): Soon<Allowed | null> {
-    // Node's server emits a request from inside its parser, which goes on to parse what follows
-    // the head in the same read: bytes it finds malformed get their refusal first ('clientError'
-    // above), before any answer to the request (a 401 as much as a 200), as when every admission
-    // took a promise. So its requests are judged a microtask later; only the fast front's are
-    // judged at once (./soon.ts).
-    if (req instanceof http.IncomingMessage) return Promise.resolve().then(() => this.authenticateNow(req, reply, app, ip, mode, ray));
-    return this.authenticateNow(req, reply, app, ip, mode, ray);
-  }
-
-  private authenticateNow(req: RequestHead, reply: Reply, app: ReplicaApp, ip: string, mode: Via, ray: string): Soon<Allowed | null> {
     const now = this.now();
     return then(this.judge(req, app, ip, mode, now), (verdict) => this.settle(verdict, reply, ip, ray, now));
   }
