@@ -16,6 +16,7 @@ import {
   type Twin,
 } from './fast-front-harness.js';
 import { appOf } from '../src/replica/replica.fixture.js';
+import { MAX_PIPELINED_REQUESTS } from '../src/gateway/server.js';
 import { rawConnection, runCleanups, startHttpUpstreamServer } from './proxy-harness.js';
 
 /*
@@ -815,6 +816,55 @@ describe('pipelined requests and refusals (both fronts)', () => {
       await expectEventually(() => expect(statusesOf(conn.received())).toEqual(Array<number>(n).fill(200)));
       // Each answer's upstream connection went back to the pool before the next request took one.
       expect(twin.gateway.upstreams.idleCount()).toBe(1);
+      conn.socket.destroy();
+    }
+  });
+
+  // Behind a request the upstream holds, the ones pipelined after it wait unanswered for their
+  // turn: Node's server must stop reading the connection (MAX_PIPELINED_REQUESTS), not parse and
+  // hold all of them. A reset then tears down few, and other clients are served at once.
+  it.each([
+    ["Node's server", 'slow', ''],
+    ["a connection handed to Node's server (a repeated field)", 'fast', 'Accept: a\r\nAccept: b\r\n'],
+  ] as const)('100,000 requests pipelined behind a held one, on %s: few are read, and a reset holds no one up', async (_, which, extra) => {
+    const held: http.ServerResponse[] = [];
+    const { port } = await startHttpUpstreamServer((req, res) => {
+      if (req.url === '/hold') return void held.push(res);
+      res.writeHead(200, { 'content-length': 2 }).end('ok');
+    });
+    const twins = await startTwins(`http://127.0.0.1:${port}`);
+    const twin = which === 'fast' ? twins.fast : twins.slow;
+    let parsed = 0;
+    twin.gateway.server.prependListener('request', () => void parsed++);
+    const creds = `CF-Access-Client-Id: ${twins.id}\r\nCF-Access-Client-Secret: ${twins.secret}\r\n`;
+    const flood = rawConnection(twin.port, get('/hold', creds + extra) + get('/x', '').repeat(100_000));
+    await expectEventually(() => expect(held).toHaveLength(1));
+    await new Promise((r) => setTimeout(r, 500)); // what it reads, it has read by now
+    // At most the limit, plus what one read of 64 KiB holds (about 1,500 of these requests).
+    expect(parsed).toBeGreaterThanOrEqual(MAX_PIPELINED_REQUESTS);
+    expect(parsed).toBeLessThan(MAX_PIPELINED_REQUESTS + 2_000);
+    flood.socket.resetAndDestroy();
+    const started = Date.now();
+    const other = rawConnection(twin.port, get('/other', creds + extra));
+    await expectEventually(() => expect(statusesOf(other.received())).toEqual([200]));
+    expect(Date.now() - started).toBeLessThan(2_000); // a stall of seconds before (100,000 requests torn down one by one)
+  });
+
+  it('a connection paused at the limit of pipelined requests reads on as they are answered: every one answered, in order', async () => {
+    const up = await startEchoUpstream();
+    const twins = await startTwins(up.url);
+    const creds = `CF-Access-Client-Id: ${twins.id}\r\nCF-Access-Client-Secret: ${twins.secret}\r\n`;
+    for (const [twin, extra] of [
+      [twins.slow, ''],
+      [twins.fast, 'Accept: a\r\nAccept: b\r\n'],
+    ] as const) {
+      const n = 1_000; // about 150 KB: more than one read, so the connection must read on after its pause
+      const bytes = Array.from({ length: n }, (_, i) => get(`/p${i}`, creds + extra)).join('');
+      const conn = rawConnection(twin.port, bytes + `POST /body HTTP/1.1\r\nHost: ${HOST}\r\n${creds}Content-Length: 5\r\n\r\nhello`);
+      await expectEventually(() => expect(statusesOf(conn.received())).toHaveLength(n + 1));
+      expect(statusesOf(conn.received())).toEqual(Array<number>(n + 1).fill(200));
+      expect([...conn.received().matchAll(/\nGET (\/p\d+)\n/g)].map((m) => m[1])).toEqual(Array.from({ length: n }, (_, i) => `/p${i}`));
+      expect(conn.received()).toMatch(/POST \/body[^]*hello/);
       conn.socket.destroy();
     }
   });

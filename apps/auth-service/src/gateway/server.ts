@@ -104,6 +104,49 @@ const refusedSockets = new WeakSet<Duplex>();
 /** Connections whose last request is being answered: an HTTP/1.0 one that said both keep-alive and close. */
 const closingSockets = new WeakSet<Duplex>();
 
+/**
+ * Requests of one connection that Node's server has parsed and not yet answered, at most. Beyond,
+ * it reads no more of that connection until one is answered. A request pipelined behind another
+ * waits for its turn unanswered (it is judged then), so Node's own check, which pauses a
+ * connection once the answers waiting behind others hold 16 KiB, never fires: without this a
+ * client could have hundreds of thousands of requests parsed and held (hundreds of MB), and their
+ * teardown when it reset the connection stalled the process for many seconds.
+ */
+export const MAX_PIPELINED_REQUESTS = 64;
+/** A connection of Node's server, with the fields of Node's own pause for pipelined requests (node:_http_server). */
+type ServerSocket = Duplex & { _paused?: boolean; parser?: { pause(): void; resume(): void } | null };
+/** Per connection of Node's server: its requests parsed and not answered yet. */
+const waitingRequests = new WeakMap<Duplex, number>();
+/** Connections paused here for their waiting requests (not by Node for its waiting answers' bytes). */
+const pausedForWaiting = new WeakSet<Duplex>();
+
+/**
+ * Counts a request Node's server parsed until its answer ends. At the limit the connection is
+ * paused as Node pauses one whose waiting answers hold too much (`_paused`, then its parser once
+ * the read in hand is parsed); it reads on once fewer wait, or earlier when Node's own check
+ * (run as the answers are written) resumes it, and pauses again at the next request parsed.
+ */
+function countWaiting(socket: ServerSocket, res: ServerResponse): void {
+  const waiting = (waitingRequests.get(socket) ?? 0) + 1;
+  waitingRequests.set(socket, waiting);
+  if (waiting >= MAX_PIPELINED_REQUESTS && !socket._paused) {
+    socket._paused = true;
+    pausedForWaiting.add(socket);
+    socket.pause();
+  }
+  res.once('close', () => {
+    const left = waitingRequests.get(socket)! - 1;
+    waitingRequests.set(socket, left);
+    if (left < MAX_PIPELINED_REQUESTS && pausedForWaiting.has(socket)) {
+      pausedForWaiting.delete(socket);
+      if (!socket._paused || socket.destroyed) return; // Node resumed it meanwhile, or it is gone
+      socket._paused = false;
+      socket.parser?.resume();
+      socket.resume();
+    }
+  });
+}
+
 /** Answers through `reply`; null, for `return refused(…)` in functions that admit or refuse. */
 function refused(reply: Reply, status: number, body: unknown): null {
   reply(status, body);
@@ -203,6 +246,7 @@ export class Gateway {
         res.shouldKeepAlive = false;
         closingSockets.add(req.socket);
       }
+      countWaiting(req.socket, res);
       const handle = () => {
         // Node's parser refused this request's own framing, after its head (a body it will not
         // parse): that refusal is its answer ('clientError' below), and it is neither judged nor
