@@ -824,9 +824,15 @@ describe('pipelined requests and refusals (both fronts)', () => {
   // turn: Node's server must stop reading the connection (MAX_PIPELINED_REQUESTS), not parse and
   // hold all of them. A reset then tears down few, and other clients are served at once.
   it.each([
-    ["Node's server", 'slow', ''],
-    ["a connection handed to Node's server (a repeated field)", 'fast', 'Accept: a\r\nAccept: b\r\n'],
-  ] as const)('100,000 requests pipelined behind a held one, on %s: few are read, and a reset holds no one up', async (_, which, extra) => {
+    ["Node's server", 'slow', (creds: string) => get('/hold', creds)],
+    ["a connection handed to Node's server (a repeated field)", 'fast', (creds: string) => get('/hold', `${creds}Accept: a\r\nAccept: b\r\n`)],
+    // Those after it are ignored (never answered): they count all the same.
+    [
+      "Node's server, behind an HTTP/1.0 request that says keep-alive and close",
+      'fast',
+      (creds: string) => `GET /hold HTTP/1.0\r\nHost: ${HOST}\r\nConnection: keep-alive, close\r\n${creds}\r\n`,
+    ],
+  ] as const)('100,000 requests pipelined behind a held one, on %s: few are read, and a reset holds no one up', async (_, which, first) => {
     const held: http.ServerResponse[] = [];
     const { port } = await startHttpUpstreamServer((req, res) => {
       if (req.url === '/hold') return void held.push(res);
@@ -837,7 +843,7 @@ describe('pipelined requests and refusals (both fronts)', () => {
     let parsed = 0;
     twin.gateway.server.prependListener('request', () => void parsed++);
     const creds = `CF-Access-Client-Id: ${twins.id}\r\nCF-Access-Client-Secret: ${twins.secret}\r\n`;
-    const flood = rawConnection(twin.port, get('/hold', creds + extra) + get('/x', '').repeat(100_000));
+    const flood = rawConnection(twin.port, first(creds) + get('/x', '').repeat(100_000));
     await expectEventually(() => expect(held).toHaveLength(1));
     await new Promise((r) => setTimeout(r, 500)); // what it reads, it has read by now
     // At most the limit, plus what one read of 64 KiB holds (about 1,500 of these requests).
@@ -845,7 +851,7 @@ describe('pipelined requests and refusals (both fronts)', () => {
     expect(parsed).toBeLessThan(MAX_PIPELINED_REQUESTS + 2_000);
     flood.socket.resetAndDestroy();
     const started = Date.now();
-    const other = rawConnection(twin.port, get('/other', creds + extra));
+    const other = rawConnection(twin.port, get('/other', creds));
     await expectEventually(() => expect(statusesOf(other.received())).toEqual([200]));
     expect(Date.now() - started).toBeLessThan(2_000); // a stall of seconds before (100,000 requests torn down one by one)
   });
@@ -858,15 +864,55 @@ describe('pipelined requests and refusals (both fronts)', () => {
       [twins.slow, ''],
       [twins.fast, 'Accept: a\r\nAccept: b\r\n'],
     ] as const) {
-      const n = 1_000; // about 150 KB: more than one read, so the connection must read on after its pause
-      const bytes = Array.from({ length: n }, (_, i) => get(`/p${i}`, creds + extra)).join('');
+      // Forwarded, then refused (no credentials: small answers, so Node's own check, which counts
+      // the bytes of answers waiting, never pauses or resumes the connection): more than one read.
+      const n = 1_000;
+      const bytes = Array.from({ length: n }, (_, i) => get(`/p${i}`, creds + extra)).join('') + get('/refused', '').repeat(2 * n);
       const conn = rawConnection(twin.port, bytes + `POST /body HTTP/1.1\r\nHost: ${HOST}\r\n${creds}Content-Length: 5\r\n\r\nhello`);
-      await expectEventually(() => expect(statusesOf(conn.received())).toHaveLength(n + 1));
-      expect(statusesOf(conn.received())).toEqual(Array<number>(n + 1).fill(200));
+      await expectEventually(() => expect(statusesOf(conn.received())).toHaveLength(3 * n + 1));
+      expect(statusesOf(conn.received())).toEqual([...Array<number>(n).fill(200), ...Array<number>(2 * n).fill(401), 200]);
       expect([...conn.received().matchAll(/\nGET (\/p\d+)\n/g)].map((m) => m[1])).toEqual(Array.from({ length: n }, (_, i) => `/p${i}`));
       expect(conn.received()).toMatch(/POST \/body[^]*hello/);
       conn.socket.destroy();
     }
+  });
+
+  it("a large answer drained slowly does not let Node's own check read on past the limit", async () => {
+    // Node resumes a connection as the answer being written drains; with 50,000 requests behind
+    // that answer, each resume let another read's worth be parsed and held.
+    const size = 20_000_000;
+    const { port } = await startHttpUpstreamServer((req, res) => {
+      if (req.url !== '/big') return void res.writeHead(200, { 'content-length': 2 }).end('ok');
+      res.writeHead(200, { 'content-length': size });
+      const chunk = Buffer.alloc(64 * 1024, 97);
+      let sent = 0;
+      const pump = () => {
+        while (sent < size) {
+          sent += chunk.length;
+          if (!res.write(sent <= size ? chunk : chunk.subarray(0, size - (sent - chunk.length)))) return void res.once('drain', pump);
+        }
+        res.end();
+      };
+      pump();
+    });
+    const twins = await startTwins(`http://127.0.0.1:${port}`);
+    const twin = twins.slow;
+    let parsed = 0;
+    let answered = 0;
+    let mostWaiting = 0;
+    twin.gateway.server.prependListener('request', (_req: http.IncomingMessage, res: http.ServerResponse) => {
+      mostWaiting = Math.max(mostWaiting, ++parsed - answered);
+      res.once('close', () => void answered++);
+    });
+    const creds = `CF-Access-Client-Id: ${twins.id}\r\nCF-Access-Client-Secret: ${twins.secret}\r\n`;
+    const conn = rawConnection(twin.port, get('/big', creds) + get('/', '').repeat(50_000));
+    conn.socket.pause();
+    const reading = setInterval(() => conn.socket.read(16 * 1024), 2); // a slow reader
+    await new Promise((r) => setTimeout(r, 3_000));
+    clearInterval(reading);
+    conn.socket.destroy();
+    expect(parsed).toBeGreaterThanOrEqual(MAX_PIPELINED_REQUESTS);
+    expect(mostWaiting).toBeLessThan(MAX_PIPELINED_REQUESTS + 2_000);
   });
 
   it.each([

@@ -120,20 +120,31 @@ const waitingRequests = new WeakMap<Duplex, number>();
 /** Connections paused here for their waiting requests (not by Node for its waiting answers' bytes). */
 const pausedForWaiting = new WeakSet<Duplex>();
 
+function pauseForWaiting(socket: ServerSocket): void {
+  socket._paused = true;
+  pausedForWaiting.add(socket);
+  socket.pause();
+}
+
 /**
  * Counts a request Node's server parsed until its answer ends. At the limit the connection is
  * paused as Node pauses one whose waiting answers hold too much (`_paused`, then its parser once
- * the read in hand is parsed); it reads on once fewer wait, or earlier when Node's own check
- * (run as the answers are written) resumes it, and pauses again at the next request parsed.
+ * the read in hand is parsed), and reads on once fewer wait.
  */
 function countWaiting(socket: ServerSocket, res: ServerResponse): void {
+  if (!waitingRequests.has(socket)) {
+    // Node resumes a connection it finds paused whenever the answer being written drains
+    // (socketOnDrain): paused again at once, before its next read, while too many still wait.
+    socket.on('resume', () => {
+      if ((waitingRequests.get(socket) ?? 0) >= MAX_PIPELINED_REQUESTS && !socket._paused && !socket.destroyed) {
+        socket.parser?.pause();
+        pauseForWaiting(socket);
+      }
+    });
+  }
   const waiting = (waitingRequests.get(socket) ?? 0) + 1;
   waitingRequests.set(socket, waiting);
-  if (waiting >= MAX_PIPELINED_REQUESTS && !socket._paused) {
-    socket._paused = true;
-    pausedForWaiting.add(socket);
-    socket.pause();
-  }
+  if (waiting >= MAX_PIPELINED_REQUESTS && !socket._paused) pauseForWaiting(socket);
   res.once('close', () => {
     const left = waitingRequests.get(socket)! - 1;
     waitingRequests.set(socket, left);
@@ -241,7 +252,9 @@ export class Gateway {
       // wins (RFC 9112 §9.6): the answer ends the connection, and a request parsed after it is
       // ignored (never authenticated, logged or answered), as after HTTP/1.1's close, which
       // llhttp stops at itself.
-      if (closingSockets.has(req.socket)) return;
+      // Counted too: an ignored request is never answered, so the connection reads no further
+      // than the limit (its last answer ends it).
+      if (closingSockets.has(req.socket)) return void countWaiting(req.socket, res);
       if (req.httpVersionMinor === 0 && res.shouldKeepAlive && saysClose(req.headers.connection)) {
         res.shouldKeepAlive = false;
         closingSockets.add(req.socket);
