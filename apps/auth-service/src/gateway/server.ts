@@ -110,7 +110,9 @@ const closingSockets = new WeakSet<Duplex>();
  * waits for its turn unanswered (it is judged then), so Node's own check, which pauses a
  * connection once the answers waiting behind others hold 16 KiB, never fires: without this a
  * client could have hundreds of thousands of requests parsed and held (hundreds of MB), and their
- * teardown when it reset the connection stalled the process for many seconds.
+ * teardown when it reset the connection stalled the process for many seconds. (Requests Node
+ * answers itself, never emitted: a 417 for an unknown Expect, a 400 for HTTP/1.1 without Host,
+ * are held by Node's own check, since their answers wait as bytes.)
  */
 export const MAX_PIPELINED_REQUESTS = 64;
 /** A connection of Node's server, with the fields of Node's own pause for pipelined requests (node:_http_server). */
