@@ -103,6 +103,8 @@ export interface TwinOptions {
   adminUpstreamUrl?: string;
   /** Wraps each gateway's AccessControl (a test holds or watches authentication). */
   access?: (access: AccessControl, fastFront: boolean) => AccessControl;
+  /** Node's server's requestTimeout (GatewayDeps.requestTimeoutMs). */
+  requestTimeoutMs?: number;
 }
 
 /** A gateway's dependencies besides its replica and access control: no rate limits to speak of, nothing published. */
@@ -153,6 +155,7 @@ export async function startTwins(upstreamUrl: string, options: TwinOptions = {})
       metrics: new GatewayMetrics(registry),
       upstreams: { responseTimeoutMs: 2_000 },
       fastFront,
+      requestTimeoutMs: options.requestTimeoutMs,
     });
     const port = await gateway.listen(0, '127.0.0.1');
     onCleanup(() => gateway.close());

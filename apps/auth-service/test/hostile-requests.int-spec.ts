@@ -915,6 +915,23 @@ describe('pipelined requests and refusals (both fronts)', () => {
     expect(mostWaiting).toBeLessThan(MAX_PIPELINED_REQUESTS + 2_000);
   });
 
+  it("a request that does not arrive whole in time on Node's server: 408, after the answers before it", async () => {
+    const up = await startEchoUpstream();
+    const twins = await startTwins(up.url, { requestTimeoutMs: 400 });
+    const creds = `CF-Access-Client-Id: ${twins.id}\r\nCF-Access-Client-Secret: ${twins.secret}\r\n`;
+    for (const unfinished of [
+      `GET /head HTTP/1.1\r\nHost: ${HOST}\r\n${creds}`, // a head that never ends
+      `POST /body HTTP/1.1\r\nHost: ${HOST}\r\n${creds}Content-Length: 10\r\n\r\nabc`, // a body that never ends
+    ]) {
+      const conn = rawConnection(twins.slow.port, get('/first', creds) + unfinished);
+      await conn.closed;
+      expect(statusesOf(conn.received())).toEqual([200, 408]);
+      expect(conn.received()).toContain('{"error":"request_timeout","reason":"request_not_received_in_time"}');
+    }
+    // The unfinished ones never reached the upstream whole (a body's head may have gone up, then been cut).
+    expect(up.requests.map((r) => r.url)).toEqual(['/first', '/first']);
+  });
+
   it.each([
     ['no credentials', ''],
     ['a wrong secret', 'CF-Access-Client-Id: {{ID}}\r\nCF-Access-Client-Secret: wrong\r\n'],

@@ -70,6 +70,11 @@ export interface GatewayDeps {
    * every connection goes straight to Node's server (tests compare the two answers).
    */
   fastFront?: boolean;
+  /**
+   * Node's server: how long a request may take to arrive whole (its `requestTimeout`; also its
+   * `headersTimeout`), beyond which it is answered 408. 60 s; tests make it short.
+   */
+  requestTimeoutMs?: number;
 }
 
 /** Answers a request that is refused (or fails) with a short JSON body. */
@@ -248,7 +253,10 @@ export class Gateway {
     this.upstreams = new UpstreamPool({ trustProxy: d.trustProxy, ...d.upstreams });
     d.replica.onChange(() => this.recheckTunnels());
     const keepAliveTimeout = 65_000;
-    this.server = http.createServer({ maxHeaderSize: 64 * 1024, keepAliveTimeout, requestTimeout: 60_000 }, (req, res) => {
+    const requestTimeout = d.requestTimeoutMs ?? 60_000;
+    // Node checks its connections' timeouts this often (30 s by default, however short the timeout).
+    const connectionsCheckingInterval = Math.min(30_000, Math.max(10, Math.floor(requestTimeout / 4)));
+    this.server = http.createServer({ maxHeaderSize: 64 * 1024, keepAliveTimeout, requestTimeout, connectionsCheckingInterval }, (req, res) => {
       // llhttp keeps an HTTP/1.0 connection that asks for keep-alive even if it also says close
       // (`Connection: keep-alive, close`, or two fields), and goes on parsing what follows. Close
       // wins (RFC 9112 §9.6): the answer ends the connection, and a request parsed after it is
@@ -326,8 +334,14 @@ export class Gateway {
       // refused once (a refusal waiting behind a pending answer must not gain a listener per read).
       if (refusedSockets.has(socket)) return;
       refusedSockets.add(socket);
-      const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
-      const refuse = () => sendRaw(socket, status, { error: 'bad_request', reason: status === 431 ? 'headers_too_large' : 'malformed_request' });
+      // A request that did not arrive whole in time (Node's requestTimeout or headersTimeout) is
+      // no malformed one: 408, as Node's own handler answers it.
+      const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+      const body =
+        status === 408
+          ? { error: 'request_timeout', reason: 'request_not_received_in_time' }
+          : { error: 'bad_request', reason: status === 431 ? 'headers_too_large' : 'malformed_request' };
+      const refuse = () => sendRaw(socket, status, body);
       // The requests read whole before the malformed one are answered first, in order (RFC 9112
       // §9.3.2): the refusal must not take their answers' place. Not so for a head cut short by the
       // client's end of input: it has gone, its answers are abandoned (as the fast front does).
