@@ -649,6 +649,23 @@ describe('a client that goes away: nothing starts upstream for it, and what is u
   });
 });
 
+/** An upstream that accepts WebSocket upgrades (101) and echoes what the tunnel carries. */
+async function startWebSocketEcho(): Promise<string> {
+  const { port, server } = await startHttpUpstreamServer((_req, res) => res.end('ok'));
+  server.on('upgrade', (_req, socket: net.Socket) => {
+    socket.on('error', () => socket.destroy());
+    socket.on('end', () => socket.destroy()); // the tunnel cut (the upstream's server keeps no record of an upgraded socket)
+    socket.write('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n');
+    socket.on('data', (d: Buffer) => socket.write(`echo:${d.toString('latin1')}`));
+  });
+  return `http://127.0.0.1:${port}`;
+}
+
+/** A WebSocket upgrade request with the twins' token. */
+const upgradeRequest = (twins: { id: string; secret: string }) =>
+  `GET /ws HTTP/1.1\r\nHost: ${HOST}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n` +
+  `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nCF-Access-Client-Id: ${twins.id}\r\nCF-Access-Client-Secret: ${twins.secret}\r\n\r\n`;
+
 /** The two ways a step that may be synchronous fails (src/gateway/soon.ts): a throw, or a rejection. */
 const failures = [
   [
@@ -690,27 +707,18 @@ describe('an error while open tunnels are re-checked on a change: the tunnel is 
   // The check is synchronous when nothing is verified (src/gateway/soon.ts): a throw there must not
   // reach the code applying the change, and must cut the tunnel as a refusal does.
   it.each(failures)('%s', async (_, fail) => {
-    const { port: upstreamPort, server } = await startHttpUpstreamServer((_req, res) => res.end('ok'));
-    server.on('upgrade', (_req, socket: net.Socket) => {
-      socket.on('error', () => socket.destroy());
-      socket.on('end', () => socket.destroy()); // the tunnel cut (the upstream's server keeps no record of an upgraded socket)
-      socket.write('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n');
-      socket.on('data', (d: Buffer) => socket.write(`echo:${d.toString('latin1')}`));
-    });
+    const upstream = await startWebSocketEcho();
     let failing = false;
-    const twins = await startTwins(`http://127.0.0.1:${upstreamPort}`, {
+    const twins = await startTwins(upstream, {
       access: (access) => {
         const checkJwt = access.checkJwt.bind(access);
         access.checkJwt = (...args) => (failing ? fail(new Error('check failed')) : checkJwt(...args));
         return access;
       },
     });
-    const upgrade =
-      `GET /ws HTTP/1.1\r\nHost: ${HOST}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n` +
-      `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nCF-Access-Client-Id: ${twins.id}\r\nCF-Access-Client-Secret: ${twins.secret}\r\n\r\n`;
     for (const [i, twin] of [twins.fast, twins.slow].entries()) {
       failing = false;
-      const conn = rawConnection(twin.port, upgrade);
+      const conn = rawConnection(twin.port, upgradeRequest(twins));
       await expectEventually(() => expect(conn.received()).toContain('101 Switching Protocols'));
       conn.socket.write('ping');
       await expectEventually(() => expect(conn.received()).toContain('echo:ping'));
@@ -718,7 +726,7 @@ describe('an error while open tunnels are re-checked on a change: the tunnel is 
       twin.replica.onChange(() => after++);
       failing = true;
       // Any change re-checks the tunnels: here another application appears.
-      const app = appOf({ name: `another-${i}`, domain: `another-${i}.example.com`, upstream: `http://127.0.0.1:${upstreamPort}` });
+      const app = appOf({ name: `another-${i}`, domain: `another-${i}.example.com`, upstream });
       expect(() => twin.replica.apply([{ type: 'app', revision: 2, app }])).not.toThrow();
       expect(after).toBe(1); // the listeners after the gateway's ran too
       expect(twin.replica.app(app.id)).toBeDefined();
@@ -768,16 +776,9 @@ describe('a token deleted while a request waits: it is judged as things are when
   });
 
   it.each(['fast', 'slow'] as const)('an upgrade whose JWT is being signed (%s twin): the tunnel it opens is cut', async (which) => {
-    const { port, server } = await startHttpUpstreamServer((_req, res) => res.end('ok'));
-    server.on('upgrade', (_req, socket: net.Socket) => {
-      socket.on('error', () => socket.destroy());
-      socket.on('end', () => socket.destroy());
-      socket.write('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n');
-      socket.on('data', (d: Buffer) => socket.write(`echo:${d.toString('latin1')}`));
-    });
     // The token is deleted while the exchange signs its JWT (which waits for the thread pool).
     let duringSigning: (() => void) | null = null;
-    const twins = await startTwins(`http://127.0.0.1:${port}`, {
+    const twins = await startTwins(await startWebSocketEcho(), {
       access: (access) => {
         const exchange = access.exchange.bind(access);
         access.exchange = (...args) => {
@@ -792,11 +793,7 @@ describe('a token deleted while a request waits: it is judged as things are when
     });
     const twin = which === 'fast' ? twins.fast : twins.slow;
     duringSigning = () => deleteToken(twin, twins.id);
-    const conn = rawConnection(
-      twin.port,
-      `GET /ws HTTP/1.1\r\nHost: ${HOST}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n` +
-        `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nCF-Access-Client-Id: ${twins.id}\r\nCF-Access-Client-Secret: ${twins.secret}\r\n\r\n`,
-    );
+    const conn = rawConnection(twin.port, upgradeRequest(twins));
     let cut = false;
     void conn.closed.then(() => (cut = true));
     await expectEventually(() => expect(cut).toBe(true));
