@@ -567,13 +567,30 @@ ${servers} }`,
       ],
       ['service-token headers', `${gwUrl}/`, `${gw2Url}/`, { host, ...creds }, { host, ...creds }, gateway.pid, gateway2.pid],
     ];
+    // BENCH_NEW_CONNECTIONS=1: the paced runs also with `Connection: close`, a new connection per
+    // request (with node:cluster, each is accepted by the primary and handed to a worker).
+    const NEW_CONNECTIONS = !!process.env.BENCH_NEW_CONNECTIONS;
     const workerScenarios = [];
-    // `one`: the connections of the 1-worker row each row is compared with.
-    for (const [pace, one] of [[0, CONNECTIONS], ...PACE_CONNECTIONS.map((c) => [PACE_MS, c])])
-      for (const [title, url1, url2, headers1, headers2, pid1, pid2] of targetsOf) {
-        workerScenarios.push({ title, workers: 1, connections: one, one, pace, url: url1, headers: headers1, pids: [pid1] });
-        if (pace === 0) workerScenarios.push({ title, workers: 2, connections: one, one, pace, url: url2, headers: headers2, pids: [pid2] });
-        workerScenarios.push({ title, workers: 2, connections: 2 * one, one, pace, url: url2, headers: headers2, pids: [pid2] });
+    // `one`: the connections of the 1-worker row each row is compared with; `nginx`: the title of
+    // the nginx rows run the same way.
+    for (const [pace, one, close] of [
+      [0, CONNECTIONS, false],
+      ...PACE_CONNECTIONS.map((c) => [PACE_MS, c, false]),
+      ...(NEW_CONNECTIONS ? PACE_CONNECTIONS.map((c) => [PACE_MS, c, true]) : []),
+    ])
+      for (const [base, url1, url2, h1, h2, pid1, pid2] of targetsOf) {
+        const suffix = close ? ', a new connection per request' : '';
+        const [title, nginx] = [`${base}${suffix}`, `nginx plain proxy${suffix}`];
+        const [headers1, headers2] = close
+          ? [
+              { ...h1, connection: 'close' },
+              { ...h2, connection: 'close' },
+            ]
+          : [h1, h2];
+        const common = { title, nginx, one, pace };
+        workerScenarios.push({ ...common, workers: 1, connections: one, url: url1, headers: headers1, pids: [pid1] });
+        if (pace === 0) workerScenarios.push({ ...common, workers: 2, connections: one, url: url2, headers: headers2, pids: [pid2] });
+        workerScenarios.push({ ...common, workers: 2, connections: 2 * one, url: url2, headers: headers2, pids: [pid2] });
       }
     const processes = (pids) => processTree(pids).size;
     console.error(
@@ -595,12 +612,13 @@ ${servers} }`,
       const perCpu = wruns[i].map((r, k) => r.perCpuSecond / wruns[one][k].perCpuSecond);
       // The same ratio over nginx's, round by round, at the same connections and pace: what the
       // gateway's second worker loses beyond what this machine takes from nginx's.
-      const nginxTwo = find('nginx plain proxy', w.workers, w.pace, w.connections);
-      const nginxOne = find('nginx plain proxy', 1, w.pace, w.one);
+      const nginxTwo = find(w.nginx, w.workers, w.pace, w.connections);
+      const nginxOne = find(w.nginx, 1, w.pace, w.one);
       const overNginx =
-        w.workers > 1 && w.title !== 'nginx plain proxy' ? perCpu.map((x, k) => x / (wruns[nginxTwo][k].perCpuSecond / wruns[nginxOne][k].perCpuSecond)) : null;
+        w.workers > 1 && w.title !== w.nginx ? perCpu.map((x, k) => x / (wruns[nginxTwo][k].perCpuSecond / wruns[nginxOne][k].perCpuSecond)) : null;
       workerRows.push({
         title: w.title,
+        nginx: w.nginx,
         workers: w.workers,
         connections: w.connections,
         one: w.one,
@@ -854,8 +872,8 @@ ${servers} }`,
   // each BENCH_PACE_CONNECTIONS per worker). Unpaced, wrk drives the one worker to a full core and cannot drive two
   // that far on these shared CPUs: the two then run at another operating point (half idle, fewer
   // requests per wake-up), and those rows are shown with each side's CPU, not judged.
-  for (const r of workerRows.filter((x) => x.workers === 2 && x.title !== 'nginx plain proxy')) {
-    const nginxOwn = workerRows.find((x) => x.title === 'nginx plain proxy' && x.workers === 2 && x.connections === r.connections && x.pace === r.pace);
+  for (const r of workerRows.filter((x) => x.workers === 2 && x.title !== x.nginx)) {
+    const nginxOwn = workerRows.find((x) => x.title === r.nginx && x.workers === 2 && x.connections === r.connections && x.pace === r.pace);
     const one = workerRows.find((x) => x.title === r.title && x.workers === 1 && x.pace === r.pace && x.connections === r.one);
     const judged = r.pace > 0 && r.connections / r.workers === one.connections;
     targets.push(
