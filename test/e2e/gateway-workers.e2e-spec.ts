@@ -1,5 +1,6 @@
 import http from 'node:http';
 import { randomBytes } from 'node:crypto';
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { expectEventually, freePort } from '@gatehouse/testing';
 import { startSystem, type System } from '../src/system.js';
 
@@ -7,7 +8,47 @@ import { startSystem, type System } from '../src/system.js';
  * GATEHOUSE_GATEWAY_WORKERS=2: two gateway processes on one port (node:cluster). Connections are
  * spread over both; the primary's management port sums their metrics and is ready when both are;
  * rate-limit failures are shared, so the limit holds across workers; a dead worker is replaced.
+ * GATEHOUSE_GATEWAY_BALANCE=kernel (the default): each worker has a listening socket of its own on
+ * the port, and the primary none; =primary: the primary holds the one listening socket.
  */
+
+/** The inodes of the IPv4 sockets listening on `port` (/proc/net/tcp: state 0A). */
+function listeningInodes(port: number): Set<string> {
+  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+  const inodes = new Set<string>();
+  for (const line of readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length > 9 && f[1]!.endsWith(`:${hexPort}`) && f[3] === '0A') inodes.add(f[9]!);
+  }
+  return inodes;
+}
+
+/** The ports of the IPv4 sockets that the process `pid` listens on. */
+function listeningPortsOf(pid: number): number[] {
+  const portOf = new Map<string, number>();
+  for (const line of readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length > 9 && f[3] === '0A') portOf.set(f[9]!, parseInt(f[1]!.split(':')[1]!, 16));
+  }
+  return socketsOf(pid, new Set(portOf.keys())).map((inode) => portOf.get(inode)!);
+}
+
+/** Which of `inodes` the process `pid` holds open. */
+function socketsOf(pid: number, inodes: Set<string>): string[] {
+  const held: string[] = [];
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    let target: string;
+    try {
+      target = readlinkSync(`/proc/${pid}/fd/${fd}`);
+    } catch {
+      continue; // closed meanwhile
+    }
+    const m = /^socket:\[(\d+)\]$/.exec(target);
+    if (m && inodes.has(m[1]!)) held.push(m[1]!);
+  }
+  return held;
+}
+
 function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     // A new connection each time: the primary hands connections, not requests, to workers.
@@ -22,8 +63,31 @@ function get(url: string, headers: Record<string, string> = {}): Promise<{ statu
   });
 }
 
-describe('gateway workers', () => {
+/** The system with a gateway of two workers (and `env`), once its management port says ready. */
+async function startWorkers(mgmtPort: number, env: Record<string, string>): Promise<System> {
+  const sys = await startSystem({
+    extra: [
+      {
+        name: 'auth-service',
+        migrate: true,
+        env: { GATEHOUSE_GATEWAY_WORKERS: '2', GATEHOUSE_GATEWAY_MANAGEMENT_PORT: String(mgmtPort), GATEHOUSE_HEALTH_DETAILS: 'true', ...env },
+      },
+    ],
+  });
+  await expectEventually(async () => expect((await get(`http://127.0.0.1:${mgmtPort}/readyz`)).status).toBe(200), {
+    timeoutMs: 30_000,
+    intervalMs: 200,
+  }).catch(async (e: Error) => {
+    const logs = sys.logs();
+    await sys.stop();
+    throw new Error(`${e.message}\n${logs}`);
+  });
+  return sys;
+}
+
+describe.each(['kernel', 'primary'] as const)('gateway workers, GATEHOUSE_GATEWAY_BALANCE=%s', (balance) => {
   let sys: System;
+  let port: number;
   let gw: string;
   let mgmt: string;
   let accountId: string;
@@ -37,26 +101,16 @@ describe('gateway workers', () => {
   beforeAll(async () => {
     upstream = http.createServer((_req, res) => res.end('ok'));
     await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
-    const port = await freePort();
+    port = await freePort();
     const mgmtPort = await freePort();
     gw = `http://127.0.0.1:${port}`;
     mgmt = `http://127.0.0.1:${mgmtPort}`;
-    sys = await startSystem({
-      extra: [
-        {
-          name: 'auth-service',
-          migrate: true,
-          env: {
-            GATEHOUSE_GATEWAY_WORKERS: '2',
-            GATEHOUSE_GATEWAY_PORT: String(port),
-            GATEHOUSE_GATEWAY_MANAGEMENT_PORT: String(mgmtPort),
-            GATEHOUSE_TEAM_URL: gw,
-            GATEHOUSE_HEALTH_DETAILS: 'true',
-            GATEHOUSE_RATE_LIMIT_BURST: '4',
-            GATEHOUSE_RATE_LIMIT_PER_MINUTE: '1',
-          },
-        },
-      ],
+    sys = await startWorkers(mgmtPort, {
+      GATEHOUSE_GATEWAY_BALANCE: balance,
+      GATEHOUSE_GATEWAY_PORT: String(port),
+      GATEHOUSE_TEAM_URL: gw,
+      GATEHOUSE_RATE_LIMIT_BURST: '4',
+      GATEHOUSE_RATE_LIMIT_PER_MINUTE: '1',
     });
     accountId = await sys.defaultAccountId();
     const app = (
@@ -68,9 +122,6 @@ describe('gateway workers', () => {
     await sys.api(`/client/v4/accounts/${accountId}/access/apps/${app.id}/policies`, {
       method: 'POST',
       json: { name: 'any', decision: 'non_identity', include: [{ any_valid_service_token: {} }] },
-    });
-    await expectEventually(async () => expect((await get(`${mgmt}/readyz`)).status).toBe(200), { timeoutMs: 30_000, intervalMs: 200 }).catch((e: Error) => {
-      throw new Error(`${e.message}\n${sys.logs()}`);
     });
   }, 90_000);
   afterAll(async () => {
@@ -88,6 +139,29 @@ describe('gateway workers', () => {
       expect(new Set(statuses)).toEqual(new Set([200]));
     });
   });
+
+  it(
+    balance === 'kernel'
+      ? 'gives each worker a listening socket of its own on the port, and the primary none'
+      : 'keeps the one listening socket in the primary, and none in the workers',
+    async () => {
+      const workers = await pids();
+      expect(workers.size).toBe(2);
+      const primary = sys.processes.get('auth-service')!.child.pid!;
+      const inodes = listeningInodes(port);
+      const held = [...workers].map((pid) => socketsOf(pid, inodes));
+      if (balance === 'kernel') {
+        expect(inodes.size).toBe(2);
+        expect(held.map((h) => h.length)).toEqual([1, 1]);
+        expect(new Set(held.flat()).size).toBe(2);
+        expect(socketsOf(primary, inodes)).toEqual([]);
+      } else {
+        expect(inodes.size).toBe(1);
+        expect(held.flat()).toEqual([]);
+        expect(socketsOf(primary, inodes)).toEqual([...inodes]);
+      }
+    },
+  );
 
   it('sums the workers’ metrics on the primary’s management port', async () => {
     const t = (await sys.api(`/client/v4/accounts/${accountId}/access/service_tokens`, { method: 'POST', json: { name: `m-${suffix}` } })).body.result;
@@ -125,5 +199,34 @@ describe('gateway workers', () => {
       { timeoutMs: 20_000, intervalMs: 200 },
     );
     await expectEventually(async () => expect((await get(`${mgmt}/readyz`)).status).toBe(200), { timeoutMs: 20_000, intervalMs: 200 });
+    // The dead worker's socket has left the port's group; its replacement's has joined it.
+    expect(listeningInodes(port).size).toBe(balance === 'kernel' ? 2 : 1);
+  }, 60_000);
+});
+
+describe('gateway workers on GATEHOUSE_GATEWAY_PORT=0, kernel balance', () => {
+  let sys: System;
+  afterAll(async () => {
+    await sys?.stop();
+  });
+
+  it('listen on one port, which the primary picked for them all', async () => {
+    const mgmtPort = await freePort();
+    sys = await startWorkers(mgmtPort, { GATEHOUSE_GATEWAY_PORT: '0' });
+    // Where each worker (a child of the primary) listens.
+    const primary = sys.processes.get('auth-service')!.child.pid!;
+    const workers = readFileSync(`/proc/${primary}/task/${primary}/children`, 'utf8').trim().split(/\s+/).map(Number);
+    expect(workers).toHaveLength(2);
+    const ports = workers.map((pid) => listeningPortsOf(pid));
+    expect(ports[0]).toHaveLength(1);
+    expect(ports[0]![0]).toBeGreaterThan(0);
+    expect(ports[1]).toEqual(ports[0]);
+    const picked = ports[0]![0]!;
+    expect(listeningInodes(picked).size).toBe(2);
+    const seen = new Set<number>();
+    await expectEventually(async () => {
+      for (let i = 0; i < 20; i++) seen.add(JSON.parse((await get(`http://127.0.0.1:${picked}/cdn-cgi/access/health`)).body).pid);
+      expect(seen.size).toBe(2);
+    });
   }, 60_000);
 });

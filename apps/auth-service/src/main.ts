@@ -10,7 +10,15 @@ try {
   // GATEHOUSE_GATEWAY_WORKERS > 1: this process is the primary; the workers run this file too.
   const running =
     count > 1 && cluster.isPrimary
-      ? await runPrimary({ count, managementHost: env.GATEHOUSE_MANAGEMENT_HOST, managementPort: env.GATEHOUSE_GATEWAY_MANAGEMENT_PORT, log })
+      ? await runPrimary({
+          count,
+          balance: env.GATEHOUSE_GATEWAY_BALANCE,
+          port: env.GATEHOUSE_GATEWAY_PORT,
+          host: env.GATEHOUSE_GATEWAY_HOST,
+          managementHost: env.GATEHOUSE_MANAGEMENT_HOST,
+          managementPort: env.GATEHOUSE_GATEWAY_MANAGEMENT_PORT,
+          log,
+        })
       : await startGateway(env, log);
   let stopping = false;
   const stop = () => {

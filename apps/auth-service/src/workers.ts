@@ -1,12 +1,15 @@
 import cluster, { type Worker } from 'node:cluster';
+import { createServer, type AddressInfo } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { startManagementServer, type ManagementServer, type Registry } from '@gatehouse/observability';
 import { AggregatorRegistry } from 'prom-client';
 import type { RateLimiter } from './gateway/rate-limiter.js';
 
 /**
- * `GATEHOUSE_GATEWAY_WORKERS`: that many gateway processes serve one port (node:cluster: the
- * primary holds the listening socket and hands connections to the workers in turn). Each worker is
+ * `GATEHOUSE_GATEWAY_WORKERS`: that many gateway processes serve one port (node:cluster). With
+ * `GATEHOUSE_GATEWAY_BALANCE=kernel` (the default) each worker listens on the port itself
+ * (SO_REUSEPORT) and the kernel spreads new connections over them; with `primary`, the primary
+ * holds the listening socket and hands connections to the workers in turn. Each worker is
  * a whole gateway — its own replica, NATS connection, signing-key ring, access-log recorder —
  * so a worker never waits for another. Shared through the primary: the management port (metrics
  * summed over the workers, readiness = every worker ready) and rate-limit failures (each worker
@@ -25,6 +28,10 @@ function isWorkerMessage(m: unknown): m is WorkerMessage {
 
 export interface PrimaryOptions {
   count: number;
+  /** GATEHOUSE_GATEWAY_BALANCE, and the gateway's port and host (for `kernel` with port 0). */
+  balance: 'kernel' | 'primary';
+  port: number;
+  host: string;
   managementHost: string;
   managementPort: number;
   log: { log(m: string): void; warn(m: string): void; error(m: string): void };
@@ -45,8 +52,11 @@ export async function runPrimary(options: PrimaryOptions): Promise<Primary> {
   const ready = new Map<number, boolean>();
   let stopping = false;
   let restartDelay = 250;
+  // Workers that each listen (kernel balance) on port 0 would each get a port of their own: the
+  // primary picks one free port for all of them (and for the ones that replace them).
+  const env = options.balance === 'kernel' && options.port === 0 ? { GATEHOUSE_GATEWAY_PORT: String(await freePortOn(options.host)) } : {};
   const fork = () => {
-    const worker = cluster.fork();
+    const worker = cluster.fork(env);
     ready.set(worker.id, false);
     worker.on('message', (m: unknown) => {
       if (!isWorkerMessage(m)) return;
@@ -96,8 +106,22 @@ export async function runPrimary(options: PrimaryOptions): Promise<Primary> {
     );
     await management.close();
   };
-  options.log.log(`Gateway primary ${process.pid}: ${options.count} workers, management on ${management.url}`);
+  options.log.log(
+    `Gateway primary ${process.pid}: ${options.count} workers, connections spread by ${options.balance === 'kernel' ? 'the kernel (SO_REUSEPORT)' : 'the primary (round-robin)'}, management on ${management.url}`,
+  );
   return { management, workers, stop };
+}
+
+/** A port free on `host` now (the kernel's choice for port 0). */
+function freePortOn(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, host, () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
 }
 
 /** In a worker: the primary sums this registry into its /metrics. */

@@ -67,6 +67,13 @@ export const Env = z
      * Each is a whole gateway; the primary serves the management port. See docs/gateway.md "Workers".
      */
     GATEHOUSE_GATEWAY_WORKERS: z.union([z.literal('auto'), z.coerce.number().int().min(1).max(64)]).default(1),
+    /**
+     * How new connections reach the workers: `kernel` (each worker listens on the port itself,
+     * SO_REUSEPORT, and the kernel spreads the connections: the primary does no work per
+     * connection) or `primary` (node:cluster's round-robin: the primary accepts each connection and
+     * hands it to the next worker). See docs/gateway.md "Workers".
+     */
+    GATEHOUSE_GATEWAY_BALANCE: z.enum(['kernel', 'primary']).default('kernel'),
     /** Trust X-Forwarded-For (appended to) and X-Forwarded-Proto from the peer (only behind a proxy you run). */
     GATEHOUSE_TRUST_PROXY: z
       .enum(['true', 'false'])

@@ -109,7 +109,11 @@ export class GatewayHost implements OnApplicationBootstrap, BeforeApplicationShu
     await this.nats
       .ensureAccessLogStream(this.env.GATEHOUSE_ACCESS_LOG_REPLICAS)
       .catch((e: Error) => this.log.warn(`Access-log stream not ready (decisions are kept and retried): ${e.message}`));
-    this.port = await this.gateway.listen(this.env.GATEHOUSE_GATEWAY_PORT, this.env.GATEHOUSE_GATEWAY_HOST);
+    this.port = await this.gateway.listen(
+      this.env.GATEHOUSE_GATEWAY_PORT,
+      this.env.GATEHOUSE_GATEWAY_HOST,
+      this.isWorker && this.env.GATEHOUSE_GATEWAY_BALANCE === 'kernel',
+    );
     if (this.isWorker) {
       // The primary sums this worker's metrics and is ready when every worker is.
       shareMetrics(this.registry);

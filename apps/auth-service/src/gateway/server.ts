@@ -354,11 +354,16 @@ export class Gateway {
     return this.upstreams.tunnelCount();
   }
 
-  listen(port: number, host: string): Promise<number> {
+  /**
+   * Listens on `host`:`port`. `reusePort`: a socket of this process's own in the port's
+   * SO_REUSEPORT group (in a node:cluster worker, instead of the primary's handle): the kernel
+   * spreads new connections over the group's sockets.
+   */
+  listen(port: number, host: string, reusePort = false): Promise<number> {
     const listener = this.front.server;
     return new Promise((resolve, reject) => {
       listener.once('error', reject);
-      listener.listen(port, host, () => {
+      listener.listen({ port, host, ...(reusePort ? { exclusive: true, reusePort: true } : {}) }, () => {
         // Node's server tracks its connections (closeAllConnections, and the checks behind
         // requestTimeout and headersTimeout) from its 'listening' event on: it never listens itself.
         this.server.emit('listening');
