@@ -1,8 +1,9 @@
 import http from 'node:http';
+import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { expectEventually, freePort } from '@gatehouse/testing';
-import { startSystem, type System } from '../src/system.js';
+import { runService, startSystem, type System } from '../src/system.js';
 
 /**
  * GATEHOUSE_GATEWAY_WORKERS=2: two gateway processes on one port (node:cluster). Connections are
@@ -163,6 +164,29 @@ describe.each(['kernel', 'primary'] as const)('gateway workers, GATEHOUSE_GATEWA
     },
   );
 
+  // Kernel balance only: the primary's own bind (without SO_REUSEPORT) finds the port held before
+  // any worker starts. (With the round-robin, the primary's listen fails in each worker's start.)
+  if (balance === 'kernel')
+    it('refuses to start on a port another process listens on, instead of sharing it', async () => {
+      const squatter = net.createServer();
+      await new Promise<void>((r) => squatter.listen({ port: 0, host: '127.0.0.1', reusePort: true }, r));
+      const taken = (squatter.address() as { port: number }).port;
+      try {
+        const second = runService('auth-service', {
+          ...sys.serviceEnv('auth-service'),
+          DATABASE_URL: sys.tokenDb.url,
+          GATEHOUSE_GATEWAY_WORKERS: '2',
+          GATEHOUSE_GATEWAY_PORT: String(taken),
+          GATEHOUSE_GATEWAY_MANAGEMENT_PORT: '0',
+        });
+        const code = await new Promise<number | null>((r) => second.child.once('exit', r));
+        expect(second.output.join('')).toContain(`Gateway port 127.0.0.1:${taken} is not free (EADDRINUSE)`);
+        expect(code).toBe(1);
+      } finally {
+        squatter.close();
+      }
+    }, 30_000);
+
   it('sums the workers’ metrics on the primary’s management port', async () => {
     const t = (await sys.api(`/client/v4/accounts/${accountId}/access/service_tokens`, { method: 'POST', json: { name: `m-${suffix}` } })).body.result;
     const creds = { host, 'cf-access-client-id': t.client_id, 'cf-access-client-secret': t.client_secret };
@@ -212,7 +236,7 @@ describe('gateway workers on GATEHOUSE_GATEWAY_PORT=0, kernel balance', () => {
 
   it('listen on one port, which the primary picked for them all', async () => {
     const mgmtPort = await freePort();
-    sys = await startWorkers(mgmtPort, { GATEHOUSE_GATEWAY_PORT: '0' });
+    sys = await startWorkers(mgmtPort, { GATEHOUSE_GATEWAY_BALANCE: 'kernel', GATEHOUSE_GATEWAY_PORT: '0' });
     // Where each worker (a child of the primary) listens.
     const primary = sys.processes.get('auth-service')!.child.pid!;
     const workers = readFileSync(`/proc/${primary}/task/${primary}/children`, 'utf8').trim().split(/\s+/).map(Number);

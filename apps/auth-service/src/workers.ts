@@ -52,9 +52,12 @@ export async function runPrimary(options: PrimaryOptions): Promise<Primary> {
   const ready = new Map<number, boolean>();
   let stopping = false;
   let restartDelay = 250;
-  // Workers that each listen (kernel balance) on port 0 would each get a port of their own: the
-  // primary picks one free port for all of them (and for the ones that replace them).
-  const env = options.balance === 'kernel' && options.port === 0 ? { GATEHOUSE_GATEWAY_PORT: String(await freePortOn(options.host)) } : {};
+  // Kernel balance: the primary first binds the port itself, without SO_REUSEPORT, and lets it go.
+  // If another process holds it (another gateway left running, a process of the same user in the
+  // port's SO_REUSEPORT group), the gateway refuses to start instead of sharing the connections.
+  // Port 0: workers that each listen would each get a port of their own, so the port bound here
+  // is the one they all use (and the ones that replace them).
+  const env = options.balance === 'kernel' ? { GATEHOUSE_GATEWAY_PORT: String(await bindOnce(options.host, options.port)) } : {};
   const fork = () => {
     const worker = cluster.fork(env);
     ready.set(worker.id, false);
@@ -112,12 +115,14 @@ export async function runPrimary(options: PrimaryOptions): Promise<Primary> {
   return { management, workers, stop };
 }
 
-/** A port free on `host` now (the kernel's choice for port 0). */
-function freePortOn(host: string): Promise<number> {
+/** Binds `host`:`port` (0: the kernel's choice) without SO_REUSEPORT, then lets it go: the port bound. */
+function bindOnce(host: string, port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, host, () => {
+    probe.once('error', (e: NodeJS.ErrnoException) =>
+      reject(new Error(`Gateway port ${host}:${port} is not free (${e.code ?? e.message}): another process listens on it`)),
+    );
+    probe.listen({ port, host, exclusive: true }, () => {
       const { port } = probe.address() as AddressInfo;
       probe.close(() => resolve(port));
     });

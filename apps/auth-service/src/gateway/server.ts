@@ -357,7 +357,8 @@ export class Gateway {
   /**
    * Listens on `host`:`port`. `reusePort`: a socket of this process's own in the port's
    * SO_REUSEPORT group (in a node:cluster worker, instead of the primary's handle): the kernel
-   * spreads new connections over the group's sockets.
+   * spreads new connections over the group's sockets. (node:cluster then emits no 'listening'
+   * event for the worker in the primary; nothing here waits for it.)
    */
   listen(port: number, host: string, reusePort = false): Promise<number> {
     const listener = this.front.server;
