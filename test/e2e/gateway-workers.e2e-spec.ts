@@ -13,24 +13,24 @@ import { runService, startSystem, type System } from '../src/system.js';
  * the port, and the primary none; =primary: the primary holds the one listening socket.
  */
 
-/** The inodes of the IPv4 sockets listening on `port` (/proc/net/tcp: state 0A). */
-function listeningInodes(port: number): Set<string> {
-  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
-  const inodes = new Set<string>();
-  for (const line of readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
-    const f = line.trim().split(/\s+/);
-    if (f.length > 9 && f[1]!.endsWith(`:${hexPort}`) && f[3] === '0A') inodes.add(f[9]!);
-  }
-  return inodes;
-}
-
-/** The ports of the IPv4 sockets that the process `pid` listens on. */
-function listeningPortsOf(pid: number): number[] {
+/** Every listening IPv4 socket (/proc/net/tcp: state 0A): its inode and its port. */
+function listeningSockets(): Map<string, number> {
   const portOf = new Map<string, number>();
   for (const line of readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
     const f = line.trim().split(/\s+/);
     if (f.length > 9 && f[3] === '0A') portOf.set(f[9]!, parseInt(f[1]!.split(':')[1]!, 16));
   }
+  return portOf;
+}
+
+/** The inodes of the IPv4 sockets listening on `port`. */
+function listeningInodes(port: number): Set<string> {
+  return new Set([...listeningSockets()].filter(([, p]) => p === port).map(([inode]) => inode));
+}
+
+/** The ports of the IPv4 sockets that the process `pid` listens on. */
+function listeningPortsOf(pid: number): number[] {
+  const portOf = listeningSockets();
   return socketsOf(pid, new Set(portOf.keys())).map((inode) => portOf.get(inode)!);
 }
 
