@@ -2,7 +2,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
-import { expectEventually, freePort } from '@gatehouse/testing';
+import { expectEventually } from '@gatehouse/testing';
 import { runService, startSystem, type System } from '../src/system.js';
 
 /**
@@ -12,6 +12,24 @@ import { runService, startSystem, type System } from '../src/system.js';
  * GATEHOUSE_GATEWAY_BALANCE=kernel (the default): each worker has a listening socket of its own on
  * the port, and the primary none; =primary: the primary holds the one listening socket.
  */
+
+/**
+ * A port free now, below the kernel's range of source ports (ip_local_port_range): the gateway
+ * binds it seconds later, after its own outgoing connections (NATS, PostgreSQL) and everyone
+ * else's, and a port from that range (freePort's) can meanwhile be taken as one's source port.
+ */
+async function listenPort(): Promise<number> {
+  const [low] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+  for (;;) {
+    const port = 10_000 + Math.floor(Math.random() * (low! - 10_000));
+    const free = await new Promise<boolean>((resolve) => {
+      const probe = net.createServer();
+      probe.once('error', () => resolve(false));
+      probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
+    });
+    if (free) return port;
+  }
+}
 
 /** Every listening IPv4 socket (/proc/net/tcp: state 0A): its inode and its port. */
 function listeningSockets(): Map<string, number> {
@@ -102,8 +120,8 @@ describe.each(['kernel', 'primary'] as const)('gateway workers, GATEHOUSE_GATEWA
   beforeAll(async () => {
     upstream = http.createServer((_req, res) => res.end('ok'));
     await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
-    port = await freePort();
-    const mgmtPort = await freePort();
+    port = await listenPort();
+    const mgmtPort = await listenPort();
     gw = `http://127.0.0.1:${port}`;
     mgmt = `http://127.0.0.1:${mgmtPort}`;
     sys = await startWorkers(mgmtPort, {
@@ -235,7 +253,7 @@ describe('gateway workers on GATEHOUSE_GATEWAY_PORT=0, kernel balance', () => {
   });
 
   it('listen on one port, which the primary picked for them all', async () => {
-    const mgmtPort = await freePort();
+    const mgmtPort = await listenPort();
     sys = await startWorkers(mgmtPort, { GATEHOUSE_GATEWAY_BALANCE: 'kernel', GATEHOUSE_GATEWAY_PORT: '0' });
     // Where each worker (a child of the primary) listens.
     const primary = sys.processes.get('auth-service')!.child.pid!;
